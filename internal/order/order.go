@@ -1,0 +1,149 @@
+package order
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+)
+
+// Change is one entry of an order's history: a transition, when, by whom and
+// why. Entries are only ever appended.
+type Change struct {
+	At     time.Time
+	From   State
+	To     State
+	Actor  string // who moved it: "customer", "stripe", "quickbooks", "trigger", "sweeper", "owner"
+	Reason string // optional, human-readable
+}
+
+// Order is an order as the domain sees it. Its state and history change only
+// through Transition, so that every state change has its history entry.
+// Later capabilities add lines, totals, customer, shipping and payment
+// details.
+type Order struct {
+	ID        string
+	UID       string // the Firebase user who owns it
+	Currency  string // ISO 4217, upper case
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// Attention is the reason the order needs the owner, set on entering
+	// needs_attention and cleared on leaving it.
+	Attention string
+
+	state   State
+	history []Change
+}
+
+// New returns a pending order owned by uid, created at `at`, with the history
+// entry of its creation.
+func New(id, uid, currency string, at time.Time) (*Order, error) {
+	var missing []string
+	if strings.TrimSpace(id) == "" {
+		missing = append(missing, "id")
+	}
+	if strings.TrimSpace(uid) == "" {
+		missing = append(missing, "uid")
+	}
+	if len(currency) != 3 {
+		missing = append(missing, "currency")
+	}
+	if len(missing) > 0 {
+		return nil, apperr.New(apperr.Invalid, "new order: missing or malformed %s", strings.Join(missing, ", "))
+	}
+	return &Order{
+		ID: id, UID: uid, Currency: strings.ToUpper(currency), CreatedAt: at, UpdatedAt: at,
+		state:   Pending,
+		history: []Change{{At: at, To: Pending, Actor: "customer", Reason: "checkout started"}},
+	}, nil
+}
+
+// Restore rebuilds an order from storage. It is for adapters only; it checks
+// that the stored state is a known one.
+func Restore(o Order, state State, history []Change) (*Order, error) {
+	if !state.Valid() {
+		return nil, fmt.Errorf("restore order %s: unknown state %q", o.ID, state)
+	}
+	o.state = state
+	o.history = slices.Clone(history)
+	return &o, nil
+}
+
+// State returns the current state.
+func (o *Order) State() State { return o.state }
+
+// History returns a copy of the history, oldest first.
+func (o *Order) History() []Change { return slices.Clone(o.history) }
+
+// Move asks for a transition. From, when not empty, is what the caller
+// believes the current state to be (compare-and-set); leave it empty only
+// for transitions that are right from any state the table allows, such as an
+// owner's cancel.
+type Move struct {
+	From   []State
+	To     State
+	Actor  string
+	Reason string
+}
+
+// Transition applies m at time `at` and reports whether it changed anything.
+//
+// The rules, in order:
+//   - already in m.To: nothing to do (applied=false, nil).
+//   - m.From given and the current state is not in it: if the history shows
+//     the order already entered m.To, the transition already happened and
+//     was overtaken (applied=false, nil); otherwise FAILED_PRECONDITION.
+//   - the table does not allow current → m.To: FAILED_PRECONDITION.
+//   - entering needs_attention needs a Reason.
+//
+// Otherwise the state changes and a history entry is appended.
+func (o *Order) Transition(m Move, at time.Time) (applied bool, err error) {
+	if !m.To.Valid() {
+		return false, apperr.New(apperr.Invalid, "unknown order state %q", m.To)
+	}
+	cur := o.state
+	if cur == m.To {
+		return false, nil
+	}
+	if len(m.From) > 0 && !slices.Contains(m.From, cur) {
+		if o.entered(m.To) {
+			return false, nil
+		}
+		return false, apperr.New(apperr.FailedPrecondition,
+			"order %s is %s, not %s; cannot move to %s", o.ID, cur, joinStates(m.From), m.To)
+	}
+	if !CanMove(cur, m.To) {
+		return false, apperr.New(apperr.FailedPrecondition, "order %s is %s and cannot move to %s", o.ID, cur, m.To)
+	}
+	if m.To == NeedsAttention && strings.TrimSpace(m.Reason) == "" {
+		return false, apperr.New(apperr.Invalid, "moving order %s to needs_attention needs a reason", o.ID)
+	}
+	o.state = m.To
+	o.UpdatedAt = at
+	if m.To == NeedsAttention {
+		o.Attention = m.Reason
+	} else {
+		o.Attention = ""
+	}
+	o.history = append(o.history, Change{At: at, From: cur, To: m.To, Actor: m.Actor, Reason: m.Reason})
+	return true, nil
+}
+
+func (o *Order) entered(s State) bool {
+	for _, c := range o.history {
+		if c.To == s {
+			return true
+		}
+	}
+	return false
+}
+
+func joinStates(ss []State) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, " or ")
+}
