@@ -1,0 +1,300 @@
+// Package callable serves Firebase callable functions ("onCall") exactly as
+// the Firebase JS SDK's httpsCallable expects: a POST of {"data": …} with an
+// optional Firebase ID token and App Check token, answered {"result": …} or
+// {"error": {status, message, details}} with the canonical HTTP status, and
+// CORS for the configured storefront origins.
+//
+// Handlers are typed: func(ctx, Caller, Req) (Resp, error). An *apperr.Error
+// is shown to the caller; any other error is logged and answered INTERNAL.
+package callable
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/logging"
+	"github.com/rs/zerolog"
+)
+
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes = 1 << 20
+
+// Identity is what a verified Firebase ID token says about the caller.
+type Identity struct {
+	UID            string
+	Email          string
+	EmailVerified  bool
+	SignInProvider string         // "anonymous", "password", "google.com", …
+	Claims         map[string]any // every claim of the token, custom ones included
+}
+
+// TokenVerifier checks a Firebase ID token. It returns an error for any
+// token that is not valid (bad signature, expired, wrong project, revoked,
+// unknown user).
+type TokenVerifier interface {
+	VerifyIDToken(ctx context.Context, token string) (*Identity, error)
+}
+
+// AppCheckVerifier checks an App Check token and returns the app id it was
+// issued to.
+type AppCheckVerifier interface {
+	VerifyAppCheck(ctx context.Context, token string) (appID string, err error)
+}
+
+// Caller is who made a call. UID is empty for a call without a token
+// (handlers that allow that must check).
+type Caller struct {
+	*Identity           // nil when the call carried no ID token
+	AppID        string // the App Check app id, when a valid token came with the call
+	InstanceID   string // Firebase-Instance-ID-Token, passed through unverified
+	RemoteOrigin string
+}
+
+// UID returns the caller's uid, or "" for an unauthenticated call.
+func (c Caller) UID() string {
+	if c.Identity == nil {
+		return ""
+	}
+	return c.Identity.UID
+}
+
+// Anonymous reports whether the caller signed in anonymously.
+func (c Caller) Anonymous() bool {
+	return c.Identity != nil && c.SignInProvider == "anonymous"
+}
+
+// Server holds what every callable shares: origins, verifiers, logger.
+type Server struct {
+	Project         string // for trace fields in logs
+	Origins         []string
+	Tokens          TokenVerifier
+	AppCheck        AppCheckVerifier // may be nil when EnforceAppCheck is false
+	EnforceAppCheck bool
+	Logger          zerolog.Logger
+	Now             func() time.Time // for tests; time.Now when nil
+}
+
+// Option changes how one callable is served.
+type Option func(*options)
+
+type options struct{ allowUnauthenticated bool }
+
+// AllowUnauthenticated lets calls without an ID token through (Caller.UID()
+// is then ""). By default such calls answer UNAUTHENTICATED.
+func AllowUnauthenticated() Option { return func(o *options) { o.allowUnauthenticated = true } }
+
+// Handler is a typed callable.
+type Handler[Req, Resp any] func(ctx context.Context, caller Caller, req Req) (Resp, error)
+
+// Handle serves fn as the callable named name.
+func Handle[Req, Resp any](s *Server, name string, fn Handler[Req, Resp], opts ...Option) http.Handler {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, name, o, func(ctx context.Context, c Caller, data json.RawMessage) (any, error) {
+			var req Req
+			if err := decodeData(data, &req); err != nil {
+				return nil, err
+			}
+			return fn(ctx, c, req)
+		})
+	})
+}
+
+type rawHandler func(ctx context.Context, c Caller, data json.RawMessage) (any, error)
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, o options, fn rawHandler) {
+	start := s.now()
+	ctx := logging.Request(r.Context(), s.Logger.With().Str("callable", name).Logger(), s.Project, r)
+	log := logging.FromContext(ctx)
+
+	origin := r.Header.Get("Origin")
+	if origin != "" {
+		if !slices.Contains(s.Origins, origin) {
+			log.Warn().Str("origin", origin).Msg("callable refused: origin not allowed")
+			writeError(w, apperr.New(apperr.PermissionDenied, "origin %s may not call this function", origin))
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Add("Vary", "Origin")
+	}
+	if r.Method == http.MethodOptions {
+		preflight(w, r)
+		return
+	}
+
+	caller, result, err := s.call(ctx, w, r, o, fn)
+	status := http.StatusOK
+	if err != nil {
+		status = writeError(w, err)
+	} else {
+		writeJSON(w, http.StatusOK, map[string]any{"result": result})
+	}
+
+	ev := log.Info()
+	if status >= 500 {
+		ev = log.Error().Err(err)
+	} else if err != nil {
+		ev = log.Info().Str("reason", apperr.As(err).Message)
+	}
+	ev.Str("uid", caller.UID()).Int("status", status).Dur("latency", s.now().Sub(start)).Msg("callable " + name)
+}
+
+func (s *Server) call(ctx context.Context, w http.ResponseWriter, r *http.Request, o options, fn rawHandler) (caller Caller, result any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST, OPTIONS")
+		return caller, nil, apperr.New(apperr.Invalid, "callable functions take POST, not %s", r.Method)
+	}
+	if mt, _, perr := mime.ParseMediaType(r.Header.Get("Content-Type")); perr != nil || mt != "application/json" {
+		return caller, nil, apperr.New(apperr.Invalid, "Content-Type must be application/json")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return caller, nil, apperr.Wrap(err, apperr.Invalid, "could not read the request body")
+	}
+	if len(body) > MaxBodyBytes {
+		return caller, nil, apperr.New(apperr.Invalid, "request body is larger than %d bytes", MaxBodyBytes)
+	}
+	data, err := envelope(body)
+	if err != nil {
+		return caller, nil, err
+	}
+	caller, err = s.authenticate(ctx, r, o)
+	if err != nil {
+		return caller, nil, err
+	}
+	result, err = fn(ctx, caller, data)
+	if err == nil {
+		// Encode now so that a result that cannot be encoded is an INTERNAL
+		// error rather than a half-written answer.
+		if _, merr := json.Marshal(result); merr != nil {
+			return caller, nil, fmt.Errorf("encode result: %w", merr)
+		}
+	}
+	return caller, result, err
+}
+
+func (s *Server) authenticate(ctx context.Context, r *http.Request, o options) (Caller, error) {
+	c := Caller{InstanceID: r.Header.Get("Firebase-Instance-ID-Token"), RemoteOrigin: r.Header.Get("Origin")}
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		token = strings.TrimSpace(token)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			return c, apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <Firebase ID token>\"")
+		}
+		id, err := s.Tokens.VerifyIDToken(ctx, token)
+		if err != nil {
+			logging.FromContext(ctx).Info().Err(err).Msg("ID token refused")
+			return c, apperr.Wrap(err, apperr.Unauthenticated, "the Firebase ID token is not valid; sign in again")
+		}
+		c.Identity = id
+	} else if !o.allowUnauthenticated {
+		return c, apperr.New(apperr.Unauthenticated, "sign in first: this function needs a Firebase ID token")
+	}
+
+	token := r.Header.Get("X-Firebase-AppCheck")
+	switch {
+	case token == "" && s.EnforceAppCheck:
+		return c, apperr.New(apperr.Unauthenticated, "this function needs an App Check token")
+	case token != "" && s.AppCheck != nil:
+		appID, err := s.AppCheck.VerifyAppCheck(ctx, token)
+		if err != nil {
+			logging.FromContext(ctx).Info().Err(err).Msg("App Check token refused")
+			return c, apperr.Wrap(err, apperr.Unauthenticated, "the App Check token is not valid")
+		}
+		c.AppID = appID
+	case token != "" && s.EnforceAppCheck:
+		return c, errors.New("App Check is enforced but no verifier is configured")
+	}
+	return c, nil
+}
+
+// envelope checks that body is exactly {"data": <JSON>} and returns the data.
+func envelope(body []byte) (json.RawMessage, error) {
+	var env map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&env); err != nil || env == nil {
+		return nil, apperr.New(apperr.Invalid, `the body must be a JSON object {"data": …}`)
+	}
+	if dec.More() {
+		return nil, apperr.New(apperr.Invalid, "the body has trailing data after the JSON object")
+	}
+	data, ok := env["data"]
+	if !ok {
+		return nil, apperr.New(apperr.Invalid, `the body has no "data" field`)
+	}
+	if len(env) != 1 {
+		var extra []string
+		for k := range env {
+			if k != "data" {
+				extra = append(extra, fmt.Sprintf("%q", k))
+			}
+		}
+		slices.Sort(extra)
+		return nil, apperr.New(apperr.Invalid, `the body may hold only "data"; unexpected %s`, strings.Join(extra, ", "))
+	}
+	return data, nil
+}
+
+func preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "POST")
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Set("Access-Control-Allow-Headers", req)
+		h.Add("Vary", "Access-Control-Request-Headers")
+	}
+	h.Set("Access-Control-Max-Age", "3600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type errorBody struct {
+	Status  apperr.Code `json:"status"`
+	Message string      `json:"message"`
+	Details any         `json:"details,omitempty"`
+}
+
+// writeError answers err in the protocol's shape and returns the status.
+// Only *apperr.Error is shown; anything else is INTERNAL.
+func writeError(w http.ResponseWriter, err error) int {
+	body := errorBody{Status: apperr.Internal, Message: "INTERNAL"}
+	if e := apperr.As(err); e != nil && e.Code != apperr.Internal {
+		body = errorBody{Status: e.Code, Message: e.Message, Details: e.Details}
+	}
+	status := StatusOf(body.Status)
+	writeJSON(w, status, map[string]any{"error": body})
+	return status
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"status":"INTERNAL","message":"INTERNAL"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,219 @@
+// Package config reads the service's configuration from the environment
+// (and, in development, a .env file), validates all of it at start, and
+// reports every missing or malformed setting in one error. Secrets are held
+// in a type that never prints its value.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // the store's time zone must load on any base image
+)
+
+// Environments.
+const (
+	Production  = "production"
+	Development = "development"
+)
+
+// Secret is a configuration value that must never be logged. fmt, JSON and
+// zerolog all print it as "[redacted]"; Reveal returns the value.
+type Secret struct{ v string }
+
+// NewSecret wraps v.
+func NewSecret(v string) Secret { return Secret{v} }
+
+// Reveal returns the secret's value, for the one place that sends it.
+func (s Secret) Reveal() string { return s.v }
+
+// IsSet reports whether the secret has a value.
+func (s Secret) IsSet() bool { return s.v != "" }
+
+// String implements fmt.Stringer.
+func (s Secret) String() string {
+	if s.v == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString keeps %#v from printing the value.
+func (s Secret) GoString() string { return `config.Secret("` + s.String() + `")` }
+
+// MarshalText keeps encoders (JSON, zerolog's Interface) from printing it.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Config is everything the functions read from their environment.
+type Config struct {
+	Env       string // OMS_ENV: production (default) or development
+	ProjectID string // OMS_PROJECT_ID, else GOOGLE_CLOUD_PROJECT
+	Region    string // OMS_REGION, default us-central1
+	// StorefrontOrigins are the browser origins allowed to call callables
+	// (OMS_STOREFRONT_ORIGINS, comma-separated "scheme://host[:port]").
+	// Required in production; development defaults to localhost:3000.
+	StorefrontOrigins []string
+	// EnforceAppCheck (OMS_APPCHECK=enforce) refuses callable requests
+	// without a valid App Check token. Default off.
+	EnforceAppCheck bool
+	Currency        string         // OMS_CURRENCY, ISO 4217, default USD
+	TimeZone        *time.Location // OMS_TIMEZONE, IANA name, default America/New_York
+	LogLevel        string         // LOG_LEVEL: debug, info (default), warn, error
+
+	// FirestoreEmulatorHost and AuthEmulatorHost are read by the Google
+	// SDKs themselves; they are recorded here so that production can refuse
+	// them (an emulator host in production would switch off token checks).
+	FirestoreEmulatorHost string // FIRESTORE_EMULATOR_HOST
+	AuthEmulatorHost      string // FIREBASE_AUTH_EMULATOR_HOST
+
+	// Secrets holds the secrets that were asked for, by variable name.
+	Secrets map[string]Secret
+}
+
+// Development reports whether the service runs locally.
+func (c Config) Development() bool { return c.Env == Development }
+
+// Secret returns the named secret (empty if it was not asked for).
+func (c Config) Secret(name string) Secret { return c.Secrets[name] }
+
+// Lookup reads one variable, like os.LookupEnv.
+type Lookup func(string) (string, bool)
+
+var (
+	projectID = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	region    = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]$`)
+	currency  = regexp.MustCompile(`^[A-Z]{3}$`)
+	hostPort  = regexp.MustCompile(`^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$`)
+)
+
+// Load reads and validates the configuration. secrets names the secret
+// variables this process needs (the function list says which); each must be
+// set. The error, if any, lists every problem at once.
+func Load(lookup Lookup, secrets ...string) (Config, error) {
+	get := func(name string) string {
+		v, _ := lookup(name)
+		return strings.TrimSpace(v)
+	}
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	c := Config{Env: get("OMS_ENV"), ProjectID: get("OMS_PROJECT_ID"), Region: get("OMS_REGION"),
+		Currency: strings.ToUpper(get("OMS_CURRENCY")), LogLevel: strings.ToLower(get("LOG_LEVEL")),
+		FirestoreEmulatorHost: get("FIRESTORE_EMULATOR_HOST"), AuthEmulatorHost: get("FIREBASE_AUTH_EMULATOR_HOST"),
+		Secrets: map[string]Secret{}}
+
+	if c.Env == "" {
+		c.Env = Production
+	}
+	if c.Env != Production && c.Env != Development {
+		bad("OMS_ENV: %q is neither %q nor %q", c.Env, Production, Development)
+	}
+	if c.ProjectID == "" {
+		c.ProjectID = get("GOOGLE_CLOUD_PROJECT")
+	}
+	switch {
+	case c.ProjectID == "":
+		bad("OMS_PROJECT_ID is missing (the Firebase project id, e.g. demo-oms)")
+	case !projectID.MatchString(c.ProjectID):
+		bad("OMS_PROJECT_ID: %q is not a project id (6–30 lower-case letters, digits, hyphens)", c.ProjectID)
+	}
+	if c.Region == "" {
+		c.Region = "us-central1"
+	} else if !region.MatchString(c.Region) {
+		bad("OMS_REGION: %q is not a region such as us-central1", c.Region)
+	}
+	if c.Currency == "" {
+		c.Currency = "USD"
+	} else if !currency.MatchString(c.Currency) {
+		bad("OMS_CURRENCY: %q is not an ISO 4217 code such as USD", c.Currency)
+	}
+	tz := get("OMS_TIMEZONE")
+	if tz == "" {
+		tz = "America/New_York"
+	}
+	if loc, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+		bad("OMS_TIMEZONE: %q is not an IANA time zone such as America/New_York", tz)
+	} else {
+		c.TimeZone = loc
+	}
+	switch c.LogLevel {
+	case "":
+		c.LogLevel = "info"
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	switch v := strings.ToLower(get("OMS_APPCHECK")); v {
+	case "", "off":
+	case "enforce":
+		c.EnforceAppCheck = true
+	default:
+		bad("OMS_APPCHECK: %q is neither off nor enforce", v)
+	}
+
+	origins := get("OMS_STOREFRONT_ORIGINS")
+	if origins == "" && c.Env == Development {
+		origins = "http://localhost:3000,http://127.0.0.1:3000"
+	}
+	if origins == "" {
+		bad("OMS_STOREFRONT_ORIGINS is missing (the storefront's origins, e.g. https://shop.example.com)")
+	}
+	for _, o := range strings.Split(origins, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		if err := checkOrigin(o); err != nil {
+			bad("OMS_STOREFRONT_ORIGINS: %v", err)
+			continue
+		}
+		if !slices.Contains(c.StorefrontOrigins, o) {
+			c.StorefrontOrigins = append(c.StorefrontOrigins, o)
+		}
+	}
+
+	for name, v := range map[string]string{"FIRESTORE_EMULATOR_HOST": c.FirestoreEmulatorHost, "FIREBASE_AUTH_EMULATOR_HOST": c.AuthEmulatorHost} {
+		if v == "" {
+			continue
+		}
+		if c.Env == Production {
+			bad("%s is set but OMS_ENV is production: emulators are for development only", name)
+		} else if !hostPort.MatchString(v) {
+			bad("%s: %q is not host:port", name, v)
+		}
+	}
+
+	for _, name := range secrets {
+		v := get(name)
+		if v == "" {
+			bad("%s is missing (a secret: set it in Secret Manager, or in .env for development)", name)
+			continue
+		}
+		c.Secrets[name] = NewSecret(v)
+	}
+
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		return Config{}, errors.New("config: " + plural(len(problems)) + ":\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return c, nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
+}
+
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("%q is not an origin (scheme://host[:port], no path)", o)
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(map[string]string{"OMS_PROJECT_ID": "demo-oms", "OMS_ENV": "development"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Region != "us-central1" || c.Currency != "USD" || c.TimeZone.String() != "America/New_York" || c.LogLevel != "info" || c.EnforceAppCheck {
+		t.Errorf("defaults: %+v", c)
+	}
+	if len(c.StorefrontOrigins) != 2 || !c.Development() {
+		t.Errorf("development origins: %v", c.StorefrontOrigins)
+	}
+}
+
+func TestEveryProblemInOneError(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"OMS_ENV":                     "production",
+		"OMS_REGION":                  "mars",
+		"OMS_CURRENCY":                "dollars",
+		"OMS_TIMEZONE":                "Nowhere/City",
+		"OMS_APPCHECK":                "maybe",
+		"LOG_LEVEL":                   "loud",
+		"OMS_STOREFRONT_ORIGINS":      "https://shop.example.com/path",
+		"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
+	}), "STRIPE_SECRET_KEY")
+	if err == nil {
+		t.Fatal("Load accepted a broken configuration")
+	}
+	msg := err.Error()
+	for _, want := range []string{"OMS_PROJECT_ID is missing", "OMS_REGION", "OMS_CURRENCY", "OMS_TIMEZONE", "OMS_APPCHECK",
+		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "9 problems"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not mention %q:\n%s", want, msg)
+		}
+	}
+}
+
+func TestProductionNeedsOrigins(t *testing.T) {
+	_, err := Load(env(map[string]string{"OMS_PROJECT_ID": "shop-prod"}))
+	if err == nil || !strings.Contains(err.Error(), "OMS_STOREFRONT_ORIGINS is missing") {
+		t.Fatalf("err = %v", err)
+	}
+	c, err := Load(env(map[string]string{"GOOGLE_CLOUD_PROJECT": "shop-prod", "OMS_STOREFRONT_ORIGINS": "https://a.example, https://a.example,https://b.example:8443"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ProjectID != "shop-prod" || len(c.StorefrontOrigins) != 2 {
+		t.Errorf("config %+v", c)
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	c, err := Load(env(map[string]string{"OMS_PROJECT_ID": "demo-oms", "OMS_ENV": "development", "STRIPE_SECRET_KEY": "sk_test_supersecret"}), "STRIPE_SECRET_KEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := json.Marshal(c)
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), string(j)} {
+		if strings.Contains(s, "supersecret") {
+			t.Errorf("secret leaked: %s", s)
+		}
+	}
+	if c.Secret("STRIPE_SECRET_KEY").Reveal() != "sk_test_supersecret" {
+		t.Error("Reveal lost the value")
+	}
+}
+
+func TestDotEnv(t *testing.T) {
+	got, err := parseDotEnv(bufio.NewScanner(strings.NewReader("# comment\n\nexport A=1\nB = \"two words\" \nC='x#y'\nD=v # trailing\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]string{{"A", "1"}, {"B", "two words"}, {"C", "x#y"}, {"D", "v"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if _, err := parseDotEnv(bufio.NewScanner(strings.NewReader("no equals sign\n"))); err == nil {
+		t.Error("a line without = must fail")
+	}
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".env")
+	if err := os.WriteFile(path, []byte("OMS_TEST_DOTENV_A=file\nOMS_TEST_DOTENV_B=file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OMS_TEST_DOTENV_A", "env")
+	if err := LoadDotEnv(path); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Unsetenv("OMS_TEST_DOTENV_B") })
+	if os.Getenv("OMS_TEST_DOTENV_A") != "env" || os.Getenv("OMS_TEST_DOTENV_B") != "file" {
+		t.Error("the environment must win over .env, and .env must fill the rest")
+	}
+	if err := LoadDotEnv(filepath.Join(dir, "missing")); err != nil {
+		t.Errorf("a missing .env is not an error: %v", err)
+	}
+}
