@@ -1,0 +1,194 @@
+// Package firestoredb is the Firestore adapter: it owns the storage models
+// (with their firestore tags), converts them to and from the domain types,
+// and makes every state change one transaction.
+package firestoredb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/order"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Collection names.
+const (
+	OrdersCollection = "orders"
+)
+
+// transactionAttempts is how many times a contended transaction is tried.
+// The client's default (5) gives up too soon when tens of writers race for
+// one order on the emulator, whose lock waits abort after about 2 s.
+const transactionAttempts = 20
+
+// orderDoc is an order as stored in orders/{id}.
+type orderDoc struct {
+	UID       string      `firestore:"uid"`
+	State     string      `firestore:"state"`
+	Currency  string      `firestore:"currency"`
+	Attention string      `firestore:"attention,omitempty"`
+	History   []changeDoc `firestore:"history"`
+	CreatedAt time.Time   `firestore:"createdAt"`
+	UpdatedAt time.Time   `firestore:"updatedAt"`
+}
+
+type changeDoc struct {
+	At     time.Time `firestore:"at"`
+	From   string    `firestore:"from,omitempty"`
+	To     string    `firestore:"to"`
+	Actor  string    `firestore:"actor,omitempty"`
+	Reason string    `firestore:"reason,omitempty"`
+}
+
+func toDoc(o *order.Order) orderDoc {
+	d := orderDoc{UID: o.UID, State: string(o.State()), Currency: o.Currency, Attention: o.Attention,
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	for _, c := range o.History() {
+		d.History = append(d.History, changeDoc{At: c.At, From: string(c.From), To: string(c.To), Actor: c.Actor, Reason: c.Reason})
+	}
+	return d
+}
+
+func fromDoc(id string, d orderDoc) (*order.Order, error) {
+	h := make([]order.Change, len(d.History))
+	for i, c := range d.History {
+		h[i] = order.Change{At: c.At, From: order.State(c.From), To: order.State(c.To), Actor: c.Actor, Reason: c.Reason}
+	}
+	return order.Restore(order.Order{ID: id, UID: d.UID, Currency: d.Currency, Attention: d.Attention,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}, order.State(d.State), h)
+}
+
+// Orders stores orders in Firestore.
+type Orders struct {
+	client *firestore.Client
+	now    func() time.Time
+	locks  keyLock
+}
+
+// NewOrders returns the order store. now is the clock (time.Now if nil).
+func NewOrders(client *firestore.Client, now func() time.Time) *Orders {
+	if now == nil {
+		now = time.Now
+	}
+	return &Orders{client: client, now: now}
+}
+
+func (s *Orders) ref(id string) *firestore.DocumentRef {
+	return s.client.Collection(OrdersCollection).Doc(id)
+}
+
+// Create stores a new order. ALREADY_EXISTS if the id is taken.
+func (s *Orders) Create(ctx context.Context, o *order.Order) error {
+	_, err := s.ref(o.ID).Create(ctx, toDoc(o))
+	if status.Code(err) == codes.AlreadyExists {
+		return apperr.Wrap(err, apperr.AlreadyExists, "order %s already exists", o.ID)
+	}
+	return wrap(err, "create order %s", o.ID)
+}
+
+// Get reads an order. NOT_FOUND if there is none.
+func (s *Orders) Get(ctx context.Context, id string) (*order.Order, error) {
+	snap, err := s.ref(id).Get(ctx)
+	if err != nil {
+		return nil, notFoundOr(err, id)
+	}
+	return decode(snap)
+}
+
+func decode(snap *firestore.DocumentSnapshot) (*order.Order, error) {
+	var d orderDoc
+	if err := snap.DataTo(&d); err != nil {
+		return nil, fmt.Errorf("decode order %s: %w", snap.Ref.ID, err)
+	}
+	return fromDoc(snap.Ref.ID, d)
+}
+
+// Update reads order id in a transaction, lets fn change it, and writes it
+// back in the same transaction, but only if fn reports a change: a write
+// that changes nothing would still wake the order trigger. fn may run more
+// than once when the transaction is retried, so it must only change the
+// order it is given. It returns the order as committed (or as read, when
+// unchanged) and whether it was written.
+func (s *Orders) Update(ctx context.Context, id string, fn func(*order.Order) (changed bool, err error)) (*order.Order, bool, error) {
+	unlock, err := s.locks.lock(ctx, id)
+	if err != nil {
+		return nil, false, wrap(err, "update order %s", id)
+	}
+	defer unlock()
+	var (
+		result  *order.Order
+		written bool
+	)
+	err = s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		result, written = nil, false
+		snap, err := tx.Get(s.ref(id))
+		if err != nil {
+			return notFoundOr(err, id)
+		}
+		o, err := decode(snap)
+		if err != nil {
+			return err
+		}
+		changed, err := fn(o)
+		if err != nil {
+			return err
+		}
+		result = o
+		if !changed {
+			return nil
+		}
+		written = true
+		return tx.Set(snap.Ref, toDoc(o))
+	}, firestore.MaxAttempts(transactionAttempts))
+	if err != nil {
+		if apperr.As(err) != nil {
+			return nil, false, err
+		}
+		return nil, false, wrap(err, "update order %s", id)
+	}
+	return result, written, nil
+}
+
+// Transition applies a compare-and-set state change (see order.Transition)
+// in one transaction: the state and its history entry are written together,
+// and a transition that already happened writes nothing.
+func (s *Orders) Transition(ctx context.Context, id string, m order.Move) (o *order.Order, applied bool, err error) {
+	return s.Update(ctx, id, func(o *order.Order) (bool, error) {
+		return o.Transition(m, s.now().UTC())
+	})
+}
+
+func notFoundOr(err error, id string) error {
+	if status.Code(err) == codes.NotFound {
+		return apperr.Wrap(err, apperr.NotFound, "order %s not found", id)
+	}
+	return wrap(err, "read order %s", id)
+}
+
+// wrap classifies a Firestore error: contention and unavailability are
+// transient (ABORTED, UNAVAILABLE), a canceled or expired context keeps its
+// meaning, anything else is INTERNAL.
+func wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	msg := fmt.Sprintf(format, args...)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
+		return apperr.Wrap(err, apperr.DeadlineExceeded, "%s: timed out", msg)
+	case errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled:
+		return apperr.Wrap(err, apperr.Aborted, "%s: canceled", msg)
+	}
+	switch status.Code(err) {
+	case codes.Aborted:
+		return apperr.Wrap(err, apperr.Aborted, "%s: too much contention, try again", msg)
+	case codes.Unavailable, codes.ResourceExhausted:
+		return apperr.Wrap(err, apperr.Unavailable, "%s: the database is unavailable, try again", msg)
+	}
+	return fmt.Errorf("%s: %w", msg, err)
+}
