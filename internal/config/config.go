@@ -63,6 +63,10 @@ type Config struct {
 	Currency        string         // OMS_CURRENCY, ISO 4217, default USD
 	TimeZone        *time.Location // OMS_TIMEZONE, IANA name, default America/New_York
 	LogLevel        string         // LOG_LEVEL: debug, info (default), warn, error
+	// RedriveAfter (OMS_REDRIVE_AFTER, a Go duration, default 10m) is how
+	// long an order may sit in a state whose step should have moved it on
+	// before the sweeper re-drives it.
+	RedriveAfter time.Duration
 
 	// FirestoreEmulatorHost and AuthEmulatorHost are read by the Google
 	// SDKs themselves; they are recorded here so that production can refuse
@@ -146,6 +150,15 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	c.RedriveAfter = 10 * time.Minute
+	if v := get("OMS_REDRIVE_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			bad("OMS_REDRIVE_AFTER: %q is not a duration of at least 1m (e.g. 10m)", v)
+		} else {
+			c.RedriveAfter = d
+		}
 	}
 	switch v := strings.ToLower(get("OMS_APPCHECK")); v {
 	case "", "off":

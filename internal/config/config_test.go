@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Region != "us-central1" || c.Currency != "USD" || c.TimeZone.String() != "America/New_York" || c.LogLevel != "info" || c.EnforceAppCheck {
+	if c.Region != "us-central1" || c.Currency != "USD" || c.TimeZone.String() != "America/New_York" || c.LogLevel != "info" || c.EnforceAppCheck || c.RedriveAfter.Minutes() != 10 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if len(c.StorefrontOrigins) != 2 || !c.Development() {
@@ -35,6 +35,7 @@ func TestEveryProblemInOneError(t *testing.T) {
 		"OMS_TIMEZONE":                "Nowhere/City",
 		"OMS_APPCHECK":                "maybe",
 		"LOG_LEVEL":                   "loud",
+		"OMS_REDRIVE_AFTER":           "5s",
 		"OMS_STOREFRONT_ORIGINS":      "https://shop.example.com/path",
 		"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
 	}), "STRIPE_SECRET_KEY")
@@ -43,7 +44,7 @@ func TestEveryProblemInOneError(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{"OMS_PROJECT_ID is missing", "OMS_REGION", "OMS_CURRENCY", "OMS_TIMEZONE", "OMS_APPCHECK",
-		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "9 problems"} {
+		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "OMS_REDRIVE_AFTER", "10 problems"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
 		}

@@ -49,7 +49,6 @@ const (
 // Firestore itself allows 20 levels of maps and arrays.
 const maxDepth = 64
 
-
 // field walks the fields of one message, calling fn with each field's number,
 // wire type and raw value (for varints and fixed types, v holds the number;
 // for bytes, b holds the payload).

@@ -192,3 +192,29 @@ func wrap(err error, format string, args ...any) error {
 	}
 	return fmt.Errorf("%s: %w", msg, err)
 }
+
+// Stale returns up to limit orders in one of states whose last change is
+// before `before`, oldest first. The sweeper uses it to find orders whose
+// event or step was lost. (Index: state ASC, updatedAt ASC; see
+// firestore.indexes.json.)
+func (s *Orders) Stale(ctx context.Context, states []order.State, before time.Time, limit int) ([]*order.Order, error) {
+	names := make([]string, len(states))
+	for i, st := range states {
+		names[i] = string(st)
+	}
+	snaps, err := s.client.Collection(OrdersCollection).
+		Where("state", "in", names).Where("updatedAt", "<", before).
+		OrderBy("updatedAt", firestore.Asc).Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, wrap(err, "query stale orders")
+	}
+	out := make([]*order.Order, 0, len(snaps))
+	for _, snap := range snaps {
+		o, err := decode(snap)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}

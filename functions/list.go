@@ -1,0 +1,113 @@
+// Package functions is the one list of the project's Cloud Functions: name,
+// kind, trigger, schedule and secrets, with the thin entry point of each.
+// Registration with the Functions Framework (the root package), the local
+// host (make dev) and the deploy commands are all derived from List; a test
+// fails if any of them disagrees with it.
+package functions
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/docevent"
+)
+
+// Kind is how a function is invoked.
+type Kind string
+
+// The kinds of function.
+const (
+	Callable  Kind = "callable"  // Firebase onCall over HTTPS, from the storefront
+	Webhook   Kind = "webhook"   // HTTPS POSTs from an outside service, signature-checked
+	Trigger   Kind = "trigger"   // Firestore document CloudEvents (Eventarc)
+	Scheduled Kind = "scheduled" // HTTPS POSTs from Cloud Scheduler (IAM-protected)
+)
+
+// HTTP reports whether the kind is served as a plain HTTP function.
+func (k Kind) HTTP() bool { return k != Trigger }
+
+// Function is one entry of the list.
+type Function struct {
+	Name string // the entry point and the deployed name
+	Kind Kind
+	Doc  string // one line, for docs and the local host's banner
+
+	// Trigger only: the event type and the document path pattern.
+	EventType string
+	Document  string
+
+	// Scheduled only: the Cloud Scheduler cron expression (UTC).
+	Schedule string
+
+	// Secrets are the Secret Manager secrets the function reads, mounted
+	// as environment variables of the same name.
+	Secrets []string
+
+	handler func(*app.App) http.Handler                                   // HTTP kinds
+	event   func(*app.App) func(context.Context, cloudevents.Event) error // Trigger
+}
+
+// List is every function of the project.
+var List = []Function{
+	{
+		Name: "whoami", Kind: Callable,
+		Doc:     "Diagnostic callable: who the backend thinks the caller is (checks storefront wiring, tokens, App Check).",
+		handler: whoami,
+	},
+	{
+		Name: "onOrderWritten", Kind: Trigger,
+		Doc:       "Moves orders along: runs the steps for the state an order entered.",
+		EventType: docevent.TypeWritten, Document: "orders/{orderId}",
+		event: onOrderWritten,
+	},
+	{
+		Name: "sweep", Kind: Scheduled,
+		Doc:      "The sweeper: releases what expired and re-drives orders whose event or step was lost.",
+		Schedule: "*/5 * * * *",
+		handler:  sweepHandler,
+	},
+}
+
+// Lookup returns the function named name.
+func Lookup(name string) (Function, bool) {
+	for _, f := range List {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// Handler returns the HTTP handler of an HTTP-kind function built on a.
+func (f Function) Handler(a *app.App) http.Handler {
+	if f.handler == nil {
+		panic(fmt.Sprintf("functions: %s (%s) has no HTTP handler", f.Name, f.Kind))
+	}
+	return f.handler(a)
+}
+
+// EventHandler returns the CloudEvent handler of a Trigger built on a.
+func (f Function) EventHandler(a *app.App) func(context.Context, cloudevents.Event) error {
+	if f.event == nil {
+		panic(fmt.Sprintf("functions: %s (%s) has no event handler", f.Name, f.Kind))
+	}
+	return f.event(a)
+}
+
+// AllSecrets returns every secret any function needs, each once.
+func AllSecrets() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range List {
+		for _, s := range f.Secrets {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,123 @@
+// Package app wires the application once: configuration, clients, stores,
+// the callable server, the order flow and the sweeper. The deployed
+// functions, the local host and the tests all build the same App.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	firebase "firebase.google.com/go/v4"
+	"github.com/readyplanner/oms/internal/callable"
+	"github.com/readyplanner/oms/internal/config"
+	"github.com/readyplanner/oms/internal/firebaseauth"
+	"github.com/readyplanner/oms/internal/firestoredb"
+	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/sweep"
+	"github.com/rs/zerolog"
+)
+
+// App is one instance's wired application.
+type App struct {
+	Config    config.Config
+	Log       zerolog.Logger
+	Firestore *firestore.Client
+	Orders    *firestoredb.Orders
+	Callables *callable.Server
+	Flow      *orderflow.Dispatcher
+	Sweeper   *sweep.Sweeper
+	Now       func() time.Time
+
+	closers []func() error
+}
+
+// Options adjust New for tests and the local host.
+type Options struct {
+	LogOutput io.Writer        // where logs go; required
+	Now       func() time.Time // the clock; time.Now when nil
+	// Tokens replaces the Firebase Auth verifier (unit tests only; the
+	// deployed functions and the local host always use the real one).
+	Tokens callable.TokenVerifier
+}
+
+// New builds the App from a validated configuration.
+func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
+	if o.LogOutput == nil {
+		return nil, errors.New("app: Options.LogOutput is required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	a := &App{Config: cfg, Log: logging.New(o.LogOutput, cfg.LogLevel), Now: o.Now}
+
+	fs, err := firestore.NewClient(ctx, cfg.ProjectID)
+	if err != nil {
+		return nil, fmt.Errorf("app: firestore client: %w", err)
+	}
+	a.Firestore = fs
+	a.closers = append(a.closers, fs.Close)
+	a.Orders = firestoredb.NewOrders(fs, o.Now)
+
+	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("app: firebase: %w", err)
+	}
+	tokens := o.Tokens
+	if tokens == nil {
+		if tokens, err = firebaseauth.New(ctx, fb); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("app: %w", err)
+		}
+	}
+	a.Callables = &callable.Server{Project: cfg.ProjectID, Origins: cfg.StorefrontOrigins, Tokens: tokens,
+		EnforceAppCheck: cfg.EnforceAppCheck, Logger: a.Log, Now: o.Now}
+	if cfg.EnforceAppCheck {
+		if a.Callables.AppCheck, err = firebaseauth.NewAppCheck(ctx, fb); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("app: %w", err)
+		}
+	}
+
+	a.Flow = orderflow.New(a.Orders)
+	orderflow.RegisterSkeleton(a.Flow)
+
+	a.Sweeper = sweep.New(o.Now)
+	a.Sweeper.Add("redriveStaleOrders", a.redriveStale)
+	return a, nil
+}
+
+// Close releases the App's clients.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+// redriveBatch bounds one sweep's re-drives so that a sweep finishes well
+// inside its deadline; the next sweep takes the rest.
+const redriveBatch = 50
+
+// redriveStale re-runs the steps of orders that sat too long in a state
+// whose step should have moved them on (their event or step was lost).
+func (a *App) redriveStale(ctx context.Context, now time.Time) (string, error) {
+	stale, err := a.Orders.Stale(ctx, orderflow.RedriveStates, now.Add(-a.Config.RedriveAfter), redriveBatch)
+	if err != nil {
+		return "", err
+	}
+	var errs []error
+	for _, o := range stale {
+		if err := a.Flow.Redrive(ctx, o); err != nil {
+			errs = append(errs, fmt.Errorf("order %s: %w", o.ID, err))
+		}
+	}
+	return fmt.Sprintf("re-drove %d stale orders, %d failed", len(stale), len(errs)), errors.Join(errs...)
+}

@@ -1,0 +1,85 @@
+// Package sweep runs the sweeper's tasks: the scheduled job that catches what
+// events cannot (expired holds, lapsing authorizations, orders whose event
+// was lost). Each task runs even if another fails.
+package sweep
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/readyplanner/oms/internal/logging"
+)
+
+// TaskFunc does one task's work as of now and says what it did.
+type TaskFunc func(ctx context.Context, now time.Time) (summary string, err error)
+
+// Sweeper holds the registered tasks.
+type Sweeper struct {
+	tasks []task
+	now   func() time.Time
+}
+
+type task struct {
+	name string
+	fn   TaskFunc
+}
+
+// New returns a sweeper with no tasks; now is the clock (time.Now if nil).
+func New(now func() time.Time) *Sweeper {
+	if now == nil {
+		now = time.Now
+	}
+	return &Sweeper{now: now}
+}
+
+// Add registers a task. Tasks run in the order added.
+func (s *Sweeper) Add(name string, fn TaskFunc) { s.tasks = append(s.tasks, task{name, fn}) }
+
+// Tasks returns the task names.
+func (s *Sweeper) Tasks() []string {
+	names := make([]string, len(s.tasks))
+	for i, t := range s.tasks {
+		names[i] = t.name
+	}
+	return names
+}
+
+// Result is one task's outcome.
+type Result struct {
+	Task    string `json:"task"`
+	OK      bool   `json:"ok"`
+	Summary string `json:"summary,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Millis  int64  `json:"ms"`
+}
+
+// Run runs every task with the same "now" and reports each; a panic in one
+// task is its failure, not the sweep's.
+func (s *Sweeper) Run(ctx context.Context) []Result {
+	now := s.now()
+	log := logging.FromContext(ctx)
+	results := make([]Result, 0, len(s.tasks))
+	for _, t := range s.tasks {
+		start := time.Now()
+		summary, err := runOne(ctx, t.fn, now)
+		r := Result{Task: t.name, OK: err == nil, Summary: summary, Millis: time.Since(start).Milliseconds()}
+		if err != nil {
+			r.Error = err.Error()
+			log.Error().Err(err).Str("task", t.name).Msg("sweep task failed")
+		} else {
+			log.Info().Str("task", t.name).Str("summary", summary).Msg("sweep task done")
+		}
+		results = append(results, r)
+	}
+	return results
+}
+
+func runOne(ctx context.Context, fn TaskFunc, now time.Time) (summary string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return fn(ctx, now)
+}
