@@ -156,7 +156,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, o op
 	} else if err != nil {
 		ev = log.Info().Str("reason", apperr.As(err).Message)
 	}
-	ev.Str("uid", caller.UID()).Int("status", status).Dur("latency", s.now().Sub(start)).Msg("callable " + name)
+	ev.Str("uid", caller.UID()).Int("status", status).Dur("latencyMs", s.now().Sub(start)).Msg("callable " + name)
 }
 
 func (s *Server) call(ctx context.Context, w http.ResponseWriter, r *http.Request, o options, fn rawHandler) (caller Caller, result any, err error) {

@@ -51,6 +51,7 @@ func FindFirebaseTools() (string, error) {
 // AuthOptions configures StartAuth.
 type AuthOptions struct {
 	Project  string    // default demo-oms
+	Port     int       // 0: a free port
 	Firebase string    // the firebase CLI; default FindFirebaseTools()
 	Logs     io.Writer // the emulator's own output; nil discards it
 }
@@ -80,6 +81,9 @@ func StartAuth(ctx context.Context, o AuthOptions) (*Auth, error) {
 	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
+	}
+	if o.Port != 0 {
+		ports[0] = o.Port
 	}
 	dir, err := os.MkdirTemp("", "oms-auth-emulator-")
 	if err != nil {

@@ -74,6 +74,7 @@ func FindFirestoreJar() (string, error) {
 // FirestoreOptions configures StartFirestore.
 type FirestoreOptions struct {
 	Project string // default demo-oms
+	Port    int    // 0: a free port
 	// Rules is a firestore.rules file loaded at start; empty means the
 	// emulator's default (everything open to clients).
 	Rules string
@@ -113,6 +114,9 @@ func StartFirestore(ctx context.Context, o FirestoreOptions) (*Firestore, error)
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
+	}
+	if o.Port != 0 {
+		ports[0] = o.Port
 	}
 	args := []string{"-Duser.language=en", "-cp", o.Jar, firestoreMain, "start",
 		"--host", "127.0.0.1", "--port", fmt.Sprint(ports[0]), "--websocket_port", fmt.Sprint(ports[1]),

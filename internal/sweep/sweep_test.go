@@ -11,9 +11,15 @@ func TestRunIsolatesTasks(t *testing.T) {
 	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
 	s := New(func() time.Time { return now })
 	var seen []time.Time
-	s.Add("first", func(_ context.Context, at time.Time) (string, error) { seen = append(seen, at); return "", errors.New("quickbooks down") })
+	s.Add("first", func(_ context.Context, at time.Time) (string, error) {
+		seen = append(seen, at)
+		return "", errors.New("quickbooks down")
+	})
 	s.Add("second", func(_ context.Context, _ time.Time) (string, error) { panic("bug") })
-	s.Add("third", func(_ context.Context, at time.Time) (string, error) { seen = append(seen, at); return "released 2 holds", nil })
+	s.Add("third", func(_ context.Context, at time.Time) (string, error) {
+		seen = append(seen, at)
+		return "released 2 holds", nil
+	})
 
 	res := s.Run(context.Background())
 	if len(res) != 3 {

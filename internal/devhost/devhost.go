@@ -1,0 +1,280 @@
+// Package devhost is the local system behind `make dev`: it starts the
+// Firestore and Auth emulators, builds the App exactly as a deployed
+// instance does, serves every function of functions.List on one port
+// (callables also at /<project>/<region>/<name>, the URL the Firebase JS
+// SDK uses with connectFunctionsEmulator), registers every Firestore trigger
+// with the emulator so that writes arrive as CloudEvents, and seeds the
+// demo store.
+package devhost
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/readyplanner/oms/functions"
+	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/config"
+	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/seed"
+)
+
+// Options configure Start. Zero ports mean free ones.
+type Options struct {
+	Project       string // default demo-oms ("demo-" projects never reach Google)
+	Region        string // default us-central1
+	Port          int    // the functions host
+	FirestorePort int
+	AuthPort      int
+	// AuthHost reuses a running Auth emulator instead of starting one.
+	AuthHost string
+	Rules    string // firestore.rules; default ./firestore.rules
+	NoSeed   bool
+	// Logs receives the functions' logs; EmulatorLogs the emulators' own
+	// output (nil discards it).
+	Logs         io.Writer
+	EmulatorLogs io.Writer
+	// Configure, if set, is called with the App before anything is served
+	// (tests add probes to the order flow here).
+	Configure func(*app.App)
+}
+
+// Host is the running local system.
+type Host struct {
+	URL          string // the functions host, http://127.0.0.1:PORT
+	Project      string
+	Region       string
+	Firestore    *emulator.Firestore
+	AuthHost     string
+	App          *app.App
+	Seeded       seed.Report
+	Ready        time.Duration // from Start's call to serving
+	Routes       []string      // every path served
+	srv          *http.Server
+	stops        []func() error
+	stopOnce     sync.Once
+	restoreEnvFn func()
+}
+
+// Start brings the local system up. On error, whatever it started is
+// stopped again.
+func Start(ctx context.Context, o Options) (h *Host, err error) {
+	began := time.Now()
+	if o.Project == "" {
+		o.Project = "demo-oms"
+	}
+	if o.Region == "" {
+		o.Region = "us-central1"
+	}
+	if o.Rules == "" {
+		o.Rules = "firestore.rules"
+	}
+	h = &Host{Project: o.Project, Region: o.Region}
+	defer func() {
+		if err != nil {
+			h.Stop()
+		}
+	}()
+
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("functions host: %w", err)
+	}
+	h.URL = "http://" + l.Addr().String()
+	h.stops = append(h.stops, l.Close)
+
+	// The emulators start in parallel: Auth (Node) takes several seconds,
+	// Firestore (Java) about one.
+	var (
+		wg      sync.WaitGroup
+		fsErr   error
+		authErr error
+		auth    *emulator.Auth
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.Firestore, fsErr = emulator.StartFirestore(ctx, emulator.FirestoreOptions{Project: o.Project, Port: o.FirestorePort,
+			Rules: o.Rules, FunctionsHost: l.Addr().String(), Logs: o.EmulatorLogs})
+	}()
+	if o.AuthHost == "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			auth, authErr = emulator.StartAuth(ctx, emulator.AuthOptions{Project: o.Project, Port: o.AuthPort, Logs: o.EmulatorLogs})
+		}()
+	}
+	wg.Wait()
+	if h.Firestore != nil {
+		h.stops = append(h.stops, h.Firestore.Stop)
+	}
+	if auth != nil {
+		h.stops = append(h.stops, auth.Stop)
+		h.AuthHost = auth.Host
+	} else {
+		h.AuthHost = o.AuthHost
+	}
+	if err := errors.Join(fsErr, authErr); err != nil {
+		return nil, err
+	}
+
+	// The SDKs read these from the process environment.
+	h.restoreEnvFn = setEnv(map[string]string{
+		"FIRESTORE_EMULATOR_HOST": h.Firestore.Host, "FIREBASE_AUTH_EMULATOR_HOST": h.AuthHost,
+		"OMS_ENV": config.Development, "OMS_PROJECT_ID": o.Project, "OMS_REGION": o.Region,
+	})
+	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)
+	if err != nil {
+		return nil, err
+	}
+	logs := o.Logs
+	if logs == nil {
+		logs = io.Discard
+	}
+	h.App, err = app.New(ctx, cfg, app.Options{LogOutput: logs})
+	if err != nil {
+		return nil, err
+	}
+	h.stops = append(h.stops, h.App.Close)
+	if o.Configure != nil {
+		o.Configure(h.App)
+	}
+
+	mux, routes, err := Mux(ctx, h.App)
+	if err != nil {
+		return nil, err
+	}
+	h.Routes = routes
+	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = h.srv.Serve(l) }()
+	h.stops = append(h.stops, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return h.srv.Shutdown(sctx)
+	})
+
+	for _, f := range functions.List {
+		if f.Kind == functions.Trigger {
+			if err := h.Firestore.RegisterTrigger(ctx, f.Name, f.EventType, f.Document); err != nil {
+				return nil, fmt.Errorf("register trigger %s: %w", f.Name, err)
+			}
+		}
+	}
+	if !o.NoSeed {
+		if h.Seeded, err = seed.Seed(ctx, h.App.Firestore, time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	h.Ready = time.Since(began)
+	return h, nil
+}
+
+// Stop shuts the host down and stops exactly the emulators it started, in
+// reverse order. Safe to call twice.
+func (h *Host) Stop() error {
+	var errs []error
+	h.stopOnce.Do(func() {
+		for i := len(h.stops) - 1; i >= 0; i-- {
+			if err := h.stops[i](); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
+		}
+		if h.restoreEnvFn != nil {
+			h.restoreEnvFn()
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Mux serves every function of functions.List built on a: HTTP kinds at
+// /<name> and /<project>/<region>/<name>; triggers at the emulator's
+// delivery path and at /<name>. It returns the paths it serves.
+func Mux(ctx context.Context, a *app.App) (*http.ServeMux, []string, error) {
+	mux := http.NewServeMux()
+	var routes []string
+	handle := func(path string, h http.Handler) {
+		mux.Handle(path, h)
+		routes = append(routes, path)
+	}
+	type entry struct {
+		Name string `json:"name"`
+		Kind string `json:"kind"`
+		Path string `json:"path"`
+		Doc  string `json:"doc"`
+	}
+	var index []entry
+	for _, f := range functions.List {
+		if f.Kind.HTTP() {
+			h := f.Handler(a)
+			handle("/"+f.Name, h)
+			handle("/"+a.Config.ProjectID+"/"+a.Config.Region+"/"+f.Name, h)
+			index = append(index, entry{f.Name, string(f.Kind), "/" + a.Config.ProjectID + "/" + a.Config.Region + "/" + f.Name, f.Doc})
+			continue
+		}
+		p, err := cloudevents.NewHTTP()
+		if err != nil {
+			return nil, nil, err
+		}
+		ceh, err := cloudevents.NewHTTPReceiveHandler(ctx, p, f.EventHandler(a))
+		if err != nil {
+			return nil, nil, err
+		}
+		h := emulatorEvents(ceh)
+		handle(emulator.TriggerURLPath(a.Config.ProjectID, f.Name), h)
+		handle("/"+f.Name, h)
+		index = append(index, entry{f.Name, string(f.Kind), emulator.TriggerURLPath(a.Config.ProjectID, f.Name), f.Doc})
+	}
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"project": a.Config.ProjectID, "region": a.Config.Region, "functions": index})
+	})
+	return mux, routes, nil
+}
+
+// emulatorEvents adapts the Firestore emulator's deliveries to the
+// CloudEvents binary mode that the CloudEvents SDK (and so the Functions
+// Framework) accepts: the emulator also sends a ce-datacontenttype header,
+// which binary mode does not allow (the content type travels in
+// Content-Type), and the SDK answers 500 without calling the function.
+func emulatorEvents(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ct := r.Header.Get("Ce-Datacontenttype"); ct != "" {
+			if r.Header.Get("Content-Type") == "" {
+				r.Header.Set("Content-Type", ct)
+			}
+			r.Header.Del("Ce-Datacontenttype")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// setEnv sets variables and returns a function that restores them.
+func setEnv(vars map[string]string) func() {
+	old := map[string]*string{}
+	for k, v := range vars {
+		if prev, ok := os.LookupEnv(k); ok {
+			old[k] = &prev
+		} else {
+			old[k] = nil
+		}
+		os.Setenv(k, v)
+	}
+	return func() {
+		for k, v := range old {
+			if v == nil {
+				os.Unsetenv(k)
+			} else {
+				os.Setenv(k, *v)
+			}
+		}
+	}
+}

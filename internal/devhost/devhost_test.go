@@ -1,0 +1,238 @@
+package devhost
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/readyplanner/oms/functions"
+	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+
+// probe records the order flow's transitions for the orders of one test.
+type probe struct{ ch chan orderflow.Transition }
+
+func (p *probe) step(_ context.Context, t orderflow.Transition) error {
+	if strings.HasPrefix(t.Order.ID, "devhost-") {
+		p.ch <- t
+	}
+	return nil
+}
+
+func (p *probe) wait(t *testing.T, match func(orderflow.Transition) bool) orderflow.Transition {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case tr := <-p.ch:
+			if match(tr) {
+				return tr
+			}
+		case <-deadline:
+			t.Fatal("the order flow did not see the expected transition within 20 s")
+		}
+	}
+}
+
+func TestLocalSystem(t *testing.T) {
+	ctx := context.Background()
+	rules, err := testenv.RepoFile("firestore.rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &probe{ch: make(chan orderflow.Transition, 16)}
+	h, err := Start(ctx, Options{
+		AuthHost: testenv.AuthHost(t), Rules: rules,
+		Configure: func(a *app.App) {
+			a.Flow.On(order.Authorized, "probe", p.step)
+			a.Flow.On(order.Approved, "refuse", func(_ context.Context, t orderflow.Transition) error {
+				return apperr.New(apperr.FailedPrecondition, "card declined")
+			})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Stop()
+	t.Logf("local system ready in %s (Auth emulator shared)", h.Ready.Round(time.Millisecond))
+
+	t.Run("serves exactly the list", func(t *testing.T) {
+		for _, f := range functions.List {
+			want := "/" + f.Name
+			if !slices.Contains(h.Routes, want) {
+				t.Errorf("%s is not served at %s", f.Name, want)
+			}
+			if f.Kind.HTTP() && !slices.Contains(h.Routes, "/demo-oms/us-central1/"+f.Name) {
+				t.Errorf("%s is not served at the JS SDK's URL", f.Name)
+			}
+			if f.Kind == functions.Trigger && !slices.Contains(h.Routes, emulator.TriggerURLPath("demo-oms", f.Name)) {
+				t.Errorf("trigger %s is not served at the emulator's delivery path", f.Name)
+			}
+		}
+		if got, want := len(h.Routes), 2*len(functions.List); got != want {
+			t.Errorf("%d routes for %d functions: %v", got, len(functions.List), h.Routes)
+		}
+		if h.Seeded.SKUs == 0 {
+			t.Error("the demo store was not seeded")
+		}
+	})
+
+	t.Run("callable at the SDK URL with a real token", func(t *testing.T) {
+		u, err := emulator.SignInAnonymously(ctx, h.AuthHost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("POST", h.URL+"/demo-oms/us-central1/whoami", strings.NewReader(`{"data":{}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+u.IDToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"uid":"`+u.UID+`"`) {
+			t.Errorf("whoami: %d %s", resp.StatusCode, b)
+		}
+		// A token the Auth emulator never issued is refused.
+		req, _ = http.NewRequest("POST", h.URL+"/whoami", strings.NewReader(`{"data":{}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJub2JvZHkifQ.")
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("forged token: %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("Firebase JS SDK httpsCallable", func(t *testing.T) {
+		script, _ := filepath.Abs("testdata/sdk_callable.mjs")
+		if _, err := os.Stat(filepath.Join(filepath.Dir(rules), "node_modules", "firebase")); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal("node_modules/firebase is missing: run npm ci")
+			}
+			t.Skip("node_modules/firebase is missing: run npm ci")
+		}
+		host, port, _ := strings.Cut(strings.TrimPrefix(h.URL, "http://"), ":")
+		cmd := exec.Command("node", script, host, port, h.AuthHost, h.Project, h.Region)
+		cmd.Dir = filepath.Dir(rules)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("node: %v\n%s", err, out)
+		}
+		var got struct {
+			UID    string                   `json:"uid"`
+			Result functions.WhoamiResponse `json:"result"`
+			Error  struct{ Code, Message string }
+		}
+		if err := json.Unmarshal(out[strings.LastIndex(strings.TrimSpace(string(out)), "\n")+1:], &got); err != nil {
+			t.Fatalf("output %q: %v", out, err)
+		}
+		if got.UID == "" || got.Result.UID != got.UID || !got.Result.Anonymous || !got.Result.SignedIn {
+			t.Errorf("SDK call: %+v", got)
+		}
+		if got.Error.Code != "functions/invalid-argument" || !strings.Contains(got.Error.Message, `"price"`) {
+			t.Errorf("SDK error: %+v", got.Error)
+		}
+	})
+
+	t.Run("an order write reaches the trigger", func(t *testing.T) {
+		o, err := order.New(testenv.ID("devhost"), testenv.ID("u"), "USD", time.Now().UTC())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.App.Orders.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := h.App.Orders.Transition(ctx, o.ID, order.Move{From: []order.State{order.Pending}, To: order.Authorized, Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		tr := p.wait(t, func(tr orderflow.Transition) bool { return tr.Order.ID == o.ID })
+		if tr.From != order.Pending || tr.To != order.Authorized || tr.EventID == "" || tr.Redrive {
+			t.Errorf("transition %+v", tr)
+		}
+	})
+
+	t.Run("a permanent step failure needs attention", func(t *testing.T) {
+		id := testenv.ID("devhost")
+		o, _ := order.New(id, testenv.ID("u"), "USD", time.Now().UTC())
+		o, _ = order.Restore(*o, order.Invoiced, o.History())
+		if err := h.App.Orders.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := h.App.Orders.Transition(ctx, id, order.Move{From: []order.State{order.Invoiced}, To: order.Approved, Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got, err := h.App.Orders.Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State() == order.NeedsAttention {
+				if want := "step refuse failed: card declined"; got.Attention != want {
+					t.Errorf("attention %q, want %q", got.Attention, want)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("order is %s after 20 s, want needs_attention", got.State())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
+	t.Run("the sweeper re-drives a stale order", func(t *testing.T) {
+		old := time.Now().UTC().Add(-time.Hour)
+		o, _ := order.New(testenv.ID("devhost"), testenv.ID("u"), "USD", old)
+		o, _ = order.Restore(*o, order.Authorized, o.History())
+		if err := h.App.Orders.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(h.URL+"/sweep", "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "redriveStaleOrders") {
+			t.Fatalf("sweep: %d %s", resp.StatusCode, b)
+		}
+		tr := p.wait(t, func(tr orderflow.Transition) bool { return tr.Order.ID == o.ID && tr.Redrive })
+		if tr.To != order.Authorized {
+			t.Errorf("re-drive %+v", tr)
+		}
+		if resp, err := http.Get(h.URL + "/sweep"); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET /sweep: %v %v", resp.StatusCode, err)
+		}
+	})
+
+	fsHost := h.Firestore.Host
+	if err := h.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get("http://" + fsHost + "/"); err == nil {
+		t.Error("the Firestore emulator still answers after Stop")
+	}
+	if _, err := http.Get(h.URL + "/"); err == nil {
+		t.Error("the functions host still answers after Stop")
+	}
+}

@@ -1,0 +1,166 @@
+// Package seed writes the demo store the local system runs with: planners
+// printed on demand in a few variants, stocked items (some low on stock),
+// one item on sale, and example promotions. Running it twice leaves the same
+// store: catalog and promotions are overwritten with the same data, and
+// inventory is created only where none exists, so holds and stock changes
+// made while trying the system out survive a re-seed.
+package seed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Report says what Seed wrote.
+type Report struct {
+	Products, SKUs, Promotions int
+	InventoryCreated           int // inventory documents that did not exist
+	InventoryKept              int // inventory documents left as they were
+}
+
+func money(cents int64) map[string]any { return map[string]any{"amount": cents, "currency": "USD"} }
+
+type sku struct {
+	id, product, name string
+	price             int64
+	kind              string // "stock" or "print_on_demand"
+	weightGrams       int
+	sizeMM            [3]int
+	onHand            int // stock SKUs only
+	sale              int64
+	qbItem            string
+	podPackage        string
+}
+
+var products = []struct {
+	id, name, description string
+}{
+	{"planner-daily", "Daily Planner", "A dated daily planner, one page a day, printed and bound when you order it."},
+	{"planner-weekly", "Weekly Planner", "A week on two pages with habit trackers, printed when you order it."},
+	{"pen-set", "Fine-liner Pen Set", "Six archival fine-liners that do not bleed through planner paper."},
+	{"sticker-pack", "Planner Sticker Pack", "120 functional stickers for appointments, deadlines and habits."},
+	{"bookmark", "Elastic Bookmark Band", "Keeps your planner closed and your page marked."},
+}
+
+var skus = []sku{
+	{id: "PLN-DAY-A5-LINEN", product: "planner-daily", name: "Daily Planner, A5, linen cover", price: 3800, kind: "print_on_demand", weightGrams: 620, sizeMM: [3]int{216, 154, 28}, qbItem: "Daily Planner A5", podPackage: "0583X0827FCSTDCW080CW444MXX"},
+	{id: "PLN-DAY-A5-SOFT", product: "planner-daily", name: "Daily Planner, A5, softcover", price: 3200, kind: "print_on_demand", weightGrams: 540, sizeMM: [3]int{216, 154, 24}, qbItem: "Daily Planner A5", podPackage: "0583X0827FCSTDPB080CW444MXX"},
+	{id: "PLN-WK-A5-LINEN", product: "planner-weekly", name: "Weekly Planner, A5, linen cover", price: 3400, kind: "print_on_demand", weightGrams: 480, sizeMM: [3]int{216, 154, 20}, qbItem: "Weekly Planner A5", podPackage: "0583X0827FCSTDCW080CW444MXX"},
+	{id: "PLN-WK-LTR-SOFT", product: "planner-weekly", name: "Weekly Planner, US Letter, softcover", price: 2900, kind: "print_on_demand", weightGrams: 560, sizeMM: [3]int{279, 216, 16}, qbItem: "Weekly Planner Letter", podPackage: "0850X1100FCSTDPB080CW444MXX"},
+	{id: "PEN-SET-6", product: "pen-set", name: "Fine-liner Pen Set (6 colours)", price: 1800, kind: "stock", weightGrams: 90, sizeMM: [3]int{160, 70, 15}, onHand: 24, qbItem: "Pen Set"},
+	{id: "STK-PACK-120", product: "sticker-pack", name: "Planner Sticker Pack (120)", price: 900, kind: "stock", weightGrams: 40, sizeMM: [3]int{180, 110, 3}, onHand: 3, sale: 650, qbItem: "Sticker Pack"},
+	{id: "BND-BLACK", product: "bookmark", name: "Bookmark Band, black", price: 600, kind: "stock", weightGrams: 15, sizeMM: [3]int{220, 20, 5}, onHand: 40, qbItem: "Bookmark Band"},
+	{id: "BND-SAGE", product: "bookmark", name: "Bookmark Band, sage", price: 600, kind: "stock", weightGrams: 15, sizeMM: [3]int{220, 20, 5}, onHand: 1, qbItem: "Bookmark Band"},
+}
+
+// Seed writes the demo store. now places the sale window (it began
+// yesterday and ends in 30 days, whole days in UTC) and the promotions'
+// dates.
+func Seed(ctx context.Context, c *firestore.Client, now time.Time) (Report, error) {
+	var r Report
+	day := now.UTC().Truncate(24 * time.Hour)
+	bw := c.BulkWriter(ctx)
+	var jobs []*firestore.BulkWriterJob
+	set := func(ref *firestore.DocumentRef, data map[string]any) error {
+		j, err := bw.Set(ref, data)
+		jobs = append(jobs, j)
+		return err
+	}
+
+	for _, p := range products {
+		var ids []string
+		for _, s := range skus {
+			if s.product == p.id {
+				ids = append(ids, s.id)
+			}
+		}
+		if err := set(c.Collection("products").Doc(p.id), map[string]any{
+			"name": p.name, "description": p.description, "active": true, "skus": ids,
+		}); err != nil {
+			return r, err
+		}
+		r.Products++
+	}
+	for _, s := range skus {
+		doc := map[string]any{
+			"productId": s.product, "name": s.name, "active": true, "price": money(s.price),
+			"fulfillment": s.kind, "weightGrams": s.weightGrams,
+			"sizeMm":         map[string]any{"length": s.sizeMM[0], "width": s.sizeMM[1], "height": s.sizeMM[2]},
+			"quickbooksItem": s.qbItem, "maxPerOrder": 10,
+		}
+		if s.sale > 0 {
+			doc["sale"] = map[string]any{"price": money(s.sale), "startsAt": day.Add(-24 * time.Hour), "endsAt": day.Add(30 * 24 * time.Hour)}
+		}
+		if s.kind == "print_on_demand" {
+			doc["printer"] = map[string]any{
+				"podPackageId": s.podPackage,
+				"interiorUrl":  "https://files.example.com/planners/" + s.id + "/interior.pdf",
+				"coverUrl":     "https://files.example.com/planners/" + s.id + "/cover.pdf",
+			}
+		}
+		if err := set(c.Collection("skus").Doc(s.id), doc); err != nil {
+			return r, err
+		}
+		r.SKUs++
+	}
+	for id, p := range promotions(day) {
+		if err := set(c.Collection("promotions").Doc(id), p); err != nil {
+			return r, err
+		}
+		r.Promotions++
+	}
+	bw.End()
+	for _, j := range jobs {
+		if _, err := j.Results(); err != nil {
+			return r, fmt.Errorf("seed: %w", err)
+		}
+	}
+
+	// Inventory only where there is none: a re-seed keeps holds and counts.
+	for _, s := range skus {
+		if s.kind != "stock" {
+			continue
+		}
+		_, err := c.Collection("inventory").Doc(s.id).Create(ctx, map[string]any{"onHand": s.onHand, "held": 0})
+		switch status.Code(err) {
+		case codes.OK:
+			r.InventoryCreated++
+		case codes.AlreadyExists:
+			r.InventoryKept++
+		default:
+			return r, fmt.Errorf("seed inventory %s: %w", s.id, err)
+		}
+	}
+	return r, nil
+}
+
+func promotions(day time.Time) map[string]map[string]any {
+	year := day.Add(365 * 24 * time.Hour)
+	return map[string]map[string]any{
+		"welcome10": {
+			"name": "10% off your first order", "description": "10% off your first planner order.",
+			"kind": "percent_off_order", "percent": 10, "code": "WELCOME10", "firstOrderOnly": true,
+			"exclusive": false, "priority": 20, "startsAt": day.Add(-24 * time.Hour), "endsAt": year, "active": true,
+		},
+		"friends-family": {
+			"name": "Friends and family", "description": "20% off everything, with love.",
+			"kind": "percent_off_order", "percent": 20, "emails": []string{"friend@example.com", "aunt.may@example.com"},
+			"exclusive": true, "priority": 10, "maxRedemptionsPerEmail": 3, "startsAt": day.Add(-24 * time.Hour), "endsAt": year, "active": true,
+		},
+		"newsletter-pens": {
+			"name": "Newsletter: $5 off pens", "description": "$5 off the fine-liner set for newsletter subscribers.",
+			"kind": "amount_off_skus", "amount": money(500), "skus": []string{"PEN-SET-6"}, "emails": []string{"reader@example.com"},
+			"exclusive": false, "priority": 30, "startsAt": day.Add(-24 * time.Hour), "endsAt": year, "active": true,
+		},
+		"free-shipping-75": {
+			"name": "Free shipping over $75", "description": "Free standard shipping on orders of $75 or more.",
+			"kind": "free_shipping", "minSubtotal": money(7500),
+			"exclusive": false, "priority": 40, "maxRedemptions": 500, "startsAt": day.Add(-24 * time.Hour), "endsAt": year, "active": true,
+		},
+	}
+}
