@@ -34,7 +34,9 @@ func Register(r Registrar) {
 			r.HTTP(f.Name, func(w http.ResponseWriter, req *http.Request) {
 				a, err := instance.get(req.Context())
 				if err != nil {
-					http.Error(w, `{"error":{"status":"INTERNAL","message":"INTERNAL"}}`, http.StatusInternalServerError)
+					w.Header().Set("Content-Type", "application/json; charset=utf-8")
+					w.WriteHeader(http.StatusInternalServerError)
+					_, _ = w.Write([]byte(`{"error":{"status":"INTERNAL","message":"INTERNAL"}}`))
 					return
 				}
 				once.Do(func() { h = f.Handler(a) })

@@ -1,0 +1,164 @@
+package orderflow
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/docevent"
+	"github.com/readyplanner/oms/internal/firestoredb"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+
+type recorder struct {
+	mu  sync.Mutex
+	got []Transition
+	err error // what the step returns
+}
+
+func (r *recorder) step(_ context.Context, t Transition) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, t)
+	return r.err
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+// event builds the CloudEvent the trigger would receive for a change of an
+// order's state from `from` to `to` ("" for no document).
+func event(id, from, to string) *docevent.Event {
+	doc := func(state string) *docevent.Document {
+		if state == "" {
+			return nil
+		}
+		return &docevent.Document{Name: "projects/demo-oms/databases/(default)/documents/orders/" + id,
+			Fields: map[string]docevent.Value{"state": {Kind: docevent.String, Str: state}}}
+	}
+	return &docevent.Event{ID: testenv.ID("ev"), Type: docevent.TypeWritten, Document: "orders/" + id, Old: doc(from), New: doc(to)}
+}
+
+func setup(t *testing.T, state order.State) (*firestoredb.Orders, *Dispatcher, *recorder, string) {
+	t.Helper()
+	env := testenv.Firestore(t)
+	store := firestoredb.NewOrders(env.Client, nil)
+	o, err := order.New(testenv.ID("o"), "u1", "USD", time.Now().UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ = order.Restore(*o, state, o.History())
+	if err := store.Create(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	d := New(store)
+	d.On(order.Approved, "capture", rec.step)
+	return store, d, rec, o.ID
+}
+
+func TestStepRunsOnEntering(t *testing.T) {
+	t.Parallel()
+	_, d, rec, id := setup(t, order.Approved)
+	if err := d.HandleEvent(context.Background(), event(id, "invoiced", "approved")); err != nil {
+		t.Fatal(err)
+	}
+	if rec.count() != 1 || rec.got[0].From != order.Invoiced || rec.got[0].Order.ID != id {
+		t.Fatalf("steps ran %+v", rec.got)
+	}
+}
+
+func TestNoStepWithoutStateChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, d, rec, id := setup(t, order.Approved)
+	for name, ev := range map[string]*docevent.Event{
+		"same state":    event(id, "approved", "approved"),
+		"deleted":       event(id, "approved", ""),
+		"unknown state": event(id, "invoiced", "teleported"),
+		"other order":   event(testenv.ID("missing"), "invoiced", "approved"),
+	} {
+		if err := d.HandleEvent(ctx, ev); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if rec.count() != 0 {
+		t.Errorf("steps ran %d times", rec.count())
+	}
+}
+
+func TestStaleEventDoesNotAct(t *testing.T) {
+	t.Parallel()
+	_, d, rec, id := setup(t, order.Paid) // the order moved on after approved
+	if err := d.HandleEvent(context.Background(), event(id, "invoiced", "approved")); err != nil {
+		t.Fatal(err)
+	}
+	if rec.count() != 0 {
+		t.Errorf("a stale event ran %d steps", rec.count())
+	}
+}
+
+func TestTransientFailureIsRetried(t *testing.T) {
+	t.Parallel()
+	store, d, rec, id := setup(t, order.Approved)
+	rec.err = apperr.New(apperr.Unavailable, "Stripe is down")
+	if err := d.HandleEvent(context.Background(), event(id, "invoiced", "approved")); err == nil {
+		t.Fatal("a transient failure must return an error so that the platform retries")
+	}
+	if o, _ := store.Get(context.Background(), id); o.State() != order.Approved {
+		t.Errorf("state %s", o.State())
+	}
+}
+
+func TestPermanentFailureNeedsAttention(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, d, rec, id := setup(t, order.Approved)
+	rec.err = apperr.New(apperr.FailedPrecondition, "card declined")
+	if err := d.HandleEvent(ctx, event(id, "invoiced", "approved")); err != nil {
+		t.Fatalf("a permanent failure must not be retried: %v", err)
+	}
+	o, _ := store.Get(ctx, id)
+	if o.State() != order.NeedsAttention || o.Attention != "step capture failed: card declined" {
+		t.Fatalf("state %s, attention %q", o.State(), o.Attention)
+	}
+	// The same event delivered again: the order is no longer approved, so
+	// nothing runs and nothing fails.
+	if err := d.HandleEvent(ctx, event(id, "invoiced", "approved")); err != nil || rec.count() != 1 {
+		t.Errorf("duplicate delivery: err %v, steps %d", err, rec.count())
+	}
+}
+
+func TestRedriveAndSkeleton(t *testing.T) {
+	t.Parallel()
+	store, d, rec, id := setup(t, order.Approved)
+	o, _ := store.Get(context.Background(), id)
+	if err := d.Redrive(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if rec.count() != 1 || !rec.got[0].Redrive {
+		t.Errorf("re-drive %+v", rec.got)
+	}
+	sk := New(store)
+	RegisterSkeleton(sk)
+	for _, s := range RedriveStates {
+		if len(sk.StepNames(s)) == 0 {
+			t.Errorf("re-drive state %s has no step", s)
+		}
+	}
+	if got := sk.StepNames(order.Canceled); len(got) != 2 {
+		t.Errorf("canceled steps %v", got)
+	}
+	if len(sk.States()) != 8 {
+		t.Errorf("states with steps: %v", sk.States())
+	}
+}
