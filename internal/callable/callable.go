@@ -228,7 +228,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, o options) (
 		}
 		c.AppID = appID
 	case token != "" && s.EnforceAppCheck:
-		return c, errors.New("App Check is enforced but no verifier is configured")
+		return c, errors.New("app check is enforced but no verifier is configured")
 	}
 	return c, nil
 }

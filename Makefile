@@ -1,0 +1,78 @@
+# The order backend's commands. Start with `make dev` (the whole system on
+# this machine) and `make test` (every test). Both install what a fresh
+# machine lacks first (make setup).
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO          ?= go
+BIN         := $(CURDIR)/bin
+STATICCHECK := $(BIN)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+FIRESTORE_JAR_DIRS  := /usr/lib/google-cloud-sdk /usr/share/google-cloud-sdk /opt/google-cloud-sdk
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help setup dev test test-short bench lint fmt seed deploy-commands clean
+
+help:
+	@echo "make setup   install what this machine lacks (Java, Firestore emulator, npm packages, staticcheck)"
+	@echo "make dev     run the whole backend locally (emulators, every function, demo store)"
+	@echo "make test    run every test (unit, emulator integration, rules, buildpack, JS SDK)"
+	@echo "make bench   run the benchmarks and print their figures"
+	@echo "make lint    gofmt, go vet, staticcheck"
+	@echo "make seed    seed the demo store into a running Firestore emulator (FIRESTORE_EMULATOR_HOST)"
+
+## setup: everything the commands need, installed only where missing.
+setup: .make/system node_modules/.oms-installed $(STATICCHECK)
+	@$(GO) mod download
+
+.make/system:
+	@mkdir -p .make
+	@missing=(); \
+	command -v java >/dev/null || missing+=(openjdk-17-jre-headless); \
+	found=; for d in $(FIRESTORE_JAR_DIRS); do [ -f "$$d/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar" ] && found=1; done; \
+	[ -n "$$found" ] || [ -n "$${OMS_FIRESTORE_EMULATOR_JAR:-}" ] || missing+=(google-cloud-cli-firestore-emulator); \
+	command -v node >/dev/null || missing+=(nodejs npm); \
+	if [ $${#missing[@]} -gt 0 ]; then \
+	  echo "setup: installing $${missing[*]} with apt-get"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq "$${missing[@]}"; \
+	fi; \
+	java -version 2>&1 | awk -F'"' '/version/ { split($$2, v, "."); if (v[1] < 17) { print "setup: Java 17 or newer is needed, found " $$2; exit 1 } }'; \
+	node -e 'if (+process.versions.node.split(".")[0] < 20) { console.error("setup: Node.js 20 or newer is needed, found " + process.versions.node); process.exit(1) }'
+	@touch $@
+
+node_modules/.oms-installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(STATICCHECK):
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+## dev: the whole system on one machine; Ctrl-C stops it.
+dev: setup
+	$(GO) run ./cmd/oms-dev
+
+## test: every test, with the race detector, against the real emulators.
+test: setup
+	$(GO) run ./cmd/with-emulators -- $(GO) test -race -count=1 -timeout 15m ./...
+
+## bench: benchmarks with their figures (not part of make test).
+bench: setup
+	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench . -benchtime 3x -count 1 -timeout 20m ./...
+
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+seed:
+	$(GO) run ./cmd/emulator-seed
+
+deploy-commands:
+	@$(GO) run ./cmd/deploy -project "$${PROJECT:?set PROJECT}" -scheduler-account "$${SCHEDULER_ACCOUNT:?set SCHEDULER_ACCOUNT}"
+
+clean:
+	rm -rf $(BIN) .make
