@@ -58,7 +58,9 @@ test: setup
 
 ## bench: benchmarks with their figures (not part of make test).
 bench: setup
-	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench . -benchtime 3x -count 1 -timeout 20m ./...
+	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench . -benchtime 2s -count 1 -timeout 20m $$($(GO) list ./... | grep -v /internal/devhost)
+	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench TriggerLatency -benchtime 50x -count 1 ./internal/devhost
+	$(GO) test -run '^$$' -bench LocalSystemReady -benchtime 3x -count 1 -v ./internal/devhost
 
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
