@@ -29,6 +29,10 @@ const (
 	Unavailable        Code = "UNAVAILABLE"         // a dependency is down; retry later
 	DeadlineExceeded   Code = "DEADLINE_EXCEEDED"   // the work did not finish in time
 	Unimplemented      Code = "UNIMPLEMENTED"       // the operation is not supported
+	OutOfRange         Code = "OUT_OF_RANGE"        // a value is past the valid range (e.g. a page past the end)
+	Canceled           Code = "CANCELLED"           // the caller canceled the request
+	Unknown            Code = "UNKNOWN"             // an error from elsewhere whose meaning is unknown
+	DataLoss           Code = "DATA_LOSS"           // unrecoverable loss or corruption of data
 	Internal           Code = "INTERNAL"            // a bug or an unexpected failure; never shown in detail
 )
 

@@ -21,6 +21,10 @@ var httpStatus = map[apperr.Code]int{
 	apperr.DeadlineExceeded:   http.StatusGatewayTimeout,
 	apperr.Unimplemented:      http.StatusNotImplemented,
 	apperr.Internal:           http.StatusInternalServerError,
+	apperr.OutOfRange:         http.StatusBadRequest,
+	apperr.Canceled:           499, // the de facto "client closed request"
+	apperr.Unknown:            http.StatusInternalServerError,
+	apperr.DataLoss:           http.StatusInternalServerError,
 }
 
 // StatusOf returns the HTTP status the protocol uses for code.
