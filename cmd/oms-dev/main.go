@@ -45,6 +45,10 @@ func main() {
 	defer stop()
 
 	h, err := devhost.Start(ctx, o)
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "oms-dev: interrupted while starting; everything it started is stopped")
+		os.Exit(130)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "oms-dev: could not start:", err)
 		if strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "not ready") {

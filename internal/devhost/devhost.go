@@ -67,7 +67,7 @@ type Host struct {
 
 // Start brings the local system up. On error, whatever it started is
 // stopped again.
-func Start(ctx context.Context, o Options) (h *Host, err error) {
+func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	began := time.Now()
 	if o.Project == "" {
 		o.Project = "demo-oms"
@@ -78,7 +78,7 @@ func Start(ctx context.Context, o Options) (h *Host, err error) {
 	if o.Rules == "" {
 		o.Rules = "firestore.rules"
 	}
-	h = &Host{Project: o.Project, Region: o.Region}
+	h := &Host{Project: o.Project, Region: o.Region}
 	defer func() {
 		if err != nil {
 			h.Stop()

@@ -236,3 +236,16 @@ func TestLocalSystem(t *testing.T) {
 		t.Error("the functions host still answers after Stop")
 	}
 }
+
+// Interrupted while starting (Ctrl-C during make dev): Start fails cleanly
+// and stops what it had started.
+func TestStartCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rules, _ := testenv.RepoFile("firestore.rules")
+	h, err := Start(ctx, Options{AuthHost: testenv.AuthHost(t), Rules: rules})
+	if err == nil {
+		h.Stop()
+		t.Fatal("Start with a canceled context succeeded")
+	}
+}
