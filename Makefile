@@ -50,7 +50,8 @@ $(STATICCHECK):
 
 ## dev: the whole system on one machine; Ctrl-C stops it.
 dev: setup
-	$(GO) run ./cmd/oms-dev
+	@$(GO) build -o $(BIN)/oms-dev ./cmd/oms-dev
+	@trap '' INT; $(BIN)/oms-dev
 
 ## test: every test, with the race detector, against the real emulators.
 test: setup
