@@ -8,13 +8,15 @@ GO          ?= go
 BIN         := $(CURDIR)/bin
 STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
+STRIPE_MOCK := $(BIN)/stripe-mock
+STRIPE_MOCK_VERSION := v0.203.0
 FIRESTORE_JAR_DIRS  := /usr/lib/google-cloud-sdk /usr/share/google-cloud-sdk /opt/google-cloud-sdk
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help setup dev test test-short bench lint fmt seed deploy-commands clean
 
 help:
-	@echo "make setup   install what this machine lacks (Java, Firestore emulator, npm packages, staticcheck)"
+	@echo "make setup   install what this machine lacks (Java, Firestore emulator, npm packages, staticcheck, stripe-mock)"
 	@echo "make dev     run the whole backend locally (emulators, every function, demo store)"
 	@echo "make test    run every test (unit, emulator integration, rules, buildpack, JS SDK)"
 	@echo "make bench   run the benchmarks and print their figures"
@@ -22,7 +24,7 @@ help:
 	@echo "make seed    seed the demo store into a running Firestore emulator (FIRESTORE_EMULATOR_HOST)"
 
 ## setup: everything the commands need, installed only where missing.
-setup: .make/system node_modules/.oms-installed $(STATICCHECK)
+setup: .make/system node_modules/.oms-installed $(STATICCHECK) $(STRIPE_MOCK)
 	@$(GO) mod download
 
 .make/system:
@@ -47,6 +49,9 @@ node_modules/.oms-installed: package.json package-lock.json
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(STRIPE_MOCK):
+	GOBIN=$(BIN) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
 ## dev: the whole system on one machine; Ctrl-C stops it.
 dev: setup
