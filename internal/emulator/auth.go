@@ -29,18 +29,8 @@ func FindFirebaseTools() (string, error) {
 		}
 		return p, nil
 	}
-	if dir, err := os.Getwd(); err == nil {
-		for {
-			p := filepath.Join(dir, "node_modules", ".bin", "firebase")
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
+	if p, ok := FindUp(filepath.Join("node_modules", ".bin", "firebase")); ok {
+		return p, nil
 	}
 	if p, err := exec.LookPath("firebase"); err == nil {
 		return p, nil

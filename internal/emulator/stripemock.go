@@ -19,18 +19,8 @@ func FindStripeMock() (string, error) {
 	if p := os.Getenv(StripeMockEnv); p != "" {
 		return p, nil
 	}
-	if dir, err := os.Getwd(); err == nil {
-		for {
-			p := filepath.Join(dir, "bin", "stripe-mock")
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
+	if p, ok := FindUp(filepath.Join("bin", "stripe-mock")); ok {
+		return p, nil
 	}
 	if p, err := exec.LookPath("stripe-mock"); err == nil {
 		return p, nil

@@ -151,20 +151,11 @@ func ID(prefix string) string {
 // RepoFile returns the absolute path of a file at the repository root
 // (found by walking up to go.mod).
 func RepoFile(name string) (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
+	gomod, ok := emulator.FindUp("go.mod")
+	if !ok {
+		return "", fmt.Errorf("no go.mod above the working directory")
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, name), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return filepath.Join(filepath.Dir(gomod), name), nil
 }
 
 // TriggerHost receives the emulator's trigger deliveries and routes them by
