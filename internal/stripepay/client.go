@@ -85,7 +85,15 @@ type logger struct{ l zerolog.Logger }
 
 var _ stripe.LeveledLoggerInterface = logger{}
 
-func (g logger) Debugf(format string, v ...any) { g.l.Debug().Str("component", "stripe").Msgf(format, v...) }
-func (g logger) Infof(format string, v ...any)  { g.l.Debug().Str("component", "stripe").Msgf(format, v...) }
-func (g logger) Warnf(format string, v ...any)  { g.l.Warn().Str("component", "stripe").Msgf(format, v...) }
-func (g logger) Errorf(format string, v ...any) { g.l.Warn().Str("component", "stripe").Msgf(format, v...) }
+func (g logger) Debugf(format string, v ...any) {
+	g.l.Debug().Str("component", "stripe").Msgf(format, v...)
+}
+func (g logger) Infof(format string, v ...any) {
+	g.l.Debug().Str("component", "stripe").Msgf(format, v...)
+}
+func (g logger) Warnf(format string, v ...any) {
+	g.l.Warn().Str("component", "stripe").Msgf(format, v...)
+}
+func (g logger) Errorf(format string, v ...any) {
+	g.l.Warn().Str("component", "stripe").Msgf(format, v...)
+}

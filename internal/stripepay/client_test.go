@@ -12,7 +12,6 @@ import (
 	"github.com/stripe/stripe-go/v76"
 )
 
-
 func TestKeyAndBaseValidation(t *testing.T) {
 	for _, k := range []string{"", "pk_test_abc", "sk_test_", "sk_prod_abc"} {
 		if _, err := New(Options{SecretKey: k}); err == nil {
