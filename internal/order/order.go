@@ -7,7 +7,16 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/pricing"
 )
+
+// Hold is stock held for the order: quantity of a stock SKU taken out of
+// what is available until the order ships or lets it go.
+type Hold struct {
+	SKU      string
+	Quantity int64
+}
 
 // Change is one entry of an order's history: a transition, when, by whom and
 // why. Entries are only ever appended.
@@ -32,6 +41,21 @@ type Order struct {
 	// Attention is the reason the order needs the owner, set on entering
 	// needs_attention and cleared on leaving it.
 	Attention string
+
+	// Lines and Subtotal are priced on the server at checkout.
+	Lines    []pricing.Line
+	Subtotal money.Money
+	// CartHash identifies the cart the lines came from, so that checking
+	// out the same cart again reuses the order.
+	CartHash string
+	// Holds are the stock held for the order. HoldExpiresAt is when they
+	// lapse while the order is pending; zero once they are firm (the card is
+	// authorized). HoldsReleased and StockCommitted record that the holds
+	// were given back, or shipped, exactly once.
+	Holds          []Hold
+	HoldExpiresAt  time.Time
+	HoldsReleased  bool
+	StockCommitted bool
 
 	state   State
 	history []Change
@@ -127,8 +151,20 @@ func (o *Order) Transition(m Move, at time.Time) (applied bool, err error) {
 	} else {
 		o.Attention = ""
 	}
+	if m.To == Authorized {
+		o.HoldExpiresAt = time.Time{} // the card is authorized: the holds are firm
+	}
 	o.history = append(o.history, Change{At: at, From: cur, To: m.To, Actor: m.Actor, Reason: m.Reason})
 	return true, nil
+}
+
+// HoldQuantities returns the holds by SKU.
+func (o *Order) HoldQuantities() map[string]int64 {
+	q := map[string]int64{}
+	for _, h := range o.Holds {
+		q[h.SKU] += h.Quantity
+	}
+	return q
 }
 
 func (o *Order) entered(s State) bool {

@@ -1,0 +1,55 @@
+// Package catalog is what the store sells: SKUs (the things a cart names)
+// grouped into products, with list and sale prices, fulfilment kind, weight
+// and size. It imports no SDK; the Firestore adapter loads it.
+package catalog
+
+import (
+	"time"
+
+	"github.com/readyplanner/oms/internal/money"
+)
+
+// Fulfillment says how a SKU reaches the customer.
+type Fulfillment string
+
+// Fulfilment kinds.
+const (
+	Stock         Fulfillment = "stock"           // counted inventory, packed and shipped by the owner
+	PrintOnDemand Fulfillment = "print_on_demand" // printed and shipped by the printer; no stock limit
+)
+
+// Sale is a sale price valid from StartsAt (inclusive) to EndsAt
+// (exclusive), to the second.
+type Sale struct {
+	Price    money.Money
+	StartsAt time.Time
+	EndsAt   time.Time
+}
+
+// SKU is one sellable variant.
+type SKU struct {
+	ID          string
+	ProductID   string
+	Name        string
+	Active      bool
+	Price       money.Money // the list price
+	Sale        *Sale       // optional
+	Fulfillment Fulfillment
+	WeightGrams int64
+	SizeMM      [3]int64 // length, width, height
+	// MaxPerOrder caps the quantity of this SKU in one order (0: the
+	// store's default).
+	MaxPerOrder int64
+}
+
+// PriceAt returns the unit price at instant t: the sale price inside the
+// sale's window, the list price otherwise.
+func (s SKU) PriceAt(t time.Time) (price money.Money, onSale bool) {
+	if s.Sale != nil && !t.Before(s.Sale.StartsAt) && t.Before(s.Sale.EndsAt) {
+		return s.Sale.Price, true
+	}
+	return s.Price, false
+}
+
+// Limited reports whether the SKU's stock is counted.
+func (s SKU) Limited() bool { return s.Fulfillment != PrintOnDemand }

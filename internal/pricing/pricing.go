@@ -1,0 +1,120 @@
+// Package pricing prices a cart: a pure function of the catalog, the cart
+// and the time. Nothing the client says about prices is an input.
+package pricing
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/catalog"
+	"github.com/readyplanner/oms/internal/money"
+)
+
+// CartLine is one line of a cart as the storefront wrote it.
+type CartLine struct {
+	SKU      string
+	Quantity int64
+}
+
+// Line is a priced order line. Lines of the same SKU are summed into one.
+type Line struct {
+	SKU         string
+	ProductID   string
+	Name        string
+	Quantity    int64
+	UnitPrice   money.Money // what the customer pays per unit (the sale price when on sale)
+	ListPrice   money.Money // the list price per unit
+	OnSale      bool
+	Total       money.Money // UnitPrice × Quantity
+	Fulfillment catalog.Fulfillment
+	WeightGrams int64 // per unit
+}
+
+// Priced is a priced cart.
+type Priced struct {
+	Lines    []Line // in the order each SKU first appears in the cart
+	Subtotal money.Money
+}
+
+// LineProblem names what is wrong with one cart line (1-based, as the
+// customer sees the cart).
+type LineProblem struct {
+	Line   int    `json:"line"`
+	SKU    string `json:"sku"`
+	Reason string `json:"reason"`
+}
+
+// Price prices cart at instant at. skus holds the catalog entries the cart
+// names (missing ones are unknown). maxPerLine caps a SKU's total quantity
+// where the SKU sets no cap of its own. Every problem is reported at once
+// as INVALID_ARGUMENT with details.lines = []LineProblem.
+func Price(skus map[string]catalog.SKU, cart []CartLine, currency string, at time.Time, maxPerLine int64) (Priced, error) {
+	if len(cart) == 0 {
+		return Priced{}, apperr.New(apperr.Invalid, "the cart is empty")
+	}
+	var (
+		problems []LineProblem
+		order    []string
+		qty      = map[string]int64{}
+		firstAt  = map[string]int{}
+	)
+	for i, cl := range cart {
+		n := i + 1
+		s, ok := skus[cl.SKU]
+		switch {
+		case cl.SKU == "":
+			problems = append(problems, LineProblem{n, cl.SKU, "no sku"})
+			continue
+		case !ok:
+			problems = append(problems, LineProblem{n, cl.SKU, "unknown sku"})
+			continue
+		case !s.Active:
+			problems = append(problems, LineProblem{n, cl.SKU, "no longer sold"})
+			continue
+		case s.Price.Currency != currency:
+			problems = append(problems, LineProblem{n, cl.SKU, fmt.Sprintf("priced in %s, the store sells in %s", s.Price.Currency, currency)})
+			continue
+		case cl.Quantity <= 0:
+			problems = append(problems, LineProblem{n, cl.SKU, "quantity must be a positive integer"})
+			continue
+		}
+		if _, seen := qty[cl.SKU]; !seen {
+			order = append(order, cl.SKU)
+			firstAt[cl.SKU] = n
+		}
+		qty[cl.SKU] += cl.Quantity
+	}
+	for _, id := range order {
+		limit := skus[id].MaxPerOrder
+		if limit <= 0 {
+			limit = maxPerLine
+		}
+		if qty[id] > limit {
+			problems = append(problems, LineProblem{firstAt[id], id, fmt.Sprintf("at most %d per order", limit)})
+		}
+	}
+	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b LineProblem) int { return a.Line - b.Line })
+		p := problems[0]
+		return Priced{}, apperr.New(apperr.Invalid, "cart line %d (%s): %s", p.Line, p.SKU, p.Reason).
+			WithDetails(map[string]any{"lines": problems})
+	}
+
+	out := Priced{Subtotal: money.New(0, currency)}
+	for _, id := range order {
+		s := skus[id]
+		unit, onSale := s.PriceAt(at)
+		total, err := unit.Mul(qty[id])
+		if err != nil {
+			return Priced{}, fmt.Errorf("price %s: %w", id, err)
+		}
+		if out.Subtotal, err = out.Subtotal.Add(total); err != nil {
+			return Priced{}, fmt.Errorf("subtotal: %w", err)
+		}
+		out.Lines = append(out.Lines, Line{SKU: id, ProductID: s.ProductID, Name: s.Name, Quantity: qty[id], UnitPrice: unit,
+			ListPrice: s.Price, OnSale: onSale, Total: total, Fulfillment: s.Fulfillment, WeightGrams: s.WeightGrams})
+	}
+	return out, nil
+}
