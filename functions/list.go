@@ -58,6 +58,11 @@ var List = []Function{
 		handler: whoami,
 	},
 	{
+		Name: "startCheckout", Kind: Callable,
+		Doc:     "Prices the caller's cart and, in one transaction, holds its stock and creates (or reuses) the pending order.",
+		handler: startCheckout,
+	},
+	{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",
@@ -65,7 +70,7 @@ var List = []Function{
 	},
 	{
 		Name: "sweep", Kind: Scheduled,
-		Doc:      "The sweeper: releases what expired and re-drives orders whose event or step was lost.",
+		Doc:      "The sweeper: expires lapsed holds and re-drives orders whose event or step was lost.",
 		Schedule: "*/5 * * * *",
 		handler:  sweepHandler,
 	},

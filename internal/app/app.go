@@ -13,6 +13,7 @@ import (
 	"cloud.google.com/go/firestore"
 	firebase "firebase.google.com/go/v4"
 	"github.com/readyplanner/oms/internal/callable"
+	"github.com/readyplanner/oms/internal/checkout"
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/firestoredb"
@@ -28,6 +29,8 @@ type App struct {
 	Log       zerolog.Logger
 	Firestore *firestore.Client
 	Orders    *firestoredb.Orders
+	Checkouts *firestoredb.Checkouts
+	Checkout  *checkout.Service
 	Callables *callable.Server
 	Flow      *orderflow.Dispatcher
 	Sweeper   *sweep.Sweeper
@@ -62,6 +65,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Firestore = fs
 	a.closers = append(a.closers, fs.Close)
 	a.Orders = firestoredb.NewOrders(fs, o.Now)
+	a.Checkouts = firestoredb.NewCheckouts(fs, cfg.TimeZone)
+	a.Checkout = &checkout.Service{Store: a.Checkouts, Currency: cfg.Currency, HoldTTL: cfg.HoldTTL, MaxPerLine: cfg.MaxPerLine, Now: o.Now}
 
 	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID})
 	if err != nil {
@@ -85,9 +90,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 
 	a.Flow = orderflow.New(a.Orders)
-	orderflow.RegisterSkeleton(a.Flow)
+	orderflow.Register(a.Flow, map[string]orderflow.StepFunc{
+		orderflow.StepReleaseHolds: a.releaseHolds,
+		orderflow.StepCommitStock:  a.commitStock,
+	})
 
 	a.Sweeper = sweep.New(o.Now)
+	a.Sweeper.Add("expireHolds", a.expireHolds)
 	a.Sweeper.Add("redriveStaleOrders", a.redriveStale)
 	return a, nil
 }
@@ -100,6 +109,42 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return errors.Join(errs...)
+}
+
+// releaseHolds gives an expired or canceled order's stock back (once).
+func (a *App) releaseHolds(ctx context.Context, t orderflow.Transition) error {
+	_, err := a.Checkouts.ReleaseHolds(ctx, t.Order.ID, a.Now())
+	return err
+}
+
+// commitStock takes a shipped order's units out of stock (once).
+func (a *App) commitStock(ctx context.Context, t orderflow.Transition) error {
+	_, err := a.Checkouts.CommitStock(ctx, t.Order.ID, a.Now())
+	return err
+}
+
+// expireBatch bounds one sweep's expiries; the next sweep takes the rest.
+const expireBatch = 100
+
+// expireHolds moves pending orders whose holds lapsed to expired and gives
+// their stock back.
+func (a *App) expireHolds(ctx context.Context, now time.Time) (string, error) {
+	ids, err := a.Checkouts.Lapsed(ctx, now, expireBatch)
+	if err != nil {
+		return "", err
+	}
+	n := 0
+	var errs []error
+	for _, id := range ids {
+		expired, err := a.Checkouts.ExpireIfLapsed(ctx, id, now)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("order %s: %w", id, err))
+		}
+		if expired {
+			n++
+		}
+	}
+	return fmt.Sprintf("expired %d of %d lapsed orders", n, len(ids)), errors.Join(errs...)
 }
 
 // redriveBatch bounds one sweep's re-drives so that a sweep finishes well

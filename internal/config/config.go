@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // the store's time zone must load on any base image
@@ -67,6 +68,12 @@ type Config struct {
 	// long an order may sit in a state whose step should have moved it on
 	// before the sweeper re-drives it.
 	RedriveAfter time.Duration
+	// HoldTTL (OMS_HOLD_TTL, default 30m, 1m–24h) is how long checkout
+	// holds stock for a pending order.
+	HoldTTL time.Duration
+	// MaxPerLine (OMS_MAX_PER_LINE, default 20) caps a SKU's quantity in
+	// one order where the SKU sets no maxPerOrder of its own.
+	MaxPerLine int64
 
 	// FirestoreEmulatorHost and AuthEmulatorHost are read by the Google
 	// SDKs themselves; they are recorded here so that production can refuse
@@ -158,6 +165,24 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 			bad("OMS_REDRIVE_AFTER: %q is not a duration of at least 1m (e.g. 10m)", v)
 		} else {
 			c.RedriveAfter = d
+		}
+	}
+	c.HoldTTL = 30 * time.Minute
+	if v := get("OMS_HOLD_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			bad("OMS_HOLD_TTL: %q is not a duration from 1m to 24h (e.g. 30m)", v)
+		} else {
+			c.HoldTTL = d
+		}
+	}
+	c.MaxPerLine = 20
+	if v := get("OMS_MAX_PER_LINE"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > 99 {
+			bad("OMS_MAX_PER_LINE: %q is not a whole number from 1 to 99", v)
+		} else {
+			c.MaxPerLine = n
 		}
 	}
 	switch v := strings.ToLower(get("OMS_APPCHECK")); v {

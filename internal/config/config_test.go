@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Region != "us-central1" || c.Currency != "USD" || c.TimeZone.String() != "America/New_York" || c.LogLevel != "info" || c.EnforceAppCheck || c.RedriveAfter.Minutes() != 10 {
+	if c.Region != "us-central1" || c.Currency != "USD" || c.TimeZone.String() != "America/New_York" || c.LogLevel != "info" || c.EnforceAppCheck || c.RedriveAfter.Minutes() != 10 || c.HoldTTL.Minutes() != 30 || c.MaxPerLine != 20 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if len(c.StorefrontOrigins) != 2 || !c.Development() {
@@ -36,6 +36,8 @@ func TestEveryProblemInOneError(t *testing.T) {
 		"OMS_APPCHECK":                "maybe",
 		"LOG_LEVEL":                   "loud",
 		"OMS_REDRIVE_AFTER":           "5s",
+		"OMS_HOLD_TTL":                "48h",
+		"OMS_MAX_PER_LINE":            "0",
 		"OMS_STOREFRONT_ORIGINS":      "https://shop.example.com/path",
 		"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
 	}), "STRIPE_SECRET_KEY")
@@ -44,7 +46,7 @@ func TestEveryProblemInOneError(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{"OMS_PROJECT_ID is missing", "OMS_REGION", "OMS_CURRENCY", "OMS_TIMEZONE", "OMS_APPCHECK",
-		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "OMS_REDRIVE_AFTER", "10 problems"} {
+		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "OMS_REDRIVE_AFTER", "OMS_HOLD_TTL", "OMS_MAX_PER_LINE", "12 problems"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
 		}

@@ -11,7 +11,10 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/catalog"
+	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/pricing"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -28,13 +31,39 @@ const transactionAttempts = 20
 
 // orderDoc is an order as stored in orders/{id}.
 type orderDoc struct {
-	UID       string      `firestore:"uid"`
-	State     string      `firestore:"state"`
-	Currency  string      `firestore:"currency"`
-	Attention string      `firestore:"attention,omitempty"`
-	History   []changeDoc `firestore:"history"`
-	CreatedAt time.Time   `firestore:"createdAt"`
-	UpdatedAt time.Time   `firestore:"updatedAt"`
+	UID            string      `firestore:"uid"`
+	State          string      `firestore:"state"`
+	Currency       string      `firestore:"currency"`
+	Attention      string      `firestore:"attention,omitempty"`
+	Lines          []lineDoc   `firestore:"lines"`
+	Subtotal       int64       `firestore:"subtotal"`
+	CartHash       string      `firestore:"cartHash,omitempty"`
+	Holds          []holdDoc   `firestore:"holds"`
+	HoldExpiresAt  *time.Time  `firestore:"holdExpiresAt"` // null when firm or none
+	HoldsReleased  bool        `firestore:"holdsReleased"`
+	StockCommitted bool        `firestore:"stockCommitted"`
+	History        []changeDoc `firestore:"history"`
+	CreatedAt      time.Time   `firestore:"createdAt"`
+	UpdatedAt      time.Time   `firestore:"updatedAt"`
+}
+
+// lineDoc is a priced line; amounts are minor units of the order's currency.
+type lineDoc struct {
+	SKU         string `firestore:"sku"`
+	ProductID   string `firestore:"productId,omitempty"`
+	Name        string `firestore:"name"`
+	Quantity    int64  `firestore:"quantity"`
+	UnitPrice   int64  `firestore:"unitPrice"`
+	ListPrice   int64  `firestore:"listPrice"`
+	OnSale      bool   `firestore:"onSale"`
+	Total       int64  `firestore:"total"`
+	Fulfillment string `firestore:"fulfillment"`
+	WeightGrams int64  `firestore:"weightGrams"`
+}
+
+type holdDoc struct {
+	SKU      string `firestore:"sku"`
+	Quantity int64  `firestore:"quantity"`
 }
 
 type changeDoc struct {
@@ -47,7 +76,20 @@ type changeDoc struct {
 
 func toDoc(o *order.Order) orderDoc {
 	d := orderDoc{UID: o.UID, State: string(o.State()), Currency: o.Currency, Attention: o.Attention,
-		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+		Subtotal: o.Subtotal.Amount, CartHash: o.CartHash, HoldsReleased: o.HoldsReleased, StockCommitted: o.StockCommitted,
+		Lines: []lineDoc{}, Holds: []holdDoc{}, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	if !o.HoldExpiresAt.IsZero() {
+		t := o.HoldExpiresAt
+		d.HoldExpiresAt = &t
+	}
+	for _, l := range o.Lines {
+		d.Lines = append(d.Lines, lineDoc{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
+			UnitPrice: l.UnitPrice.Amount, ListPrice: l.ListPrice.Amount, OnSale: l.OnSale, Total: l.Total.Amount,
+			Fulfillment: string(l.Fulfillment), WeightGrams: l.WeightGrams})
+	}
+	for _, h := range o.Holds {
+		d.Holds = append(d.Holds, holdDoc{SKU: h.SKU, Quantity: h.Quantity})
+	}
 	for _, c := range o.History() {
 		d.History = append(d.History, changeDoc{At: c.At, From: string(c.From), To: string(c.To), Actor: c.Actor, Reason: c.Reason})
 	}
@@ -59,8 +101,21 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	for i, c := range d.History {
 		h[i] = order.Change{At: c.At, From: order.State(c.From), To: order.State(c.To), Actor: c.Actor, Reason: c.Reason}
 	}
-	return order.Restore(order.Order{ID: id, UID: d.UID, Currency: d.Currency, Attention: d.Attention,
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}, order.State(d.State), h)
+	o := order.Order{ID: id, UID: d.UID, Currency: d.Currency, Attention: d.Attention,
+		Subtotal: money.New(d.Subtotal, d.Currency), CartHash: d.CartHash, HoldsReleased: d.HoldsReleased, StockCommitted: d.StockCommitted,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	if d.HoldExpiresAt != nil {
+		o.HoldExpiresAt = *d.HoldExpiresAt
+	}
+	for _, l := range d.Lines {
+		o.Lines = append(o.Lines, pricing.Line{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
+			UnitPrice: money.New(l.UnitPrice, d.Currency), ListPrice: money.New(l.ListPrice, d.Currency), OnSale: l.OnSale,
+			Total: money.New(l.Total, d.Currency), Fulfillment: catalog.Fulfillment(l.Fulfillment), WeightGrams: l.WeightGrams})
+	}
+	for _, hd := range d.Holds {
+		o.Holds = append(o.Holds, order.Hold{SKU: hd.SKU, Quantity: hd.Quantity})
+	}
+	return order.Restore(o, order.State(d.State), h)
 }
 
 // Orders stores orders in Firestore.

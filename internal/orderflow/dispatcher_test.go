@@ -149,7 +149,7 @@ func TestRedriveAndSkeleton(t *testing.T) {
 		t.Errorf("re-drive %+v", rec.got)
 	}
 	sk := New(store)
-	RegisterSkeleton(sk)
+	Register(sk, nil)
 	for _, s := range RedriveStates {
 		if len(sk.StepNames(s)) == 0 {
 			t.Errorf("re-drive state %s has no step", s)
@@ -157,6 +157,9 @@ func TestRedriveAndSkeleton(t *testing.T) {
 	}
 	if got := sk.StepNames(order.Canceled); len(got) != 2 {
 		t.Errorf("canceled steps %v", got)
+	}
+	if got := sk.StepNames(order.Shipped); len(got) != 2 || got[0] != StepCommitStock {
+		t.Errorf("shipped steps %v", got)
 	}
 	if len(sk.States()) != 8 {
 		t.Errorf("states with steps: %v", sk.States())

@@ -15,6 +15,7 @@ const (
 	StepAlertReview    = "alertOwnerReview" // invoiced: tell the owner an order waits for review
 	StepCapturePayment = "capturePayment"   // approved → paid (payments)
 	StepFulfil         = "fulfil"           // paid → fulfilling (printer, manual shipping)
+	StepCommitStock    = "commitStock"      // shipped: the held units leave stock (checkout)
 	StepNotifyShipped  = "notifyShipped"    // shipped: the customer's shipping email
 	StepReleaseHolds   = "releaseHolds"     // expired, canceled: give the stock back (checkout)
 	StepCancelPayment  = "cancelPayment"    // canceled: cancel the authorization, void the invoice (payments)
@@ -26,9 +27,10 @@ const (
 // the sweeper re-drives it.
 var RedriveStates = []order.State{order.Authorized, order.Approved, order.Paid}
 
-// RegisterSkeleton registers every step of the flow. Until the capability
-// that owns a step lands, the step only records that it was reached.
-func RegisterSkeleton(d *Dispatcher) {
+// Register registers every step of the flow, in flow order, with its
+// implementation from impl. Until the capability that owns a step lands
+// (no entry in impl), the step only records that it was reached.
+func Register(d *Dispatcher, impl map[string]StepFunc) {
 	for _, s := range []struct {
 		to   order.State
 		name string
@@ -37,13 +39,18 @@ func RegisterSkeleton(d *Dispatcher) {
 		{order.Invoiced, StepAlertReview},
 		{order.Approved, StepCapturePayment},
 		{order.Paid, StepFulfil},
+		{order.Shipped, StepCommitStock},
 		{order.Shipped, StepNotifyShipped},
 		{order.Expired, StepReleaseHolds},
 		{order.Canceled, StepCancelPayment},
 		{order.Canceled, StepReleaseHolds},
 		{order.NeedsAttention, StepAlertOwner},
 	} {
-		d.On(s.to, s.name, reached(s.name))
+		fn, ok := impl[s.name]
+		if !ok {
+			fn = reached(s.name)
+		}
+		d.On(s.to, s.name, fn)
 	}
 }
 

@@ -1,0 +1,390 @@
+package firestoredb
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/catalog"
+	"github.com/readyplanner/oms/internal/checkout"
+	"github.com/readyplanner/oms/internal/inventory"
+	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/pricing"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Collections the checkout uses.
+const (
+	SKUsCollection      = "skus"
+	CartsCollection     = "carts"
+	InventoryCollection = "inventory"
+	// CheckoutsCollection holds checkouts/{uid} = {orderId}: the customer's
+	// latest checkout order (server-only).
+	CheckoutsCollection = "checkouts"
+)
+
+// Checkouts reads carts and the catalog and runs the checkout transaction.
+type Checkouts struct {
+	client *firestore.Client
+	tz     *time.Location // the store's, for sale windows written as local times
+	locks  keyLock
+}
+
+// NewCheckouts returns the checkout store; tz is the store's time zone.
+func NewCheckouts(client *firestore.Client, tz *time.Location) *Checkouts {
+	return &Checkouts{client: client, tz: tz}
+}
+
+// Cart reads carts/{uid} and returns its lines and a hash that identifies
+// them. A missing cart is an empty one; a malformed line is
+// INVALID_ARGUMENT naming it.
+func (c *Checkouts) Cart(ctx context.Context, uid string) ([]pricing.CartLine, string, error) {
+	snap, err := c.client.Collection(CartsCollection).Doc(uid).Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", wrap(err, "read cart")
+	}
+	raw, _ := snap.Data()["items"].([]any)
+	if v := snap.Data()["items"]; v != nil && raw == nil {
+		return nil, "", apperr.New(apperr.Invalid, "the cart's items must be a list")
+	}
+	lines := make([]pricing.CartLine, 0, len(raw))
+	h := sha256.New()
+	for i, it := range raw {
+		m, _ := it.(map[string]any)
+		sku, okS := m["sku"].(string)
+		qty, okQ := m["quantity"].(int64)
+		if !okS || !okQ {
+			return nil, "", apperr.New(apperr.Invalid, "cart line %d: want {sku: string, quantity: integer}", i+1).
+				WithDetails(map[string]any{"lines": []pricing.LineProblem{{Line: i + 1, SKU: sku, Reason: "malformed line"}}})
+		}
+		lines = append(lines, pricing.CartLine{SKU: sku, Quantity: qty})
+		fmt.Fprintf(h, "%s\x00%d\n", sku, qty)
+	}
+	return lines, hex.EncodeToString(h.Sum(nil)[:16]), nil
+}
+
+// SKUs reads the catalog entries named (missing ones are left out).
+func (c *Checkouts) SKUs(ctx context.Context, ids []string) (map[string]catalog.SKU, error) {
+	refs := make([]*firestore.DocumentRef, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		refs = append(refs, c.client.Collection(SKUsCollection).Doc(id))
+	}
+	snaps, err := c.client.GetAll(ctx, refs)
+	if err != nil {
+		return nil, wrap(err, "read catalog")
+	}
+	out := map[string]catalog.SKU{}
+	for _, snap := range snaps {
+		if !snap.Exists() {
+			continue
+		}
+		s, err := c.decodeSKU(snap.Ref.ID, snap.Data())
+		if err != nil {
+			return nil, err
+		}
+		out[s.ID] = s
+	}
+	return out, nil
+}
+
+func (c *Checkouts) decodeSKU(id string, d map[string]any) (catalog.SKU, error) {
+	bad := func(field string) error { return fmt.Errorf("catalog: skus/%s has a malformed %s", id, field) }
+	s := catalog.SKU{ID: id}
+	s.ProductID, _ = d["productId"].(string)
+	s.Name, _ = d["name"].(string)
+	s.Active, _ = d["active"].(bool)
+	s.Fulfillment = catalog.Fulfillment(str(d["fulfillment"]))
+	if s.Fulfillment != catalog.Stock && s.Fulfillment != catalog.PrintOnDemand {
+		return s, bad("fulfillment")
+	}
+	var ok bool
+	if s.Price, ok = moneyOf(d["price"]); !ok {
+		return s, bad("price")
+	}
+	s.WeightGrams, _ = d["weightGrams"].(int64)
+	s.MaxPerOrder, _ = d["maxPerOrder"].(int64)
+	if size, ok := d["sizeMm"].(map[string]any); ok {
+		for i, k := range []string{"length", "width", "height"} {
+			s.SizeMM[i], _ = size[k].(int64)
+		}
+	}
+	if sale, ok := d["sale"].(map[string]any); ok {
+		p, okP := moneyOf(sale["price"])
+		from, okF := c.instant(sale["startsAt"])
+		to, okT := c.instant(sale["endsAt"])
+		if !okP || !okF || !okT || p.Currency != s.Price.Currency {
+			return s, bad("sale")
+		}
+		s.Sale = &catalog.Sale{Price: p, StartsAt: from, EndsAt: to}
+	}
+	return s, nil
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+func moneyOf(v any) (money.Money, bool) {
+	m, ok := v.(map[string]any)
+	amt, okA := m["amount"].(int64)
+	cur, okC := m["currency"].(string)
+	if !ok || !okA || !okC || len(cur) != 3 || amt < 0 {
+		return money.Money{}, false
+	}
+	return money.New(amt, cur), true
+}
+
+// instant reads a timestamp, or a "2006-01-02 15:04:05" string in the
+// store's time zone (how an owner writes a sale that starts at local
+// midnight).
+func (c *Checkouts) instant(v any) (time.Time, bool) {
+	switch t := v.(type) {
+	case time.Time:
+		return t, true
+	case string:
+		for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
+			if tm, err := time.ParseInLocation(layout, t, c.tz); err == nil {
+				return tm, true
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// Run runs one checkout: in a transaction it reads the customer's latest
+// order and the stock of every SKU involved, asks decide what to do, and
+// writes the decision (new or replaced order, stock levels, an expired
+// order, the pointer). decide's error is returned and nothing is written.
+//
+// Within this instance, checkouts of the same customer or the same stock
+// SKU run one at a time (locks taken in sorted order): the emulator — and
+// to a lesser degree Firestore — lets concurrent transactions on one
+// document abort each other, and a flash sale puts every buyer on one
+// inventory document. The transaction is what keeps instances correct.
+func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, decide func(checkout.State) (checkout.Decision, error)) (checkout.Decision, error) {
+	keys := []string{"uid/" + uid}
+	for _, s := range stockSKUs {
+		keys = append(keys, "sku/"+s)
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	for _, k := range keys {
+		unlock, err := c.locks.lock(ctx, k)
+		if err != nil {
+			return checkout.Decision{}, wrap(err, "checkout")
+		}
+		defer unlock()
+	}
+
+	var d checkout.Decision
+	ptrRef := c.client.Collection(CheckoutsCollection).Doc(uid)
+	err := c.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		refs := []*firestore.DocumentRef{ptrRef}
+		for _, s := range stockSKUs {
+			refs = append(refs, c.client.Collection(InventoryCollection).Doc(s))
+		}
+		snaps, err := tx.GetAll(refs)
+		if err != nil {
+			return wrap(err, "read checkout state")
+		}
+		st := checkout.State{Levels: map[string]inventory.Level{}}
+		for _, snap := range snaps[1:] {
+			if snap.Exists() {
+				st.Levels[snap.Ref.ID] = levelOf(snap)
+			}
+		}
+		if snaps[0].Exists() {
+			if id, _ := snaps[0].Data()["orderId"].(string); id != "" {
+				osnap, err := tx.Get(c.client.Collection(OrdersCollection).Doc(id))
+				if err != nil && status.Code(err) != codes.NotFound {
+					return wrap(err, "read open order")
+				}
+				if err == nil {
+					if st.Open, err = decode(osnap); err != nil {
+						return err
+					}
+					// The open order's holds may name SKUs the new cart does not.
+					var more []*firestore.DocumentRef
+					for _, h := range st.Open.Holds {
+						if _, ok := st.Levels[h.SKU]; !ok && !slices.Contains(stockSKUs, h.SKU) {
+							more = append(more, c.client.Collection(InventoryCollection).Doc(h.SKU))
+						}
+					}
+					if len(more) > 0 {
+						msnaps, err := tx.GetAll(more)
+						if err != nil {
+							return wrap(err, "read held stock")
+						}
+						for _, s := range msnaps {
+							if s.Exists() {
+								st.Levels[s.Ref.ID] = levelOf(s)
+							}
+						}
+					}
+				}
+			}
+		}
+		if d, err = decide(st); err != nil {
+			return err
+		}
+		if !d.Write {
+			return nil
+		}
+		for sku, l := range d.Levels {
+			if err := tx.Set(c.client.Collection(InventoryCollection).Doc(sku), map[string]any{"held": l.Held}, firestore.MergeAll); err != nil {
+				return err
+			}
+		}
+		if d.Expired != nil {
+			if err := tx.Set(c.client.Collection(OrdersCollection).Doc(d.Expired.ID), toDoc(d.Expired)); err != nil {
+				return err
+			}
+		}
+		oref := c.client.Collection(OrdersCollection).Doc(d.Order.ID)
+		if d.Create {
+			err = tx.Create(oref, toDoc(d.Order))
+		} else {
+			err = tx.Set(oref, toDoc(d.Order))
+		}
+		if err != nil {
+			return err
+		}
+		return tx.Set(ptrRef, map[string]any{"orderId": d.Order.ID, "updatedAt": d.Order.UpdatedAt})
+	}, firestore.MaxAttempts(transactionAttempts))
+	if err != nil {
+		if apperr.As(err) != nil {
+			return checkout.Decision{}, err
+		}
+		return checkout.Decision{}, wrap(err, "checkout")
+	}
+	return d, nil
+}
+
+func levelOf(snap *firestore.DocumentSnapshot) inventory.Level {
+	d := snap.Data()
+	on, _ := d["onHand"].(int64)
+	held, _ := d["held"].(int64)
+	return inventory.Level{OnHand: on, Held: held}
+}
+
+// holdsTx runs fn on an order and the stock of its holds in one
+// transaction, writing the order and the levels fn returns when it says so.
+func (c *Checkouts) holdsTx(ctx context.Context, id string, fn func(o *order.Order, levels map[string]inventory.Level) (write bool, next map[string]inventory.Level, err error)) (bool, error) {
+	var wrote bool
+	err := c.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		wrote = false
+		ref := c.client.Collection(OrdersCollection).Doc(id)
+		snap, err := tx.Get(ref)
+		if err != nil {
+			return notFoundOr(err, id)
+		}
+		o, err := decode(snap)
+		if err != nil {
+			return err
+		}
+		levels := map[string]inventory.Level{}
+		if len(o.Holds) > 0 {
+			var refs []*firestore.DocumentRef
+			for sku := range o.HoldQuantities() {
+				refs = append(refs, c.client.Collection(InventoryCollection).Doc(sku))
+			}
+			snaps, err := tx.GetAll(refs)
+			if err != nil {
+				return wrap(err, "read held stock")
+			}
+			for _, s := range snaps {
+				levels[s.Ref.ID] = levelOf(s)
+			}
+		}
+		write, next, err := fn(o, levels)
+		if err != nil || !write {
+			return err
+		}
+		wrote = true
+		for sku, l := range next {
+			if err := tx.Set(c.client.Collection(InventoryCollection).Doc(sku), map[string]any{"onHand": l.OnHand, "held": l.Held}, firestore.MergeAll); err != nil {
+				return err
+			}
+		}
+		return tx.Set(ref, toDoc(o))
+	}, firestore.MaxAttempts(transactionAttempts))
+	if err != nil && apperr.As(err) == nil {
+		err = wrap(err, "order %s holds", id)
+	}
+	return wrote, err
+}
+
+// ReleaseHolds gives an order's held stock back, once: a second call (or a
+// call for an order that shipped) changes nothing. It reports whether it
+// released anything.
+func (c *Checkouts) ReleaseHolds(ctx context.Context, id string, now time.Time) (bool, error) {
+	return c.holdsTx(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
+		if o.HoldsReleased || o.StockCommitted || len(o.Holds) == 0 {
+			return false, nil, nil
+		}
+		o.HoldsReleased, o.UpdatedAt = true, now.UTC()
+		return true, inventory.Release(levels, o.HoldQuantities()), nil
+	})
+}
+
+// ExpireIfLapsed moves a pending order whose holds lapsed before now to
+// expired and releases its holds, in one transaction. An order that was
+// checked out again (new expiry), paid for, or already expired is left
+// alone. It reports whether it expired the order.
+func (c *Checkouts) ExpireIfLapsed(ctx context.Context, id string, now time.Time) (bool, error) {
+	return c.holdsTx(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
+		if o.State() != order.Pending || o.HoldExpiresAt.IsZero() || o.HoldExpiresAt.After(now) {
+			return false, nil, nil
+		}
+		if _, err := o.Transition(order.Move{From: []order.State{order.Pending}, To: order.Expired, Actor: "sweeper",
+			Reason: "holds expired before payment"}, now.UTC()); err != nil {
+			return false, nil, err
+		}
+		var next map[string]inventory.Level
+		if !o.HoldsReleased {
+			next = inventory.Release(levels, o.HoldQuantities())
+			o.HoldsReleased = true
+		}
+		return true, next, nil
+	})
+}
+
+// CommitStock takes a shipped order's held units out of stock (on hand and
+// held), once.
+func (c *Checkouts) CommitStock(ctx context.Context, id string, now time.Time) (bool, error) {
+	return c.holdsTx(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
+		if o.StockCommitted || o.HoldsReleased || len(o.Holds) == 0 {
+			return false, nil, nil
+		}
+		o.StockCommitted, o.UpdatedAt = true, now.UTC()
+		return true, inventory.Commit(levels, o.HoldQuantities()), nil
+	})
+}
+
+// Lapsed returns the ids of up to limit pending orders whose holds lapsed
+// before now. (Index: state ASC, holdExpiresAt ASC.)
+func (c *Checkouts) Lapsed(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	snaps, err := c.client.Collection(OrdersCollection).Where("state", "==", string(order.Pending)).
+		Where("holdExpiresAt", "<", now).OrderBy("holdExpiresAt", firestore.Asc).Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, wrap(err, "query lapsed holds")
+	}
+	ids := make([]string, len(snaps))
+	for i, s := range snaps {
+		ids[i] = s.Ref.ID
+	}
+	return ids, nil
+}
