@@ -124,6 +124,16 @@ type callAnswer struct {
 
 func call(t *testing.T, h http.Handler, token string) callAnswer {
 	t.Helper()
+	a := callB(h, token)
+	if a.status == 0 {
+		t.Fatalf("the answer is not JSON")
+	}
+	return a
+}
+
+// callB calls the handler as the JS SDK would; status 0 means the answer
+// was not JSON.
+func callB(h http.Handler, token string) callAnswer {
 	r := httptest.NewRequest("POST", "/startCheckout", strings.NewReader(`{"data":{}}`))
 	r.Header.Set("Content-Type", "application/json")
 	if token != "" {
@@ -133,7 +143,7 @@ func call(t *testing.T, h http.Handler, token string) callAnswer {
 	h.ServeHTTP(w, r)
 	var a callAnswer
 	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
-		t.Fatalf("answer %q: %v", w.Body.String(), err)
+		return callAnswer{}
 	}
 	a.status = w.Code
 	return a

@@ -35,6 +35,10 @@ type Checkouts struct {
 	client *firestore.Client
 	tz     *time.Location // the store's, for sale windows written as local times
 	locks  keyLock
+	// Unqueued runs the naive design: no per-instance queue (see Run) and
+	// the client's default 5 transaction attempts. It exists only to measure
+	// that design beside the real one; never set it otherwise.
+	Unqueued bool
 }
 
 // NewCheckouts returns the checkout store; tz is the store's time zone.
@@ -181,6 +185,9 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
+	if c.Unqueued {
+		keys = nil
+	}
 	for _, k := range keys {
 		unlock, err := c.locks.lock(ctx, k)
 		if err != nil {
@@ -189,6 +196,10 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 		defer unlock()
 	}
 
+	attempts := transactionAttempts
+	if c.Unqueued {
+		attempts = firestore.DefaultTransactionMaxAttempts
+	}
 	var d checkout.Decision
 	ptrRef := c.client.Collection(CheckoutsCollection).Doc(uid)
 	err := c.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
@@ -263,7 +274,7 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 			return err
 		}
 		return tx.Set(ptrRef, map[string]any{"orderId": d.Order.ID, "updatedAt": d.Order.UpdatedAt})
-	}, firestore.MaxAttempts(transactionAttempts))
+	}, firestore.MaxAttempts(attempts))
 	if err != nil {
 		if apperr.As(err) != nil {
 			return checkout.Decision{}, err
