@@ -134,6 +134,7 @@ func TestRulesMatrix(t *testing.T) {
 		{collection: "redemptions"},
 		{collection: "webhookEvents"},
 		{collection: "integrations"},
+		{collection: "checkouts"},
 		{collection: "mail"},
 		{collection: "somethingNew"},
 	}
