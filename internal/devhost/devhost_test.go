@@ -132,16 +132,23 @@ func TestLocalSystem(t *testing.T) {
 			t.Skip("node_modules/firebase is missing: run npm ci")
 		}
 		host, port, _ := strings.Cut(strings.TrimPrefix(h.URL, "http://"), ":")
-		cmd := exec.Command("node", script, host, port, h.AuthHost, h.Project, h.Region)
+		fsHost, fsPort, _ := strings.Cut(h.Firestore.Host, ":")
+		cmd := exec.Command("node", script, host, port, h.AuthHost, fsHost, fsPort, h.Project, h.Region)
 		cmd.Dir = filepath.Dir(rules)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("node: %v\n%s", err, out)
 		}
 		var got struct {
-			UID    string                   `json:"uid"`
-			Result functions.WhoamiResponse `json:"result"`
-			Error  struct{ Code, Message string }
+			UID         string                   `json:"uid"`
+			Result      functions.WhoamiResponse `json:"result"`
+			Error       struct{ Code, Message string }
+			CartRefused bool                            `json:"cartRefused"`
+			Checkout    functions.StartCheckoutResponse `json:"checkout"`
+			Order       struct {
+				State, UID string
+				Subtotal   int64
+			} `json:"order"`
 		}
 		if err := json.Unmarshal(out[strings.LastIndex(strings.TrimSpace(string(out)), "\n")+1:], &got); err != nil {
 			t.Fatalf("output %q: %v", out, err)
@@ -151,6 +158,17 @@ func TestLocalSystem(t *testing.T) {
 		}
 		if got.Error.Code != "functions/invalid-argument" || !strings.Contains(got.Error.Message, `"price"`) {
 			t.Errorf("SDK error: %+v", got.Error)
+		}
+		if !got.CartRefused {
+			t.Error("the rules let a cart line carry a price")
+		}
+		// The seeded store: a pen set (18.00, stock) and a daily planner (38.00, print on demand).
+		c := got.Checkout
+		if c.State != "pending" || len(c.Lines) != 2 || c.Subtotal != 1800+3800 || c.HoldExpiresAt == "" {
+			t.Errorf("startCheckout through the SDK: %+v", c)
+		}
+		if got.Order.State != "pending" || got.Order.UID != got.UID || got.Order.Subtotal != c.Subtotal {
+			t.Errorf("the owner's read of its order: %+v", got.Order)
 		}
 	})
 

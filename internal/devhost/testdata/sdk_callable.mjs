@@ -1,24 +1,46 @@
-// Calls a callable the way a storefront does: the Firebase JS SDK's
-// httpsCallable with connectFunctionsEmulator, signed in anonymously
-// through the Auth emulator. Prints one JSON line for the Go test.
+// Calls the backend the way a storefront does, with the Firebase JS SDK:
+// sign in anonymously (Auth emulator), call whoami, write the cart through
+// Firestore (security rules apply), call startCheckout with httpsCallable,
+// and read the order back as its owner. Prints one JSON line for the Go test.
 import { initializeApp } from "firebase/app";
 import { getAuth, connectAuthEmulator, signInAnonymously } from "firebase/auth";
+import { getFirestore, connectFirestoreEmulator, doc, setDoc, getDoc, serverTimestamp } from "firebase/firestore";
 import { getFunctions, connectFunctionsEmulator, httpsCallable } from "firebase/functions";
 
-const [fnHost, fnPort, authHost, project, region] = process.argv.slice(2);
+const [fnHost, fnPort, authHost, fsHost, fsPort, project, region] = process.argv.slice(2);
 const app = initializeApp({ projectId: project, apiKey: "fake-api-key" });
 const auth = getAuth(app);
 connectAuthEmulator(auth, `http://${authHost}`, { disableWarnings: true });
-const cred = await signInAnonymously(auth);
+const db = getFirestore(app);
+connectFirestoreEmulator(db, fsHost, Number(fsPort));
 const functions = getFunctions(app, region);
 connectFunctionsEmulator(functions, fnHost, Number(fnPort));
 
-const ok = await httpsCallable(functions, "whoami")({});
+const cred = await signInAnonymously(auth);
+const uid = cred.user.uid;
+const who = await httpsCallable(functions, "whoami")({});
 let error = null;
 try {
   await httpsCallable(functions, "whoami")({ price: 1 });
 } catch (e) {
   error = { code: e.code, message: e.message };
 }
-console.log(JSON.stringify({ uid: cred.user.uid, result: ok.data, error }));
+
+let cartRefused = false;
+try {
+  await setDoc(doc(db, "carts", uid), { items: [{ sku: "PEN-SET-6", quantity: 1, price: 1 }] });
+} catch (e) {
+  cartRefused = e.code === "permission-denied";
+}
+await setDoc(doc(db, "carts", uid), {
+  items: [{ sku: "PEN-SET-6", quantity: 1 }, { sku: "PLN-DAY-A5-LINEN", quantity: 1 }],
+  updatedAt: serverTimestamp(),
+});
+const checkout = await httpsCallable(functions, "startCheckout")({});
+const order = await getDoc(doc(db, "orders", checkout.data.orderId));
+
+console.log(JSON.stringify({
+  uid, result: who.data, error, cartRefused, checkout: checkout.data,
+  order: { state: order.data().state, uid: order.data().uid, subtotal: order.data().subtotal },
+}));
 process.exit(0);
