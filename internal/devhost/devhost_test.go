@@ -243,6 +243,61 @@ func TestLocalSystem(t *testing.T) {
 		}
 	})
 
+	t.Run("holds: the sweeper expires, the trigger releases", func(t *testing.T) {
+		sku := testenv.ID("HOLD")
+		inv := h.App.Firestore.Collection("inventory").Doc(sku)
+		if _, err := inv.Set(ctx, map[string]any{"onHand": 5, "held": 4}); err != nil {
+			t.Fatal(err)
+		}
+		held := func() int64 {
+			snap, err := inv.Get(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := snap.DataAt("held")
+			return v.(int64)
+		}
+		mk := func(state order.State, expires time.Time) string {
+			o, _ := order.New(testenv.ID("devhost"), testenv.ID("u"), "USD", time.Now().UTC().Add(-time.Hour))
+			o, _ = order.Restore(*o, state, o.History())
+			o.Holds, o.HoldExpiresAt = []order.Hold{{SKU: sku, Quantity: 2}}, expires
+			if err := h.App.Orders.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			return o.ID
+		}
+		lapsed := mk(order.Pending, time.Now().Add(-time.Minute))
+		firm := mk(order.Authorized, time.Time{})
+
+		resp, err := http.Post(h.URL+"/sweep", "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "expireHolds") {
+			t.Fatalf("sweep: %d %s", resp.StatusCode, b)
+		}
+		if o, _ := h.App.Orders.Get(ctx, lapsed); o.State() != order.Expired || !o.HoldsReleased {
+			t.Errorf("lapsed order: %s released=%v", o.State(), o.HoldsReleased)
+		}
+		if got := held(); got != 2 {
+			t.Errorf("held %d after expiry, want 2", got)
+		}
+
+		// Cancel the authorized order: its releaseHolds step runs from the trigger.
+		if _, _, err := h.App.Orders.Transition(ctx, firm, order.Move{From: []order.State{order.Authorized}, To: order.Canceled, Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for held() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("held %d 20 s after the cancel, want 0", held())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
 	fsHost := h.Firestore.Host
 	if err := h.Stop(); err != nil {
 		t.Fatal(err)
