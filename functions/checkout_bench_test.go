@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,7 +12,6 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/app"
-	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/testenv"
 	"google.golang.org/api/option"
@@ -54,19 +52,7 @@ func countingApp(b *testing.B) (*app.App, *rpcCounter) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { client.Close() })
-	cfg, err := config.Load(func(k string) (string, bool) {
-		switch k {
-		case "OMS_ENV":
-			return "development", true
-		case "OMS_PROJECT_ID":
-			return testenv.Project, true
-		}
-		return os.LookupEnv(k)
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, app.Options{LogOutput: io.Discard, Firestore: client})
+	a, err := app.New(context.Background(), devConfig(b), app.Options{LogOutput: io.Discard, Firestore: client})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,23 +33,30 @@ func testApp(t *testing.T) *app.App {
 	testenv.Firestore(t)
 	testenv.AuthHost(t)
 	appOnce.Do(func() {
-		cfg, err := config.Load(func(k string) (string, bool) {
-			switch k {
-			case "OMS_ENV":
-				return "development", true
-			case "OMS_PROJECT_ID":
-				return testenv.Project, true
-			}
-			return os.LookupEnv(k)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if theApp, err = app.New(context.Background(), cfg, app.Options{LogOutput: io.Discard}); err != nil {
+		var err error
+		if theApp, err = app.New(context.Background(), devConfig(t), app.Options{LogOutput: io.Discard}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	return theApp
+}
+
+// devConfig is the development configuration on the test emulators.
+func devConfig(tb testing.TB) config.Config {
+	tb.Helper()
+	cfg, err := config.Load(func(k string) (string, bool) {
+		switch k {
+		case "OMS_ENV":
+			return "development", true
+		case "OMS_PROJECT_ID":
+			return testenv.Project, true
+		}
+		return os.LookupEnv(k)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
 }
 
 type store struct {
