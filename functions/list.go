@@ -63,6 +63,11 @@ var List = []Function{
 		handler: startCheckout,
 	},
 	{
+		Name: "applyCustomer", Kind: Callable,
+		Doc:     "Stores the customer's name and email on their pending order and prices it with the promotions tied to the email or a code.",
+		handler: applyCustomer,
+	},
+	{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",

@@ -33,6 +33,8 @@ type StartCheckoutResponse struct {
 	Currency      string         `json:"currency"`
 	Lines         []CheckoutLine `json:"lines"`
 	Subtotal      int64          `json:"subtotal"`
+	Discount      int64          `json:"discount"`                // promotions, once applyCustomer has run
+	Total         int64          `json:"total"`                   // subtotal − discount
 	HoldExpiresAt string         `json:"holdExpiresAt,omitempty"` // RFC 3339; absent when nothing is held
 }
 
@@ -43,8 +45,15 @@ func startCheckout(a *app.App) http.Handler {
 			return StartCheckoutResponse{}, err
 		}
 		o := res.Order
+		if o.Customer != nil && !res.Reused {
+			// The cart changed under a priced order: price it again with the
+			// customer's promotions (and code).
+			if o, err = a.Customers.Apply(ctx, c.UID(), o.ID, o.Customer.Name, o.Customer.Email, o.Pricing.Code); err != nil {
+				return StartCheckoutResponse{}, err
+			}
+		}
 		r := StartCheckoutResponse{OrderID: o.ID, State: string(o.State()), Reused: res.Reused, Currency: o.Currency,
-			Subtotal: o.Subtotal.Amount, Lines: []CheckoutLine{}}
+			Subtotal: o.Subtotal.Amount, Discount: o.LinesDiscount().Amount, Total: o.Total().Amount, Lines: []CheckoutLine{}}
 		if len(o.Holds) > 0 && !o.HoldExpiresAt.IsZero() {
 			r.HoldExpiresAt = o.HoldExpiresAt.UTC().Format(time.RFC3339)
 		}

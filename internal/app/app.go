@@ -31,6 +31,8 @@ type App struct {
 	Orders    *firestoredb.Orders
 	Checkouts *firestoredb.Checkouts
 	Checkout  *checkout.Service
+	Promos    *firestoredb.Promotions
+	Customers *checkout.Customers
 	Callables *callable.Server
 	Flow      *orderflow.Dispatcher
 	Sweeper   *sweep.Sweeper
@@ -73,6 +75,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Orders = firestoredb.NewOrders(fs, o.Now)
 	a.Checkouts = firestoredb.NewCheckouts(fs, cfg.TimeZone)
 	a.Checkout = &checkout.Service{Store: a.Checkouts, Currency: cfg.Currency, HoldTTL: cfg.HoldTTL, MaxPerLine: cfg.MaxPerLine, Now: o.Now}
+	a.Promos = firestoredb.NewPromotions(fs, cfg.TimeZone)
+	a.Customers = &checkout.Customers{Orders: a.Orders, Promotions: a.Promos, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
 
 	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID})
 	if err != nil {
@@ -97,8 +101,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 	a.Flow = orderflow.New(a.Orders)
 	orderflow.Register(a.Flow, map[string]orderflow.StepFunc{
-		orderflow.StepReleaseHolds: a.releaseHolds,
-		orderflow.StepCommitStock:  a.commitStock,
+		orderflow.StepReleaseHolds:       a.releaseHolds,
+		orderflow.StepReleaseRedemptions: a.releaseRedemptions,
+		orderflow.StepCommitStock:        a.commitStock,
 	})
 
 	a.Sweeper = sweep.New(o.Now)
@@ -120,6 +125,13 @@ func (a *App) Close() error {
 // releaseHolds gives an expired or canceled order's stock back (once).
 func (a *App) releaseHolds(ctx context.Context, t orderflow.Transition) error {
 	_, err := a.Checkouts.ReleaseHolds(ctx, t.Order.ID, a.Now())
+	return err
+}
+
+// releaseRedemptions gives an expired or canceled order's promotion
+// redemptions back (once).
+func (a *App) releaseRedemptions(ctx context.Context, t orderflow.Transition) error {
+	_, err := a.Promos.Release(ctx, t.Order.ID, a.Now())
 	return err
 }
 

@@ -74,6 +74,10 @@ type Config struct {
 	// MaxPerLine (OMS_MAX_PER_LINE, default 20) caps a SKU's quantity in
 	// one order where the SKU sets no maxPerOrder of its own.
 	MaxPerLine int64
+	// PlusAddressing (OMS_PLUS_ADDRESSING=true) treats ann+x@example.com as
+	// ann@example.com for promotions tied to emails and per-email limits.
+	// Default false: plus addresses are different customers.
+	PlusAddressing bool
 
 	// FirestoreEmulatorHost and AuthEmulatorHost are read by the Google
 	// SDKs themselves; they are recorded here so that production can refuse
@@ -184,6 +188,13 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		} else {
 			c.MaxPerLine = n
 		}
+	}
+	switch v := strings.ToLower(get("OMS_PLUS_ADDRESSING")); v {
+	case "", "false":
+	case "true":
+		c.PlusAddressing = true
+	default:
+		bad("OMS_PLUS_ADDRESSING: %q is neither true nor false", v)
 	}
 	switch v := strings.ToLower(get("OMS_APPCHECK")); v {
 	case "", "off":

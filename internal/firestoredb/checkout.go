@@ -154,13 +154,15 @@ func moneyOf(v any) (money.Money, bool) {
 // instant reads a timestamp, or a "2006-01-02 15:04:05" string in the
 // store's time zone (how an owner writes a sale that starts at local
 // midnight).
-func (c *Checkouts) instant(v any) (time.Time, bool) {
+func (c *Checkouts) instant(v any) (time.Time, bool) { return instantIn(c.tz, v) }
+
+func instantIn(tz *time.Location, v any) (time.Time, bool) {
 	switch t := v.(type) {
 	case time.Time:
 		return t, true
 	case string:
 		for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
-			if tm, err := time.ParseInLocation(layout, t, c.tz); err == nil {
+			if tm, err := time.ParseInLocation(layout, t, tz); err == nil {
 				return tm, true
 			}
 		}

@@ -31,20 +31,23 @@ const transactionAttempts = 20
 
 // orderDoc is an order as stored in orders/{id}.
 type orderDoc struct {
-	UID            string      `firestore:"uid"`
-	State          string      `firestore:"state"`
-	Currency       string      `firestore:"currency"`
-	Attention      string      `firestore:"attention,omitempty"`
-	Lines          []lineDoc   `firestore:"lines"`
-	Subtotal       int64       `firestore:"subtotal"`
-	CartHash       string      `firestore:"cartHash,omitempty"`
-	Holds          []holdDoc   `firestore:"holds"`
-	HoldExpiresAt  *time.Time  `firestore:"holdExpiresAt"` // null when firm or none
-	HoldsReleased  bool        `firestore:"holdsReleased"`
-	StockCommitted bool        `firestore:"stockCommitted"`
-	History        []changeDoc `firestore:"history"`
-	CreatedAt      time.Time   `firestore:"createdAt"`
-	UpdatedAt      time.Time   `firestore:"updatedAt"`
+	UID            string       `firestore:"uid"`
+	State          string       `firestore:"state"`
+	Currency       string       `firestore:"currency"`
+	Attention      string       `firestore:"attention,omitempty"`
+	Lines          []lineDoc    `firestore:"lines"`
+	Subtotal       int64        `firestore:"subtotal"`
+	CartHash       string       `firestore:"cartHash,omitempty"`
+	Holds          []holdDoc    `firestore:"holds"`
+	HoldExpiresAt  *time.Time   `firestore:"holdExpiresAt"` // null when firm or none
+	Customer       *customerDoc `firestore:"customer"`
+	Pricing        pricingDoc   `firestore:"pricing"`
+	Total          int64        `firestore:"total"` // lines after discounts, cents (for reading; derived)
+	HoldsReleased  bool         `firestore:"holdsReleased"`
+	StockCommitted bool         `firestore:"stockCommitted"`
+	History        []changeDoc  `firestore:"history"`
+	CreatedAt      time.Time    `firestore:"createdAt"`
+	UpdatedAt      time.Time    `firestore:"updatedAt"`
 }
 
 // lineDoc is a priced line; amounts are minor units of the order's currency.
@@ -59,6 +62,33 @@ type lineDoc struct {
 	Total       int64  `firestore:"total"`
 	Fulfillment string `firestore:"fulfillment"`
 	WeightGrams int64  `firestore:"weightGrams"`
+}
+
+type customerDoc struct {
+	Name       string `firestore:"name"`
+	Email      string `firestore:"email"`
+	MailboxKey string `firestore:"mailboxKey"`
+}
+
+type pricingDoc struct {
+	Revision            int64        `firestore:"revision"`
+	Code                string       `firestore:"code,omitempty"`
+	CodeStatus          string       `firestore:"codeStatus,omitempty"`
+	CodeReason          string       `firestore:"codeReason,omitempty"`
+	Promotions          []appliedDoc `firestore:"promotions"`
+	LineDiscounts       []int64      `firestore:"lineDiscounts"`
+	ShippingDiscount    int64        `firestore:"shippingDiscount"`
+	Discount            int64        `firestore:"discount"`
+	CommittedRevision   int64        `firestore:"committedRevision"`
+	Redeemed            []string     `firestore:"redeemed"`
+	RedemptionsReleased bool         `firestore:"redemptionsReleased"`
+}
+
+type appliedDoc struct {
+	ID          string `firestore:"id"`
+	Name        string `firestore:"name"`
+	Description string `firestore:"description"`
+	Discount    int64  `firestore:"discount"`
 }
 
 type holdDoc struct {
@@ -90,6 +120,20 @@ func toDoc(o *order.Order) orderDoc {
 	for _, h := range o.Holds {
 		d.Holds = append(d.Holds, holdDoc{SKU: h.SKU, Quantity: h.Quantity})
 	}
+	if c := o.Customer; c != nil {
+		d.Customer = &customerDoc{Name: c.Name, Email: c.Email, MailboxKey: c.MailboxKey}
+	}
+	p := o.Pricing
+	d.Pricing = pricingDoc{Revision: p.Revision, Code: p.Code, CodeStatus: p.CodeStatus, CodeReason: p.CodeReason,
+		Promotions: []appliedDoc{}, LineDiscounts: []int64{}, ShippingDiscount: p.ShippingDiscount.Amount, Discount: p.Discount.Amount,
+		CommittedRevision: p.CommittedRevision, Redeemed: append([]string{}, p.Redeemed...), RedemptionsReleased: p.RedemptionsReleased}
+	for _, a := range p.Promotions {
+		d.Pricing.Promotions = append(d.Pricing.Promotions, appliedDoc{ID: a.ID, Name: a.Name, Description: a.Description, Discount: a.Discount.Amount})
+	}
+	for _, ld := range p.LineDiscounts {
+		d.Pricing.LineDiscounts = append(d.Pricing.LineDiscounts, ld.Amount)
+	}
+	d.Total = o.Total().Amount
 	for _, c := range o.History() {
 		d.History = append(d.History, changeDoc{At: c.At, From: string(c.From), To: string(c.To), Actor: c.Actor, Reason: c.Reason})
 	}
@@ -114,6 +158,20 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	}
 	for _, hd := range d.Holds {
 		o.Holds = append(o.Holds, order.Hold{SKU: hd.SKU, Quantity: hd.Quantity})
+	}
+	if c := d.Customer; c != nil {
+		o.Customer = &order.Customer{Name: c.Name, Email: c.Email, MailboxKey: c.MailboxKey}
+	}
+	cur := func(a int64) money.Money { return money.New(a, d.Currency) }
+	p := d.Pricing
+	o.Pricing = order.Pricing{Revision: p.Revision, Code: p.Code, CodeStatus: p.CodeStatus, CodeReason: p.CodeReason,
+		ShippingDiscount: cur(p.ShippingDiscount), Discount: cur(p.Discount), CommittedRevision: p.CommittedRevision,
+		Redeemed: p.Redeemed, RedemptionsReleased: p.RedemptionsReleased}
+	for _, a := range p.Promotions {
+		o.Pricing.Promotions = append(o.Pricing.Promotions, order.AppliedPromotion{ID: a.ID, Name: a.Name, Description: a.Description, Discount: cur(a.Discount)})
+	}
+	for _, ld := range p.LineDiscounts {
+		o.Pricing.LineDiscounts = append(o.Pricing.LineDiscounts, cur(ld))
 	}
 	return order.Restore(o, order.State(d.State), h)
 }

@@ -28,6 +28,45 @@ type Change struct {
 	Reason string // optional, human-readable
 }
 
+// Customer is who the order is for, as they typed it at checkout.
+type Customer struct {
+	Name  string
+	Email string // as typed (trimmed); promotions compare it normalised
+	// MailboxKey identifies the mailbox (the normalised email, hashed): it
+	// counts per-email redemptions and finds a customer's earlier orders
+	// without storing the email in more places.
+	MailboxKey string
+}
+
+// AppliedPromotion is a promotion that prices the order.
+type AppliedPromotion struct {
+	ID          string
+	Name        string
+	Description string // customer-facing
+	Discount    money.Money
+}
+
+// Pricing is the order's discounts: which promotions apply and how much each
+// line and the shipping are discounted. Revision grows with every re-pricing;
+// CommittedRevision is the revision whose redemptions were recorded when the
+// order went to payment (0: none).
+type Pricing struct {
+	Revision          int64
+	Code              string // as typed, "" for none
+	CodeStatus        string // applied, unknown, expired, not_eligible, limit_reached
+	CodeReason        string
+	Promotions        []AppliedPromotion
+	LineDiscounts     []money.Money // one per line, in line order
+	ShippingDiscount  money.Money
+	Discount          money.Money // lines' and shipping's discounts together
+	CommittedRevision int64
+	// Redeemed are the promotions whose redemptions are recorded for this
+	// order; RedemptionsReleased records they were given back (expired or
+	// canceled order), once.
+	Redeemed            []string
+	RedemptionsReleased bool
+}
+
 // Order is an order as the domain sees it. Its state and history change only
 // through Transition, so that every state change has its history entry.
 // Later capabilities add lines, totals, customer, shipping and payment
@@ -41,6 +80,9 @@ type Order struct {
 	// Attention is the reason the order needs the owner, set on entering
 	// needs_attention and cleared on leaving it.
 	Attention string
+
+	Customer *Customer // nil until applyCustomer
+	Pricing  Pricing
 
 	// Lines and Subtotal are priced on the server at checkout.
 	Lines    []pricing.Line
@@ -156,6 +198,21 @@ func (o *Order) Transition(m Move, at time.Time) (applied bool, err error) {
 	}
 	o.history = append(o.history, Change{At: at, From: cur, To: m.To, Actor: m.Actor, Reason: m.Reason})
 	return true, nil
+}
+
+// LinesDiscount is what the promotions take off the lines.
+func (o *Order) LinesDiscount() money.Money {
+	d := money.New(0, o.Currency)
+	for _, ld := range o.Pricing.LineDiscounts {
+		d.Amount += ld.Amount
+	}
+	return d
+}
+
+// Total is what the customer pays for the lines after discounts (shipping is
+// added by the shipping step).
+func (o *Order) Total() money.Money {
+	return money.New(o.Subtotal.Amount-o.LinesDiscount().Amount, o.Currency)
 }
 
 // HoldQuantities returns the holds by SKU.

@@ -11,15 +11,16 @@ import (
 // registered now so that the dispatch table, the logs and docs/api.md
 // already show the whole flow.
 const (
-	StepCreateInvoice  = "createInvoice"    // authorized → invoiced (bookkeeping)
-	StepAlertReview    = "alertOwnerReview" // invoiced: tell the owner an order waits for review
-	StepCapturePayment = "capturePayment"   // approved → paid (payments)
-	StepFulfil         = "fulfil"           // paid → fulfilling (printer, manual shipping)
-	StepCommitStock    = "commitStock"      // shipped: the held units leave stock (checkout)
-	StepNotifyShipped  = "notifyShipped"    // shipped: the customer's shipping email
-	StepReleaseHolds   = "releaseHolds"     // expired, canceled: give the stock back (checkout)
-	StepCancelPayment  = "cancelPayment"    // canceled: cancel the authorization, void the invoice (payments)
-	StepAlertOwner     = "alertOwner"       // needs_attention: tell the owner why
+	StepCreateInvoice      = "createInvoice"      // authorized → invoiced (bookkeeping)
+	StepAlertReview        = "alertOwnerReview"   // invoiced: tell the owner an order waits for review
+	StepCapturePayment     = "capturePayment"     // approved → paid (payments)
+	StepFulfil             = "fulfil"             // paid → fulfilling (printer, manual shipping)
+	StepCommitStock        = "commitStock"        // shipped: the held units leave stock (checkout)
+	StepNotifyShipped      = "notifyShipped"      // shipped: the customer's shipping email
+	StepReleaseHolds       = "releaseHolds"       // expired, canceled: give the stock back (checkout)
+	StepCancelPayment      = "cancelPayment"      // canceled: cancel the authorization, void the invoice (payments)
+	StepReleaseRedemptions = "releaseRedemptions" // expired, canceled: give promotion redemptions back (promotions)
+	StepAlertOwner         = "alertOwner"         // needs_attention: tell the owner why
 )
 
 // RedriveStates are the states whose steps move the order on by themselves;
@@ -42,8 +43,10 @@ func Register(d *Dispatcher, impl map[string]StepFunc) {
 		{order.Shipped, StepCommitStock},
 		{order.Shipped, StepNotifyShipped},
 		{order.Expired, StepReleaseHolds},
+		{order.Expired, StepReleaseRedemptions},
 		{order.Canceled, StepCancelPayment},
 		{order.Canceled, StepReleaseHolds},
+		{order.Canceled, StepReleaseRedemptions},
 		{order.NeedsAttention, StepAlertOwner},
 	} {
 		fn, ok := impl[s.name]

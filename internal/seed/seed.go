@@ -154,7 +154,7 @@ func promotions(day time.Time) map[string]map[string]any {
 		},
 		"newsletter-pens": {
 			"name": "Newsletter: $5 off pens", "description": "$5 off the fine-liner set for newsletter subscribers.",
-			"kind": "amount_off_skus", "amount": money(500), "skus": []string{"PEN-SET-6"}, "emails": []string{"reader@example.com"},
+			"kind": "amount_off_items", "amount": money(500), "skus": []string{"PEN-SET-6"}, "emails": []string{"reader@example.com"},
 			"exclusive": false, "priority": 30, "startsAt": day.Add(-24 * time.Hour), "endsAt": year, "active": true,
 		},
 		"free-shipping-75": {
