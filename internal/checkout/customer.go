@@ -20,7 +20,7 @@ type PromotionStore interface {
 	Active(ctx context.Context) ([]promotion.Promotion, error)
 	Usage(ctx context.Context, ids []string, mailboxKey string) (map[string]promotion.Usage, error)
 	HasPaidOrder(ctx context.Context, mailboxKey string) (bool, error)
-	Commit(ctx context.Context, orderID string, now time.Time, reprice func(*order.Order, map[string]promotion.Usage) error) (bool, error)
+	Commit(ctx context.Context, orderID string, now time.Time, limited []string, reprice func(*order.Order, map[string]promotion.Usage) error) (bool, error)
 }
 
 // OrderStore is what applyCustomer needs of the orders.
@@ -157,8 +157,14 @@ func (c *Customers) CommitRedemptions(ctx context.Context, orderID string) (repr
 	if err != nil {
 		return false, err
 	}
+	var limited []string
+	for _, p := range promos {
+		if p.MaxRedemptions > 0 || p.MaxRedemptionsPerEmail > 0 {
+			limited = append(limited, p.ID)
+		}
+	}
 	now := c.Now()
-	return c.Promotions.Commit(ctx, orderID, now, func(o *order.Order, usage map[string]promotion.Usage) error {
+	return c.Promotions.Commit(ctx, orderID, now, limited, func(o *order.Order, usage map[string]promotion.Usage) error {
 		paid, err := c.Promotions.HasPaidOrder(ctx, o.Customer.MailboxKey)
 		if err != nil {
 			return err

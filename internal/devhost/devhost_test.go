@@ -145,9 +145,10 @@ func TestLocalSystem(t *testing.T) {
 			Error       struct{ Code, Message string }
 			CartRefused bool                            `json:"cartRefused"`
 			Checkout    functions.StartCheckoutResponse `json:"checkout"`
+			Priced      functions.PricedOrder           `json:"priced"`
 			Order       struct {
-				State, UID string
-				Subtotal   int64
+				State, UID      string
+				Subtotal, Total int64
 			} `json:"order"`
 		}
 		if err := json.Unmarshal(out[strings.LastIndex(strings.TrimSpace(string(out)), "\n")+1:], &got); err != nil {
@@ -167,7 +168,12 @@ func TestLocalSystem(t *testing.T) {
 		if c.State != "pending" || len(c.Lines) != 2 || c.Subtotal != 1800+3800 || c.HoldExpiresAt == "" {
 			t.Errorf("startCheckout through the SDK: %+v", c)
 		}
-		if got.Order.State != "pending" || got.Order.UID != got.UID || got.Order.Subtotal != c.Subtotal {
+		// The seeded WELCOME10: 10% off a first order, typed in lower case.
+		p := got.Priced
+		if p.Code == nil || p.Code.Status != "applied" || p.Discount != 560 || p.Total != 5040 || len(p.Promotions) != 1 || p.Promotions[0].ID != "welcome10" {
+			t.Errorf("applyCustomer through the SDK: %+v code %+v", p, p.Code)
+		}
+		if got.Order.State != "pending" || got.Order.UID != got.UID || got.Order.Subtotal != c.Subtotal || got.Order.Total != 5040 {
 			t.Errorf("the owner's read of its order: %+v", got.Order)
 		}
 	})

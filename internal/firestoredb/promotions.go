@@ -174,25 +174,27 @@ func (p *Promotions) HasPaidOrder(ctx context.Context, mailboxKey string) (bool,
 }
 
 // Commit records the redemptions of the order's current pricing, in one
-// transaction with the limits checked there: if a promotion reached a limit
-// since the order was priced, reprice is called with the usage as it is now,
-// the re-priced order is written, no redemption is recorded, and repriced is
-// true (the customer must see the new total). Committing the same pricing
-// again changes nothing.
-func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time,
+// transaction with the limits checked there: reprice is called with the
+// usage as it is now of the applied promotions and of limited (every
+// promotion with a limit that could apply); if that changes the pricing (a
+// limit was reached, or one freed up), the re-priced order is written, no
+// redemption is recorded, and repriced is true (the customer must see the
+// new total). Committing the same pricing again changes nothing.
+func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, limited []string,
 	reprice func(o *order.Order, usage map[string]promotion.Usage) error) (repriced bool, err error) {
 	o, err := NewOrders(p.client, nil).Get(ctx, orderID)
 	if err != nil {
 		return false, err
 	}
-	ids := make([]string, 0, len(o.Pricing.Promotions))
+	candidates := slices.Clone(limited)
 	for _, a := range o.Pricing.Promotions {
-		ids = append(ids, a.ID)
+		candidates = append(candidates, a.ID)
 	}
+	slices.Sort(candidates)
+	candidates = slices.Compact(candidates)
 	// Limited promotions are hot documents when many orders race for the
 	// last redemptions: one transaction per promotion at a time here.
-	keys := append([]string{"order/" + orderID}, ids...)
-	slices.Sort(keys[1:])
+	keys := append([]string{"order/" + orderID}, candidates...)
 	for _, k := range keys {
 		unlock, err := p.locks.lock(ctx, k)
 		if err != nil {
@@ -223,15 +225,20 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time,
 			ids = append(ids, a.ID)
 		}
 		key := o.Customer.MailboxKey
-		var rrefs []*firestore.DocumentRef
 		for _, id := range ids {
+			if !slices.Contains(candidates, id) {
+				return apperr.New(apperr.Aborted, "order %s was re-priced meanwhile; try again", orderID)
+			}
+		}
+		var rrefs []*firestore.DocumentRef
+		for _, id := range candidates {
 			rrefs = append(rrefs, p.client.Collection(RedemptionsCollection).Doc(id+"_"+orderID))
 		}
 		rsnaps, err := tx.GetAll(rrefs)
 		if err != nil {
 			return wrap(err, "read redemptions")
 		}
-		usage, err := p.usage(ctx, ids, key, tx.GetAll)
+		usage, err := p.usage(ctx, candidates, key, tx.GetAll)
 		if err != nil {
 			return err
 		}
@@ -239,10 +246,10 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time,
 		own := map[string]bool{}
 		for i, s := range rsnaps {
 			if s.Exists() && s.Data()["releasedAt"] == nil {
-				own[ids[i]] = true
-				u := usage[ids[i]]
+				own[candidates[i]] = true
+				u := usage[candidates[i]]
 				u.Total, u.ByEmail = u.Total-1, u.ByEmail-1
-				usage[ids[i]] = u
+				usage[candidates[i]] = u
 			}
 		}
 		before := o.Pricing
@@ -254,7 +261,7 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time,
 			return tx.Set(ref, toDoc(o))
 		}
 		o.Pricing = before
-		for i, id := range ids {
+		for _, id := range ids {
 			if own[id] {
 				continue
 			}
@@ -265,7 +272,8 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time,
 			if err := tx.Set(p.mailbox(id, key), map[string]any{"count": u.ByEmail + 1}, firestore.MergeAll); err != nil {
 				return err
 			}
-			if err := tx.Set(rrefs[i], map[string]any{"promotionId": id, "orderId": orderID, "mailboxKey": key, "at": now.UTC(), "releasedAt": nil}); err != nil {
+			rref := p.client.Collection(RedemptionsCollection).Doc(id + "_" + orderID)
+			if err := tx.Set(rref, map[string]any{"promotionId": id, "orderId": orderID, "mailboxKey": key, "at": now.UTC(), "releasedAt": nil}); err != nil {
 				return err
 			}
 		}

@@ -37,10 +37,13 @@ await setDoc(doc(db, "carts", uid), {
   updatedAt: serverTimestamp(),
 });
 const checkout = await httpsCallable(functions, "startCheckout")({});
+const priced = await httpsCallable(functions, "applyCustomer")({
+  orderId: checkout.data.orderId, name: "Ann Lee", email: `ann.${uid.toLowerCase()}@example.com`, code: "welcome10",
+});
 const order = await getDoc(doc(db, "orders", checkout.data.orderId));
 
 console.log(JSON.stringify({
-  uid, result: who.data, error, cartRefused, checkout: checkout.data,
-  order: { state: order.data().state, uid: order.data().uid, subtotal: order.data().subtotal },
+  uid, result: who.data, error, cartRefused, checkout: checkout.data, priced: priced.data,
+  order: { state: order.data().state, uid: order.data().uid, subtotal: order.data().subtotal, total: order.data().total },
 }));
 process.exit(0);
