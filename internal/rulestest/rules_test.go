@@ -135,6 +135,7 @@ func TestRulesMatrix(t *testing.T) {
 		{collection: "webhookEvents"},
 		{collection: "integrations"},
 		{collection: "checkouts"},
+		{collection: "promotionCounters"},
 		{collection: "mail"},
 		{collection: "somethingNew"},
 	}
