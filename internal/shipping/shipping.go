@@ -91,7 +91,9 @@ func contains(list []string, s string) bool {
 
 var spaces = regexp.MustCompile(`\s+`)
 
-func norm(s string) string { return strings.ToUpper(spaces.ReplaceAllString(strings.TrimSpace(s), " ")) }
+func norm(s string) string {
+	return strings.ToUpper(spaces.ReplaceAllString(strings.TrimSpace(s), " "))
+}
 
 // Differences lists the fields (by their JSON names) where matched differs
 // from typed, comparing case- and white-space-insensitively. A ZIP+4 filled
