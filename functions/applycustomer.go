@@ -53,8 +53,9 @@ type PricedOrder struct {
 	Code             *CodeResult        `json:"code,omitempty"`
 	Subtotal         int64              `json:"subtotal"`
 	Discount         int64              `json:"discount"`         // off the lines
-	ShippingDiscount int64              `json:"shippingDiscount"` // off the shipping, once one is chosen
-	Total            int64              `json:"total"`            // lines after discounts (shipping is added when chosen)
+	Shipping         int64              `json:"shipping"`         // the chosen shipping, 0 before one is chosen
+	ShippingDiscount int64              `json:"shippingDiscount"` // off the shipping
+	Total            int64              `json:"total"`            // subtotal − discount + shipping − shippingDiscount
 }
 
 // CustomerOut is the customer stored on the order.
@@ -65,7 +66,7 @@ type CustomerOut struct {
 
 func pricedOrder(o *order.Order) PricedOrder {
 	r := PricedOrder{OrderID: o.ID, Currency: o.Currency, Subtotal: o.Subtotal.Amount, Discount: o.LinesDiscount().Amount,
-		ShippingDiscount: o.Pricing.ShippingDiscount.Amount, Total: o.Total().Amount, Lines: []PricedLine{}, Promotions: []AppliedPromotion{}}
+		Shipping: o.ShippingAmount().Amount, ShippingDiscount: o.Pricing.ShippingDiscount.Amount, Total: o.Total().Amount, Lines: []PricedLine{}, Promotions: []AppliedPromotion{}}
 	if o.Customer != nil {
 		r.Customer = CustomerOut{Name: o.Customer.Name, Email: o.Customer.Email}
 	}

@@ -68,6 +68,17 @@ var List = []Function{
 		handler: applyCustomer,
 	},
 	{
+		Name: "quoteShipping", Kind: Callable,
+		Doc:     "Verifies the customer's address and quotes shipping rates through ShipEngine; stores the quote on the order.",
+		Secrets: []string{app.ShipEngineKey},
+		handler: quoteShipping,
+	},
+	{
+		Name: "selectShipping", Kind: Callable,
+		Doc:     "Chooses a quoted rate by id (the price comes from the stored quote) and the typed or verified address.",
+		handler: selectShipping,
+	},
+	{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",

@@ -17,6 +17,7 @@ import (
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
@@ -41,18 +42,43 @@ func testApp(t *testing.T) *app.App {
 	return theApp
 }
 
-// devConfig is the development configuration on the test emulators.
+var (
+	seOnce sync.Once
+	seFake *shipenginefake.Server
+)
+
+// shipEngine is this binary's local ShipEngine.
+func shipEngine(tb testing.TB) *shipenginefake.Server {
+	tb.Helper()
+	seOnce.Do(func() {
+		var err error
+		if seFake, err = shipenginefake.Start("TEST_functions"); err != nil {
+			tb.Fatal(err)
+		}
+	})
+	return seFake
+}
+
+// devConfig is the development configuration on the test emulators and the
+// local ShipEngine.
 func devConfig(tb testing.TB) config.Config {
 	tb.Helper()
+	se := shipEngine(tb)
 	cfg, err := config.Load(func(k string) (string, bool) {
 		switch k {
 		case "OMS_ENV":
 			return "development", true
 		case "OMS_PROJECT_ID":
 			return testenv.Project, true
+		case "OMS_SHIPENGINE_URL":
+			return se.URL, true
+		case "OMS_SHIPENGINE_CARRIERS":
+			return strings.Join(shipenginefake.Carriers, ","), true
+		case app.ShipEngineKey:
+			return "TEST_functions", true
 		}
 		return os.LookupEnv(k)
-	})
+	}, AllSecrets()...)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -75,6 +75,11 @@ func banner(w io.Writer, h *devhost.Host) {
 	fmt.Fprintf(w, "  callable base     %s/%s/%s/<name>\n", h.URL, h.Project, h.Region)
 	fmt.Fprintf(w, "  Firestore         %s   (FIRESTORE_EMULATOR_HOST)\n", h.Firestore.Host)
 	fmt.Fprintf(w, "  Auth              %s   (FIREBASE_AUTH_EMULATOR_HOST)\n", h.AuthHost)
+	if h.ShipEngine != nil {
+		fmt.Fprintf(w, "  ShipEngine        %s   (local; set SHIPENGINE_API_KEY to use the real one)\n", h.ShipEngine.URL)
+	} else {
+		fmt.Fprintf(w, "  ShipEngine        %s\n", h.App.Config.ShipEngineURL)
+	}
 	fmt.Fprintf(w, "  seeded            %d products, %d SKUs, %d promotions\n\n", h.Seeded.Products, h.Seeded.SKUs, h.Seeded.Promotions)
 	fmt.Fprintln(w, "Functions:")
 	for _, f := range functions.List {

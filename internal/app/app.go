@@ -19,9 +19,14 @@ import (
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/shipengine"
 	"github.com/readyplanner/oms/internal/sweep"
 	"github.com/rs/zerolog"
 )
+
+// ShipEngineKey is the secret (environment variable) holding the
+// ShipEngine API key.
+const ShipEngineKey = "SHIPENGINE_API_KEY"
 
 // App is one instance's wired application.
 type App struct {
@@ -33,6 +38,7 @@ type App struct {
 	Checkout  *checkout.Service
 	Promos    *firestoredb.Promotions
 	Customers *checkout.Customers
+	Quotes    *checkout.Quotes
 	Callables *callable.Server
 	Flow      *orderflow.Dispatcher
 	Sweeper   *sweep.Sweeper
@@ -77,6 +83,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Checkout = &checkout.Service{Store: a.Checkouts, Currency: cfg.Currency, HoldTTL: cfg.HoldTTL, MaxPerLine: cfg.MaxPerLine, Now: o.Now}
 	a.Promos = firestoredb.NewPromotions(fs, cfg.TimeZone)
 	a.Customers = &checkout.Customers{Orders: a.Orders, Promotions: a.Promos, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
+	se := shipengine.New(shipengine.Options{BaseURL: cfg.ShipEngineURL, APIKey: cfg.Secret(ShipEngineKey).Reveal()})
+	a.Quotes = &checkout.Quotes{Orders: a.Orders, Carrier: shipengine.Carrier{Client: se, CarrierIDs: cfg.Carriers}, Customers: a.Customers,
+		From: cfg.ShipFrom, Box: cfg.DefaultBox, TTL: cfg.QuoteTTL, Now: o.Now}
 
 	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID})
 	if err != nil {

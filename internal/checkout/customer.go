@@ -10,7 +10,6 @@ import (
 	"unicode"
 
 	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/promotion"
 )
@@ -70,7 +69,7 @@ func Reprice(o *order.Order, promos []promotion.Promotion, usage map[string]prom
 	if o.Customer != nil {
 		email = o.Customer.Email
 	}
-	r := promotion.Apply(promotion.Input{Currency: o.Currency, Lines: lines, Shipping: money.New(0, o.Currency), Email: email,
+	r := promotion.Apply(promotion.Input{Currency: o.Currency, Lines: lines, Shipping: o.ShippingAmount(), Email: email,
 		Code: code, Now: now, FirstOrder: firstOrder, PlusAddressing: plus, Promotions: promos, Usage: usage})
 	p := order.Pricing{Revision: o.Pricing.Revision + 1, Code: strings.TrimSpace(code), CodeStatus: string(r.Code), CodeReason: r.CodeReason,
 		LineDiscounts: r.LineDiscounts, ShippingDiscount: r.ShippingDiscount, Discount: r.Discount,

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // the store's time zone must load on any base image
+
+	"github.com/readyplanner/oms/internal/shipping"
 )
 
 // Environments.
@@ -78,6 +81,19 @@ type Config struct {
 	// ann@example.com for promotions tied to emails and per-email limits.
 	// Default false: plus addresses are different customers.
 	PlusAddressing bool
+
+	// Shipping. ShipEngineURL (OMS_SHIPENGINE_URL) defaults to ShipEngine's
+	// API; the local system points it at its local ShipEngine. Carriers
+	// (OMS_SHIPENGINE_CARRIERS, comma-separated se-… ids) and ShipFrom
+	// (OMS_SHIP_FROM, a JSON address) are required in production. DefaultBox
+	// (OMS_DEFAULT_BOX, "LxWxHcm+Tg", default 30x22x8cm+150g) is the box an
+	// order ships in; QuoteTTL (OMS_QUOTE_TTL, default 15m) how long a quote
+	// stands.
+	ShipEngineURL string
+	Carriers      []string
+	ShipFrom      shipping.Address
+	DefaultBox    shipping.Box
+	QuoteTTL      time.Duration
 
 	// FirestoreEmulatorHost and AuthEmulatorHost are read by the Google
 	// SDKs themselves; they are recorded here so that production can refuse
@@ -187,6 +203,48 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 			bad("OMS_MAX_PER_LINE: %q is not a whole number from 1 to 99", v)
 		} else {
 			c.MaxPerLine = n
+		}
+	}
+	c.ShipEngineURL = get("OMS_SHIPENGINE_URL")
+	if c.ShipEngineURL == "" {
+		c.ShipEngineURL = "https://api.shipengine.com"
+	} else if u, err := url.Parse(c.ShipEngineURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("OMS_SHIPENGINE_URL: %q is not an http(s) URL", c.ShipEngineURL)
+	}
+	for _, id := range strings.Split(get("OMS_SHIPENGINE_CARRIERS"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.Carriers = append(c.Carriers, id)
+		}
+	}
+	if len(c.Carriers) == 0 && c.Env == Production {
+		bad("OMS_SHIPENGINE_CARRIERS is missing (the ShipEngine carrier ids to quote, e.g. se-123456,se-234567)")
+	}
+	from := get("OMS_SHIP_FROM")
+	if from == "" && c.Env == Development {
+		from = `{"name":"ReadyPlanner","addressLine1":"1 Warehouse Rd","cityLocality":"Portland","stateProvince":"OR","postalCode":"97201","countryCode":"US"}`
+	}
+	if from == "" {
+		bad("OMS_SHIP_FROM is missing (the origin address as JSON: name, addressLine1, cityLocality, stateProvince, postalCode, countryCode)")
+	} else if err := json.Unmarshal([]byte(from), &c.ShipFrom); err != nil {
+		bad("OMS_SHIP_FROM: not a JSON address: %v", err)
+	} else if c.ShipFrom, err = c.ShipFrom.Validate(); err != nil {
+		bad("OMS_SHIP_FROM: %v", err)
+	}
+	box := get("OMS_DEFAULT_BOX")
+	if box == "" {
+		box = "30x22x8cm+150g"
+	}
+	if n, err := fmt.Sscanf(box, "%dx%dx%dcm+%dg", &c.DefaultBox.LengthCM, &c.DefaultBox.WidthCM, &c.DefaultBox.HeightCM, &c.DefaultBox.TareGrams); err != nil || n != 4 ||
+		c.DefaultBox.LengthCM <= 0 || c.DefaultBox.WidthCM <= 0 || c.DefaultBox.HeightCM <= 0 || c.DefaultBox.TareGrams < 0 {
+		bad("OMS_DEFAULT_BOX: %q is not LxWxHcm+Tg (e.g. 30x22x8cm+150g)", box)
+	}
+	c.QuoteTTL = 15 * time.Minute
+	if v := get("OMS_QUOTE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			bad("OMS_QUOTE_TTL: %q is not a duration from 1m to 24h (e.g. 15m)", v)
+		} else {
+			c.QuoteTTL = d
 		}
 	}
 	switch v := strings.ToLower(get("OMS_PLUS_ADDRESSING")); v {

@@ -38,6 +38,8 @@ func TestEveryProblemInOneError(t *testing.T) {
 		"OMS_REDRIVE_AFTER":           "5s",
 		"OMS_HOLD_TTL":                "48h",
 		"OMS_MAX_PER_LINE":            "0",
+		"OMS_DEFAULT_BOX":             "big",
+		"OMS_SHIP_FROM":               `{"name":"x"}`,
 		"OMS_STOREFRONT_ORIGINS":      "https://shop.example.com/path",
 		"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
 	}), "STRIPE_SECRET_KEY")
@@ -46,7 +48,7 @@ func TestEveryProblemInOneError(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{"OMS_PROJECT_ID is missing", "OMS_REGION", "OMS_CURRENCY", "OMS_TIMEZONE", "OMS_APPCHECK",
-		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "OMS_REDRIVE_AFTER", "OMS_HOLD_TTL", "OMS_MAX_PER_LINE", "12 problems"} {
+		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "OMS_REDRIVE_AFTER", "OMS_HOLD_TTL", "OMS_MAX_PER_LINE", "OMS_DEFAULT_BOX", "OMS_SHIP_FROM", "OMS_SHIPENGINE_CARRIERS is missing", "15 problems"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
 		}
@@ -58,11 +60,13 @@ func TestProductionNeedsOrigins(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "OMS_STOREFRONT_ORIGINS is missing") {
 		t.Fatalf("err = %v", err)
 	}
-	c, err := Load(env(map[string]string{"GOOGLE_CLOUD_PROJECT": "shop-prod", "OMS_STOREFRONT_ORIGINS": "https://a.example, https://a.example,https://b.example:8443"}))
+	c, err := Load(env(map[string]string{"GOOGLE_CLOUD_PROJECT": "shop-prod", "OMS_STOREFRONT_ORIGINS": "https://a.example, https://a.example,https://b.example:8443",
+		"OMS_SHIPENGINE_CARRIERS": "se-1, se-2",
+		"OMS_SHIP_FROM":           `{"name":"Shop","addressLine1":"1 A St","cityLocality":"Austin","stateProvince":"TX","postalCode":"78701","countryCode":"us"}`}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ProjectID != "shop-prod" || len(c.StorefrontOrigins) != 2 {
+	if c.ProjectID != "shop-prod" || len(c.StorefrontOrigins) != 2 || len(c.Carriers) != 2 || c.ShipFrom.CountryCode != "US" || c.DefaultBox.TareGrams != 150 {
 		t.Errorf("config %+v", c)
 	}
 }

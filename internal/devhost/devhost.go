@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +27,12 @@ import (
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/seed"
+	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
 )
+
+// localShipEngineKey is the key the local ShipEngine accepts (a sandbox-
+// shaped key, so that nothing mistakes it for a live one).
+const localShipEngineKey = "TEST_local_shipengine"
 
 // Options configure Start. Zero ports mean free ones.
 type Options struct {
@@ -50,13 +56,16 @@ type Options struct {
 
 // Host is the running local system.
 type Host struct {
-	URL          string // the functions host, http://127.0.0.1:PORT
-	Project      string
-	Region       string
-	Firestore    *emulator.Firestore
-	AuthHost     string
-	App          *app.App
-	Seeded       seed.Report
+	URL       string // the functions host, http://127.0.0.1:PORT
+	Project   string
+	Region    string
+	Firestore *emulator.Firestore
+	AuthHost  string
+	App       *app.App
+	Seeded    seed.Report
+	// ShipEngine is the local ShipEngine, started when no
+	// SHIPENGINE_API_KEY is configured (nil otherwise: the real one).
+	ShipEngine   *shipenginefake.Server
 	Ready        time.Duration // from Start's call to serving
 	Routes       []string      // every path served
 	srv          *http.Server
@@ -128,10 +137,20 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	}
 
 	// The SDKs read these from the process environment.
-	h.restoreEnvFn = setEnv(map[string]string{
+	vars := map[string]string{
 		"FIRESTORE_EMULATOR_HOST": h.Firestore.Host, "FIREBASE_AUTH_EMULATOR_HOST": h.AuthHost,
 		"OMS_ENV": config.Development, "OMS_PROJECT_ID": o.Project, "OMS_REGION": o.Region,
-	})
+	}
+	if os.Getenv(app.ShipEngineKey) == "" {
+		if h.ShipEngine, err = shipenginefake.Start(localShipEngineKey); err != nil {
+			return nil, fmt.Errorf("local ShipEngine: %w", err)
+		}
+		h.stops = append(h.stops, h.ShipEngine.Close)
+		vars[app.ShipEngineKey] = localShipEngineKey
+		vars["OMS_SHIPENGINE_URL"] = h.ShipEngine.URL
+		vars["OMS_SHIPENGINE_CARRIERS"] = strings.Join(shipenginefake.Carriers, ",")
+	}
+	h.restoreEnvFn = setEnv(vars)
 	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/pricing"
+	"github.com/readyplanner/oms/internal/shipping"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -42,7 +43,9 @@ type orderDoc struct {
 	HoldExpiresAt  *time.Time   `firestore:"holdExpiresAt"` // null when firm or none
 	Customer       *customerDoc `firestore:"customer"`
 	Pricing        pricingDoc   `firestore:"pricing"`
-	Total          int64        `firestore:"total"` // lines after discounts, cents (for reading; derived)
+	Total          int64        `firestore:"total"` // what the customer pays, cents (for reading; derived)
+	Quote          *quoteDoc    `firestore:"shippingQuote"`
+	Shipping       *choiceDoc   `firestore:"shipping"`
 	HoldsReleased  bool         `firestore:"holdsReleased"`
 	StockCommitted bool         `firestore:"stockCommitted"`
 	History        []changeDoc  `firestore:"history"`
@@ -91,6 +94,67 @@ type appliedDoc struct {
 	Discount    int64  `firestore:"discount"`
 }
 
+type addressDoc struct {
+	Name          string `firestore:"name"`
+	Phone         string `firestore:"phone,omitempty"`
+	CompanyName   string `firestore:"companyName,omitempty"`
+	AddressLine1  string `firestore:"addressLine1"`
+	AddressLine2  string `firestore:"addressLine2,omitempty"`
+	AddressLine3  string `firestore:"addressLine3,omitempty"`
+	CityLocality  string `firestore:"cityLocality"`
+	StateProvince string `firestore:"stateProvince"`
+	PostalCode    string `firestore:"postalCode"`
+	CountryCode   string `firestore:"countryCode"`
+	Residential   string `firestore:"residential,omitempty"`
+}
+
+func toAddressDoc(a shipping.Address) addressDoc { return addressDoc(a) }
+
+type rateDoc struct {
+	RateID            string     `firestore:"rateId"`
+	CarrierID         string     `firestore:"carrierId"`
+	Carrier           string     `firestore:"carrier"`
+	Service           string     `firestore:"service"`
+	ServiceCode       string     `firestore:"serviceCode"`
+	Amount            int64      `firestore:"amount"`
+	DeliveryDays      int64      `firestore:"deliveryDays"`
+	EstimatedDelivery *time.Time `firestore:"estimatedDelivery"`
+}
+
+func toRateDoc(r shipping.Rate) rateDoc {
+	d := rateDoc{RateID: r.RateID, CarrierID: r.CarrierID, Carrier: r.Carrier, Service: r.Service, ServiceCode: r.ServiceCode,
+		Amount: r.Amount.Amount, DeliveryDays: r.DeliveryDays}
+	if !r.EstimatedDelivery.IsZero() {
+		t := r.EstimatedDelivery
+		d.EstimatedDelivery = &t
+	}
+	return d
+}
+
+func (d rateDoc) rate(currency string) shipping.Rate {
+	r := shipping.Rate{RateID: d.RateID, CarrierID: d.CarrierID, Carrier: d.Carrier, Service: d.Service, ServiceCode: d.ServiceCode,
+		Amount: money.New(d.Amount, currency), DeliveryDays: d.DeliveryDays}
+	if d.EstimatedDelivery != nil {
+		r.EstimatedDelivery = *d.EstimatedDelivery
+	}
+	return r
+}
+
+type quoteDoc struct {
+	Address   addressDoc  `firestore:"address"`
+	Status    string      `firestore:"status"`
+	Verified  *addressDoc `firestore:"verifiedAddress"`
+	Messages  []string    `firestore:"messages"`
+	Rates     []rateDoc   `firestore:"rates"`
+	QuotedAt  time.Time   `firestore:"quotedAt"`
+	ExpiresAt time.Time   `firestore:"expiresAt"`
+}
+
+type choiceDoc struct {
+	Rate    rateDoc    `firestore:"rate"`
+	Address addressDoc `firestore:"address"`
+}
+
 type holdDoc struct {
 	SKU      string `firestore:"sku"`
 	Quantity int64  `firestore:"quantity"`
@@ -134,6 +198,21 @@ func toDoc(o *order.Order) orderDoc {
 		d.Pricing.LineDiscounts = append(d.Pricing.LineDiscounts, ld.Amount)
 	}
 	d.Total = o.Total().Amount
+	if q := o.Quote; q != nil {
+		qd := &quoteDoc{Address: toAddressDoc(q.Address), Status: q.Status, Messages: append([]string{}, q.Messages...), Rates: []rateDoc{},
+			QuotedAt: q.QuotedAt, ExpiresAt: q.ExpiresAt}
+		if q.Verified != nil {
+			v := toAddressDoc(*q.Verified)
+			qd.Verified = &v
+		}
+		for _, r := range q.Rates {
+			qd.Rates = append(qd.Rates, toRateDoc(r))
+		}
+		d.Quote = qd
+	}
+	if c := o.Shipping; c != nil {
+		d.Shipping = &choiceDoc{Rate: toRateDoc(c.Rate), Address: toAddressDoc(c.Address)}
+	}
 	for _, c := range o.History() {
 		d.History = append(d.History, changeDoc{At: c.At, From: string(c.From), To: string(c.To), Actor: c.Actor, Reason: c.Reason})
 	}
@@ -161,6 +240,20 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	}
 	if c := d.Customer; c != nil {
 		o.Customer = &order.Customer{Name: c.Name, Email: c.Email, MailboxKey: c.MailboxKey}
+	}
+	if q := d.Quote; q != nil {
+		oq := &order.Quote{Address: shipping.Address(q.Address), Status: q.Status, Messages: q.Messages, QuotedAt: q.QuotedAt, ExpiresAt: q.ExpiresAt}
+		if q.Verified != nil {
+			v := shipping.Address(*q.Verified)
+			oq.Verified = &v
+		}
+		for _, r := range q.Rates {
+			oq.Rates = append(oq.Rates, r.rate(d.Currency))
+		}
+		o.Quote = oq
+	}
+	if c := d.Shipping; c != nil {
+		o.Shipping = &order.ShippingChoice{Rate: c.Rate.rate(d.Currency), Address: shipping.Address(c.Address)}
 	}
 	cur := func(a int64) money.Money { return money.New(a, d.Currency) }
 	p := d.Pricing

@@ -9,7 +9,27 @@ import (
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/pricing"
+	"github.com/readyplanner/oms/internal/shipping"
 )
+
+// Quote is the latest shipping quote for the order: the address as typed,
+// what validation said, and the rates, valid until ExpiresAt.
+type Quote struct {
+	Address   shipping.Address
+	Status    string            // verified, warning, unverified, error
+	Verified  *shipping.Address // ShipEngine's match, when there is one
+	Messages  []string
+	Rates     []shipping.Rate
+	QuotedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// ShippingChoice is the rate and address the customer chose; its price
+// comes from the stored quote, never from the client.
+type ShippingChoice struct {
+	Rate    shipping.Rate
+	Address shipping.Address
+}
 
 // Hold is stock held for the order: quantity of a stock SKU taken out of
 // what is available until the order ships or lets it go.
@@ -83,6 +103,8 @@ type Order struct {
 
 	Customer *Customer // nil until applyCustomer
 	Pricing  Pricing
+	Quote    *Quote          // nil until quoteShipping
+	Shipping *ShippingChoice // nil until selectShipping
 
 	// Lines and Subtotal are priced on the server at checkout.
 	Lines    []pricing.Line
@@ -209,10 +231,18 @@ func (o *Order) LinesDiscount() money.Money {
 	return d
 }
 
-// Total is what the customer pays for the lines after discounts (shipping is
-// added by the shipping step).
+// ShippingAmount is the chosen shipping's price (zero before a choice).
+func (o *Order) ShippingAmount() money.Money {
+	if o.Shipping == nil {
+		return money.New(0, o.Currency)
+	}
+	return o.Shipping.Rate.Amount
+}
+
+// Total is what the customer pays: the lines after discounts plus the
+// shipping after its discount.
 func (o *Order) Total() money.Money {
-	return money.New(o.Subtotal.Amount-o.LinesDiscount().Amount, o.Currency)
+	return money.New(o.Subtotal.Amount-o.LinesDiscount().Amount+o.ShippingAmount().Amount-o.Pricing.ShippingDiscount.Amount, o.Currency)
 }
 
 // HoldQuantities returns the holds by SKU.

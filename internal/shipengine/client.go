@@ -314,3 +314,20 @@ func (c *Client) toCache(key [32]byte, body []byte) {
 	}
 	c.cache[key] = cached{body: body, expires: time.Now().Add(c.ttl)}
 }
+
+// Carrier is the client bound to the account's carriers: what checkout
+// needs of shipping.
+type Carrier struct {
+	Client     *Client
+	CarrierIDs []string
+}
+
+// ValidateAddress validates one address.
+func (c Carrier) ValidateAddress(ctx context.Context, a shipping.Address) (shipping.Validation, error) {
+	return c.Client.ValidateAddress(ctx, a)
+}
+
+// Rates rates one package from → to with the account's carriers.
+func (c Carrier) Rates(ctx context.Context, from, to shipping.Address, p shipping.Package) ([]shipping.Rate, error) {
+	return c.Client.Rates(ctx, RatesQuery{From: from, To: to, Package: p, CarrierIDs: c.CarrierIDs})
+}
