@@ -143,9 +143,11 @@ func TestLocalSystem(t *testing.T) {
 			UID         string                   `json:"uid"`
 			Result      functions.WhoamiResponse `json:"result"`
 			Error       struct{ Code, Message string }
-			CartRefused bool                            `json:"cartRefused"`
-			Checkout    functions.StartCheckoutResponse `json:"checkout"`
-			Priced      functions.PricedOrder           `json:"priced"`
+			CartRefused bool                             `json:"cartRefused"`
+			Checkout    functions.StartCheckoutResponse  `json:"checkout"`
+			Priced      functions.PricedOrder            `json:"priced"`
+			Quote       functions.QuoteShippingResponse  `json:"quote"`
+			Chosen      functions.SelectShippingResponse `json:"chosen"`
 			Order       struct {
 				State, UID      string
 				Subtotal, Total int64
@@ -173,7 +175,13 @@ func TestLocalSystem(t *testing.T) {
 		if p.Code == nil || p.Code.Status != "applied" || p.Discount != 560 || p.Total != 5040 || len(p.Promotions) != 1 || p.Promotions[0].ID != "welcome10" {
 			t.Errorf("applyCustomer through the SDK: %+v code %+v", p, p.Code)
 		}
-		if got.Order.State != "pending" || got.Order.UID != got.UID || got.Order.Subtotal != c.Subtotal || got.Order.Total != 5040 {
+		// The local ShipEngine verifies "500 congress avenue" as "500 CONGRESS AVE" with ZIP+4.
+		q, ch := got.Quote, got.Chosen
+		if q.Status != "verified" || !q.Differs || len(q.Rates) != 4 || ch.ShippingChoice.Amount != q.Rates[0].Amount ||
+			ch.ShippingChoice.Address.AddressLine1 != "500 CONGRESS AVE" || ch.Total != 5040+q.Rates[0].Amount {
+			t.Errorf("shipping through the SDK: quote %+v chosen %+v", q, ch)
+		}
+		if got.Order.State != "pending" || got.Order.UID != got.UID || got.Order.Subtotal != c.Subtotal || got.Order.Total != ch.Total {
 			t.Errorf("the owner's read of its order: %+v", got.Order)
 		}
 	})

@@ -40,10 +40,17 @@ const checkout = await httpsCallable(functions, "startCheckout")({});
 const priced = await httpsCallable(functions, "applyCustomer")({
   orderId: checkout.data.orderId, name: "Ann Lee", email: `ann.${uid.toLowerCase()}@example.com`, code: "welcome10",
 });
+const quote = await httpsCallable(functions, "quoteShipping")({
+  orderId: checkout.data.orderId,
+  address: { name: "Ann Lee", addressLine1: "500 congress avenue", cityLocality: "Austin", stateProvince: "TX", postalCode: "78701", countryCode: "US" },
+});
+const chosen = await httpsCallable(functions, "selectShipping")({
+  orderId: checkout.data.orderId, rateId: quote.data.rates[0].rateId, useVerifiedAddress: quote.data.differs,
+});
 const order = await getDoc(doc(db, "orders", checkout.data.orderId));
 
 console.log(JSON.stringify({
-  uid, result: who.data, error, cartRefused, checkout: checkout.data, priced: priced.data,
+  uid, result: who.data, error, cartRefused, checkout: checkout.data, priced: priced.data, quote: quote.data, chosen: chosen.data,
   order: { state: order.data().state, uid: order.data().uid, subtotal: order.data().subtotal, total: order.data().total },
 }));
 process.exit(0);
