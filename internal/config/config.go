@@ -178,24 +178,21 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	default:
 		bad("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
 	}
-	c.RedriveAfter = 10 * time.Minute
-	if v := get("OMS_REDRIVE_AFTER"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute {
-			bad("OMS_REDRIVE_AFTER: %q is not a duration of at least 1m (e.g. 10m)", v)
-		} else {
-			c.RedriveAfter = d
+	// duration reads a Go duration between lo and hi, or def when unset.
+	duration := func(name string, def, lo, hi time.Duration) time.Duration {
+		v := get(name)
+		if v == "" {
+			return def
 		}
-	}
-	c.HoldTTL = 30 * time.Minute
-	if v := get("OMS_HOLD_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute || d > 24*time.Hour {
-			bad("OMS_HOLD_TTL: %q is not a duration from 1m to 24h (e.g. 30m)", v)
-		} else {
-			c.HoldTTL = d
+		if err != nil || d < lo || d > hi {
+			bad("%s: %q is not a duration from %s to %s (e.g. %s)", name, v, short(lo), short(hi), short(def))
+			return def
 		}
+		return d
 	}
+	c.RedriveAfter = duration("OMS_REDRIVE_AFTER", 10*time.Minute, time.Minute, 24*time.Hour)
+	c.HoldTTL = duration("OMS_HOLD_TTL", 30*time.Minute, time.Minute, 24*time.Hour)
 	c.MaxPerLine = 20
 	if v := get("OMS_MAX_PER_LINE"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -238,15 +235,7 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		c.DefaultBox.LengthCM <= 0 || c.DefaultBox.WidthCM <= 0 || c.DefaultBox.HeightCM <= 0 || c.DefaultBox.TareGrams < 0 {
 		bad("OMS_DEFAULT_BOX: %q is not LxWxHcm+Tg (e.g. 30x22x8cm+150g)", box)
 	}
-	c.QuoteTTL = 15 * time.Minute
-	if v := get("OMS_QUOTE_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute || d > 24*time.Hour {
-			bad("OMS_QUOTE_TTL: %q is not a duration from 1m to 24h (e.g. 15m)", v)
-		} else {
-			c.QuoteTTL = d
-		}
-	}
+	c.QuoteTTL = duration("OMS_QUOTE_TTL", 15*time.Minute, time.Minute, 24*time.Hour)
 	switch v := strings.ToLower(get("OMS_PLUS_ADDRESSING")); v {
 	case "", "false":
 	case "true":
@@ -308,6 +297,18 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		return Config{}, errors.New("config: " + plural(len(problems)) + ":\n  - " + strings.Join(problems, "\n  - "))
 	}
 	return c, nil
+}
+
+// short renders 30m0s as 30m, 24h0m0s as 24h and 1h30m0s as 1h30m.
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 func plural(n int) string {

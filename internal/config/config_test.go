@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) Lookup {
@@ -47,7 +48,8 @@ func TestEveryProblemInOneError(t *testing.T) {
 		t.Fatal("Load accepted a broken configuration")
 	}
 	msg := err.Error()
-	for _, want := range []string{"OMS_PROJECT_ID is missing", "OMS_REGION", "OMS_CURRENCY", "OMS_TIMEZONE", "OMS_APPCHECK",
+	for _, want := range []string{"OMS_PROJECT_ID is missing",
+		`OMS_HOLD_TTL: "48h" is not a duration from 1m to 24h (e.g. 30m)`, `OMS_REDRIVE_AFTER: "5s" is not a duration from 1m to 24h (e.g. 10m)`, "OMS_REGION", "OMS_CURRENCY", "OMS_TIMEZONE", "OMS_APPCHECK",
 		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "OMS_REDRIVE_AFTER", "OMS_HOLD_TTL", "OMS_MAX_PER_LINE", "OMS_DEFAULT_BOX", "OMS_SHIP_FROM", "OMS_SHIPENGINE_CARRIERS is missing", "15 problems"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
@@ -84,6 +86,14 @@ func TestSecretsNeverPrint(t *testing.T) {
 	}
 	if c.Secret("STRIPE_SECRET_KEY").Reveal() != "sk_test_supersecret" {
 		t.Error("Reveal lost the value")
+	}
+}
+
+func TestShort(t *testing.T) {
+	for d, want := range map[time.Duration]string{30 * time.Minute: "30m", 24 * time.Hour: "24h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s"} {
+		if got := short(d); got != want {
+			t.Errorf("short(%s) = %q, want %q", d, got, want)
+		}
 	}
 }
 
