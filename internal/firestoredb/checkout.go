@@ -299,12 +299,7 @@ func (c *Checkouts) holdsTx(ctx context.Context, id string, fn func(o *order.Ord
 	var wrote bool
 	err := c.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		wrote = false
-		ref := c.client.Collection(OrdersCollection).Doc(id)
-		snap, err := tx.Get(ref)
-		if err != nil {
-			return notFoundOr(err, id)
-		}
-		o, err := decode(snap)
+		ref, o, err := getTx(tx, c.client, id)
 		if err != nil {
 			return err
 		}

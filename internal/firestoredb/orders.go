@@ -306,6 +306,17 @@ func (s *Orders) Get(ctx context.Context, id string) (*order.Order, error) {
 	return decode(snap)
 }
 
+// getTx reads order id inside a transaction.
+func getTx(tx *firestore.Transaction, client *firestore.Client, id string) (*firestore.DocumentRef, *order.Order, error) {
+	ref := client.Collection(OrdersCollection).Doc(id)
+	snap, err := tx.Get(ref)
+	if err != nil {
+		return nil, nil, notFoundOr(err, id)
+	}
+	o, err := decode(snap)
+	return ref, o, err
+}
+
 func decode(snap *firestore.DocumentSnapshot) (*order.Order, error) {
 	var d orderDoc
 	if err := snap.DataTo(&d); err != nil {
@@ -332,11 +343,7 @@ func (s *Orders) Update(ctx context.Context, id string, fn func(*order.Order) (c
 	)
 	err = s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		result, written = nil, false
-		snap, err := tx.Get(s.ref(id))
-		if err != nil {
-			return notFoundOr(err, id)
-		}
-		o, err := decode(snap)
+		ref, o, err := getTx(tx, s.client, id)
 		if err != nil {
 			return err
 		}
@@ -349,7 +356,7 @@ func (s *Orders) Update(ctx context.Context, id string, fn func(*order.Order) (c
 			return nil
 		}
 		written = true
-		return tx.Set(snap.Ref, toDoc(o))
+		return tx.Set(ref, toDoc(o))
 	}, firestore.MaxAttempts(transactionAttempts))
 	if err != nil {
 		if apperr.As(err) != nil {

@@ -123,6 +123,25 @@ func (p *Promotions) mailbox(id, key string) *firestore.DocumentRef {
 	return p.counter(id).Collection("mailboxes").Doc(key)
 }
 
+func (p *Promotions) redemption(promotionID, orderID string) *firestore.DocumentRef {
+	return p.client.Collection(RedemptionsCollection).Doc(promotionID + "_" + orderID)
+}
+
+// recordsTx reads, in a transaction, the order's redemption records of the
+// promotions ids and their usage counters for the mailbox.
+func (p *Promotions) recordsTx(tx *firestore.Transaction, orderID, mailboxKey string, ids []string) ([]*firestore.DocumentSnapshot, map[string]promotion.Usage, error) {
+	refs := make([]*firestore.DocumentRef, len(ids))
+	for i, id := range ids {
+		refs[i] = p.redemption(id, orderID)
+	}
+	snaps, err := tx.GetAll(refs)
+	if err != nil {
+		return nil, nil, wrap(err, "read redemptions")
+	}
+	usage, err := p.usage(ids, mailboxKey, tx.GetAll)
+	return snaps, usage, err
+}
+
 func count(s *firestore.DocumentSnapshot, field string) int64 {
 	if !s.Exists() {
 		return 0
@@ -134,12 +153,12 @@ func count(s *firestore.DocumentSnapshot, field string) int64 {
 // Usage returns the redemptions so far of each promotion, in all and by
 // the mailbox.
 func (p *Promotions) Usage(ctx context.Context, ids []string, mailboxKey string) (map[string]promotion.Usage, error) {
-	return p.usage(ctx, ids, mailboxKey, func(refs []*firestore.DocumentRef) ([]*firestore.DocumentSnapshot, error) {
+	return p.usage(ids, mailboxKey, func(refs []*firestore.DocumentRef) ([]*firestore.DocumentSnapshot, error) {
 		return p.client.GetAll(ctx, refs)
 	})
 }
 
-func (p *Promotions) usage(_ context.Context, ids []string, mailboxKey string, getAll func([]*firestore.DocumentRef) ([]*firestore.DocumentSnapshot, error)) (map[string]promotion.Usage, error) {
+func (p *Promotions) usage(ids []string, mailboxKey string, getAll func([]*firestore.DocumentRef) ([]*firestore.DocumentSnapshot, error)) (map[string]promotion.Usage, error) {
 	out := map[string]promotion.Usage{}
 	if len(ids) == 0 {
 		return out, nil
@@ -205,12 +224,7 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 
 	err = p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		repriced = false
-		ref := p.client.Collection(OrdersCollection).Doc(orderID)
-		snap, err := tx.Get(ref)
-		if err != nil {
-			return notFoundOr(err, orderID)
-		}
-		o, err := decode(snap)
+		ref, o, err := getTx(tx, p.client, orderID)
 		if err != nil {
 			return err
 		}
@@ -230,15 +244,7 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 				return apperr.New(apperr.Aborted, "order %s was re-priced meanwhile; try again", orderID)
 			}
 		}
-		var rrefs []*firestore.DocumentRef
-		for _, id := range candidates {
-			rrefs = append(rrefs, p.client.Collection(RedemptionsCollection).Doc(id+"_"+orderID))
-		}
-		rsnaps, err := tx.GetAll(rrefs)
-		if err != nil {
-			return wrap(err, "read redemptions")
-		}
-		usage, err := p.usage(ctx, candidates, key, tx.GetAll)
+		rsnaps, usage, err := p.recordsTx(tx, orderID, key, candidates)
 		if err != nil {
 			return err
 		}
@@ -272,8 +278,7 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 			if err := tx.Set(p.mailbox(id, key), map[string]any{"count": u.ByEmail + 1}, firestore.MergeAll); err != nil {
 				return err
 			}
-			rref := p.client.Collection(RedemptionsCollection).Doc(id + "_" + orderID)
-			if err := tx.Set(rref, map[string]any{"promotionId": id, "orderId": orderID, "mailboxKey": key, "at": now.UTC(), "releasedAt": nil}); err != nil {
+			if err := tx.Set(p.redemption(id, orderID), map[string]any{"promotionId": id, "orderId": orderID, "mailboxKey": key, "at": now.UTC(), "releasedAt": nil}); err != nil {
 				return err
 			}
 		}
@@ -305,12 +310,7 @@ func (p *Promotions) Release(ctx context.Context, orderID string, now time.Time)
 	var released bool
 	err := p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		released = false
-		ref := p.client.Collection(OrdersCollection).Doc(orderID)
-		snap, err := tx.Get(ref)
-		if err != nil {
-			return notFoundOr(err, orderID)
-		}
-		o, err := decode(snap)
+		ref, o, err := getTx(tx, p.client, orderID)
 		if err != nil {
 			return err
 		}
@@ -318,15 +318,7 @@ func (p *Promotions) Release(ctx context.Context, orderID string, now time.Time)
 			return nil
 		}
 		ids := o.Pricing.Redeemed
-		var rrefs []*firestore.DocumentRef
-		for _, id := range ids {
-			rrefs = append(rrefs, p.client.Collection(RedemptionsCollection).Doc(id+"_"+orderID))
-		}
-		rsnaps, err := tx.GetAll(rrefs)
-		if err != nil {
-			return wrap(err, "read redemptions")
-		}
-		usage, err := p.usage(ctx, ids, o.Customer.MailboxKey, tx.GetAll)
+		rsnaps, usage, err := p.recordsTx(tx, orderID, o.Customer.MailboxKey, ids)
 		if err != nil {
 			return err
 		}
@@ -341,7 +333,7 @@ func (p *Promotions) Release(ctx context.Context, orderID string, now time.Time)
 			if err := tx.Set(p.mailbox(id, o.Customer.MailboxKey), map[string]any{"count": max(0, u.ByEmail-1)}, firestore.MergeAll); err != nil {
 				return err
 			}
-			if err := tx.Set(rrefs[i], map[string]any{"releasedAt": now.UTC()}, firestore.MergeAll); err != nil {
+			if err := tx.Set(p.redemption(id, orderID), map[string]any{"releasedAt": now.UTC()}, firestore.MergeAll); err != nil {
 				return err
 			}
 		}
