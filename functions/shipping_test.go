@@ -192,3 +192,30 @@ func TestFreeShippingOnceChosen(t *testing.T) {
 		t.Errorf("free shipping: %d %+v %+v", ans.status, r, ans.Error)
 	}
 }
+
+// Changing the cart under a priced, shipped-to order: the same order, its
+// promotions applied again to the new lines, and its shipping to be quoted
+// and chosen again (the package changed).
+func TestCartChangeRepricesAndClearsShipping(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	s := newStore(t, a, 10, 10)
+	code := strings.ToUpper(testenv.ID("TENOFF"))
+	promo(t, a, map[string]any{"kind": "percent_off_order", "percent": int64(10), "code": code})
+	u, id := checkedOut(t, a, s, "A", 1)
+	apply(t, applyCustomer(a), u.IDToken, map[string]any{"orderId": id, "name": "Ann", "email": "ann@example.com", "code": code})
+	q := rpc[QuoteShippingResponse](t, quoteShipping(a), u.IDToken, map[string]any{"orderId": id, "address": address("7 " + testenv.ID("cart") + " Lane")})
+	if ans := rpc[SelectShippingResponse](t, selectShipping(a), u.IDToken, map[string]any{"orderId": id, "rateId": q.Result.Rates[0].RateID}); ans.status != 200 {
+		t.Fatalf("select: %+v", ans.Error)
+	}
+
+	s.cart(u.UID, "A", 1, "B", 1) // 9.00 + 18.00
+	ans := call(t, startCheckout(a), u.IDToken)
+	if ans.status != 200 || ans.Result.OrderID != id || ans.Result.Subtotal != 2700 || ans.Result.Discount != 270 || ans.Result.Total != 2430 {
+		t.Fatalf("after the cart changed: %d %+v", ans.status, ans.Result)
+	}
+	o, _ := a.Orders.Get(context.Background(), id)
+	if o.Quote != nil || o.Shipping != nil || o.Pricing.CodeStatus != "applied" {
+		t.Errorf("quote %v, shipping %v, code %s", o.Quote, o.Shipping, o.Pricing.CodeStatus)
+	}
+}

@@ -78,8 +78,10 @@ func Decide(st State, req Request) (Decision, error) {
 		open.Lines, open.Subtotal, open.CartHash = req.Priced.Lines, req.Priced.Subtotal, req.CartHash
 		open.Holds, open.HoldExpiresAt, open.UpdatedAt = holds, expires, req.Now.UTC()
 		// The discounts were for the old lines: clear them (the caller
-		// re-applies the customer's promotions).
+		// re-applies the customer's promotions). The package changed too, so
+		// the shipping must be quoted and chosen again.
 		open.Pricing = order.Pricing{Revision: open.Pricing.Revision + 1, Code: open.Pricing.Code}
+		open.Quote, open.Shipping = nil, nil
 		return Decision{Order: open, Write: true, Levels: levels}, nil
 	}
 
