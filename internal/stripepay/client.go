@@ -33,7 +33,8 @@ type Options struct {
 	APIBase string
 	// Timeout bounds one HTTP attempt (default 30 s).
 	Timeout time.Duration
-	// MaxNetworkRetries is Stripe's own retry count (default 2).
+	// MaxNetworkRetries is Stripe's own retry count (default 2; negative:
+	// no retries). Retries keep the request's Idempotency-Key.
 	MaxNetworkRetries int64
 	Logger            zerolog.Logger
 }
@@ -48,8 +49,11 @@ func New(o Options) (*client.API, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
-	if o.MaxNetworkRetries == 0 {
+	switch {
+	case o.MaxNetworkRetries == 0:
 		o.MaxNetworkRetries = 2
+	case o.MaxNetworkRetries < 0:
+		o.MaxNetworkRetries = 0
 	}
 	cfg := &stripe.BackendConfig{
 		HTTPClient:        &http.Client{Timeout: o.Timeout},
