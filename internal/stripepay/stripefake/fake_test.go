@@ -79,7 +79,9 @@ func TestLifecycleThroughStripeGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := api.PaymentIntents.Get(pi, &stripe.PaymentIntentParams{Params: stripe.Params{Expand: []*string{stripe.String("latest_charge")}}})
+	gp := &stripe.PaymentIntentParams{}
+	gp.AddExpand("latest_charge")
+	got, err := api.PaymentIntents.Get(pi, gp)
 	if err != nil || got.Status != "requires_capture" || got.AmountCapturable != 3900 || got.LatestCharge == nil ||
 		got.LatestCharge.PaymentMethodDetails.Card.CaptureBefore < time.Now().Add(6*24*time.Hour).Unix() || got.Metadata["orderId"] != "O1" {
 		t.Fatalf("intent %+v %v", got, err)
