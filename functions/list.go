@@ -79,6 +79,12 @@ var List = []Function{
 		handler: selectShipping,
 	},
 	{
+		Name: "createPaymentSession", Kind: Callable,
+		Doc:     "Records the promotions, stretches the holds and makes a Stripe Checkout Session that only authorizes the card.",
+		Secrets: []string{app.StripeKey},
+		handler: createPaymentSession,
+	},
+	{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",

@@ -18,6 +18,7 @@ import (
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
+	"github.com/readyplanner/oms/internal/stripepay/stripefake"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
@@ -43,9 +44,23 @@ func testApp(t *testing.T) *app.App {
 }
 
 var (
-	seOnce sync.Once
-	seFake *shipenginefake.Server
+	seOnce     sync.Once
+	seFake     *shipenginefake.Server
+	stripeOnce sync.Once
+	stripeFake *stripefake.Server
 )
+
+// localStripe is this binary's local Stripe.
+func localStripe(tb testing.TB) *stripefake.Server {
+	tb.Helper()
+	stripeOnce.Do(func() {
+		var err error
+		if stripeFake, err = stripefake.Start(""); err != nil {
+			tb.Fatal(err)
+		}
+	})
+	return stripeFake
+}
 
 // shipEngine is this binary's local ShipEngine.
 func shipEngine(tb testing.TB) *shipenginefake.Server {
@@ -63,7 +78,7 @@ func shipEngine(tb testing.TB) *shipenginefake.Server {
 // local ShipEngine.
 func devConfig(tb testing.TB) config.Config {
 	tb.Helper()
-	se := shipEngine(tb)
+	se, st := shipEngine(tb), localStripe(tb)
 	cfg, err := config.Load(func(k string) (string, bool) {
 		switch k {
 		case "OMS_ENV":
@@ -76,6 +91,10 @@ func devConfig(tb testing.TB) config.Config {
 			return strings.Join(shipenginefake.Carriers, ","), true
 		case app.ShipEngineKey:
 			return "TEST_functions", true
+		case app.StripeKey:
+			return "sk_test_functions", true
+		case "OMS_STRIPE_API_BASE":
+			return st.URL, true
 		}
 		return os.LookupEnv(k)
 	}, AllSecrets()...)

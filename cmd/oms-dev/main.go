@@ -80,6 +80,9 @@ func banner(w io.Writer, h *devhost.Host) {
 	} else {
 		fmt.Fprintf(w, "  ShipEngine        %s\n", h.App.Config.ShipEngineURL)
 	}
+	if h.Stripe != nil {
+		fmt.Fprintf(w, "  Stripe            %s   (local; pay at the session URL; set STRIPE_SECRET_KEY for test mode)\n", h.Stripe.URL)
+	}
 	fmt.Fprintf(w, "  seeded            %d products, %d SKUs, %d promotions\n\n", h.Seeded.Products, h.Seeded.SKUs, h.Seeded.Promotions)
 	fmt.Fprintln(w, "Functions:")
 	for _, f := range functions.List {

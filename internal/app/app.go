@@ -20,13 +20,16 @@ import (
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/shipengine"
+	"github.com/readyplanner/oms/internal/stripepay"
 	"github.com/readyplanner/oms/internal/sweep"
 	"github.com/rs/zerolog"
 )
 
-// ShipEngineKey is the secret (environment variable) holding the
-// ShipEngine API key.
-const ShipEngineKey = "SHIPENGINE_API_KEY"
+// Secrets (environment variables, from Secret Manager when deployed).
+const (
+	ShipEngineKey = "SHIPENGINE_API_KEY" // the ShipEngine API key
+	StripeKey     = "STRIPE_SECRET_KEY"  // Stripe's secret (or restricted) key
+)
 
 // App is one instance's wired application.
 type App struct {
@@ -39,6 +42,7 @@ type App struct {
 	Promos    *firestoredb.Promotions
 	Customers *checkout.Customers
 	Quotes    *checkout.Quotes
+	Payments  *checkout.Payments
 	Callables *callable.Server
 	Flow      *orderflow.Dispatcher
 	Sweeper   *sweep.Sweeper
@@ -86,6 +90,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	se := shipengine.New(shipengine.Options{BaseURL: cfg.ShipEngineURL, APIKey: cfg.Secret(ShipEngineKey).Reveal()})
 	a.Quotes = &checkout.Quotes{Orders: a.Orders, Carrier: shipengine.Carrier{Client: se, CarrierIDs: cfg.Carriers}, Customers: a.Customers,
 		From: cfg.ShipFrom, Box: cfg.DefaultBox, TTL: cfg.QuoteTTL, Now: o.Now}
+	a.Payments = &checkout.Payments{Orders: a.Orders, Customers: a.Customers, SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins, Now: o.Now}
+	if key := cfg.Secret(StripeKey); key.IsSet() {
+		// Only the functions that list the Stripe key get it.
+		api, err := stripepay.New(stripepay.Options{SecretKey: key.Reveal(), APIBase: cfg.StripeAPIBase, Logger: a.Log})
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		a.Payments.Provider = stripepay.Sessions{API: api}
+	}
 
 	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID})
 	if err != nil {

@@ -95,6 +95,13 @@ type Config struct {
 	DefaultBox    shipping.Box
 	QuoteTTL      time.Duration
 
+	// Payments. StripeAPIBase (OMS_STRIPE_API_BASE) overrides Stripe's API
+	// URL (the local Stripe, stripe-mock); SessionTTL (OMS_PAYMENT_SESSION_TTL,
+	// default 1h, 30m–24h as Stripe allows) is how long a Checkout Session,
+	// and so the holds, lasts.
+	StripeAPIBase string
+	SessionTTL    time.Duration
+
 	// FirestoreEmulatorHost and AuthEmulatorHost are read by the Google
 	// SDKs themselves; they are recorded here so that production can refuse
 	// them (an emulator host in production would switch off token checks).
@@ -236,6 +243,12 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		bad("OMS_DEFAULT_BOX: %q is not LxWxHcm+Tg (e.g. 30x22x8cm+150g)", box)
 	}
 	c.QuoteTTL = duration("OMS_QUOTE_TTL", 15*time.Minute, time.Minute, 24*time.Hour)
+	c.SessionTTL = duration("OMS_PAYMENT_SESSION_TTL", time.Hour, 30*time.Minute+time.Minute, 24*time.Hour)
+	if c.StripeAPIBase = get("OMS_STRIPE_API_BASE"); c.StripeAPIBase != "" {
+		if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("OMS_STRIPE_API_BASE: %q is not an http(s) URL", c.StripeAPIBase)
+		}
+	}
 	switch v := strings.ToLower(get("OMS_PLUS_ADDRESSING")); v {
 	case "", "false":
 	case "true":

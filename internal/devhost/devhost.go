@@ -28,6 +28,7 @@ import (
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/seed"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
+	"github.com/readyplanner/oms/internal/stripepay/stripefake"
 )
 
 // localShipEngineKey is the key the local ShipEngine accepts (a sandbox-
@@ -65,7 +66,10 @@ type Host struct {
 	Seeded    seed.Report
 	// ShipEngine is the local ShipEngine, started when no
 	// SHIPENGINE_API_KEY is configured (nil otherwise: the real one).
-	ShipEngine   *shipenginefake.Server
+	ShipEngine *shipenginefake.Server
+	// Stripe is the local Stripe, started when no STRIPE_SECRET_KEY is
+	// configured (nil otherwise: Stripe's test mode).
+	Stripe       *stripefake.Server
 	Ready        time.Duration // from Start's call to serving
 	Routes       []string      // every path served
 	srv          *http.Server
@@ -149,6 +153,14 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		vars[app.ShipEngineKey] = localShipEngineKey
 		vars["OMS_SHIPENGINE_URL"] = h.ShipEngine.URL
 		vars["OMS_SHIPENGINE_CARRIERS"] = strings.Join(shipenginefake.Carriers, ",")
+	}
+	if os.Getenv(app.StripeKey) == "" {
+		if h.Stripe, err = stripefake.Start(""); err != nil {
+			return nil, fmt.Errorf("local Stripe: %w", err)
+		}
+		h.stops = append(h.stops, h.Stripe.Close)
+		vars[app.StripeKey] = "sk_test_local_stripe"
+		vars["OMS_STRIPE_API_BASE"] = h.Stripe.URL
 	}
 	h.restoreEnvFn = setEnv(vars)
 	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)

@@ -46,6 +46,7 @@ type orderDoc struct {
 	Total          int64        `firestore:"total"` // what the customer pays, cents (for reading; derived)
 	Quote          *quoteDoc    `firestore:"shippingQuote"`
 	Shipping       *choiceDoc   `firestore:"shipping"`
+	Payment        *paymentDoc  `firestore:"payment"`
 	HoldsReleased  bool         `firestore:"holdsReleased"`
 	StockCommitted bool         `firestore:"stockCommitted"`
 	History        []changeDoc  `firestore:"history"`
@@ -150,6 +151,19 @@ type quoteDoc struct {
 	ExpiresAt time.Time   `firestore:"expiresAt"`
 }
 
+type paymentDoc struct {
+	Revision         int64      `firestore:"revision"`
+	Attempt          int64      `firestore:"attempt"`
+	SessionID        string     `firestore:"sessionId"`
+	URL              string     `firestore:"url"`
+	ExpiresAt        time.Time  `firestore:"expiresAt"`
+	IntentID         string     `firestore:"intentId"`
+	AmountCapturable int64      `firestore:"amountCapturable"`
+	CaptureBefore    *time.Time `firestore:"captureBefore"`
+	AmountCaptured   int64      `firestore:"amountCaptured"`
+	AmountRefunded   int64      `firestore:"amountRefunded"`
+}
+
 type choiceDoc struct {
 	Rate    rateDoc    `firestore:"rate"`
 	Address addressDoc `firestore:"address"`
@@ -213,6 +227,15 @@ func toDoc(o *order.Order) orderDoc {
 	if c := o.Shipping; c != nil {
 		d.Shipping = &choiceDoc{Rate: toRateDoc(c.Rate), Address: toAddressDoc(c.Address)}
 	}
+	if p := o.Payment; p != nil {
+		pd := &paymentDoc{Revision: p.Revision, Attempt: p.Attempt, SessionID: p.SessionID, URL: p.URL, ExpiresAt: p.ExpiresAt, IntentID: p.IntentID,
+			AmountCapturable: p.AmountCapturable, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded}
+		if !p.CaptureBefore.IsZero() {
+			t := p.CaptureBefore
+			pd.CaptureBefore = &t
+		}
+		d.Payment = pd
+	}
 	for _, c := range o.History() {
 		d.History = append(d.History, changeDoc{At: c.At, From: string(c.From), To: string(c.To), Actor: c.Actor, Reason: c.Reason})
 	}
@@ -254,6 +277,13 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	}
 	if c := d.Shipping; c != nil {
 		o.Shipping = &order.ShippingChoice{Rate: c.Rate.rate(d.Currency), Address: shipping.Address(c.Address)}
+	}
+	if p := d.Payment; p != nil {
+		o.Payment = &order.Payment{Revision: p.Revision, Attempt: p.Attempt, SessionID: p.SessionID, URL: p.URL, ExpiresAt: p.ExpiresAt, IntentID: p.IntentID,
+			AmountCapturable: p.AmountCapturable, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded}
+		if p.CaptureBefore != nil {
+			o.Payment.CaptureBefore = *p.CaptureBefore
+		}
 	}
 	cur := func(a int64) money.Money { return money.New(a, d.Currency) }
 	p := d.Pricing

@@ -24,6 +24,21 @@ type Quote struct {
 	ExpiresAt time.Time
 }
 
+// Payment is the order's card payment: the Checkout Session made for a
+// pricing revision, then the authorized PaymentIntent.
+type Payment struct {
+	Revision         int64     // the pricing revision the session was made for
+	Attempt          int64     // grows with every planned session: part of its idempotency key
+	SessionID        string    // "" until Stripe answered
+	URL              string    // where the customer pays
+	ExpiresAt        time.Time // the session's expires_at (the holds last as long)
+	IntentID         string
+	AmountCapturable int64
+	CaptureBefore    time.Time
+	AmountCaptured   int64
+	AmountRefunded   int64
+}
+
 // ShippingChoice is the rate and address the customer chose; its price
 // comes from the stored quote, never from the client.
 type ShippingChoice struct {
@@ -105,6 +120,7 @@ type Order struct {
 	Pricing  Pricing
 	Quote    *Quote          // nil until quoteShipping
 	Shipping *ShippingChoice // nil until selectShipping
+	Payment  *Payment        // nil until createPaymentSession
 
 	// Lines and Subtotal are priced on the server at checkout.
 	Lines    []pricing.Line
