@@ -85,6 +85,12 @@ var List = []Function{
 		handler: createPaymentSession,
 	},
 	{
+		Name: "stripeWebhook", Kind: Webhook,
+		Doc:     "Stripe's events: verifies the signature, records the event, re-reads the PaymentIntent, moves the order (authorized, expired, canceled).",
+		Secrets: []string{app.StripeKey, app.StripeWebhookSecret},
+		handler: stripeWebhook,
+	},
+	{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",

@@ -93,6 +93,8 @@ func devConfig(tb testing.TB) config.Config {
 			return "TEST_functions", true
 		case app.StripeKey:
 			return "sk_test_functions", true
+		case app.StripeWebhookSecret:
+			return st.WebhookSecret, true
 		case "OMS_STRIPE_API_BASE":
 			return st.URL, true
 		}

@@ -29,6 +29,8 @@ import (
 const (
 	ShipEngineKey = "SHIPENGINE_API_KEY" // the ShipEngine API key
 	StripeKey     = "STRIPE_SECRET_KEY"  // Stripe's secret (or restricted) key
+	// StripeWebhookSecret is the webhook endpoint's signing secret (whsec_…).
+	StripeWebhookSecret = "STRIPE_WEBHOOK_SECRET"
 )
 
 // App is one instance's wired application.
@@ -43,10 +45,12 @@ type App struct {
 	Customers *checkout.Customers
 	Quotes    *checkout.Quotes
 	Payments  *checkout.Payments
-	Callables *callable.Server
-	Flow      *orderflow.Dispatcher
-	Sweeper   *sweep.Sweeper
-	Now       func() time.Time
+	// StripeEvents handles Stripe's webhook events (nil without a Stripe key).
+	StripeEvents *checkout.StripeEvents
+	Callables    *callable.Server
+	Flow         *orderflow.Dispatcher
+	Sweeper      *sweep.Sweeper
+	Now          func() time.Time
 
 	closers []func() error
 }
@@ -99,6 +103,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			return nil, fmt.Errorf("app: %w", err)
 		}
 		a.Payments.Provider = stripepay.Sessions{API: api}
+		a.StripeEvents = &checkout.StripeEvents{Orders: a.Orders, Intents: stripepay.Intents{API: api},
+			Recorder: firestoredb.NewWebhookEvents(fs), Now: o.Now}
 	}
 
 	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID})

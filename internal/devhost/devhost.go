@@ -155,11 +155,12 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		vars["OMS_SHIPENGINE_CARRIERS"] = strings.Join(shipenginefake.Carriers, ",")
 	}
 	if os.Getenv(app.StripeKey) == "" {
-		if h.Stripe, err = stripefake.Start(""); err != nil {
+		if h.Stripe, err = stripefake.Start(h.URL + "/stripeWebhook"); err != nil {
 			return nil, fmt.Errorf("local Stripe: %w", err)
 		}
 		h.stops = append(h.stops, h.Stripe.Close)
 		vars[app.StripeKey] = "sk_test_local_stripe"
+		vars[app.StripeWebhookSecret] = h.Stripe.WebhookSecret
 		vars["OMS_STRIPE_API_BASE"] = h.Stripe.URL
 	}
 	h.restoreEnvFn = setEnv(vars)

@@ -59,6 +59,7 @@ type Server struct {
 	now         func() time.Time
 	srv         *http.Server
 	client      *http.Client
+	deliverMu   sync.Mutex // one deliverer at a time
 }
 
 type replay struct {
@@ -231,7 +232,9 @@ func (s *Server) api(fn apiFunc) http.HandlerFunc {
 		w.Header().Set("Request-Id", "req_"+randHex(7))
 		w.WriteHeader(status)
 		_, _ = w.Write(b)
-		s.deliver()
+		// Deliver after answering, as Stripe does: the receiver may call
+		// the API back while handling the event.
+		go s.deliver(false)
 	}
 }
 
@@ -513,7 +516,7 @@ func (s *Server) Pay(sessionID string) (intentID string, err error) {
 	sess["payment_status"] = map[bool]string{true: "unpaid", false: "paid"}[manual]
 	s.event("checkout.session.completed", public(sess))
 	s.mu.Unlock()
-	s.deliver()
+	s.deliver(true)
 	return piID, nil
 }
 
@@ -542,33 +545,49 @@ func (s *Server) event(typ string, object map[string]any) {
 		"_delivered": false})
 }
 
-// deliver POSTs every undelivered event, signed, to the endpoint. A failed
-// delivery stays undelivered and is tried again on the next call (or
-// Redeliver), as Stripe retries.
-func (s *Server) deliver() {
-	s.mu.Lock()
-	endpoint := s.endpoint
-	var pending []map[string]any
-	for _, e := range s.events {
-		if e["_delivered"] == false {
-			pending = append(pending, e)
-		}
-	}
-	s.mu.Unlock()
-	if endpoint == "" {
+// deliver POSTs every undelivered event, signed, to the endpoint, oldest
+// first, each at most once per call; a failed delivery stays undelivered
+// and is tried again later (Redeliver), as Stripe retries. One deliverer
+// runs at a time: with wait false, a call that finds one running leaves
+// the work to it.
+func (s *Server) deliver(wait bool) {
+	if wait {
+		s.deliverMu.Lock()
+	} else if !s.deliverMu.TryLock() {
 		return
 	}
-	for _, e := range pending {
-		if s.Send(endpoint, public(e)) == nil {
+	defer s.deliverMu.Unlock()
+	tried := map[any]bool{}
+	for {
+		s.mu.Lock()
+		endpoint := s.endpoint
+		var pending []map[string]any
+		for _, e := range s.events {
+			if e["_delivered"] == false && !tried[e["id"]] {
+				pending = append(pending, e)
+			}
+		}
+		s.mu.Unlock()
+		if endpoint == "" || len(pending) == 0 {
+			return
+		}
+		for _, e := range pending {
+			tried[e["id"]] = true
 			s.mu.Lock()
-			e["_delivered"] = true
+			ev := public(e)
 			s.mu.Unlock()
+			if s.Send(endpoint, ev) == nil {
+				s.mu.Lock()
+				e["_delivered"] = true
+				s.mu.Unlock()
+			}
 		}
 	}
 }
 
-// Redeliver tries undelivered events again.
-func (s *Server) Redeliver() { s.deliver() }
+// Redeliver delivers every undelivered event now, waiting for a delivery
+// already running.
+func (s *Server) Redeliver() { s.deliver(true) }
 
 // Sign returns the Stripe-Signature header for payload at time t.
 func (s *Server) Sign(payload []byte, t time.Time) string {

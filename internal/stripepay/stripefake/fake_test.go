@@ -103,6 +103,7 @@ func TestLifecycleThroughStripeGo(t *testing.T) {
 		t.Errorf("refund %+v %v", r, err)
 	}
 
+	f.Redeliver() // API calls deliver asynchronously
 	mu.Lock()
 	defer mu.Unlock()
 	var types []string
