@@ -94,12 +94,14 @@ var List = []Function{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",
-		event: onOrderWritten,
+		Secrets: []string{app.StripeKey},
+		event:   onOrderWritten,
 	},
 	{
 		Name: "sweep", Kind: Scheduled,
 		Doc:      "The sweeper: expires lapsed holds and re-drives orders whose event or step was lost.",
 		Schedule: "*/5 * * * *",
+		Secrets:  []string{app.StripeKey},
 		handler:  sweepHandler,
 	},
 }

@@ -12,6 +12,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	firebase "firebase.google.com/go/v4"
+	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/callable"
 	"github.com/readyplanner/oms/internal/checkout"
 	"github.com/readyplanner/oms/internal/config"
@@ -47,10 +48,12 @@ type App struct {
 	Payments  *checkout.Payments
 	// StripeEvents handles Stripe's webhook events (nil without a Stripe key).
 	StripeEvents *checkout.StripeEvents
-	Callables    *callable.Server
-	Flow         *orderflow.Dispatcher
-	Sweeper      *sweep.Sweeper
-	Now          func() time.Time
+	// PaymentActions captures and cancels (nil without a Stripe key).
+	PaymentActions checkout.PaymentActions
+	Callables      *callable.Server
+	Flow           *orderflow.Dispatcher
+	Sweeper        *sweep.Sweeper
+	Now            func() time.Time
 
 	closers []func() error
 }
@@ -105,6 +108,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.Payments.Provider = stripepay.Sessions{API: api}
 		a.StripeEvents = &checkout.StripeEvents{Orders: a.Orders, Intents: stripepay.Intents{API: api},
 			Recorder: firestoredb.NewWebhookEvents(fs), Now: o.Now}
+		a.PaymentActions = stripepay.Actions{API: api}
 	}
 
 	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID})
@@ -130,6 +134,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 	a.Flow = orderflow.New(a.Orders)
 	orderflow.Register(a.Flow, map[string]orderflow.StepFunc{
+		orderflow.StepCapturePayment:     a.capturePayment,
+		orderflow.StepCancelPayment:      a.cancelPayment,
 		orderflow.StepReleaseHolds:       a.releaseHolds,
 		orderflow.StepReleaseRedemptions: a.releaseRedemptions,
 		orderflow.StepCommitStock:        a.commitStock,
@@ -155,6 +161,26 @@ func (a *App) Close() error {
 func (a *App) releaseHolds(ctx context.Context, t orderflow.Transition) error {
 	_, err := a.Checkouts.ReleaseHolds(ctx, t.Order.ID, a.Now())
 	return err
+}
+
+// errNoStripe is the capture and cancel steps' error without a Stripe key:
+// transient, so that the event is retried once the key is configured.
+var errNoStripe = apperr.New(apperr.Unavailable, "no Stripe key is configured for the order trigger (STRIPE_SECRET_KEY)")
+
+// capturePayment captures an approved order's authorization (payments).
+func (a *App) capturePayment(ctx context.Context, t orderflow.Transition) error {
+	if a.PaymentActions == nil {
+		return errNoStripe
+	}
+	return a.Payments.Capture(ctx, a.PaymentActions, t.Order)
+}
+
+// cancelPayment releases a canceled order's uncaptured authorization.
+func (a *App) cancelPayment(ctx context.Context, t orderflow.Transition) error {
+	if a.PaymentActions == nil {
+		return errNoStripe
+	}
+	return a.Payments.CancelPayment(ctx, a.PaymentActions, t.Order)
 }
 
 // releaseRedemptions gives an expired or canceled order's promotion

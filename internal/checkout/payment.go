@@ -200,3 +200,55 @@ func (p *Payments) Start(ctx context.Context, uid, orderID, successURL, cancelUR
 	})
 	return o, err
 }
+
+// PaymentActions captures and cancels authorized PaymentIntents. Errors:
+// UNAVAILABLE when the provider is down (retry), FAILED_PRECONDITION when
+// the intent cannot be captured or canceled any more (its message says why).
+type PaymentActions interface {
+	// Capture captures amount; an intent already captured is a success.
+	Capture(ctx context.Context, intentID string, amount int64, idempotencyKey string) (Intent, error)
+	// Cancel releases an uncaptured authorization; an intent already
+	// canceled is a success.
+	Cancel(ctx context.Context, intentID, idempotencyKey string) (Intent, error)
+}
+
+// Capture is the order trigger's step on approved: capture the
+// authorization for the order total (key capture-<orderId>, so a retried
+// or re-driven step replays instead of capturing twice) and move the order
+// to paid with what was captured. Stripe sends the receipt.
+func (p *Payments) Capture(ctx context.Context, actions PaymentActions, o *order.Order) error {
+	if o.Payment == nil || o.Payment.IntentID == "" {
+		return apperr.New(apperr.FailedPrecondition, "order %s has no authorized payment to capture", o.ID)
+	}
+	amount := o.Total().Amount
+	if amount > o.Payment.AmountCapturable {
+		return apperr.New(apperr.FailedPrecondition, "the order total %d exceeds the authorized %d", amount, o.Payment.AmountCapturable)
+	}
+	in, err := actions.Capture(ctx, o.Payment.IntentID, amount, "capture-"+o.ID)
+	if err != nil {
+		return err
+	}
+	now := p.Now().UTC()
+	_, _, err = p.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+		applied, err := cur.Transition(order.Move{From: []order.State{order.Approved}, To: order.Paid, Actor: "trigger", Reason: "payment captured"}, now)
+		if err != nil || !applied {
+			return false, err
+		}
+		cur.Payment.AmountCaptured, cur.Payment.AmountCapturable = in.AmountReceived, 0
+		return true, nil
+	})
+	return err
+}
+
+// CancelPayment is the order trigger's step on canceled: release the
+// card's authorization if it was not captured (key cancel-<orderId>).
+func (p *Payments) CancelPayment(ctx context.Context, actions PaymentActions, o *order.Order) error {
+	if o.Payment == nil || o.Payment.IntentID == "" || o.Payment.AmountCaptured > 0 {
+		return nil // nothing authorized, or captured (refunds are the owner's decision)
+	}
+	_, err := actions.Cancel(ctx, o.Payment.IntentID, "cancel-"+o.ID)
+	if apperr.CodeOf(err) == apperr.FailedPrecondition {
+		return nil // already captured or canceled elsewhere: nothing to release
+	}
+	return err
+}

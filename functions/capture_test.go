@@ -1,0 +1,129 @@
+package functions
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/stripepay/stripefake"
+)
+
+// authorized takes an order through payment on the local Stripe and the
+// webhook, to authorized, and returns it with its PaymentIntent id.
+func authorized(t *testing.T, a *app.App, s *store) (string, string) {
+	t.Helper()
+	webhookEndpoint(t)
+	u, id := readyToPay(t, a, s, "", "A", 2)
+	ps := rpc[CreatePaymentSessionResponse](t, createPaymentSession(a), u.IDToken, map[string]any{"orderId": id})
+	if ps.status != 200 {
+		t.Fatal(ps.Error)
+	}
+	pi, err := localStripe(t).Pay(ps.Result.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := a.Orders.Get(context.Background(), id); o.State() != order.Authorized {
+		t.Fatalf("not authorized: %s", o.State())
+	}
+	return id, pi
+}
+
+// approve moves an authorized order on as the bookkeeping steps will, and
+// runs the order flow's steps for approved as the trigger does.
+func approve(t *testing.T, a *app.App, id string) *order.Order {
+	t.Helper()
+	ctx := context.Background()
+	for _, m := range []order.Move{{From: []order.State{order.Authorized}, To: order.Invoiced}, {From: []order.State{order.Invoiced}, To: order.Approved}} {
+		if _, _, err := a.Orders.Transition(ctx, id, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, _ := a.Orders.Get(ctx, id)
+	if err := a.Flow.Redrive(ctx, o); err != nil {
+		t.Fatalf("capture step: %v", err)
+	}
+	o2, _ := a.Orders.Get(ctx, id)
+	return o2
+}
+
+func captures(st *stripefake.Server, pi string) []stripefake.Request {
+	var out []stripefake.Request
+	for _, r := range st.Requests() {
+		if r.Path == "/v1/payment_intents/"+pi+"/capture" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestCaptureOnApproval(t *testing.T) {
+	a := testApp(t)
+	st := localStripe(t)
+	s := newStore(t, a, 10, 10)
+	ctx := context.Background()
+	id, pi := authorized(t, a, s)
+	approvedCopy, _ := a.Orders.Get(ctx, id)
+
+	o := approve(t, a, id)
+	if o.State() != order.Paid || o.Payment.AmountCaptured != o.Total().Amount {
+		t.Fatalf("after approval: %s %+v", o.State(), o.Payment)
+	}
+	if in := st.Intent(pi); in["status"] != "succeeded" || int64(in["amount_received"].(float64)) != o.Total().Amount {
+		t.Errorf("intent %v", in)
+	}
+	// The step again with the order as it was before its write (a crash
+	// after Stripe captured, then a retry): one capture at Stripe.
+	stale, _ := a.Orders.Get(ctx, id)
+	if err := a.Payments.Capture(ctx, a.PaymentActions, approvedCopy); err != nil {
+		t.Fatalf("second capture: %v", err)
+	}
+	cs := captures(st, pi)
+	if len(cs) != 2 || cs[0].IdempotencyKey != "capture-"+id || cs[1].IdempotencyKey != cs[0].IdempotencyKey {
+		t.Errorf("capture requests %+v", cs)
+	}
+	if in := st.Intent(pi); int64(in["amount_received"].(float64)) != o.Total().Amount {
+		t.Errorf("captured twice: %v", in["amount_received"])
+	}
+	if o, _ := a.Orders.Get(ctx, id); o.State() != order.Paid || len(o.History()) != len(stale.History()) {
+		t.Errorf("a second capture changed the order: %s", o.State())
+	}
+}
+
+func TestLapsedAuthorizationNeedsAttention(t *testing.T) {
+	a := testApp(t)
+	st := localStripe(t)
+	s := newStore(t, a, 10, 10)
+	id, _ := authorized(t, a, s)
+	st.SetClock(func() time.Time { return time.Now().Add(8 * 24 * time.Hour) })
+	defer st.SetClock(time.Now)
+	o := approve(t, a, id)
+	if o.State() != order.NeedsAttention || !strings.Contains(o.Attention, "capturePayment") || !strings.Contains(o.Attention, "canceled") {
+		t.Errorf("state %s, attention %q", o.State(), o.Attention)
+	}
+}
+
+func TestCancelReleasesAuthorization(t *testing.T) {
+	a := testApp(t)
+	st := localStripe(t)
+	s := newStore(t, a, 10, 10)
+	ctx := context.Background()
+	id, pi := authorized(t, a, s)
+	if _, _, err := a.Orders.Transition(ctx, id, order.Move{From: []order.State{order.Authorized}, To: order.Canceled, Actor: "owner"}); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := a.Orders.Get(ctx, id)
+	for i := 0; i < 2; i++ {
+		if err := a.Flow.Redrive(ctx, o); err != nil {
+			t.Fatalf("cancel steps #%d: %v", i+1, err)
+		}
+	}
+	if in := st.Intent(pi); in["status"] != "canceled" {
+		t.Errorf("intent %v", in["status"])
+	}
+	if got, _ := a.Orders.Get(ctx, id); !got.HoldsReleased {
+		t.Error("holds not released")
+	}
+}
