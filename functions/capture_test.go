@@ -127,3 +127,45 @@ func TestCancelReleasesAuthorization(t *testing.T) {
 		t.Error("holds not released")
 	}
 }
+
+func TestAuthorizationLapseSweep(t *testing.T) {
+	a := testApp(t)
+	s := newStore(t, a, 10, 10)
+	ctx := context.Background()
+	id, _ := authorized(t, a, s)
+	setBefore := func(d time.Duration) {
+		if _, _, err := a.Orders.Update(ctx, id, func(o *order.Order) (bool, error) {
+			o.Payment.CaptureBefore = time.Now().Add(d).UTC()
+			return true, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep := func() {
+		for _, r := range a.Sweeper.Run(ctx) {
+			if r.Task == "authorizationLapse" && !r.OK {
+				t.Fatalf("sweep: %+v", r)
+			}
+		}
+	}
+	sweep() // seven days left: nothing to do
+	if o, _ := a.Orders.Get(ctx, id); !o.Payment.LapseWarnedAt.IsZero() {
+		t.Fatal("flagged a week early")
+	}
+	setBefore(3 * time.Hour)
+	sweep()
+	o, _ := a.Orders.Get(ctx, id)
+	warned := o.Payment.LapseWarnedAt
+	if warned.IsZero() || o.State() != order.Authorized {
+		t.Fatalf("three hours left: warned %v, %s", warned, o.State())
+	}
+	sweep()
+	if o, _ := a.Orders.Get(ctx, id); !o.Payment.LapseWarnedAt.Equal(warned) {
+		t.Error("flagged twice")
+	}
+	setBefore(-time.Minute)
+	sweep()
+	if o, _ := a.Orders.Get(ctx, id); o.State() != order.Canceled || !strings.Contains(o.History()[len(o.History())-1].Reason, "lapsed") {
+		t.Errorf("after the lapse: %s", o.State())
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/shipengine"
 	"github.com/readyplanner/oms/internal/stripepay"
@@ -143,6 +144,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 	a.Sweeper = sweep.New(o.Now)
 	a.Sweeper.Add("expireHolds", a.expireHolds)
+	a.Sweeper.Add("authorizationLapse", a.authorizationLapse)
 	a.Sweeper.Add("redriveStaleOrders", a.redriveStale)
 	return a, nil
 }
@@ -218,6 +220,56 @@ func (a *App) expireHolds(ctx context.Context, now time.Time) (string, error) {
 		}
 	}
 	return fmt.Sprintf("expired %d of %d lapsed orders", n, len(ids)), errors.Join(errs...)
+}
+
+// lapseWarning is how long before an authorization lapses the owner is
+// told that the order still waits for capture.
+const lapseWarning = 24 * time.Hour
+
+// authorizationLapse flags orders whose card authorization lapses within
+// a day without a capture (once per order, with a WARNING log line the
+// owner's alerting picks up), and cancels those whose authorization has
+// lapsed: the cancel steps then release the holds and redemptions.
+func (a *App) authorizationLapse(ctx context.Context, now time.Time) (string, error) {
+	orders, err := a.Orders.Lapsing(ctx, now.Add(lapseWarning), expireBatch)
+	if err != nil {
+		return "", err
+	}
+	var warned, canceled int
+	var errs []error
+	for _, o := range orders {
+		id := o.ID
+		if !now.Before(o.Payment.CaptureBefore) {
+			_, applied, err := a.Orders.Transition(ctx, id, order.Move{From: []order.State{order.Authorized, order.Invoiced, order.Approved, order.NeedsAttention},
+				To: order.Canceled, Actor: "sweeper", Reason: "the card authorization lapsed before capture"})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("order %s: %w", id, err))
+			} else if applied {
+				canceled++
+			}
+			continue
+		}
+		if !o.Payment.LapseWarnedAt.IsZero() {
+			continue
+		}
+		_, changed, err := a.Orders.Update(ctx, id, func(cur *order.Order) (bool, error) {
+			if cur.Payment == nil || !cur.Payment.LapseWarnedAt.IsZero() {
+				return false, nil
+			}
+			cur.Payment.LapseWarnedAt = now.UTC()
+			return true, nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("order %s: %w", id, err))
+			continue
+		}
+		if changed {
+			warned++
+			logging.FromContext(logging.WithOrder(ctx, id)).Warn().Time("captureBefore", o.Payment.CaptureBefore).
+				Msg("the card authorization lapses within a day: approve the invoice so that the payment is captured")
+		}
+	}
+	return fmt.Sprintf("flagged %d, canceled %d of %d lapsing authorizations", warned, canceled, len(orders)), errors.Join(errs...)
 }
 
 // redriveBatch bounds one sweep's re-drives so that a sweep finishes well

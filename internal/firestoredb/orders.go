@@ -162,6 +162,7 @@ type paymentDoc struct {
 	CaptureBefore    *time.Time `firestore:"captureBefore"`
 	AmountCaptured   int64      `firestore:"amountCaptured"`
 	AmountRefunded   int64      `firestore:"amountRefunded"`
+	LapseWarnedAt    *time.Time `firestore:"lapseWarnedAt"`
 }
 
 type choiceDoc struct {
@@ -234,6 +235,10 @@ func toDoc(o *order.Order) orderDoc {
 			t := p.CaptureBefore
 			pd.CaptureBefore = &t
 		}
+		if !p.LapseWarnedAt.IsZero() {
+			t := p.LapseWarnedAt
+			pd.LapseWarnedAt = &t
+		}
 		d.Payment = pd
 	}
 	for _, c := range o.History() {
@@ -283,6 +288,9 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 			AmountCapturable: p.AmountCapturable, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded}
 		if p.CaptureBefore != nil {
 			o.Payment.CaptureBefore = *p.CaptureBefore
+		}
+		if p.LapseWarnedAt != nil {
+			o.Payment.LapseWarnedAt = *p.LapseWarnedAt
 		}
 	}
 	cur := func(a int64) money.Money { return money.New(a, d.Currency) }
@@ -434,6 +442,27 @@ func wrap(err error, format string, args ...any) error {
 		return apperr.Wrap(err, apperr.Unavailable, "%s: the database is unavailable, try again", msg)
 	}
 	return fmt.Errorf("%s: %w", msg, err)
+}
+
+// Lapsing returns up to limit orders waiting for capture (authorized,
+// invoiced, approved or needs_attention) whose authorization lapses before
+// `before`, soonest first. (Index: state ASC, payment.captureBefore ASC.)
+func (s *Orders) Lapsing(ctx context.Context, before time.Time, limit int) ([]*order.Order, error) {
+	snaps, err := s.client.Collection(OrdersCollection).
+		Where("state", "in", []string{string(order.Authorized), string(order.Invoiced), string(order.Approved), string(order.NeedsAttention)}).
+		Where("payment.captureBefore", "<", before).OrderBy("payment.captureBefore", firestore.Asc).Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, wrap(err, "query lapsing authorizations")
+	}
+	out := make([]*order.Order, 0, len(snaps))
+	for _, snap := range snaps {
+		o, err := decode(snap)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // Stale returns up to limit orders in one of states whose last change is

@@ -37,6 +37,9 @@ type Payment struct {
 	CaptureBefore    time.Time
 	AmountCaptured   int64
 	AmountRefunded   int64
+	// LapseWarnedAt is when the sweeper flagged that the authorization
+	// lapses within a day without a capture (zero: not flagged).
+	LapseWarnedAt time.Time
 }
 
 // ShippingChoice is the rate and address the customer chose; its price

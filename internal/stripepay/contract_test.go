@@ -1,0 +1,55 @@
+package stripepay
+
+import (
+	"context"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/readyplanner/oms/internal/checkout"
+	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/logging"
+)
+
+// TestContractWithStripeMock sends every kind of request the project makes
+// to stripe-mock, which checks it against Stripe's OpenAPI specification:
+// an unknown or malformed parameter would answer 400 here.
+func TestContractWithStripeMock(t *testing.T) {
+	if _, err := emulator.FindStripeMock(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	m, err := emulator.StartStripeMock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	api, err := New(Options{SecretKey: "sk_test_123", APIBase: m.URL, Logger: logging.New(io.Discard, "info"), MaxNetworkRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	sess, err := Sessions{API: api}.CreateSession(ctx, checkout.SessionRequest{
+		OrderID: "K7Q2M9XH4TBA", IdempotencyKey: "session-K7Q2M9XH4TBA-r2-a1", Email: "ann@example.com", Currency: "usd",
+		Lines:        []checkout.SessionLine{{Name: "Planner", UnitAmount: 1665, Quantity: 1}, {Name: "Planner", UnitAmount: 1666, Quantity: 2}},
+		ShippingName: "USPS Ground Advantage", ShippingAmount: 795, ExpiresAt: time.Now().Add(time.Hour),
+		SuccessURL: "https://shop.example.com/checkout/success?session_id={CHECKOUT_SESSION_ID}", CancelURL: "https://shop.example.com/checkout",
+	})
+	if err != nil || sess.ID == "" {
+		t.Errorf("create Checkout Session: %+v %v", sess, err)
+	}
+	if _, err := (Intents{API: api}).Intent(ctx, "pi_123"); err != nil {
+		t.Errorf("retrieve PaymentIntent (expand latest_charge): %v", err)
+	}
+	actions := Actions{API: api}
+	if _, err := actions.Capture(ctx, "pi_123", 4997, "capture-K7Q2M9XH4TBA"); err != nil {
+		t.Errorf("capture: %v", err)
+	}
+	if _, err := actions.Cancel(ctx, "pi_123", "cancel-K7Q2M9XH4TBA"); err != nil {
+		t.Errorf("cancel: %v", err)
+	}
+}
