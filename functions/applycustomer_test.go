@@ -220,7 +220,7 @@ func TestRedemptionRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := a.Customers.CommitRedemptions(context.Background(), id)
+			r, err := a.Customers.CommitRedemptions(context.Background(), id, nil)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -256,10 +256,10 @@ func TestRedemptionRace(t *testing.T) {
 		t.Fatal("no committed order or no re-priced order with limit_reached")
 	}
 	// Committing again changes nothing; a re-priced order then commits without the promotion.
-	if r, err := a.Customers.CommitRedemptions(ctx, committed); err != nil || r {
+	if r, err := a.Customers.CommitRedemptions(ctx, committed, nil); err != nil || r {
 		t.Errorf("second commit: %v %v", r, err)
 	}
-	if r, err := a.Customers.CommitRedemptions(ctx, limited); err != nil || r {
+	if r, err := a.Customers.CommitRedemptions(ctx, limited, nil); err != nil || r {
 		t.Errorf("commit after re-pricing: %v %v", r, err)
 	}
 	// Releasing gives one back, once.

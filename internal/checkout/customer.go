@@ -19,7 +19,8 @@ type PromotionStore interface {
 	Active(ctx context.Context) ([]promotion.Promotion, error)
 	Usage(ctx context.Context, ids []string, mailboxKey string) (map[string]promotion.Usage, error)
 	HasPaidOrder(ctx context.Context, mailboxKey string) (bool, error)
-	Commit(ctx context.Context, orderID string, now time.Time, limited []string, reprice func(*order.Order, map[string]promotion.Usage) error) (bool, error)
+	Commit(ctx context.Context, orderID string, now time.Time, limited []string, reprice func(*order.Order, map[string]promotion.Usage) error,
+		onCommit func(*order.Order) (bool, error)) (bool, error)
 }
 
 // OrderStore is what applyCustomer needs of the orders.
@@ -148,10 +149,11 @@ func (c *Customers) own(ctx context.Context, uid, orderID string) (*order.Order,
 }
 
 // CommitRedemptions records the order's promotion redemptions as it goes to
-// payment, with the limits checked in the same transaction. repriced means
-// a promotion ran out in between: the order now carries the new pricing and
-// the customer must be told before paying.
-func (c *Customers) CommitRedemptions(ctx context.Context, orderID string) (repriced bool, err error) {
+// payment, with the limits checked in the same transaction; onCommit (may be
+// nil) changes the order in that transaction once the pricing is committed.
+// repriced means a promotion ran out in between: the order now carries the
+// new pricing and the customer must be told before paying.
+func (c *Customers) CommitRedemptions(ctx context.Context, orderID string, onCommit func(*order.Order) (bool, error)) (repriced bool, err error) {
 	promos, err := c.Promotions.Active(ctx)
 	if err != nil {
 		return false, err
@@ -170,5 +172,5 @@ func (c *Customers) CommitRedemptions(ctx context.Context, orderID string) (repr
 		}
 		Reprice(o, promos, usage, !paid, c.PlusAddressing, o.Pricing.Code, now)
 		return nil
-	})
+	}, onCommit)
 }

@@ -132,19 +132,12 @@ func (p *Payments) Start(ctx context.Context, uid, orderID, successURL, cancelUR
 	if pay := o.Payment; pay != nil && pay.SessionID != "" && pay.Revision == o.Pricing.Revision && p.Now().Before(pay.ExpiresAt) {
 		return o, nil // the same unchanged order: the same session
 	}
-	repriced, err := p.Customers.CommitRedemptions(ctx, orderID)
-	if err != nil {
-		return nil, err
-	}
-	if repriced {
-		return nil, apperr.New(apperr.FailedPrecondition, "a promotion on this order has just run out; the order was priced again, please review the new total").
-			WithDetails(map[string]string{"reason": "repriced"})
-	}
-
-	// Plan the session in the order first: the same revision always asks
-	// Stripe with the same parameters, so a retry replays, never duplicates.
+	// One transaction commits the pricing (the redemptions, limits checked)
+	// and plans the session on the order — revision, attempt, expiry — with
+	// the holds stretched to that expiry. The same plan always asks Stripe
+	// with the same parameters, so a retry replays, never duplicates.
 	now := p.Now().UTC()
-	o, _, err = p.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
+	repriced, err := p.Customers.CommitRedemptions(ctx, orderID, func(cur *order.Order) (bool, error) {
 		if cur.State() != order.Pending {
 			return false, apperr.New(apperr.FailedPrecondition, "order %s is %s", orderID, cur.State())
 		}
@@ -164,6 +157,13 @@ func (p *Payments) Start(ctx context.Context, uid, orderID, successURL, cancelUR
 		return true, nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if repriced {
+		return nil, apperr.New(apperr.FailedPrecondition, "a promotion on this order has just run out; the order was priced again, please review the new total").
+			WithDetails(map[string]string{"reason": "repriced"})
+	}
+	if o, err = p.Orders.Get(ctx, orderID); err != nil {
 		return nil, err
 	}
 	shipName := o.Shipping.Rate.Carrier + " " + o.Shipping.Rate.Service

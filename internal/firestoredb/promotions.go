@@ -198,9 +198,12 @@ func (p *Promotions) HasPaidOrder(ctx context.Context, mailboxKey string) (bool,
 // promotion with a limit that could apply); if that changes the pricing (a
 // limit was reached, or one freed up), the re-priced order is written, no
 // redemption is recorded, and repriced is true (the customer must see the
-// new total). Committing the same pricing again changes nothing.
+// new total). Committing the same pricing again records nothing more.
+// onCommit, if set, changes the order in the same transaction once its
+// pricing is committed (the payment step plans its session and stretches
+// the holds there) and reports whether it changed anything.
 func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, limited []string,
-	reprice func(o *order.Order, usage map[string]promotion.Usage) error) (repriced bool, err error) {
+	reprice func(o *order.Order, usage map[string]promotion.Usage) error, onCommit func(o *order.Order) (bool, error)) (repriced bool, err error) {
 	o, err := NewOrders(p.client, nil).Get(ctx, orderID)
 	if err != nil {
 		return false, err
@@ -229,7 +232,15 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 			return err
 		}
 		if o.Pricing.CommittedRevision == o.Pricing.Revision && o.Pricing.Revision > 0 {
-			return nil // already committed
+			// Already committed: only what follows the commit may be left.
+			if onCommit == nil {
+				return nil
+			}
+			changed, err := onCommit(o)
+			if err != nil || !changed {
+				return err
+			}
+			return tx.Set(ref, toDoc(o))
 		}
 		if o.Customer == nil {
 			return apperr.New(apperr.FailedPrecondition, "order %s has no customer yet", orderID)
@@ -284,6 +295,11 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 		}
 		o.Pricing.CommittedRevision = o.Pricing.Revision
 		o.Pricing.Redeemed = ids
+		if onCommit != nil {
+			if _, err := onCommit(o); err != nil {
+				return err
+			}
+		}
 		return tx.Set(ref, toDoc(o))
 	}, firestore.MaxAttempts(transactionAttempts))
 	if err != nil && apperr.As(err) == nil {

@@ -55,6 +55,7 @@ type Server struct {
 	requests    []Request
 	events      []map[string]any
 	failNext    int // answer the next n API requests 500
+	latency     time.Duration
 	declineNext bool
 	now         func() time.Time
 	srv         *http.Server
@@ -104,6 +105,9 @@ func (s *Server) SetEndpoint(u string) { s.mu.Lock(); s.endpoint = u; s.mu.Unloc
 
 // FailNext answers the next n API requests 500 (api_error).
 func (s *Server) FailNext(n int) { s.mu.Lock(); s.failNext = n; s.mu.Unlock() }
+
+// SetLatency delays every API answer by d.
+func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
 
 // DeclineNext makes the next Pay a card decline.
 func (s *Server) DeclineNext() { s.mu.Lock(); s.declineNext = true; s.mu.Unlock() }
@@ -200,6 +204,11 @@ func (s *Server) api(fn apiFunc) http.HandlerFunc {
 		}
 		key := r.Header.Get("Idempotency-Key")
 		s.mu.Lock()
+		if d := s.latency; d > 0 {
+			s.mu.Unlock()
+			time.Sleep(d)
+			s.mu.Lock()
+		}
 		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: form, At: s.now()})
 		if r.Method == http.MethodPost && key != "" {
 			if prev, ok := s.idempotency[key]; ok {

@@ -165,6 +165,12 @@ func TestCancelLapseAndErrors(t *testing.T) {
 	if _, err := f.Pay(cs.ID); err == nil {
 		t.Error("a decline must fail")
 	}
+	f.SetLatency(200 * time.Millisecond)
+	began := time.Now()
+	if _, err := api.CheckoutSessions.Get(cs.ID, nil); err != nil || time.Since(began) < 200*time.Millisecond {
+		t.Errorf("latency: %v after %s", err, time.Since(began))
+	}
+	f.SetLatency(0)
 	f.FailNext(1)
 	var se *stripe.Error
 	if _, err := api.CheckoutSessions.Get(cs.ID, nil); !errors.As(err, &se) || se.HTTPStatusCode != 500 {
