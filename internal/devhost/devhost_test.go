@@ -139,14 +139,18 @@ func TestLocalSystem(t *testing.T) {
 			UID         string                   `json:"uid"`
 			Result      functions.WhoamiResponse `json:"result"`
 			Error       struct{ Code, Message string }
-			CartRefused bool                             `json:"cartRefused"`
-			Checkout    functions.StartCheckoutResponse  `json:"checkout"`
-			Priced      functions.PricedOrder            `json:"priced"`
-			Quote       functions.QuoteShippingResponse  `json:"quote"`
-			Chosen      functions.SelectShippingResponse `json:"chosen"`
+			CartRefused bool                                   `json:"cartRefused"`
+			Checkout    functions.StartCheckoutResponse        `json:"checkout"`
+			Priced      functions.PricedOrder                  `json:"priced"`
+			Quote       functions.QuoteShippingResponse        `json:"quote"`
+			Chosen      functions.SelectShippingResponse       `json:"chosen"`
+			Session     functions.CreatePaymentSessionResponse `json:"session"`
+			PageStatus  int                                    `json:"pageStatus"`
+			PayStatus   int                                    `json:"payStatus"`
+			PayRedirect string                                 `json:"payRedirect"`
 			Order       struct {
-				State, UID      string
-				Subtotal, Total int64
+				State, UID                  string
+				Subtotal, Total, Capturable int64
 			} `json:"order"`
 		}
 		if err := json.Unmarshal(out[strings.LastIndex(strings.TrimSpace(string(out)), "\n")+1:], &got); err != nil {
@@ -177,7 +181,13 @@ func TestLocalSystem(t *testing.T) {
 			ch.ShippingChoice.Address.AddressLine1 != "500 CONGRESS AVE" || ch.Total != 5040+q.Rates[0].Amount {
 			t.Errorf("shipping through the SDK: quote %+v chosen %+v", q, ch)
 		}
-		if got.Order.State != "pending" || got.Order.UID != got.UID || got.Order.Subtotal != c.Subtotal || got.Order.Total != ch.Total {
+		// Paying on the local Stripe authorizes the card; its signed webhook
+		// moves the order to authorized (the bookkeeping step is next).
+		if got.Session.Total != ch.Total || got.PageStatus != 200 || got.PayStatus != 303 ||
+			!strings.HasPrefix(got.PayRedirect, "http://localhost:3000/checkout/success?session_id="+got.Session.SessionID) {
+			t.Errorf("payment through the SDK: %+v page %d pay %d → %s", got.Session, got.PageStatus, got.PayStatus, got.PayRedirect)
+		}
+		if got.Order.State != "authorized" || got.Order.UID != got.UID || got.Order.Subtotal != c.Subtotal || got.Order.Total != ch.Total || got.Order.Capturable != ch.Total {
 			t.Errorf("the owner's read of its order: %+v", got.Order)
 		}
 	})

@@ -47,10 +47,20 @@ const quote = await httpsCallable(functions, "quoteShipping")({
 const chosen = await httpsCallable(functions, "selectShipping")({
   orderId: checkout.data.orderId, rateId: quote.data.rates[0].rateId, useVerifiedAddress: quote.data.differs,
 });
-const order = await getDoc(doc(db, "orders", checkout.data.orderId));
+const session = await httpsCallable(functions, "createPaymentSession")({ orderId: checkout.data.orderId });
+// The customer clicks Pay on the (local) Stripe Checkout page.
+const page = await fetch(session.data.url);
+const paid = await fetch(`${session.data.url}/pay`, { method: "POST", redirect: "manual" });
+let order = await getDoc(doc(db, "orders", checkout.data.orderId));
+for (let i = 0; i < 50 && order.data().state === "pending"; i++) {
+  await new Promise((r) => setTimeout(r, 100));
+  order = await getDoc(doc(db, "orders", checkout.data.orderId));
+}
 
 console.log(JSON.stringify({
   uid, result: who.data, error, cartRefused, checkout: checkout.data, priced: priced.data, quote: quote.data, chosen: chosen.data,
-  order: { state: order.data().state, uid: order.data().uid, subtotal: order.data().subtotal, total: order.data().total },
+  session: session.data, pageStatus: page.status, payStatus: paid.status, payRedirect: paid.headers.get("location"),
+  order: { state: order.data().state, uid: order.data().uid, subtotal: order.data().subtotal, total: order.data().total,
+           capturable: order.data().payment.amountCapturable },
 }));
 process.exit(0);
