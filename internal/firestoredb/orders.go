@@ -448,11 +448,16 @@ func wrap(err error, format string, args ...any) error {
 // invoiced, approved or needs_attention) whose authorization lapses before
 // `before`, soonest first. (Index: state ASC, payment.captureBefore ASC.)
 func (s *Orders) Lapsing(ctx context.Context, before time.Time, limit int) ([]*order.Order, error) {
-	snaps, err := s.client.Collection(OrdersCollection).
+	return s.query(ctx, s.client.Collection(OrdersCollection).
 		Where("state", "in", []string{string(order.Authorized), string(order.Invoiced), string(order.Approved), string(order.NeedsAttention)}).
-		Where("payment.captureBefore", "<", before).OrderBy("payment.captureBefore", firestore.Asc).Limit(limit).Documents(ctx).GetAll()
+		Where("payment.captureBefore", "<", before).OrderBy("payment.captureBefore", firestore.Asc).Limit(limit), "query lapsing authorizations")
+}
+
+// query runs q and decodes the orders it finds.
+func (s *Orders) query(ctx context.Context, q firestore.Query, what string) ([]*order.Order, error) {
+	snaps, err := q.Documents(ctx).GetAll()
 	if err != nil {
-		return nil, wrap(err, "query lapsing authorizations")
+		return nil, wrap(err, "%s", what)
 	}
 	out := make([]*order.Order, 0, len(snaps))
 	for _, snap := range snaps {
@@ -474,19 +479,7 @@ func (s *Orders) Stale(ctx context.Context, states []order.State, before time.Ti
 	for i, st := range states {
 		names[i] = string(st)
 	}
-	snaps, err := s.client.Collection(OrdersCollection).
+	return s.query(ctx, s.client.Collection(OrdersCollection).
 		Where("state", "in", names).Where("updatedAt", "<", before).
-		OrderBy("updatedAt", firestore.Asc).Limit(limit).Documents(ctx).GetAll()
-	if err != nil {
-		return nil, wrap(err, "query stale orders")
-	}
-	out := make([]*order.Order, 0, len(snaps))
-	for _, snap := range snaps {
-		o, err := decode(snap)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, nil
+		OrderBy("updatedAt", firestore.Asc).Limit(limit), "query stale orders")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
 )
 
 func TestKeyAndBaseValidation(t *testing.T) {
@@ -29,7 +30,10 @@ func TestKeyAndBaseValidation(t *testing.T) {
 // The client as configured reaches stripe-mock, which validates requests
 // against Stripe's OpenAPI spec: a valid request passes, an invalid one is
 // refused with Stripe's error shape.
-func TestClientAgainstStripeMock(t *testing.T) {
+// stripeMock starts stripe-mock for one test and returns a client on it
+// (skipped outside CI when stripe-mock is not installed).
+func stripeMock(t *testing.T) *client.API {
+	t.Helper()
 	if _, err := emulator.FindStripeMock(); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)
@@ -40,11 +44,16 @@ func TestClientAgainstStripeMock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Stop()
-	api, err := New(Options{SecretKey: "sk_test_123", APIBase: m.URL, Logger: logging.New(io.Discard, "debug")})
+	t.Cleanup(func() { m.Stop() })
+	api, err := New(Options{SecretKey: "sk_test_123", APIBase: m.URL, Logger: logging.New(io.Discard, "debug"), MaxNetworkRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return api
+}
+
+func TestClientAgainstStripeMock(t *testing.T) {
+	api := stripeMock(t)
 	pi, err := api.PaymentIntents.Get("pi_123", nil)
 	if err != nil || pi.ID == "" {
 		t.Fatalf("retrieve a PaymentIntent: %+v %v", pi, err)

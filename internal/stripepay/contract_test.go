@@ -2,35 +2,17 @@ package stripepay
 
 import (
 	"context"
-	"io"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/readyplanner/oms/internal/checkout"
-	"github.com/readyplanner/oms/internal/emulator"
-	"github.com/readyplanner/oms/internal/logging"
 )
 
 // TestContractWithStripeMock sends every kind of request the project makes
 // to stripe-mock, which checks it against Stripe's OpenAPI specification:
 // an unknown or malformed parameter would answer 400 here.
 func TestContractWithStripeMock(t *testing.T) {
-	if _, err := emulator.FindStripeMock(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	m, err := emulator.StartStripeMock(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Stop()
-	api, err := New(Options{SecretKey: "sk_test_123", APIBase: m.URL, Logger: logging.New(io.Discard, "info"), MaxNetworkRetries: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := stripeMock(t)
 	ctx := context.Background()
 
 	sess, err := Sessions{API: api}.CreateSession(ctx, checkout.SessionRequest{
