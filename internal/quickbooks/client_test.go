@@ -81,7 +81,9 @@ func TestDoRefreshesOnceAndClassifies(t *testing.T) {
 		}
 		w.Write([]byte(`{"Invoice":{"Id":"7","TotalAmt":19.99,"Balance":0},"time":"x"}`))
 	}
-	var out struct{ Invoice struct{ TotalAmt json.Number } }
+	var out struct {
+		Invoice struct{ TotalAmt json.Number }
+	}
 	if err := c.Do(ctx, "GET", "invoice/7", nil, nil, &out); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,167 @@
+// Package qbfake is a local QuickBooks Online for tests and make dev. This
+// first part is Intuit's OAuth 2.0 token endpoint: authorization codes,
+// refresh tokens that rotate (an older one keeps working for a grace
+// period, as Intuit's does for about 24 h), invalid_grant for dead tokens,
+// numbers sometimes sent as strings, and a count of refreshes.
+package qbfake
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is a running local QuickBooks.
+type Server struct {
+	URL          string
+	ClientID     string
+	ClientSecret string
+
+	mu               sync.Mutex
+	codes            map[string]bool      // issued authorization codes, unused
+	refresh          map[string]time.Time // refresh token → valid until
+	access           map[string]time.Time // access token → valid until
+	refreshes        int
+	numbersAsStrings bool
+	grace            time.Duration
+	now              func() time.Time
+	srv              *http.Server
+}
+
+// Start serves a local QuickBooks on a free loopback port.
+func Start() (*Server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{URL: "http://" + l.Addr().String(), ClientID: "ABlocalclient", ClientSecret: "local-secret-" + token(8),
+		codes: map[string]bool{}, refresh: map[string]time.Time{}, access: map[string]time.Time{}, grace: 24 * time.Hour, now: time.Now}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth2/v1/tokens/bearer", s.tokenEndpoint)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.srv.Serve(l) }()
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// TokenURL is the token endpoint.
+func (s *Server) TokenURL() string { return s.URL + "/oauth2/v1/tokens/bearer" }
+
+func token(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Code issues an authorization code, as Intuit's consent page does.
+func (s *Server) Code() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := "AB" + token(12)
+	s.codes[c] = true
+	return c
+}
+
+// Refreshes counts successful refreshes.
+func (s *Server) Refreshes() int { s.mu.Lock(); defer s.mu.Unlock(); return s.refreshes }
+
+// KillRefreshTokens makes every refresh token dead (invalid_grant), as a
+// revoked connection.
+func (s *Server) KillRefreshTokens() { s.mu.Lock(); clear(s.refresh); s.mu.Unlock() }
+
+// SetNumbersAsStrings answers expires_in as strings, as some have seen.
+func (s *Server) SetNumbersAsStrings(v bool) { s.mu.Lock(); s.numbersAsStrings = v; s.mu.Unlock() }
+
+// ValidAccess reports whether an access token is current (the API side).
+func (s *Server) ValidAccess(t string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.access[t]
+	return ok && s.now().Before(until)
+}
+
+// ExpireAccess makes an access token stale now.
+func (s *Server) ExpireAccess(t string) {
+	s.mu.Lock()
+	s.access[t] = s.now().Add(-time.Second)
+	s.mu.Unlock()
+}
+
+func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
+	fail := func(status int, code, desc string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+	}
+	user, pass, ok := basic(r.Header.Get("Authorization"))
+	if !ok || user != s.ClientID || pass != s.ClientSecret {
+		fail(401, "invalid_client", "Client authentication failed")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		fail(400, "invalid_request", "malformed form")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	switch r.PostForm.Get("grant_type") {
+	case "authorization_code":
+		c := r.PostForm.Get("code")
+		if !s.codes[c] || r.PostForm.Get("redirect_uri") == "" {
+			fail(400, "invalid_grant", "Invalid authorization code")
+			return
+		}
+		delete(s.codes, c)
+	case "refresh_token":
+		rt := r.PostForm.Get("refresh_token")
+		until, ok := s.refresh[rt]
+		if !ok || !now.Before(until) {
+			fail(400, "invalid_grant", "Token invalid")
+			return
+		}
+		// Rotation: the old token keeps working for the grace period.
+		s.refresh[rt] = minTime(until, now.Add(s.grace))
+		s.refreshes++
+	default:
+		fail(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+		return
+	}
+	at, rt := "at-"+token(16), "rt-"+token(16)
+	s.access[at] = now.Add(time.Hour)
+	s.refresh[rt] = now.Add(100 * 24 * time.Hour)
+	ans := map[string]any{"token_type": "bearer", "access_token": at, "refresh_token": rt, "expires_in": 3600, "x_refresh_token_expires_in": 8726400}
+	if s.numbersAsStrings {
+		ans["expires_in"], ans["x_refresh_token_expires_in"] = "3600", "8726400"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(ans)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func basic(h string) (string, string, bool) {
+	raw, ok := strings.CutPrefix(h, "Basic ")
+	if !ok {
+		return "", "", false
+	}
+	b, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		return "", "", false
+	}
+	u, p, ok := strings.Cut(string(b), ":")
+	return u, p, ok
+}
