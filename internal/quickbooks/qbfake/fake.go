@@ -1,8 +1,11 @@
-// Package qbfake is a local QuickBooks Online for tests and make dev. This
-// first part is Intuit's OAuth 2.0 token endpoint: authorization codes,
-// refresh tokens that rotate (an older one keeps working for a grace
-// period, as Intuit's does for about 24 h), invalid_grant for dead tokens,
-// numbers sometimes sent as strings, and a count of refreshes.
+// Package qbfake is a local QuickBooks Online for tests and make dev:
+// Intuit's OAuth 2.0 token endpoint (authorization codes, refresh tokens
+// that rotate with a grace period, invalid_grant for dead tokens, numbers
+// sometimes sent as strings, a count of refreshes) and one company's API at
+// /v3/company/{realm}/… (customers with unique DisplayName, items,
+// invoices with requestid replay and computed TotalAmt/Balance, payments
+// that set Balance and LinkedTxn, void, a query subset), with the real
+// Fault shapes and a throttling 429 in XML on demand.
 package qbfake
 
 import (
@@ -32,6 +35,7 @@ type Server struct {
 	grace            time.Duration
 	now              func() time.Time
 	srv              *http.Server
+	co               *company
 }
 
 // Start serves a local QuickBooks on a free loopback port.
@@ -44,6 +48,7 @@ func Start() (*Server, error) {
 		codes: map[string]bool{}, refresh: map[string]time.Time{}, access: map[string]time.Time{}, grace: 24 * time.Hour, now: time.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth2/v1/tokens/bearer", s.tokenEndpoint)
+	s.initCompany(mux)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil

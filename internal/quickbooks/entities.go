@@ -1,0 +1,187 @@
+package quickbooks
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/money"
+)
+
+// Ref is a QuickBooks reference ({"value": id}).
+type Ref struct {
+	Value string `json:"value"`
+}
+
+// EmailAddr is an email field.
+type EmailAddr struct {
+	Address string `json:"Address"`
+}
+
+type customer struct {
+	ID               string     `json:"Id"`
+	DisplayName      string     `json:"DisplayName"`
+	PrimaryEmailAddr *EmailAddr `json:"PrimaryEmailAddr,omitempty"`
+}
+
+// DisplayNameFor is the customer's DisplayName: QuickBooks needs it unique
+// across customers, vendors and employees, so the email goes in it too.
+func DisplayNameFor(name, email string) string {
+	dn := name + " (" + email + ")"
+	if len(dn) > 100 {
+		dn = dn[:100]
+	}
+	return dn
+}
+
+// FindOrCreateCustomer returns the id of the customer with this email:
+// found by email where QuickBooks allows that query, else by DisplayName,
+// else created. A duplicate-name answer (6240, another instance created it
+// meanwhile) is followed by the lookup again.
+func (c *Client) FindOrCreateCustomer(ctx context.Context, name, email string) (string, error) {
+	var found struct{ Customer []customer }
+	err := c.Query(ctx, "select * from Customer where PrimaryEmailAddr = "+Quote(email), &found)
+	if f := AsFault(err); f != nil && (f.Has("4000") || f.Has("4001")) {
+		err = nil // the email is not queryable here: look up by DisplayName
+		found.Customer = nil
+	}
+	if err != nil {
+		return "", err
+	}
+	dn := DisplayNameFor(name, email)
+	for attempt := 0; attempt < 2; attempt++ {
+		if len(found.Customer) == 0 {
+			if err := c.Query(ctx, "select * from Customer where DisplayName = "+Quote(dn), &found); err != nil {
+				return "", err
+			}
+		}
+		if len(found.Customer) > 0 {
+			return found.Customer[0].ID, nil
+		}
+		var created struct{ Customer customer }
+		err := c.Do(ctx, http.MethodPost, "customer", nil, customer{DisplayName: dn, PrimaryEmailAddr: &EmailAddr{Address: email}}, &created)
+		if f := AsFault(err); f != nil && f.Has("6240") {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return created.Customer.ID, nil
+	}
+	return "", apperr.New(apperr.Aborted, "QuickBooks customer %q could not be found or created", dn)
+}
+
+// Items finds items by name, remembering what it found.
+type Items struct {
+	Client *Client
+	// Mapping maps names to item ids the owner configured, checked first.
+	Mapping map[string]string
+
+	mu    sync.Mutex
+	cache map[string]string
+}
+
+// ID returns the id of the item named name. NOT_FOUND if QuickBooks has
+// none (the owner must create it or map it).
+func (it *Items) ID(ctx context.Context, name string) (string, error) {
+	if id, ok := it.Mapping[name]; ok {
+		return id, nil
+	}
+	it.mu.Lock()
+	id, ok := it.cache[name]
+	it.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	var found struct {
+		Item []struct {
+			ID string `json:"Id"`
+		}
+	}
+	if err := it.Client.Query(ctx, "select * from Item where Name = "+Quote(name), &found); err != nil {
+		return "", err
+	}
+	if len(found.Item) == 0 {
+		return "", apperr.New(apperr.NotFound, "QuickBooks has no item named %q: create it, or map it in the configuration", name)
+	}
+	it.mu.Lock()
+	if it.cache == nil {
+		it.cache = map[string]string{}
+	}
+	it.cache[name] = found.Item[0].ID
+	it.mu.Unlock()
+	return found.Item[0].ID, nil
+}
+
+// Invoice is what this project reads of an invoice.
+type Invoice struct {
+	ID        string
+	SyncToken string
+	DocNumber string
+	Total     money.Money
+	Balance   money.Money
+	Voided    bool
+	Payments  []string // ids of linked payments
+}
+
+type wireInvoice struct {
+	ID          string      `json:"Id"`
+	SyncToken   string      `json:"SyncToken"`
+	DocNumber   string      `json:"DocNumber"`
+	TotalAmt    json.Number `json:"TotalAmt"`
+	Balance     json.Number `json:"Balance"`
+	PrivateNote string      `json:"PrivateNote"`
+	LinkedTxn   []struct {
+		TxnID   string `json:"TxnId"`
+		TxnType string `json:"TxnType"`
+	} `json:"LinkedTxn"`
+}
+
+func (w wireInvoice) invoice(currency string) (Invoice, error) {
+	total, err := Cents(w.TotalAmt, currency)
+	if err != nil {
+		return Invoice{}, err
+	}
+	bal, err := Cents(w.Balance, currency)
+	if err != nil {
+		return Invoice{}, err
+	}
+	inv := Invoice{ID: w.ID, SyncToken: w.SyncToken, DocNumber: w.DocNumber, Total: total, Balance: bal, Voided: w.PrivateNote == "Voided"}
+	for _, l := range w.LinkedTxn {
+		if l.TxnType == "Payment" {
+			inv.Payments = append(inv.Payments, l.TxnID)
+		}
+	}
+	return inv, nil
+}
+
+// CreateInvoice creates an invoice (body is QuickBooks' JSON) with a
+// requestid: a repeated create with the same requestid answers the first
+// invoice and creates nothing.
+func (c *Client) CreateInvoice(ctx context.Context, body any, requestID, currency string) (Invoice, error) {
+	if len(requestID) > 50 {
+		return Invoice{}, apperr.New(apperr.Invalid, "requestid %q is longer than 50 characters", requestID)
+	}
+	var ans struct{ Invoice wireInvoice }
+	if err := c.Do(ctx, http.MethodPost, "invoice", url.Values{"requestid": {requestID}}, body, &ans); err != nil {
+		return Invoice{}, err
+	}
+	return ans.Invoice.invoice(currency)
+}
+
+// GetInvoice reads an invoice.
+func (c *Client) GetInvoice(ctx context.Context, id, currency string) (Invoice, error) {
+	var ans struct{ Invoice wireInvoice }
+	if err := c.Do(ctx, http.MethodGet, "invoice/"+url.PathEscape(id), nil, nil, &ans); err != nil {
+		return Invoice{}, err
+	}
+	return ans.Invoice.invoice(currency)
+}
+
+// VoidInvoice voids an invoice at its SyncToken.
+func (c *Client) VoidInvoice(ctx context.Context, id, syncToken string) error {
+	return c.Do(ctx, http.MethodPost, "invoice", url.Values{"operation": {"void"}}, map[string]string{"Id": id, "SyncToken": syncToken}, nil)
+}

@@ -1,0 +1,157 @@
+package quickbooks_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/quickbooks"
+	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
+)
+
+// memTokens keeps tokens in memory (the Firestore store is tested in
+// firestoredb).
+type memTokens struct {
+	mu        sync.Mutex
+	oauth     quickbooks.OAuth
+	ts        quickbooks.TokenSet
+	refreshes int
+}
+
+func (m *memTokens) AccessToken(context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ts.AccessToken, nil
+}
+
+func (m *memTokens) Refresh(ctx context.Context, _ string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ts, err := m.oauth.Refresh(ctx, m.ts.RefreshToken, time.Now())
+	if err != nil {
+		return "", err
+	}
+	m.ts, m.refreshes = ts, m.refreshes+1
+	return ts.AccessToken, nil
+}
+
+func connect(t *testing.T) (*qbfake.Server, *quickbooks.Client, *memTokens) {
+	t.Helper()
+	f, err := qbfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	oauth := quickbooks.OAuth{Endpoint: f.TokenURL(), ClientID: f.ClientID, ClientSecret: f.ClientSecret}
+	ts, err := oauth.Exchange(context.Background(), f.Code(), "http://localhost/cb", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := &memTokens{oauth: oauth, ts: ts}
+	return f, quickbooks.New(f.URL, qbfake.Realm, tok, nil), tok
+}
+
+func count(calls []string, prefix string) int {
+	n := 0
+	for _, c := range calls {
+		if strings.HasPrefix(c, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestCustomersAndItems(t *testing.T) {
+	f, c, _ := connect(t)
+	ctx := context.Background()
+	id1, err := c.FindOrCreateCustomer(ctx, "Ann Lee", "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, err := c.FindOrCreateCustomer(ctx, "Ann Lee", "ann@example.com")
+	if err != nil || id2 != id1 {
+		t.Fatalf("second lookup %q %v, want %q", id2, err, id1)
+	}
+	if n := count(f.Calls(), "POST /v3/company/"+qbfake.Realm+"/customer"); n != 1 {
+		t.Errorf("%d customer creates, want 1", n)
+	}
+	items := &quickbooks.Items{Client: c, Mapping: map[string]string{"Mapped": "999"}}
+	for i := 0; i < 3; i++ {
+		if id, err := items.ID(ctx, "Pen Set"); err != nil || id == "" {
+			t.Fatalf("item: %q %v", id, err)
+		}
+	}
+	if n := count(f.Calls(), "GET /v3/company/"+qbfake.Realm+"/query?minorversion=75&query=select+%2A+from+Item"); n != 1 {
+		t.Errorf("%d item queries for 3 lookups, want 1", n)
+	}
+	if id, _ := items.ID(ctx, "Mapped"); id != "999" {
+		t.Error("the configured mapping comes first")
+	}
+	if _, err := items.ID(ctx, "No Such Item"); apperr.CodeOf(err) != apperr.NotFound {
+		t.Errorf("missing item: %v", err)
+	}
+}
+
+func TestInvoiceLifecycle(t *testing.T) {
+	f, c, tok := connect(t)
+	ctx := context.Background()
+	cust, _ := c.FindOrCreateCustomer(ctx, "Ann Lee", "ann@example.com")
+	items := &quickbooks.Items{Client: c}
+	planner, _ := items.ID(ctx, "Daily Planner A5")
+	ship, _ := items.ID(ctx, "Shipping")
+	usd := func(c int64) money.Money { return money.New(c, "USD") }
+	line := func(item string, qty int64, unit int64) map[string]any {
+		return map[string]any{"Amount": quickbooks.Dollars(usd(unit * qty)), "DetailType": "SalesItemLineDetail",
+			"SalesItemLineDetail": map[string]any{"ItemRef": quickbooks.Ref{Value: item}, "Qty": qty, "UnitPrice": quickbooks.Dollars(usd(unit)), "TaxCodeRef": quickbooks.Ref{Value: "NON"}}}
+	}
+	body := map[string]any{"CustomerRef": quickbooks.Ref{Value: cust}, "DocNumber": "K7Q2M9XH4TBA", "Line": []any{
+		line(planner, 3, 1999), line(ship, 1, 1750),
+		map[string]any{"Amount": quickbooks.Dollars(usd(1000)), "DetailType": "DiscountLineDetail", "DiscountLineDetail": map[string]any{"PercentBased": false}},
+	}}
+	inv, err := c.CreateInvoice(ctx, body, "invoice-K7Q2M9XH4TBA", "USD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Total != usd(5997+1750-1000) || inv.Balance != inv.Total || inv.DocNumber != "K7Q2M9XH4TBA" {
+		t.Fatalf("invoice %+v", inv)
+	}
+	again, err := c.CreateInvoice(ctx, body, "invoice-K7Q2M9XH4TBA", "USD")
+	if err != nil || again.ID != inv.ID || f.InvoiceCount() != 1 {
+		t.Errorf("requestid replay: %+v %v, %d invoices", again, err, f.InvoiceCount())
+	}
+
+	if err := f.MarkPaid(inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	paid, err := c.GetInvoice(ctx, inv.ID, "USD")
+	if err != nil || !paid.Balance.IsZero() || len(paid.Payments) != 1 {
+		t.Errorf("after the payment: %+v %v", paid, err)
+	}
+	if err := c.VoidInvoice(ctx, inv.ID, "0"); apperr.CodeOf(err) == "" || !quickbooks.AsFault(err).Has("5010") {
+		t.Errorf("void at a stale SyncToken: %v", err)
+	}
+	if err := c.VoidInvoice(ctx, inv.ID, paid.SyncToken); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := c.GetInvoice(ctx, inv.ID, "USD"); !v.Voided {
+		t.Errorf("not voided: %+v", v)
+	}
+
+	// Throttled (XML 429): transient. An expired access token: refreshed once.
+	f.Fail429(1)
+	if _, err := c.GetInvoice(ctx, inv.ID, "USD"); apperr.CodeOf(err) != apperr.Unavailable {
+		t.Errorf("429: %v", err)
+	}
+	at, _ := tok.AccessToken(ctx)
+	f.ExpireAccess(at)
+	if _, err := c.GetInvoice(ctx, inv.ID, "USD"); err != nil || tok.refreshes != 1 {
+		t.Errorf("expired token: %v after %d refreshes", err, tok.refreshes)
+	}
+	if _, err := c.GetInvoice(ctx, "404404", "USD"); apperr.CodeOf(err) == "" || !quickbooks.AsFault(err).Has("610") {
+		t.Errorf("missing invoice: %v", err)
+	}
+}

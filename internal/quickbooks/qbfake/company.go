@@ -1,0 +1,363 @@
+package qbfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Realm is the local company's realm id.
+const Realm = "9130350000000001"
+
+// company is the local company's data (under Server.mu).
+type company struct {
+	customers map[string]map[string]any
+	items     map[string]map[string]any
+	invoices  map[string]map[string]any
+	requests  map[string][]byte // requestid → first answer
+	nextID    int
+	fail429   int
+	fail500   int
+	calls     []string // "METHOD path?query"
+}
+
+func (s *Server) initCompany(mux *http.ServeMux) {
+	s.co = &company{customers: map[string]map[string]any{}, items: map[string]map[string]any{}, invoices: map[string]map[string]any{},
+		requests: map[string][]byte{}, nextID: 100}
+	for _, name := range []string{"Daily Planner A5", "Weekly Planner A5", "Weekly Planner Letter", "Pen Set", "Sticker Pack", "Bookmark Band", "Shipping"} {
+		s.AddItem(name)
+	}
+	mux.HandleFunc("/v3/company/{realm}/{entity}", s.entity)
+	mux.HandleFunc("/v3/company/{realm}/{entity}/{id}", s.entity)
+}
+
+// AddItem adds a service item and returns its id.
+func (s *Server) AddItem(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.co.nextID++
+	id := strconv.Itoa(s.co.nextID)
+	s.co.items[id] = map[string]any{"Id": id, "Name": name, "Type": "Service", "Active": true, "SyncToken": "0"}
+	return id
+}
+
+// Fail429 answers the next n API requests 429 with the XML throttling fault.
+func (s *Server) Fail429(n int) { s.mu.Lock(); s.co.fail429 = n; s.mu.Unlock() }
+
+// Fail500 answers the next n API requests 500 (SystemFault).
+func (s *Server) Fail500(n int) { s.mu.Lock(); s.co.fail500 = n; s.mu.Unlock() }
+
+// Calls returns the API calls received, as "METHOD path?query".
+func (s *Server) Calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.co.calls...)
+}
+
+// Invoice returns a copy of an invoice.
+func (s *Server) Invoice(id string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, _ := json.Marshal(s.co.invoices[id])
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// InvoiceCount is how many invoices exist.
+func (s *Server) InvoiceCount() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.co.invoices) }
+
+func fault(w http.ResponseWriter, status int, typ, code, msg, detail string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"Fault": map[string]any{"Error": []any{map[string]any{"Message": msg, "Detail": detail, "code": code}}, "type": typ},
+		"time": "2026-11-25T10:00:00.000-08:00"})
+}
+
+func answer(w http.ResponseWriter, v any) []byte {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+	return b
+}
+
+var queryRE = regexp.MustCompile(`(?i)^select \* from (\w+)(?: where (\w+(?:\.\w+)?) = '((?:[^'\\]|\\.)*)')?\s*$`)
+
+// cents reads a JSON number as cents exactly (no floats).
+func cents(v any) (int64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	whole, frac, _ := strings.Cut(n.String(), ".")
+	if len(frac) > 2 {
+		return 0, false
+	}
+	frac += strings.Repeat("0", 2-len(frac))
+	neg := strings.HasPrefix(whole, "-")
+	w, err1 := strconv.ParseInt(strings.TrimPrefix(whole, "-"), 10, 64)
+	f, err2 := strconv.ParseInt(frac, 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	c := w*100 + f
+	if neg {
+		c = -c
+	}
+	return c, true
+}
+
+func dollars(c int64) json.Number { return json.Number(fmt.Sprintf("%d.%02d", c/100, c%100)) }
+
+func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
+	auth, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	s.mu.Lock()
+	s.co.calls = append(s.co.calls, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+	throttled, failing := s.co.fail429 > 0, s.co.fail500 > 0 && s.co.fail429 == 0
+	if throttled {
+		s.co.fail429--
+	} else if failing {
+		s.co.fail500--
+	}
+	s.mu.Unlock()
+	switch {
+	case !s.ValidAccess(auth):
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(401)
+		_, _ = io.WriteString(w, `{"fault":{"error":[{"message":"message=AuthenticationFailed; errorCode=003200; statusCode=401","detail":"Token expired: `+auth+`","code":"3200"}],"type":"AUTHENTICATION"},"requestId":"local"}`)
+		return
+	case throttled:
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(429)
+		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="2026-11-25T10:00:00.000-08:00"><Fault type="SERVICE"><Error code="3001"><Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message><Detail>The request limit was reached.</Detail></Error></Fault></IntuitResponse>`)
+		return
+	case failing:
+		fault(w, 500, "SystemFault", "10000", "An application error has occurred while processing your request", "System Failure Error")
+		return
+	case r.PathValue("realm") != Realm:
+		fault(w, 403, "AuthorizationFault", "003100", "ApplicationAuthorizationFailed", "the token is not for this company")
+		return
+	}
+	if mv, _ := strconv.Atoi(r.URL.Query().Get("minorversion")); mv < 75 {
+		fault(w, 400, "ValidationFault", "2010", "Request has invalid or unsupported property", "minorversion must be 75 or higher")
+		return
+	}
+	var body map[string]any
+	if r.Method == http.MethodPost {
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+		dec.UseNumber()
+		if err := dec.Decode(&body); err != nil {
+			fault(w, 400, "ValidationFault", "2020", "Request has invalid or unsupported property", "the body is not JSON")
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch ent := strings.ToLower(r.PathValue("entity")); {
+	case ent == "query" && r.Method == http.MethodGet:
+		s.query(w, r.URL.Query().Get("query"))
+	case ent == "customer" && r.Method == http.MethodPost:
+		s.createCustomer(w, body)
+	case ent == "invoice" && r.Method == http.MethodGet && r.PathValue("id") != "":
+		inv, ok := s.co.invoices[r.PathValue("id")]
+		if !ok {
+			fault(w, 400, "ValidationFault", "610", "Object Not Found", "Something you're trying to use has been made inactive or deleted.")
+			return
+		}
+		answer(w, map[string]any{"Invoice": inv, "time": "now"})
+	case ent == "invoice" && r.Method == http.MethodPost && r.URL.Query().Get("operation") == "void":
+		s.void(w, body)
+	case ent == "invoice" && r.Method == http.MethodPost:
+		rid := r.URL.Query().Get("requestid")
+		if prev, ok := s.co.requests[rid]; ok && rid != "" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(prev)
+			return
+		}
+		if b := s.createInvoice(w, body); b != nil && rid != "" {
+			s.co.requests[rid] = b
+		}
+	case ent == "payment" && r.Method == http.MethodPost:
+		s.payment(w, body)
+	default:
+		fault(w, 400, "ValidationFault", "2020", "Unsupported operation", r.Method+" "+ent)
+	}
+}
+
+func (s *Server) query(w http.ResponseWriter, q string) {
+	m := queryRE.FindStringSubmatch(strings.TrimSpace(q))
+	if m == nil {
+		fault(w, 400, "ValidationFault", "4000", "Error parsing query", "QueryParserError: "+q)
+		return
+	}
+	var table map[string]map[string]any
+	switch m[1] {
+	case "Customer":
+		table = s.co.customers
+	case "Item":
+		table = s.co.items
+	case "Invoice":
+		table = s.co.invoices
+	default:
+		fault(w, 400, "ValidationFault", "4001", "Invalid query", "unsupported entity "+m[1])
+		return
+	}
+	field, want := m[2], strings.ReplaceAll(m[3], `\'`, "'")
+	if field == "PrimaryEmailAddr" {
+		// One reading of an UNVERIFIED fact: the email is not filterable.
+		fault(w, 400, "ValidationFault", "4001", "Invalid query", "property PrimaryEmailAddr is not queryable")
+		return
+	}
+	var found []any
+	for _, row := range table {
+		if field == "" || fmt.Sprint(row[field]) == want {
+			found = append(found, row)
+		}
+	}
+	res := map[string]any{"startPosition": 1, "maxResults": len(found)}
+	if len(found) > 0 {
+		res[m[1]] = found
+	}
+	answer(w, map[string]any{"QueryResponse": res, "time": "now"})
+}
+
+func (s *Server) createCustomer(w http.ResponseWriter, b map[string]any) {
+	name, _ := b["DisplayName"].(string)
+	if strings.TrimSpace(name) == "" {
+		fault(w, 400, "ValidationFault", "2020", "Required param missing, need to supply the required value for the API", "Required parameter DisplayName is missing")
+		return
+	}
+	for _, c := range s.co.customers {
+		if c["DisplayName"] == name {
+			fault(w, 400, "ValidationFault", "6240", "Duplicate Name Exists Error", "The name supplied already exists. : Another customer, vendor or employee is already using this name.")
+			return
+		}
+	}
+	s.co.nextID++
+	id := strconv.Itoa(s.co.nextID)
+	c := map[string]any{"Id": id, "DisplayName": name, "SyncToken": "0", "Active": true}
+	if e, ok := b["PrimaryEmailAddr"]; ok {
+		c["PrimaryEmailAddr"] = e
+	}
+	s.co.customers[id] = c
+	answer(w, map[string]any{"Customer": c, "time": "now"})
+}
+
+func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
+	ref, _ := b["CustomerRef"].(map[string]any)
+	if _, ok := s.co.customers[fmt.Sprint(ref["value"])]; !ok {
+		fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Customer "+fmt.Sprint(ref["value"]))
+		return nil
+	}
+	if dn, _ := b["DocNumber"].(string); len(dn) > 21 {
+		fault(w, 400, "ValidationFault", "2050", "String length is either shorter or longer than supported by specification", "DocNumber max 21")
+		return nil
+	}
+	lines, _ := b["Line"].([]any)
+	var total, subtotal int64
+	var out []any
+	for i, l := range lines {
+		line, _ := l.(map[string]any)
+		amt, ok := cents(line["Amount"])
+		if !ok || amt < 0 {
+			fault(w, 400, "ValidationFault", "2020", "Invalid amount", fmt.Sprintf("Line %d Amount", i))
+			return nil
+		}
+		switch line["DetailType"] {
+		case "SalesItemLineDetail":
+			d, _ := line["SalesItemLineDetail"].(map[string]any)
+			ir, _ := d["ItemRef"].(map[string]any)
+			if _, ok := s.co.items[fmt.Sprint(ir["value"])]; !ok {
+				fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Item "+fmt.Sprint(ir["value"]))
+				return nil
+			}
+			unit, ok1 := cents(d["UnitPrice"])
+			qty, err := strconv.ParseInt(fmt.Sprint(d["Qty"]), 10, 64)
+			if !ok1 || err != nil || unit*qty != amt {
+				fault(w, 400, "ValidationFault", "6070", "Amount is not equal to UnitPrice * Qty", fmt.Sprintf("Line %d", i))
+				return nil
+			}
+			total += amt
+			subtotal += amt
+		case "DiscountLineDetail":
+			total -= amt
+		default:
+			fault(w, 400, "ValidationFault", "2020", "Unsupported line", fmt.Sprint(line["DetailType"]))
+			return nil
+		}
+		line["Id"], line["LineNum"] = strconv.Itoa(i+1), i+1
+		line["Amount"] = dollars(amt)
+		out = append(out, line)
+	}
+	out = append(out, map[string]any{"Amount": dollars(subtotal), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": map[string]any{}})
+	s.co.nextID++
+	id := strconv.Itoa(s.co.nextID)
+	inv := map[string]any{"Id": id, "SyncToken": "0", "DocNumber": b["DocNumber"], "CustomerRef": ref, "Line": out, "TotalAmt": dollars(total),
+		"Balance": dollars(total), "LinkedTxn": []any{}, "PrivateNote": b["PrivateNote"], "BillEmail": b["BillEmail"], "ShipAddr": b["ShipAddr"],
+		"TxnDate": b["TxnDate"], "MetaData": map[string]any{"CreateTime": "now"}}
+	s.co.invoices[id] = inv
+	return answer(w, map[string]any{"Invoice": inv, "time": "now"})
+}
+
+func (s *Server) void(w http.ResponseWriter, b map[string]any) {
+	inv, ok := s.co.invoices[fmt.Sprint(b["Id"])]
+	if !ok {
+		fault(w, 400, "ValidationFault", "610", "Object Not Found", "Invoice "+fmt.Sprint(b["Id"]))
+		return
+	}
+	if fmt.Sprint(b["SyncToken"]) != inv["SyncToken"] {
+		fault(w, 400, "ValidationFault", "5010", "Stale Object Error", "You and another user were working on the same thing.")
+		return
+	}
+	st, _ := strconv.Atoi(inv["SyncToken"].(string))
+	inv["SyncToken"], inv["Balance"], inv["TotalAmt"], inv["PrivateNote"] = strconv.Itoa(st+1), dollars(0), dollars(0), "Voided"
+	answer(w, map[string]any{"Invoice": inv, "time": "now"})
+}
+
+// payment records a payment against invoices (the owner's "mark paid").
+func (s *Server) payment(w http.ResponseWriter, b map[string]any) {
+	lines, _ := b["Line"].([]any)
+	s.co.nextID++
+	pid := strconv.Itoa(s.co.nextID)
+	for _, l := range lines {
+		line, _ := l.(map[string]any)
+		amt, ok := cents(line["Amount"])
+		links, _ := line["LinkedTxn"].([]any)
+		for _, lt := range links {
+			link, _ := lt.(map[string]any)
+			inv, found := s.co.invoices[fmt.Sprint(link["TxnId"])]
+			if !ok || !found || link["TxnType"] != "Invoice" {
+				fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "payment line")
+				return
+			}
+			bal, _ := cents(inv["Balance"])
+			inv["Balance"] = dollars(max(0, bal-amt))
+			st, _ := strconv.Atoi(inv["SyncToken"].(string))
+			inv["SyncToken"] = strconv.Itoa(st + 1)
+			inv["LinkedTxn"] = append(inv["LinkedTxn"].([]any), map[string]any{"TxnId": pid, "TxnType": "Payment"})
+		}
+	}
+	answer(w, map[string]any{"Payment": map[string]any{"Id": pid, "TotalAmt": b["TotalAmt"], "Line": lines}, "time": "now"})
+}
+
+// MarkPaid records a payment of the invoice's balance, as the owner does
+// in QuickBooks.
+func (s *Server) MarkPaid(invoiceID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inv, ok := s.co.invoices[invoiceID]
+	if !ok {
+		return fmt.Errorf("no invoice %s", invoiceID)
+	}
+	s.co.nextID++
+	pid := strconv.Itoa(s.co.nextID)
+	inv["Balance"] = dollars(0)
+	st, _ := strconv.Atoi(inv["SyncToken"].(string))
+	inv["SyncToken"] = strconv.Itoa(st + 1)
+	inv["LinkedTxn"] = append(inv["LinkedTxn"].([]any), map[string]any{"TxnId": pid, "TxnType": "Payment"})
+	return nil
+}
