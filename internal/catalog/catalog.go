@@ -40,6 +40,9 @@ type SKU struct {
 	// MaxPerOrder caps the quantity of this SKU in one order (0: the
 	// store's default).
 	MaxPerOrder int64
+	// QuickBooksItem names the QuickBooks item the SKU is invoiced as
+	// ("" : its Name).
+	QuickBooksItem string
 }
 
 // PriceAt returns the unit price at instant t: the sale price inside the

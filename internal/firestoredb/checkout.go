@@ -122,6 +122,7 @@ func (c *Checkouts) decodeSKU(id string, d map[string]any) (catalog.SKU, error) 
 	}
 	s.WeightGrams, _ = d["weightGrams"].(int64)
 	s.MaxPerOrder, _ = d["maxPerOrder"].(int64)
+	s.QuickBooksItem, _ = d["quickbooksItem"].(string)
 	if size, ok := d["sizeMm"].(map[string]any); ok {
 		for i, k := range []string{"length", "width", "height"} {
 			s.SizeMM[i], _ = size[k].(int64)

@@ -66,6 +66,7 @@ type lineDoc struct {
 	Total       int64  `firestore:"total"`
 	Fulfillment string `firestore:"fulfillment"`
 	WeightGrams int64  `firestore:"weightGrams"`
+	QBItem      string `firestore:"quickbooksItem,omitempty"`
 }
 
 type customerDoc struct {
@@ -194,7 +195,7 @@ func toDoc(o *order.Order) orderDoc {
 	for _, l := range o.Lines {
 		d.Lines = append(d.Lines, lineDoc{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
 			UnitPrice: l.UnitPrice.Amount, ListPrice: l.ListPrice.Amount, OnSale: l.OnSale, Total: l.Total.Amount,
-			Fulfillment: string(l.Fulfillment), WeightGrams: l.WeightGrams})
+			Fulfillment: string(l.Fulfillment), WeightGrams: l.WeightGrams, QBItem: l.QuickBooksItem})
 	}
 	for _, h := range o.Holds {
 		d.Holds = append(d.Holds, holdDoc{SKU: h.SKU, Quantity: h.Quantity})
@@ -261,7 +262,7 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	for _, l := range d.Lines {
 		o.Lines = append(o.Lines, pricing.Line{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
 			UnitPrice: money.New(l.UnitPrice, d.Currency), ListPrice: money.New(l.ListPrice, d.Currency), OnSale: l.OnSale,
-			Total: money.New(l.Total, d.Currency), Fulfillment: catalog.Fulfillment(l.Fulfillment), WeightGrams: l.WeightGrams})
+			Total: money.New(l.Total, d.Currency), Fulfillment: catalog.Fulfillment(l.Fulfillment), WeightGrams: l.WeightGrams, QuickBooksItem: l.QBItem})
 	}
 	for _, hd := range d.Holds {
 		o.Holds = append(o.Holds, order.Hold{SKU: hd.SKU, Quantity: hd.Quantity})

@@ -30,6 +30,8 @@ type Line struct {
 	Total       money.Money // UnitPrice × Quantity
 	Fulfillment catalog.Fulfillment
 	WeightGrams int64 // per unit
+	// QuickBooksItem is the QuickBooks item the line is invoiced as.
+	QuickBooksItem string
 }
 
 // Priced is a priced cart.
@@ -114,7 +116,8 @@ func Price(skus map[string]catalog.SKU, cart []CartLine, currency string, at tim
 			return Priced{}, fmt.Errorf("subtotal: %w", err)
 		}
 		out.Lines = append(out.Lines, Line{SKU: id, ProductID: s.ProductID, Name: s.Name, Quantity: qty[id], UnitPrice: unit,
-			ListPrice: s.Price, OnSale: onSale, Total: total, Fulfillment: s.Fulfillment, WeightGrams: s.WeightGrams})
+			ListPrice: s.Price, OnSale: onSale, Total: total, Fulfillment: s.Fulfillment, WeightGrams: s.WeightGrams,
+			QuickBooksItem: s.QuickBooksItem})
 	}
 	return out, nil
 }

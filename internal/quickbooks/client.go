@@ -21,6 +21,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/order"
 )
 
 // MinorVersion is the API minor version every request asks for (75 is the
@@ -188,3 +189,5 @@ func Dollars(m money.Money) json.Number { return json.Number(m.Decimal()) }
 func Cents(n json.Number, currency string) (money.Money, error) {
 	return money.ParseDecimal(n.String(), currency)
 }
+
+func moneyOf(o *order.Order, cents int64) money.Money { return money.New(cents, o.Currency) }
