@@ -94,14 +94,14 @@ var List = []Function{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",
-		Secrets: []string{app.StripeKey},
+		Secrets: []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret},
 		event:   onOrderWritten,
 	},
 	{
 		Name: "sweep", Kind: Scheduled,
 		Doc:      "The sweeper: expires lapsed holds and re-drives orders whose event or step was lost.",
 		Schedule: "*/5 * * * *",
-		Secrets:  []string{app.StripeKey},
+		Secrets:  []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret},
 		handler:  sweepHandler,
 	},
 }

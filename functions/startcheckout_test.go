@@ -17,6 +17,7 @@ import (
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
 	"github.com/readyplanner/oms/internal/stripepay/stripefake"
 	"github.com/readyplanner/oms/internal/testenv"
@@ -39,6 +40,9 @@ func testApp(t *testing.T) *app.App {
 		if theApp, err = app.New(context.Background(), devConfig(t), app.Options{LogOutput: io.Discard}); err != nil {
 			t.Fatal(err)
 		}
+		if err := localQuickBooks(t).ConnectTo(context.Background(), theApp.QuickBooksTokens); err != nil {
+			t.Fatal(err)
+		}
 	})
 	return theApp
 }
@@ -48,7 +52,21 @@ var (
 	seFake     *shipenginefake.Server
 	stripeOnce sync.Once
 	stripeFake *stripefake.Server
+	qbOnce     sync.Once
+	qbFake     *qbfake.Server
 )
+
+// localQuickBooks is this binary's local QuickBooks.
+func localQuickBooks(tb testing.TB) *qbfake.Server {
+	tb.Helper()
+	qbOnce.Do(func() {
+		var err error
+		if qbFake, err = qbfake.Start(); err != nil {
+			tb.Fatal(err)
+		}
+	})
+	return qbFake
+}
 
 // localStripe is this binary's local Stripe.
 func localStripe(tb testing.TB) *stripefake.Server {
@@ -78,7 +96,7 @@ func shipEngine(tb testing.TB) *shipenginefake.Server {
 // local ShipEngine.
 func devConfig(tb testing.TB) config.Config {
 	tb.Helper()
-	se, st := shipEngine(tb), localStripe(tb)
+	se, st, qb := shipEngine(tb), localStripe(tb), localQuickBooks(tb)
 	cfg, err := config.Load(func(k string) (string, bool) {
 		switch k {
 		case "OMS_ENV":
@@ -97,6 +115,14 @@ func devConfig(tb testing.TB) config.Config {
 			return st.WebhookSecret, true
 		case "OMS_STRIPE_API_BASE":
 			return st.URL, true
+		case app.QuickBooksClientID:
+			return qb.ClientID, true
+		case app.QuickBooksClientSecret:
+			return qb.ClientSecret, true
+		case "OMS_QUICKBOOKS_BASE_URL":
+			return qb.URL, true
+		case "OMS_QUICKBOOKS_TOKEN_URL":
+			return qb.TokenURL(), true
 		}
 		return os.LookupEnv(k)
 	}, AllSecrets()...)
@@ -118,9 +144,9 @@ func newStore(t *testing.T, a *app.App, onHandA, onHandB int64) *store {
 	s := &store{t: t, c: a.Firestore, sku: map[string]string{}}
 	ctx := context.Background()
 	for name, doc := range map[string]map[string]any{
-		"A": {"name": "Sticker pack", "price": map[string]any{"amount": 900, "currency": "USD"}, "fulfillment": "stock", "weightGrams": 40},
-		"B": {"name": "Pen set", "price": map[string]any{"amount": 1800, "currency": "USD"}, "fulfillment": "stock", "weightGrams": 90, "maxPerOrder": 5},
-		"P": {"name": "Planner", "price": map[string]any{"amount": 3800, "currency": "USD"}, "fulfillment": "print_on_demand", "weightGrams": 600},
+		"A": {"name": "Sticker pack", "price": map[string]any{"amount": 900, "currency": "USD"}, "fulfillment": "stock", "weightGrams": 40, "quickbooksItem": "Sticker Pack"},
+		"B": {"name": "Pen set", "price": map[string]any{"amount": 1800, "currency": "USD"}, "fulfillment": "stock", "weightGrams": 90, "maxPerOrder": 5, "quickbooksItem": "Pen Set"},
+		"P": {"name": "Planner", "price": map[string]any{"amount": 3800, "currency": "USD"}, "fulfillment": "print_on_demand", "weightGrams": 600, "quickbooksItem": "Daily Planner A5"},
 		"X": {"name": "Retired", "price": map[string]any{"amount": 100, "currency": "USD"}, "fulfillment": "stock", "active": false},
 	} {
 		id := testenv.ID("SKU-" + name)

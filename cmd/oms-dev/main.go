@@ -83,6 +83,9 @@ func banner(w io.Writer, h *devhost.Host) {
 	if h.Stripe != nil {
 		fmt.Fprintf(w, "  Stripe            %s   (local; pay at the session URL; set STRIPE_SECRET_KEY for test mode)\n", h.Stripe.URL)
 	}
+	if h.QuickBooks != nil {
+		fmt.Fprintf(w, "  QuickBooks        %s   (local, connected; set QUICKBOOKS_CLIENT_ID for a sandbox company)\n", h.QuickBooks.URL)
+	}
 	fmt.Fprintf(w, "  seeded            %d products, %d SKUs, %d promotions\n\n", h.Seeded.Products, h.Seeded.SKUs, h.Seeded.Promotions)
 	fmt.Fprintln(w, "Functions:")
 	for _, f := range functions.List {

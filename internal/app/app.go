@@ -21,6 +21,7 @@ import (
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/quickbooks"
 	"github.com/readyplanner/oms/internal/shipengine"
 	"github.com/readyplanner/oms/internal/stripepay"
 	"github.com/readyplanner/oms/internal/sweep"
@@ -33,6 +34,10 @@ const (
 	StripeKey     = "STRIPE_SECRET_KEY"  // Stripe's secret (or restricted) key
 	// StripeWebhookSecret is the webhook endpoint's signing secret (whsec_…).
 	StripeWebhookSecret = "STRIPE_WEBHOOK_SECRET"
+	// QuickBooksClientID and QuickBooksClientSecret are the Intuit app's
+	// OAuth credentials.
+	QuickBooksClientID     = "QUICKBOOKS_CLIENT_ID"
+	QuickBooksClientSecret = "QUICKBOOKS_CLIENT_SECRET"
 )
 
 // App is one instance's wired application.
@@ -51,10 +56,14 @@ type App struct {
 	StripeEvents *checkout.StripeEvents
 	// PaymentActions captures and cancels (nil without a Stripe key).
 	PaymentActions checkout.PaymentActions
-	Callables      *callable.Server
-	Flow           *orderflow.Dispatcher
-	Sweeper        *sweep.Sweeper
-	Now            func() time.Time
+	// QuickBooksTokens keeps the QuickBooks connection; Books invoices
+	// (both nil without the Intuit app's credentials).
+	QuickBooksTokens *firestoredb.QuickBooksTokens
+	Books            *quickbooks.Books
+	Callables        *callable.Server
+	Flow             *orderflow.Dispatcher
+	Sweeper          *sweep.Sweeper
+	Now              func() time.Time
 
 	closers []func() error
 }
@@ -133,8 +142,15 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 	}
 
+	if id, secret := cfg.Secret(QuickBooksClientID), cfg.Secret(QuickBooksClientSecret); id.IsSet() && secret.IsSet() {
+		oauth := quickbooks.OAuth{Endpoint: cfg.QuickBooksTokenURL, ClientID: id.Reveal(), ClientSecret: secret.Reveal()}
+		a.QuickBooksTokens = firestoredb.NewQuickBooksTokens(fs, oauth, o.Now)
+		a.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksTokens, ShippingItem: cfg.ShippingItem}
+	}
+
 	a.Flow = orderflow.New(a.Orders)
 	orderflow.Register(a.Flow, map[string]orderflow.StepFunc{
+		orderflow.StepCreateInvoice:      a.createInvoice,
 		orderflow.StepCapturePayment:     a.capturePayment,
 		orderflow.StepCancelPayment:      a.cancelPayment,
 		orderflow.StepReleaseHolds:       a.releaseHolds,
@@ -168,6 +184,31 @@ func (a *App) releaseHolds(ctx context.Context, t orderflow.Transition) error {
 // errNoStripe is the capture and cancel steps' error without a Stripe key:
 // transient, so that the event is retried once the key is configured.
 var errNoStripe = apperr.New(apperr.Unavailable, "no Stripe key is configured for the order trigger (STRIPE_SECRET_KEY)")
+
+// createInvoice invoices an authorized order in QuickBooks (requestid
+// derived from the order, so a repeated step creates nothing new) and moves
+// it to invoiced with the invoice's id and number. QuickBooks disconnected,
+// a missing item or a total that differs are permanent (needs_attention
+// with the reason); QuickBooks busy or down is retried.
+func (a *App) createInvoice(ctx context.Context, t orderflow.Transition) error {
+	if a.Books == nil {
+		return apperr.New(apperr.Unavailable, "no QuickBooks app credentials are configured for the order trigger (QUICKBOOKS_CLIENT_ID, QUICKBOOKS_CLIENT_SECRET)")
+	}
+	inv, err := a.Books.Invoice(ctx, t.Order)
+	if err != nil {
+		return err
+	}
+	_, _, err = a.Orders.Update(ctx, t.Order.ID, func(o *order.Order) (bool, error) {
+		applied, err := o.Transition(order.Move{From: []order.State{order.Authorized}, To: order.Invoiced, Actor: "trigger",
+			Reason: "QuickBooks invoice " + inv.DocNumber}, a.Now().UTC())
+		if err != nil || !applied {
+			return false, err
+		}
+		o.Invoice = &inv
+		return true, nil
+	})
+	return err
+}
 
 // capturePayment captures an approved order's authorization (payments).
 func (a *App) capturePayment(ctx context.Context, t orderflow.Transition) error {

@@ -102,6 +102,16 @@ type Config struct {
 	StripeAPIBase string
 	SessionTTL    time.Duration
 
+	// Bookkeeping. QuickBooksBaseURL (OMS_QUICKBOOKS_BASE_URL) is the API:
+	// production by default, https://sandbox-quickbooks.api.intuit.com for a
+	// sandbox company; QuickBooksTokenURL (OMS_QUICKBOOKS_TOKEN_URL) Intuit's
+	// token endpoint unless overridden (the local QuickBooks); ShippingItem
+	// (OMS_QUICKBOOKS_SHIPPING_ITEM, default "Shipping") the item shipping
+	// is invoiced as.
+	QuickBooksBaseURL  string
+	QuickBooksTokenURL string
+	ShippingItem       string
+
 	// FirestoreEmulatorHost and AuthEmulatorHost are read by the Google
 	// SDKs themselves; they are recorded here so that production can refuse
 	// them (an emulator host in production would switch off token checks).
@@ -244,6 +254,23 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	}
 	c.QuoteTTL = duration("OMS_QUOTE_TTL", 15*time.Minute, time.Minute, 24*time.Hour)
 	c.SessionTTL = duration("OMS_PAYMENT_SESSION_TTL", time.Hour, 30*time.Minute+time.Minute, 24*time.Hour)
+	for _, u := range []struct {
+		name string
+		dst  *string
+		def  string
+	}{
+		{"OMS_QUICKBOOKS_BASE_URL", &c.QuickBooksBaseURL, "https://quickbooks.api.intuit.com"},
+		{"OMS_QUICKBOOKS_TOKEN_URL", &c.QuickBooksTokenURL, "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"},
+	} {
+		if *u.dst = get(u.name); *u.dst == "" {
+			*u.dst = u.def
+		} else if p, err := url.Parse(*u.dst); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad("%s: %q is not an http(s) URL", u.name, *u.dst)
+		}
+	}
+	if c.ShippingItem = get("OMS_QUICKBOOKS_SHIPPING_ITEM"); c.ShippingItem == "" {
+		c.ShippingItem = "Shipping"
+	}
 	if c.StripeAPIBase = get("OMS_STRIPE_API_BASE"); c.StripeAPIBase != "" {
 		if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("OMS_STRIPE_API_BASE: %q is not an http(s) URL", c.StripeAPIBase)

@@ -26,6 +26,7 @@ import (
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/seed"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
 	"github.com/readyplanner/oms/internal/stripepay/stripefake"
@@ -69,7 +70,10 @@ type Host struct {
 	ShipEngine *shipenginefake.Server
 	// Stripe is the local Stripe, started when no STRIPE_SECRET_KEY is
 	// configured (nil otherwise: Stripe's test mode).
-	Stripe       *stripefake.Server
+	Stripe *stripefake.Server
+	// QuickBooks is the local QuickBooks, started and connected when no
+	// QUICKBOOKS_CLIENT_ID is configured.
+	QuickBooks   *qbfake.Server
 	Ready        time.Duration // from Start's call to serving
 	Routes       []string      // every path served
 	srv          *http.Server
@@ -163,6 +167,14 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		vars[app.StripeWebhookSecret] = h.Stripe.WebhookSecret
 		vars["OMS_STRIPE_API_BASE"] = h.Stripe.URL
 	}
+	if os.Getenv(app.QuickBooksClientID) == "" {
+		if h.QuickBooks, err = qbfake.Start(); err != nil {
+			return nil, fmt.Errorf("local QuickBooks: %w", err)
+		}
+		h.stops = append(h.stops, h.QuickBooks.Close)
+		vars[app.QuickBooksClientID], vars[app.QuickBooksClientSecret] = h.QuickBooks.ClientID, h.QuickBooks.ClientSecret
+		vars["OMS_QUICKBOOKS_BASE_URL"], vars["OMS_QUICKBOOKS_TOKEN_URL"] = h.QuickBooks.URL, h.QuickBooks.TokenURL()
+	}
 	h.restoreEnvFn = setEnv(vars)
 	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)
 	if err != nil {
@@ -177,6 +189,11 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		return nil, err
 	}
 	h.stops = append(h.stops, h.App.Close)
+	if h.QuickBooks != nil {
+		if err := h.QuickBooks.ConnectTo(ctx, h.App.QuickBooksTokens); err != nil {
+			return nil, err
+		}
+	}
 	if o.Configure != nil {
 		o.Configure(h.App)
 	}

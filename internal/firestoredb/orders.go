@@ -47,6 +47,7 @@ type orderDoc struct {
 	Quote          *quoteDoc    `firestore:"shippingQuote"`
 	Shipping       *choiceDoc   `firestore:"shipping"`
 	Payment        *paymentDoc  `firestore:"payment"`
+	Invoice        *invoiceDoc  `firestore:"invoice"`
 	HoldsReleased  bool         `firestore:"holdsReleased"`
 	StockCommitted bool         `firestore:"stockCommitted"`
 	History        []changeDoc  `firestore:"history"`
@@ -166,6 +167,12 @@ type paymentDoc struct {
 	LapseWarnedAt    *time.Time `firestore:"lapseWarnedAt"`
 }
 
+type invoiceDoc struct {
+	ID        string `firestore:"id"`
+	DocNumber string `firestore:"docNumber"`
+	Total     int64  `firestore:"total"`
+}
+
 type choiceDoc struct {
 	Rate    rateDoc    `firestore:"rate"`
 	Address addressDoc `firestore:"address"`
@@ -229,6 +236,9 @@ func toDoc(o *order.Order) orderDoc {
 	if c := o.Shipping; c != nil {
 		d.Shipping = &choiceDoc{Rate: toRateDoc(c.Rate), Address: toAddressDoc(c.Address)}
 	}
+	if inv := o.Invoice; inv != nil {
+		d.Invoice = &invoiceDoc{ID: inv.ID, DocNumber: inv.DocNumber, Total: inv.Total.Amount}
+	}
 	if p := o.Payment; p != nil {
 		pd := &paymentDoc{Revision: p.Revision, Attempt: p.Attempt, SessionID: p.SessionID, URL: p.URL, ExpiresAt: p.ExpiresAt, IntentID: p.IntentID,
 			AmountCapturable: p.AmountCapturable, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded}
@@ -283,6 +293,9 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	}
 	if c := d.Shipping; c != nil {
 		o.Shipping = &order.ShippingChoice{Rate: c.Rate.rate(d.Currency), Address: shipping.Address(c.Address)}
+	}
+	if inv := d.Invoice; inv != nil {
+		o.Invoice = &order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: money.New(inv.Total, d.Currency)}
 	}
 	if p := d.Payment; p != nil {
 		o.Payment = &order.Payment{Revision: p.Revision, Attempt: p.Attempt, SessionID: p.SessionID, URL: p.URL, ExpiresAt: p.ExpiresAt, IntentID: p.IntentID,

@@ -42,6 +42,13 @@ type Payment struct {
 	LapseWarnedAt time.Time
 }
 
+// Invoice is the order's invoice in the books.
+type Invoice struct {
+	ID        string
+	DocNumber string
+	Total     money.Money
+}
+
 // ShippingChoice is the rate and address the customer chose; its price
 // comes from the stored quote, never from the client.
 type ShippingChoice struct {
@@ -124,6 +131,7 @@ type Order struct {
 	Quote    *Quote          // nil until quoteShipping
 	Shipping *ShippingChoice // nil until selectShipping
 	Payment  *Payment        // nil until createPaymentSession
+	Invoice  *Invoice        // nil until the invoice step
 
 	// Lines and Subtotal are priced on the server at checkout.
 	Lines    []pricing.Line

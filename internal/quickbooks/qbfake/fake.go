@@ -9,15 +9,19 @@
 package qbfake
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/readyplanner/oms/internal/quickbooks"
 )
 
 // Server is a running local QuickBooks.
@@ -56,6 +60,22 @@ func Start() (*Server, error) {
 
 // Close stops the server.
 func (s *Server) Close() error { return s.srv.Close() }
+
+// Connector stores a QuickBooks connection (the token store).
+type Connector interface {
+	Connect(ctx context.Context, realm string, ts quickbooks.TokenSet) error
+}
+
+// ConnectTo connects c to this company as the owner's consent would: a
+// code exchanged for tokens at the token endpoint, stored with the realm.
+func (s *Server) ConnectTo(ctx context.Context, c Connector) error {
+	oauth := quickbooks.OAuth{Endpoint: s.TokenURL(), ClientID: s.ClientID, ClientSecret: s.ClientSecret}
+	ts, err := oauth.Exchange(ctx, s.Code(), "http://127.0.0.1/quickbooksCallback", time.Now())
+	if err != nil {
+		return fmt.Errorf("connect the local QuickBooks: %w", err)
+	}
+	return c.Connect(ctx, Realm, ts)
+}
 
 // TokenURL is the token endpoint.
 func (s *Server) TokenURL() string { return s.URL + "/oauth2/v1/tokens/bearer" }

@@ -1,0 +1,70 @@
+package quickbooks
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/order"
+)
+
+// RealmTokens is a token store that also knows the connected company.
+type RealmTokens interface {
+	Tokens
+	Realm(ctx context.Context) (string, error)
+}
+
+// Books invoices orders in the connected QuickBooks company.
+type Books struct {
+	BaseURL      string
+	Tokens       RealmTokens
+	ShippingItem string            // the item shipping is invoiced as
+	ItemMapping  map[string]string // item name → id, checked before looking up
+	HTTP         *http.Client
+
+	mu    sync.Mutex
+	items map[string]*Items // by realm: the item cache survives between orders
+}
+
+// Invoice creates the order's invoice (or finds the one an earlier attempt
+// created: the requestid is derived from the order) and returns it. Its
+// total must be the order's to the cent.
+func (b *Books) Invoice(ctx context.Context, o *order.Order) (order.Invoice, error) {
+	if o.Customer == nil {
+		return order.Invoice{}, apperr.New(apperr.FailedPrecondition, "order %s has no customer to invoice", o.ID)
+	}
+	realm, err := b.Tokens.Realm(ctx)
+	if err != nil {
+		return order.Invoice{}, err
+	}
+	c := New(b.BaseURL, realm, b.Tokens, b.HTTP)
+	b.mu.Lock()
+	if b.items == nil {
+		b.items = map[string]*Items{}
+	}
+	items := b.items[realm]
+	if items == nil {
+		items = &Items{Client: c, Mapping: b.ItemMapping}
+		b.items[realm] = items
+	}
+	b.mu.Unlock()
+
+	customer, err := c.FindOrCreateCustomer(ctx, o.Customer.Name, o.Customer.Email)
+	if err != nil {
+		return order.Invoice{}, err
+	}
+	body, err := BuildInvoice(ctx, o, customer, items, b.ShippingItem, time.Now())
+	if err != nil {
+		return order.Invoice{}, err
+	}
+	inv, err := c.CreateInvoice(ctx, body, RequestID(o.ID), o.Currency)
+	if err != nil {
+		return order.Invoice{}, err
+	}
+	if inv.Total != o.Total() {
+		return order.Invoice{}, apperr.New(apperr.FailedPrecondition, "QuickBooks totals invoice %s at %s, the order at %s", inv.ID, inv.Total, o.Total())
+	}
+	return order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: inv.Total}, nil
+}
