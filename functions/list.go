@@ -91,6 +91,19 @@ var List = []Function{
 		handler: stripeWebhook,
 	},
 	{
+		Name: "quickbooksWebhook", Kind: Webhook,
+		Doc:     "QuickBooks' notifications: verifies intuit-signature, records each event of the connected company, answers at once.",
+		Secrets: []string{app.QuickBooksClientID, app.QuickBooksClientSecret, app.QuickBooksWebhookVerifier},
+		handler: quickbooksWebhook,
+	},
+	{
+		Name: "onQuickBooksEvent", Kind: Trigger,
+		Doc:       "Acts on a recorded QuickBooks event: re-reads the invoice; paid → approved (then the capture), voided → canceled.",
+		EventType: docevent.TypeWritten, Document: "webhookEvents/{eventId}",
+		Secrets: []string{app.QuickBooksClientID, app.QuickBooksClientSecret},
+		event:   onQuickBooksEvent,
+	},
+	{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",

@@ -123,6 +123,8 @@ func devConfig(tb testing.TB) config.Config {
 			return qb.URL, true
 		case "OMS_QUICKBOOKS_TOKEN_URL":
 			return qb.TokenURL(), true
+		case app.QuickBooksWebhookVerifier:
+			return qb.VerifierToken, true
 		}
 		return os.LookupEnv(k)
 	}, AllSecrets()...)

@@ -38,6 +38,8 @@ const (
 	// OAuth credentials.
 	QuickBooksClientID     = "QUICKBOOKS_CLIENT_ID"
 	QuickBooksClientSecret = "QUICKBOOKS_CLIENT_SECRET"
+	// QuickBooksWebhookVerifier is the app's webhook verifier token.
+	QuickBooksWebhookVerifier = "QUICKBOOKS_WEBHOOK_VERIFIER"
 )
 
 // App is one instance's wired application.
@@ -60,10 +62,12 @@ type App struct {
 	// (both nil without the Intuit app's credentials).
 	QuickBooksTokens *firestoredb.QuickBooksTokens
 	Books            *quickbooks.Books
-	Callables        *callable.Server
-	Flow             *orderflow.Dispatcher
-	Sweeper          *sweep.Sweeper
-	Now              func() time.Time
+	// WebhookEvents records webhook deliveries.
+	WebhookEvents *firestoredb.WebhookEvents
+	Callables     *callable.Server
+	Flow          *orderflow.Dispatcher
+	Sweeper       *sweep.Sweeper
+	Now           func() time.Time
 
 	closers []func() error
 }
@@ -148,6 +152,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksTokens, ShippingItem: cfg.ShippingItem}
 	}
 
+	a.WebhookEvents = firestoredb.NewWebhookEvents(fs)
+
 	a.Flow = orderflow.New(a.Orders)
 	orderflow.Register(a.Flow, map[string]orderflow.StepFunc{
 		orderflow.StepCreateInvoice:      a.createInvoice,
@@ -208,6 +214,74 @@ func (a *App) createInvoice(ctx context.Context, t orderflow.Transition) error {
 		return true, nil
 	})
 	return err
+}
+
+// HandleQuickBooksEvent acts on one recorded QuickBooks entity event:
+// it re-reads the invoices involved (an Invoice event's, or the invoices a
+// Payment applies to) and moves their orders: Balance 0 → approved (the
+// owner recorded the invoice paid; the capture follows), voided or deleted
+// → canceled. Invoices of no order, and other entities, are ignored. The
+// outcome says what happened; an error means "retry".
+func (a *App) HandleQuickBooksEvent(ctx context.Context, entity, id, operation string) (string, error) {
+	if a.Books == nil {
+		return "", apperr.New(apperr.Unavailable, "QuickBooks is not configured")
+	}
+	var invoices []string
+	switch entity {
+	case "Invoice":
+		invoices = []string{id}
+	case "Payment":
+		if operation == "Delete" || operation == "Deleted" {
+			return "ignored: a deleted payment", nil
+		}
+		ids, err := a.Books.InvoicesOfPayment(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		invoices = ids
+	default:
+		return "ignored: " + entity, nil
+	}
+	outcome := "no order"
+	for _, inv := range invoices {
+		o, err := a.Orders.ByInvoice(ctx, inv)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		var m order.Move
+		if operation == "Delete" || operation == "Deleted" || operation == "Void" || operation == "Voided" {
+			m = order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided or deleted in QuickBooks"}
+		} else {
+			qi, err := a.Books.ReadInvoice(ctx, inv, o.Currency)
+			if err != nil {
+				return "", err
+			}
+			switch {
+			case qi.Voided:
+				m = order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided in QuickBooks"}
+			case qi.Balance.IsZero():
+				m = order.Move{From: []order.State{order.Invoiced}, To: order.Approved, Actor: "quickbooks", Reason: "the owner recorded invoice " + qi.DocNumber + " paid"}
+			default:
+				outcome = "invoice " + inv + " still open"
+				continue
+			}
+		}
+		_, applied, err := a.Orders.Transition(ctx, o.ID, m)
+		switch {
+		case apperr.CodeOf(err) == apperr.FailedPrecondition:
+			outcome = "does not apply to order " + o.ID
+		case err != nil:
+			return "", err
+		case applied:
+			outcome = "order " + o.ID + " " + string(m.To)
+		default:
+			outcome = "order " + o.ID + " already " + string(m.To)
+		}
+	}
+	return outcome, nil
 }
 
 // capturePayment captures an approved order's authorization (payments).

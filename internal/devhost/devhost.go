@@ -174,6 +174,7 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		h.stops = append(h.stops, h.QuickBooks.Close)
 		vars[app.QuickBooksClientID], vars[app.QuickBooksClientSecret] = h.QuickBooks.ClientID, h.QuickBooks.ClientSecret
 		vars["OMS_QUICKBOOKS_BASE_URL"], vars["OMS_QUICKBOOKS_TOKEN_URL"] = h.QuickBooks.URL, h.QuickBooks.TokenURL()
+		vars[app.QuickBooksWebhookVerifier] = h.QuickBooks.VerifierToken
 	}
 	h.restoreEnvFn = setEnv(vars)
 	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)

@@ -484,6 +484,19 @@ func (s *Orders) query(ctx context.Context, q firestore.Query, what string) ([]*
 	return out, nil
 }
 
+// ByInvoice returns the order whose QuickBooks invoice is invoiceID
+// (NOT_FOUND when none is).
+func (s *Orders) ByInvoice(ctx context.Context, invoiceID string) (*order.Order, error) {
+	found, err := s.query(ctx, s.client.Collection(OrdersCollection).Where("invoice.id", "==", invoiceID).Limit(1), "find the order of an invoice")
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, apperr.New(apperr.NotFound, "no order has invoice %s", invoiceID)
+	}
+	return found[0], nil
+}
+
 // Stale returns up to limit orders in one of states whose last change is
 // before `before`, oldest first. The sweeper uses it to find orders whose
 // event or step was lost. (Index: state ASC, updatedAt ASC; see

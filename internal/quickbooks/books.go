@@ -28,6 +28,36 @@ type Books struct {
 	items map[string]*Items // by realm: the item cache survives between orders
 }
 
+// client returns a client for the connected company.
+func (b *Books) client(ctx context.Context) (*Client, string, error) {
+	realm, err := b.Tokens.Realm(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return New(b.BaseURL, realm, b.Tokens, b.HTTP), realm, nil
+}
+
+// Realm is the connected company's realm id.
+func (b *Books) Realm(ctx context.Context) (string, error) { return b.Tokens.Realm(ctx) }
+
+// ReadInvoice re-reads an invoice.
+func (b *Books) ReadInvoice(ctx context.Context, id, currency string) (Invoice, error) {
+	c, _, err := b.client(ctx)
+	if err != nil {
+		return Invoice{}, err
+	}
+	return c.GetInvoice(ctx, id, currency)
+}
+
+// InvoicesOfPayment returns the invoices a payment applies to.
+func (b *Books) InvoicesOfPayment(ctx context.Context, paymentID string) ([]string, error) {
+	c, _, err := b.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.PaymentInvoices(ctx, paymentID)
+}
+
 // Invoice creates the order's invoice (or finds the one an earlier attempt
 // created: the requestid is derived from the order) and returns it. Its
 // total must be the order's to the cent.
@@ -35,11 +65,10 @@ func (b *Books) Invoice(ctx context.Context, o *order.Order) (order.Invoice, err
 	if o.Customer == nil {
 		return order.Invoice{}, apperr.New(apperr.FailedPrecondition, "order %s has no customer to invoice", o.ID)
 	}
-	realm, err := b.Tokens.Realm(ctx)
+	c, realm, err := b.client(ctx)
 	if err != nil {
 		return order.Invoice{}, err
 	}
-	c := New(b.BaseURL, realm, b.Tokens, b.HTTP)
 	b.mu.Lock()
 	if b.items == nil {
 		b.items = map[string]*Items{}

@@ -181,6 +181,32 @@ func (c *Client) GetInvoice(ctx context.Context, id, currency string) (Invoice, 
 	return ans.Invoice.invoice(currency)
 }
 
+// PaymentInvoices returns the ids of the invoices a payment applies to.
+func (c *Client) PaymentInvoices(ctx context.Context, paymentID string) ([]string, error) {
+	var ans struct {
+		Payment struct {
+			Line []struct {
+				LinkedTxn []struct {
+					TxnID   string `json:"TxnId"`
+					TxnType string `json:"TxnType"`
+				} `json:"LinkedTxn"`
+			} `json:"Line"`
+		}
+	}
+	if err := c.Do(ctx, http.MethodGet, "payment/"+url.PathEscape(paymentID), nil, nil, &ans); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, l := range ans.Payment.Line {
+		for _, t := range l.LinkedTxn {
+			if t.TxnType == "Invoice" {
+				ids = append(ids, t.TxnID)
+			}
+		}
+	}
+	return ids, nil
+}
+
 // VoidInvoice voids an invoice at its SyncToken.
 func (c *Client) VoidInvoice(ctx context.Context, id, syncToken string) error {
 	return c.Do(ctx, http.MethodPost, "invoice", url.Values{"operation": {"void"}}, map[string]string{"Id": id, "SyncToken": syncToken}, nil)

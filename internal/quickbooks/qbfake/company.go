@@ -19,6 +19,7 @@ type company struct {
 	items     map[string]map[string]any
 	invoices  map[string]map[string]any
 	requests  map[string][]byte // requestid → first answer
+	payments  map[string]map[string]any
 	nextID    int
 	fail429   int
 	fail500   int
@@ -27,7 +28,7 @@ type company struct {
 
 func (s *Server) initCompany(mux *http.ServeMux) {
 	s.co = &company{customers: map[string]map[string]any{}, items: map[string]map[string]any{}, invoices: map[string]map[string]any{},
-		requests: map[string][]byte{}, nextID: 100}
+		requests: map[string][]byte{}, payments: map[string]map[string]any{}, nextID: 100}
 	for _, name := range []string{"Daily Planner A5", "Weekly Planner A5", "Weekly Planner Letter", "Pen Set", "Sticker Pack", "Bookmark Band", "Shipping"} {
 		s.AddItem(name)
 	}
@@ -183,6 +184,13 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
 		}
 	case ent == "payment" && r.Method == http.MethodPost:
 		s.payment(w, body)
+	case ent == "payment" && r.Method == http.MethodGet && r.PathValue("id") != "":
+		p, ok := s.co.payments[r.PathValue("id")]
+		if !ok {
+			fault(w, 400, "ValidationFault", "610", "Object Not Found", "Payment "+r.PathValue("id"))
+			return
+		}
+		answer(w, map[string]any{"Payment": p, "time": "now"})
 	default:
 		fault(w, 400, "ValidationFault", "2020", "Unsupported operation", r.Method+" "+ent)
 	}
@@ -341,7 +349,9 @@ func (s *Server) payment(w http.ResponseWriter, b map[string]any) {
 			inv["LinkedTxn"] = append(inv["LinkedTxn"].([]any), map[string]any{"TxnId": pid, "TxnType": "Payment"})
 		}
 	}
-	answer(w, map[string]any{"Payment": map[string]any{"Id": pid, "TotalAmt": b["TotalAmt"], "Line": lines}, "time": "now"})
+	p := map[string]any{"Id": pid, "TotalAmt": b["TotalAmt"], "Line": lines}
+	s.co.payments[pid] = p
+	answer(w, map[string]any{"Payment": p, "time": "now"})
 }
 
 // MarkPaid records a payment of the invoice's balance, as the owner does
@@ -359,5 +369,21 @@ func (s *Server) MarkPaid(invoiceID string) error {
 	st, _ := strconv.Atoi(inv["SyncToken"].(string))
 	inv["SyncToken"] = strconv.Itoa(st + 1)
 	inv["LinkedTxn"] = append(inv["LinkedTxn"].([]any), map[string]any{"TxnId": pid, "TxnType": "Payment"})
+	s.co.payments[pid] = map[string]any{"Id": pid, "TotalAmt": inv["TotalAmt"], "Line": []any{map[string]any{"Amount": inv["TotalAmt"],
+		"LinkedTxn": []any{map[string]any{"TxnId": invoiceID, "TxnType": "Invoice"}}}}}
 	return nil
+}
+
+// PaymentFor returns the id of the last payment MarkPaid recorded on the
+// invoice ("" if none).
+func (s *Server) PaymentFor(invoiceID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	links, _ := s.co.invoices[invoiceID]["LinkedTxn"].([]any)
+	for i := len(links) - 1; i >= 0; i-- {
+		if l, _ := links[i].(map[string]any); l["TxnType"] == "Payment" {
+			return fmt.Sprint(l["TxnId"])
+		}
+	}
+	return ""
 }

@@ -29,6 +29,8 @@ type Server struct {
 	URL          string
 	ClientID     string
 	ClientSecret string
+	// VerifierToken signs this company's webhooks (intuit-signature).
+	VerifierToken string
 
 	mu               sync.Mutex
 	codes            map[string]bool      // issued authorization codes, unused
@@ -48,7 +50,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{URL: "http://" + l.Addr().String(), ClientID: "ABlocalclient", ClientSecret: "local-secret-" + token(8),
+	s := &Server{URL: "http://" + l.Addr().String(), ClientID: "ABlocalclient", ClientSecret: "local-secret-" + token(8), VerifierToken: "verifier-" + token(8),
 		codes: map[string]bool{}, refresh: map[string]time.Time{}, access: map[string]time.Time{}, grace: 24 * time.Hour, now: time.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth2/v1/tokens/bearer", s.tokenEndpoint)

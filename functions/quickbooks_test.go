@@ -1,0 +1,121 @@
+package functions
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/quickbooks"
+	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
+	"github.com/readyplanner/oms/internal/testenv"
+)
+
+func qbPost(t *testing.T, body []byte, sig string) (int, string) {
+	t.Helper()
+	r := httptest.NewRequest("POST", "/quickbooksWebhook", strings.NewReader(string(body)))
+	if sig != "" {
+		r.Header.Set("intuit-signature", sig)
+	}
+	w := httptest.NewRecorder()
+	quickbooksWebhook(testApp(t)).ServeHTTP(w, r)
+	return w.Code, w.Body.String()
+}
+
+func legacyEvent(realm, entity, id, op string) []byte {
+	b, _ := json.Marshal(map[string]any{"eventNotifications": []any{map[string]any{"realmId": realm, "dataChangeEvent": map[string]any{
+		"entities": []any{map[string]any{"name": entity, "id": id, "operation": op, "lastUpdated": testenv.ID("t")}}}}}})
+	return b
+}
+
+// invoiced takes an order to invoiced (through payment and the invoice step).
+func invoiced(t *testing.T) (string, *order.Order) {
+	t.Helper()
+	a := testApp(t)
+	id, _ := authorized(t, a, newStore(t, a, 10, 10))
+	o, _ := a.Orders.Get(context.Background(), id)
+	if err := a.Flow.Redrive(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	o, _ = a.Orders.Get(context.Background(), id)
+	if o.State() != order.Invoiced {
+		t.Fatalf("not invoiced: %s %s", o.State(), o.Attention)
+	}
+	return id, o
+}
+
+func TestQuickBooksApprovalCaptures(t *testing.T) {
+	a := testApp(t)
+	qb := localQuickBooks(t)
+	ctx := context.Background()
+	id, o := invoiced(t)
+
+	// The owner records the payment in QuickBooks; QuickBooks notifies.
+	if err := qb.MarkPaid(o.Invoice.ID); err != nil {
+		t.Fatal(err)
+	}
+	body := legacyEvent(qbfake.Realm, "Payment", qb.PaymentFor(o.Invoice.ID), "Create")
+	if status, ans := qbPost(t, body, quickbooks.SignWebhook(body, qb.VerifierToken)); status != 200 || !strings.Contains(ans, `"recorded":1`) {
+		t.Fatalf("webhook: %d %s", status, ans)
+	}
+	// What the trigger on the recorded event does.
+	outcome, err := a.HandleQuickBooksEvent(ctx, "Payment", qb.PaymentFor(o.Invoice.ID), "Create")
+	if err != nil || !strings.Contains(outcome, "approved") {
+		t.Fatalf("handle: %q %v", outcome, err)
+	}
+	// The same news again (an Invoice Update for the same payment): nothing moves twice.
+	if outcome, err := a.HandleQuickBooksEvent(ctx, "Invoice", o.Invoice.ID, "Update"); err != nil || !strings.Contains(outcome, "already approved") {
+		t.Errorf("again: %q %v", outcome, err)
+	}
+	// Approval triggers the capture.
+	o, _ = a.Orders.Get(ctx, id)
+	if err := a.Flow.Redrive(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ = a.Orders.Get(ctx, id); o.State() != order.Paid {
+		t.Errorf("after approval: %s %s", o.State(), o.Attention)
+	}
+}
+
+func TestQuickBooksWebhookRefusesAndIgnores(t *testing.T) {
+	qb := localQuickBooks(t)
+	body := legacyEvent(qbfake.Realm, "Invoice", "1", "Update")
+	if status, _ := qbPost(t, body, ""); status != 401 {
+		t.Errorf("no signature: %d", status)
+	}
+	if status, _ := qbPost(t, body, quickbooks.SignWebhook(body, "someone-else")); status != 401 {
+		t.Errorf("wrong verifier: %d", status)
+	}
+	junk := []byte(`{"hello":"world"}`)
+	if status, _ := qbPost(t, junk, quickbooks.SignWebhook(junk, qb.VerifierToken)); status != 400 {
+		t.Errorf("malformed: %d", status)
+	}
+	other := legacyEvent("4620816365000000000", "Invoice", "1", "Update")
+	if status, ans := qbPost(t, other, quickbooks.SignWebhook(other, qb.VerifierToken)); status != 200 || !strings.Contains(ans, `"ignored":1`) {
+		t.Errorf("another realm: %d %s", status, ans)
+	}
+	ce := []byte(`[{"specversion":"1.0","id":"` + testenv.ID("ce") + `","source":"intuit.com","type":"qbo.customer.updated.v1","time":"2026-11-25T10:00:00Z","intuitentityid":"5","intuitaccountid":"` + qbfake.Realm + `","data":{}}]`)
+	if status, ans := qbPost(t, ce, quickbooks.SignWebhook(ce, qb.VerifierToken)); status != 200 || !strings.Contains(ans, `"recorded":1`) {
+		t.Errorf("CloudEvents format: %d %s", status, ans)
+	}
+}
+
+func TestVoidedInvoiceCancels(t *testing.T) {
+	a := testApp(t)
+	qb := localQuickBooks(t)
+	ctx := context.Background()
+	id, o := invoiced(t)
+	inv := qb.Invoice(o.Invoice.ID)
+	c := quickbooks.New(qb.URL, qbfake.Realm, a.QuickBooksTokens, nil)
+	if err := c.VoidInvoice(ctx, o.Invoice.ID, inv["SyncToken"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	if outcome, err := a.HandleQuickBooksEvent(ctx, "Invoice", o.Invoice.ID, "Update"); err != nil || !strings.Contains(outcome, "canceled") {
+		t.Fatalf("void: %q %v", outcome, err)
+	}
+	if o, _ := a.Orders.Get(ctx, id); o.State() != order.Canceled {
+		t.Errorf("state %s", o.State())
+	}
+}
