@@ -102,6 +102,26 @@ func TestQuickBooksWebhookRefusesAndIgnores(t *testing.T) {
 	}
 }
 
+// Canceling an invoiced order (its authorization lapsed) voids its invoice, once.
+func TestCancelVoidsInvoice(t *testing.T) {
+	a := testApp(t)
+	qb := localQuickBooks(t)
+	ctx := context.Background()
+	id, _ := invoiced(t)
+	if _, _, err := a.Orders.Transition(ctx, id, order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "sweeper"}); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := a.Orders.Get(ctx, id)
+	for i := 0; i < 2; i++ {
+		if err := a.Flow.Redrive(ctx, o); err != nil {
+			t.Fatalf("cancel steps #%d: %v", i+1, err)
+		}
+	}
+	if inv := qb.Invoice(o.Invoice.ID); inv["PrivateNote"] != "Voided" || inv["SyncToken"] != "1" {
+		t.Errorf("invoice %v", inv)
+	}
+}
+
 func TestVoidedInvoiceCancels(t *testing.T) {
 	a := testApp(t)
 	qb := localQuickBooks(t)

@@ -159,6 +159,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		orderflow.StepCreateInvoice:      a.createInvoice,
 		orderflow.StepCapturePayment:     a.capturePayment,
 		orderflow.StepCancelPayment:      a.cancelPayment,
+		orderflow.StepVoidInvoice:        a.voidInvoice,
 		orderflow.StepReleaseHolds:       a.releaseHolds,
 		orderflow.StepReleaseRedemptions: a.releaseRedemptions,
 		orderflow.StepCommitStock:        a.commitStock,
@@ -282,6 +283,19 @@ func (a *App) HandleQuickBooksEvent(ctx context.Context, entity, id, operation s
 		}
 	}
 	return outcome, nil
+}
+
+// voidInvoice voids a canceled order's QuickBooks invoice (once: a voided
+// invoice is left alone, and so is one the owner recorded paid).
+func (a *App) voidInvoice(ctx context.Context, t orderflow.Transition) error {
+	if t.Order.Invoice == nil {
+		return nil
+	}
+	if a.Books == nil {
+		return apperr.New(apperr.Unavailable, "QuickBooks is not configured")
+	}
+	_, err := a.Books.Void(ctx, t.Order)
+	return err
 }
 
 // capturePayment captures an approved order's authorization (payments).

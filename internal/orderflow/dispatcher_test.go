@@ -155,7 +155,7 @@ func TestRedriveAndSkeleton(t *testing.T) {
 			t.Errorf("re-drive state %s has no step", s)
 		}
 	}
-	if got := sk.StepNames(order.Canceled); len(got) != 3 {
+	if got := sk.StepNames(order.Canceled); len(got) != 4 {
 		t.Errorf("canceled steps %v", got)
 	}
 	if got := sk.StepNames(order.Shipped); len(got) != 2 || got[0] != StepCommitStock {

@@ -20,6 +20,7 @@ const (
 	StepReleaseHolds       = "releaseHolds"       // expired, canceled: give the stock back (checkout)
 	StepCancelPayment      = "cancelPayment"      // canceled: cancel the authorization, void the invoice (payments)
 	StepReleaseRedemptions = "releaseRedemptions" // expired, canceled: give promotion redemptions back (promotions)
+	StepVoidInvoice        = "voidInvoice"        // canceled: void the QuickBooks invoice (bookkeeping)
 	StepAlertOwner         = "alertOwner"         // needs_attention: tell the owner why
 )
 
@@ -47,6 +48,7 @@ func Register(d *Dispatcher, impl map[string]StepFunc) {
 		{order.Canceled, StepCancelPayment},
 		{order.Canceled, StepReleaseHolds},
 		{order.Canceled, StepReleaseRedemptions},
+		{order.Canceled, StepVoidInvoice},
 		{order.NeedsAttention, StepAlertOwner},
 	} {
 		fn, ok := impl[s.name]

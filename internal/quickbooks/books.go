@@ -58,6 +58,32 @@ func (b *Books) InvoicesOfPayment(ctx context.Context, paymentID string) ([]stri
 	return c.PaymentInvoices(ctx, paymentID)
 }
 
+// Void voids the order's invoice unless it is voided already or was paid
+// (a paid invoice is the owner's to handle); it reports whether it voided.
+func (b *Books) Void(ctx context.Context, o *order.Order) (bool, error) {
+	if o.Invoice == nil {
+		return false, nil
+	}
+	c, _, err := b.client(ctx)
+	if err != nil {
+		return false, err
+	}
+	inv, err := c.GetInvoice(ctx, o.Invoice.ID, o.Currency)
+	if err != nil {
+		return false, err
+	}
+	if inv.Voided || (inv.Balance.IsZero() && len(inv.Payments) > 0) {
+		return false, nil
+	}
+	if err := c.VoidInvoice(ctx, inv.ID, inv.SyncToken); err != nil {
+		if f := AsFault(err); f != nil && f.Has("5010") {
+			return false, apperr.Wrap(err, apperr.Aborted, "the invoice changed meanwhile; will try again")
+		}
+		return false, err
+	}
+	return true, nil
+}
+
 // Invoice creates the order's invoice (or finds the one an earlier attempt
 // created: the requestid is derived from the order) and returns it. Its
 // total must be the order's to the cent.
