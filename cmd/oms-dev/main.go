@@ -89,7 +89,7 @@ func banner(w io.Writer, h *devhost.Host) {
 	fmt.Fprintf(w, "  seeded            %d products, %d SKUs, %d promotions\n\n", h.Seeded.Products, h.Seeded.SKUs, h.Seeded.Promotions)
 	fmt.Fprintln(w, "Functions:")
 	for _, f := range functions.List {
-		fmt.Fprintf(w, "  %-16s %-10s %s\n", f.Name, f.Kind, f.Doc)
+		fmt.Fprintf(w, "  %-21s %-10s %s\n", f.Name, f.Kind, f.Doc)
 	}
 	fsHost, fsPort, _ := strings.Cut(h.Firestore.Host, ":")
 	fmt.Fprintf(w, `
