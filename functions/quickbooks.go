@@ -2,9 +2,7 @@ package functions
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -21,61 +19,45 @@ import (
 // 3 s); onQuickBooksEvent acts on the recorded events.
 func quickbooksWebhook(a *app.App) http.Handler {
 	verifier := a.Config.Secret(app.QuickBooksWebhookVerifier).Reveal()
-	return logging.Middleware(a.Log.With().Str("function", "quickbooksWebhook").Logger(), a.Config.ProjectID,
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			log := logging.FromContext(r.Context())
-			answer := func(status int, v any) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(status)
-				_ = json.NewEncoder(w).Encode(v)
+	return webhook(a, "quickbooksWebhook", func(r *http.Request, body []byte, answer func(int, any)) {
+		log := logging.FromContext(r.Context())
+		if err := quickbooks.VerifyWebhook(body, r.Header.Get("intuit-signature"), verifier); err != nil {
+			log.Warn().Err(err).Msg("quickbooks webhook refused")
+			answer(http.StatusUnauthorized, map[string]string{"error": err.Error()})
+			return
+		}
+		events, err := quickbooks.ParseWebhook(body)
+		if err != nil {
+			answer(http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		if a.Books == nil {
+			answer(http.StatusInternalServerError, map[string]string{"error": "QuickBooks is not configured"})
+			return
+		}
+		realm, err := a.Books.Realm(r.Context())
+		if err != nil {
+			log.Error().Err(err).Msg("quickbooks webhook: no connected company")
+			answer(http.StatusInternalServerError, map[string]string{"error": "not connected; retry"})
+			return
+		}
+		recorded, ignored := 0, 0
+		for _, e := range events {
+			if e.Realm != realm {
+				ignored++ // another company's event
+				continue
 			}
-			if r.Method != http.MethodPost {
-				w.Header().Set("Allow", "POST")
-				answer(http.StatusMethodNotAllowed, map[string]string{"error": "POST only"})
+			if _, err := a.WebhookEvents.Record(r.Context(), "quickbooks", e.Key(), map[string]any{"entity": e.Entity, "entityId": e.ID,
+				"operation": e.Operation, "realmId": e.Realm}, a.Now()); err != nil {
+				log.Error().Err(err).Msg("quickbooks event not recorded; QuickBooks will retry")
+				answer(http.StatusInternalServerError, map[string]string{"error": "not recorded; retry"})
 				return
 			}
-			body, err := io.ReadAll(io.LimitReader(r.Body, 2<<20))
-			if err != nil {
-				answer(http.StatusBadRequest, map[string]string{"error": "unreadable body"})
-				return
-			}
-			if err := quickbooks.VerifyWebhook(body, r.Header.Get("intuit-signature"), verifier); err != nil {
-				log.Warn().Err(err).Msg("quickbooks webhook refused")
-				answer(http.StatusUnauthorized, map[string]string{"error": err.Error()})
-				return
-			}
-			events, err := quickbooks.ParseWebhook(body)
-			if err != nil {
-				answer(http.StatusBadRequest, map[string]string{"error": err.Error()})
-				return
-			}
-			if a.Books == nil {
-				answer(http.StatusInternalServerError, map[string]string{"error": "QuickBooks is not configured"})
-				return
-			}
-			realm, err := a.Books.Realm(r.Context())
-			if err != nil {
-				log.Error().Err(err).Msg("quickbooks webhook: no connected company")
-				answer(http.StatusInternalServerError, map[string]string{"error": "not connected; retry"})
-				return
-			}
-			recorded, ignored := 0, 0
-			for _, e := range events {
-				if e.Realm != realm {
-					ignored++ // another company's event
-					continue
-				}
-				if _, err := a.WebhookEvents.Record(r.Context(), "quickbooks", e.Key(), map[string]any{"entity": e.Entity, "entityId": e.ID,
-					"operation": e.Operation, "realmId": e.Realm}, a.Now()); err != nil {
-					log.Error().Err(err).Msg("quickbooks event not recorded; QuickBooks will retry")
-					answer(http.StatusInternalServerError, map[string]string{"error": "not recorded; retry"})
-					return
-				}
-				recorded++
-			}
-			log.Info().Int("recorded", recorded).Int("ignored", ignored).Msg("quickbooks webhook")
-			answer(http.StatusOK, map[string]any{"recorded": recorded, "ignored": ignored})
-		}))
+			recorded++
+		}
+		log.Info().Int("recorded", recorded).Int("ignored", ignored).Msg("quickbooks webhook")
+		answer(http.StatusOK, map[string]any{"recorded": recorded, "ignored": ignored})
+	})
 }
 
 // onQuickBooksEvent acts on a newly recorded QuickBooks event (not the
