@@ -2,10 +2,8 @@ package functions
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,30 +15,10 @@ import (
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
-type applyAnswer struct {
-	status int
-	Result PricedOrder `json:"result"`
-	Error  struct {
-		Status  string          `json:"status"`
-		Message string          `json:"message"`
-		Details json.RawMessage `json:"details"`
-	} `json:"error"`
-}
-
-func apply(t *testing.T, h http.Handler, token string, data map[string]any) applyAnswer {
+// apply calls applyCustomer as the storefront does.
+func apply(t *testing.T, h http.Handler, token string, data map[string]any) rpcAnswer[PricedOrder] {
 	t.Helper()
-	b, _ := json.Marshal(map[string]any{"data": data})
-	r := httptest.NewRequest("POST", "/applyCustomer", strings.NewReader(string(b)))
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Authorization", "Bearer "+token)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	var a applyAnswer
-	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
-		t.Fatalf("answer %q: %v", w.Body.String(), err)
-	}
-	a.status = w.Code
-	return a
+	return rpc[PricedOrder](t, h, token, data)
 }
 
 // promo writes a promotion with a unique id; tests tie every promotion to
