@@ -44,9 +44,10 @@ func DeployCommands(o DeployOptions) [][]string {
 			"--project=" + o.Project, "--region=" + o.Region, "--runtime=" + o.Runtime,
 			"--source=.", "--entry-point=" + f.Name, "--env-vars-file=" + o.EnvFile}
 		switch f.Kind {
-		case Callable, Webhook:
-			// Callables check Firebase ID tokens and webhooks check their
-			// senders' signatures themselves; IAM must let the calls in.
+		case Callable, Webhook, Owner:
+			// Callables and owner pages check Firebase ID tokens (or a
+			// one-time key) and webhooks check their senders' signatures
+			// themselves; IAM must let the calls in.
 			c = append(c, "--trigger-http", "--allow-unauthenticated")
 		case Scheduled:
 			c = append(c, "--trigger-http", "--no-allow-unauthenticated")

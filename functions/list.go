@@ -24,6 +24,7 @@ const (
 	Webhook   Kind = "webhook"   // HTTPS POSTs from an outside service, signature-checked
 	Trigger   Kind = "trigger"   // Firestore document CloudEvents (Eventarc)
 	Scheduled Kind = "scheduled" // HTTPS POSTs from Cloud Scheduler (IAM-protected)
+	Owner     Kind = "owner"     // HTTPS pages for the owner's browser; the function checks it is the owner
 )
 
 // HTTP reports whether the kind is served as a plain HTTP function.
@@ -95,6 +96,18 @@ var List = []Function{
 		Doc:     "QuickBooks' notifications: verifies intuit-signature, records each event of the connected company, answers at once.",
 		Secrets: []string{app.QuickBooksClientID, app.QuickBooksClientSecret, app.QuickBooksWebhookVerifier},
 		handler: quickbooksWebhook,
+	},
+	{
+		Name: "quickbooksConnect", Kind: Owner,
+		Doc:     "Starts connecting QuickBooks (owner only: admin claim or one-time key): redirects to Intuit's consent page with a signed state.",
+		Secrets: []string{app.QuickBooksClientID, app.QuickBooksClientSecret},
+		handler: quickbooksConnect,
+	},
+	{
+		Name: "quickbooksCallback", Kind: Owner,
+		Doc:     "Intuit's redirect after consent: checks the state, exchanges the code, stores the tokens and company; waiting orders go on.",
+		Secrets: []string{app.QuickBooksClientID, app.QuickBooksClientSecret},
+		handler: quickbooksCallback,
 	},
 	{
 		Name: "onQuickBooksEvent", Kind: Trigger,

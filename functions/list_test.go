@@ -40,7 +40,7 @@ func TestListIsWellFormed(t *testing.T) {
 			if f.handler == nil || f.Schedule == "" || f.Document != "" {
 				t.Errorf("scheduled %s: needs an HTTP handler and a schedule", f.Name)
 			}
-		case Callable, Webhook:
+		case Callable, Webhook, Owner:
 			if f.handler == nil || f.Schedule != "" || f.Document != "" {
 				t.Errorf("%s %s: needs an HTTP handler only", f.Kind, f.Name)
 			}
@@ -110,7 +110,7 @@ func TestDeployCommandsMatchList(t *testing.T) {
 			}
 		}
 		switch f.Kind {
-		case Callable, Webhook:
+		case Callable, Webhook, Owner:
 			if !has("--trigger-http") || !has("--allow-unauthenticated") {
 				t.Errorf("%s: %v", f.Name, c)
 			}

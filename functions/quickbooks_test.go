@@ -3,9 +3,13 @@ package functions
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
 
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/quickbooks"
@@ -137,5 +141,96 @@ func TestVoidedInvoiceCancels(t *testing.T) {
 	}
 	if o, _ := a.Orders.Get(ctx, id); o.State() != order.Canceled {
 		t.Errorf("state %s", o.State())
+	}
+}
+
+// The local QuickBooks posts its own signed CloudEvents when the owner
+// records the payment; quickbooksWebhook records them; the recorded event
+// approves the order.
+func TestLocalQuickBooksNotifiesApproval(t *testing.T) {
+	a := testApp(t)
+	qb := localQuickBooks(t)
+	ctx := context.Background()
+	srv := httptest.NewServer(quickbooksWebhook(a))
+	defer srv.Close()
+	qb.SetWebhook(srv.URL, qbfake.CloudEvents)
+	defer qb.SetWebhook("", "")
+	id, o := invoiced(t)
+
+	resp, err := http.Post(qb.URL+"/app/invoices/"+o.Invoice.ID+"/payment", "", nil)
+	if err != nil || resp.StatusCode != 200 { // the 303 was followed to the page
+		t.Fatalf("mark paid: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var recorded []*firestore.DocumentSnapshot
+	deadline := time.Now().Add(10 * time.Second)
+	for len(recorded) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no Invoice Updated event recorded for invoice %s; deliveries %+v", o.Invoice.ID, qb.Deliveries())
+		}
+		time.Sleep(50 * time.Millisecond)
+		recorded, err = a.Firestore.Collection("webhookEvents").Where("entity", "==", "Invoice").Where("entityId", "==", o.Invoice.ID).
+			Where("operation", "==", "Updated").Documents(ctx).GetAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := recorded[0].Data()
+	outcome, err := a.HandleQuickBooksEvent(ctx, ev["entity"].(string), ev["entityId"].(string), ev["operation"].(string))
+	if err != nil || outcome != "order "+id+" approved" {
+		t.Errorf("handle: %q %v", outcome, err)
+	}
+	for _, d := range qb.Deliveries() {
+		if d.Status != 200 {
+			t.Errorf("a delivery was answered %d: %s", d.Status, d.Body)
+		}
+	}
+}
+
+func TestOwnerAlerts(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	ctx := context.Background()
+	id, o := invoiced(t)
+	for range 2 { // a duplicate delivery raises nothing new
+		if err := a.Flow.Redrive(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mails := func(orderID string) []map[string]any {
+		alerts, err := a.Firestore.Collection("alerts").Where("orderId", "==", orderID).Documents(ctx).GetAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]any
+		for _, al := range alerts {
+			m, err := a.Firestore.Collection("mail").Doc("alert-" + al.Ref.ID).Get(ctx)
+			if err != nil {
+				t.Fatalf("no mail for alert %s: %v", al.Ref.ID, err)
+			}
+			out = append(out, m.Data())
+		}
+		return out
+	}
+	got := mails(id)
+	if len(got) != 1 || got[0]["to"] != "owner@example.com" {
+		t.Fatalf("review alerts: %v", got)
+	}
+	msg := got[0]["message"].(map[string]any)
+	if subject := msg["subject"].(string); !strings.Contains(subject, o.Invoice.DocNumber) || !strings.Contains(msg["text"].(string), "Record the invoice paid") {
+		t.Errorf("review mail: %v", msg)
+	}
+
+	o, _, err := a.Orders.Transition(ctx, id, order.Move{From: []order.State{order.Invoiced}, To: order.NeedsAttention, Actor: "test", Reason: "the printer refused the file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := a.Flow.Redrive(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := mails(id); len(got) != 2 || !strings.Contains(got[0]["message"].(map[string]any)["text"].(string)+got[1]["message"].(map[string]any)["text"].(string), "the printer refused the file") {
+		t.Errorf("attention alerts: %v", got)
 	}
 }

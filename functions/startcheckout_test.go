@@ -92,6 +92,10 @@ func shipEngine(tb testing.TB) *shipenginefake.Server {
 	return seFake
 }
 
+// testCallbackURL is quickbooksCallback's URL as registered for tests
+// (the tests call the handler directly with the redirect's query).
+const testCallbackURL = "http://localhost:5001/quickbooksCallback"
+
 // devConfig is the development configuration on the test emulators and the
 // local ShipEngine.
 func devConfig(tb testing.TB) config.Config {
@@ -125,6 +129,12 @@ func devConfig(tb testing.TB) config.Config {
 			return qb.TokenURL(), true
 		case app.QuickBooksWebhookVerifier:
 			return qb.VerifierToken, true
+		case "OMS_QUICKBOOKS_AUTHORIZE_URL":
+			return qb.AuthorizeURL(), true
+		case "OMS_QUICKBOOKS_REDIRECT_URL":
+			return testCallbackURL, true
+		case "OMS_OWNER_EMAIL":
+			return "owner@example.com", true
 		}
 		return os.LookupEnv(k)
 	}, AllSecrets()...)

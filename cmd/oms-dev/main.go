@@ -84,7 +84,9 @@ func banner(w io.Writer, h *devhost.Host) {
 		fmt.Fprintf(w, "  Stripe            %s   (local; pay at the session URL; set STRIPE_SECRET_KEY for test mode)\n", h.Stripe.URL)
 	}
 	if h.QuickBooks != nil {
-		fmt.Fprintf(w, "  QuickBooks        %s   (local, connected; set QUICKBOOKS_CLIENT_ID for a sandbox company)\n", h.QuickBooks.URL)
+		fmt.Fprintf(w, "  QuickBooks        %s   (local, connected; mark invoices paid at %s/app/invoices; set QUICKBOOKS_CLIENT_ID for a sandbox company)\n", h.QuickBooks.URL, h.QuickBooks.URL)
+	} else if h.QuickBooksConnectLink != "" {
+		fmt.Fprintf(w, "  QuickBooks        not connected: open %s   (one-time link; redirect URI %s)\n", h.QuickBooksConnectLink, h.App.Config.QuickBooksRedirectURL)
 	}
 	fmt.Fprintf(w, "  seeded            %d products, %d SKUs, %d promotions\n\n", h.Seeded.Products, h.Seeded.SKUs, h.Seeded.Promotions)
 	fmt.Fprintln(w, "Functions:")

@@ -62,6 +62,12 @@ type App struct {
 	// (both nil without the Intuit app's credentials).
 	QuickBooksTokens *firestoredb.QuickBooksTokens
 	Books            *quickbooks.Books
+	// QuickBooksOAuth exchanges the owner's authorization codes; states
+	// signs the connect flow's state (both unset without the credentials).
+	QuickBooksOAuth quickbooks.OAuth
+	states          quickbooks.States
+	// Alerts records the owner's alerts and mails them (OMS_OWNER_EMAIL).
+	Alerts *firestoredb.Alerts
 	// WebhookEvents records webhook deliveries.
 	WebhookEvents *firestoredb.WebhookEvents
 	Callables     *callable.Server
@@ -146,9 +152,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 	}
 
+	a.Alerts = firestoredb.NewAlerts(fs, cfg.OwnerEmail, o.Now)
 	if id, secret := cfg.Secret(QuickBooksClientID), cfg.Secret(QuickBooksClientSecret); id.IsSet() && secret.IsSet() {
-		oauth := quickbooks.OAuth{Endpoint: cfg.QuickBooksTokenURL, ClientID: id.Reveal(), ClientSecret: secret.Reveal()}
-		a.QuickBooksTokens = firestoredb.NewQuickBooksTokens(fs, oauth, o.Now)
+		a.QuickBooksOAuth = quickbooks.OAuth{Endpoint: cfg.QuickBooksTokenURL, ClientID: id.Reveal(), ClientSecret: secret.Reveal()}
+		a.states = quickbooks.NewStates(secret.Reveal())
+		a.QuickBooksTokens = firestoredb.NewQuickBooksTokens(fs, a.QuickBooksOAuth, o.Now)
+		a.QuickBooksTokens.Alerts = a.Alerts
 		a.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksTokens, ShippingItem: cfg.ShippingItem}
 	}
 
@@ -163,6 +172,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		orderflow.StepReleaseHolds:       a.releaseHolds,
 		orderflow.StepReleaseRedemptions: a.releaseRedemptions,
 		orderflow.StepCommitStock:        a.commitStock,
+		orderflow.StepAlertReview:        a.alertReview,
+		orderflow.StepAlertOwner:         a.alertAttention,
 	})
 
 	a.Sweeper = sweep.New(o.Now)
@@ -194,14 +205,21 @@ var errNoStripe = apperr.New(apperr.Unavailable, "no Stripe key is configured fo
 
 // createInvoice invoices an authorized order in QuickBooks (requestid
 // derived from the order, so a repeated step creates nothing new) and moves
-// it to invoiced with the invoice's id and number. QuickBooks disconnected,
-// a missing item or a total that differs are permanent (needs_attention
-// with the reason); QuickBooks busy or down is retried.
+// it to invoiced with the invoice's id and number. While QuickBooks is
+// disconnected the order waits in authorized (the sweeper and reconnecting
+// send it on); a missing item or a total that differs are permanent
+// (needs_attention with the reason); QuickBooks busy or down is retried.
 func (a *App) createInvoice(ctx context.Context, t orderflow.Transition) error {
 	if a.Books == nil {
 		return apperr.New(apperr.Unavailable, "no QuickBooks app credentials are configured for the order trigger (QUICKBOOKS_CLIENT_ID, QUICKBOOKS_CLIENT_SECRET)")
 	}
 	inv, err := a.Books.Invoice(ctx, t.Order)
+	if errors.Is(err, firestoredb.ErrDisconnected) {
+		// Not the order's fault: it waits in authorized (the owner has
+		// been alerted) and goes on when QuickBooks is connected again.
+		logging.FromContext(ctx).Warn().Msg("QuickBooks is not connected: the order waits in authorized until it is")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -295,6 +313,9 @@ func (a *App) voidInvoice(ctx context.Context, t orderflow.Transition) error {
 		return apperr.New(apperr.Unavailable, "QuickBooks is not configured")
 	}
 	_, err := a.Books.Void(ctx, t.Order)
+	if errors.Is(err, firestoredb.ErrDisconnected) {
+		return apperr.Wrap(err, apperr.Unavailable, "the invoice is voided once QuickBooks is connected again")
+	}
 	return err
 }
 

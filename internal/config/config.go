@@ -111,6 +111,22 @@ type Config struct {
 	QuickBooksBaseURL  string
 	QuickBooksTokenURL string
 	ShippingItem       string
+	// Connecting QuickBooks. QuickBooksAuthorizeURL
+	// (OMS_QUICKBOOKS_AUTHORIZE_URL) is Intuit's consent page unless
+	// overridden (the local QuickBooks); QuickBooksRedirectURL
+	// (OMS_QUICKBOOKS_REDIRECT_URL) is quickbooksCallback's URL as
+	// registered in the Intuit app: by default the deployed function's
+	// https://REGION-PROJECT.cloudfunctions.net/quickbooksCallback, and
+	// http://localhost:5001/quickbooksCallback in development.
+	QuickBooksAuthorizeURL string
+	QuickBooksRedirectURL  string
+	// AdminClaim (OMS_ADMIN_CLAIM, default "admin") is the Firebase Auth
+	// custom claim that makes a user the owner: a token whose claim is true
+	// may connect QuickBooks.
+	AdminClaim string
+	// OwnerEmail (OMS_OWNER_EMAIL) receives the owner's alerts by mail
+	// (mail/{id}); without it alerts are recorded in alerts/ and logged.
+	OwnerEmail string
 
 	// FirestoreEmulatorHost and AuthEmulatorHost are read by the Google
 	// SDKs themselves; they are recorded here so that production can refuse
@@ -136,6 +152,8 @@ var (
 	region    = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]$`)
 	currency  = regexp.MustCompile(`^[A-Z]{3}$`)
 	hostPort  = regexp.MustCompile(`^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$`)
+	claimName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+	email     = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$`)
 )
 
 // Load reads and validates the configuration. secrets names the secret
@@ -267,6 +285,34 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		} else if p, err := url.Parse(*u.dst); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			bad("%s: %q is not an http(s) URL", u.name, *u.dst)
 		}
+	}
+	redirectDefault := fmt.Sprintf("https://%s-%s.cloudfunctions.net/quickbooksCallback", c.Region, c.ProjectID)
+	if c.Env == Development {
+		redirectDefault = "http://localhost:5001/quickbooksCallback"
+	}
+	for _, u := range []struct {
+		name string
+		dst  *string
+		def  string
+	}{
+		{"OMS_QUICKBOOKS_AUTHORIZE_URL", &c.QuickBooksAuthorizeURL, "https://appcenter.intuit.com/connect/oauth2"},
+		{"OMS_QUICKBOOKS_REDIRECT_URL", &c.QuickBooksRedirectURL, redirectDefault},
+	} {
+		if *u.dst = get(u.name); *u.dst == "" {
+			*u.dst = u.def
+		} else if p, err := url.Parse(*u.dst); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.RawQuery != "" || p.Fragment != "" {
+			bad("%s: %q is not an http(s) URL without query or fragment", u.name, *u.dst)
+		} else if c.Env == Production && p.Scheme != "https" {
+			bad("%s: %q must be https in production", u.name, *u.dst)
+		}
+	}
+	if c.AdminClaim = get("OMS_ADMIN_CLAIM"); c.AdminClaim == "" {
+		c.AdminClaim = "admin"
+	} else if !claimName.MatchString(c.AdminClaim) {
+		bad("OMS_ADMIN_CLAIM: %q is not a claim name (letters, digits, underscores; up to 64)", c.AdminClaim)
+	}
+	if c.OwnerEmail = get("OMS_OWNER_EMAIL"); c.OwnerEmail != "" && !email.MatchString(c.OwnerEmail) {
+		bad("OMS_OWNER_EMAIL: %q is not an email address", c.OwnerEmail)
 	}
 	if c.ShippingItem = get("OMS_QUICKBOOKS_SHIPPING_ITEM"); c.ShippingItem == "" {
 		c.ShippingItem = "Shipping"

@@ -43,6 +43,9 @@ func TestEveryProblemInOneError(t *testing.T) {
 		"OMS_SHIP_FROM":               `{"name":"x"}`,
 		"OMS_STOREFRONT_ORIGINS":      "https://shop.example.com/path",
 		"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
+		"OMS_QUICKBOOKS_REDIRECT_URL": "http://shop.example.com/quickbooksCallback",
+		"OMS_ADMIN_CLAIM":             "is-admin",
+		"OMS_OWNER_EMAIL":             "owner at shop",
 	}), "STRIPE_SECRET_KEY")
 	if err == nil {
 		t.Fatal("Load accepted a broken configuration")
@@ -50,7 +53,9 @@ func TestEveryProblemInOneError(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{"OMS_PROJECT_ID is missing",
 		`OMS_HOLD_TTL: "48h" is not a duration from 1m to 24h (e.g. 30m)`, `OMS_REDRIVE_AFTER: "5s" is not a duration from 1m to 24h (e.g. 10m)`, "OMS_REGION", "OMS_CURRENCY", "OMS_TIMEZONE", "OMS_APPCHECK",
-		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "OMS_REDRIVE_AFTER", "OMS_HOLD_TTL", "OMS_MAX_PER_LINE", "OMS_DEFAULT_BOX", "OMS_SHIP_FROM", "OMS_SHIPENGINE_CARRIERS is missing", "15 problems"} {
+		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "OMS_REDRIVE_AFTER", "OMS_HOLD_TTL", "OMS_MAX_PER_LINE", "OMS_DEFAULT_BOX", "OMS_SHIP_FROM", "OMS_SHIPENGINE_CARRIERS is missing",
+		"OMS_QUICKBOOKS_REDIRECT_URL: \"http://shop.example.com/quickbooksCallback\" must be https in production", `OMS_ADMIN_CLAIM: "is-admin" is not a claim name`,
+		`OMS_OWNER_EMAIL: "owner at shop" is not an email address`, "18 problems"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
 		}
@@ -70,6 +75,11 @@ func TestProductionNeedsOrigins(t *testing.T) {
 	}
 	if c.ProjectID != "shop-prod" || len(c.StorefrontOrigins) != 2 || len(c.Carriers) != 2 || c.ShipFrom.CountryCode != "US" || c.DefaultBox.TareGrams != 150 {
 		t.Errorf("config %+v", c)
+	}
+	// QuickBooks' connect flow defaults to the deployed callback's URL.
+	if c.QuickBooksRedirectURL != "https://us-central1-shop-prod.cloudfunctions.net/quickbooksCallback" || c.QuickBooksAuthorizeURL != "https://appcenter.intuit.com/connect/oauth2" ||
+		c.AdminClaim != "admin" || c.OwnerEmail != "" {
+		t.Errorf("quickbooks connect defaults: %q %q %q %q", c.QuickBooksRedirectURL, c.QuickBooksAuthorizeURL, c.AdminClaim, c.OwnerEmail)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/seed"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
@@ -54,6 +55,9 @@ type Options struct {
 	// Configure, if set, is called with the App before anything is served
 	// (tests add probes to the order flow here).
 	Configure func(*app.App)
+	// QuickBooksWebhooks is the format the local QuickBooks posts its
+	// webhooks in: qbfake.Legacy (default) or qbfake.CloudEvents.
+	QuickBooksWebhooks string
 }
 
 // Host is the running local system.
@@ -73,13 +77,17 @@ type Host struct {
 	Stripe *stripefake.Server
 	// QuickBooks is the local QuickBooks, started and connected when no
 	// QUICKBOOKS_CLIENT_ID is configured.
-	QuickBooks   *qbfake.Server
-	Ready        time.Duration // from Start's call to serving
-	Routes       []string      // every path served
-	srv          *http.Server
-	stops        []func() error
-	stopOnce     sync.Once
-	restoreEnvFn func()
+	QuickBooks *qbfake.Server
+	// QuickBooksConnectLink is a one-time link to connect a real
+	// (sandbox) company, when QUICKBOOKS_CLIENT_ID is configured and no
+	// company is connected yet.
+	QuickBooksConnectLink string
+	Ready                 time.Duration // from Start's call to serving
+	Routes                []string      // every path served
+	srv                   *http.Server
+	stops                 []func() error
+	stopOnce              sync.Once
+	restoreEnvFn          func()
 }
 
 // Start brings the local system up. On error, whatever it started is
@@ -175,6 +183,12 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		vars[app.QuickBooksClientID], vars[app.QuickBooksClientSecret] = h.QuickBooks.ClientID, h.QuickBooks.ClientSecret
 		vars["OMS_QUICKBOOKS_BASE_URL"], vars["OMS_QUICKBOOKS_TOKEN_URL"] = h.QuickBooks.URL, h.QuickBooks.TokenURL()
 		vars[app.QuickBooksWebhookVerifier] = h.QuickBooks.VerifierToken
+		vars["OMS_QUICKBOOKS_AUTHORIZE_URL"] = h.QuickBooks.AuthorizeURL()
+		vars["OMS_QUICKBOOKS_REDIRECT_URL"] = h.URL + "/quickbooksCallback"
+		h.QuickBooks.AllowRedirect(h.URL + "/quickbooksCallback")
+	} else if os.Getenv("OMS_QUICKBOOKS_REDIRECT_URL") == "" {
+		// The URI to register with the Intuit app for a sandbox company.
+		vars["OMS_QUICKBOOKS_REDIRECT_URL"] = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port) + "/quickbooksCallback"
 	}
 	h.restoreEnvFn = setEnv(vars)
 	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)
@@ -194,6 +208,17 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		if err := h.QuickBooks.ConnectTo(ctx, h.App.QuickBooksTokens); err != nil {
 			return nil, err
 		}
+		format := o.QuickBooksWebhooks
+		if format == "" {
+			format = qbfake.Legacy
+		}
+		h.QuickBooks.SetWebhook(h.URL+"/quickbooksWebhook", format)
+	} else if st, err := h.App.QuickBooksTokens.Status(ctx); err == nil && !st.Connected {
+		key, _, err := h.App.QuickBooksTokens.MintConnectKey(ctx, firestoredb.ConnectKeyTTL)
+		if err != nil {
+			return nil, err
+		}
+		h.QuickBooksConnectLink = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/quickbooksConnect?key=" + key
 	}
 	if o.Configure != nil {
 		o.Configure(h.App)

@@ -18,6 +18,7 @@ import (
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
@@ -121,6 +122,7 @@ func TestLocalSystem(t *testing.T) {
 		}
 	})
 
+	sdkOrder := "" // the order the JS SDK pays for
 	t.Run("Firebase JS SDK httpsCallable", func(t *testing.T) {
 		script, _ := filepath.Abs("testdata/sdk_callable.mjs")
 		if _, err := os.Stat(filepath.Join(filepath.Dir(rules), "node_modules", "firebase")); err != nil {
@@ -169,6 +171,7 @@ func TestLocalSystem(t *testing.T) {
 		}
 		// The seeded store: a pen set (18.00, stock) and a daily planner (38.00, print on demand).
 		c := got.Checkout
+		sdkOrder = c.OrderID
 		if c.State != "pending" || len(c.Lines) != 2 || c.Subtotal != 1800+3800 || c.HoldExpiresAt == "" {
 			t.Errorf("startCheckout through the SDK: %+v", c)
 		}
@@ -191,6 +194,56 @@ func TestLocalSystem(t *testing.T) {
 		}
 		if (got.Order.State != "authorized" && got.Order.State != "invoiced") || got.Order.UID != got.UID || got.Order.Subtotal != c.Subtotal || got.Order.Total != ch.Total || got.Order.Capturable != ch.Total {
 			t.Errorf("the owner's read of its order: %+v", got.Order)
+		}
+	})
+
+	t.Run("the owner connects QuickBooks with a one-time link", func(t *testing.T) {
+		key, _, err := h.App.QuickBooksTokens.MintConnectKey(ctx, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The browser follows quickbooksConnect → the consent page → quickbooksCallback.
+		resp, err := http.Get(h.URL + "/quickbooksConnect?key=" + key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "QuickBooks connected") || resp.Request.URL.Path != "/quickbooksCallback" {
+			t.Fatalf("connect: %d at %s: %s", resp.StatusCode, resp.Request.URL, b)
+		}
+		if st, err := h.App.QuickBooksTokens.Status(ctx); err != nil || !st.Connected || st.RealmID != qbfake.Realm {
+			t.Errorf("status %+v %v", st, err)
+		}
+	})
+
+	t.Run("the owner marks the invoice paid: webhook, approval, capture", func(t *testing.T) {
+		if sdkOrder == "" {
+			t.Skip("no order from the JS SDK")
+		}
+		o := waitState(t, h, sdkOrder, order.Invoiced)
+		// The tester's page of the local QuickBooks, as the owner's "Receive payment".
+		resp, err := http.Post(h.QuickBooks.URL+"/app/invoices/"+o.Invoice.ID+"/payment", "application/x-www-form-urlencoded", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(page), o.Invoice.DocNumber) {
+			t.Fatalf("mark paid: %d %s", resp.StatusCode, page)
+		}
+		// Signed legacy webhook → recorded → onQuickBooksEvent → approved →
+		// onOrderWritten → the capture on the local Stripe → paid.
+		o = waitState(t, h, sdkOrder, order.Paid)
+		if o.Payment == nil || o.Payment.AmountCaptured != o.Total().Amount {
+			t.Errorf("payment after approval: %+v", o.Payment)
+		}
+		var states []string
+		for _, e := range o.History() {
+			states = append(states, string(e.To))
+		}
+		if got := strings.Join(states, ","); !strings.HasSuffix(got, "authorized,invoiced,approved,paid") {
+			t.Errorf("history %s", got)
 		}
 	})
 
@@ -333,6 +386,25 @@ func TestLocalSystem(t *testing.T) {
 	}
 	if _, err := http.Get(h.URL + "/"); err == nil {
 		t.Error("the functions host still answers after Stop")
+	}
+}
+
+// waitState waits up to 20 s for the order to reach state.
+func waitState(t *testing.T, h *Host, id string, state order.State) *order.Order {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		o, err := h.App.Orders.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.State() == state {
+			return o
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %s is %s (%s) after 20 s, want %s", id, o.State(), o.Attention, state)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

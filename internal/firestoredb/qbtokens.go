@@ -39,6 +39,8 @@ type QuickBooksTokens struct {
 	oauth  Refresher
 	now    func() time.Time
 	holder string // this instance, for the lease
+	// Alerts, if set, hears when the connection dies (invalid_grant).
+	Alerts *Alerts
 }
 
 var _ quickbooks.Tokens = (*QuickBooksTokens)(nil)
@@ -70,20 +72,40 @@ func (t *QuickBooksTokens) ref() *firestore.DocumentRef {
 	return t.client.Collection(IntegrationsCollection).Doc("quickbooks")
 }
 
-// Connect stores a new connection (after the owner's consent).
+// AlertQuickBooksDisconnected is the kind of the alert raised when the
+// refresh token dies; connecting again resolves it.
+const AlertQuickBooksDisconnected = "quickbooks_disconnected"
+
+// Connect stores a new connection (after the owner's consent), replacing
+// any earlier one, and resolves the disconnection alerts.
 func (t *QuickBooksTokens) Connect(ctx context.Context, realm string, ts quickbooks.TokenSet) error {
 	_, err := t.ref().Set(ctx, qbDoc{RealmID: realm, Status: "connected", AccessToken: ts.AccessToken, AccessExpiresAt: ts.ExpiresAt,
 		RefreshToken: ts.RefreshToken, RefreshExpiresAt: ts.RefreshExpireAt, UpdatedAt: t.now().UTC()})
-	return wrap(err, "store the QuickBooks connection")
+	if err != nil {
+		return wrap(err, "store the QuickBooks connection")
+	}
+	if t.Alerts != nil {
+		_, err = t.Alerts.Resolve(ctx, AlertQuickBooksDisconnected)
+	}
+	return err
 }
 
-// Realm returns the connected company's realm id.
+// Realm returns the company's realm id: the connected one, or the one
+// last connected while the connection waits to be reconnected (its
+// webhooks are still recorded).
 func (t *QuickBooksTokens) Realm(ctx context.Context) (string, error) {
 	d, err := t.read(ctx)
+	if d.RealmID != "" && errors.Is(err, ErrDisconnected) {
+		err = nil
+	}
 	return d.RealmID, err
 }
 
-var errDisconnected = apperr.New(apperr.FailedPrecondition, "QuickBooks is not connected: the owner must connect (or reconnect) it")
+// ErrDisconnected means QuickBooks is not connected (never, or its refresh
+// token died): nothing can be sent until the owner connects it again.
+var ErrDisconnected = apperr.New(apperr.FailedPrecondition, "QuickBooks is not connected: the owner must connect (or reconnect) it")
+
+var errDisconnected = ErrDisconnected
 
 func (t *QuickBooksTokens) read(ctx context.Context) (qbDoc, error) {
 	snap, err := t.ref().Get(ctx)
@@ -181,6 +203,14 @@ func (t *QuickBooksTokens) refreshHoldingLease(ctx context.Context, d qbDoc) (st
 		_, werr := t.ref().Update(ctx, []firestore.Update{{Path: "status", Value: "disconnected"},
 			{Path: "disconnectedReason", Value: "the refresh token was refused (invalid_grant)"},
 			{Path: "leaseHolder", Value: ""}, {Path: "updatedAt", Value: now.UTC()}})
+		if t.Alerts != nil && werr == nil {
+			// One alert per dead token, however many instances saw it.
+			_, werr = t.Alerts.Raise(ctx, Alert{Key: "quickbooks-disconnected-" + keyID(d.RefreshToken)[:16], Kind: AlertQuickBooksDisconnected,
+				Subject: "QuickBooks is disconnected: reconnect it",
+				Text: "QuickBooks refused the stored refresh token (invalid_grant), so no invoice can be created or read until you connect it again.\n" +
+					"Orders wait in \"authorized\" meanwhile and are invoiced once QuickBooks is reconnected.\n" +
+					"Reconnect: open quickbooksConnect with your admin account, or with a one-time link from `go run ./cmd/quickbooks-link`."})
+		}
 		return "", errors.Join(errDisconnected, werr)
 	case err != nil:
 		_, _ = t.ref().Update(ctx, []firestore.Update{{Path: "leaseHolder", Value: ""}})

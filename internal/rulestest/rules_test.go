@@ -137,6 +137,9 @@ func TestRulesMatrix(t *testing.T) {
 		{collection: "checkouts"},
 		{collection: "promotionCounters"},
 		{collection: "mail"},
+		{collection: "alerts"},
+		{collection: "integrations/quickbooks/connectKeys"},
+		{collection: "integrations/quickbooks/states"},
 		{collection: "somethingNew"},
 	}
 	for _, tt := range tests {

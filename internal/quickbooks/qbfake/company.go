@@ -24,6 +24,8 @@ type company struct {
 	fail429   int
 	fail500   int
 	calls     []string // "METHOD path?query"
+	// paymentOnly: payments notify no Invoice Update (NotifyPaymentOnly).
+	paymentOnly bool
 }
 
 func (s *Server) initCompany(mux *http.ServeMux) {
@@ -308,6 +310,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 		"Balance": dollars(total), "LinkedTxn": []any{}, "PrivateNote": b["PrivateNote"], "BillEmail": b["BillEmail"], "ShipAddr": b["ShipAddr"],
 		"TxnDate": b["TxnDate"], "MetaData": map[string]any{"CreateTime": "now"}}
 	s.co.invoices[id] = inv
+	s.emit(change{"Invoice", id, "Create", s.now()})
 	return answer(w, map[string]any{"Invoice": inv, "time": "now"})
 }
 
@@ -321,8 +324,7 @@ func (s *Server) void(w http.ResponseWriter, b map[string]any) {
 		fault(w, 400, "ValidationFault", "5010", "Stale Object Error", "You and another user were working on the same thing.")
 		return
 	}
-	st, _ := strconv.Atoi(inv["SyncToken"].(string))
-	inv["SyncToken"], inv["Balance"], inv["TotalAmt"], inv["PrivateNote"] = strconv.Itoa(st+1), dollars(0), dollars(0), "Voided"
+	s.voidLocked(fmt.Sprint(b["Id"]), inv)
 	answer(w, map[string]any{"Invoice": inv, "time": "now"})
 }
 
@@ -351,6 +353,7 @@ func (s *Server) payment(w http.ResponseWriter, b map[string]any) {
 	}
 	p := map[string]any{"Id": pid, "TotalAmt": b["TotalAmt"], "Line": lines}
 	s.co.payments[pid] = p
+	s.paid(pid, paidInvoices(lines))
 	answer(w, map[string]any{"Payment": p, "time": "now"})
 }
 
@@ -371,8 +374,40 @@ func (s *Server) MarkPaid(invoiceID string) error {
 	inv["LinkedTxn"] = append(inv["LinkedTxn"].([]any), map[string]any{"TxnId": pid, "TxnType": "Payment"})
 	s.co.payments[pid] = map[string]any{"Id": pid, "TotalAmt": inv["TotalAmt"], "Line": []any{map[string]any{"Amount": inv["TotalAmt"],
 		"LinkedTxn": []any{map[string]any{"TxnId": invoiceID, "TxnType": "Invoice"}}}}}
+	s.paid(pid, []string{invoiceID})
 	return nil
 }
+
+// paid notifies a payment: Payment Create and, unless switched off (the
+// UNVERIFIED reading where QuickBooks sends no Invoice event for it),
+// Invoice Update for each invoice it paid. Called with s.mu held.
+func (s *Server) paid(paymentID string, invoiceIDs []string) {
+	cs := []change{{"Payment", paymentID, "Create", s.now()}}
+	if !s.co.paymentOnly {
+		for _, id := range invoiceIDs {
+			cs = append(cs, change{"Invoice", id, "Update", s.now()})
+		}
+	}
+	s.emit(cs...)
+}
+
+func paidInvoices(lines []any) []string {
+	var ids []string
+	for _, l := range lines {
+		line, _ := l.(map[string]any)
+		links, _ := line["LinkedTxn"].([]any)
+		for _, lt := range links {
+			if link, _ := lt.(map[string]any); link["TxnType"] == "Invoice" {
+				ids = append(ids, fmt.Sprint(link["TxnId"]))
+			}
+		}
+	}
+	return ids
+}
+
+// NotifyPaymentOnly makes a payment notify only Payment Create (no Invoice
+// Update): the other reading of an UNVERIFIED fact.
+func (s *Server) NotifyPaymentOnly(v bool) { s.mu.Lock(); s.co.paymentOnly = v; s.mu.Unlock() }
 
 // PaymentFor returns the id of the last payment MarkPaid recorded on the
 // invoice ("" if none).

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,11 +39,15 @@ type Server struct {
 	refresh          map[string]time.Time // refresh token → valid until
 	access           map[string]time.Time // access token → valid until
 	refreshes        int
+	tokenRequests    int
 	numbersAsStrings bool
 	grace            time.Duration
 	now              func() time.Time
 	srv              *http.Server
 	co               *company
+	notify           *notifier
+	redirects        []string // allowed redirect URIs (any when empty)
+	declineConsent   bool
 }
 
 // Start serves a local QuickBooks on a free loopback port.
@@ -51,17 +57,83 @@ func Start() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{URL: "http://" + l.Addr().String(), ClientID: "ABlocalclient", ClientSecret: "local-secret-" + token(8), VerifierToken: "verifier-" + token(8),
-		codes: map[string]bool{}, refresh: map[string]time.Time{}, access: map[string]time.Time{}, grace: 24 * time.Hour, now: time.Now}
+		codes: map[string]bool{}, refresh: map[string]time.Time{}, access: map[string]time.Time{}, grace: 24 * time.Hour, now: time.Now,
+		notify: &notifier{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth2/v1/tokens/bearer", s.tokenEndpoint)
+	mux.HandleFunc("GET /connect/oauth2", s.authorize)
 	s.initCompany(mux)
+	s.initPages(mux)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
 }
 
-// Close stops the server.
-func (s *Server) Close() error { return s.srv.Close() }
+// Close stops the server and its webhook deliverer.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	s.notify.stop()
+	return err
+}
+
+// AuthorizeURL is the consent page (Intuit's appcenter.intuit.com/connect/oauth2).
+func (s *Server) AuthorizeURL() string { return s.URL + "/connect/oauth2" }
+
+// AllowRedirect registers redirect URIs, as an Intuit app's settings do;
+// with none registered any is accepted.
+func (s *Server) AllowRedirect(uris ...string) {
+	s.mu.Lock()
+	s.redirects = append(s.redirects, uris...)
+	s.mu.Unlock()
+}
+
+// DeclineConsent makes the consent page answer as if the owner clicked
+// Cancel (error=access_denied).
+func (s *Server) DeclineConsent(v bool) { s.mu.Lock(); s.declineConsent = v; s.mu.Unlock() }
+
+// authorize is the consent page: it checks the request as Intuit does and,
+// the owner consenting at once, redirects to the redirect URI with a code,
+// the state and the company's realm id.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page := func(msg string) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintln(w, "local QuickBooks consent:", msg)
+	}
+	s.mu.Lock()
+	allowed := len(s.redirects) == 0 || slices.Contains(s.redirects, q.Get("redirect_uri"))
+	decline := s.declineConsent
+	s.mu.Unlock()
+	redirect, err := url.Parse(q.Get("redirect_uri"))
+	switch {
+	case q.Get("client_id") != s.ClientID:
+		page("invalid client_id")
+		return
+	case q.Get("response_type") != "code":
+		page("response_type must be code")
+		return
+	case !slices.Contains(strings.Fields(q.Get("scope")), quickbooks.Scope):
+		page("scope must include " + quickbooks.Scope)
+		return
+	case err != nil || redirect.Host == "" || !allowed:
+		page("the redirect_uri is not one of the app's redirect URIs")
+		return
+	case q.Get("state") == "":
+		page("state is required")
+		return
+	}
+	back := redirect.Query()
+	back.Set("state", q.Get("state"))
+	if decline {
+		back.Set("error", "access_denied")
+	} else {
+		back.Set("code", s.Code())
+		back.Set("realmId", Realm)
+	}
+	redirect.RawQuery = back.Encode()
+	http.Redirect(w, r, redirect.String(), http.StatusFound)
+}
 
 // Connector stores a QuickBooks connection (the token store).
 type Connector interface {
@@ -97,6 +169,10 @@ func (s *Server) Code() string {
 	return c
 }
 
+// TokenRequests counts every request to the token endpoint, refused ones
+// included.
+func (s *Server) TokenRequests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.tokenRequests }
+
 // Refreshes counts successful refreshes.
 func (s *Server) Refreshes() int { s.mu.Lock(); defer s.mu.Unlock(); return s.refreshes }
 
@@ -123,6 +199,9 @@ func (s *Server) ExpireAccess(t string) {
 }
 
 func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.tokenRequests++
+	s.mu.Unlock()
 	fail := func(status int, code, desc string) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)

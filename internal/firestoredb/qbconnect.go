@@ -1,0 +1,111 @@
+package firestoredb
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/apperr"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// The connect flow's server-only records, under integrations/quickbooks:
+// connectKeys/{sha256 of key} (one-time keys that let the owner start
+// connecting without an admin account) and states/{nonce} (each consent's
+// state, used once).
+const (
+	connectKeysCollection = "connectKeys"
+	statesCollection      = "states"
+)
+
+// ConnectKeyTTL is how long a minted one-time connect key stays valid.
+const ConnectKeyTTL = 30 * time.Minute
+
+// Nonce returns a random URL-safe token (128 bits or more).
+func Nonce() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func keyID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// MintConnectKey stores a new one-time key that lets its holder start
+// connecting QuickBooks once, within ttl. Only its hash is stored.
+func (t *QuickBooksTokens) MintConnectKey(ctx context.Context, ttl time.Duration) (key string, expires time.Time, err error) {
+	key, expires = Nonce(), t.now().Add(ttl).UTC()
+	_, err = t.ref().Collection(connectKeysCollection).Doc(keyID(key)).Create(ctx, map[string]any{"expiresAt": expires, "createdAt": t.now().UTC()})
+	return key, expires, wrap(err, "store the QuickBooks connect key")
+}
+
+// errBadConnectKey does not say which of unknown, used or expired it was.
+var errBadConnectKey = apperr.New(apperr.PermissionDenied, "this connect link is unknown, already used or expired: make a new one")
+
+// UseConnectKey spends a one-time connect key: it succeeds once per key,
+// before the key expires.
+func (t *QuickBooksTokens) UseConnectKey(ctx context.Context, key string) error {
+	if key == "" || len(key) > 128 {
+		return errBadConnectKey
+	}
+	ref := t.ref().Collection(connectKeysCollection).Doc(keyID(key))
+	err := t.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return errBadConnectKey
+		}
+		if err != nil {
+			return err
+		}
+		exp, _ := snap.Data()["expiresAt"].(time.Time)
+		if err := tx.Delete(ref); err != nil {
+			return err
+		}
+		if !t.now().Before(exp) {
+			return errBadConnectKey
+		}
+		return nil
+	}, firestore.MaxAttempts(transactionAttempts))
+	if apperr.As(err) != nil {
+		return err
+	}
+	return wrap(err, "spend the QuickBooks connect key")
+}
+
+// errStateUsed: the callback already ran for this consent (a reload, or
+// someone replaying the redirect).
+var errStateUsed = apperr.New(apperr.FailedPrecondition, "this QuickBooks consent was already used: start connecting again")
+
+// UseState records a consent's state nonce; it succeeds once per nonce.
+func (t *QuickBooksTokens) UseState(ctx context.Context, nonce string, expires time.Time) error {
+	_, err := t.ref().Collection(statesCollection).Doc(nonce).Create(ctx, map[string]any{"usedAt": t.now().UTC(), "expiresAt": expires.UTC()})
+	if status.Code(err) == codes.AlreadyExists {
+		return errStateUsed
+	}
+	return wrap(err, "record the QuickBooks consent")
+}
+
+// Connection is the stored connection's status (never its tokens).
+type Connection struct {
+	RealmID            string
+	Connected          bool
+	DisconnectedReason string
+	UpdatedAt          time.Time
+}
+
+// Status reads the connection; a never-connected store answers an empty
+// Connection.
+func (t *QuickBooksTokens) Status(ctx context.Context) (Connection, error) {
+	d, err := t.read(ctx)
+	if err != nil && apperr.CodeOf(err) != apperr.FailedPrecondition {
+		return Connection{}, err
+	}
+	return Connection{RealmID: d.RealmID, Connected: err == nil, DisconnectedReason: d.DisconnectedReason, UpdatedAt: d.UpdatedAt}, nil
+}
