@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.states = quickbooks.NewStates(secret.Reveal())
 		a.QuickBooksTokens = firestoredb.NewQuickBooksTokens(fs, a.QuickBooksOAuth, o.Now)
 		a.QuickBooksTokens.Alerts = a.Alerts
-		a.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksTokens, ShippingItem: cfg.ShippingItem}
+		a.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksTokens, ShippingItem: cfg.ShippingItem, ItemMapping: cfg.QuickBooksItems}
 	}
 
 	a.WebhookEvents = firestoredb.NewWebhookEvents(fs)

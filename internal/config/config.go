@@ -111,6 +111,10 @@ type Config struct {
 	QuickBooksBaseURL  string
 	QuickBooksTokenURL string
 	ShippingItem       string
+	// QuickBooksItems (OMS_QUICKBOOKS_ITEMS, a JSON object) maps SKUs and
+	// item names to QuickBooks item ids, checked before any lookup: e.g.
+	// {"Shipping":"SHIPPING_ITEM_ID","PEN-RED-3":"17"}.
+	QuickBooksItems map[string]string
 	// Connecting QuickBooks. QuickBooksAuthorizeURL
 	// (OMS_QUICKBOOKS_AUTHORIZE_URL) is Intuit's consent page unless
 	// overridden (the local QuickBooks); QuickBooksRedirectURL
@@ -313,6 +317,16 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	}
 	if c.OwnerEmail = get("OMS_OWNER_EMAIL"); c.OwnerEmail != "" && !email.MatchString(c.OwnerEmail) {
 		bad("OMS_OWNER_EMAIL: %q is not an email address", c.OwnerEmail)
+	}
+	if v := get("OMS_QUICKBOOKS_ITEMS"); v != "" {
+		if err := json.Unmarshal([]byte(v), &c.QuickBooksItems); err != nil {
+			bad("OMS_QUICKBOOKS_ITEMS: not a JSON object of SKU or item name → QuickBooks item id: %v", err)
+		}
+		for k, id := range c.QuickBooksItems {
+			if strings.TrimSpace(k) == "" || strings.TrimSpace(id) == "" {
+				bad("OMS_QUICKBOOKS_ITEMS: %q → %q: keys and item ids must not be empty", k, id)
+			}
+		}
 	}
 	if c.ShippingItem = get("OMS_QUICKBOOKS_SHIPPING_ITEM"); c.ShippingItem == "" {
 		c.ShippingItem = "Shipping"

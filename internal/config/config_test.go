@@ -46,6 +46,7 @@ func TestEveryProblemInOneError(t *testing.T) {
 		"OMS_QUICKBOOKS_REDIRECT_URL": "http://shop.example.com/quickbooksCallback",
 		"OMS_ADMIN_CLAIM":             "is-admin",
 		"OMS_OWNER_EMAIL":             "owner at shop",
+		"OMS_QUICKBOOKS_ITEMS":        `["Shipping"]`,
 	}), "STRIPE_SECRET_KEY")
 	if err == nil {
 		t.Fatal("Load accepted a broken configuration")
@@ -55,7 +56,7 @@ func TestEveryProblemInOneError(t *testing.T) {
 		`OMS_HOLD_TTL: "48h" is not a duration from 1m to 24h (e.g. 30m)`, `OMS_REDRIVE_AFTER: "5s" is not a duration from 1m to 24h (e.g. 10m)`, "OMS_REGION", "OMS_CURRENCY", "OMS_TIMEZONE", "OMS_APPCHECK",
 		"LOG_LEVEL", "not an origin", "FIREBASE_AUTH_EMULATOR_HOST is set but OMS_ENV is production", "STRIPE_SECRET_KEY is missing", "OMS_REDRIVE_AFTER", "OMS_HOLD_TTL", "OMS_MAX_PER_LINE", "OMS_DEFAULT_BOX", "OMS_SHIP_FROM", "OMS_SHIPENGINE_CARRIERS is missing",
 		"OMS_QUICKBOOKS_REDIRECT_URL: \"http://shop.example.com/quickbooksCallback\" must be https in production", `OMS_ADMIN_CLAIM: "is-admin" is not a claim name`,
-		`OMS_OWNER_EMAIL: "owner at shop" is not an email address`, "18 problems"} {
+		`OMS_OWNER_EMAIL: "owner at shop" is not an email address`, "OMS_QUICKBOOKS_ITEMS: not a JSON object", "19 problems"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
 		}
@@ -69,6 +70,7 @@ func TestProductionNeedsOrigins(t *testing.T) {
 	}
 	c, err := Load(env(map[string]string{"GOOGLE_CLOUD_PROJECT": "shop-prod", "OMS_STOREFRONT_ORIGINS": "https://a.example, https://a.example,https://b.example:8443",
 		"OMS_SHIPENGINE_CARRIERS": "se-1, se-2",
+		"OMS_QUICKBOOKS_ITEMS":    `{"Shipping": "SHIPPING_ITEM_ID", "PEN-RED-3": "17"}`,
 		"OMS_SHIP_FROM":           `{"name":"Shop","addressLine1":"1 A St","cityLocality":"Austin","stateProvince":"TX","postalCode":"78701","countryCode":"us"}`}))
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +80,7 @@ func TestProductionNeedsOrigins(t *testing.T) {
 	}
 	// QuickBooks' connect flow defaults to the deployed callback's URL.
 	if c.QuickBooksRedirectURL != "https://us-central1-shop-prod.cloudfunctions.net/quickbooksCallback" || c.QuickBooksAuthorizeURL != "https://appcenter.intuit.com/connect/oauth2" ||
-		c.AdminClaim != "admin" || c.OwnerEmail != "" {
+		c.AdminClaim != "admin" || c.OwnerEmail != "" || c.QuickBooksItems["Shipping"] != "SHIPPING_ITEM_ID" || c.QuickBooksItems["PEN-RED-3"] != "17" {
 		t.Errorf("quickbooks connect defaults: %q %q %q %q", c.QuickBooksRedirectURL, c.QuickBooksAuthorizeURL, c.AdminClaim, c.OwnerEmail)
 	}
 }

@@ -420,3 +420,47 @@ func TestStartCanceled(t *testing.T) {
 		t.Fatal("Start with a canceled context succeeded")
 	}
 }
+
+// With an Intuit app configured (a "sandbox company", played here by a
+// QuickBooks the host did not start), make dev connects nothing by itself
+// and prints a one-time link; following it in a browser connects the company.
+func TestSandboxCompanyConnects(t *testing.T) {
+	sandbox, err := qbfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sandbox.Close()
+	for k, v := range map[string]string{"QUICKBOOKS_CLIENT_ID": sandbox.ClientID, "QUICKBOOKS_CLIENT_SECRET": sandbox.ClientSecret,
+		"QUICKBOOKS_WEBHOOK_VERIFIER": sandbox.VerifierToken, "OMS_QUICKBOOKS_BASE_URL": sandbox.URL,
+		"OMS_QUICKBOOKS_TOKEN_URL": sandbox.TokenURL(), "OMS_QUICKBOOKS_AUTHORIZE_URL": sandbox.AuthorizeURL()} {
+		t.Setenv(k, v)
+	}
+	rules, _ := testenv.RepoFile("firestore.rules")
+	h, err := Start(context.Background(), Options{AuthHost: testenv.AuthHost(t), Rules: rules, NoSeed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Stop()
+	port := strings.TrimPrefix(h.URL, "http://127.0.0.1:")
+	if h.QuickBooks != nil || !strings.HasPrefix(h.QuickBooksConnectLink, "http://localhost:"+port+"/quickbooksConnect?key=") ||
+		h.App.Config.QuickBooksRedirectURL != "http://localhost:"+port+"/quickbooksCallback" {
+		t.Fatalf("local QuickBooks %v, link %q, redirect %q", h.QuickBooks, h.QuickBooksConnectLink, h.App.Config.QuickBooksRedirectURL)
+	}
+	sandbox.AllowRedirect(h.App.Config.QuickBooksRedirectURL) // as registered in the Intuit app
+	resp, err := http.Get(h.QuickBooksConnectLink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "QuickBooks connected") {
+		t.Fatalf("following the link: %d %s", resp.StatusCode, page)
+	}
+	if st, err := h.App.QuickBooksTokens.Status(context.Background()); err != nil || !st.Connected || st.RealmID != qbfake.Realm {
+		t.Errorf("status %+v %v", st, err)
+	}
+	// The link was for once.
+	if resp, err := http.Get(h.QuickBooksConnectLink); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the link again: %v %v", resp.StatusCode, err)
+	}
+}

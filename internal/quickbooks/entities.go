@@ -74,10 +74,11 @@ func (c *Client) FindOrCreateCustomer(ctx context.Context, name, email string) (
 	return "", apperr.New(apperr.Aborted, "QuickBooks customer %q could not be found or created", dn)
 }
 
-// Items finds items by name, remembering what it found.
+// Items finds items by name or SKU, remembering what it found.
 type Items struct {
 	Client *Client
-	// Mapping maps names to item ids the owner configured, checked first.
+	// Mapping maps SKUs and item names to item ids the owner configured
+	// (OMS_QUICKBOOKS_ITEMS), checked first.
 	Mapping map[string]string
 
 	mu    sync.Mutex
@@ -87,11 +88,37 @@ type Items struct {
 // ID returns the id of the item named name. NOT_FOUND if QuickBooks has
 // none (the owner must create it or map it).
 func (it *Items) ID(ctx context.Context, name string) (string, error) {
+	return it.ForLine(ctx, "", name)
+}
+
+// ForLine returns the item of an order line: the configured mapping of
+// its SKU or of name, else the item named name, else the item whose Sku
+// field is sku. NOT_FOUND if QuickBooks has none.
+func (it *Items) ForLine(ctx context.Context, sku, name string) (string, error) {
+	if id, ok := it.Mapping[sku]; ok && sku != "" {
+		return id, nil
+	}
 	if id, ok := it.Mapping[name]; ok {
 		return id, nil
 	}
+	id, err := it.lookup(ctx, "Name", name)
+	if apperr.CodeOf(err) == apperr.NotFound && sku != "" {
+		id, err = it.lookup(ctx, "Sku", sku)
+	}
+	if apperr.CodeOf(err) == apperr.NotFound {
+		if sku != "" {
+			return "", apperr.New(apperr.NotFound, "QuickBooks has no item named %q nor with SKU %q: create it, or map it in OMS_QUICKBOOKS_ITEMS", name, sku)
+		}
+		return "", apperr.New(apperr.NotFound, "QuickBooks has no item named %q: create it, or map it in OMS_QUICKBOOKS_ITEMS", name)
+	}
+	return id, err
+}
+
+// lookup queries the item whose field equals value, through the cache.
+func (it *Items) lookup(ctx context.Context, field, value string) (string, error) {
+	key := field + ":" + value
 	it.mu.Lock()
-	id, ok := it.cache[name]
+	id, ok := it.cache[key]
 	it.mu.Unlock()
 	if ok {
 		return id, nil
@@ -101,17 +128,17 @@ func (it *Items) ID(ctx context.Context, name string) (string, error) {
 			ID string `json:"Id"`
 		}
 	}
-	if err := it.Client.Query(ctx, "select * from Item where Name = "+Quote(name), &found); err != nil {
+	if err := it.Client.Query(ctx, "select * from Item where "+field+" = "+Quote(value), &found); err != nil {
 		return "", err
 	}
 	if len(found.Item) == 0 {
-		return "", apperr.New(apperr.NotFound, "QuickBooks has no item named %q: create it, or map it in the configuration", name)
+		return "", apperr.New(apperr.NotFound, "no item")
 	}
 	it.mu.Lock()
 	if it.cache == nil {
 		it.cache = map[string]string{}
 	}
-	it.cache[name] = found.Item[0].ID
+	it.cache[key] = found.Item[0].ID
 	it.mu.Unlock()
 	return found.Item[0].ID, nil
 }

@@ -94,6 +94,23 @@ func TestCustomersAndItems(t *testing.T) {
 	if _, err := items.ID(ctx, "No Such Item"); apperr.CodeOf(err) != apperr.NotFound {
 		t.Errorf("missing item: %v", err)
 	}
+	// By SKU: a line whose name QuickBooks does not know finds the item by its Sku field…
+	red := f.AddItemWithSKU("Pens (red, 3)", "PEN-RED-3")
+	if id, err := items.ForLine(ctx, "PEN-RED-3", "Red pens"); err != nil || id != red {
+		t.Errorf("by SKU: %q %v, want %q", id, err, red)
+	}
+	// …a mapped SKU needs no query, and a name wins over a SKU.
+	items.Mapping["BAND-SAGE"] = "777"
+	before := len(f.Calls())
+	if id, _ := items.ForLine(ctx, "BAND-SAGE", "Bookmark Band"); id != "777" || len(f.Calls()) != before {
+		t.Errorf("mapped SKU: %q after %d calls", id, len(f.Calls())-before)
+	}
+	if id, _ := items.ForLine(ctx, "PEN-RED-3", "Pen Set"); id == red {
+		t.Error("the SKU was preferred over the item's name")
+	}
+	if _, err := items.ForLine(ctx, "NOPE-1", "Nothing"); apperr.CodeOf(err) != apperr.NotFound || !strings.Contains(err.Error(), `SKU "NOPE-1"`) {
+		t.Errorf("missing by name and SKU: %v", err)
+	}
 }
 
 func TestInvoiceLifecycle(t *testing.T) {

@@ -10,9 +10,10 @@ import (
 	"github.com/readyplanner/oms/internal/order"
 )
 
-// ItemResolver finds QuickBooks item ids by name (Items).
+// ItemResolver finds the QuickBooks item of an order line by its SKU or
+// item name (Items).
 type ItemResolver interface {
-	ID(ctx context.Context, name string) (string, error)
+	ForLine(ctx context.Context, sku, name string) (string, error)
 }
 
 // BuildInvoice turns an order into the body of a QuickBooks invoice: one
@@ -25,8 +26,8 @@ type ItemResolver interface {
 func BuildInvoice(ctx context.Context, o *order.Order, customerID string, items ItemResolver, shippingItem string, txnDate time.Time) (map[string]any, error) {
 	var lines []any
 	var sum int64
-	itemLine := func(itemName string, qty, unit, amount int64) error {
-		id, err := items.ID(ctx, itemName)
+	itemLine := func(sku, itemName string, qty, unit, amount int64) error {
+		id, err := items.ForLine(ctx, sku, itemName)
 		if err != nil {
 			return err
 		}
@@ -40,12 +41,12 @@ func BuildInvoice(ctx context.Context, o *order.Order, customerID string, items 
 		if name == "" {
 			name = l.Name
 		}
-		if err := itemLine(name, l.Quantity, l.UnitPrice.Amount, l.Total.Amount); err != nil {
+		if err := itemLine(l.SKU, name, l.Quantity, l.UnitPrice.Amount, l.Total.Amount); err != nil {
 			return nil, err
 		}
 	}
 	if ship := o.ShippingAmount().Amount; o.Shipping != nil && ship > 0 {
-		if err := itemLine(shippingItem, 1, ship, ship); err != nil {
+		if err := itemLine("", shippingItem, 1, ship, ship); err != nil {
 			return nil, err
 		}
 	}

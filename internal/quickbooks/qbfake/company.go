@@ -39,12 +39,18 @@ func (s *Server) initCompany(mux *http.ServeMux) {
 }
 
 // AddItem adds a service item and returns its id.
-func (s *Server) AddItem(name string) string {
+func (s *Server) AddItem(name string) string { return s.AddItemWithSKU(name, "") }
+
+// AddItemWithSKU adds a service item with a Sku and returns its id.
+func (s *Server) AddItemWithSKU(name, sku string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.co.nextID++
 	id := strconv.Itoa(s.co.nextID)
 	s.co.items[id] = map[string]any{"Id": id, "Name": name, "Type": "Service", "Active": true, "SyncToken": "0"}
+	if sku != "" {
+		s.co.items[id]["Sku"] = sku
+	}
 	return id
 }
 
