@@ -24,17 +24,29 @@ type Books struct {
 	ItemMapping  map[string]string // item name → id, checked before looking up
 	HTTP         *http.Client
 
-	mu    sync.Mutex
-	items map[string]*Items // by realm: the item cache survives between orders
+	mu     sync.Mutex
+	items  map[string]*Items // by realm: the item cache survives between orders
+	pacers map[string]*Pacer // by realm: this instance's share of the limits
 }
 
-// client returns a client for the connected company.
+// client returns a client for the connected company, paced within its
+// request limits.
 func (b *Books) client(ctx context.Context) (*Client, string, error) {
 	realm, err := b.Tokens.Realm(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	return New(b.BaseURL, realm, b.Tokens, b.HTTP), realm, nil
+	b.mu.Lock()
+	if b.pacers == nil {
+		b.pacers = map[string]*Pacer{}
+	}
+	p := b.pacers[realm]
+	if p == nil {
+		p = NewPacer(0, 0, nil)
+		b.pacers[realm] = p
+	}
+	b.mu.Unlock()
+	return New(b.BaseURL, realm, b.Tokens, b.HTTP).Paced(p), realm, nil
 }
 
 // Realm is the connected company's realm id.

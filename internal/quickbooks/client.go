@@ -48,6 +48,7 @@ type Client struct {
 	realm  string
 	tokens Tokens
 	http   *http.Client
+	pacer  *Pacer
 }
 
 // New returns a client for the company realm.
@@ -57,6 +58,10 @@ func New(baseURL, realm string, tokens Tokens, hc *http.Client) *Client {
 	}
 	return &Client{base: strings.TrimSuffix(baseURL, "/"), realm: realm, tokens: tokens, http: hc}
 }
+
+// Paced makes every call of the client wait for p (one pacer per company
+// and instance, shared by its clients).
+func (c *Client) Paced(p *Pacer) *Client { c.pacer = p; return c }
 
 // Do sends method to /v3/company/{realm}/{path} with query parameters q
 // (minorversion is added) and body (JSON, may be nil), and decodes the
@@ -82,11 +87,19 @@ func (c *Client) Do(ctx context.Context, method, path string, q url.Values, body
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		status, answer, err := c.send(ctx, method, u, token, payload)
+		if c.pacer != nil {
+			if err := c.pacer.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		status, header, answer, err := c.send(ctx, method, u, token, payload)
 		if err != nil {
 			return apperr.Wrap(err, apperr.Unavailable, "QuickBooks is unreachable")
 		}
 		f := parseFault(status, answer)
+		if c.pacer != nil && (status == http.StatusTooManyRequests || (f != nil && f.Has("3001"))) {
+			c.pacer.Throttled(header)
+		}
 		if status == http.StatusUnauthorized && attempt == 0 {
 			if token, err = c.tokens.Refresh(ctx, token); err != nil {
 				return err
@@ -141,14 +154,14 @@ func AsFault(err error) *Fault {
 	return nil
 }
 
-func (c *Client) send(ctx context.Context, method, u, token string, payload []byte) (int, []byte, error) {
+func (c *Client) send(ctx context.Context, method, u, token string, payload []byte) (int, http.Header, []byte, error) {
 	var r io.Reader
 	if payload != nil {
 		r = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, r)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
@@ -157,11 +170,11 @@ func (c *Client) send(ctx context.Context, method, u, token string, payload []by
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	return resp.StatusCode, b, err
+	return resp.StatusCode, resp.Header, b, err
 }
 
 // Query runs a QuickBooks query (select … from Entity where …) and decodes

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/money"
@@ -152,5 +153,75 @@ func TestQueryAndMoney(t *testing.T) {
 	}
 	if _, err := Cents("0.005", "USD"); err == nil {
 		t.Error("a fraction of a cent must not round silently")
+	}
+}
+
+func TestPacerKeepsWithinLimitsAndBacksOff(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	throttle := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if throttle {
+			throttle = false
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(429)
+			w.Write([]byte(`<?xml version="1.0"?><IntuitResponse><Fault type="SERVICE"><Error code="3001"><Message>ThrottleExceeded</Message></Error></Fault></IntuitResponse>`))
+			return
+		}
+		w.Write([]byte(`{"QueryResponse":{},"time":"x"}`))
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return calls }
+
+	// Rate: a burst of 5, then 600 a minute (10 a second): 15 calls take ≥ 1 s.
+	p := NewPacer(600, 5, nil)
+	c := New(srv.URL, "r1", &fakeTokens{token: "t"}, nil).Paced(p)
+	start := time.Now()
+	for range 15 {
+		if err := c.Do(ctx, "GET", "query", nil, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if took := time.Since(start); took < 950*time.Millisecond {
+		t.Errorf("15 calls with a burst of 5 at 10/s took %s", took)
+	}
+
+	// A 429: nothing is sent during the cool-down; after it, calls resume.
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	p = NewPacer(0, 0, clock)
+	c = New(srv.URL, "r1", &fakeTokens{token: "t"}, nil).Paced(p)
+	mu.Lock()
+	throttle = true
+	mu.Unlock()
+	if err := c.Do(ctx, "GET", "query", nil, nil, nil); apperr.CodeOf(err) != apperr.Unavailable {
+		t.Fatalf("throttled: %v", err)
+	}
+	before := count()
+	for range 3 {
+		if err := c.Do(ctx, "GET", "query", nil, nil, nil); apperr.CodeOf(err) != apperr.Unavailable || !strings.Contains(err.Error(), "no call until") {
+			t.Errorf("during the cool-down: %v", err)
+		}
+	}
+	if count() != before {
+		t.Errorf("%d calls sent during the cool-down", count()-before)
+	}
+	mu.Lock()
+	now = now.Add(Cooldown)
+	mu.Unlock()
+	if err := c.Do(ctx, "GET", "query", nil, nil, nil); err != nil || count() != before+1 {
+		t.Errorf("after the cool-down: %v", err)
+	}
+	// Retry-After, when sent, is the cool-down.
+	p.Throttled(http.Header{"Retry-After": {"5"}})
+	mu.Lock()
+	now = now.Add(5 * time.Second)
+	mu.Unlock()
+	if err := p.Wait(ctx); err != nil {
+		t.Errorf("after Retry-After: %v", err)
 	}
 }
