@@ -99,12 +99,7 @@ func TestLocalSystem(t *testing.T) {
 		req, _ := http.NewRequest("POST", h.URL+"/demo-oms/us-central1/whoami", strings.NewReader(`{"data":{}}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+u.IDToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := read(t)(http.DefaultClient.Do(req))
 		if resp.StatusCode != 200 || !strings.Contains(string(b), `"uid":"`+u.UID+`"`) {
 			t.Errorf("whoami: %d %s", resp.StatusCode, b)
 		}
@@ -203,12 +198,7 @@ func TestLocalSystem(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The browser follows quickbooksConnect → the consent page → quickbooksCallback.
-		resp, err := http.Get(h.URL + "/quickbooksConnect?key=" + key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := read(t)(http.Get(h.URL + "/quickbooksConnect?key=" + key))
 		if resp.StatusCode != 200 || !strings.Contains(string(b), "QuickBooks connected") || resp.Request.URL.Path != "/quickbooksCallback" {
 			t.Fatalf("connect: %d at %s: %s", resp.StatusCode, resp.Request.URL, b)
 		}
@@ -223,12 +213,7 @@ func TestLocalSystem(t *testing.T) {
 		}
 		o := waitState(t, h, sdkOrder, order.Invoiced)
 		// The tester's page of the local QuickBooks, as the owner's "Receive payment".
-		resp, err := http.Post(h.QuickBooks.URL+"/app/invoices/"+o.Invoice.ID+"/payment", "application/x-www-form-urlencoded", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		page, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, page := read(t)(http.Post(h.QuickBooks.URL+"/app/invoices/"+o.Invoice.ID+"/payment", "application/x-www-form-urlencoded", nil))
 		if resp.StatusCode != 200 || !strings.Contains(string(page), o.Invoice.DocNumber) {
 			t.Fatalf("mark paid: %d %s", resp.StatusCode, page)
 		}
@@ -303,12 +288,7 @@ func TestLocalSystem(t *testing.T) {
 		if err := h.App.Orders.Create(ctx, o); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.Post(h.URL+"/sweep", "application/json", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := read(t)(http.Post(h.URL+"/sweep", "application/json", nil))
 		if resp.StatusCode != 200 || !strings.Contains(string(b), "redriveStaleOrders") {
 			t.Fatalf("sweep: %d %s", resp.StatusCode, b)
 		}
@@ -348,12 +328,7 @@ func TestLocalSystem(t *testing.T) {
 		lapsed := mk(order.Pending, time.Now().Add(-time.Minute))
 		firm := mk(order.Authorized, time.Time{})
 
-		resp, err := http.Post(h.URL+"/sweep", "application/json", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := read(t)(http.Post(h.URL+"/sweep", "application/json", nil))
 		if resp.StatusCode != 200 || !strings.Contains(string(b), "expireHolds") {
 			t.Fatalf("sweep: %d %s", resp.StatusCode, b)
 		}
@@ -386,6 +361,23 @@ func TestLocalSystem(t *testing.T) {
 	}
 	if _, err := http.Get(h.URL + "/"); err == nil {
 		t.Error("the functions host still answers after Stop")
+	}
+}
+
+// read returns a function that reads a whole answer (failing the test
+// if the request failed): read(t)(http.Get(url)).
+func read(t *testing.T) func(*http.Response, error) (*http.Response, []byte) {
+	return func(resp *http.Response, err error) (*http.Response, []byte) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, b
 	}
 }
 
@@ -447,12 +439,7 @@ func TestSandboxCompanyConnects(t *testing.T) {
 		t.Fatalf("local QuickBooks %v, link %q, redirect %q", h.QuickBooks, h.QuickBooksConnectLink, h.App.Config.QuickBooksRedirectURL)
 	}
 	sandbox.AllowRedirect(h.App.Config.QuickBooksRedirectURL) // as registered in the Intuit app
-	resp, err := http.Get(h.QuickBooksConnectLink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, page := read(t)(http.Get(h.QuickBooksConnectLink))
 	if resp.StatusCode != 200 || !strings.Contains(string(page), "QuickBooks connected") {
 		t.Fatalf("following the link: %d %s", resp.StatusCode, page)
 	}
