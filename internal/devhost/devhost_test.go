@@ -213,6 +213,7 @@ func TestLocalSystem(t *testing.T) {
 		}
 		o := waitState(t, h, sdkOrder, order.Invoiced)
 		// The tester's page of the local QuickBooks, as the owner's "Receive payment".
+		clicked := time.Now()
 		resp, page := read(t)(http.Post(h.QuickBooks.URL+"/app/invoices/"+o.Invoice.ID+"/payment", "application/x-www-form-urlencoded", nil))
 		if resp.StatusCode != 200 || !strings.Contains(string(page), o.Invoice.DocNumber) {
 			t.Fatalf("mark paid: %d %s", resp.StatusCode, page)
@@ -220,6 +221,7 @@ func TestLocalSystem(t *testing.T) {
 		// Signed legacy webhook → recorded → onQuickBooksEvent → approved →
 		// onOrderWritten → the capture on the local Stripe → paid.
 		o = waitState(t, h, sdkOrder, order.Paid)
+		t.Logf("from recording the payment to paid (webhook, record, two triggers, capture): %s", time.Since(clicked).Round(time.Millisecond))
 		if o.Payment == nil || o.Payment.AmountCaptured != o.Total().Amount {
 			t.Errorf("payment after approval: %+v", o.Payment)
 		}
