@@ -234,3 +234,43 @@ func TestOwnerAlerts(t *testing.T) {
 		t.Errorf("attention alerts: %v", got)
 	}
 }
+
+// The owner's approval whose webhook was lost (or never configured) still
+// arrives: the sweeper re-reads the invoices of orders waiting in invoiced.
+// Not parallel: it settles every invoiced order of the project.
+func TestSweeperReconcilesLostWebhooks(t *testing.T) {
+	a := testApp(t)
+	qb := localQuickBooks(t)
+	ctx := context.Background()
+	paidID, paid := invoiced(t)
+	voidedID, voided := invoiced(t)
+	openID, _ := invoiced(t)
+	if err := qb.MarkPaid(paid.Invoice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := qb.VoidInvoice(voided.Invoice.ID); err != nil {
+		t.Fatal(err)
+	}
+	state := func(id string) order.State {
+		o, err := a.Orders.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.State()
+	}
+	// Within OMS_REDRIVE_AFTER the webhook may still come: nothing is read.
+	before := len(qb.Calls())
+	if _, err := a.ReconcileInvoices(ctx, time.Now()); err != nil || state(paidID) != order.Invoiced || len(qb.Calls()) != before {
+		t.Fatalf("too early: %v, %s, %d calls", err, state(paidID), len(qb.Calls())-before)
+	}
+	summary, err := a.ReconcileInvoices(ctx, time.Now().Add(time.Hour))
+	if err != nil || !strings.HasPrefix(summary, "moved ") {
+		t.Fatalf("reconcile: %q %v", summary, err)
+	}
+	if state(paidID) != order.Approved || state(voidedID) != order.Canceled || state(openID) != order.Invoiced {
+		t.Errorf("after the sweep: paid %s, voided %s, open %s", state(paidID), state(voidedID), state(openID))
+	}
+	if summary, _ := a.ReconcileInvoices(ctx, time.Now().Add(time.Hour)); !strings.HasPrefix(summary, "moved 0 ") {
+		t.Errorf("a second sweep moved something: %q", summary)
+	}
+}

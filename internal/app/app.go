@@ -180,6 +180,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Sweeper.Add("expireHolds", a.expireHolds)
 	a.Sweeper.Add("authorizationLapse", a.authorizationLapse)
 	a.Sweeper.Add("redriveStaleOrders", a.redriveStale)
+	a.Sweeper.Add("reconcileInvoices", a.ReconcileInvoices)
 	return a, nil
 }
 
@@ -263,44 +264,95 @@ func (a *App) HandleQuickBooksEvent(ctx context.Context, entity, id, operation s
 	}
 	outcome := "no order"
 	for _, inv := range invoices {
-		o, err := a.Orders.ByInvoice(ctx, inv)
-		if apperr.CodeOf(err) == apperr.NotFound {
-			continue
-		}
+		out, _, err := a.settleInvoice(ctx, inv, operation)
 		if err != nil {
 			return "", err
 		}
-		var m order.Move
-		if operation == "Delete" || operation == "Deleted" || operation == "Void" || operation == "Voided" {
-			m = order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided or deleted in QuickBooks"}
-		} else {
-			qi, err := a.Books.ReadInvoice(ctx, inv, o.Currency)
-			if err != nil {
-				return "", err
-			}
-			switch {
-			case qi.Voided:
-				m = order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided in QuickBooks"}
-			case qi.Balance.IsZero():
-				m = order.Move{From: []order.State{order.Invoiced}, To: order.Approved, Actor: "quickbooks", Reason: "the owner recorded invoice " + qi.DocNumber + " paid"}
-			default:
-				outcome = "invoice " + inv + " still open"
-				continue
-			}
-		}
-		_, applied, err := a.Orders.Transition(ctx, o.ID, m)
-		switch {
-		case apperr.CodeOf(err) == apperr.FailedPrecondition:
-			outcome = "does not apply to order " + o.ID
-		case err != nil:
-			return "", err
-		case applied:
-			outcome = "order " + o.ID + " " + string(m.To)
-		default:
-			outcome = "order " + o.ID + " already " + string(m.To)
+		if out != "" {
+			outcome = out
 		}
 	}
 	return outcome, nil
+}
+
+// settleInvoice moves the order of a QuickBooks invoice as the invoice now
+// stands (re-read; a Delete or Void operation needs no read): paid →
+// approved, voided or deleted → canceled. It says what happened ("" when
+// the invoice belongs to no order) and whether the order moved.
+func (a *App) settleInvoice(ctx context.Context, inv, operation string) (outcome string, moved bool, err error) {
+	o, err := a.Orders.ByInvoice(ctx, inv)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	var m order.Move
+	if operation == "Delete" || operation == "Deleted" || operation == "Void" || operation == "Voided" {
+		m = order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided or deleted in QuickBooks"}
+	} else {
+		qi, err := a.Books.ReadInvoice(ctx, inv, o.Currency)
+		if err != nil {
+			return "", false, err
+		}
+		switch {
+		case qi.Voided:
+			m = order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided in QuickBooks"}
+		case qi.Balance.IsZero():
+			m = order.Move{From: []order.State{order.Invoiced}, To: order.Approved, Actor: "quickbooks", Reason: "the owner recorded invoice " + qi.DocNumber + " paid"}
+		default:
+			return "invoice " + inv + " still open", false, nil
+		}
+	}
+	_, applied, err := a.Orders.Transition(ctx, o.ID, m)
+	switch {
+	case apperr.CodeOf(err) == apperr.FailedPrecondition:
+		return "does not apply to order " + o.ID, false, nil
+	case err != nil:
+		return "", false, err
+	case applied:
+		return "order " + o.ID + " " + string(m.To), true, nil
+	}
+	return "order " + o.ID + " already " + string(m.To), false, nil
+}
+
+// reconcileBatch bounds one sweep's invoice reads (QuickBooks allows 500 a
+// minute per company; the pacer keeps within it).
+const reconcileBatch = 200
+
+// ReconcileInvoices is the sweeper's safety net for the owner's approval:
+// it re-reads the invoices of orders that waited in invoiced longer than
+// OMS_REDRIVE_AFTER and settles them as a webhook event would, so that an
+// approval or void whose webhook was lost (or never configured) still
+// arrives, within a sweep. Nothing is read while QuickBooks is
+// disconnected.
+func (a *App) ReconcileInvoices(ctx context.Context, now time.Time) (string, error) {
+	if a.Books == nil {
+		return "QuickBooks is not configured", nil
+	}
+	if st, err := a.QuickBooksTokens.Status(ctx); err != nil || !st.Connected {
+		return "QuickBooks is not connected: nothing read", err
+	}
+	waiting, err := a.Orders.Stale(ctx, []order.State{order.Invoiced}, now.Add(-a.Config.RedriveAfter), reconcileBatch)
+	if err != nil {
+		return "", err
+	}
+	var moved int
+	var errs []error
+	for _, o := range waiting {
+		if o.Invoice == nil {
+			continue
+		}
+		_, ok, err := a.settleInvoice(logging.WithOrder(ctx, o.ID), o.Invoice.ID, "Reconcile")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("order %s: %w", o.ID, err))
+			continue
+		}
+		if ok {
+			moved++
+		}
+	}
+	return fmt.Sprintf("moved %d of %d invoiced orders", moved, len(waiting)), errors.Join(errs...)
 }
 
 // voidInvoice voids a canceled order's QuickBooks invoice (once: a voided
