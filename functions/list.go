@@ -125,7 +125,7 @@ var List = []Function{
 	},
 	{
 		Name: "sweep", Kind: Scheduled,
-		Doc:      "The sweeper: expires lapsed holds and re-drives orders whose event or step was lost.",
+		Doc:      "The sweeper: expires lapsed holds, warns before authorizations lapse, re-drives lost steps, re-reads waiting invoices.",
 		Schedule: "*/5 * * * *",
 		Secrets:  []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret},
 		handler:  sweepHandler,

@@ -35,6 +35,7 @@ func main() {
 	flag.IntVar(&o.AuthPort, "auth-port", 9099, "Auth emulator port (0: any free port)")
 	flag.BoolVar(&o.NoSeed, "no-seed", false, "do not seed the demo store")
 	emuLogs := flag.Bool("emulator-logs", false, "show the emulators' own output")
+	sweepEvery := flag.Duration("sweep-every", 5*time.Minute, "run the sweeper this often, as Cloud Scheduler does (0: only on POST /sweep)")
 	flag.Parse()
 
 	o.Logs = os.Stdout
@@ -57,6 +58,10 @@ func main() {
 		os.Exit(1)
 	}
 	banner(os.Stderr, h)
+	if *sweepEvery > 0 {
+		fmt.Fprintf(os.Stderr, "The sweeper runs every %s (as Cloud Scheduler does); POST /sweep runs it now.\n", *sweepEvery)
+		go sweepLoop(ctx, h, *sweepEvery)
+	}
 
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\noms-dev: stopping…")
@@ -111,4 +116,23 @@ func envOr(k, d string) string {
 		return v
 	}
 	return d
+}
+
+// sweepLoop runs the sweeper every d until ctx ends; each run is logged by
+// its tasks like a deployed sweep.
+func sweepLoop(ctx context.Context, h *devhost.Host, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, r := range h.App.Sweeper.Run(h.App.Log.With().Str("function", "sweep").Logger().WithContext(ctx)) {
+				if !r.OK {
+					fmt.Fprintf(os.Stderr, "oms-dev: sweep task %s failed: %s\n", r.Task, r.Error)
+				}
+			}
+		}
+	}
 }
