@@ -264,29 +264,25 @@ func (a *App) HandleQuickBooksEvent(ctx context.Context, entity, id, operation s
 	}
 	outcome := "no order"
 	for _, inv := range invoices {
-		out, _, err := a.settleInvoice(ctx, inv, operation)
+		o, err := a.Orders.ByInvoice(ctx, inv)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			continue
+		}
 		if err != nil {
 			return "", err
 		}
-		if out != "" {
-			outcome = out
+		if outcome, _, err = a.settleInvoice(ctx, o, inv, operation); err != nil {
+			return "", err
 		}
 	}
 	return outcome, nil
 }
 
-// settleInvoice moves the order of a QuickBooks invoice as the invoice now
-// stands (re-read; a Delete or Void operation needs no read): paid →
-// approved, voided or deleted → canceled. It says what happened ("" when
-// the invoice belongs to no order) and whether the order moved.
-func (a *App) settleInvoice(ctx context.Context, inv, operation string) (outcome string, moved bool, err error) {
-	o, err := a.Orders.ByInvoice(ctx, inv)
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, err
-	}
+// settleInvoice moves order o as its QuickBooks invoice inv now stands
+// (re-read; a Delete or Void operation needs no read): paid → approved,
+// voided or deleted → canceled. It says what happened and whether the
+// order moved.
+func (a *App) settleInvoice(ctx context.Context, o *order.Order, inv, operation string) (outcome string, moved bool, err error) {
 	var m order.Move
 	if operation == "Delete" || operation == "Deleted" || operation == "Void" || operation == "Voided" {
 		m = order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided or deleted in QuickBooks"}
@@ -343,7 +339,7 @@ func (a *App) ReconcileInvoices(ctx context.Context, now time.Time) (string, err
 		if o.Invoice == nil {
 			continue
 		}
-		_, ok, err := a.settleInvoice(logging.WithOrder(ctx, o.ID), o.Invoice.ID, "Reconcile")
+		_, ok, err := a.settleInvoice(logging.WithOrder(ctx, o.ID), o, o.Invoice.ID, "Reconcile")
 		if err != nil {
 			errs = append(errs, fmt.Errorf("order %s: %w", o.ID, err))
 			continue
