@@ -294,7 +294,7 @@ func (a *App) settleInvoice(ctx context.Context, o *order.Order, inv, operation 
 		switch {
 		case qi.Voided:
 			m = order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided in QuickBooks"}
-		case qi.Balance.IsZero():
+		case qi.Paid():
 			m = order.Move{From: []order.State{order.Invoiced}, To: order.Approved, Actor: "quickbooks", Reason: "the owner recorded invoice " + qi.DocNumber + " paid"}
 		default:
 			return "invoice " + inv + " still open", false, nil

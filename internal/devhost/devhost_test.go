@@ -343,7 +343,8 @@ func TestLocalSystem(t *testing.T) {
 
 		// Cancel the authorized order: its releaseHolds step runs from the trigger.
 		if _, _, err := h.App.Orders.Transition(ctx, firm, order.Move{From: []order.State{order.Authorized, order.Invoiced}, To: order.Canceled, Actor: "test"}); err != nil {
-			t.Fatal(err)
+			o, _ := h.App.Orders.Get(ctx, firm)
+			t.Fatalf("%v (attention: %q)", err, o.Attention)
 		}
 		deadline := time.Now().Add(20 * time.Second)
 		for held() != 0 {

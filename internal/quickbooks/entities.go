@@ -154,6 +154,11 @@ type Invoice struct {
 	Payments  []string // ids of linked payments
 }
 
+// Paid reports whether the invoice was settled: something was due and
+// nothing is any more. An invoice of nothing (TotalAmt 0) has a zero
+// Balance from the start, which is no one's approval.
+func (i Invoice) Paid() bool { return !i.Voided && i.Total.Amount > 0 && i.Balance.IsZero() }
+
 type wireInvoice struct {
 	ID          string      `json:"Id"`
 	SyncToken   string      `json:"SyncToken"`

@@ -172,3 +172,21 @@ func TestInvoiceLifecycle(t *testing.T) {
 		t.Errorf("missing invoice: %v", err)
 	}
 }
+
+func TestInvoicePaid(t *testing.T) {
+	usd := func(c int64) money.Money { return money.New(c, "USD") }
+	for name, c := range map[string]struct {
+		inv  quickbooks.Invoice
+		paid bool
+	}{
+		"open":            {quickbooks.Invoice{Total: usd(1999), Balance: usd(1999)}, false},
+		"partly paid":     {quickbooks.Invoice{Total: usd(1999), Balance: usd(999)}, false},
+		"paid":            {quickbooks.Invoice{Total: usd(1999), Balance: usd(0), Payments: []string{"9"}}, true},
+		"voided":          {quickbooks.Invoice{Total: usd(0), Balance: usd(0), Voided: true}, false},
+		"an invoice of 0": {quickbooks.Invoice{Total: usd(0), Balance: usd(0)}, false},
+	} {
+		if got := c.inv.Paid(); got != c.paid {
+			t.Errorf("%s: Paid() = %v", name, got)
+		}
+	}
+}
