@@ -100,8 +100,17 @@ const testCallbackURL = "http://localhost:5001/quickbooksCallback"
 // local ShipEngine.
 func devConfig(tb testing.TB) config.Config {
 	tb.Helper()
+	return devConfigWith(tb, nil)
+}
+
+// devConfigWith is devConfig with some variables set otherwise.
+func devConfigWith(tb testing.TB, vars map[string]string) config.Config {
+	tb.Helper()
 	se, st, qb := shipEngine(tb), localStripe(tb), localQuickBooks(tb)
 	cfg, err := config.Load(func(k string) (string, bool) {
+		if v, ok := vars[k]; ok {
+			return v, true
+		}
 		switch k {
 		case "OMS_ENV":
 			return "development", true

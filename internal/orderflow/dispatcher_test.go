@@ -165,3 +165,23 @@ func TestRedriveAndSkeleton(t *testing.T) {
 		t.Errorf("states with steps: %v", sk.States())
 	}
 }
+
+// A step that fails for good in a terminal state (where needs_attention is
+// not allowed) must not stop the other steps, and must not be dropped.
+func TestPermanentFailureInATerminalState(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, d, rec, id := setup(t, order.Canceled)
+	failing := &recorder{err: apperr.New(apperr.FailedPrecondition, "the invoice cannot be voided")}
+	d.On(order.Canceled, "voidInvoice", failing.step)
+	d.On(order.Canceled, "releaseHolds", rec.step)
+	if err := d.HandleEvent(ctx, event(id, "authorized", "canceled")); err != nil {
+		t.Fatalf("a permanent failure must not be retried: %v", err)
+	}
+	if failing.count() != 1 || rec.count() != 1 {
+		t.Errorf("the failing step ran %d times, the step after it %d times", failing.count(), rec.count())
+	}
+	if o, _ := store.Get(ctx, id); o.State() != order.Canceled {
+		t.Errorf("state %s", o.State())
+	}
+}

@@ -125,7 +125,8 @@ func TestInvoiceLifecycle(t *testing.T) {
 		return map[string]any{"Amount": quickbooks.Dollars(usd(unit * qty)), "DetailType": "SalesItemLineDetail",
 			"SalesItemLineDetail": map[string]any{"ItemRef": quickbooks.Ref{Value: item}, "Qty": qty, "UnitPrice": quickbooks.Dollars(usd(unit)), "TaxCodeRef": quickbooks.Ref{Value: "NON"}}}
 	}
-	body := map[string]any{"CustomerRef": quickbooks.Ref{Value: cust}, "DocNumber": "K7Q2M9XH4TBA", "Line": []any{
+	body := map[string]any{"CustomerRef": quickbooks.Ref{Value: cust}, "DocNumber": "K7Q2M9XH4TBA",
+		"PrivateNote": "Order K7Q2M9XH4TBA; Stripe PaymentIntent pi_1", "Line": []any{
 		line(planner, 3, 1999), line(ship, 1, 1750),
 		map[string]any{"Amount": quickbooks.Dollars(usd(1000)), "DetailType": "DiscountLineDetail", "DiscountLineDetail": map[string]any{"PercentBased": false}},
 	}}
@@ -154,8 +155,9 @@ func TestInvoiceLifecycle(t *testing.T) {
 	if err := c.VoidInvoice(ctx, inv.ID, paid.SyncToken); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := c.GetInvoice(ctx, inv.ID, "USD"); !v.Voided {
-		t.Errorf("not voided: %+v", v)
+	// QuickBooks prepends "Voided" to the note the invoice had.
+	if v, _ := c.GetInvoice(ctx, inv.ID, "USD"); !v.Voided || !strings.HasPrefix(f.Invoice(inv.ID)["PrivateNote"].(string), "Voided Order K7Q2M9XH4TBA") {
+		t.Errorf("not voided: %+v, note %q", v, f.Invoice(inv.ID)["PrivateNote"])
 	}
 
 	// Throttled (XML 429): transient. An expired access token: refreshed once.

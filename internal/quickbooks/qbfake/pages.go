@@ -97,9 +97,16 @@ func (s *Server) VoidInvoice(invoiceID string) error {
 }
 
 // voidLocked voids inv (s.mu held): a voided invoice keeps its lines but
-// its TotalAmt and Balance are 0.
+// its TotalAmt and Balance are 0, and "Voided" is prepended to its private
+// note, as QuickBooks does (the note is "Voided" only when there was none;
+// the separator QuickBooks puts before the old note is not documented, so
+// readers must match the prefix, never the whole note).
 func (s *Server) voidLocked(id string, inv map[string]any) {
 	st, _ := strconv.Atoi(inv["SyncToken"].(string))
-	inv["SyncToken"], inv["Balance"], inv["TotalAmt"], inv["PrivateNote"] = strconv.Itoa(st+1), dollars(0), dollars(0), "Voided"
+	note := "Voided"
+	if old, _ := inv["PrivateNote"].(string); old != "" {
+		note += " " + old
+	}
+	inv["SyncToken"], inv["Balance"], inv["TotalAmt"], inv["PrivateNote"] = strconv.Itoa(st+1), dollars(0), dollars(0), note
 	s.emit(change{"Invoice", id, "Void", s.now()})
 }
