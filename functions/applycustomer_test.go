@@ -119,7 +119,8 @@ func TestApplyCustomerRefuses(t *testing.T) {
 		msg    string
 	}{
 		{"someone else's order", other.IDToken, ok, "NOT_FOUND", "not found"},
-		{"no such order", u.IDToken, with("orderId", "NOPE"), "NOT_FOUND", "not found"},
+		{"no such order", u.IDToken, with("orderId", "ZZZZZZZZZZZZ"), "NOT_FOUND", "not found"},
+		{"not an order id", u.IDToken, with("orderId", "NOPE"), "INVALID_ARGUMENT", "orderId"},
 		{"malformed email", u.IDToken, with("email", "ann@"), "INVALID_ARGUMENT", "not an email address"},
 		{"email with a name", u.IDToken, with("email", "Ann <ann@example.com>"), "INVALID_ARGUMENT", "not an email address"},
 		{"no domain dot", u.IDToken, with("email", "ann@localhost"), "INVALID_ARGUMENT", "not an email address"},

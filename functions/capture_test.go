@@ -8,6 +8,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/stripepay/stripefake"
 )
 
@@ -77,7 +78,8 @@ func TestCaptureOnApproval(t *testing.T) {
 	// The step again with the order as it was before its write (a crash
 	// after Stripe captured, then a retry): one capture at Stripe.
 	stale, _ := a.Orders.Get(ctx, id)
-	if err := a.Payments.Capture(ctx, a.PaymentActions, approvedCopy); err != nil {
+	capture := a.Payments.Steps()[orderflow.StepCapturePayment]
+	if err := capture(ctx, orderflow.Transition{Order: approvedCopy, To: order.Approved}); err != nil {
 		t.Fatalf("second capture: %v", err)
 	}
 	cs := captures(st, pi)

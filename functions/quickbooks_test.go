@@ -121,7 +121,7 @@ func TestCancelVoidsInvoice(t *testing.T) {
 			t.Fatalf("cancel steps #%d: %v", i+1, err)
 		}
 	}
-	if inv := qb.Invoice(o.Invoice.ID); inv["PrivateNote"] != "Voided" || inv["SyncToken"] != "1" {
+	if inv := qb.Invoice(o.Invoice.ID); !strings.HasPrefix(inv["PrivateNote"].(string), "Voided Order "+id) || inv["SyncToken"] != "1" {
 		t.Errorf("invoice %v", inv)
 	}
 }

@@ -45,13 +45,6 @@ func startCheckout(a *app.App) http.Handler {
 			return StartCheckoutResponse{}, err
 		}
 		o := res.Order
-		if o.Customer != nil && !res.Reused {
-			// The cart changed under a priced order: price it again with the
-			// customer's promotions (and code).
-			if o, err = a.Customers.Apply(ctx, c.UID(), o.ID, o.Customer.Name, o.Customer.Email, o.Pricing.Code); err != nil {
-				return StartCheckoutResponse{}, err
-			}
-		}
 		r := StartCheckoutResponse{OrderID: o.ID, State: string(o.State()), Reused: res.Reused, Currency: o.Currency,
 			Subtotal: o.Subtotal.Amount, Discount: o.LinesDiscount().Amount, Total: o.Total().Amount, Lines: []CheckoutLine{}}
 		if len(o.Holds) > 0 && !o.HoldExpiresAt.IsZero() {

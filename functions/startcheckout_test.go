@@ -367,7 +367,7 @@ func TestStartCheckoutBadInput(t *testing.T) {
 		{"empty cart", nil, "the cart is empty"},
 		{"unknown sku", []any{"A", 1, "NOPE-" + testenv.ID("x"), 1}, "cart line 2"},
 		{"inactive", []any{"X", 1}, "no longer sold"},
-		{"zero", []any{"A", 0}, "positive integer"},
+		{"zero", []any{"A", 0}, "whole number from 1"},
 		{"over the SKU's max", []any{"B", 3, "B", 3}, "at most 5 per order"},
 		{"over the store's max", []any{"A", 21}, "at most 20 per order"},
 		{"not an integer", []any{"A", 1.5}, "cart line 1"},

@@ -51,13 +51,8 @@ func stripeWebhook(a *app.App) http.Handler {
 			answer(http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		if a.StripeEvents == nil {
-			log.Error().Msg("stripe webhook: no Stripe key configured")
-			answer(http.StatusInternalServerError, map[string]string{"error": "not configured"})
-			return
-		}
 		ctx := logging.WithOrder(r.Context(), ev.OrderID)
-		outcome, err := a.StripeEvents.Handle(ctx, ev)
+		outcome, err := a.Payments.HandleEvent(ctx, ev)
 		if err != nil {
 			logging.FromContext(ctx).Error().Err(err).Str("event", ev.ID).Str("type", ev.Type).Msg("stripe event not processed; Stripe will retry")
 			answer(http.StatusInternalServerError, map[string]string{"error": "not processed; retry"})

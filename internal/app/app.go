@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -21,6 +22,7 @@ import (
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/payments"
 	"github.com/readyplanner/oms/internal/quickbooks"
 	"github.com/readyplanner/oms/internal/shipengine"
 	"github.com/readyplanner/oms/internal/stripepay"
@@ -53,11 +55,13 @@ type App struct {
 	Promos    *firestoredb.Promotions
 	Customers *checkout.Customers
 	Quotes    *checkout.Quotes
-	Payments  *checkout.Payments
-	// StripeEvents handles Stripe's webhook events (nil without a Stripe key).
-	StripeEvents *checkout.StripeEvents
-	// PaymentActions captures and cancels (nil without a Stripe key).
-	PaymentActions checkout.PaymentActions
+	// CheckoutSteps are the checkout's order-flow steps and sweeper tasks
+	// (stock holds, redemptions).
+	CheckoutSteps *checkout.Steps
+	// Payments is the card payment: sessions, Stripe's events, capture,
+	// cancel, stray authorizations (answering UNAVAILABLE for everything
+	// that needs Stripe when no Stripe key is configured).
+	Payments *payments.Service
 	// QuickBooksTokens keeps the QuickBooks connection; Books invoices
 	// (both nil without the Intuit app's credentials).
 	QuickBooksTokens *firestoredb.QuickBooksTokens
@@ -110,14 +114,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	a.Firestore = fs
 	a.Orders = firestoredb.NewOrders(fs, o.Now)
-	a.Checkouts = firestoredb.NewCheckouts(fs, cfg.TimeZone)
-	a.Checkout = &checkout.Service{Store: a.Checkouts, Currency: cfg.Currency, HoldTTL: cfg.HoldTTL, MaxPerLine: cfg.MaxPerLine, Now: o.Now}
-	a.Promos = firestoredb.NewPromotions(fs, cfg.TimeZone)
-	a.Customers = &checkout.Customers{Orders: a.Orders, Promotions: a.Promos, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
-	se := shipengine.New(shipengine.Options{BaseURL: cfg.ShipEngineURL, APIKey: cfg.Secret(ShipEngineKey).Reveal()})
-	a.Quotes = &checkout.Quotes{Orders: a.Orders, Carrier: shipengine.Carrier{Client: se, CarrierIDs: cfg.Carriers}, Customers: a.Customers,
-		From: cfg.ShipFrom, Box: cfg.DefaultBox, TTL: cfg.QuoteTTL, Now: o.Now}
-	a.Payments = &checkout.Payments{Orders: a.Orders, Customers: a.Customers, SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins, Now: o.Now}
+	a.Checkouts = firestoredb.NewCheckouts(a.Orders, cfg.TimeZone)
+	a.Promos = firestoredb.NewPromotions(a.Orders, cfg.TimeZone)
+	a.Alerts = firestoredb.NewAlerts(fs, cfg.OwnerEmail, o.Now)
+	a.WebhookEvents = firestoredb.NewWebhookEvents(fs)
+
+	a.Payments = &payments.Service{Orders: a.Orders, Recorder: a.WebhookEvents, Alerts: a.Alerts,
+		SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins, Now: o.Now}
 	if key := cfg.Secret(StripeKey); key.IsSet() {
 		// Only the functions that list the Stripe key get it.
 		api, err := stripepay.New(stripepay.Options{SecretKey: key.Reveal(), APIBase: cfg.StripeAPIBase, Logger: a.Log})
@@ -125,11 +128,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			a.Close()
 			return nil, fmt.Errorf("app: %w", err)
 		}
-		a.Payments.Provider = stripepay.Sessions{API: api}
-		a.StripeEvents = &checkout.StripeEvents{Orders: a.Orders, Intents: stripepay.Intents{API: api},
-			Recorder: firestoredb.NewWebhookEvents(fs), Now: o.Now}
-		a.PaymentActions = stripepay.Actions{API: api}
+		a.Payments.Sessions, a.Payments.Intents = stripepay.Payments{API: api}, stripepay.Payments{API: api}
+	} else {
+		a.Payments.Sessions, a.Payments.Intents = stripepay.NotConfigured{}, stripepay.NotConfigured{}
 	}
+	a.Customers = &checkout.Customers{Orders: a.Orders, Promotions: a.Promos, Sessions: a.Payments, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
+	a.Payments.Redemptions = a.Customers
+	a.Checkout = &checkout.Service{Store: a.Checkouts, Customers: a.Customers, Sessions: a.Payments, Currency: cfg.Currency,
+		HoldTTL: cfg.HoldTTL, MaxPerLine: cfg.MaxPerLine, Now: o.Now}
+	se := shipengine.New(shipengine.Options{BaseURL: cfg.ShipEngineURL, APIKey: cfg.Secret(ShipEngineKey).Reveal()})
+	a.Quotes = &checkout.Quotes{Orders: a.Orders, Carrier: shipengine.Carrier{Client: se, CarrierIDs: cfg.Carriers}, Customers: a.Customers,
+		From: cfg.ShipFrom, Box: cfg.DefaultBox, TTL: cfg.QuoteTTL, Now: o.Now}
+	a.CheckoutSteps = &checkout.Steps{Holds: a.Checkouts, Redemptions: a.Promos, Sessions: a.Payments, Now: o.Now}
 
 	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID})
 	if err != nil {
@@ -152,7 +162,6 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 	}
 
-	a.Alerts = firestoredb.NewAlerts(fs, cfg.OwnerEmail, o.Now)
 	if id, secret := cfg.Secret(QuickBooksClientID), cfg.Secret(QuickBooksClientSecret); id.IsSet() && secret.IsSet() {
 		a.QuickBooksOAuth = quickbooks.OAuth{Endpoint: cfg.QuickBooksTokenURL, ClientID: id.Reveal(), ClientSecret: secret.Reveal()}
 		a.states = quickbooks.NewStates(secret.Reveal())
@@ -161,25 +170,22 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksTokens, ShippingItem: cfg.ShippingItem, ItemMapping: cfg.QuickBooksItems}
 	}
 
-	a.WebhookEvents = firestoredb.NewWebhookEvents(fs)
-
-	a.Flow = orderflow.New(a.Orders)
-	orderflow.Register(a.Flow, map[string]orderflow.StepFunc{
-		orderflow.StepCreateInvoice:      a.createInvoice,
-		orderflow.StepCapturePayment:     a.capturePayment,
-		orderflow.StepCancelPayment:      a.cancelPayment,
-		orderflow.StepVoidInvoice:        a.voidInvoice,
-		orderflow.StepReleaseHolds:       a.releaseHolds,
-		orderflow.StepReleaseRedemptions: a.releaseRedemptions,
-		orderflow.StepCommitStock:        a.commitStock,
-		orderflow.StepAlertReview:        a.alertReview,
-		orderflow.StepAlertOwner:         a.alertAttention,
-	})
+	a.Flow = orderflow.New(a.Orders, o.Now)
+	a.Flow.Failed = a.alertStepFailed
+	steps := map[string]orderflow.StepFunc{
+		orderflow.StepCreateInvoice: a.createInvoice,
+		orderflow.StepVoidInvoice:   a.voidInvoice,
+		orderflow.StepAlertReview:   a.alertReview,
+		orderflow.StepAlertOwner:    a.alertAttention,
+	}
+	maps.Copy(steps, a.Payments.Steps())
+	maps.Copy(steps, a.CheckoutSteps.Steps())
+	orderflow.Register(a.Flow, steps)
 
 	a.Sweeper = sweep.New(o.Now)
-	a.Sweeper.Add("expireHolds", a.expireHolds)
-	a.Sweeper.Add("authorizationLapse", a.authorizationLapse)
-	a.Sweeper.Add("redriveStaleOrders", a.redriveStale)
+	a.Sweeper.Add("expireHolds", a.CheckoutSteps.Tasks()["expireHolds"])
+	a.Sweeper.Add("authorizationLapse", a.Payments.Tasks()["authorizationLapse"])
+	a.Sweeper.Add("redriveStaleOrders", a.Flow.RedriveTask(a.Orders, cfg.RedriveAfter))
 	a.Sweeper.Add("reconcileInvoices", a.ReconcileInvoices)
 	return a, nil
 }
@@ -193,16 +199,6 @@ func (a *App) Close() error {
 	a.closers = nil
 	return errors.Join(errs...)
 }
-
-// releaseHolds gives an expired or canceled order's stock back (once).
-func (a *App) releaseHolds(ctx context.Context, t orderflow.Transition) error {
-	_, err := a.Checkouts.ReleaseHolds(ctx, t.Order.ID, a.Now())
-	return err
-}
-
-// errNoStripe is the capture and cancel steps' error without a Stripe key:
-// transient, so that the event is retried once the key is configured.
-var errNoStripe = apperr.New(apperr.Unavailable, "no Stripe key is configured for the order trigger (STRIPE_SECRET_KEY)")
 
 // createInvoice invoices an authorized order in QuickBooks (requestid
 // derived from the order, so a repeated step creates nothing new) and moves
@@ -218,8 +214,7 @@ func (a *App) createInvoice(ctx context.Context, t orderflow.Transition) error {
 	if errors.Is(err, firestoredb.ErrDisconnected) {
 		// Not the order's fault: it waits in authorized (the owner has
 		// been alerted) and goes on when QuickBooks is connected again.
-		logging.FromContext(ctx).Warn().Msg("QuickBooks is not connected: the order waits in authorized until it is")
-		return nil
+		return fmt.Errorf("%w: QuickBooks is not connected; the order waits in authorized until it is", orderflow.ErrWaiting)
 	}
 	if err != nil {
 		return err
@@ -365,127 +360,4 @@ func (a *App) voidInvoice(ctx context.Context, t orderflow.Transition) error {
 		return apperr.Wrap(err, apperr.Unavailable, "the invoice is voided once QuickBooks is connected again")
 	}
 	return err
-}
-
-// capturePayment captures an approved order's authorization (payments).
-func (a *App) capturePayment(ctx context.Context, t orderflow.Transition) error {
-	if a.PaymentActions == nil {
-		return errNoStripe
-	}
-	return a.Payments.Capture(ctx, a.PaymentActions, t.Order)
-}
-
-// cancelPayment releases a canceled order's uncaptured authorization.
-func (a *App) cancelPayment(ctx context.Context, t orderflow.Transition) error {
-	if a.PaymentActions == nil {
-		return errNoStripe
-	}
-	return a.Payments.CancelPayment(ctx, a.PaymentActions, t.Order)
-}
-
-// releaseRedemptions gives an expired or canceled order's promotion
-// redemptions back (once).
-func (a *App) releaseRedemptions(ctx context.Context, t orderflow.Transition) error {
-	_, err := a.Promos.Release(ctx, t.Order.ID, a.Now())
-	return err
-}
-
-// commitStock takes a shipped order's units out of stock (once).
-func (a *App) commitStock(ctx context.Context, t orderflow.Transition) error {
-	_, err := a.Checkouts.CommitStock(ctx, t.Order.ID, a.Now())
-	return err
-}
-
-// expireBatch bounds one sweep's expiries; the next sweep takes the rest.
-const expireBatch = 100
-
-// expireHolds moves pending orders whose holds lapsed to expired and gives
-// their stock back.
-func (a *App) expireHolds(ctx context.Context, now time.Time) (string, error) {
-	ids, err := a.Checkouts.Lapsed(ctx, now, expireBatch)
-	if err != nil {
-		return "", err
-	}
-	n := 0
-	var errs []error
-	for _, id := range ids {
-		expired, err := a.Checkouts.ExpireIfLapsed(ctx, id, now)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("order %s: %w", id, err))
-		}
-		if expired {
-			n++
-		}
-	}
-	return fmt.Sprintf("expired %d of %d lapsed orders", n, len(ids)), errors.Join(errs...)
-}
-
-// lapseWarning is how long before an authorization lapses the owner is
-// told that the order still waits for capture.
-const lapseWarning = 24 * time.Hour
-
-// authorizationLapse flags orders whose card authorization lapses within
-// a day without a capture (once per order, with a WARNING log line the
-// owner's alerting picks up), and cancels those whose authorization has
-// lapsed: the cancel steps then release the holds and redemptions.
-func (a *App) authorizationLapse(ctx context.Context, now time.Time) (string, error) {
-	orders, err := a.Orders.Lapsing(ctx, now.Add(lapseWarning), expireBatch)
-	if err != nil {
-		return "", err
-	}
-	var warned, canceled int
-	var errs []error
-	for _, o := range orders {
-		id := o.ID
-		if !now.Before(o.Payment.CaptureBefore) {
-			_, applied, err := a.Orders.Transition(ctx, id, order.Move{From: []order.State{order.Authorized, order.Invoiced, order.Approved, order.NeedsAttention},
-				To: order.Canceled, Actor: "sweeper", Reason: "the card authorization lapsed before capture"})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("order %s: %w", id, err))
-			} else if applied {
-				canceled++
-			}
-			continue
-		}
-		if !o.Payment.LapseWarnedAt.IsZero() {
-			continue
-		}
-		_, changed, err := a.Orders.Update(ctx, id, func(cur *order.Order) (bool, error) {
-			if cur.Payment == nil || !cur.Payment.LapseWarnedAt.IsZero() {
-				return false, nil
-			}
-			cur.Payment.LapseWarnedAt = now.UTC()
-			return true, nil
-		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("order %s: %w", id, err))
-			continue
-		}
-		if changed {
-			warned++
-			logging.FromContext(logging.WithOrder(ctx, id)).Warn().Time("captureBefore", o.Payment.CaptureBefore).
-				Msg("the card authorization lapses within a day: approve the invoice so that the payment is captured")
-		}
-	}
-	return fmt.Sprintf("flagged %d, canceled %d of %d lapsing authorizations", warned, canceled, len(orders)), errors.Join(errs...)
-}
-
-// redriveBatch bounds one sweep's re-drives so that a sweep finishes well
-// inside its deadline; the next sweep takes the rest.
-const redriveBatch = 50
-
-// redriveStale re-runs the steps of orders that sat too long in a state
-// whose step should have moved them on (their event or step was lost).
-func (a *App) redriveStale(ctx context.Context, now time.Time) (string, error) {
-	stale, err := a.Orders.Stale(ctx, orderflow.RedriveStates, now.Add(-a.Config.RedriveAfter), redriveBatch)
-	if err != nil {
-		return "", err
-	}
-	var errs []error
-	for _, o := range stale {
-		if err := a.Flow.Redrive(ctx, o); err != nil {
-			errs = append(errs, fmt.Errorf("order %s: %w", o.ID, err))
-		}
-	}
-	return fmt.Sprintf("re-drove %d stale orders, %d failed", len(stale), len(errs)), errors.Join(errs...)
 }

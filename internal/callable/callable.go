@@ -240,7 +240,7 @@ func envelope(body []byte) (json.RawMessage, error) {
 	if err := dec.Decode(&env); err != nil || env == nil {
 		return nil, apperr.New(apperr.Invalid, `the body must be a JSON object {"data": …}`)
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return nil, apperr.New(apperr.Invalid, "the body has trailing data after the JSON object")
 	}
 	data, ok := env["data"]

@@ -183,9 +183,28 @@ func TestCharsetAndLongsAndNull(t *testing.T) {
 	if a.status != 200 || !strings.Contains(a.raw, `"count":9007199254740993`) {
 		t.Errorf("Int64Value: %d %s", a.status, a.raw)
 	}
+	// null data is refused where fields are required, and reaches a
+	// handler that takes none as its zero request.
 	a = do(t, h, "POST", `{"data":null}`, auth)
-	if a.status != 400 || !strings.Contains(a.raw, "name is required") {
-		t.Errorf("null data should reach the handler as the zero request: %d %s", a.status, a.raw)
+	if a.status != 400 || !strings.Contains(a.raw, "not null") {
+		t.Errorf("null data for a handler with fields: %d %s", a.status, a.raw)
+	}
+	none := Handle(newServer(io.Discard), "ping", func(context.Context, Caller, struct{}) (string, error) { return "pong", nil })
+	if a := do(t, none, "POST", `{"data":null}`, auth); a.status != 200 || !strings.Contains(a.raw, "pong") {
+		t.Errorf("null data for a handler without fields: %d %s", a.status, a.raw)
+	}
+	// Wrapped integers must hold an integer of their kind; trailing data
+	// after the envelope is refused.
+	for _, body := range []string{
+		`{"data":{"name":"b","count":{"@type":"type.googleapis.com/google.protobuf.UInt64Value","value":"abc"}}}`,
+		`{"data":{"name":"b","count":{"@type":"type.googleapis.com/google.protobuf.UInt64Value","value":"-1"}}}`,
+		`{"data":{"@type":"type.googleapis.com/google.protobuf.UInt64Value","value":"abc"}}`,
+		`{"data":{"name":"b"}}}}`,
+		`{"data":{"name":"b"}} {}`,
+	} {
+		if a := do(t, h, "POST", body, auth); a.status != 400 || errStatus(a) != "INVALID_ARGUMENT" {
+			t.Errorf("%s: %d %s", body, a.status, a.raw)
+		}
 	}
 }
 

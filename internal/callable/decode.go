@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -19,8 +21,9 @@ const (
 
 // decodeData decodes the request's data into v strictly: unknown fields and
 // wrong types are INVALID_ARGUMENT naming the field. Int64Value and
-// UInt64Value wrappers are unwrapped first. JSON null leaves v at its zero
-// value, for handlers that take no arguments.
+// UInt64Value wrappers are unwrapped first (and must hold an integer of
+// their kind). JSON null leaves v at its zero value only for handlers that
+// take no arguments (an empty struct); any other handler needs an object.
 func decodeData(data json.RawMessage, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -29,7 +32,10 @@ func decodeData(data json.RawMessage, v any) error {
 		return apperr.New(apperr.Invalid, "data is not valid JSON")
 	}
 	if tree == nil {
-		return nil
+		if t := reflect.TypeOf(v).Elem(); t.Kind() == reflect.Struct && t.NumField() == 0 {
+			return nil
+		}
+		return apperr.New(apperr.Invalid, "data must be an object with this function's fields, not null")
 	}
 	tree, err := unwrapLongs(tree)
 	if err != nil {
@@ -55,11 +61,15 @@ func unwrapLongs(v any) (any, error) {
 			if !ok {
 				return nil, apperr.New(apperr.Invalid, "a %s must carry its value as a string", typ)
 			}
-			n := json.Number(strings.TrimSpace(s))
-			if _, err := n.Int64(); err != nil && typ == int64Type {
-				return nil, apperr.New(apperr.Invalid, "%q is not a 64-bit integer", s)
+			n := strings.TrimSpace(s)
+			if typ == int64Type {
+				if _, err := strconv.ParseInt(n, 10, 64); err != nil {
+					return nil, apperr.New(apperr.Invalid, "%q is not a 64-bit integer", s)
+				}
+			} else if _, err := strconv.ParseUint(n, 10, 64); err != nil {
+				return nil, apperr.New(apperr.Invalid, "%q is not an unsigned 64-bit integer", s)
 			}
-			return n, nil
+			return json.Number(n), nil
 		}
 		for k, e := range t {
 			u, err := unwrapLongs(e)

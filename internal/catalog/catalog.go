@@ -56,3 +56,23 @@ func (s SKU) PriceAt(t time.Time) (price money.Money, onSale bool) {
 
 // Limited reports whether the SKU's stock is counted.
 func (s SKU) Limited() bool { return s.Fulfillment != PrintOnDemand }
+
+// MaxSKULength bounds a SKU id (the cart rules allow the same).
+const MaxSKULength = 64
+
+// ValidSKU reports whether id can name a SKU: 1–64 characters of
+// A–Z a–z 0–9 . _ -, the first a letter or a digit — so never ".", ".." or
+// a __reserved__ name, which Firestore cannot store as a document id. The
+// cart's security rule allows exactly these.
+func ValidSKU(id string) bool {
+	if id == "" || len(id) > MaxSKULength {
+		return false
+	}
+	for i, c := range id {
+		alnum := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || (c != '.' && c != '_' && c != '-')) {
+			return false
+		}
+	}
+	return true
+}

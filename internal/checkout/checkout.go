@@ -36,12 +36,15 @@ type Request struct {
 
 // Decision is what to write. Nothing is written when Write is false.
 type Decision struct {
-	Order   *order.Order // the order to answer with
-	Write   bool         // write Order (created or replaced) and Levels
-	Create  bool         // Order is new
-	Reused  bool         // the open order already held this cart
-	Expired *order.Order // the open order whose holds lapsed: write it (now expired, holds released)
-	Levels  map[string]inventory.Level
+	// CloseFirst names the open order whose payment session is open and
+	// must be closed before the order may change (nothing is written).
+	CloseFirst string
+	Order      *order.Order // the order to answer with
+	Write      bool         // write Order (created or replaced) and Levels
+	Create     bool         // Order is new
+	Reused     bool         // the open order already held this cart
+	Expired    *order.Order // the open order whose holds lapsed: write it (now expired, holds released)
+	Levels     map[string]inventory.Level
 }
 
 // Decide checks out req against st:
@@ -52,6 +55,10 @@ type Decision struct {
 //   - it is pending but its holds lapsed: expire it (releasing them) and
 //     create a new order;
 //   - otherwise create a new order.
+//
+// An open order that would change (new lines, or expired) while its payment
+// session is open changes nothing: the decision is CloseFirst, so that the
+// session can no longer be paid before the order changes.
 //
 // If any stock line is short, nothing is written and the error is
 // FAILED_PRECONDITION with details.unavailable = []inventory.Shortage.
@@ -71,6 +78,9 @@ func Decide(st State, req Request) (Decision, error) {
 		if open.CartHash == req.CartHash {
 			return Decision{Order: open, Reused: true}, nil
 		}
+		if open.SessionOpen() {
+			return Decision{CloseFirst: open.ID}, nil
+		}
 		levels, short := inventory.Reserve(st.Levels, open.HoldQuantities(), want)
 		if short != nil {
 			return Decision{}, shortage(short)
@@ -80,7 +90,9 @@ func Decide(st State, req Request) (Decision, error) {
 		// The discounts were for the old lines: clear them (the caller
 		// re-applies the customer's promotions). The package changed too, so
 		// the shipping must be quoted and chosen again.
-		open.Pricing = order.Pricing{Revision: open.Pricing.Revision + 1, Code: open.Pricing.Code}
+		old := open.Pricing
+		open.Pricing = order.Pricing{Revision: old.Revision + 1, Code: old.Code,
+			CommittedRevision: old.CommittedRevision, Redeemed: old.Redeemed, RedemptionsReleased: old.RedemptionsReleased}
 		open.Quote, open.Shipping = nil, nil
 		return Decision{Order: open, Write: true, Levels: levels}, nil
 	}
@@ -88,6 +100,9 @@ func Decide(st State, req Request) (Decision, error) {
 	var d Decision
 	release := map[string]int64{}
 	if open != nil && open.State() == order.Pending {
+		if open.SessionOpen() {
+			return Decision{CloseFirst: open.ID}, nil
+		}
 		// Its holds lapsed and the sweeper has not run yet.
 		if !open.HoldsReleased {
 			release = open.HoldQuantities()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/mail"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -14,25 +16,33 @@ import (
 	"github.com/readyplanner/oms/internal/promotion"
 )
 
-// PromotionStore is what applyCustomer needs of the promotions.
+// PromotionStore is what the checkout needs of the promotions.
 type PromotionStore interface {
 	Active(ctx context.Context) ([]promotion.Promotion, error)
 	Usage(ctx context.Context, ids []string, mailboxKey string) (map[string]promotion.Usage, error)
 	HasPaidOrder(ctx context.Context, mailboxKey string) (bool, error)
+	// Reprice changes an order (fn reports whether it did) and, in the same
+	// transaction, gives back the order's live redemptions of promotions
+	// it no longer gets (or gets under another mailbox).
+	Reprice(ctx context.Context, orderID string, fn func(*order.Order) (bool, error)) (*order.Order, error)
+	// Commit records the redemptions of the order's pricing with the
+	// limits checked (see firestoredb.Promotions.Commit).
 	Commit(ctx context.Context, orderID string, now time.Time, limited []string, reprice func(*order.Order, map[string]promotion.Usage) error,
 		onCommit func(*order.Order) (bool, error)) (bool, error)
 }
 
-// OrderStore is what applyCustomer needs of the orders.
+// OrderStore is what the checkout needs of the orders.
 type OrderStore interface {
 	Get(ctx context.Context, id string) (*order.Order, error)
 	Update(ctx context.Context, id string, fn func(*order.Order) (bool, error)) (*order.Order, bool, error)
 }
 
-// Customers is applyCustomer's logic and the redemption commit.
+// Customers is applyCustomer's logic, every re-pricing of an order, and
+// the redemption commit.
 type Customers struct {
 	Orders         OrderStore
 	Promotions     PromotionStore
+	Sessions       SessionCloser
 	PlusAddressing bool
 	Now            func() time.Time
 }
@@ -81,11 +91,31 @@ func Reprice(o *order.Order, promos []promotion.Promotion, usage map[string]prom
 	o.Pricing = p
 }
 
+// payable is what a customer would pay for, to compare an order before and
+// after a change: a change that leaves it alone writes nothing and keeps
+// the payment session.
+type payable struct {
+	Lines    any
+	Customer *order.Customer
+	Shipping *order.ShippingChoice
+	Pricing  order.Pricing
+}
+
+func payableOf(o *order.Order) payable {
+	p := o.Pricing
+	p.Revision = 0
+	return payable{Lines: o.Lines, Customer: o.Customer, Shipping: o.Shipping, Pricing: p}
+}
+
 // Apply stores the customer on the caller's pending order and prices it
 // with the promotions tied to the email or the code. An order that is not
 // the caller's is NOT_FOUND; one that is not pending, FAILED_PRECONDITION.
-// Calling it again replaces the earlier pricing.
+// Calling it again replaces the earlier pricing; calling it with what the
+// order already has changes nothing.
 func (c *Customers) Apply(ctx context.Context, uid, orderID, name, email, code string) (*order.Order, error) {
+	if err := order.ValidID(orderID); err != nil {
+		return nil, err
+	}
 	name, email, err := ValidateCustomer(name, email)
 	if err != nil {
 		return nil, err
@@ -93,47 +123,95 @@ func (c *Customers) Apply(ctx context.Context, uid, orderID, name, email, code s
 	if len(code) > 64 {
 		return nil, apperr.New(apperr.Invalid, "code is longer than 64 characters").WithDetails(map[string]string{"field": "code"})
 	}
-	if strings.TrimSpace(orderID) == "" {
-		return nil, apperr.New(apperr.Invalid, "orderId is required").WithDetails(map[string]string{"field": "orderId"})
+	return c.change(ctx, uid, orderID, email, code, func(cur *order.Order) error {
+		cur.Customer = &order.Customer{Name: name, Email: email, MailboxKey: MailboxKey(email, c.PlusAddressing)}
+		return nil
+	})
+}
+
+// Reprice prices the caller's pending order again with its customer's
+// promotions and code (after its lines changed).
+func (c *Customers) Reprice(ctx context.Context, uid, orderID string) (*order.Order, error) {
+	o, err := c.own(ctx, uid, orderID)
+	if err != nil || o.Customer == nil {
+		return o, err
 	}
+	return c.change(ctx, uid, orderID, o.Customer.Email, o.Pricing.Code, func(*order.Order) error { return nil })
+}
+
+// change applies mutate to the caller's pending order and, when it has a
+// customer, prices it with the promotions for email and code — in one
+// transaction that also gives back the redemptions of promotions the
+// order no longer gets. If that changes what would be paid while the
+// order's payment session is open, the session is closed first (expired
+// at the provider) and the change tried again. A change that leaves the
+// order as it was writes nothing.
+func (c *Customers) change(ctx context.Context, uid, orderID, email, code string, mutate func(*order.Order) error) (*order.Order, error) {
 	o, err := c.own(ctx, uid, orderID)
 	if err != nil {
 		return nil, err
 	}
-	key := MailboxKey(email, c.PlusAddressing)
-	promos, err := c.Promotions.Active(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(promos))
-	for i, p := range promos {
-		ids[i] = p.ID
-	}
-	usage, err := c.Promotions.Usage(ctx, ids, key)
-	if err != nil {
-		return nil, err
-	}
-	paid, err := c.Promotions.HasPaidOrder(ctx, key)
-	if err != nil {
-		return nil, err
+	var (
+		promos []promotion.Promotion
+		usage  map[string]promotion.Usage
+		paid   bool
+	)
+	if email != "" { // an order without a customer is not priced with promotions
+		key := MailboxKey(email, c.PlusAddressing)
+		if promos, err = c.Promotions.Active(ctx); err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(promos))
+		for i, p := range promos {
+			ids[i] = p.ID
+		}
+		if usage, err = c.Promotions.Usage(ctx, ids, key); err != nil {
+			return nil, err
+		}
+		if paid, err = c.Promotions.HasPaidOrder(ctx, key); err != nil {
+			return nil, err
+		}
 	}
 	now := c.Now()
-	o, _, err = c.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
-		if cur.State() != order.Pending {
-			return false, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order takes customer details", orderID, cur.State())
+	for attempt := 0; attempt < closeAttempts; attempt++ {
+		res, err := c.Promotions.Reprice(ctx, orderID, func(cur *order.Order) (bool, error) {
+			if cur.State() != order.Pending {
+				return false, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can change", orderID, cur.State())
+			}
+			if cur.CartHash != o.CartHash {
+				return false, apperr.New(apperr.Aborted, "the order changed while it was priced; call again")
+			}
+			saved, before := *cur, payableOf(cur)
+			if err := mutate(cur); err != nil {
+				return false, err
+			}
+			if cur.Customer != nil {
+				Reprice(cur, promos, usage, !paid, c.PlusAddressing, code, now)
+			}
+			if reflect.DeepEqual(before, payableOf(cur)) {
+				*cur = saved // nothing that would be paid changed
+				return false, nil
+			}
+			if cur.SessionOpen() {
+				return false, order.ErrSessionOpen
+			}
+			return true, nil
+		})
+		if !errors.Is(err, order.ErrSessionOpen) {
+			return res, err
 		}
-		if cur.CartHash != o.CartHash {
-			return false, apperr.New(apperr.Aborted, "the order changed while it was priced; call again")
+		if err := c.Sessions.CloseSession(ctx, orderID); err != nil {
+			return nil, err
 		}
-		cur.Customer = &order.Customer{Name: name, Email: email, MailboxKey: key}
-		Reprice(cur, promos, usage, !paid, c.PlusAddressing, code, now)
-		cur.UpdatedAt = now.UTC()
-		return true, nil
-	})
-	return o, err
+	}
+	return nil, errChangingElsewhere
 }
 
+// own returns the caller's pending order; someone else's is NOT_FOUND.
 func (c *Customers) own(ctx context.Context, uid, orderID string) (*order.Order, error) {
+	if err := order.ValidID(orderID); err != nil {
+		return nil, err
+	}
 	o, err := c.Orders.Get(ctx, orderID)
 	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && o.UID != uid) {
 		// Whether someone else's order exists is not the caller's business.
@@ -143,7 +221,7 @@ func (c *Customers) own(ctx context.Context, uid, orderID string) (*order.Order,
 		return nil, err
 	}
 	if o.State() != order.Pending {
-		return nil, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order takes customer details", orderID, o.State())
+		return nil, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can change", orderID, o.State())
 	}
 	return o, nil
 }

@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"context"
-	"crypto/rand"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -21,9 +20,28 @@ type Store interface {
 	Run(ctx context.Context, uid string, stockSKUs []string, decide func(State) (Decision, error)) (Decision, error)
 }
 
+// SessionCloser makes sure an order's current payment session can no
+// longer be paid, before anything that would be paid changes (the payments
+// capability). Errors: UNAVAILABLE (the provider is down; nothing
+// changed), FAILED_PRECONDITION reason payment_completed (the customer
+// paid it first).
+type SessionCloser interface {
+	CloseSession(ctx context.Context, orderID string) error
+}
+
+// closeAttempts bounds how often a change closes a session that another
+// tab opened meanwhile before giving up with ABORTED.
+const closeAttempts = 3
+
+// errChangingElsewhere is the answer when another tab keeps opening
+// sessions while this one changes the order.
+var errChangingElsewhere = apperr.New(apperr.Aborted, "the order keeps changing in another tab; try again")
+
 // Service is startCheckout's logic.
 type Service struct {
 	Store      Store
+	Customers  *Customers // prices a changed cart with the customer's promotions
+	Sessions   SessionCloser
 	Currency   string
 	HoldTTL    time.Duration
 	MaxPerLine int64
@@ -38,7 +56,9 @@ type Result struct {
 
 // Start checks out uid's cart: prices it from the catalog and, in one
 // transaction, holds its stock lines and creates (or reuses, or replaces)
-// the customer's pending order. See Decide for the rules.
+// the customer's pending order (see Decide). A changed cart under an order
+// with an open payment session closes that session first; an order that
+// already has a customer is priced again with its promotions.
 func (s *Service) Start(ctx context.Context, uid string) (Result, error) {
 	if uid == "" {
 		return Result{}, apperr.New(apperr.Unauthenticated, "sign in first")
@@ -50,9 +70,11 @@ func (s *Service) Start(ctx context.Context, uid string) (Result, error) {
 	if len(lines) == 0 {
 		return Result{}, apperr.New(apperr.Invalid, "the cart is empty")
 	}
-	ids := make([]string, len(lines))
-	for i, l := range lines {
-		ids[i] = l.SKU
+	var ids []string
+	for _, l := range lines {
+		if catalog.ValidSKU(l.SKU) {
+			ids = append(ids, l.SKU) // the others are reported by Price
+		}
 	}
 	skus, err := s.Store.SKUs(ctx, ids)
 	if err != nil {
@@ -69,23 +91,27 @@ func (s *Service) Start(ctx context.Context, uid string) (Result, error) {
 			stock = append(stock, l.SKU)
 		}
 	}
-	req := Request{UID: uid, Currency: s.Currency, CartHash: hash, Priced: priced, NewID: NewOrderID(), Now: now, HoldTTL: s.HoldTTL}
-	d, err := s.Store.Run(ctx, uid, stock, func(st State) (Decision, error) { return Decide(st, req) })
-	if err != nil {
-		return Result{}, err
+	req := Request{UID: uid, Currency: s.Currency, CartHash: hash, Priced: priced, NewID: order.NewID(), Now: now, HoldTTL: s.HoldTTL}
+	for attempt := 0; attempt < closeAttempts; attempt++ {
+		d, err := s.Store.Run(ctx, uid, stock, func(st State) (Decision, error) { return Decide(st, req) })
+		if err != nil {
+			return Result{}, err
+		}
+		if d.CloseFirst != "" {
+			if err := s.Sessions.CloseSession(ctx, d.CloseFirst); err != nil {
+				return Result{}, err
+			}
+			continue
+		}
+		o := d.Order
+		if o.Customer != nil && !d.Reused && !d.Create {
+			// The cart changed under a priced order: price it again with
+			// the customer's promotions (and code).
+			if o, err = s.Customers.Reprice(ctx, uid, o.ID); err != nil {
+				return Result{}, err
+			}
+		}
+		return Result{Order: o, Reused: d.Reused}, nil
 	}
-	return Result{Order: d.Order, Reused: d.Reused}, nil
-}
-
-const idAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" // no 0/O, 1/I: ids are read over the phone
-
-// NewOrderID returns a random order id of 12 unambiguous characters
-// (60 bits), short enough to read to a customer.
-func NewOrderID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	for i := range b {
-		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
-	}
-	return string(b[:])
+	return Result{}, errChangingElsewhere
 }

@@ -86,7 +86,7 @@ func (q *Quotes) Quote(ctx context.Context, uid, orderID string, typed shipping.
 		if cur.State() != order.Pending {
 			return false, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can be quoted", orderID, cur.State())
 		}
-		cur.Quote, cur.UpdatedAt = quote, now
+		cur.Quote = quote
 		return true, nil
 	})
 	if err != nil {
@@ -105,23 +105,34 @@ var ErrQuoteAgain = errors.New("quote again")
 // Select chooses a stored rate (and the typed or the verified address) for
 // the caller's pending order. The price comes from the stored quote. An
 // unknown rate id or an expired quote is FAILED_PRECONDITION asking to quote
-// again. If the order has a customer, its promotions are applied again (a
-// free-shipping promotion now has something to take off).
+// again. If the order has a customer, its promotions are applied again in
+// the same transaction (a free-shipping promotion now has something to
+// take off). Choosing what is already chosen changes nothing; choosing
+// anything else while a payment session is open closes it first.
 func (q *Quotes) Select(ctx context.Context, uid, orderID, rateID string, useVerified bool) (*order.Order, error) {
+	if err := order.ValidID(orderID); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(rateID) == "" {
 		return nil, apperr.New(apperr.Invalid, "rateId is required").WithDetails(map[string]string{"field": "rateId"})
 	}
-	if _, err := q.Customers.own(ctx, uid, orderID); err != nil {
+	o, err := q.Customers.own(ctx, uid, orderID)
+	if err != nil {
 		return nil, err
 	}
+	email, code := "", o.Pricing.Code
+	if o.Customer != nil {
+		email = o.Customer.Email
+	}
 	now := q.Now().UTC()
-	o, _, err := q.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
-		if cur.State() != order.Pending {
-			return false, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can choose shipping", orderID, cur.State())
-		}
+	return q.Customers.change(ctx, uid, orderID, email, code, func(cur *order.Order) error {
 		qt := cur.Quote
-		if qt == nil || !now.Before(qt.ExpiresAt) {
-			return false, apperr.Wrap(ErrQuoteAgain, apperr.FailedPrecondition, "the shipping quote has expired; quote shipping again").
+		if qt == nil {
+			return apperr.Wrap(ErrQuoteAgain, apperr.FailedPrecondition, "there is no shipping quote yet; quote shipping first").
+				WithDetails(map[string]string{"reason": "no_quote"})
+		}
+		if !now.Before(qt.ExpiresAt) {
+			return apperr.Wrap(ErrQuoteAgain, apperr.FailedPrecondition, "the shipping quote has expired; quote shipping again").
 				WithDetails(map[string]string{"reason": "quote_expired"})
 		}
 		var rate *shipping.Rate
@@ -131,23 +142,19 @@ func (q *Quotes) Select(ctx context.Context, uid, orderID, rateID string, useVer
 			}
 		}
 		if rate == nil {
-			return false, apperr.Wrap(ErrQuoteAgain, apperr.FailedPrecondition, "rate %s is not in the current quote; quote shipping again", rateID).
+			return apperr.Wrap(ErrQuoteAgain, apperr.FailedPrecondition, "rate %s is not in the current quote; quote shipping again", rateID).
 				WithDetails(map[string]string{"reason": "unknown_rate"})
 		}
 		addr := qt.Address
 		if useVerified {
 			if qt.Verified == nil || (qt.Status != "verified" && qt.Status != "warning") {
-				return false, apperr.New(apperr.FailedPrecondition, "there is no verified address to use; use the address as typed").
+				return apperr.New(apperr.FailedPrecondition, "there is no verified address to use; use the address as typed").
 					WithDetails(map[string]string{"reason": "no_verified_address"})
 			}
 			addr = *qt.Verified
 			addr.Name, addr.Phone = qt.Address.Name, qt.Address.Phone // keep how the customer wrote their name
 		}
-		cur.Shipping, cur.UpdatedAt = &order.ShippingChoice{Rate: *rate, Address: addr}, now
-		return true, nil
+		cur.Shipping = &order.ShippingChoice{Rate: *rate, Address: addr}
+		return nil
 	})
-	if err != nil || o.Customer == nil {
-		return o, err
-	}
-	return q.Customers.Apply(ctx, uid, orderID, o.Customer.Name, o.Customer.Email, o.Pricing.Code)
 }

@@ -61,7 +61,7 @@ func TestLocalSystem(t *testing.T) {
 	h, err := Start(ctx, Options{
 		AuthHost: testenv.AuthHost(t), Rules: rules,
 		Configure: func(a *app.App) {
-			a.Flow.On(order.Authorized, "probe", p.step)
+			a.Flow.OnFirst(order.Authorized, "probe", p.step)
 		},
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/logging"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -19,18 +20,9 @@ const (
 	MailCollection   = "mail"
 )
 
-// Alert is one thing the owner must hear about.
-type Alert struct {
-	// Key identifies the alert: raising the same key again (a duplicate
-	// delivery, another instance) records and mails nothing new.
-	Key     string
-	Kind    string // e.g. quickbooks_disconnected, order_review, needs_attention
-	OrderID string // the order it is about, if any
-	Subject string
-	Text    string
-}
-
 // Alerts records owner alerts and mails them to the owner.
+//
+// It implements alert.Raiser.
 type Alerts struct {
 	client     *firestore.Client
 	ownerEmail string
@@ -49,7 +41,7 @@ func NewAlerts(client *firestore.Client, ownerEmail string, now func() time.Time
 // Raise records the alert and queues its mail, each create-if-absent, and
 // logs it at ERROR severity (so that log-based alerting sees it too). It
 // reports whether the alert is new.
-func (a *Alerts) Raise(ctx context.Context, al Alert) (bool, error) {
+func (a *Alerts) Raise(ctx context.Context, al alert.Alert) (bool, error) {
 	now := a.now().UTC()
 	_, err := a.client.Collection(AlertsCollection).Doc(al.Key).Create(ctx, map[string]any{"kind": al.Kind, "orderId": al.OrderID,
 		"subject": al.Subject, "text": al.Text, "createdAt": now, "resolvedAt": nil})

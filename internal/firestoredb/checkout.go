@@ -33,6 +33,7 @@ const (
 // Checkouts reads carts and the catalog and runs the checkout transaction.
 type Checkouts struct {
 	client *firestore.Client
+	orders *Orders
 	tz     *time.Location // the store's, for sale windows written as local times
 	locks  keyLock
 	// Unqueued runs the naive design: no per-instance queue (see Run) and
@@ -41,9 +42,10 @@ type Checkouts struct {
 	Unqueued bool
 }
 
-// NewCheckouts returns the checkout store; tz is the store's time zone.
-func NewCheckouts(client *firestore.Client, tz *time.Location) *Checkouts {
-	return &Checkouts{client: client, tz: tz}
+// NewCheckouts returns the checkout store, which writes orders through
+// orders; tz is the store's time zone.
+func NewCheckouts(orders *Orders, tz *time.Location) *Checkouts {
+	return &Checkouts{client: orders.client, orders: orders, tz: tz}
 }
 
 // Cart reads carts/{uid} and returns its lines and a hash that identifies
@@ -263,15 +265,14 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 			}
 		}
 		if d.Expired != nil {
-			if err := tx.Set(c.client.Collection(OrdersCollection).Doc(d.Expired.ID), toDoc(d.Expired)); err != nil {
+			if err := c.orders.setTx(tx, c.orders.ref(d.Expired.ID), d.Expired); err != nil {
 				return err
 			}
 		}
-		oref := c.client.Collection(OrdersCollection).Doc(d.Order.ID)
 		if d.Create {
-			err = tx.Create(oref, toDoc(d.Order))
+			err = c.orders.createTx(tx, d.Order)
 		} else {
-			err = tx.Set(oref, toDoc(d.Order))
+			err = c.orders.setTx(tx, c.orders.ref(d.Order.ID), d.Order)
 		}
 		if err != nil {
 			return err
@@ -328,7 +329,7 @@ func (c *Checkouts) holdsTx(ctx context.Context, id string, fn func(o *order.Ord
 				return err
 			}
 		}
-		return tx.Set(ref, toDoc(o))
+		return c.orders.setTx(tx, ref, o)
 	}, firestore.MaxAttempts(transactionAttempts))
 	if err != nil && apperr.As(err) == nil {
 		err = wrap(err, "order %s holds", id)
@@ -344,19 +345,20 @@ func (c *Checkouts) ReleaseHolds(ctx context.Context, id string, now time.Time) 
 		if o.HoldsReleased || o.StockCommitted || len(o.Holds) == 0 {
 			return false, nil, nil
 		}
-		o.HoldsReleased, o.UpdatedAt = true, now.UTC()
+		o.HoldsReleased = true
 		return true, inventory.Release(levels, o.HoldQuantities()), nil
 	})
 }
 
 // ExpireIfLapsed moves a pending order whose holds lapsed before now to
 // expired and releases its holds, in one transaction. An order that was
-// checked out again (new expiry), paid for, or already expired is left
-// alone. It reports whether it expired the order.
+// checked out again (new expiry), paid for, already expired, or whose
+// payment session is still open (it must be closed at the provider first)
+// is left alone. It reports whether it expired the order.
 func (c *Checkouts) ExpireIfLapsed(ctx context.Context, id string, now time.Time) (bool, error) {
 	return c.holdsTx(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
-		if o.State() != order.Pending || o.HoldExpiresAt.IsZero() || o.HoldExpiresAt.After(now) {
-			return false, nil, nil
+		if o.State() != order.Pending || o.HoldExpiresAt.IsZero() || o.HoldExpiresAt.After(now) || o.SessionOpen() {
+			return false, nil, nil // not lapsed, or its payment session must be closed first
 		}
 		if _, err := o.Transition(order.Move{From: []order.State{order.Pending}, To: order.Expired, Actor: "sweeper",
 			Reason: "holds expired before payment"}, now.UTC()); err != nil {
@@ -378,7 +380,7 @@ func (c *Checkouts) CommitStock(ctx context.Context, id string, now time.Time) (
 		if o.StockCommitted || o.HoldsReleased || len(o.Holds) == 0 {
 			return false, nil, nil
 		}
-		o.StockCommitted, o.UpdatedAt = true, now.UTC()
+		o.StockCommitted = true
 		return true, inventory.Commit(levels, o.HoldQuantities()), nil
 	})
 }

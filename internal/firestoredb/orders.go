@@ -50,6 +50,7 @@ type orderDoc struct {
 	Invoice        *invoiceDoc  `firestore:"invoice"`
 	HoldsReleased  bool         `firestore:"holdsReleased"`
 	StockCommitted bool         `firestore:"stockCommitted"`
+	Work           workDoc      `firestore:"work"`
 	History        []changeDoc  `firestore:"history"`
 	CreatedAt      time.Time    `firestore:"createdAt"`
 	UpdatedAt      time.Time    `firestore:"updatedAt"`
@@ -165,6 +166,36 @@ type paymentDoc struct {
 	AmountCaptured   int64      `firestore:"amountCaptured"`
 	AmountRefunded   int64      `firestore:"amountRefunded"`
 	LapseWarnedAt    *time.Time `firestore:"lapseWarnedAt"`
+	SessionClosed    bool       `firestore:"sessionClosed"`
+	Strays           []strayDoc `firestore:"strays"`
+}
+
+type strayDoc struct {
+	IntentID   string     `firestore:"intentId"`
+	SessionID  string     `firestore:"sessionId"`
+	Amount     int64      `firestore:"amount"`
+	Reason     string     `firestore:"reason"`
+	At         time.Time  `firestore:"at"`
+	CanceledAt *time.Time `firestore:"canceledAt"`
+	Outcome    string     `firestore:"outcome,omitempty"`
+}
+
+// workDoc is the order flow's record of the current state entry. Due is
+// derived (order.WorkDue) so that the sweeper can query for it.
+type workDoc struct {
+	State    string       `firestore:"state"`
+	Entry    int64        `firestore:"entry"`
+	Done     []string     `firestore:"done"`
+	Failed   []failureDoc `firestore:"failed"`
+	Complete bool         `firestore:"complete"`
+	Wake     int64        `firestore:"wake"`
+	Due      bool         `firestore:"due"`
+}
+
+type failureDoc struct {
+	Step   string    `firestore:"step"`
+	Reason string    `firestore:"reason"`
+	At     time.Time `firestore:"at"`
 }
 
 type invoiceDoc struct {
@@ -250,7 +281,22 @@ func toDoc(o *order.Order) orderDoc {
 			t := p.LapseWarnedAt
 			pd.LapseWarnedAt = &t
 		}
+		pd.SessionClosed, pd.Strays = p.SessionClosed, []strayDoc{}
+		for _, st := range p.Strays {
+			sd := strayDoc{IntentID: st.IntentID, SessionID: st.SessionID, Amount: st.Amount, Reason: st.Reason, At: st.At, Outcome: st.Outcome}
+			if !st.CanceledAt.IsZero() {
+				t := st.CanceledAt
+				sd.CanceledAt = &t
+			}
+			pd.Strays = append(pd.Strays, sd)
+		}
 		d.Payment = pd
+	}
+	w := o.Work
+	d.Work = workDoc{State: string(w.State), Entry: int64(w.Entry), Done: append([]string{}, w.Done...), Failed: []failureDoc{},
+		Complete: w.Complete, Wake: w.Wake, Due: o.WorkDue()}
+	for _, f := range w.Failed {
+		d.Work.Failed = append(d.Work.Failed, failureDoc{Step: f.Step, Reason: f.Reason, At: f.At})
 	}
 	for _, c := range o.History() {
 		d.History = append(d.History, changeDoc{At: c.At, From: string(c.From), To: string(c.To), Actor: c.Actor, Reason: c.Reason})
@@ -306,6 +352,18 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 		if p.LapseWarnedAt != nil {
 			o.Payment.LapseWarnedAt = *p.LapseWarnedAt
 		}
+		o.Payment.SessionClosed = p.SessionClosed
+		for _, sd := range p.Strays {
+			st := order.StrayPayment{IntentID: sd.IntentID, SessionID: sd.SessionID, Amount: sd.Amount, Reason: sd.Reason, At: sd.At, Outcome: sd.Outcome}
+			if sd.CanceledAt != nil {
+				st.CanceledAt = *sd.CanceledAt
+			}
+			o.Payment.Strays = append(o.Payment.Strays, st)
+		}
+	}
+	o.Work = order.Work{State: order.State(d.Work.State), Entry: int(d.Work.Entry), Done: d.Work.Done, Complete: d.Work.Complete, Wake: d.Work.Wake}
+	for _, f := range d.Work.Failed {
+		o.Work.Failed = append(o.Work.Failed, order.StepFailure{Step: f.Step, Reason: f.Reason, At: f.At})
 	}
 	cur := func(a int64) money.Money { return money.New(a, d.Currency) }
 	p := d.Pricing
@@ -379,10 +437,11 @@ func decode(snap *firestore.DocumentSnapshot) (*order.Order, error) {
 
 // Update reads order id in a transaction, lets fn change it, and writes it
 // back in the same transaction, but only if fn reports a change: a write
-// that changes nothing would still wake the order trigger. fn may run more
-// than once when the transaction is retried, so it must only change the
-// order it is given. It returns the order as committed (or as read, when
-// unchanged) and whether it was written.
+// that changes nothing would still wake the order trigger. A write stamps
+// updatedAt (the sweeper's queries rely on it). fn may run more than once
+// when the transaction is retried, so it must only change the order it is
+// given. It returns the order as committed (or as read, when unchanged) and
+// whether it was written.
 func (s *Orders) Update(ctx context.Context, id string, fn func(*order.Order) (changed bool, err error)) (*order.Order, bool, error) {
 	unlock, err := s.locks.lock(ctx, id)
 	if err != nil {
@@ -394,21 +453,9 @@ func (s *Orders) Update(ctx context.Context, id string, fn func(*order.Order) (c
 		written bool
 	)
 	err = s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		result, written = nil, false
-		ref, o, err := getTx(tx, s.client, id)
-		if err != nil {
-			return err
-		}
-		changed, err := fn(o)
-		if err != nil {
-			return err
-		}
-		result = o
-		if !changed {
-			return nil
-		}
-		written = true
-		return tx.Set(ref, toDoc(o))
+		var err error
+		result, written, err = s.UpdateTx(tx, id, fn)
+		return err
 	}, firestore.MaxAttempts(transactionAttempts))
 	if err != nil {
 		if apperr.As(err) != nil {
@@ -417,6 +464,35 @@ func (s *Orders) Update(ctx context.Context, id string, fn func(*order.Order) (c
 		return nil, false, wrap(err, "update order %s", id)
 	}
 	return result, written, nil
+}
+
+// UpdateTx is Update inside the caller's transaction (which must not have
+// written yet: Firestore wants every read before the first write). It
+// takes no per-instance lock; the caller's locks and the transaction guard
+// the order.
+func (s *Orders) UpdateTx(tx *firestore.Transaction, id string, fn func(*order.Order) (bool, error)) (*order.Order, bool, error) {
+	ref, o, err := getTx(tx, s.client, id)
+	if err != nil {
+		return nil, false, err
+	}
+	changed, err := fn(o)
+	if err != nil || !changed {
+		return o, false, err
+	}
+	return o, true, s.setTx(tx, ref, o)
+}
+
+// setTx writes o in tx, stamping updatedAt. Every write of an existing
+// order goes through it.
+func (s *Orders) setTx(tx *firestore.Transaction, ref *firestore.DocumentRef, o *order.Order) error {
+	o.UpdatedAt = s.now().UTC()
+	return tx.Set(ref, toDoc(o))
+}
+
+// createTx creates o in tx, stamping updatedAt.
+func (s *Orders) createTx(tx *firestore.Transaction, o *order.Order) error {
+	o.UpdatedAt = s.now().UTC()
+	return tx.Create(s.ref(o.ID), toDoc(o))
 }
 
 // Transition applies a compare-and-set state change (see order.Transition)
@@ -509,4 +585,14 @@ func (s *Orders) Stale(ctx context.Context, states []order.State, before time.Ti
 	return s.query(ctx, s.client.Collection(OrdersCollection).
 		Where("state", "in", names).Where("updatedAt", "<", before).
 		OrderBy("updatedAt", firestore.Asc).Limit(limit), "query stale orders")
+}
+
+// Due returns up to limit orders whose work is due (order.WorkDue: a step
+// of their current state entry not finished, or a stray authorization to
+// release) and whose last change is before `before`, oldest first, in any
+// state. (Index: work.due ASC, updatedAt ASC.)
+func (s *Orders) Due(ctx context.Context, before time.Time, limit int) ([]*order.Order, error) {
+	return s.query(ctx, s.client.Collection(OrdersCollection).
+		Where("work.due", "==", true).Where("updatedAt", "<", before).
+		OrderBy("updatedAt", firestore.Asc).Limit(limit), "query orders with work due")
 }

@@ -27,14 +27,15 @@ const (
 // Promotions reads promotions and records their redemptions.
 type Promotions struct {
 	client *firestore.Client
+	orders *Orders
 	tz     *time.Location
 	locks  keyLock
 }
 
 // NewPromotions returns the promotion store; tz is the store's time zone
 // (for dates written as local times).
-func NewPromotions(client *firestore.Client, tz *time.Location) *Promotions {
-	return &Promotions{client: client, tz: tz}
+func NewPromotions(orders *Orders, tz *time.Location) *Promotions {
+	return &Promotions{client: orders.client, orders: orders, tz: tz}
 }
 
 // Active returns every promotion whose active flag is set. A malformed
@@ -127,19 +128,192 @@ func (p *Promotions) redemption(promotionID, orderID string) *firestore.Document
 	return p.client.Collection(RedemptionsCollection).Doc(promotionID + "_" + orderID)
 }
 
-// recordsTx reads, in a transaction, the order's redemption records of the
-// promotions ids and their usage counters for the mailbox.
-func (p *Promotions) recordsTx(tx *firestore.Transaction, orderID, mailboxKey string, ids []string) ([]*firestore.DocumentSnapshot, map[string]promotion.Usage, error) {
-	refs := make([]*firestore.DocumentRef, len(ids))
-	for i, id := range ids {
-		refs[i] = p.redemption(id, orderID)
+// liveRecord is one of an order's redemption records that is not released.
+type liveRecord struct {
+	promotionID, mailboxKey string
+}
+
+// liveTx reads, in a transaction, the order's live redemption records: the
+// truth of what the order holds of each promotion's limits.
+func (p *Promotions) liveTx(tx *firestore.Transaction, orderID string) ([]liveRecord, error) {
+	snaps, err := tx.Documents(p.client.Collection(RedemptionsCollection).Where("orderId", "==", orderID)).GetAll()
+	if err != nil {
+		return nil, wrap(err, "read the redemptions of order %s", orderID)
+	}
+	var out []liveRecord
+	for _, s := range snaps {
+		d := s.Data()
+		if d["releasedAt"] != nil {
+			continue
+		}
+		out = append(out, liveRecord{promotionID: str(d["promotionId"]), mailboxKey: str(d["mailboxKey"])})
+	}
+	return out, nil
+}
+
+// counters holds, read in a transaction, the total and per-mailbox counts
+// of some promotions, and writes them back changed.
+type counters struct {
+	p      *Promotions
+	total  map[string]int64
+	byMail map[[2]string]int64 // {promotion, mailbox}
+	dirty  map[[2]string]bool  // what add changed: {promotion, ""} for the total
+}
+
+// countersTx reads the counters of promotions ids for every mailbox named.
+func (p *Promotions) countersTx(tx *firestore.Transaction, ids []string, mailboxes []string) (*counters, error) {
+	c := &counters{p: p, total: map[string]int64{}, byMail: map[[2]string]int64{}, dirty: map[[2]string]bool{}}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	slices.Sort(mailboxes)
+	mailboxes = slices.Compact(mailboxes)
+	var refs []*firestore.DocumentRef
+	for _, id := range ids {
+		refs = append(refs, p.counter(id))
+		for _, m := range mailboxes {
+			refs = append(refs, p.mailbox(id, m))
+		}
+	}
+	if len(refs) == 0 {
+		return c, nil
 	}
 	snaps, err := tx.GetAll(refs)
 	if err != nil {
-		return nil, nil, wrap(err, "read redemptions")
+		return nil, wrap(err, "read promotion usage")
 	}
-	usage, err := p.usage(ids, mailboxKey, tx.GetAll)
-	return snaps, usage, err
+	k := 0
+	for _, id := range ids {
+		c.total[id] = count(snaps[k], "total")
+		k++
+		for _, m := range mailboxes {
+			c.byMail[[2]string{id, m}] = count(snaps[k], "count")
+			k++
+		}
+	}
+	return c, nil
+}
+
+// add changes a promotion's counts by delta (never below 0) for mailbox.
+func (c *counters) add(id, mailbox string, delta int64) {
+	c.total[id] = max(0, c.total[id]+delta)
+	c.byMail[[2]string{id, mailbox}] = max(0, c.byMail[[2]string{id, mailbox}]+delta)
+	c.dirty[[2]string{id, ""}], c.dirty[[2]string{id, mailbox}] = true, true
+}
+
+// write writes the counters add changed (after all reads of the
+// transaction).
+func (c *counters) write(tx *firestore.Transaction) error {
+	for k := range c.dirty {
+		var err error
+		if k[1] == "" {
+			err = tx.Set(c.p.counter(k[0]), map[string]any{"total": c.total[k[0]]}, firestore.MergeAll)
+		} else {
+			err = tx.Set(c.p.mailbox(k[0], k[1]), map[string]any{"count": c.byMail[k]}, firestore.MergeAll)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseTx gives back live records (after all reads).
+func (p *Promotions) releaseTx(tx *firestore.Transaction, c *counters, orderID string, recs []liveRecord, now time.Time) error {
+	for _, r := range recs {
+		c.add(r.promotionID, r.mailboxKey, -1)
+		if err := tx.Set(p.redemption(r.promotionID, orderID), map[string]any{"releasedAt": now.UTC()}, firestore.MergeAll); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kept reports whether a live record still prices the order: the order
+// applies its promotion, for the same mailbox.
+func kept(o *order.Order, r liveRecord) bool {
+	if o.Customer == nil || o.Customer.MailboxKey != r.mailboxKey {
+		return false
+	}
+	return slices.ContainsFunc(o.Pricing.Promotions, func(a order.AppliedPromotion) bool { return a.ID == r.promotionID })
+}
+
+func split(o *order.Order, live []liveRecord) (keep, drop []liveRecord) {
+	for _, r := range live {
+		if kept(o, r) {
+			keep = append(keep, r)
+		} else {
+			drop = append(drop, r)
+		}
+	}
+	return keep, drop
+}
+
+func promotionIDs(recs []liveRecord) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.promotionID
+	}
+	return out
+}
+
+func mailboxKeys(recs []liveRecord) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.mailboxKey
+	}
+	return out
+}
+
+// Reprice changes order orderID with fn (which reports whether it did) and,
+// in the same transaction, gives back the order's live redemptions of
+// promotions the order no longer applies (or applies for another mailbox),
+// so that a dropped code never keeps a limited promotion from the next
+// customer. It returns the order as committed (or as read, when fn changed
+// nothing).
+func (p *Promotions) Reprice(ctx context.Context, orderID string, fn func(*order.Order) (bool, error)) (*order.Order, error) {
+	unlock, err := p.orders.locks.lock(ctx, orderID)
+	if err != nil {
+		return nil, wrap(err, "price order %s", orderID)
+	}
+	defer unlock()
+	var result *order.Order
+	err = p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		ref, o, err := getTx(tx, p.client, orderID)
+		if err != nil {
+			return err
+		}
+		result = o
+		live, err := p.liveTx(tx, orderID)
+		if err != nil {
+			return err
+		}
+		changed, err := fn(o)
+		if err != nil || !changed {
+			return err
+		}
+		keep, drop := split(o, live)
+		if len(drop) > 0 {
+			c, err := p.countersTx(tx, promotionIDs(drop), mailboxKeys(drop))
+			if err != nil {
+				return err
+			}
+			if err := p.releaseTx(tx, c, orderID, drop, p.orders.now()); err != nil {
+				return err
+			}
+			if err := c.write(tx); err != nil {
+				return err
+			}
+		}
+		o.Pricing.Redeemed = promotionIDs(keep)
+		return p.orders.setTx(tx, ref, o)
+	}, firestore.MaxAttempts(transactionAttempts))
+	if err != nil {
+		if apperr.As(err) != nil {
+			return nil, err
+		}
+		return nil, wrap(err, "price order %s", orderID)
+	}
+	return result, nil
 }
 
 func count(s *firestore.DocumentSnapshot, field string) int64 {
@@ -195,16 +369,19 @@ func (p *Promotions) HasPaidOrder(ctx context.Context, mailboxKey string) (bool,
 // Commit records the redemptions of the order's current pricing, in one
 // transaction with the limits checked there: reprice is called with the
 // usage as it is now of the applied promotions and of limited (every
-// promotion with a limit that could apply); if that changes the pricing (a
-// limit was reached, or one freed up), the re-priced order is written, no
-// redemption is recorded, and repriced is true (the customer must see the
-// new total). Committing the same pricing again records nothing more.
+// promotion with a limit that could apply), not counting what the order
+// itself holds; if that changes the pricing (a limit was reached, or one
+// freed up), the re-priced order is written, no redemption is recorded,
+// and repriced is true (the customer must see the new total). Otherwise
+// the order's live records follow its pricing: a promotion newly applied
+// is recorded, one no longer applied (or applied for another mailbox) is
+// given back. Committing the same pricing again records nothing more.
 // onCommit, if set, changes the order in the same transaction once its
 // pricing is committed (the payment step plans its session and stretches
 // the holds there) and reports whether it changed anything.
 func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, limited []string,
 	reprice func(o *order.Order, usage map[string]promotion.Usage) error, onCommit func(o *order.Order) (bool, error)) (repriced bool, err error) {
-	o, err := NewOrders(p.client, nil).Get(ctx, orderID)
+	o, err := p.orders.Get(ctx, orderID)
 	if err != nil {
 		return false, err
 	}
@@ -212,12 +389,17 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 	for _, a := range o.Pricing.Promotions {
 		candidates = append(candidates, a.ID)
 	}
+	candidates = append(candidates, o.Pricing.Redeemed...)
 	slices.Sort(candidates)
 	candidates = slices.Compact(candidates)
 	// Limited promotions are hot documents when many orders race for the
 	// last redemptions: one transaction per promotion at a time here.
-	keys := append([]string{"order/" + orderID}, candidates...)
-	for _, k := range keys {
+	unlock, err := p.orders.locks.lock(ctx, orderID)
+	if err != nil {
+		return false, wrap(err, "commit redemptions")
+	}
+	defer unlock()
+	for _, k := range candidates {
 		unlock, err := p.locks.lock(ctx, k)
 		if err != nil {
 			return false, wrap(err, "commit redemptions")
@@ -240,34 +422,45 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 			if err != nil || !changed {
 				return err
 			}
-			return tx.Set(ref, toDoc(o))
+			return p.orders.setTx(tx, ref, o)
 		}
 		if o.Customer == nil {
 			return apperr.New(apperr.FailedPrecondition, "order %s has no customer yet", orderID)
 		}
-		ids := make([]string, 0, len(o.Pricing.Promotions))
-		for _, a := range o.Pricing.Promotions {
-			ids = append(ids, a.ID)
-		}
-		key := o.Customer.MailboxKey
-		for _, id := range ids {
-			if !slices.Contains(candidates, id) {
-				return apperr.New(apperr.Aborted, "order %s was re-priced meanwhile; try again", orderID)
-			}
-		}
-		rsnaps, usage, err := p.recordsTx(tx, orderID, key, candidates)
+		live, err := p.liveTx(tx, orderID)
 		if err != nil {
 			return err
 		}
-		// This order's own live redemptions are already counted.
-		own := map[string]bool{}
-		for i, s := range rsnaps {
-			if s.Exists() && s.Data()["releasedAt"] == nil {
-				own[candidates[i]] = true
-				u := usage[candidates[i]]
-				u.Total, u.ByEmail = u.Total-1, u.ByEmail-1
-				usage[candidates[i]] = u
+		key := o.Customer.MailboxKey
+		ids := make([]string, 0, len(o.Pricing.Promotions))
+		for _, a := range o.Pricing.Promotions {
+			if !slices.Contains(candidates, a.ID) {
+				return apperr.New(apperr.Aborted, "order %s was re-priced meanwhile; try again", orderID)
 			}
+			ids = append(ids, a.ID)
+		}
+		for _, r := range live {
+			if !slices.Contains(candidates, r.promotionID) {
+				return apperr.New(apperr.Aborted, "order %s was re-priced meanwhile; try again", orderID)
+			}
+		}
+		c, err := p.countersTx(tx, candidates, append(mailboxKeys(live), key))
+		if err != nil {
+			return err
+		}
+		// The usage others make of each promotion: this order's own live
+		// records are counted already.
+		usage := map[string]promotion.Usage{}
+		for _, id := range candidates {
+			usage[id] = promotion.Usage{Total: c.total[id], ByEmail: c.byMail[[2]string{id, key}]}
+		}
+		for _, r := range live {
+			u := usage[r.promotionID]
+			u.Total--
+			if r.mailboxKey == key {
+				u.ByEmail--
+			}
+			usage[r.promotionID] = u
 		}
 		before := o.Pricing
 		if err := reprice(o, usage); err != nil {
@@ -275,23 +468,24 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 		}
 		if !samePromotions(before, o.Pricing) {
 			repriced = true
-			return tx.Set(ref, toDoc(o))
+			return p.orders.setTx(tx, ref, o)
 		}
 		o.Pricing = before
+		keep, drop := split(o, live)
+		if err := p.releaseTx(tx, c, orderID, drop, now); err != nil {
+			return err
+		}
 		for _, id := range ids {
-			if own[id] {
+			if slices.ContainsFunc(keep, func(r liveRecord) bool { return r.promotionID == id }) {
 				continue
 			}
-			u := usage[id]
-			if err := tx.Set(p.counter(id), map[string]any{"total": u.Total + 1}, firestore.MergeAll); err != nil {
-				return err
-			}
-			if err := tx.Set(p.mailbox(id, key), map[string]any{"count": u.ByEmail + 1}, firestore.MergeAll); err != nil {
-				return err
-			}
+			c.add(id, key, +1)
 			if err := tx.Set(p.redemption(id, orderID), map[string]any{"promotionId": id, "orderId": orderID, "mailboxKey": key, "at": now.UTC(), "releasedAt": nil}); err != nil {
 				return err
 			}
+		}
+		if err := c.write(tx); err != nil {
+			return err
 		}
 		o.Pricing.CommittedRevision = o.Pricing.Revision
 		o.Pricing.Redeemed = ids
@@ -300,7 +494,7 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 				return err
 			}
 		}
-		return tx.Set(ref, toDoc(o))
+		return p.orders.setTx(tx, ref, o)
 	}, firestore.MaxAttempts(transactionAttempts))
 	if err != nil && apperr.As(err) == nil {
 		err = wrap(err, "commit redemptions of order %s", orderID)
@@ -320,8 +514,11 @@ func samePromotions(a, b order.Pricing) bool {
 	return true
 }
 
-// Release gives back the redemptions recorded for an order (it expired or
-// was canceled), once. It reports whether it released anything.
+// Release gives back every live redemption record of an order (it expired
+// or was canceled) — the records, not the order's current pricing, so that
+// a code dropped after it was committed is given back too. A second call
+// finds nothing live and changes nothing. It reports whether it released
+// anything.
 func (p *Promotions) Release(ctx context.Context, orderID string, now time.Time) (bool, error) {
 	var released bool
 	err := p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
@@ -330,32 +527,30 @@ func (p *Promotions) Release(ctx context.Context, orderID string, now time.Time)
 		if err != nil {
 			return err
 		}
-		if o.Pricing.RedemptionsReleased || len(o.Pricing.Redeemed) == 0 || o.Customer == nil {
-			return nil
-		}
-		ids := o.Pricing.Redeemed
-		rsnaps, usage, err := p.recordsTx(tx, orderID, o.Customer.MailboxKey, ids)
+		live, err := p.liveTx(tx, orderID)
 		if err != nil {
 			return err
 		}
-		for i, id := range ids {
-			if !rsnaps[i].Exists() || rsnaps[i].Data()["releasedAt"] != nil {
-				continue
+		if len(live) == 0 {
+			if o.Pricing.RedemptionsReleased || len(o.Pricing.Redeemed) == 0 {
+				return nil
 			}
-			u := usage[id]
-			if err := tx.Set(p.counter(id), map[string]any{"total": max(0, u.Total-1)}, firestore.MergeAll); err != nil {
-				return err
-			}
-			if err := tx.Set(p.mailbox(id, o.Customer.MailboxKey), map[string]any{"count": max(0, u.ByEmail-1)}, firestore.MergeAll); err != nil {
-				return err
-			}
-			if err := tx.Set(p.redemption(id, orderID), map[string]any{"releasedAt": now.UTC()}, firestore.MergeAll); err != nil {
-				return err
-			}
+			o.Pricing.RedemptionsReleased = true
+			return p.orders.setTx(tx, ref, o)
+		}
+		c, err := p.countersTx(tx, promotionIDs(live), mailboxKeys(live))
+		if err != nil {
+			return err
+		}
+		if err := p.releaseTx(tx, c, orderID, live, now); err != nil {
+			return err
+		}
+		if err := c.write(tx); err != nil {
+			return err
 		}
 		released = true
 		o.Pricing.RedemptionsReleased = true
-		return tx.Set(ref, toDoc(o))
+		return p.orders.setTx(tx, ref, o)
 	}, firestore.MaxAttempts(transactionAttempts))
 	if err != nil && apperr.As(err) == nil {
 		err = wrap(err, "release redemptions of order %s", orderID)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/quickbooks"
@@ -74,7 +75,7 @@ func (t *QuickBooksTokens) ref() *firestore.DocumentRef {
 
 // AlertQuickBooksDisconnected is the kind of the alert raised when the
 // refresh token dies; connecting again resolves it.
-const AlertQuickBooksDisconnected = "quickbooks_disconnected"
+const AlertQuickBooksDisconnected = alert.QuickBooksDisconnected
 
 // Connect stores a new connection (after the owner's consent), replacing
 // any earlier one, and resolves the disconnection alerts.
@@ -205,7 +206,7 @@ func (t *QuickBooksTokens) refreshHoldingLease(ctx context.Context, d qbDoc) (st
 			{Path: "leaseHolder", Value: ""}, {Path: "updatedAt", Value: now.UTC()}})
 		if t.Alerts != nil && werr == nil {
 			// One alert per dead token, however many instances saw it.
-			_, werr = t.Alerts.Raise(ctx, Alert{Key: "quickbooks-disconnected-" + keyID(d.RefreshToken)[:16], Kind: AlertQuickBooksDisconnected,
+			_, werr = t.Alerts.Raise(ctx, alert.Alert{Key: "quickbooks-disconnected-" + keyID(d.RefreshToken)[:16], Kind: AlertQuickBooksDisconnected,
 				Subject: "QuickBooks is disconnected: reconnect it",
 				Text: "QuickBooks refused the stored refresh token (invalid_grant), so no invoice can be created or read until you connect it again.\n" +
 					"Orders wait in \"authorized\" meanwhile and are invoiced once QuickBooks is reconnected.\n" +

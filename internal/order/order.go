@@ -40,6 +40,15 @@ type Payment struct {
 	// LapseWarnedAt is when the sweeper flagged that the authorization
 	// lapses within a day without a capture (zero: not flagged).
 	LapseWarnedAt time.Time
+	// SessionClosed records that the current session (SessionID) can no
+	// longer be paid: the order expired it at the provider before anything
+	// that would be paid changed, or it lapsed. Only an open current
+	// session authorizes the order.
+	SessionClosed bool
+	// Strays are authorizations that reached the order by any other way
+	// (an old session, a session the order does not know): each is
+	// canceled, and how is recorded.
+	Strays []StrayPayment
 }
 
 // Invoice is the order's invoice in the books.
@@ -148,6 +157,10 @@ type Order struct {
 	HoldsReleased  bool
 	StockCommitted bool
 
+	// Work is what the order flow has done, and still has to do, for the
+	// state the order is in.
+	Work Work
+
 	state   State
 	history []Change
 }
@@ -172,6 +185,7 @@ func New(id, uid, currency string, at time.Time) (*Order, error) {
 		ID: id, UID: uid, Currency: strings.ToUpper(currency), CreatedAt: at, UpdatedAt: at,
 		state:   Pending,
 		history: []Change{{At: at, To: Pending, Actor: "customer", Reason: "checkout started"}},
+		Work:    Work{State: Pending, Entry: 1},
 	}, nil
 }
 
@@ -183,6 +197,12 @@ func Restore(o Order, state State, history []Change) (*Order, error) {
 	}
 	o.state = state
 	o.history = slices.Clone(history)
+	if o.Work.State != state {
+		// Work recorded for another state (an order stored before the
+		// order flow kept it, or restored into another state): the
+		// current entry's steps are all still due.
+		o.Work = Work{State: state, Entry: len(o.history), Wake: o.Work.Wake}
+	}
 	return &o, nil
 }
 
@@ -246,6 +266,7 @@ func (o *Order) Transition(m Move, at time.Time) (applied bool, err error) {
 		o.HoldExpiresAt = time.Time{} // the card is authorized: the holds are firm
 	}
 	o.history = append(o.history, Change{At: at, From: cur, To: m.To, Actor: m.Actor, Reason: m.Reason})
+	o.Work = Work{State: m.To, Entry: len(o.history), Wake: o.Work.Wake}
 	return true, nil
 }
 

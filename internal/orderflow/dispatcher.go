@@ -10,8 +10,10 @@ package orderflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/docevent"
@@ -22,7 +24,7 @@ import (
 // Store is what the dispatcher needs of the order store.
 type Store interface {
 	Get(ctx context.Context, id string) (*order.Order, error)
-	Transition(ctx context.Context, id string, m order.Move) (*order.Order, bool, error)
+	Update(ctx context.Context, id string, fn func(*order.Order) (bool, error)) (*order.Order, bool, error)
 }
 
 // Transition is what a step is told: the order as it is now (re-read, so a
@@ -35,9 +37,33 @@ type Transition struct {
 }
 
 // StepFunc does one step's work. Return an error whose apperr code is
-// transient (UNAVAILABLE, ABORTED, …) to be retried; any other error is
-// permanent and moves the order to needs_attention with the message.
+// transient (see Transient) to be retried, ErrWaiting when the step cannot
+// run yet for a reason that is not the order's (the sweeper tries again);
+// any other error is permanent.
 type StepFunc func(ctx context.Context, t Transition) error
+
+// ErrWaiting is a step's answer when it cannot run yet and no retry by the
+// platform will help soon (QuickBooks disconnected): the step stays due
+// and the sweeper re-drives it.
+var ErrWaiting = errors.New("the step waits")
+
+// Transient reports whether a step's error is worth retrying: contention,
+// an outside service down or throttled, a deadline. INTERNAL is a bug (or
+// an error nothing classified) and is not retried forever: it is recorded
+// as a permanent failure, with the details in the log and the owner's
+// alert.
+func Transient(err error) bool {
+	switch apperr.CodeOf(err) {
+	case apperr.Aborted, apperr.Unavailable, apperr.DeadlineExceeded, apperr.ResourceExhausted:
+		return true
+	}
+	return false
+}
+
+// FailureFunc tells the owner that a step failed for good in a state that
+// cannot move to needs_attention (the failure is already recorded on the
+// order). It must be idempotent: a re-drive may report the same failure.
+type FailureFunc func(ctx context.Context, o *order.Order, step, reason string) error
 
 type step struct {
 	name string
@@ -48,17 +74,39 @@ type step struct {
 type Dispatcher struct {
 	store Store
 	steps map[order.State][]step
+	any   []step
+	// Failed, if set, is told of every step that fails for good in a
+	// state that cannot move to needs_attention.
+	Failed FailureFunc
+	now    func() time.Time
 }
 
-// New returns an empty dispatcher.
-func New(store Store) *Dispatcher {
-	return &Dispatcher{store: store, steps: map[order.State][]step{}}
+// New returns an empty dispatcher; now is the clock (time.Now if nil).
+func New(store Store, now func() time.Time) *Dispatcher {
+	if now == nil {
+		now = time.Now
+	}
+	return &Dispatcher{store: store, steps: map[order.State][]step{}, now: now}
 }
 
 // On registers a named step for orders entering state to. Steps of one
-// state run in registration order; a failing step stops the ones after it.
+// state run in registration order.
 func (d *Dispatcher) On(to order.State, name string, fn StepFunc) {
 	d.steps[to] = append(d.steps[to], step{name: name, fn: fn})
+}
+
+// OnFirst registers a named step to run before the others of state to
+// (the local host's tests observe transitions with one).
+func (d *Dispatcher) OnFirst(to order.State, name string, fn StepFunc) {
+	d.steps[to] = append([]step{{name: name, fn: fn}}, d.steps[to]...)
+}
+
+// OnAny registers a step that runs in every state, whenever the order's
+// work is woken without a transition (order.Work.Wake) and on every
+// re-drive. It must do nothing when it has nothing to do; it is not
+// recorded in the order's Work.
+func (d *Dispatcher) OnAny(name string, fn StepFunc) {
+	d.any = append(d.any, step{name: name, fn: fn})
 }
 
 // StepNames returns the names of the steps registered for state s.
@@ -86,10 +134,17 @@ func (d *Dispatcher) HandleEvent(ctx context.Context, ev *docevent.Event) error 
 		log.Error().Str("event", ev.ID).Str("state", to).Msg("order has an unknown state; ignored")
 		return nil
 	}
+	woken := false
 	if from == to {
 		// A write that did not change the state (a step recording its
-		// outcome, or the emulator's event for unchanged data).
-		return nil
+		// outcome, or the emulator's event for unchanged data) wakes only
+		// the work added without a transition.
+		oldWake, _ := ev.Old.Int("work.wake")
+		newWake, _ := ev.New.Int("work.wake")
+		if ev.Old == nil || newWake == oldWake {
+			return nil
+		}
+		woken = true
 	}
 	cur, err := d.store.Get(ctx, id)
 	if apperr.CodeOf(err) == apperr.NotFound {
@@ -97,6 +152,9 @@ func (d *Dispatcher) HandleEvent(ctx context.Context, ev *docevent.Event) error 
 	}
 	if err != nil {
 		return err
+	}
+	if woken {
+		return d.runAny(ctx, Transition{Order: cur, From: cur.State(), To: cur.State(), EventID: ev.ID})
 	}
 	if cur.State() != order.State(to) {
 		log.Info().Str("event", ev.ID).Str("eventState", to).Str("state", string(cur.State())).
@@ -106,41 +164,113 @@ func (d *Dispatcher) HandleEvent(ctx context.Context, ev *docevent.Event) error 
 	return d.run(ctx, Transition{Order: cur, From: order.State(from), To: order.State(to), EventID: ev.ID})
 }
 
-// Redrive runs the steps of the order's current state again, for an order
-// whose event was lost or whose step kept failing transiently.
+// Redrive does the order's due work again: the steps of its current state
+// entry that have not finished, and the work of every state (stray
+// authorizations), for an order whose event was lost or whose step kept
+// failing transiently.
 func (d *Dispatcher) Redrive(ctx context.Context, o *order.Order) error {
 	ctx = logging.WithOrder(ctx, o.ID)
-	return d.run(ctx, Transition{Order: o, To: o.State(), Redrive: true})
+	t := Transition{Order: o, To: o.State(), Redrive: true}
+	err := d.run(ctx, t)
+	if cur, gerr := d.store.Get(ctx, o.ID); gerr == nil {
+		t.Order = cur
+	}
+	return errors.Join(err, d.runAny(ctx, t))
 }
 
+// run runs the steps of t.To that have not finished in the order's current
+// entry of that state, recording each on the order. Every step runs even
+// when one before it failed, so that one outside service down never holds
+// back the others; the first transient failure is returned (retry). A
+// permanent failure moves the order to needs_attention where the table
+// allows, and is recorded (and the owner told) where it does not.
 func (d *Dispatcher) run(ctx context.Context, t Transition) error {
 	log := logging.FromContext(ctx)
-	for _, st := range d.steps[t.To] {
-		err := st.fn(ctx, t)
-		if err == nil {
-			log.Info().Str("step", st.name).Str("from", string(t.From)).Str("to", string(t.To)).Bool("redrive", t.Redrive).Msg("step done")
-			continue
-		}
-		if apperr.Transient(err) {
-			log.Warn().Err(err).Str("step", st.name).Msg("step failed; will retry")
-			return fmt.Errorf("step %s: %w", st.name, err)
-		}
-		reason := fmt.Sprintf("step %s failed: %s", st.name, messageOf(err))
-		log.Error().Err(err).Str("step", st.name).Msg("step failed permanently; order needs attention")
-		_, _, terr := d.store.Transition(ctx, t.Order.ID, order.Move{From: []order.State{t.To}, To: order.NeedsAttention, Actor: "trigger", Reason: reason})
-		if terr != nil && apperr.CodeOf(terr) != apperr.FailedPrecondition {
-			return fmt.Errorf("record failure of step %s: %w", st.name, terr)
-		}
+	o := t.Order
+	if o.Work.State != t.To || o.Work.Complete {
 		return nil
 	}
-	return nil
+	entry, names := o.Work.Entry, d.StepNames(t.To)
+	var retry error
+	for _, st := range d.steps[t.To] {
+		if o.Work.Finished(st.name) {
+			continue
+		}
+		err := st.fn(ctx, Transition{Order: o, From: t.From, To: t.To, EventID: t.EventID, Redrive: t.Redrive})
+		switch {
+		case err == nil:
+			log.Info().Str("step", st.name).Str("from", string(t.From)).Str("to", string(t.To)).Bool("redrive", t.Redrive).Msg("step done")
+		case errors.Is(err, ErrWaiting):
+			log.Info().Err(err).Str("step", st.name).Msg("step waits; the sweeper will try again")
+			continue
+		case Transient(err):
+			log.Warn().Err(err).Str("step", st.name).Msg("step failed; will retry")
+			if retry == nil {
+				retry = fmt.Errorf("step %s: %w", st.name, err)
+			}
+			continue
+		}
+		failure := ""
+		if err != nil {
+			failure = fmt.Sprintf("step %s failed: %s", st.name, messageOf(err))
+			log.Error().Err(err).Str("step", st.name).Msg("step failed permanently")
+			if order.CanMove(t.To, order.NeedsAttention) {
+				_, _, terr := d.store.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+					return cur.Transition(order.Move{From: []order.State{t.To}, To: order.NeedsAttention, Actor: "trigger", Reason: failure}, d.now().UTC())
+				})
+				if terr != nil && apperr.CodeOf(terr) != apperr.FailedPrecondition {
+					return fmt.Errorf("record failure of step %s: %w", st.name, terr)
+				}
+				return nil
+			}
+		}
+		cur, _, uerr := d.store.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+			return cur.RecordStep(t.To, entry, st.name, failure, names, d.now().UTC()), nil
+		})
+		if uerr != nil {
+			return fmt.Errorf("record step %s: %w", st.name, uerr)
+		}
+		if failure != "" && d.Failed != nil {
+			if ferr := d.Failed(ctx, cur, st.name, failure); ferr != nil && retry == nil {
+				retry = fmt.Errorf("tell the owner of step %s: %w", st.name, ferr)
+			}
+		}
+		if cur.State() != t.To || cur.Work.Entry != entry {
+			return retry // the step moved the order on; the next state's event does the rest
+		}
+		o = cur
+	}
+	if len(names) == 0 {
+		// A state without steps: its work is complete on entry.
+		if _, _, err := d.store.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+			return cur.CompleteEntry(t.To, entry), nil
+		}); err != nil {
+			return fmt.Errorf("record the entry of %s: %w", t.To, err)
+		}
+	}
+	return retry
 }
 
+// runAny runs the steps registered for every state.
+func (d *Dispatcher) runAny(ctx context.Context, t Transition) error {
+	var errs []error
+	for _, st := range d.any {
+		if err := st.fn(ctx, t); err != nil {
+			logging.FromContext(ctx).Warn().Err(err).Str("step", st.name).Msg("step failed; will retry")
+			errs = append(errs, fmt.Errorf("step %s: %w", st.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// messageOf is what the order (which its customer may read) and the owner's
+// alert say of a failure: the error's message for an application error,
+// nothing of an unexpected one's text (that goes to the log).
 func messageOf(err error) string {
-	if e := apperr.As(err); e != nil {
+	if e := apperr.As(err); e != nil && e.Code != apperr.Internal {
 		return e.Message
 	}
-	return err.Error()
+	return "an unexpected error (details in the log)"
 }
 
 // States returns the states that have steps, in flow order.

@@ -1,4 +1,4 @@
-package orderflow
+package orderflow_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/readyplanner/oms/internal/docevent"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/order"
+	. "github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
@@ -57,11 +58,12 @@ func setup(t *testing.T, state order.State) (*firestoredb.Orders, *Dispatcher, *
 		t.Fatal(err)
 	}
 	o, _ = order.Restore(*o, state, o.History())
+	o.Work = order.Work{State: state, Entry: 1}
 	if err := store.Create(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	d := New(store)
+	d := New(store, nil)
 	d.On(order.Approved, "capture", rec.step)
 	return store, d, rec, o.ID
 }
@@ -148,14 +150,14 @@ func TestRedriveAndSkeleton(t *testing.T) {
 	if rec.count() != 1 || !rec.got[0].Redrive {
 		t.Errorf("re-drive %+v", rec.got)
 	}
-	sk := New(store)
-	Register(sk, nil)
-	for _, s := range RedriveStates {
-		if len(sk.StepNames(s)) == 0 {
-			t.Errorf("re-drive state %s has no step", s)
-		}
+	// Done is recorded: a second re-drive runs nothing, and no work is due.
+	o, _ = store.Get(context.Background(), id)
+	if err := d.Redrive(context.Background(), o); err != nil || rec.count() != 1 || o.WorkDue() || !o.Work.Complete {
+		t.Errorf("second re-drive: %v, %d runs, work %+v", err, rec.count(), o.Work)
 	}
-	if got := sk.StepNames(order.Canceled); len(got) != 4 {
+	sk := New(store, nil)
+	Register(sk, nil)
+	if got := sk.StepNames(order.Canceled); len(got) != 5 {
 		t.Errorf("canceled steps %v", got)
 	}
 	if got := sk.StepNames(order.Shipped); len(got) != 2 || got[0] != StepCommitStock {
@@ -175,13 +177,25 @@ func TestPermanentFailureInATerminalState(t *testing.T) {
 	failing := &recorder{err: apperr.New(apperr.FailedPrecondition, "the invoice cannot be voided")}
 	d.On(order.Canceled, "voidInvoice", failing.step)
 	d.On(order.Canceled, "releaseHolds", rec.step)
+	told := 0
+	d.Failed = func(_ context.Context, o *order.Order, step, reason string) error {
+		told++
+		return nil
+	}
 	if err := d.HandleEvent(ctx, event(id, "authorized", "canceled")); err != nil {
 		t.Fatalf("a permanent failure must not be retried: %v", err)
 	}
 	if failing.count() != 1 || rec.count() != 1 {
 		t.Errorf("the failing step ran %d times, the step after it %d times", failing.count(), rec.count())
 	}
-	if o, _ := store.Get(ctx, id); o.State() != order.Canceled {
-		t.Errorf("state %s", o.State())
+	o, _ := store.Get(ctx, id)
+	if o.State() != order.Canceled || !o.Work.Complete || len(o.Work.Failed) != 1 || o.Work.Failed[0].Step != "voidInvoice" ||
+		o.Work.Failed[0].Reason != "step voidInvoice failed: the invoice cannot be voided" || len(o.Work.Done) != 1 || told != 1 {
+		t.Errorf("state %s, work %+v, owner told %d times", o.State(), o.Work, told)
+	}
+	// The owner is told once: the failure is reported to the hook, and a
+	// re-drive runs nothing again.
+	if err := d.Redrive(ctx, o); err != nil || failing.count() != 1 || rec.count() != 1 || told != 1 {
+		t.Errorf("re-drive after the failure: %v, %d, %d", err, failing.count(), rec.count())
 	}
 }

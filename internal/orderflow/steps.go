@@ -2,36 +2,38 @@ package orderflow
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/order"
 )
 
-// Step names: the places in the flow that later capabilities fill. Each is
-// registered now so that the dispatch table, the logs and docs/api.md
-// already show the whole flow.
+// Step names: the places in the flow. Each capability implements its own
+// (see Register); until one lands, its steps only record that they were
+// reached, so that the dispatch table, the logs and docs/api.md already
+// show the whole flow.
 const (
-	StepCreateInvoice      = "createInvoice"      // authorized → invoiced (bookkeeping)
-	StepAlertReview        = "alertOwnerReview"   // invoiced: tell the owner an order waits for review
-	StepCapturePayment     = "capturePayment"     // approved → paid (payments)
-	StepFulfil             = "fulfil"             // paid → fulfilling (printer, manual shipping)
-	StepCommitStock        = "commitStock"        // shipped: the held units leave stock (checkout)
-	StepNotifyShipped      = "notifyShipped"      // shipped: the customer's shipping email
-	StepReleaseHolds       = "releaseHolds"       // expired, canceled: give the stock back (checkout)
-	StepCancelPayment      = "cancelPayment"      // canceled: cancel the authorization, void the invoice (payments)
-	StepReleaseRedemptions = "releaseRedemptions" // expired, canceled: give promotion redemptions back (promotions)
-	StepVoidInvoice        = "voidInvoice"        // canceled: void the QuickBooks invoice (bookkeeping)
-	StepAlertOwner         = "alertOwner"         // needs_attention: tell the owner why
+	StepCreateInvoice       = "createInvoice"        // authorized → invoiced (bookkeeping)
+	StepAlertReview         = "alertOwnerReview"     // invoiced: tell the owner an order waits for review
+	StepCapturePayment      = "capturePayment"       // approved → paid (payments)
+	StepFulfil              = "fulfil"               // paid → fulfilling (printer, manual shipping)
+	StepCommitStock         = "commitStock"          // shipped: the held units leave stock (checkout)
+	StepNotifyShipped       = "notifyShipped"        // shipped: the customer's shipping email
+	StepClosePaymentSession = "closePaymentSession"  // expired, canceled: the current session can no longer be paid (payments)
+	StepReleaseHolds        = "releaseHolds"         // expired, canceled: give the stock back (checkout)
+	StepCancelPayment       = "cancelPayment"        // canceled: release the card's authorization (payments)
+	StepReleaseRedemptions  = "releaseRedemptions"   // expired, canceled: give promotion redemptions back (checkout)
+	StepVoidInvoice         = "voidInvoice"          // canceled: void the QuickBooks invoice (bookkeeping)
+	StepAlertOwner          = "alertOwner"           // needs_attention: tell the owner why
+	StepReleaseStrays       = "releaseStrayPayments" // any state: cancel authorizations that may not pay for the order (payments)
 )
 
-// RedriveStates are the states whose steps move the order on by themselves;
-// an order that sits in one of them too long lost its event or its step, and
-// the sweeper re-drives it.
-var RedriveStates = []order.State{order.Authorized, order.Approved, order.Paid}
-
 // Register registers every step of the flow, in flow order, with its
-// implementation from impl. Until the capability that owns a step lands
-// (no entry in impl), the step only records that it was reached.
+// implementation from impl (the capabilities' Steps merged). A step
+// without one only records that it was reached. StepReleaseStrays runs in
+// every state (OnAny).
 func Register(d *Dispatcher, impl map[string]StepFunc) {
 	for _, s := range []struct {
 		to   order.State
@@ -43,25 +45,57 @@ func Register(d *Dispatcher, impl map[string]StepFunc) {
 		{order.Paid, StepFulfil},
 		{order.Shipped, StepCommitStock},
 		{order.Shipped, StepNotifyShipped},
+		{order.Expired, StepClosePaymentSession},
 		{order.Expired, StepReleaseHolds},
 		{order.Expired, StepReleaseRedemptions},
+		{order.Canceled, StepClosePaymentSession},
 		{order.Canceled, StepCancelPayment},
 		{order.Canceled, StepReleaseHolds},
 		{order.Canceled, StepReleaseRedemptions},
 		{order.Canceled, StepVoidInvoice},
 		{order.NeedsAttention, StepAlertOwner},
 	} {
-		fn, ok := impl[s.name]
-		if !ok {
-			fn = reached(s.name)
-		}
-		d.On(s.to, s.name, fn)
+		d.On(s.to, s.name, implOf(impl, s.name))
 	}
+	d.OnAny(StepReleaseStrays, implOf(impl, StepReleaseStrays))
 }
 
-func reached(name string) StepFunc {
+func implOf(impl map[string]StepFunc, name string) StepFunc {
+	if fn, ok := impl[name]; ok {
+		return fn
+	}
 	return func(ctx context.Context, t Transition) error {
 		logging.FromContext(ctx).Debug().Str("step", name).Msg("step reached; its capability has not landed yet")
 		return nil
+	}
+}
+
+// DueLister lists orders whose work is due (order.WorkDue) and whose last
+// change is older than `before`, oldest first.
+type DueLister interface {
+	Due(ctx context.Context, before time.Time, limit int) ([]*order.Order, error)
+}
+
+// redriveBatch bounds one sweep's re-drives so that a sweep finishes well
+// inside its deadline; the next sweep takes the rest.
+const redriveBatch = 50
+
+// RedriveTask is the sweeper task that re-drives every order, in any
+// state, whose work is still due `after` its last change: an event lost,
+// a crash between a transition and its steps or between a step's outside
+// call and its write, a step that kept failing transiently.
+func (d *Dispatcher) RedriveTask(orders DueLister, after time.Duration) func(ctx context.Context, now time.Time) (string, error) {
+	return func(ctx context.Context, now time.Time) (string, error) {
+		due, err := orders.Due(ctx, now.Add(-after), redriveBatch)
+		if err != nil {
+			return "", err
+		}
+		var errs []error
+		for _, o := range due {
+			if err := d.Redrive(ctx, o); err != nil {
+				errs = append(errs, fmt.Errorf("order %s: %w", o.ID, err))
+			}
+		}
+		return fmt.Sprintf("re-drove %d orders with work due, %d failed", len(due), len(errs)), errors.Join(errs...)
 	}
 }

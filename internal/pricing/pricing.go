@@ -48,6 +48,13 @@ type LineProblem struct {
 	Reason string `json:"reason"`
 }
 
+// Bounds checked before any arithmetic, so that no cart (even one written
+// past the security rules) can overflow a sum.
+const (
+	MaxLines    = 100    // cart lines
+	MaxQuantity = 10_000 // units on one cart line
+)
+
 // Price prices cart at instant at. skus holds the catalog entries the cart
 // names (missing ones are unknown). maxPerLine caps a SKU's total quantity
 // where the SKU sets no cap of its own. Every problem is reported at once
@@ -55,6 +62,9 @@ type LineProblem struct {
 func Price(skus map[string]catalog.SKU, cart []CartLine, currency string, at time.Time, maxPerLine int64) (Priced, error) {
 	if len(cart) == 0 {
 		return Priced{}, apperr.New(apperr.Invalid, "the cart is empty")
+	}
+	if len(cart) > MaxLines {
+		return Priced{}, apperr.New(apperr.Invalid, "the cart has %d lines; at most %d are allowed", len(cart), MaxLines)
 	}
 	var (
 		problems []LineProblem
@@ -69,6 +79,12 @@ func Price(skus map[string]catalog.SKU, cart []CartLine, currency string, at tim
 		case cl.SKU == "":
 			problems = append(problems, LineProblem{n, cl.SKU, "no sku"})
 			continue
+		case !catalog.ValidSKU(cl.SKU):
+			problems = append(problems, LineProblem{n, cl.SKU, "malformed sku"})
+			continue
+		case cl.Quantity <= 0 || cl.Quantity > MaxQuantity:
+			problems = append(problems, LineProblem{n, cl.SKU, fmt.Sprintf("quantity must be a whole number from 1 to %d", MaxQuantity)})
+			continue
 		case !ok:
 			problems = append(problems, LineProblem{n, cl.SKU, "unknown sku"})
 			continue
@@ -77,9 +93,6 @@ func Price(skus map[string]catalog.SKU, cart []CartLine, currency string, at tim
 			continue
 		case s.Price.Currency != currency:
 			problems = append(problems, LineProblem{n, cl.SKU, fmt.Sprintf("priced in %s, the store sells in %s", s.Price.Currency, currency)})
-			continue
-		case cl.Quantity <= 0:
-			problems = append(problems, LineProblem{n, cl.SKU, "quantity must be a positive integer"})
 			continue
 		}
 		if _, seen := qty[cl.SKU]; !seen {

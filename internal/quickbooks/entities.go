@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -181,13 +182,22 @@ func (w wireInvoice) invoice(currency string) (Invoice, error) {
 	if err != nil {
 		return Invoice{}, err
 	}
-	inv := Invoice{ID: w.ID, SyncToken: w.SyncToken, DocNumber: w.DocNumber, Total: total, Balance: bal, Voided: w.PrivateNote == "Voided"}
+	inv := Invoice{ID: w.ID, SyncToken: w.SyncToken, DocNumber: w.DocNumber, Total: total, Balance: bal, Voided: Voided(w.PrivateNote, total, bal)}
 	for _, l := range w.LinkedTxn {
 		if l.TxnType == "Payment" {
 			inv.Payments = append(inv.Payments, l.TxnID)
 		}
 	}
 	return inv, nil
+}
+
+// Voided recognises a voided invoice as QuickBooks leaves it: it prepends
+// "Voided" to the private note the invoice had (the note equals "Voided"
+// only when there was none) and zeroes the total and the balance. Both
+// are required, so that a note someone typed starting with "Voided" does
+// not cancel an order whose invoice still has something due.
+func Voided(note string, total, balance money.Money) bool {
+	return strings.HasPrefix(note, "Voided") && total.IsZero() && balance.IsZero()
 }
 
 // CreateInvoice creates an invoice (body is QuickBooks' JSON) with a

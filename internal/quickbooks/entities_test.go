@@ -127,9 +127,9 @@ func TestInvoiceLifecycle(t *testing.T) {
 	}
 	body := map[string]any{"CustomerRef": quickbooks.Ref{Value: cust}, "DocNumber": "K7Q2M9XH4TBA",
 		"PrivateNote": "Order K7Q2M9XH4TBA; Stripe PaymentIntent pi_1", "Line": []any{
-		line(planner, 3, 1999), line(ship, 1, 1750),
-		map[string]any{"Amount": quickbooks.Dollars(usd(1000)), "DetailType": "DiscountLineDetail", "DiscountLineDetail": map[string]any{"PercentBased": false}},
-	}}
+			line(planner, 3, 1999), line(ship, 1, 1750),
+			map[string]any{"Amount": quickbooks.Dollars(usd(1000)), "DetailType": "DiscountLineDetail", "DiscountLineDetail": map[string]any{"PercentBased": false}},
+		}}
 	inv, err := c.CreateInvoice(ctx, body, "invoice-K7Q2M9XH4TBA", "USD")
 	if err != nil {
 		t.Fatal(err)
@@ -189,6 +189,27 @@ func TestInvoicePaid(t *testing.T) {
 	} {
 		if got := c.inv.Paid(); got != c.paid {
 			t.Errorf("%s: Paid() = %v", name, got)
+		}
+	}
+}
+
+// A voided invoice is recognised by QuickBooks' prefix on its note and its
+// zeroed amounts; a note that only starts with "Voided" is not a void.
+func TestVoidedNeedsPrefixAndZeroes(t *testing.T) {
+	usd := func(c int64) money.Money { return money.New(c, "USD") }
+	for _, tt := range []struct {
+		note       string
+		total, bal int64
+		want       bool
+	}{
+		{"Voided", 0, 0, true},
+		{"Voided Order K7Q2M9XH4TBA; Stripe PaymentIntent pi_1", 0, 0, true},
+		{"Voided - Order K7Q2M9XH4TBA", 0, 0, true},
+		{"Order K7Q2M9XH4TBA; Stripe PaymentIntent pi_1", 0, 0, false},
+		{"Voided by mistake? Check", 1000, 1000, false},
+	} {
+		if got := quickbooks.Voided(tt.note, usd(tt.total), usd(tt.bal)); got != tt.want {
+			t.Errorf("%q %d/%d: voided %v", tt.note, tt.total, tt.bal, got)
 		}
 	}
 }

@@ -246,6 +246,7 @@ func TestCartShape(t *testing.T) {
 		{"sku __x__", map[string]any{"items": []any{item("__x__", 1)}}, false},
 		{"sku __name__", map[string]any{"items": []any{item("__name__", 1)}}, false},
 		{"sku with dots and underscores", map[string]any{"items": []any{item("PLN_2027.A5-x", 1)}}, true},
+		{"sku starting with a dash", map[string]any{"items": []any{item("-A", 1)}}, false},
 		{"a price in the line", map[string]any{"items": []any{map[string]any{"sku": "A", "quantity": 1, "price": 1}}}, false},
 		{"a missing quantity", map[string]any{"items": []any{map[string]any{"sku": "A"}}}, false},
 		{"a total beside the items", map[string]any{"items": []any{item("A", 1)}, "total": 100}, false},

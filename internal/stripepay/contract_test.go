@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/readyplanner/oms/internal/checkout"
+	"github.com/readyplanner/oms/internal/payments"
 )
 
 // TestContractWithStripeMock sends every kind of request the project makes
@@ -15,23 +15,32 @@ func TestContractWithStripeMock(t *testing.T) {
 	api := stripeMock(t)
 	ctx := context.Background()
 
-	sess, err := Sessions{API: api}.CreateSession(ctx, checkout.SessionRequest{
+	sess, err := Payments{API: api}.CreateSession(ctx, payments.SessionRequest{
 		OrderID: "K7Q2M9XH4TBA", IdempotencyKey: "session-K7Q2M9XH4TBA-r2-a1", Email: "ann@example.com", Currency: "usd",
-		Lines:        []checkout.SessionLine{{Name: "Planner", UnitAmount: 1665, Quantity: 1}, {Name: "Planner", UnitAmount: 1666, Quantity: 2}},
+		Lines:        []payments.SessionLine{{Name: "Planner", UnitAmount: 1665, Quantity: 1}, {Name: "Planner", UnitAmount: 1666, Quantity: 2}},
 		ShippingName: "USPS Ground Advantage", ShippingAmount: 795, ExpiresAt: time.Now().Add(time.Hour),
 		SuccessURL: "https://shop.example.com/checkout/success?session_id={CHECKOUT_SESSION_ID}", CancelURL: "https://shop.example.com/checkout",
 	})
 	if err != nil || sess.ID == "" {
 		t.Errorf("create Checkout Session: %+v %v", sess, err)
 	}
-	if _, err := (Intents{API: api}).Intent(ctx, "pi_123"); err != nil {
+	p := Payments{API: api}
+	if _, err := p.Session(ctx, "cs_test_123"); err != nil {
+		t.Errorf("retrieve Checkout Session: %v", err)
+	}
+	if _, err := p.ExpireSession(ctx, "cs_test_123"); err != nil {
+		t.Errorf("expire Checkout Session: %v", err)
+	}
+	if _, err := p.Intent(ctx, "pi_123"); err != nil {
 		t.Errorf("retrieve PaymentIntent (expand latest_charge): %v", err)
 	}
-	actions := Actions{API: api}
-	if _, err := actions.Capture(ctx, "pi_123", 4997, "capture-K7Q2M9XH4TBA"); err != nil {
+	if _, err := p.Capture(ctx, "pi_123", 4997, "capture-K7Q2M9XH4TBA"); err != nil {
 		t.Errorf("capture: %v", err)
 	}
-	if _, err := actions.Cancel(ctx, "pi_123", "cancel-K7Q2M9XH4TBA"); err != nil {
+	if _, err := p.Cancel(ctx, "pi_123", "cancel-K7Q2M9XH4TBA"); err != nil {
 		t.Errorf("cancel: %v", err)
+	}
+	if _, err := p.Cancel(ctx, "pi_123", "cancel-pi_123"); err != nil {
+		t.Errorf("cancel a stray authorization: %v", err)
 	}
 }

@@ -1,14 +1,10 @@
 package stripepay
 
 import (
-	"context"
 	"errors"
 	"time"
 
-	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/checkout"
-	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
+	"github.com/readyplanner/oms/internal/payments"
 	"github.com/stripe/stripe-go/v76/webhook"
 )
 
@@ -21,19 +17,19 @@ const Tolerance = 300 * time.Second
 // versions — so an endpoint on another API version works, and the objects
 // themselves are re-read through this project's pinned version. The error
 // says which check failed and is safe to log.
-func ParseEvent(payload []byte, header, secret string) (checkout.PaymentEvent, error) {
+func ParseEvent(payload []byte, header, secret string) (payments.Event, error) {
 	ev, err := webhook.ConstructEventWithOptions(payload, header, secret,
 		webhook.ConstructEventOptions{Tolerance: Tolerance, IgnoreAPIVersionMismatch: true})
 	if err != nil {
 		switch {
 		case errors.Is(err, webhook.ErrNotSigned):
-			return checkout.PaymentEvent{}, errors.New("no Stripe-Signature header")
+			return payments.Event{}, errors.New("no Stripe-Signature header")
 		case errors.Is(err, webhook.ErrTooOld):
-			return checkout.PaymentEvent{}, errors.New("the signature is older than 300 s")
+			return payments.Event{}, errors.New("the signature is older than 300 s")
 		case errors.Is(err, webhook.ErrNoValidSignature), errors.Is(err, webhook.ErrInvalidHeader):
-			return checkout.PaymentEvent{}, errors.New("the signature does not match")
+			return payments.Event{}, errors.New("the signature does not match")
 		}
-		return checkout.PaymentEvent{}, err
+		return payments.Event{}, err
 	}
 	obj := ev.Data.Object
 	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
@@ -47,7 +43,7 @@ func ParseEvent(payload []byte, header, secret string) (checkout.PaymentEvent, e
 		return ""
 	}
 	md, _ := obj["metadata"].(map[string]any)
-	out := checkout.PaymentEvent{ID: ev.ID, Type: string(ev.Type), Created: time.Unix(ev.Created, 0).UTC(), OrderID: str(md, "orderId")}
+	out := payments.Event{ID: ev.ID, Type: string(ev.Type), Created: time.Unix(ev.Created, 0).UTC(), OrderID: str(md, "orderId")}
 	switch str(obj, "object") {
 	case "checkout.session":
 		out.SessionID, out.IntentID = str(obj, "id"), idOf(obj["payment_intent"])
@@ -63,29 +59,4 @@ func ParseEvent(payload []byte, header, secret string) (checkout.PaymentEvent, e
 		}
 	}
 	return out, nil
-}
-
-// Intents re-reads PaymentIntents.
-type Intents struct{ API *client.API }
-
-var _ checkout.IntentReader = Intents{}
-
-// Intent implements checkout.IntentReader, with the authorization's
-// deadline from the latest charge.
-func (s Intents) Intent(ctx context.Context, id string) (checkout.Intent, error) {
-	if id == "" {
-		return checkout.Intent{}, apperr.New(apperr.Invalid, "no PaymentIntent id")
-	}
-	p := &stripe.PaymentIntentParams{}
-	p.Context = ctx
-	p.AddExpand("latest_charge")
-	pi, err := s.API.PaymentIntents.Get(id, p)
-	if err != nil {
-		return checkout.Intent{}, classify(err, "read PaymentIntent "+id)
-	}
-	in := checkout.Intent{ID: pi.ID, Status: string(pi.Status), OrderID: pi.Metadata["orderId"], AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived}
-	if ch := pi.LatestCharge; ch != nil && ch.PaymentMethodDetails != nil && ch.PaymentMethodDetails.Card != nil && ch.PaymentMethodDetails.Card.CaptureBefore > 0 {
-		in.CaptureBefore = time.Unix(ch.PaymentMethodDetails.Card.CaptureBefore, 0).UTC()
-	}
-	return in, nil
 }

@@ -336,25 +336,42 @@ func public(m map[string]any) map[string]any {
 	return out
 }
 
+func noSuchSession(id string) (int, any) {
+	return 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such checkout.session: '" + id + "'", "param": "session"}}
+}
+
 func (s *Server) getSession(r *http.Request, _ url.Values) (int, any) {
 	sess, ok := s.sessions[r.PathValue("id")]
 	if !ok {
-		return 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such checkout.session: '" + r.PathValue("id") + "'", "param": "session"}}
+		return noSuchSession(r.PathValue("id"))
 	}
+	s.lapseSession(sess)
 	return 200, public(sess)
 }
 
+// expireSession expires an open session; any other is refused with
+// Stripe's own words (a 400 invalid_request_error).
 func (s *Server) expireSession(r *http.Request, _ url.Values) (int, any) {
 	sess, ok := s.sessions[r.PathValue("id")]
 	if !ok {
-		return 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such checkout.session", "param": "session"}}
+		return noSuchSession(r.PathValue("id"))
 	}
+	s.lapseSession(sess)
 	if sess["status"] != "open" {
-		return invalid("This Checkout Session is already "+sess["status"].(string)+".", "")
+		return invalid(fmt.Sprintf("Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of `%s`.", sess["status"]), "")
 	}
 	sess["status"] = "expired"
 	s.event("checkout.session.expired", public(sess))
 	return 200, public(sess)
+}
+
+// lapseSession expires an open session whose expires_at has passed, as
+// Stripe does (under the lock).
+func (s *Server) lapseSession(sess map[string]any) {
+	if sess["status"] == "open" && s.now().Unix() >= sess["expires_at"].(int64) {
+		sess["status"] = "expired"
+		s.event("checkout.session.expired", public(sess))
+	}
 }
 
 func (s *Server) intentView(pi map[string]any, expandCharge bool) map[string]any {
@@ -493,6 +510,9 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Pay(sessionID string) (intentID string, err error) {
 	s.mu.Lock()
 	sess, ok := s.sessions[sessionID]
+	if ok {
+		s.lapseSession(sess)
+	}
 	switch {
 	case !ok:
 		s.mu.Unlock()

@@ -1,0 +1,32 @@
+// Package alert is what the owner must hear about: one alert per key,
+// raised by the use cases and recorded (and mailed) by the alert store.
+// It imports nothing of the infrastructure.
+package alert
+
+import "context"
+
+// Kinds of alerts. The values are stored in alerts/{key}.kind.
+const (
+	OrderReview            = "order_review"            // an invoice waits for the owner's review
+	NeedsAttention         = "needs_attention"         // a step failed for good; the order waits for the owner
+	StepFailed             = "step_failed"             // a step failed for good in a terminal state (expired, canceled, shipped)
+	StrayPayment           = "stray_payment"           // an authorization reached an order by a way that may not authorize it
+	QuickBooksDisconnected = "quickbooks_disconnected" // the QuickBooks connection is dead; orders wait
+)
+
+// Alert is one thing the owner must hear about.
+type Alert struct {
+	// Key identifies the alert: raising the same key again (a duplicate
+	// delivery, a re-drive, another instance) records and mails nothing
+	// new.
+	Key     string
+	Kind    string
+	OrderID string // the order it is about, if any
+	Subject string
+	Text    string
+}
+
+// Raiser records an alert once per key and reports whether it was new.
+type Raiser interface {
+	Raise(ctx context.Context, a Alert) (bool, error)
+}

@@ -1,0 +1,124 @@
+package order
+
+import (
+	"slices"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+)
+
+// Why an authorization does not authorize the order (StrayPayment.Reason
+// and the webhook's outcomes). The values are stored and documented.
+const (
+	RefusedNotCurrent    = "not_current_session"   // the session is not the order's current one
+	RefusedSessionClosed = "session_closed"        // the order closed the session (it changed) before it was paid
+	RefusedNotPending    = "order_not_pending"     // the order is not waiting for payment any more
+	RefusedNoCustomer    = "no_customer"           // nothing to invoice: the order has no customer
+	RefusedNoShipping    = "no_shipping"           // nowhere to ship: the order has no shipping choice
+	RefusedUncommitted   = "pricing_not_committed" // the pricing changed since the session was made
+	RefusedAmount        = "amount_mismatch"       // the authorized amount is not the committed total
+)
+
+// StrayPayment is a card authorization that reached the order but may not
+// authorize it (an old session paid in another tab, say). It is recorded on
+// the order and canceled at the provider by the cancelStrayPayments step.
+type StrayPayment struct {
+	IntentID  string
+	SessionID string
+	Amount    int64 // minor units, as authorized
+	Reason    string
+	At        time.Time
+	// CanceledAt is when the authorization was released (zero: still to
+	// do); Outcome says how it ended ("canceled", or why it could not be).
+	CanceledAt time.Time
+	Outcome    string
+}
+
+// Open reports whether the stray authorization still waits to be released.
+func (s StrayPayment) Open() bool { return s.CanceledAt.IsZero() }
+
+// SessionOpen reports whether the order has a current payment session that
+// may still be paid: one was made and the order has not closed it. A
+// session past its expiry counts as open until the provider confirms it
+// expired, so that a late payment can never meet an order that moved on.
+func (o *Order) SessionOpen() bool {
+	return o.Payment != nil && o.Payment.SessionID != "" && !o.Payment.SessionClosed
+}
+
+// AuthorizationRefusal says why an authorization of amount through session
+// sessionID may not authorize the order, or "" when it may: only the
+// order's current, open session authorizes a pending order that has its
+// customer and shipping choice, for exactly the total of the pricing
+// revision that was committed and that the session was made for.
+func (o *Order) AuthorizationRefusal(sessionID string, amount int64) string {
+	p := o.Payment
+	switch {
+	case p == nil || p.SessionID == "" || p.SessionID != sessionID:
+		return RefusedNotCurrent
+	case p.SessionClosed:
+		return RefusedSessionClosed
+	case o.state != Pending:
+		return RefusedNotPending
+	case o.Customer == nil:
+		return RefusedNoCustomer
+	case o.Shipping == nil:
+		return RefusedNoShipping
+	case o.Pricing.Revision == 0 || o.Pricing.CommittedRevision != o.Pricing.Revision || p.Revision != o.Pricing.Revision:
+		return RefusedUncommitted
+	case amount != o.Total().Amount:
+		return RefusedAmount
+	}
+	return ""
+}
+
+// AddStray records a stray authorization once (by intent) and wakes the
+// order's work so that the trigger releases it. It reports whether it was
+// new.
+func (o *Order) AddStray(s StrayPayment) bool {
+	if o.Payment == nil {
+		o.Payment = &Payment{}
+	}
+	if slices.ContainsFunc(o.Payment.Strays, func(x StrayPayment) bool { return x.IntentID == s.IntentID }) {
+		return false
+	}
+	o.Payment.Strays = append(o.Payment.Strays, s)
+	o.Work.Wake++
+	return true
+}
+
+// OpenStrays returns the stray authorizations still to release.
+func (o *Order) OpenStrays() []StrayPayment {
+	if o.Payment == nil {
+		return nil
+	}
+	var out []StrayPayment
+	for _, s := range o.Payment.Strays {
+		if s.Open() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SettleStray records how the stray authorization of intentID ended. It
+// reports whether that changed anything.
+func (o *Order) SettleStray(intentID, outcome string, at time.Time) bool {
+	if o.Payment == nil {
+		return false
+	}
+	for i := range o.Payment.Strays {
+		s := &o.Payment.Strays[i]
+		if s.IntentID == intentID && s.Open() {
+			s.CanceledAt, s.Outcome = at, outcome
+			return true
+		}
+	}
+	return false
+}
+
+// ErrSessionOpen is what a change to something that would be paid (the
+// lines, the customer or code, the shipping choice, a new session) answers
+// while the order's current session is open: the session must be expired
+// at the provider first (payments.Service.CloseSession), then the change
+// tried again. Use errors.Is.
+var ErrSessionOpen = apperr.New(apperr.Aborted, "the order's payment session is still open; it is closed first, try again")

@@ -1,0 +1,237 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/order"
+)
+
+// HandleEvent processes one verified provider event: it records it
+// create-if-absent, re-reads the objects it names, and changes the order.
+// It never acts on the outside world (the order flow's steps do). An error
+// means "answer 5xx so that the provider delivers it again"; everything
+// else, unknown orders and objects and stale events included, is recorded
+// with its outcome.
+func (s *Service) HandleEvent(ctx context.Context, ev Event) (outcome string, err error) {
+	processed, err := s.Recorder.Record(ctx, "stripe", ev.ID, map[string]any{"type": ev.Type, "orderId": ev.OrderID, "intentId": ev.IntentID}, s.Now())
+	if err != nil {
+		return "", err
+	}
+	if processed {
+		return "duplicate", nil
+	}
+	if ev.OrderID != "" {
+		ctx = logging.WithOrder(ctx, ev.OrderID)
+	}
+	outcome, err = s.apply(ctx, ev)
+	if err != nil {
+		return "", err
+	}
+	return outcome, s.Recorder.Processed(ctx, "stripe", ev.ID, outcome, s.Now())
+}
+
+func (s *Service) apply(ctx context.Context, ev Event) (string, error) {
+	switch ev.Type {
+	case "checkout.session.completed":
+		return s.completed(ctx, ev.SessionID)
+	case "checkout.session.expired":
+		return s.expired(ctx, ev.SessionID)
+	case "payment_intent.canceled", "charge.expired":
+		return s.canceled(ctx, ev.IntentID)
+	case "charge.refunded":
+		return s.refunded(ctx, ev.IntentID, ev.AmountRefunded)
+	}
+	return "ignored", nil
+}
+
+// unknown turns the provider's NOT_FOUND into an outcome: an object the
+// provider does not know is not this project's (or was forged), and
+// retrying will not make it known.
+func unknown(err error, what string) (string, error) {
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "unknown " + what, nil
+	}
+	return "", err
+}
+
+// completed: the customer finished Checkout. The session and its
+// PaymentIntent are re-read (the event's copy is not trusted). Only the
+// order's current, open session, for exactly the committed total,
+// authorizes it; an authorization of the order's that arrives any other
+// way is recorded as a stray and released by the order flow.
+func (s *Service) completed(ctx context.Context, sessionID string) (string, error) {
+	if sessionID == "" {
+		return "no session", nil
+	}
+	sess, err := s.Sessions.Session(ctx, sessionID)
+	if err != nil {
+		return unknown(err, "session")
+	}
+	switch {
+	case sess.Status != SessionComplete:
+		return "stale: the session is " + sess.Status, nil
+	case sess.IntentID == "":
+		return "no payment intent", nil
+	case sess.OrderID == "":
+		return "not an order's session", nil
+	}
+	in, err := s.Intents.Intent(ctx, sess.IntentID)
+	if err != nil {
+		return unknown(err, "payment intent")
+	}
+	if in.OrderID != sess.OrderID {
+		// Not this order's money: the intent's own order is the one its
+		// events move.
+		return fmt.Sprintf("does not apply: the payment intent belongs to order %q, the session to %q", in.OrderID, sess.OrderID), nil
+	}
+	if in.Status != "requires_capture" {
+		return "not authorized: the intent is " + in.Status, nil
+	}
+	ctx = logging.WithOrder(ctx, sess.OrderID)
+	now := s.Now().UTC()
+	var outcome string
+	_, _, err = s.Orders.Update(ctx, sess.OrderID, func(o *order.Order) (bool, error) {
+		if o.Payment != nil && o.Payment.IntentID == in.ID {
+			outcome = "already authorized"
+			return false, nil
+		}
+		if reason := o.AuthorizationRefusal(sess.ID, in.AmountCapturable); reason != "" {
+			outcome = "stray: " + reason
+			return o.AddStray(order.StrayPayment{IntentID: in.ID, SessionID: sess.ID, Amount: in.AmountCapturable, Reason: reason, At: now}), nil
+		}
+		applied, err := o.Transition(order.Move{From: []order.State{order.Pending}, To: order.Authorized, Actor: "stripe",
+			Reason: "the card was authorized"}, now)
+		if err != nil || !applied {
+			return false, err
+		}
+		o.Payment.IntentID, o.Payment.AmountCapturable, o.Payment.CaptureBefore = in.ID, in.AmountCapturable, in.CaptureBefore
+		outcome = string(order.Authorized)
+		return true, nil
+	})
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "unknown order", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if outcome != string(order.Authorized) {
+		logging.FromContext(ctx).Warn().Str("intent", in.ID).Str("session", sess.ID).Str("outcome", outcome).Msg("a payment that does not authorize the order")
+	}
+	return outcome, nil
+}
+
+// expired: a session can no longer be paid. Only the order's current
+// session matters: it is recorded closed, and when its time ran out (the
+// order did not close it for a change) the pending order expires.
+func (s *Service) expired(ctx context.Context, sessionID string) (string, error) {
+	if sessionID == "" {
+		return "no session", nil
+	}
+	sess, err := s.Sessions.Session(ctx, sessionID)
+	if err != nil {
+		return unknown(err, "session")
+	}
+	if sess.Status != SessionExpired {
+		return "stale: the session is " + sess.Status, nil
+	}
+	if sess.OrderID == "" {
+		return "not an order's session", nil
+	}
+	now := s.Now().UTC()
+	outcome := "not the order's current session: ignored"
+	_, _, err = s.Orders.Update(ctx, sess.OrderID, func(o *order.Order) (bool, error) {
+		if o.Payment == nil || o.Payment.SessionID != sess.ID {
+			return false, nil
+		}
+		changed := !o.Payment.SessionClosed
+		o.Payment.SessionClosed = true
+		outcome = "session closed"
+		if o.State() == order.Pending && !now.Before(sess.ExpiresAt) {
+			if _, err := o.Transition(order.Move{From: []order.State{order.Pending}, To: order.Expired, Actor: "stripe",
+				Reason: "the payment session expired"}, now); err != nil {
+				return false, err
+			}
+			outcome, changed = string(order.Expired), true
+		}
+		return changed, nil
+	})
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "unknown order", nil
+	}
+	return outcome, err
+}
+
+// canceled: an authorization was canceled or lapsed. If it is the one the
+// order waits to capture, the order is canceled (its steps release the
+// rest); a stray's cancellation is recorded on it.
+func (s *Service) canceled(ctx context.Context, intentID string) (string, error) {
+	in, err := s.Intents.Intent(ctx, intentID)
+	if err != nil {
+		return unknown(err, "payment intent")
+	}
+	if in.Status != "canceled" {
+		return "stale: the intent is " + in.Status, nil
+	}
+	if in.OrderID == "" {
+		return "no order", nil
+	}
+	now := s.Now().UTC()
+	outcome := "not the order's payment: ignored"
+	_, _, err = s.Orders.Update(ctx, in.OrderID, func(o *order.Order) (bool, error) {
+		if o.Payment == nil {
+			return false, nil
+		}
+		if o.Payment.IntentID != in.ID {
+			if o.SettleStray(in.ID, "canceled", now) {
+				outcome = "stray canceled"
+				return true, nil
+			}
+			return false, nil
+		}
+		applied, err := o.Transition(order.Move{From: []order.State{order.Authorized, order.Invoiced, order.Approved, order.NeedsAttention},
+			To: order.Canceled, Actor: "stripe", Reason: "the card authorization was canceled or lapsed"}, now)
+		switch {
+		case apperr.CodeOf(err) == apperr.FailedPrecondition:
+			outcome = "does not apply: " + apperr.As(err).Message
+			return false, nil
+		case err != nil:
+			return false, err
+		case !applied:
+			outcome = "already " + string(order.Canceled)
+			return false, nil
+		}
+		outcome = string(order.Canceled)
+		return true, nil
+	})
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "unknown order", nil
+	}
+	return outcome, err
+}
+
+// refunded records the charge's refunded total on the order whose payment
+// it is (it only grows: an older event changes nothing).
+func (s *Service) refunded(ctx context.Context, intentID string, refunded int64) (string, error) {
+	in, err := s.Intents.Intent(ctx, intentID)
+	if err != nil {
+		return unknown(err, "payment intent")
+	}
+	if in.OrderID == "" {
+		return "no order", nil
+	}
+	outcome := "nothing new"
+	_, _, err = s.Orders.Update(ctx, in.OrderID, func(o *order.Order) (bool, error) {
+		if o.Payment == nil || o.Payment.IntentID != in.ID || refunded <= o.Payment.AmountRefunded {
+			return false, nil
+		}
+		o.Payment.AmountRefunded, outcome = refunded, "refund recorded"
+		return true, nil
+	})
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "unknown order", nil
+	}
+	return outcome, err
+}

@@ -1,0 +1,139 @@
+// Package payments is an order's card payment: the Checkout Session that
+// only authorizes the card (createPaymentSession), the rule that an order
+// has at most one current session and that only it can authorize the
+// order, Stripe's webhook events, the order flow's capture, cancel and
+// stray-release steps, and the sweeper's authorization-lapse task. It
+// declares what it needs of the payment provider and the stores; the
+// adapters (internal/stripepay, internal/firestoredb) implement it.
+package payments
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/readyplanner/oms/internal/order"
+)
+
+// SessionLine is one line of a payment session: a name, a unit amount in
+// minor units and a quantity.
+type SessionLine struct {
+	Name       string
+	UnitAmount int64
+	Quantity   int64
+}
+
+// SessionRequest is what the provider needs to make a session.
+type SessionRequest struct {
+	OrderID        string
+	IdempotencyKey string
+	Email          string
+	Currency       string // lower case for Stripe
+	Lines          []SessionLine
+	ShippingName   string
+	ShippingAmount int64 // after its discount
+	ExpiresAt      time.Time
+	SuccessURL     string
+	CancelURL      string
+}
+
+// Session is a made payment session.
+type Session struct {
+	ID  string
+	URL string
+}
+
+// Session statuses, as Stripe names them.
+const (
+	SessionOpen     = "open"
+	SessionComplete = "complete"
+	SessionExpired  = "expired"
+)
+
+// SessionInfo is a session as re-read from the provider.
+type SessionInfo struct {
+	ID        string
+	Status    string // open, complete, expired
+	OrderID   string // client_reference_id (or metadata.orderId)
+	IntentID  string // the PaymentIntent, once the session is complete
+	ExpiresAt time.Time
+}
+
+// Intent is a PaymentIntent as re-read from the provider.
+type Intent struct {
+	ID               string
+	Status           string // requires_capture, succeeded, canceled, …
+	OrderID          string // metadata.orderId
+	AmountCapturable int64
+	AmountReceived   int64
+	CaptureBefore    time.Time
+}
+
+// Event is a verified provider event, reduced to the fields that are
+// stable across API versions; the objects themselves are re-read.
+type Event struct {
+	ID        string
+	Type      string
+	Created   time.Time
+	OrderID   string // client_reference_id or metadata.orderId, when the object carries it
+	SessionID string // checkout.session.* events
+	IntentID  string // the PaymentIntent the object belongs to
+	// AmountRefunded is a charge's refunded total (charge.refunded).
+	AmountRefunded int64
+}
+
+// ErrSessionFailed marks a provider error that the provider answered (a
+// 5xx): Stripe replays such an answer for the same idempotency key, so the
+// next attempt must plan a new session (a new key). A failure without an
+// answer (network, timeout) keeps the plan, so that a session the provider
+// did make is returned by the retry instead of made twice.
+var ErrSessionFailed = errors.New("the payment provider answered with a failure")
+
+// Sessions makes, expires and re-reads Checkout Sessions. Errors:
+// UNAVAILABLE when the provider is down, NOT_FOUND for a session it does
+// not know.
+type Sessions interface {
+	CreateSession(ctx context.Context, r SessionRequest) (Session, error)
+	// ExpireSession expires an open session so that it can no longer be
+	// paid, and answers the session as it then stands: expired (now or
+	// before), or complete when the customer paid it first.
+	ExpireSession(ctx context.Context, id string) (SessionInfo, error)
+	Session(ctx context.Context, id string) (SessionInfo, error)
+}
+
+// Intents re-reads, captures and cancels PaymentIntents. Errors:
+// UNAVAILABLE when the provider is down (retry), NOT_FOUND for an intent
+// it does not know, FAILED_PRECONDITION when the intent cannot be captured
+// or canceled any more (its message says why).
+type Intents interface {
+	Intent(ctx context.Context, id string) (Intent, error)
+	// Capture captures amount; an intent already captured is a success
+	// (it answers what was captured then).
+	Capture(ctx context.Context, intentID string, amount int64, idempotencyKey string) (Intent, error)
+	// Cancel releases an uncaptured authorization; an intent already
+	// canceled is a success.
+	Cancel(ctx context.Context, intentID, idempotencyKey string) (Intent, error)
+}
+
+// OrderStore is what payments needs of the orders.
+type OrderStore interface {
+	Get(ctx context.Context, id string) (*order.Order, error)
+	Update(ctx context.Context, id string, fn func(*order.Order) (bool, error)) (*order.Order, bool, error)
+	// Lapsing returns up to limit orders waiting for capture whose
+	// authorization lapses before `before`, soonest first.
+	Lapsing(ctx context.Context, before time.Time, limit int) ([]*order.Order, error)
+}
+
+// Committer records an order's promotion redemptions as it goes to
+// payment (limits checked) and, in the same transaction, lets onCommit
+// change the order; repriced means a promotion ran out and the customer
+// must see the new total first.
+type Committer interface {
+	CommitRedemptions(ctx context.Context, orderID string, onCommit func(*order.Order) (bool, error)) (repriced bool, err error)
+}
+
+// EventRecorder records webhook events create-if-absent.
+type EventRecorder interface {
+	Record(ctx context.Context, source, id string, fields map[string]any, now time.Time) (processed bool, err error)
+	Processed(ctx context.Context, source, id, outcome string, now time.Time) error
+}

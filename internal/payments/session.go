@@ -1,0 +1,280 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/readyplanner/oms/internal/alert"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/order"
+)
+
+// Service is the payments capability.
+type Service struct {
+	Orders      OrderStore
+	Sessions    Sessions
+	Intents     Intents
+	Redemptions Committer
+	Recorder    EventRecorder
+	Alerts      alert.Raiser
+	SessionTTL  time.Duration // 30m–24h, as Stripe allows
+	Origins     []string      // the storefront's origins: return URLs must be on one
+	Now         func() time.Time
+}
+
+// minSessionLeft is how much time a session must have left to be answered
+// again; one closer to its end is replaced (Stripe makes none shorter than
+// 30 minutes).
+const minSessionLeft = 30 * time.Minute
+
+// closeAttempts bounds how often a change closes a session that another
+// tab opened meanwhile before giving up with ABORTED.
+const closeAttempts = 3
+
+// SessionLines turns the order's discounted lines into session lines whose
+// amounts add up to the lines' total after discounts to the cent: each line
+// at its discounted unit price, and when its discounted total does not
+// divide by the quantity, the units that carry the remainder (one cent
+// more each) as a line of their own.
+func SessionLines(o *order.Order) []SessionLine {
+	var out []SessionLine
+	for i, l := range o.Lines {
+		net := l.Total.Amount
+		if i < len(o.Pricing.LineDiscounts) {
+			net -= o.Pricing.LineDiscounts[i].Amount
+		}
+		unit, rem := net/l.Quantity, net%l.Quantity
+		if rem == 0 {
+			out = append(out, SessionLine{Name: l.Name, UnitAmount: unit, Quantity: l.Quantity})
+			continue
+		}
+		out = append(out, SessionLine{Name: l.Name, UnitAmount: unit, Quantity: l.Quantity - rem},
+			SessionLine{Name: l.Name, UnitAmount: unit + 1, Quantity: rem})
+	}
+	return out
+}
+
+// checkURL accepts a return URL on one of the storefront's origins; empty
+// gets def.
+func (s *Service) checkURL(field, u, def string) (string, error) {
+	if u == "" {
+		return def, nil
+	}
+	for _, o := range s.Origins {
+		if u == o || strings.HasPrefix(u, o+"/") || strings.HasPrefix(u, o+"?") {
+			return u, nil
+		}
+	}
+	return "", apperr.New(apperr.Invalid, "%s must be on the storefront (%s)", field, strings.Join(s.Origins, ", ")).WithDetails(map[string]string{"field": field})
+}
+
+// reusable reports whether the order's current session can be answered
+// again: open, made for the pricing as it is, and not about to end.
+func reusable(o *order.Order, now time.Time) bool {
+	p := o.Payment
+	return o.SessionOpen() && p.Revision == o.Pricing.Revision && o.Pricing.CommittedRevision == p.Revision && now.Add(minSessionLeft).Before(p.ExpiresAt)
+}
+
+// Start makes (or answers again) the Checkout Session for the caller's
+// pending order, which must have a customer and a chosen shipping rate.
+//
+// An order has at most one current session. The same unchanged order gets
+// the same session. Otherwise the open one is expired at the provider
+// first (CloseSession); then one transaction records the promotion
+// redemptions with their limits checked (if a promotion ran out the order
+// is re-priced and the answer is FAILED_PRECONDITION, reason "repriced"),
+// plans the session (revision, attempt, expiry) and stretches the holds to
+// its expiry; then the provider is asked with an idempotency key derived
+// from the plan, and the session becomes the order's current one.
+func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL string) (*order.Order, error) {
+	def := ""
+	if len(s.Origins) > 0 {
+		def = s.Origins[0]
+	}
+	success, err := s.checkURL("successUrl", successURL, def+"/checkout/success?session_id={CHECKOUT_SESSION_ID}")
+	if err != nil {
+		return nil, err
+	}
+	cancel, err := s.checkURL("cancelUrl", cancelURL, def+"/checkout")
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.own(ctx, uid, orderID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case o.Customer == nil:
+		return nil, apperr.New(apperr.FailedPrecondition, "add the customer's name and email first (applyCustomer)").WithDetails(map[string]string{"reason": "no_customer"})
+	case o.Shipping == nil:
+		return nil, apperr.New(apperr.FailedPrecondition, "choose shipping first (quoteShipping, selectShipping)").WithDetails(map[string]string{"reason": "no_shipping"})
+	}
+	if reusable(o, s.Now()) {
+		return o, nil // the same unchanged order: the same session
+	}
+	var plan order.Payment
+	for attempt := 0; ; attempt++ {
+		if attempt == closeAttempts {
+			return nil, apperr.New(apperr.Aborted, "the order keeps changing in another tab; try again")
+		}
+		if err := s.CloseSession(ctx, orderID); err != nil {
+			return nil, err
+		}
+		now := s.Now().UTC()
+		var reuse bool
+		repriced, err := s.Redemptions.CommitRedemptions(ctx, orderID, func(cur *order.Order) (bool, error) {
+			reuse = false
+			if cur.State() != order.Pending {
+				return false, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can be paid", orderID, cur.State())
+			}
+			if reusable(cur, now) {
+				reuse = true // another tab made it meanwhile
+				return false, nil
+			}
+			if cur.SessionOpen() {
+				return false, order.ErrSessionOpen
+			}
+			if p := cur.Payment; p != nil && p.SessionID == "" && p.Revision == cur.Pricing.Revision && now.Add(minSessionLeft).Before(p.ExpiresAt) {
+				plan = *p // a planned session whose answer was lost: ask again with the same key
+				return false, nil
+			}
+			next := order.Payment{Revision: cur.Pricing.Revision, Attempt: 1, ExpiresAt: now.Add(s.SessionTTL).Truncate(time.Second)}
+			if p := cur.Payment; p != nil {
+				next.Attempt, next.Strays = p.Attempt+1, p.Strays
+			}
+			cur.Payment, plan = &next, next
+			if cur.HoldExpiresAt.Before(next.ExpiresAt) {
+				cur.HoldExpiresAt = next.ExpiresAt // the holds last as long as the session
+			}
+			return true, nil
+		})
+		if errors.Is(err, order.ErrSessionOpen) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if repriced {
+			return nil, apperr.New(apperr.FailedPrecondition, "a promotion on this order has just run out; the order was priced again, please review the new total").
+				WithDetails(map[string]string{"reason": "repriced"})
+		}
+		if reuse {
+			return s.Orders.Get(ctx, orderID)
+		}
+		break
+	}
+	return s.create(ctx, orderID, plan, success, cancel)
+}
+
+// create asks the provider for the planned session and makes it the
+// order's current one. A plan the order has moved past meanwhile (another
+// tab changed it) expires the new session again at once.
+func (s *Service) create(ctx context.Context, orderID string, plan order.Payment, success, cancel string) (*order.Order, error) {
+	o, err := s.Orders.Get(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	shipName := strings.TrimSpace(o.Shipping.Rate.Carrier + " " + o.Shipping.Rate.Service)
+	sess, err := s.Sessions.CreateSession(ctx, SessionRequest{
+		OrderID: o.ID, IdempotencyKey: fmt.Sprintf("session-%s-r%d-a%d", o.ID, plan.Revision, plan.Attempt),
+		Email: o.Customer.Email, Currency: strings.ToLower(o.Currency), Lines: SessionLines(o),
+		ShippingName: shipName, ShippingAmount: o.ShippingAmount().Amount - o.Pricing.ShippingDiscount.Amount,
+		ExpiresAt: plan.ExpiresAt, SuccessURL: success, CancelURL: cancel,
+	})
+	if errors.Is(err, ErrSessionFailed) {
+		if _, _, uerr := s.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
+			if cur.Payment == nil || cur.Payment.SessionID != "" || cur.Payment.Attempt != plan.Attempt {
+				return false, nil
+			}
+			cur.Payment.ExpiresAt = time.Time{} // plan anew next time
+			return true, nil
+		}); uerr != nil {
+			return nil, errors.Join(err, uerr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	o, _, err = s.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
+		p := cur.Payment
+		if cur.State() != order.Pending || p == nil || p.Attempt != plan.Attempt || p.Revision != plan.Revision || cur.Pricing.Revision != plan.Revision {
+			return false, errSuperseded
+		}
+		if p.SessionID == sess.ID {
+			return false, nil
+		}
+		p.SessionID, p.URL, p.SessionClosed = sess.ID, sess.URL, false
+		return true, nil
+	})
+	if errors.Is(err, errSuperseded) {
+		// Nobody will be sent to this session: make sure nobody can pay it.
+		// Should the expiry fail, a payment of it is a stray and released.
+		if _, xerr := s.Sessions.ExpireSession(ctx, sess.ID); xerr != nil {
+			logging.FromContext(ctx).Warn().Err(xerr).Str("session", sess.ID).Msg("a superseded session was not expired; a payment of it will be released")
+		}
+		return nil, apperr.New(apperr.Aborted, "the order changed while the payment session was made; call again")
+	}
+	return o, err
+}
+
+var errSuperseded = errors.New("the session plan was superseded")
+
+// CloseSession makes sure the order's current session can no longer be
+// paid before anything that would be paid changes: it expires an open
+// session at the provider and records it closed. A session the customer
+// already paid cannot be closed: FAILED_PRECONDITION, reason
+// "payment_completed" (the payment's webhook is on its way). The provider
+// down is UNAVAILABLE, and nothing changed.
+func (s *Service) CloseSession(ctx context.Context, orderID string) error {
+	o, err := s.Orders.Get(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	if !o.SessionOpen() {
+		return nil
+	}
+	id := o.Payment.SessionID
+	info, err := s.Sessions.ExpireSession(ctx, id)
+	switch {
+	case apperr.CodeOf(err) == apperr.NotFound:
+		// The provider does not know it (another account's key now): it
+		// cannot be paid.
+	case err != nil:
+		return err
+	case info.Status == SessionComplete:
+		return apperr.New(apperr.FailedPrecondition, "this order's payment was just completed; it can no longer be changed").
+			WithDetails(map[string]string{"reason": "payment_completed"})
+	case info.Status != SessionExpired:
+		return apperr.New(apperr.Unavailable, "the payment session %s could not be expired (it is %s); try again", id, info.Status)
+	}
+	_, _, err = s.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
+		if cur.Payment == nil || cur.Payment.SessionID != id || cur.Payment.SessionClosed {
+			return false, nil
+		}
+		cur.Payment.SessionClosed = true
+		return true, nil
+	})
+	return err
+}
+
+// own returns the caller's pending order; someone else's is NOT_FOUND.
+func (s *Service) own(ctx context.Context, uid, orderID string) (*order.Order, error) {
+	if err := order.ValidID(orderID); err != nil {
+		return nil, err
+	}
+	o, err := s.Orders.Get(ctx, orderID)
+	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && o.UID != uid) {
+		return nil, apperr.New(apperr.NotFound, "order %s not found", orderID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.State() != order.Pending {
+		return nil, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can be paid", orderID, o.State())
+	}
+	return o, nil
+}

@@ -1,0 +1,184 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/readyplanner/oms/internal/alert"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/orderflow"
+)
+
+// Steps returns this capability's order-flow steps by name.
+func (s *Service) Steps() map[string]orderflow.StepFunc {
+	return map[string]orderflow.StepFunc{
+		orderflow.StepCapturePayment:      s.capture,
+		orderflow.StepCancelPayment:       s.cancel,
+		orderflow.StepClosePaymentSession: s.closeStep,
+		orderflow.StepReleaseStrays:       s.releaseStrays,
+	}
+}
+
+// capture captures an approved order's authorization for the order total
+// (key capture-<orderId>, so a retried or re-driven step replays instead
+// of capturing twice), checks that what the provider captured is that
+// total of that order's intent, and moves the order to paid. Stripe sends
+// the receipt.
+func (s *Service) capture(ctx context.Context, t orderflow.Transition) error {
+	o := t.Order
+	if o.Payment == nil || o.Payment.IntentID == "" {
+		return apperr.New(apperr.FailedPrecondition, "order %s has no authorized payment to capture", o.ID)
+	}
+	amount := o.Total().Amount
+	if amount > o.Payment.AmountCapturable {
+		return apperr.New(apperr.FailedPrecondition, "the order total %d exceeds the authorized %d", amount, o.Payment.AmountCapturable)
+	}
+	in, err := s.Intents.Capture(ctx, o.Payment.IntentID, amount, "capture-"+o.ID)
+	if err != nil {
+		return err
+	}
+	if in.ID != o.Payment.IntentID || in.OrderID != o.ID || in.AmountReceived != amount {
+		return apperr.New(apperr.FailedPrecondition, "Stripe captured %s of payment %s (order %q); the order total is %s",
+			money.New(in.AmountReceived, o.Currency), in.ID, in.OrderID, money.New(amount, o.Currency))
+	}
+	_, _, err = s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+		applied, err := cur.Transition(order.Move{From: []order.State{order.Approved}, To: order.Paid, Actor: "trigger", Reason: "payment captured"}, s.Now().UTC())
+		if err != nil || !applied {
+			return false, err
+		}
+		cur.Payment.AmountCaptured, cur.Payment.AmountCapturable = in.AmountReceived, 0
+		return true, nil
+	})
+	return err
+}
+
+// cancel releases a canceled order's uncaptured authorization (key
+// cancel-<orderId>).
+func (s *Service) cancel(ctx context.Context, t orderflow.Transition) error {
+	o := t.Order
+	if o.Payment == nil || o.Payment.IntentID == "" || o.Payment.AmountCaptured > 0 {
+		return nil // nothing authorized, or captured (refunds are the owner's decision)
+	}
+	_, err := s.Intents.Cancel(ctx, o.Payment.IntentID, "cancel-"+o.ID)
+	if apperr.CodeOf(err) == apperr.FailedPrecondition {
+		return nil // already captured or canceled elsewhere: nothing to release
+	}
+	return err
+}
+
+// closeStep makes sure an expired or canceled order's session can no
+// longer be paid. A session paid just before is not an error here: its
+// payment arrives as a stray and is released.
+func (s *Service) closeStep(ctx context.Context, t orderflow.Transition) error {
+	err := s.CloseSession(ctx, t.Order.ID)
+	if apperr.CodeOf(err) == apperr.FailedPrecondition {
+		return nil
+	}
+	return err
+}
+
+// releaseStrays cancels every stray authorization of the order (key
+// cancel-<intentId>), records how each ended, and tells the owner once per
+// stray: money was held on a card for nothing.
+func (s *Service) releaseStrays(ctx context.Context, t orderflow.Transition) error {
+	var errs []error
+	for _, st := range t.Order.OpenStrays() {
+		outcome := "canceled"
+		in, err := s.Intents.Cancel(ctx, st.IntentID, "cancel-"+st.IntentID)
+		switch {
+		case apperr.CodeOf(err) == apperr.FailedPrecondition:
+			// Captured (by hand in the dashboard?) or canceled meanwhile.
+			in, err = s.Intents.Intent(ctx, st.IntentID)
+			if err == nil && in.Status != "canceled" {
+				outcome = "could not be canceled: the payment is " + in.Status + "; refund it in the Stripe dashboard"
+			}
+		case apperr.CodeOf(err) == apperr.NotFound:
+			outcome, err = "unknown to Stripe", nil
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("release stray payment %s: %w", st.IntentID, err))
+			continue
+		}
+		o := t.Order
+		text := fmt.Sprintf("A card payment of %s reached order %s through a way that may not pay for it (%s: payment session %s, payment %s).\n"+
+			"The authorization was released: %s.\nThe order stays %s.", money.New(st.Amount, o.Currency), o.ID, st.Reason, st.SessionID, st.IntentID, outcome, o.State())
+		if _, err := s.Alerts.Raise(ctx, alert.Alert{Key: "stray-" + st.IntentID, Kind: alert.StrayPayment, OrderID: o.ID,
+			Subject: "A stray payment on order " + o.ID + " was released", Text: text}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+			return cur.SettleStray(st.IntentID, outcome, s.Now().UTC()), nil
+		}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		logging.FromContext(ctx).Warn().Str("intent", st.IntentID).Str("reason", st.Reason).Str("outcome", outcome).Msg("stray payment released")
+	}
+	return errors.Join(errs...)
+}
+
+// lapseWarning is how long before an authorization lapses the owner is
+// told that the order still waits for capture.
+const lapseWarning = 24 * time.Hour
+
+// lapseBatch bounds one sweep's lapse checks; the next sweep takes the rest.
+const lapseBatch = 100
+
+// Tasks returns this capability's sweeper tasks by name.
+func (s *Service) Tasks() map[string]func(ctx context.Context, now time.Time) (string, error) {
+	return map[string]func(context.Context, time.Time) (string, error){"authorizationLapse": s.lapse}
+}
+
+// lapse flags orders whose card authorization lapses within a day without
+// a capture (once per order, with a WARNING log line the owner's alerting
+// picks up), and cancels those whose authorization has lapsed: the cancel
+// steps then release the holds and redemptions.
+func (s *Service) lapse(ctx context.Context, now time.Time) (string, error) {
+	orders, err := s.Orders.Lapsing(ctx, now.Add(lapseWarning), lapseBatch)
+	if err != nil {
+		return "", err
+	}
+	var warned, canceled int
+	var errs []error
+	for _, o := range orders {
+		id := o.ID
+		if !now.Before(o.Payment.CaptureBefore) {
+			_, applied, err := s.Orders.Update(ctx, id, func(cur *order.Order) (bool, error) {
+				return cur.Transition(order.Move{From: []order.State{order.Authorized, order.Invoiced, order.Approved, order.NeedsAttention},
+					To: order.Canceled, Actor: "sweeper", Reason: "the card authorization lapsed before capture"}, now.UTC())
+			})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("order %s: %w", id, err))
+			} else if applied {
+				canceled++
+			}
+			continue
+		}
+		if !o.Payment.LapseWarnedAt.IsZero() {
+			continue
+		}
+		_, changed, err := s.Orders.Update(ctx, id, func(cur *order.Order) (bool, error) {
+			if cur.Payment == nil || !cur.Payment.LapseWarnedAt.IsZero() {
+				return false, nil
+			}
+			cur.Payment.LapseWarnedAt = now.UTC()
+			return true, nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("order %s: %w", id, err))
+			continue
+		}
+		if changed {
+			warned++
+			logging.FromContext(logging.WithOrder(ctx, id)).Warn().Time("captureBefore", o.Payment.CaptureBefore).
+				Msg("the card authorization lapses within a day: approve the invoice so that the payment is captured")
+		}
+	}
+	return fmt.Sprintf("flagged %d, canceled %d of %d lapsing authorizations", warned, canceled, len(orders)), errors.Join(errs...)
+}

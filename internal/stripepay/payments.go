@@ -1,0 +1,253 @@
+package stripepay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/payments"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// Payments is the payments capability's Stripe: Checkout Sessions that
+// only authorize the card, and the PaymentIntents behind them.
+type Payments struct{ API *client.API }
+
+var (
+	_ payments.Sessions = Payments{}
+	_ payments.Intents  = Payments{}
+)
+
+// CreateSession implements payments.Sessions: mode payment, manual
+// capture, the lines at their discounted unit prices, the shipping as a
+// fixed-amount option, the order id as client_reference_id and in both
+// metadata, the customer's email for Checkout and for the receipt, the
+// given expiry, and the caller's idempotency key.
+func (s Payments) CreateSession(ctx context.Context, r payments.SessionRequest) (payments.Session, error) {
+	p := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
+		SuccessURL:        stripe.String(r.SuccessURL),
+		CancelURL:         stripe.String(r.CancelURL),
+		CustomerEmail:     stripe.String(r.Email),
+		ClientReferenceID: stripe.String(r.OrderID),
+		ExpiresAt:         stripe.Int64(r.ExpiresAt.Unix()),
+		Metadata:          map[string]string{"orderId": r.OrderID},
+		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{
+			CaptureMethod: stripe.String(string(stripe.PaymentIntentCaptureMethodManual)),
+			ReceiptEmail:  stripe.String(r.Email),
+			Metadata:      map[string]string{"orderId": r.OrderID},
+		},
+	}
+	for _, l := range r.Lines {
+		p.LineItems = append(p.LineItems, &stripe.CheckoutSessionLineItemParams{
+			Quantity: stripe.Int64(l.Quantity),
+			PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{Currency: stripe.String(r.Currency), UnitAmount: stripe.Int64(l.UnitAmount),
+				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(l.Name)}},
+		})
+	}
+	p.ShippingOptions = []*stripe.CheckoutSessionShippingOptionParams{{ShippingRateData: &stripe.CheckoutSessionShippingOptionShippingRateDataParams{
+		Type:        stripe.String("fixed_amount"),
+		DisplayName: stripe.String(r.ShippingName),
+		FixedAmount: &stripe.CheckoutSessionShippingOptionShippingRateDataFixedAmountParams{Amount: stripe.Int64(r.ShippingAmount), Currency: stripe.String(r.Currency)},
+	}}}
+	p.Context = ctx
+	p.SetIdempotencyKey(r.IdempotencyKey)
+	cs, err := s.API.CheckoutSessions.New(p)
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode >= 500 {
+		err = fmt.Errorf("%w: %w", payments.ErrSessionFailed, err)
+	}
+	if err != nil {
+		return payments.Session{}, classify(err, "create the payment session")
+	}
+	return payments.Session{ID: cs.ID, URL: cs.URL}, nil
+}
+
+func sessionOf(cs *stripe.CheckoutSession) payments.SessionInfo {
+	out := payments.SessionInfo{ID: cs.ID, Status: string(cs.Status), OrderID: cs.ClientReferenceID, ExpiresAt: time.Unix(cs.ExpiresAt, 0).UTC()}
+	if out.OrderID == "" {
+		out.OrderID = cs.Metadata["orderId"]
+	}
+	if cs.PaymentIntent != nil {
+		out.IntentID = cs.PaymentIntent.ID
+	}
+	return out
+}
+
+// Session implements payments.Sessions.
+func (s Payments) Session(ctx context.Context, id string) (payments.SessionInfo, error) {
+	if id == "" {
+		return payments.SessionInfo{}, apperr.New(apperr.Invalid, "no Checkout Session id")
+	}
+	p := &stripe.CheckoutSessionParams{}
+	p.Context = ctx
+	cs, err := s.API.CheckoutSessions.Get(id, p)
+	if err != nil {
+		return payments.SessionInfo{}, classify(err, "read Checkout Session "+id)
+	}
+	return sessionOf(cs), nil
+}
+
+// ExpireSession implements payments.Sessions. Stripe refuses to expire a
+// session that is not open (400: "Only Checkout Sessions with a status in
+// ["open"] can be expired"); the session is then re-read, so the caller
+// learns whether it was paid (complete) or had expired already, without
+// depending on the message's words.
+func (s Payments) ExpireSession(ctx context.Context, id string) (payments.SessionInfo, error) {
+	p := &stripe.CheckoutSessionExpireParams{}
+	p.Context = ctx
+	p.SetIdempotencyKey("expire-" + id)
+	cs, err := s.API.CheckoutSessions.Expire(id, p)
+	if err == nil {
+		return sessionOf(cs), nil
+	}
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode == 400 {
+		return s.Session(ctx, id)
+	}
+	return payments.SessionInfo{}, classify(err, "expire Checkout Session "+id)
+}
+
+// Intent implements payments.Intents, with the authorization's deadline
+// from the latest charge.
+func (s Payments) Intent(ctx context.Context, id string) (payments.Intent, error) {
+	if id == "" {
+		return payments.Intent{}, apperr.New(apperr.Invalid, "no PaymentIntent id")
+	}
+	p := &stripe.PaymentIntentParams{}
+	p.Context = ctx
+	p.AddExpand("latest_charge")
+	pi, err := s.API.PaymentIntents.Get(id, p)
+	if err != nil {
+		return payments.Intent{}, classify(err, "read PaymentIntent "+id)
+	}
+	in := intentOf(pi)
+	if ch := pi.LatestCharge; ch != nil && ch.PaymentMethodDetails != nil && ch.PaymentMethodDetails.Card != nil && ch.PaymentMethodDetails.Card.CaptureBefore > 0 {
+		in.CaptureBefore = time.Unix(ch.PaymentMethodDetails.Card.CaptureBefore, 0).UTC()
+	}
+	return in, nil
+}
+
+func intentOf(pi *stripe.PaymentIntent) payments.Intent {
+	return payments.Intent{ID: pi.ID, Status: string(pi.Status), OrderID: pi.Metadata["orderId"],
+		AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived}
+}
+
+// unexpectedState returns the intent's status from a
+// payment_intent_unexpected_state error, or "".
+func unexpectedState(err error) string {
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Code == stripe.ErrorCodePaymentIntentUnexpectedState && se.PaymentIntent != nil {
+		return string(se.PaymentIntent.Status)
+	}
+	return ""
+}
+
+// Capture implements payments.Intents. An intent captured before (a
+// re-driven step) answers what was captured then.
+func (s Payments) Capture(ctx context.Context, id string, amount int64, key string) (payments.Intent, error) {
+	p := &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(amount)}
+	p.Context = ctx
+	p.SetIdempotencyKey(key)
+	pi, err := s.API.PaymentIntents.Capture(id, p)
+	if err == nil {
+		return intentOf(pi), nil
+	}
+	if unexpectedState(err) == string(stripe.PaymentIntentStatusSucceeded) {
+		gp := &stripe.PaymentIntentParams{}
+		gp.Context = ctx
+		if pi, gerr := s.API.PaymentIntents.Get(id, gp); gerr == nil {
+			return intentOf(pi), nil
+		}
+	}
+	return payments.Intent{}, stepError(err, "capture the payment")
+}
+
+// Cancel implements payments.Intents.
+func (s Payments) Cancel(ctx context.Context, id, key string) (payments.Intent, error) {
+	p := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned))}
+	p.Context = ctx
+	p.SetIdempotencyKey(key)
+	pi, err := s.API.PaymentIntents.Cancel(id, p)
+	if err == nil {
+		return intentOf(pi), nil
+	}
+	if unexpectedState(err) == string(stripe.PaymentIntentStatusCanceled) {
+		return payments.Intent{ID: id, Status: string(stripe.PaymentIntentStatusCanceled)}, nil
+	}
+	return payments.Intent{}, stepError(err, "cancel the payment")
+}
+
+// stepError: Stripe down is UNAVAILABLE (the trigger retries); an object
+// Stripe does not know is NOT_FOUND; Stripe's refusal (a lapsed
+// authorization, a decline) is FAILED_PRECONDITION with Stripe's message,
+// which the order's attention reason then shows.
+func stepError(err error, what string) error {
+	var se *stripe.Error
+	switch {
+	case !errors.As(err, &se) || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == 429:
+		return apperr.Wrap(err, apperr.Unavailable, "Stripe is unavailable; will %s later", what)
+	case se.HTTPStatusCode == 404:
+		return apperr.Wrap(err, apperr.NotFound, "Stripe does not know the object to %s", what)
+	}
+	return apperr.Wrap(err, apperr.FailedPrecondition, "Stripe refused to %s: %s", what, se.Msg)
+}
+
+// classify maps Stripe's errors: its own 5xx, rate limits and network
+// failures are UNAVAILABLE (retry later); an object it does not know is
+// NOT_FOUND; anything else is a bug on our side (INTERNAL, logged).
+func classify(err error, what string) error {
+	var se *stripe.Error
+	switch {
+	case !errors.As(err, &se) || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == 429:
+		return apperr.Wrap(err, apperr.Unavailable, "payments are unavailable right now; please try again in a moment")
+	case se.HTTPStatusCode == 404:
+		return apperr.Wrap(err, apperr.NotFound, "Stripe has no such object (%s)", what)
+	}
+	return apperr.Wrap(err, apperr.Internal, "%s", what)
+}
+
+// NotConfigured is the payments provider of an instance without a Stripe
+// key: every call answers UNAVAILABLE naming the missing secret, so that a
+// step is retried once the key is configured and a callable says why.
+type NotConfigured struct{}
+
+var (
+	_ payments.Sessions = NotConfigured{}
+	_ payments.Intents  = NotConfigured{}
+)
+
+var errNotConfigured = apperr.New(apperr.Unavailable, "payments are not configured (STRIPE_SECRET_KEY)")
+
+// CreateSession implements payments.Sessions.
+func (NotConfigured) CreateSession(context.Context, payments.SessionRequest) (payments.Session, error) {
+	return payments.Session{}, errNotConfigured
+}
+
+// ExpireSession implements payments.Sessions.
+func (NotConfigured) ExpireSession(context.Context, string) (payments.SessionInfo, error) {
+	return payments.SessionInfo{}, errNotConfigured
+}
+
+// Session implements payments.Sessions.
+func (NotConfigured) Session(context.Context, string) (payments.SessionInfo, error) {
+	return payments.SessionInfo{}, errNotConfigured
+}
+
+// Intent implements payments.Intents.
+func (NotConfigured) Intent(context.Context, string) (payments.Intent, error) {
+	return payments.Intent{}, errNotConfigured
+}
+
+// Capture implements payments.Intents.
+func (NotConfigured) Capture(context.Context, string, int64, string) (payments.Intent, error) {
+	return payments.Intent{}, errNotConfigured
+}
+
+// Cancel implements payments.Intents.
+func (NotConfigured) Cancel(context.Context, string, string) (payments.Intent, error) {
+	return payments.Intent{}, errNotConfigured
+}
