@@ -221,6 +221,9 @@ func TestOldSessionLapsingDoesNotExpireTheOrder(t *testing.T) {
 	u, id := readyToPay(t, r.a, s, "", "A", 2)
 	s1 := r.mustSession(t, u.IDToken, id)
 	r.selectRate(t, u.IDToken, id, 1)
+	if st := r.sessionStatus(t, s1); st != "expired" {
+		t.Errorf("after another rate was chosen, the open session is %s at Stripe", st)
+	}
 	s2 := r.mustSession(t, u.IDToken, id)
 	if s1 == s2 {
 		t.Fatal("the same session after another rate was chosen")
@@ -255,6 +258,9 @@ func TestCartChangeWithAnOpenSession(t *testing.T) {
 			s.cart(u.UID, "A", 1)
 			if ans := call(t, startCheckout(r.a), u.IDToken); ans.status != 200 || ans.Result.OrderID != id {
 				t.Fatalf("checkout again: %d %+v", ans.status, ans.Error)
+			}
+			if st := r.sessionStatus(t, s1); st != "expired" {
+				t.Errorf("after the cart changed, the open session is %s at Stripe", st)
 			}
 			if lapse {
 				r.sweepAfter(t, r.a.Config.HoldTTL+time.Minute, id)
@@ -320,6 +326,18 @@ func TestStraySessionPaymentIsCanceled(t *testing.T) {
 	if o.State() != order.Pending || r.st.Intent(pi)["status"] != "canceled" {
 		t.Errorf("order %s, stray intent %v", o.State(), r.st.Intent(pi)["status"])
 	}
+	if len(o.Payment.Strays) != 1 || o.Payment.Strays[0].Reason != order.RefusedNotCurrent || o.Payment.Strays[0].Outcome != "canceled" ||
+		o.Payment.Strays[0].CanceledAt.IsZero() || o.Payment.Strays[0].Amount != o.Total().Amount {
+		t.Errorf("strays %+v", o.Payment.Strays)
+	}
+	if al, err := r.a.Firestore.Collection("alerts").Doc("stray-" + pi).Get(context.Background()); err != nil || al.Data()["kind"] != "stray_payment" {
+		t.Errorf("the owner was not told of the stray payment: %v", err)
+	}
+	// Its cancellation's own event changes nothing more.
+	r.st.Redeliver()
+	if o2, _ := r.a.Orders.Get(context.Background(), id); o2.State() != order.Pending || o2.Payment.SessionID != cur {
+		t.Errorf("after the stray's cancel event: %s %+v", o2.State(), o2.Payment)
+	}
 	if _, err := r.st.Pay(cur); err != nil {
 		t.Fatal(err)
 	}
@@ -344,6 +362,9 @@ func TestPromotionLimitCannotBeBypassed(t *testing.T) {
 		old := r.mustSession(t, u.IDToken, id)
 		o, _ := r.a.Orders.Get(context.Background(), id)
 		apply(t, applyCustomer(r.a), u.IDToken, map[string]any{"orderId": id, "name": "Ann Lee", "email": o.Customer.Email, "code": code})
+		if st := r.sessionStatus(t, old); st != "expired" {
+			t.Errorf("after the code was applied, the open session is %s at Stripe", st)
+		}
 		_, _ = r.st.Pay(old)
 		r.settle(t, id)
 		ids = append(ids, id)
@@ -447,6 +468,10 @@ func TestDroppedCodeIsGivenBack(t *testing.T) {
 	o, _ := r.a.Orders.Get(context.Background(), id)
 	if ans := apply(t, applyCustomer(r.a), u.IDToken, map[string]any{"orderId": id, "name": "Ann Lee", "email": o.Customer.Email}); ans.status != 200 {
 		t.Fatalf("apply without the code: %+v", ans.Error)
+	}
+	// Dropping the committed code gave its redemption back at once.
+	if snap, err := r.a.Firestore.Collection("promotionCounters").Doc(pid).Get(context.Background()); err != nil || snap.Data()["total"] != int64(0) {
+		t.Errorf("counter after the code was dropped: %v %v", snap.Data(), err)
 	}
 	r.mustSession(t, u.IDToken, id)
 	checkCounters(t, r, pid)
@@ -644,5 +669,61 @@ func TestReconcileSeesAVoidedInvoice(t *testing.T) {
 	r.sweepAfter(t, r.a.Config.RedriveAfter+time.Minute, id)
 	if o, _ := r.a.Orders.Get(context.Background(), id); o.State() != order.Canceled || r.st.Intent(pi)["status"] != "canceled" {
 		t.Errorf("after the void and two sweeps: order %s, intent %v", o.State(), r.st.Intent(pi)["status"])
+	}
+}
+
+// A change while the customer has just paid the open session (its webhook
+// not yet delivered) is refused: payment_completed; the payment then
+// authorizes the order as shown.
+func TestChangeAfterPaymentIsRefused(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	s := newStore(t, r.a, 10, 10)
+	u, id := readyToPay(t, r.a, s, "", "A", 1)
+	cs := r.mustSession(t, u.IDToken, id)
+	r.st.SetEndpoint("") // the webhook is late
+	if _, err := r.st.Pay(cs); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := r.a.Orders.Get(context.Background(), id)
+	ans := apply(t, applyCustomer(r.a), u.IDToken, map[string]any{"orderId": id, "name": "Someone Else", "email": o.Customer.Email})
+	if ans.Error.Status != "FAILED_PRECONDITION" || !strings.Contains(string(ans.Error.Details), "payment_completed") {
+		t.Errorf("a change after paying: %d %+v", ans.status, ans.Error)
+	}
+	if o2, _ := r.a.Orders.Get(context.Background(), id); o2.Customer.Name != o.Customer.Name {
+		t.Error("the refused change was written")
+	}
+	r.st.SetEndpoint(r.hook)
+	r.st.Redeliver()
+	r.checkMoney(t, id)
+	if o, _ := r.a.Orders.Get(context.Background(), id); o.State() != order.Authorized {
+		t.Errorf("after the webhook: %s", o.State())
+	}
+}
+
+// The same call twice, and a no-op change, keep the session: nothing that
+// would be paid changed.
+func TestNoOpChangeKeepsTheSession(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	s := newStore(t, r.a, 10, 10)
+	u, id := readyToPay(t, r.a, s, "", "A", 1)
+	cs := r.mustSession(t, u.IDToken, id)
+	o, _ := r.a.Orders.Get(context.Background(), id)
+	if ans := apply(t, applyCustomer(r.a), u.IDToken, map[string]any{"orderId": id, "name": o.Customer.Name, "email": o.Customer.Email}); ans.status != 200 {
+		t.Fatal(ans.Error)
+	}
+	sel := rpc[SelectShippingResponse](t, selectShipping(r.a), u.IDToken, map[string]any{"orderId": id, "rateId": o.Shipping.Rate.RateID})
+	if sel.status != 200 {
+		t.Fatal(sel.Error)
+	}
+	if ans := call(t, startCheckout(r.a), u.IDToken); !ans.Result.Reused {
+		t.Errorf("checkout of the same cart: %+v", ans)
+	}
+	if again := r.mustSession(t, u.IDToken, id); again != cs || r.sessionStatus(t, cs) != "open" {
+		t.Errorf("session %s (%s) after no-op calls, want %s open", again, r.sessionStatus(t, cs), cs)
+	}
+	if o2, _ := r.a.Orders.Get(context.Background(), id); o2.Pricing.Revision != o.Pricing.Revision || !o2.UpdatedAt.Equal(o.UpdatedAt) {
+		t.Errorf("a no-op change wrote the order: revision %d → %d", o.Pricing.Revision, o2.Pricing.Revision)
 	}
 }

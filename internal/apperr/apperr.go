@@ -97,12 +97,17 @@ func As(err error) *Error {
 	return nil
 }
 
-// Transient reports whether retrying the same operation later may succeed.
-// Triggers use it to decide between returning an error (retry) and recording a
-// permanent failure.
+// Transient reports whether retrying the same operation later may succeed:
+// contention (ABORTED), an outside service down or throttled (UNAVAILABLE,
+// RESOURCE_EXHAUSTED), a deadline. Triggers use it to decide between
+// returning an error (the platform retries, for up to a day) and recording
+// a permanent failure. INTERNAL — a bug, or an error nothing classified —
+// is not transient: retrying a bug for a day helps nobody, so it is
+// recorded and the owner told. Adapters classify what they know to be
+// transient (Firestore's UNAVAILABLE and INTERNAL, network errors).
 func Transient(err error) bool {
 	switch CodeOf(err) {
-	case Aborted, Unavailable, DeadlineExceeded, ResourceExhausted, Internal:
+	case Aborted, Unavailable, DeadlineExceeded, ResourceExhausted:
 		return true
 	}
 	return false

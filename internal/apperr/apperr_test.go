@@ -39,14 +39,16 @@ func TestWithDetailsCopies(t *testing.T) {
 
 func TestTransient(t *testing.T) {
 	for code, want := range map[Code]bool{
-		Unavailable: true, Aborted: true, Internal: true, DeadlineExceeded: true, ResourceExhausted: true,
-		Invalid: false, NotFound: false, FailedPrecondition: false, PermissionDenied: false,
+		Unavailable: true, Aborted: true, DeadlineExceeded: true, ResourceExhausted: true,
+		Internal: false, Unknown: false, DataLoss: false, Invalid: false, NotFound: false, FailedPrecondition: false, PermissionDenied: false,
 	} {
 		if got := Transient(New(code, "x")); got != want {
 			t.Errorf("Transient(%s) = %v, want %v", code, got, want)
 		}
 	}
-	if !Transient(errors.New("unknown")) {
-		t.Error("an unexpected error must count as transient")
+	// An unexpected error is a bug (or a failure nothing classified): it is
+	// recorded, not retried forever.
+	if Transient(errors.New("unknown")) {
+		t.Error("an unexpected error must not count as transient")
 	}
 }

@@ -512,8 +512,9 @@ func notFoundOr(err error, id string) error {
 }
 
 // wrap classifies a Firestore error: contention and unavailability are
-// transient (ABORTED, UNAVAILABLE), a canceled or expired context keeps its
-// meaning, anything else is INTERNAL.
+// transient (ABORTED, UNAVAILABLE; Firestore's INTERNAL and UNKNOWN too,
+// which it documents as retryable server errors), a canceled or expired
+// context keeps its meaning, anything else is INTERNAL.
 func wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
@@ -528,7 +529,9 @@ func wrap(err error, format string, args ...any) error {
 	switch status.Code(err) {
 	case codes.Aborted:
 		return apperr.Wrap(err, apperr.Aborted, "%s: too much contention, try again", msg)
-	case codes.Unavailable, codes.ResourceExhausted:
+	case codes.Unavailable, codes.ResourceExhausted, codes.Internal, codes.Unknown:
+		// Firestore documents INTERNAL (and gRPC UNKNOWN) as a server
+		// error to retry with backoff.
 		return apperr.Wrap(err, apperr.Unavailable, "%s: the database is unavailable, try again", msg)
 	}
 	return fmt.Errorf("%s: %w", msg, err)

@@ -37,7 +37,7 @@ type Transition struct {
 }
 
 // StepFunc does one step's work. Return an error whose apperr code is
-// transient (see Transient) to be retried, ErrWaiting when the step cannot
+// transient (apperr.Transient) to be retried, ErrWaiting when the step cannot
 // run yet for a reason that is not the order's (the sweeper tries again);
 // any other error is permanent.
 type StepFunc func(ctx context.Context, t Transition) error
@@ -46,19 +46,6 @@ type StepFunc func(ctx context.Context, t Transition) error
 // platform will help soon (QuickBooks disconnected): the step stays due
 // and the sweeper re-drives it.
 var ErrWaiting = errors.New("the step waits")
-
-// Transient reports whether a step's error is worth retrying: contention,
-// an outside service down or throttled, a deadline. INTERNAL is a bug (or
-// an error nothing classified) and is not retried forever: it is recorded
-// as a permanent failure, with the details in the log and the owner's
-// alert.
-func Transient(err error) bool {
-	switch apperr.CodeOf(err) {
-	case apperr.Aborted, apperr.Unavailable, apperr.DeadlineExceeded, apperr.ResourceExhausted:
-		return true
-	}
-	return false
-}
 
 // FailureFunc tells the owner that a step failed for good in a state that
 // cannot move to needs_attention (the failure is already recorded on the
@@ -203,7 +190,7 @@ func (d *Dispatcher) run(ctx context.Context, t Transition) error {
 		case errors.Is(err, ErrWaiting):
 			log.Info().Err(err).Str("step", st.name).Msg("step waits; the sweeper will try again")
 			continue
-		case Transient(err):
+		case apperr.Transient(err):
 			log.Warn().Err(err).Str("step", st.name).Msg("step failed; will retry")
 			if retry == nil {
 				retry = fmt.Errorf("step %s: %w", st.name, err)

@@ -2,6 +2,7 @@ package orderflow_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync"
 	"testing"
@@ -197,5 +198,50 @@ func TestPermanentFailureInATerminalState(t *testing.T) {
 	// re-drive runs nothing again.
 	if err := d.Redrive(ctx, o); err != nil || failing.count() != 1 || rec.count() != 1 || told != 1 {
 		t.Errorf("re-drive after the failure: %v, %d, %d", err, failing.count(), rec.count())
+	}
+}
+
+// INTERNAL (a bug, or an error nothing classified) is not retried forever:
+// it is a permanent failure, and its text stays in the log, off the order
+// (which its customer may read).
+func TestInternalErrorIsNotRetriedForever(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, d, rec, id := setup(t, order.Approved)
+	rec.err = errors.New("nil pointer somewhere: secret=hunter2")
+	if err := d.HandleEvent(ctx, event(id, "invoiced", "approved")); err != nil {
+		t.Fatalf("an INTERNAL failure must not be retried: %v", err)
+	}
+	o, _ := store.Get(ctx, id)
+	if o.State() != order.NeedsAttention || o.Attention != "step capture failed: an unexpected error (details in the log)" {
+		t.Errorf("state %s, attention %q", o.State(), o.Attention)
+	}
+}
+
+// A transient failure leaves the step due (not recorded done), and the
+// other steps of the state still run.
+func TestTransientFailureLeavesTheStepDue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, d, rec, id := setup(t, order.Canceled)
+	down := &recorder{err: apperr.New(apperr.Unavailable, "Stripe is down")}
+	d.On(order.Canceled, "cancelPayment", down.step)
+	d.On(order.Canceled, "releaseHolds", rec.step)
+	if err := d.HandleEvent(ctx, event(id, "authorized", "canceled")); err == nil {
+		t.Fatal("a transient failure must return an error")
+	}
+	o, _ := store.Get(ctx, id)
+	if rec.count() != 1 || !o.WorkDue() || o.Work.Complete || len(o.Work.Done) != 1 || o.Work.Done[0] != "releaseHolds" {
+		t.Errorf("steps after a transient failure: %d, work %+v", rec.count(), o.Work)
+	}
+	down.mu.Lock()
+	down.err = nil
+	down.mu.Unlock()
+	if err := d.Redrive(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	o, _ = store.Get(ctx, id)
+	if down.count() != 2 || rec.count() != 1 || o.WorkDue() {
+		t.Errorf("re-drive: cancel ran %d, release ran %d, work %+v", down.count(), rec.count(), o.Work)
 	}
 }
