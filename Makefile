@@ -13,12 +13,19 @@ STRIPE_MOCK_VERSION := v0.203.0
 FIRESTORE_JAR_DIRS  := /usr/lib/google-cloud-sdk /usr/share/google-cloud-sdk /opt/google-cloud-sdk
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup dev test test-short bench lint fmt seed deploy-commands clean
+.PHONY: help setup dev test test-short soak bench lint fmt seed deploy-commands clean
+
+# The payment lifecycle's model-based test (functions/lifecycle_model_test.go)
+# runs RAPID_CHECKS random sequences: a short run in make test, a long one
+# in make soak.
+TEST_SEQUENCES ?= 40
+SOAK_SEQUENCES ?= 600
 
 help:
 	@echo "make setup   install what this machine lacks (Java, Firestore emulator, npm packages, staticcheck, stripe-mock)"
 	@echo "make dev     run the whole backend locally (emulators, every function, demo store)"
 	@echo "make test    run every test (unit, emulator integration, rules, buildpack, JS SDK)"
+	@echo "make soak    run the payment lifecycle's model-based test long ($(SOAK_SEQUENCES) random sequences)"
 	@echo "make bench   run the benchmarks and print their figures"
 	@echo "make lint    gofmt, go vet, staticcheck"
 	@echo "make seed    seed the demo store into a running Firestore emulator (FIRESTORE_EMULATOR_HOST)"
@@ -60,7 +67,12 @@ dev: setup
 
 ## test: every test, with the race detector, against the real emulators.
 test: setup
-	$(GO) run ./cmd/with-emulators -- $(GO) test -race -count=1 -timeout 15m ./...
+	RAPID_CHECKS=$(TEST_SEQUENCES) $(GO) run ./cmd/with-emulators -- $(GO) test -race -count=1 -timeout 15m ./...
+
+## soak: the model-based test of the payment lifecycle, long (shrunk failing
+## sequences are printed, and saved under functions/testdata/rapid/).
+soak: setup
+	RAPID_CHECKS=$(SOAK_SEQUENCES) $(GO) run ./cmd/with-emulators -- $(GO) test -race -count=1 -timeout 60m -run 'TestPaymentLifecycleModel' -v ./functions
 
 ## bench: benchmarks with their figures (not part of make test).
 bench: setup

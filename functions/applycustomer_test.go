@@ -16,14 +16,14 @@ import (
 )
 
 // apply calls applyCustomer as the storefront does.
-func apply(t *testing.T, h http.Handler, token string, data map[string]any) rpcAnswer[PricedOrder] {
+func apply(t tester, h http.Handler, token string, data map[string]any) rpcAnswer[PricedOrder] {
 	t.Helper()
 	return rpc[PricedOrder](t, h, token, data)
 }
 
 // promo writes a promotion with a unique id; tests tie every promotion to
 // a unique code or email so that they never apply to each other's orders.
-func promo(t *testing.T, a *app.App, fields map[string]any) string {
+func promo(t tester, a *app.App, fields map[string]any) string {
 	t.Helper()
 	id := testenv.ID("promo")
 	fields["active"] = true
@@ -37,7 +37,7 @@ func promo(t *testing.T, a *app.App, fields map[string]any) string {
 }
 
 // checkedOut signs a user in, fills the cart and checks out.
-func checkedOut(t *testing.T, a *app.App, s *store, lines ...any) (emulator.User, string) {
+func checkedOut(t tester, a *app.App, s *store, lines ...any) (emulator.User, string) {
 	t.Helper()
 	u := user(t)
 	s.cart(u.UID, lines...)

@@ -34,7 +34,7 @@ func authorized(t *testing.T, a *app.App, s *store) (string, string) {
 
 // approve moves an authorized order on as the bookkeeping steps will, and
 // runs the order flow's steps for approved as the trigger does.
-func approve(t *testing.T, a *app.App, id string) *order.Order {
+func approve(t tester, a *app.App, id string) *order.Order {
 	t.Helper()
 	ctx := context.Background()
 	for _, m := range []order.Move{{From: []order.State{order.Authorized}, To: order.Invoiced}, {From: []order.State{order.Invoiced}, To: order.Approved}} {

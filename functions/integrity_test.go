@@ -50,7 +50,7 @@ type rig struct {
 	hook string
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t tester) *rig {
 	t.Helper()
 	testenv.Firestore(t)
 	testenv.AuthHost(t)
@@ -87,13 +87,13 @@ func newRig(t *testing.T) *rig {
 }
 
 // session makes (or answers again) the order's payment session.
-func (r *rig) session(t *testing.T, token, id string) rpcAnswer[CreatePaymentSessionResponse] {
+func (r *rig) session(t tester, token, id string) rpcAnswer[CreatePaymentSessionResponse] {
 	t.Helper()
 	return rpc[CreatePaymentSessionResponse](t, createPaymentSession(r.a), token, map[string]any{"orderId": id})
 }
 
 // mustSession is session for a call that must succeed.
-func (r *rig) mustSession(t *testing.T, token, id string) string {
+func (r *rig) mustSession(t tester, token, id string) string {
 	t.Helper()
 	ans := r.session(t, token, id)
 	if ans.status != 200 {
@@ -103,7 +103,7 @@ func (r *rig) mustSession(t *testing.T, token, id string) string {
 }
 
 // selectRate quotes again and chooses the rate at index i.
-func (r *rig) selectRate(t *testing.T, token, id string, i int) {
+func (r *rig) selectRate(t tester, token, id string, i int) {
 	t.Helper()
 	q := rpc[QuoteShippingResponse](t, quoteShipping(r.a), token, map[string]any{"orderId": id, "address": address("3 " + testenv.ID("rig") + " St")})
 	if q.status != 200 || len(q.Result.Rates) <= i {
@@ -115,7 +115,7 @@ func (r *rig) selectRate(t *testing.T, token, id string, i int) {
 }
 
 // settle runs the order's steps as the trigger would, until it stops moving.
-func (r *rig) settle(t *testing.T, ids ...string) {
+func (r *rig) settle(t tester, ids ...string) {
 	t.Helper()
 	ctx := context.Background()
 	for _, id := range ids {
@@ -134,7 +134,7 @@ func (r *rig) settle(t *testing.T, ids ...string) {
 
 // sweepAfter moves the clock on by d and runs the sweeper twice, as two
 // scheduled runs would, letting the order trigger run in between.
-func (r *rig) sweepAfter(t *testing.T, d time.Duration, ids ...string) {
+func (r *rig) sweepAfter(t tester, d time.Duration, ids ...string) {
 	t.Helper()
 	r.clk.Advance(d)
 	for i := 0; i < 2; i++ {
@@ -166,7 +166,7 @@ func (r *rig) intentsOf(id string) []string {
 // live authorization, and only the order's own, for exactly its total, in a
 // state that waits for capture; a capture only of the order's total, and
 // only with an address to ship to.
-func (r *rig) checkMoney(t *testing.T, ids ...string) {
+func (r *rig) checkMoney(t tester, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
 		o, err := r.a.Orders.Get(context.Background(), id)
@@ -201,7 +201,7 @@ func (r *rig) checkMoney(t *testing.T, ids ...string) {
 }
 
 // stripeObject reads a Checkout Session's status at the local Stripe.
-func (r *rig) sessionStatus(t *testing.T, id string) string {
+func (r *rig) sessionStatus(t tester, id string) string {
 	t.Helper()
 	cs, err := r.api.CheckoutSessions.Get(id, nil)
 	if err != nil {
@@ -391,7 +391,7 @@ func TestPromotionLimitCannotBeBypassed(t *testing.T) {
 
 // checkCounters checks that a promotion's counter equals its live
 // redemption records and never exceeds its limit.
-func checkCounters(t *testing.T, r *rig, promotionID string) {
+func checkCounters(t tester, r *rig, promotionID string) {
 	t.Helper()
 	ctx := context.Background()
 	snap, err := r.a.Firestore.Collection("promotionCounters").Doc(promotionID).Get(ctx)

@@ -15,7 +15,7 @@ import (
 
 // readyToPay checks out, applies a customer (and code), quotes and selects
 // the first rate.
-func readyToPay(t *testing.T, a *app.App, s *store, code string, lines ...any) (emulator.User, string) {
+func readyToPay(t tester, a *app.App, s *store, code string, lines ...any) (emulator.User, string) {
 	t.Helper()
 	u, id := checkedOut(t, a, s, lines...)
 	if ans := apply(t, applyCustomer(a), u.IDToken, map[string]any{"orderId": id, "name": "Ann Lee", "email": testenv.ID("ann") + "@example.com", "code": code}); ans.status != 200 {

@@ -24,7 +24,7 @@ type rpcAnswer[T any] struct {
 	} `json:"error"`
 }
 
-func rpc[T any](t *testing.T, h http.Handler, token string, data any) rpcAnswer[T] {
+func rpc[T any](t tester, h http.Handler, token string, data any) rpcAnswer[T] {
 	t.Helper()
 	a := rpcB[T](h, token, data)
 	if a.status == 0 {

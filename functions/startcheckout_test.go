@@ -25,6 +25,16 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
+// tester is what the test helpers need of a test: *testing.T, *testing.B
+// and the model test's *rapid.T all have it.
+type tester interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
+
 var (
 	appOnce sync.Once
 	theApp  *app.App
@@ -57,7 +67,7 @@ var (
 )
 
 // localQuickBooks is this binary's local QuickBooks.
-func localQuickBooks(tb testing.TB) *qbfake.Server {
+func localQuickBooks(tb tester) *qbfake.Server {
 	tb.Helper()
 	qbOnce.Do(func() {
 		var err error
@@ -69,7 +79,7 @@ func localQuickBooks(tb testing.TB) *qbfake.Server {
 }
 
 // localStripe is this binary's local Stripe.
-func localStripe(tb testing.TB) *stripefake.Server {
+func localStripe(tb tester) *stripefake.Server {
 	tb.Helper()
 	stripeOnce.Do(func() {
 		var err error
@@ -81,7 +91,7 @@ func localStripe(tb testing.TB) *stripefake.Server {
 }
 
 // shipEngine is this binary's local ShipEngine.
-func shipEngine(tb testing.TB) *shipenginefake.Server {
+func shipEngine(tb tester) *shipenginefake.Server {
 	tb.Helper()
 	seOnce.Do(func() {
 		var err error
@@ -104,7 +114,7 @@ func devConfig(tb testing.TB) config.Config {
 }
 
 // devConfigWith is devConfig with some variables set otherwise.
-func devConfigWith(tb testing.TB, vars map[string]string) config.Config {
+func devConfigWith(tb tester, vars map[string]string) config.Config {
 	tb.Helper()
 	se, st, qb := shipEngine(tb), localStripe(tb), localQuickBooks(tb)
 	cfg, err := config.Load(func(k string) (string, bool) {
@@ -154,14 +164,14 @@ func devConfigWith(tb testing.TB, vars map[string]string) config.Config {
 }
 
 type store struct {
-	t   *testing.T
+	t   tester
 	c   *firestore.Client
 	sku map[string]string // short name → unique id
 }
 
 // newStore seeds a few SKUs with unique ids: A and B stocked (onHand as
 // given), P printed on demand, X inactive.
-func newStore(t *testing.T, a *app.App, onHandA, onHandB int64) *store {
+func newStore(t tester, a *app.App, onHandA, onHandB int64) *store {
 	s := &store{t: t, c: a.Firestore, sku: map[string]string{}}
 	ctx := context.Background()
 	for name, doc := range map[string]map[string]any{
@@ -223,7 +233,7 @@ type callAnswer struct {
 	} `json:"error"`
 }
 
-func call(t *testing.T, h http.Handler, token string) callAnswer {
+func call(t tester, h http.Handler, token string) callAnswer {
 	t.Helper()
 	a := callB(h, token)
 	if a.status == 0 {
@@ -250,7 +260,7 @@ func callB(h http.Handler, token string) callAnswer {
 	return a
 }
 
-func user(t *testing.T) emulator.User {
+func user(t tester) emulator.User {
 	t.Helper()
 	u, err := emulator.SignInAs(context.Background(), testenv.AuthHost(t), testenv.ID("shopper"), nil)
 	if err != nil {

@@ -36,7 +36,7 @@ func webhookEndpoint(t *testing.T) string {
 	return hookURL
 }
 
-func post(t *testing.T, url, sig string, body []byte) (int, string) {
+func post(t tester, url, sig string, body []byte) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
 	if sig != "" {

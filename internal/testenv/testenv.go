@@ -66,6 +66,13 @@ func atExit(f func() error) {
 	stoppers = append(stoppers, f)
 }
 
+// TB is what testenv needs of a test (testing.TB, or a property-test
+// library's T).
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // Env is this binary's Firestore emulator with its trigger host.
 type Env struct {
 	Firestore *emulator.Firestore
@@ -76,7 +83,7 @@ type Env struct {
 // Firestore starts the emulator the first time it is called (with the
 // repository's firestore.rules and a trigger host), sets
 // FIRESTORE_EMULATOR_HOST, and returns it.
-func Firestore(tb testing.TB) *Env {
+func Firestore(tb TB) *Env {
 	tb.Helper()
 	fsOnce.Do(func() { fsEnv, fsErr = startFirestore() })
 	if fsErr != nil {
@@ -118,7 +125,7 @@ func startFirestore() (*Env, error) {
 
 // AuthHost returns the Auth emulator's host, starting one if the run has
 // none, and sets FIREBASE_AUTH_EMULATOR_HOST.
-func AuthHost(tb testing.TB) string {
+func AuthHost(tb TB) string {
 	tb.Helper()
 	authOnce.Do(func() {
 		if h := os.Getenv("FIREBASE_AUTH_EMULATOR_HOST"); h != "" {

@@ -1,0 +1,480 @@
+package functions
+
+// The payment lifecycle, model-based: random sequences of what customers
+// (two of them, in more than one tab) and the outside world do — change
+// the cart, apply or drop a code, quote and choose shipping, make a
+// session, pay or expire any session made so far, the owner's approval,
+// a host that dies between a call and its write, the order trigger's
+// events delivered or lost, time passing and the sweeper — against the
+// real emulator, the real callables and webhook, and the local Stripe.
+// After every action the invariants below must hold; at the end of a
+// sequence, after the sweeper, no money may be left held that does not
+// belong to an order waiting to capture it. A failing sequence is shrunk
+// and printed by pgregory.net/rapid.
+//
+// make test runs a short run (RAPID_CHECKS sequences); make soak a long one.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/payments"
+	"github.com/readyplanner/oms/internal/stripepay"
+	"github.com/readyplanner/oms/internal/testenv"
+	"pgregory.net/rapid"
+)
+
+// crashing is the payments provider of a host that dies right after an
+// outside call reached Stripe: when armed, the next call is made and its
+// answer lost (the caller sees UNAVAILABLE, as a retried or re-driven
+// call after a crash would start over).
+type crashing struct {
+	s     payments.Sessions
+	i     payments.Intents
+	armed atomic.Bool
+}
+
+var (
+	_ payments.Sessions = (*crashing)(nil)
+	_ payments.Intents  = (*crashing)(nil)
+)
+
+func (c *crashing) lose(err error) error {
+	if err == nil && c.armed.CompareAndSwap(true, false) {
+		return apperr.New(apperr.Unavailable, "the host died after the call")
+	}
+	return err
+}
+
+func (c *crashing) CreateSession(ctx context.Context, r payments.SessionRequest) (payments.Session, error) {
+	s, err := c.s.CreateSession(ctx, r)
+	if err = c.lose(err); err != nil {
+		return payments.Session{}, err
+	}
+	return s, nil
+}
+
+func (c *crashing) ExpireSession(ctx context.Context, id string) (payments.SessionInfo, error) {
+	s, err := c.s.ExpireSession(ctx, id)
+	if err = c.lose(err); err != nil {
+		return payments.SessionInfo{}, err
+	}
+	return s, nil
+}
+
+func (c *crashing) Session(ctx context.Context, id string) (payments.SessionInfo, error) {
+	return c.s.Session(ctx, id)
+}
+
+func (c *crashing) Intent(ctx context.Context, id string) (payments.Intent, error) {
+	return c.i.Intent(ctx, id)
+}
+
+func (c *crashing) Capture(ctx context.Context, id string, amount int64, key string) (payments.Intent, error) {
+	in, err := c.i.Capture(ctx, id, amount, key)
+	if err = c.lose(err); err != nil {
+		return payments.Intent{}, err
+	}
+	return in, nil
+}
+
+func (c *crashing) Cancel(ctx context.Context, id, key string) (payments.Intent, error) {
+	in, err := c.i.Cancel(ctx, id, key)
+	if err = c.lose(err); err != nil {
+		return payments.Intent{}, err
+	}
+	return in, nil
+}
+
+// model is one sequence's world: a rig of its own, a store, two
+// customers, a promotion limited to one use.
+type model struct {
+	stats    *tally
+	r        *rig
+	s        *store
+	crash    *crashing
+	users    [2]emulator.User
+	emails   [2]string
+	open     [2]string // each customer's latest order id
+	code     string
+	promoID  string
+	sessions []string
+	orders   map[string]bool
+}
+
+// tally counts what the sequences reached, so that a run shows it
+// exercised the paths it claims to (printed at the end).
+type tally struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *tally) add(k string, n int) { c.mu.Lock(); c.n[k] += n; c.mu.Unlock() }
+
+func (c *tally) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var parts []string
+	for _, k := range sorted(slices.Collect(maps.Keys(c.n))) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, c.n[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func newModel(t *rapid.T, stats *tally) *model {
+	r := newRig(t)
+	c := &crashing{s: r.a.Payments.Sessions, i: r.a.Payments.Intents}
+	r.a.Payments.Sessions, r.a.Payments.Intents = c, c
+	m := &model{stats: stats, r: r, s: newStore(t, r.a, 6, 4), crash: c, orders: map[string]bool{}}
+	m.code = strings.ToUpper(testenv.ID("HALF"))
+	m.promoID = promo(t, r.a, map[string]any{"kind": "percent_off_order", "percent": int64(50), "code": m.code, "maxRedemptions": int64(1)})
+	for i := range m.users {
+		m.users[i] = user(t)
+		m.emails[i] = testenv.ID("buyer") + "@example.com"
+	}
+	return m
+}
+
+// noInternal fails on an answer that reached INTERNAL: every refusal must
+// be a specific, canonical one.
+func (m *model) noInternal(t *rapid.T, what string, status int, code string, details []byte) bool {
+	t.Helper()
+	m.stats.add(fmt.Sprintf("%s %d %s %s", what, status, code, details), 1)
+	if status >= 500 && code != "UNAVAILABLE" && code != "ABORTED" {
+		t.Fatalf("%s answered %d %s %s", what, status, code, details)
+	}
+	return status == 200
+}
+
+func observe[T any](m *model, t *rapid.T, what string, a rpcAnswer[T]) bool {
+	t.Helper()
+	if os.Getenv("OMS_MODEL_DEBUG") != "" && a.status != 200 {
+		fmt.Println("DEBUG", what, a.Error.Message)
+	}
+	return m.noInternal(t, what, a.status, a.Error.Status, a.Error.Details)
+}
+
+func (m *model) who(t *rapid.T) int { return rapid.IntRange(0, 1).Draw(t, "customer") }
+
+func (m *model) cart(t *rapid.T) {
+	w := m.who(t)
+	a, b, p := rapid.IntRange(0, 3).Draw(t, "A"), rapid.IntRange(0, 2).Draw(t, "B"), rapid.IntRange(0, 1).Draw(t, "P")
+	var lines []any
+	for i, n := range []int{a, b, p} {
+		if n > 0 {
+			lines = append(lines, []string{"A", "B", "P"}[i], int64(n))
+		}
+	}
+	if len(lines) == 0 {
+		lines = []any{"A", int64(1)}
+	}
+	m.s.cart(m.users[w].UID, lines...)
+	ans := call(t, startCheckout(m.r.a), m.users[w].IDToken)
+	if m.noInternal(t, "startCheckout", ans.status, ans.Error.Status, ans.Error.Details) {
+		m.open[w] = ans.Result.OrderID
+		m.orders[ans.Result.OrderID] = true
+	}
+}
+
+func (m *model) apply(t *rapid.T) {
+	w := m.who(t)
+	if m.open[w] == "" {
+		t.Skip("no order yet")
+	}
+	code := rapid.SampledFrom([]string{"", m.code, "NOPE"}).Draw(t, "code")
+	observe(m, t, "applyCustomer", apply(t, applyCustomer(m.r.a), m.users[w].IDToken,
+		map[string]any{"orderId": m.open[w], "name": "Buyer", "email": m.emails[w], "code": code}))
+}
+
+func (m *model) choose(t *rapid.T) {
+	w := m.who(t)
+	if m.open[w] == "" {
+		t.Skip("no order yet")
+	}
+	q := rpc[QuoteShippingResponse](t, quoteShipping(m.r.a), m.users[w].IDToken, map[string]any{"orderId": m.open[w], "address": address("1 Model St")})
+	if !observe(m, t, "quoteShipping", q) || len(q.Result.Rates) == 0 {
+		return
+	}
+	i := rapid.IntRange(0, len(q.Result.Rates)-1).Draw(t, "rate")
+	observe(m, t, "selectShipping", rpc[SelectShippingResponse](t, selectShipping(m.r.a), m.users[w].IDToken,
+		map[string]any{"orderId": m.open[w], "rateId": q.Result.Rates[i].RateID}))
+}
+
+func (m *model) session(t *rapid.T) {
+	w := m.who(t)
+	if m.open[w] == "" {
+		t.Skip("no order yet")
+	}
+	ans := m.r.session(t, m.users[w].IDToken, m.open[w])
+	if observe(m, t, "createPaymentSession", ans) {
+		for _, s := range m.sessions {
+			if s == ans.Result.SessionID {
+				return
+			}
+		}
+		m.sessions = append(m.sessions, ans.Result.SessionID)
+	}
+}
+
+// ready is a customer going straight to payment: a cart if they have no
+// order, their details (and maybe the code), shipping.
+func (m *model) ready(t *rapid.T) {
+	w := m.who(t)
+	if o, _ := m.r.a.Orders.Get(context.Background(), m.open[w]); m.open[w] == "" || o == nil || o.State() != order.Pending {
+		m.s.cart(m.users[w].UID, "A", int64(1), "P", int64(1))
+		if ans := call(t, startCheckout(m.r.a), m.users[w].IDToken); m.noInternal(t, "startCheckout", ans.status, ans.Error.Status, ans.Error.Details) {
+			m.open[w] = ans.Result.OrderID
+			m.orders[ans.Result.OrderID] = true
+		}
+	}
+	code := rapid.SampledFrom([]string{"", m.code}).Draw(t, "code")
+	observe(m, t, "applyCustomer", apply(t, applyCustomer(m.r.a), m.users[w].IDToken,
+		map[string]any{"orderId": m.open[w], "name": "Buyer", "email": m.emails[w], "code": code}))
+	q := rpc[QuoteShippingResponse](t, quoteShipping(m.r.a), m.users[w].IDToken, map[string]any{"orderId": m.open[w], "address": address("2 Model St")})
+	if observe(m, t, "quoteShipping", q) && len(q.Result.Rates) > 0 {
+		observe(m, t, "selectShipping", rpc[SelectShippingResponse](t, selectShipping(m.r.a), m.users[w].IDToken,
+			map[string]any{"orderId": m.open[w], "rateId": q.Result.Rates[0].RateID}))
+	}
+}
+
+// payNow makes (or gets) the customer's session and pays it at once.
+func (m *model) payNow(t *rapid.T) {
+	w := m.who(t)
+	if m.open[w] == "" {
+		t.Skip("no order yet")
+	}
+	ans := m.r.session(t, m.users[w].IDToken, m.open[w])
+	if observe(m, t, "createPaymentSession", ans) {
+		if !slices.Contains(m.sessions, ans.Result.SessionID) {
+			m.sessions = append(m.sessions, ans.Result.SessionID)
+		}
+		if _, err := m.r.st.Pay(ans.Result.SessionID); err == nil {
+			m.stats.add("paid the current session", 1)
+		}
+	}
+}
+
+// orphan: a session made at Stripe for the customer's order that the order
+// never learned of (the host died after Stripe answered, and the order
+// was planned again since). Paying it must not move the order.
+func (m *model) orphan(t *rapid.T) {
+	w := m.who(t)
+	o, err := m.r.a.Orders.Get(context.Background(), m.open[w])
+	if m.open[w] == "" || err != nil || o.Customer == nil || o.Shipping == nil {
+		t.Skip("no order to pay yet")
+	}
+	req := strayRequest(o)
+	req.IdempotencyKey = testenv.ID("orphan")
+	req.ExpiresAt = m.r.clk.Now().Add(time.Hour)
+	sess, err := stripepay.Payments{API: m.r.api}.CreateSession(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.sessions = append(m.sessions, sess.ID)
+	m.stats.add("orphan sessions", 1)
+}
+
+func (m *model) pickSession(t *rapid.T) string {
+	if len(m.sessions) == 0 {
+		t.Skip("no session yet")
+	}
+	return rapid.SampledFrom(m.sessions).Draw(t, "session")
+}
+
+func (m *model) pay(t *rapid.T) {
+	if _, err := m.r.st.Pay(m.pickSession(t)); err == nil { // an expired or paid session refuses
+		m.stats.add("paid some session", 1)
+	}
+}
+
+func (m *model) expire(t *rapid.T) {
+	_, _ = m.r.api.CheckoutSessions.Expire(m.pickSession(t), nil) // as its time running out would
+	m.r.st.Redeliver()
+}
+
+// approve: the owner records an invoice paid (onQuickBooksEvent's move).
+func (m *model) approve(t *rapid.T) {
+	var invoiced []string
+	for id := range m.orders {
+		if o, _ := m.r.a.Orders.Get(context.Background(), id); o != nil && o.State() == order.Invoiced {
+			invoiced = append(invoiced, id)
+		}
+	}
+	if len(invoiced) == 0 {
+		t.Skip("no invoiced order")
+	}
+	id := rapid.SampledFrom(sorted(invoiced)).Draw(t, "order")
+	if _, _, err := m.r.a.Orders.Transition(context.Background(), id, order.Move{From: []order.State{order.Invoiced}, To: order.Approved,
+		Actor: "quickbooks", Reason: "the owner recorded the invoice paid"}); err != nil && apperr.CodeOf(err) != apperr.FailedPrecondition {
+		t.Fatal(err)
+	}
+}
+
+// deliver: the order trigger's events arrive (the steps run). Not
+// delivering after a transition is the host dying between the transition
+// and its steps.
+func (m *model) deliver(t *rapid.T) {
+	for _, id := range sorted(keys(m.orders)) {
+		o, err := m.r.a.Orders.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = m.r.a.Flow.Redrive(context.Background(), o)
+	}
+}
+
+// crash: during one of the actions that call Stripe (making a session,
+// the order trigger's steps, a sweep), the first call reaches Stripe and
+// the host dies before it hears the answer.
+func (m *model) crashDuring(t *rapid.T) {
+	during := rapid.SampledFrom([]string{"payNow", "deliver", "sweep"}).Draw(t, "during")
+	m.crash.armed.Store(true)
+	defer m.crash.armed.Store(false)
+	switch during {
+	case "payNow":
+		m.payNow(t)
+	case "deliver":
+		m.deliver(t)
+	case "sweep":
+		m.sweep(t)
+	}
+	if !m.crash.armed.Load() {
+		m.stats.add("crashes after a call to Stripe", 1)
+	}
+}
+
+func (m *model) sweep(t *rapid.T) {
+	// Mostly minutes (the sweeper every 5, OMS_REDRIVE_AFTER 10); now and
+	// then past the holds (30 min), a session (1 h) or an authorization
+	// (7 days).
+	d := rapid.SampledFrom([]time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute, 5 * time.Minute, 6 * time.Minute,
+		11 * time.Minute, 11 * time.Minute, 11 * time.Minute, 40 * time.Minute, 2 * time.Hour, 8 * 24 * time.Hour}).Draw(t, "after")
+	m.r.clk.Advance(d)
+	m.r.a.Sweeper.Run(context.Background())
+}
+
+func sorted(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// check asserts what must hold after every action.
+func (m *model) check(t *rapid.T) {
+	ctx := context.Background()
+	held := map[string]int64{}
+	for _, id := range sorted(keys(m.orders)) {
+		o, err := m.r.a.Orders.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch o.State() {
+		case order.Authorized, order.Invoiced, order.Approved:
+			// Authorized only for its committed total, with somewhere to ship.
+			p := o.Payment
+			if p == nil || p.AmountCapturable != o.Total().Amount || o.Pricing.CommittedRevision != o.Pricing.Revision ||
+				p.Revision != o.Pricing.Revision || o.Shipping == nil || o.Customer == nil {
+				t.Fatalf("order %s is %s: total %d, payment %+v, pricing revision %d committed %d, shipping %v",
+					id, o.State(), o.Total().Amount, p, o.Pricing.Revision, o.Pricing.CommittedRevision, o.Shipping)
+			}
+		case order.Paid, order.Fulfilling, order.Shipped:
+			if o.Shipping == nil || o.Payment == nil || o.Payment.AmountCaptured != o.Total().Amount {
+				t.Fatalf("order %s is %s without an address or with %+v captured of %d", id, o.State(), o.Payment, o.Total().Amount)
+			}
+		}
+		if !o.HoldsReleased && !o.StockCommitted {
+			for sku, q := range o.HoldQuantities() {
+				held[sku] += q
+			}
+		}
+	}
+	// Held units equal the holds of the orders that still hold them.
+	for _, name := range []string{"A", "B"} {
+		onHand, h := m.s.level(name)
+		if h != held[m.s.sku[name]] || h < 0 || h > onHand {
+			t.Fatalf("%s: %d held of %d on hand; the orders hold %d", name, h, onHand, held[m.s.sku[name]])
+		}
+	}
+	// Redemptions never exceed the limit; the counter equals the live records.
+	checkCounters(t, m.r, m.promoID)
+}
+
+// finish lets time pass and the sweeper run (with the trigger's events
+// delivered), then checks that no money is held that does not belong to
+// an order waiting to capture it, and that no order has work left.
+func (m *model) finish(t *rapid.T) {
+	m.crash.armed.Store(false)
+	m.r.clk.Advance(m.r.a.Config.RedriveAfter + time.Minute)
+	for i := 0; i < 3; i++ {
+		m.r.a.Sweeper.Run(context.Background())
+		m.deliver(t)
+		m.r.st.Redeliver()
+	}
+	m.check(t)
+	ids := sorted(keys(m.orders))
+	m.r.checkMoney(t, ids...)
+	for _, id := range ids {
+		o, _ := m.r.a.Orders.Get(context.Background(), id)
+		for _, c := range o.History() {
+			m.stats.add("entered "+string(c.To)+" by "+c.Actor, 1)
+		}
+		if o.Payment != nil {
+			m.stats.add("stray payments", len(o.Payment.Strays))
+		}
+	}
+	m.stats.add("sessions", len(m.sessions))
+	for _, id := range ids {
+		if o, _ := m.r.a.Orders.Get(context.Background(), id); o.WorkDue() {
+			t.Fatalf("order %s (%s) still has work due after the sweeper: %+v, strays %v", id, o.State(), o.Work, o.OpenStrays())
+		}
+	}
+}
+
+func TestPaymentLifecycleModel(t *testing.T) {
+	t.Parallel()
+	testenv.Firestore(t)
+	testenv.AuthHost(t)
+	sequences, stats := 0, &tally{n: map[string]int{}}
+	start := time.Now()
+	rapid.Check(t, func(rt *rapid.T) {
+		sequences++
+		m := newModel(rt, stats)
+		rt.Repeat(map[string]func(*rapid.T){
+			"cart":    m.cart,
+			"ready":   m.ready,
+			"payNow":  m.payNow,
+			"apply":   m.apply,
+			"choose":  m.choose,
+			"session": m.session,
+			"pay":     m.pay,
+			"expire":  m.expire,
+			"approve": m.approve,
+			"deliver": m.deliver,
+			"crash":   m.crashDuring,
+			"orphan":  m.orphan,
+			"sweep":   m.sweep,
+			"":        m.check,
+		})
+		m.finish(rt)
+	})
+	t.Logf("%d sequences (with shrinking, if any) in %s; reached: %s", sequences, time.Since(start).Round(time.Millisecond), stats)
+}
