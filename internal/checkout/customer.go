@@ -123,7 +123,7 @@ func (c *Customers) Apply(ctx context.Context, uid, orderID, name, email, code s
 	if len(code) > 64 {
 		return nil, apperr.New(apperr.Invalid, "code is longer than 64 characters").WithDetails(map[string]string{"field": "code"})
 	}
-	return c.change(ctx, uid, orderID, email, code, func(cur *order.Order) error {
+	return c.change(ctx, uid, orderID, email, &code, func(cur *order.Order) error {
 		cur.Customer = &order.Customer{Name: name, Email: email, MailboxKey: MailboxKey(email, c.PlusAddressing)}
 		return nil
 	})
@@ -136,17 +136,18 @@ func (c *Customers) Reprice(ctx context.Context, uid, orderID string) (*order.Or
 	if err != nil || o.Customer == nil {
 		return o, err
 	}
-	return c.change(ctx, uid, orderID, o.Customer.Email, o.Pricing.Code, func(*order.Order) error { return nil })
+	return c.change(ctx, uid, orderID, o.Customer.Email, nil, func(*order.Order) error { return nil })
 }
 
 // change applies mutate to the caller's pending order and, when it has a
-// customer, prices it with the promotions for email and code — in one
+// customer, prices it with the promotions for email and code (nil: the
+// code the order has, as read in the transaction) — in one
 // transaction that also gives back the redemptions of promotions the
 // order no longer gets. If that changes what would be paid while the
 // order's payment session is open, the session is closed first (expired
 // at the provider) and the change tried again. A change that leaves the
 // order as it was writes nothing.
-func (c *Customers) change(ctx context.Context, uid, orderID, email, code string, mutate func(*order.Order) error) (*order.Order, error) {
+func (c *Customers) change(ctx context.Context, uid, orderID, email string, code *string, mutate func(*order.Order) error) (*order.Order, error) {
 	o, err := c.own(ctx, uid, orderID)
 	if err != nil {
 		return nil, err
@@ -186,7 +187,11 @@ func (c *Customers) change(ctx context.Context, uid, orderID, email, code string
 				return false, err
 			}
 			if cur.Customer != nil {
-				Reprice(cur, promos, usage, !paid, c.PlusAddressing, code, now)
+				typed := cur.Pricing.Code
+				if code != nil {
+					typed = *code
+				}
+				Reprice(cur, promos, usage, !paid, c.PlusAddressing, typed, now)
 			}
 			if reflect.DeepEqual(before, payableOf(cur)) {
 				*cur = saved // nothing that would be paid changed

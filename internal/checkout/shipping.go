@@ -120,12 +120,12 @@ func (q *Quotes) Select(ctx context.Context, uid, orderID, rateID string, useVer
 	if err != nil {
 		return nil, err
 	}
-	email, code := "", o.Pricing.Code
+	email := ""
 	if o.Customer != nil {
 		email = o.Customer.Email
 	}
 	now := q.Now().UTC()
-	return q.Customers.change(ctx, uid, orderID, email, code, func(cur *order.Order) error {
+	return q.Customers.change(ctx, uid, orderID, email, nil, func(cur *order.Order) error {
 		qt := cur.Quote
 		if qt == nil {
 			return apperr.Wrap(ErrQuoteAgain, apperr.FailedPrecondition, "there is no shipping quote yet; quote shipping first").
