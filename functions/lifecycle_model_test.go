@@ -16,6 +16,7 @@ package functions
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -150,7 +151,13 @@ func newModel(t *rapid.T, stats *tally) *model {
 // be a specific, canonical one.
 func (m *model) noInternal(t *rapid.T, what string, status int, code string, details []byte) bool {
 	t.Helper()
-	m.stats.add(fmt.Sprintf("%s %d %s %s", what, status, code, details), 1)
+	var d map[string]any
+	_ = json.Unmarshal(details, &d)
+	why, _ := d["reason"].(string)
+	if why == "" && d["unavailable"] != nil {
+		why = "short"
+	}
+	m.stats.add(strings.TrimSpace(fmt.Sprintf("%s %d %s %s", what, status, code, why)), 1)
 	if status >= 500 && code != "UNAVAILABLE" && code != "ABORTED" {
 		t.Fatalf("%s answered %d %s %s", what, status, code, details)
 	}
