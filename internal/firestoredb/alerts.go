@@ -7,8 +7,6 @@ import (
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/logging"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // Collections of owner alerts: alerts/{key} is the record an admin page
@@ -38,29 +36,43 @@ func NewAlerts(client *firestore.Client, ownerEmail string, now func() time.Time
 	return &Alerts{client: client, ownerEmail: ownerEmail, now: now}
 }
 
-// Raise records the alert and queues its mail, each create-if-absent, and
-// logs it at ERROR severity (so that log-based alerting sees it too). It
-// reports whether the alert is new.
+// Raise records the alert and queues its mail (when an owner email is
+// set) in one transaction, each create-if-absent, and logs a new alert at
+// ERROR severity (so that log-based alerting sees it too). An alert found
+// without its mail (recorded by an earlier version that wrote them apart)
+// gets its mail now: nothing is ever half written. It reports whether the
+// alert is new.
 func (a *Alerts) Raise(ctx context.Context, al alert.Alert) (bool, error) {
 	now := a.now().UTC()
-	_, err := a.client.Collection(AlertsCollection).Doc(al.Key).Create(ctx, map[string]any{"kind": al.Kind, "orderId": al.OrderID,
-		"subject": al.Subject, "text": al.Text, "createdAt": now, "resolvedAt": nil})
-	if status.Code(err) == codes.AlreadyExists {
-		return false, nil
-	}
+	alertRef := a.client.Collection(AlertsCollection).Doc(al.Key)
+	mailRef := a.client.Collection(MailCollection).Doc("alert-" + al.Key)
+	var isNew bool
+	err := a.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		isNew = false
+		snaps, err := tx.GetAll([]*firestore.DocumentRef{alertRef, mailRef})
+		if err != nil {
+			return err
+		}
+		if !snaps[0].Exists() {
+			isNew = true
+			if err := tx.Create(alertRef, map[string]any{"kind": al.Kind, "orderId": al.OrderID,
+				"subject": al.Subject, "text": al.Text, "createdAt": now, "resolvedAt": nil}); err != nil {
+				return err
+			}
+		}
+		if a.ownerEmail != "" && !snaps[1].Exists() {
+			return tx.Create(mailRef, map[string]any{"to": a.ownerEmail,
+				"message": map[string]any{"subject": al.Subject, "text": al.Text}, "createdAt": now})
+		}
+		return nil
+	}, firestore.MaxAttempts(transactionAttempts))
 	if err != nil {
 		return false, wrap(err, "record alert %s", al.Key)
 	}
-	logging.FromContext(ctx).Error().Str("alert", al.Key).Str("kind", al.Kind).Str("orderId", al.OrderID).Msg(al.Subject)
-	if a.ownerEmail == "" {
-		return true, nil
+	if isNew {
+		logging.FromContext(ctx).Error().Str("alert", al.Key).Str("kind", al.Kind).Str("orderId", al.OrderID).Msg(al.Subject)
 	}
-	_, err = a.client.Collection(MailCollection).Doc("alert-"+al.Key).Create(ctx, map[string]any{"to": a.ownerEmail,
-		"message": map[string]any{"subject": al.Subject, "text": al.Text}, "createdAt": now})
-	if status.Code(err) == codes.AlreadyExists {
-		err = nil
-	}
-	return true, wrap(err, "queue the mail of alert %s", al.Key)
+	return isNew, nil
 }
 
 // Resolve marks every open alert of kind resolved (e.g. QuickBooks
@@ -77,3 +89,5 @@ func (a *Alerts) Resolve(ctx context.Context, kind string) (int, error) {
 	}
 	return len(snaps), nil
 }
+
+var _ alert.Raiser = (*Alerts)(nil)
