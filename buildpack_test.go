@@ -105,7 +105,14 @@ func main() {
 	write("go.sum", string(sum))
 	buildEnv := []string{"GOFLAGS=-mod=mod", "GOWORK=off"}
 	bin := filepath.Join(dir, "main")
-	run(t, dir, buildEnv, "go", "build", "-o", bin, ".")
+	// Build it the way this test binary was built, so that the packages
+	// already compiled for the tests (with -race under make test) are
+	// reused from the build cache instead of compiled again.
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	run(t, dir, buildEnv, "go", append(args, ".")...)
 
 	// 3. Without FUNCTION_TARGET the framework serves every registered
 	// function and names each: they must be exactly the list.

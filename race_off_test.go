@@ -1,0 +1,5 @@
+//go:build !race
+
+package oms
+
+const raceEnabled = false
