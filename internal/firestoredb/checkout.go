@@ -35,11 +35,10 @@ type Checkouts struct {
 	client *firestore.Client
 	orders *Orders
 	tz     *time.Location // the store's, for sale windows written as local times
-	locks  keyLock
-	// Unqueued runs the naive design: no per-instance queue (see Run) and
-	// the client's default 5 transaction attempts. It exists only to measure
-	// that design beside the real one; never set it otherwise.
-	Unqueued bool
+	// unqueued runs the naive design (no per-instance queue, the client's
+	// default 5 transaction attempts), only so that the benchmark can
+	// measure it beside the real one.
+	unqueued bool
 }
 
 // NewCheckouts returns the checkout store, which writes orders through
@@ -188,26 +187,19 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 	for _, s := range stockSKUs {
 		keys = append(keys, "sku/"+s)
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	if c.Unqueued {
-		keys = nil
-	}
-	for _, k := range keys {
-		unlock, err := c.locks.lock(ctx, k)
-		if err != nil {
-			return checkout.Decision{}, wrap(err, "checkout")
-		}
-		defer unlock()
-	}
-
 	attempts := transactionAttempts
-	if c.Unqueued {
-		attempts = firestore.DefaultTransactionMaxAttempts
+	if c.unqueued {
+		keys, attempts = nil, firestore.DefaultTransactionMaxAttempts
 	}
+	unlock, err := c.orders.locks.lockAll(ctx, keys...)
+	if err != nil {
+		return checkout.Decision{}, wrap(err, "checkout")
+	}
+	defer unlock()
+
 	var d checkout.Decision
 	ptrRef := c.client.Collection(CheckoutsCollection).Doc(uid)
-	err := c.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err = c.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		refs := []*firestore.DocumentRef{ptrRef}
 		for _, s := range stockSKUs {
 			refs = append(refs, c.client.Collection(InventoryCollection).Doc(s))
@@ -298,8 +290,13 @@ func levelOf(snap *firestore.DocumentSnapshot) inventory.Level {
 // holdsTx runs fn on an order and the stock of its holds in one
 // transaction, writing the order and the levels fn returns when it says so.
 func (c *Checkouts) holdsTx(ctx context.Context, id string, fn func(o *order.Order, levels map[string]inventory.Level) (write bool, next map[string]inventory.Level, err error)) (bool, error) {
+	unlock, err := c.orders.locks.lock(ctx, orderKey(id))
+	if err != nil {
+		return false, wrap(err, "order %s holds", id)
+	}
+	defer unlock()
 	var wrote bool
-	err := c.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err = c.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		wrote = false
 		ref, o, err := getTx(tx, c.client, id)
 		if err != nil {

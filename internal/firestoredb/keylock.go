@@ -2,10 +2,13 @@ package firestoredb
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
-// keyLock serializes work on the same key within one process. Firestore's
+// keyLock serializes work on the same key within one process. There is one
+// per Orders store, shared by every store that writes orders, with keys
+// named by kind: order/<id>, uid/<uid>, sku/<id>, promotion/<id>. Firestore's
 // transactions are what make concurrent writers correct across instances;
 // this only keeps writers of one instance from piling up on the same
 // document's lock, which on the emulator (pessimistic locks, about 2 s lock
@@ -49,4 +52,28 @@ func (k *keyLock) lock(ctx context.Context, key string) (func(), error) {
 		release()
 		return nil, ctx.Err()
 	}
+}
+
+// lockAll locks every key (or none, if ctx ends first) in sorted order, so
+// that two callers locking overlapping sets can never wait for each other,
+// and returns the function that unlocks them all.
+func (k *keyLock) lockAll(ctx context.Context, keys ...string) (func(), error) {
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	var unlocks []func()
+	unlockAll := func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+	}
+	for _, key := range keys {
+		unlock, err := k.lock(ctx, key)
+		if err != nil {
+			unlockAll()
+			return nil, err
+		}
+		unlocks = append(unlocks, unlock)
+	}
+	return unlockAll, nil
 }

@@ -54,6 +54,7 @@ type orderDoc struct {
 	History        []changeDoc  `firestore:"history"`
 	CreatedAt      time.Time    `firestore:"createdAt"`
 	UpdatedAt      time.Time    `firestore:"updatedAt"`
+	StateSince     *time.Time   `firestore:"stateSince"`
 }
 
 // lineDoc is a priced line; amounts are minor units of the order's currency.
@@ -226,6 +227,10 @@ func toDoc(o *order.Order) orderDoc {
 	d := orderDoc{UID: o.UID, State: string(o.State()), Currency: o.Currency, Attention: o.Attention,
 		Subtotal: o.Subtotal.Amount, CartHash: o.CartHash, HoldsReleased: o.HoldsReleased, StockCommitted: o.StockCommitted,
 		Lines: []lineDoc{}, Holds: []holdDoc{}, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	if !o.StateSince.IsZero() {
+		t := o.StateSince
+		d.StateSince = &t
+	}
 	if !o.HoldExpiresAt.IsZero() {
 		t := o.HoldExpiresAt
 		d.HoldExpiresAt = &t
@@ -315,6 +320,11 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	if d.HoldExpiresAt != nil {
 		o.HoldExpiresAt = *d.HoldExpiresAt
 	}
+	if d.StateSince != nil {
+		o.StateSince = *d.StateSince
+	} else if n := len(d.History); n > 0 {
+		o.StateSince = d.History[n-1].At // stored before stateSince was kept
+	}
 	for _, l := range d.Lines {
 		o.Lines = append(o.Lines, pricing.Line{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
 			UnitPrice: money.New(l.UnitPrice, d.Currency), ListPrice: money.New(l.ListPrice, d.Currency), OnSale: l.OnSale,
@@ -379,7 +389,13 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	return order.Restore(o, order.State(d.State), h)
 }
 
-// Orders stores orders in Firestore.
+// orderKey is an order's key in the per-instance lock.
+func orderKey(id string) string { return "order/" + id }
+
+// Orders stores orders in Firestore. It is the one write path of
+// orders/{id}: every write goes through setTx or createTx (which stamp
+// updatedAt), and its lock is the one per-instance lock every store that
+// writes orders takes (TestOneWritePathForOrders checks both).
 type Orders struct {
 	client *firestore.Client
 	now    func() time.Time
@@ -443,7 +459,7 @@ func decode(snap *firestore.DocumentSnapshot) (*order.Order, error) {
 // given. It returns the order as committed (or as read, when unchanged) and
 // whether it was written.
 func (s *Orders) Update(ctx context.Context, id string, fn func(*order.Order) (changed bool, err error)) (*order.Order, bool, error) {
-	unlock, err := s.locks.lock(ctx, id)
+	unlock, err := s.locks.lock(ctx, orderKey(id))
 	if err != nil {
 		return nil, false, wrap(err, "update order %s", id)
 	}

@@ -29,7 +29,6 @@ type Promotions struct {
 	client *firestore.Client
 	orders *Orders
 	tz     *time.Location
-	locks  keyLock
 }
 
 // NewPromotions returns the promotion store; tz is the store's time zone
@@ -271,7 +270,7 @@ func mailboxKeys(recs []liveRecord) []string {
 // customer. It returns the order as committed (or as read, when fn changed
 // nothing).
 func (p *Promotions) Reprice(ctx context.Context, orderID string, fn func(*order.Order) (bool, error)) (*order.Order, error) {
-	unlock, err := p.orders.locks.lock(ctx, orderID)
+	unlock, err := p.orders.locks.lock(ctx, orderKey(orderID))
 	if err != nil {
 		return nil, wrap(err, "price order %s", orderID)
 	}
@@ -394,18 +393,15 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 	candidates = slices.Compact(candidates)
 	// Limited promotions are hot documents when many orders race for the
 	// last redemptions: one transaction per promotion at a time here.
-	unlock, err := p.orders.locks.lock(ctx, orderID)
+	keys := []string{orderKey(orderID)}
+	for _, k := range candidates {
+		keys = append(keys, "promotion/"+k)
+	}
+	unlock, err := p.orders.locks.lockAll(ctx, keys...)
 	if err != nil {
 		return false, wrap(err, "commit redemptions")
 	}
 	defer unlock()
-	for _, k := range candidates {
-		unlock, err := p.locks.lock(ctx, k)
-		if err != nil {
-			return false, wrap(err, "commit redemptions")
-		}
-		defer unlock()
-	}
 
 	err = p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		repriced = false
@@ -520,8 +516,13 @@ func samePromotions(a, b order.Pricing) bool {
 // finds nothing live and changes nothing. It reports whether it released
 // anything.
 func (p *Promotions) Release(ctx context.Context, orderID string, now time.Time) (bool, error) {
+	unlock, err := p.orders.locks.lock(ctx, orderKey(orderID))
+	if err != nil {
+		return false, wrap(err, "release redemptions of order %s", orderID)
+	}
+	defer unlock()
 	var released bool
-	err := p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err = p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		released = false
 		ref, o, err := getTx(tx, p.client, orderID)
 		if err != nil {

@@ -130,7 +130,9 @@ type Order struct {
 	UID       string // the Firebase user who owns it
 	Currency  string // ISO 4217, upper case
 	CreatedAt time.Time
-	UpdatedAt time.Time
+	UpdatedAt time.Time // stamped by the store on every write
+	// StateSince is when the order entered its current state.
+	StateSince time.Time
 	// Attention is the reason the order needs the owner, set on entering
 	// needs_attention and cleared on leaving it.
 	Attention string
@@ -182,7 +184,7 @@ func New(id, uid, currency string, at time.Time) (*Order, error) {
 		return nil, apperr.New(apperr.Invalid, "new order: missing or malformed %s", strings.Join(missing, ", "))
 	}
 	return &Order{
-		ID: id, UID: uid, Currency: strings.ToUpper(currency), CreatedAt: at, UpdatedAt: at,
+		ID: id, UID: uid, Currency: strings.ToUpper(currency), CreatedAt: at, UpdatedAt: at, StateSince: at,
 		state:   Pending,
 		history: []Change{{At: at, To: Pending, Actor: "customer", Reason: "checkout started"}},
 		Work:    Work{State: Pending, Entry: 1},
@@ -256,7 +258,7 @@ func (o *Order) Transition(m Move, at time.Time) (applied bool, err error) {
 		return false, apperr.New(apperr.Invalid, "moving order %s to needs_attention needs a reason", o.ID)
 	}
 	o.state = m.To
-	o.UpdatedAt = at
+	o.UpdatedAt, o.StateSince = at, at
 	if m.To == NeedsAttention {
 		o.Attention = m.Reason
 	} else {
