@@ -32,7 +32,7 @@ func TestInvoiceStep(t *testing.T) {
 	}
 	// The step again (a duplicate trigger, or a crash after QuickBooks
 	// answered): the requestid returns the same invoice, nothing new.
-	again, err := a.Books.Invoice(ctx, o)
+	again, err := a.Bookkeeping.Books.Invoice(ctx, o)
 	if err != nil || again.ID != o.Invoice.ID || qb.InvoiceCount() != before+1 {
 		t.Errorf("repeat: %+v %v, %d new invoices", again, err, qb.InvoiceCount()-before)
 	}

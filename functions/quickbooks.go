@@ -2,11 +2,11 @@ package functions
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/bookkeeping"
 	"github.com/readyplanner/oms/internal/docevent"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/quickbooks"
@@ -31,38 +31,20 @@ func quickbooksWebhook(a *app.App) http.Handler {
 			answer(http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		if a.Books == nil {
-			answer(http.StatusInternalServerError, map[string]string{"error": "QuickBooks is not configured"})
-			return
-		}
-		realm, err := a.Books.Realm(r.Context())
+		rec, err := a.Bookkeeping.RecordEvents(r.Context(), quickbooks.Events(events))
 		if err != nil {
-			log.Error().Err(err).Msg("quickbooks webhook: no connected company")
-			answer(http.StatusInternalServerError, map[string]string{"error": "not connected; retry"})
+			log.Error().Err(err).Msg("quickbooks events not recorded; QuickBooks will retry")
+			answer(http.StatusInternalServerError, map[string]string{"error": "not recorded; retry"})
 			return
 		}
-		recorded, ignored := 0, 0
-		for _, e := range events {
-			if e.Realm != realm {
-				ignored++ // another company's event
-				continue
-			}
-			if _, err := a.WebhookEvents.Record(r.Context(), "quickbooks", e.Key(), map[string]any{"entity": e.Entity, "entityId": e.ID,
-				"operation": e.Operation, "realmId": e.Realm}, a.Now()); err != nil {
-				log.Error().Err(err).Msg("quickbooks event not recorded; QuickBooks will retry")
-				answer(http.StatusInternalServerError, map[string]string{"error": "not recorded; retry"})
-				return
-			}
-			recorded++
-		}
-		log.Info().Int("recorded", recorded).Int("ignored", ignored).Msg("quickbooks webhook")
-		answer(http.StatusOK, map[string]any{"recorded": recorded, "ignored": ignored})
+		log.Info().Int("recorded", rec.Recorded).Int("ignored", rec.Ignored).Msg("quickbooks webhook")
+		answer(http.StatusOK, map[string]any{"recorded": rec.Recorded, "ignored": rec.Ignored})
 	})
 }
 
 // onQuickBooksEvent acts on a newly recorded QuickBooks event (not the
-// webhook itself, which only records): it re-reads the invoice and moves
-// the order, then marks the event processed.
+// webhook itself, which only records): bookkeeping re-reads the invoice,
+// moves the order and marks the event processed.
 func onQuickBooksEvent(a *app.App) func(context.Context, cloudevents.Event) error {
 	return func(ctx context.Context, ce cloudevents.Event) error {
 		ctx = a.Log.With().Str("function", "onQuickBooksEvent").Str("event", ce.ID()).Logger().WithContext(ctx)
@@ -72,22 +54,20 @@ func onQuickBooksEvent(a *app.App) func(context.Context, cloudevents.Event) erro
 			log.Error().Err(err).Msg("undecodable event dropped")
 			return nil
 		}
-		if ev.New == nil || ev.Old != nil {
-			return nil // only a newly recorded event is work
+		rec := bookkeeping.RecordedEvent{New: ev.New != nil && ev.Old == nil}
+		if ev.New != nil {
+			rec.Source, _ = ev.New.String("source")
+			rec.EventID, _ = ev.New.String("eventId")
+			rec.Entity, _ = ev.New.String("entity")
+			rec.EntityID, _ = ev.New.String("entityId")
+			rec.Operation, _ = ev.New.String("operation")
 		}
-		if src, _ := ev.New.String("source"); src != "quickbooks" {
-			return nil
-		}
-		entity, _ := ev.New.String("entity")
-		id, _ := ev.New.String("entityId")
-		op, _ := ev.New.String("operation")
-		outcome, err := a.HandleQuickBooksEvent(ctx, entity, id, op)
+		outcome, err := a.Bookkeeping.HandleRecorded(ctx, rec)
 		if err != nil {
 			log.Warn().Err(err).Msg("quickbooks event not handled; will retry")
 			return err
 		}
-		eventID, _ := ev.New.String("eventId")
-		log.Info().Str("outcome", outcome).Msg("quickbooks event")
-		return errors.Join(a.WebhookEvents.Processed(ctx, "quickbooks", eventID, outcome, a.Now()))
+		log.Debug().Str("outcome", outcome).Msg("quickbooks event")
+		return nil
 	}
 }

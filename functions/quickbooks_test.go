@@ -65,12 +65,12 @@ func TestQuickBooksApprovalCaptures(t *testing.T) {
 		t.Fatalf("webhook: %d %s", status, ans)
 	}
 	// What the trigger on the recorded event does.
-	outcome, err := a.HandleQuickBooksEvent(ctx, "Payment", qb.PaymentFor(o.Invoice.ID), "Create")
+	outcome, err := a.Bookkeeping.HandleEvent(ctx, "Payment", qb.PaymentFor(o.Invoice.ID), "Create")
 	if err != nil || !strings.Contains(outcome, "approved") {
 		t.Fatalf("handle: %q %v", outcome, err)
 	}
 	// The same news again (an Invoice Update for the same payment): nothing moves twice.
-	if outcome, err := a.HandleQuickBooksEvent(ctx, "Invoice", o.Invoice.ID, "Update"); err != nil || !strings.Contains(outcome, "already approved") {
+	if outcome, err := a.Bookkeeping.HandleEvent(ctx, "Invoice", o.Invoice.ID, "Update"); err != nil || !strings.Contains(outcome, "already approved") {
 		t.Errorf("again: %q %v", outcome, err)
 	}
 	// Approval triggers the capture.
@@ -136,7 +136,7 @@ func TestVoidedInvoiceCancels(t *testing.T) {
 	if err := c.VoidInvoice(ctx, o.Invoice.ID, inv["SyncToken"].(string)); err != nil {
 		t.Fatal(err)
 	}
-	if outcome, err := a.HandleQuickBooksEvent(ctx, "Invoice", o.Invoice.ID, "Update"); err != nil || !strings.Contains(outcome, "canceled") {
+	if outcome, err := a.Bookkeeping.HandleEvent(ctx, "Invoice", o.Invoice.ID, "Update"); err != nil || !strings.Contains(outcome, "canceled") {
 		t.Fatalf("void: %q %v", outcome, err)
 	}
 	if o, _ := a.Orders.Get(ctx, id); o.State() != order.Canceled {
@@ -176,7 +176,7 @@ func TestLocalQuickBooksNotifiesApproval(t *testing.T) {
 		}
 	}
 	ev := recorded[0].Data()
-	outcome, err := a.HandleQuickBooksEvent(ctx, ev["entity"].(string), ev["entityId"].(string), ev["operation"].(string))
+	outcome, err := a.Bookkeeping.HandleEvent(ctx, ev["entity"].(string), ev["entityId"].(string), ev["operation"].(string))
 	if err != nil || outcome != "order "+id+" approved" {
 		t.Errorf("handle: %q %v", outcome, err)
 	}
@@ -260,17 +260,17 @@ func TestSweeperReconcilesLostWebhooks(t *testing.T) {
 	}
 	// Within OMS_REDRIVE_AFTER the webhook may still come: nothing is read.
 	before := len(qb.Calls())
-	if _, err := a.ReconcileInvoices(ctx, time.Now()); err != nil || state(paidID) != order.Invoiced || len(qb.Calls()) != before {
+	if _, err := a.Bookkeeping.Reconcile(ctx, time.Now()); err != nil || state(paidID) != order.Invoiced || len(qb.Calls()) != before {
 		t.Fatalf("too early: %v, %s, %d calls", err, state(paidID), len(qb.Calls())-before)
 	}
-	summary, err := a.ReconcileInvoices(ctx, time.Now().Add(time.Hour))
+	summary, err := a.Bookkeeping.Reconcile(ctx, time.Now().Add(time.Hour))
 	if err != nil || !strings.HasPrefix(summary, "moved ") {
 		t.Fatalf("reconcile: %q %v", summary, err)
 	}
 	if state(paidID) != order.Approved || state(voidedID) != order.Canceled || state(openID) != order.Invoiced {
 		t.Errorf("after the sweep: paid %s, voided %s, open %s", state(paidID), state(voidedID), state(openID))
 	}
-	if summary, _ := a.ReconcileInvoices(ctx, time.Now().Add(time.Hour)); !strings.HasPrefix(summary, "moved 0 ") {
+	if summary, _ := a.Bookkeeping.Reconcile(ctx, time.Now().Add(time.Hour)); !strings.HasPrefix(summary, "moved 0 ") {
 		t.Errorf("a second sweep moved something: %q", summary)
 	}
 }

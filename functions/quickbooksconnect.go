@@ -11,6 +11,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/bookkeeping"
 	"github.com/readyplanner/oms/internal/callable"
 	"github.com/readyplanner/oms/internal/logging"
 )
@@ -75,17 +76,17 @@ func quickbooksConnect(a *app.App) http.Handler {
 				ownerPage(w, http.StatusMethodNotAllowed, "Connect QuickBooks", "Open this address in a browser (GET), or POST to it from an admin page.")
 				return
 			}
-			proof := app.OwnerProof{ConnectKey: r.URL.Query().Get("key")}
+			proof := bookkeeping.OwnerProof{ConnectKey: r.URL.Query().Get("key")}
 			if h := r.Header.Get("Authorization"); h != "" {
 				scheme, token, ok := strings.Cut(h, " ")
 				if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 					errorPage(w, r, "QuickBooks not connected", apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <Firebase ID token>\""))
 					return
 				}
-				proof = app.OwnerProof{IDToken: strings.TrimSpace(token)}
+				proof = bookkeeping.OwnerProof{IDToken: strings.TrimSpace(token)}
 			}
 			asJSON := r.Method == http.MethodPost || (strings.Contains(r.Header.Get("Accept"), "application/json") && !strings.Contains(r.Header.Get("Accept"), "text/html"))
-			u, expires, err := a.StartQuickBooksConnect(r.Context(), proof)
+			u, expires, err := a.Bookkeeping.StartConnect(r.Context(), proof)
 			if err != nil {
 				if asJSON {
 					answerJSONError(w, r, err)
@@ -130,7 +131,7 @@ func quickbooksCallback(a *app.App) http.Handler {
 				return
 			}
 			q := r.URL.Query()
-			c, err := a.CompleteQuickBooksConnect(r.Context(), app.ConsentAnswer{Code: q.Get("code"), State: q.Get("state"), RealmID: q.Get("realmId"),
+			c, err := a.Bookkeeping.CompleteConnect(r.Context(), bookkeeping.ConsentAnswer{Code: q.Get("code"), State: q.Get("state"), RealmID: q.Get("realmId"),
 				Error: q.Get("error"), ErrorDescription: q.Get("error_description")})
 			if err != nil {
 				errorPage(w, r, "QuickBooks not connected", err)

@@ -12,6 +12,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/bookkeeping"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/order"
@@ -145,7 +146,7 @@ func TestQuickBooksConnectOwnerOnly(t *testing.T) {
 		says                 string
 	}{
 		{"no proof", "GET", "/quickbooksConnect", nil, 401, "only the owner"},
-		{"unknown key", "GET", "/quickbooksConnect?key=" + firestoredb.Nonce(), nil, 403, "unknown, already used or expired"},
+		{"unknown key", "GET", "/quickbooksConnect?key=" + bookkeeping.Nonce(), nil, 403, "unknown, already used or expired"},
 		{"expired key", "GET", "/quickbooksConnect?key=" + url.QueryEscape(expired), nil, 403, "unknown, already used or expired"},
 		{"a shopper", "GET", "/quickbooksConnect", map[string]string{"Authorization": "Bearer " + shopper.IDToken}, 403, `no &#34;admin&#34; claim`},
 		{"a claim that is not true", "POST", "/quickbooksConnect", map[string]string{"Authorization": "Bearer " + pretender.IDToken}, 403, `"admin\" claim`},
@@ -166,7 +167,7 @@ func TestQuickBooksConnectOwnerOnly(t *testing.T) {
 		w.Header().Get("Access-Control-Allow-Origin") != "http://localhost:3000" {
 		t.Fatalf("owner POST: %d %s %v", w.Code, w.Body, w.Header())
 	}
-	if exp, err := time.Parse(time.RFC3339, ans.ExpiresAt); err != nil || time.Until(exp) > quickbooks.StateTTL || time.Until(exp) < quickbooks.StateTTL-time.Minute {
+	if exp, err := time.Parse(time.RFC3339, ans.ExpiresAt); err != nil || time.Until(exp) > bookkeeping.StateTTL || time.Until(exp) < bookkeeping.StateTTL-time.Minute {
 		t.Errorf("expiresAt %q", ans.ExpiresAt)
 	}
 	// …and a GET from the owner's browser redirects.
@@ -193,8 +194,8 @@ func TestQuickBooksCallbackRefuses(t *testing.T) {
 	qb := localQuickBooks(t)
 	ctx := context.Background()
 	before, _ := a.QuickBooksTokens.AccessToken(ctx)
-	states := quickbooks.NewStates(qb.ClientSecret)
-	state := func(valid time.Duration) string { return states.Sign(firestoredb.Nonce(), time.Now().Add(valid)) }
+	states := bookkeeping.NewStates(qb.ClientSecret)
+	state := func(valid time.Duration) string { return states.Sign(bookkeeping.Nonce(), time.Now().Add(valid)) }
 	query := func(kv ...string) string {
 		v := url.Values{}
 		for i := 0; i < len(kv); i += 2 {
@@ -210,7 +211,7 @@ func TestQuickBooksCallbackRefuses(t *testing.T) {
 	}{
 		{"declined", query("error", "access_denied", "state", state(time.Minute)), 400, "access_denied"},
 		{"no state", query("code", qb.Code(), "realmId", qbfake.Realm), 400, "state is missing"},
-		{"a state we did not sign", query("code", qb.Code(), "realmId", qbfake.Realm, "state", quickbooks.NewStates("other").Sign(firestoredb.Nonce(), time.Now().Add(time.Minute))), 400, "not issued by this service"},
+		{"a state we did not sign", query("code", qb.Code(), "realmId", qbfake.Realm, "state", bookkeeping.NewStates("other").Sign(bookkeeping.Nonce(), time.Now().Add(time.Minute))), 400, "not issued by this service"},
 		{"an expired state", query("code", qb.Code(), "realmId", qbfake.Realm, "state", state(-time.Second)), 400, "took longer"},
 		{"no realm", query("code", qb.Code(), "state", state(time.Minute)), 400, "realmId"},
 		{"a malformed realm", query("code", qb.Code(), "realmId", "../1", "state", state(time.Minute)), 400, "realmId"},

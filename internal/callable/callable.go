@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/rs/zerolog"
 )
@@ -30,20 +31,10 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // Identity is what a verified Firebase ID token says about the caller.
-type Identity struct {
-	UID            string
-	Email          string
-	EmailVerified  bool
-	SignInProvider string         // "anonymous", "password", "google.com", …
-	Claims         map[string]any // every claim of the token, custom ones included
-}
+type Identity = identity.Identity
 
-// TokenVerifier checks a Firebase ID token. It returns an error for any
-// token that is not valid (bad signature, expired, wrong project, revoked,
-// unknown user).
-type TokenVerifier interface {
-	VerifyIDToken(ctx context.Context, token string) (*Identity, error)
-}
+// TokenVerifier checks a Firebase ID token (identity.Verifier).
+type TokenVerifier = identity.Verifier
 
 // AppCheckVerifier checks an App Check token and returns the app id it was
 // issued to.

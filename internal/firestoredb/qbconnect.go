@@ -2,14 +2,13 @@ package firestoredb
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"time"
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/bookkeeping"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -26,13 +25,6 @@ const (
 // ConnectKeyTTL is how long a minted one-time connect key stays valid.
 const ConnectKeyTTL = 30 * time.Minute
 
-// Nonce returns a random URL-safe token (128 bits or more).
-func Nonce() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 func keyID(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
@@ -41,7 +33,7 @@ func keyID(key string) string {
 // MintConnectKey stores a new one-time key that lets its holder start
 // connecting QuickBooks once, within ttl. Only its hash is stored.
 func (t *QuickBooksTokens) MintConnectKey(ctx context.Context, ttl time.Duration) (key string, expires time.Time, err error) {
-	key, expires = Nonce(), t.now().Add(ttl).UTC()
+	key, expires = bookkeeping.Nonce(), t.now().Add(ttl).UTC()
 	_, err = t.ref().Collection(connectKeysCollection).Doc(keyID(key)).Create(ctx, map[string]any{"expiresAt": expires, "createdAt": t.now().UTC()})
 	return key, expires, wrap(err, "store the QuickBooks connect key")
 }

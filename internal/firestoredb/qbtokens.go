@@ -10,6 +10,7 @@ import (
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/bookkeeping"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/quickbooks"
 	"google.golang.org/grpc/codes"
@@ -40,8 +41,10 @@ type QuickBooksTokens struct {
 	oauth  Refresher
 	now    func() time.Time
 	holder string // this instance, for the lease
-	// Alerts, if set, hears when the connection dies (invalid_grant).
-	Alerts *Alerts
+	// OnDisconnect, if set, is told when the connection dies
+	// (invalid_grant), with a key that identifies the dead refresh token
+	// (the same on every instance that sees it).
+	OnDisconnect func(ctx context.Context, tokenKey string) error
 }
 
 var _ quickbooks.Tokens = (*QuickBooksTokens)(nil)
@@ -78,17 +81,17 @@ func (t *QuickBooksTokens) ref() *firestore.DocumentRef {
 const AlertQuickBooksDisconnected = alert.QuickBooksDisconnected
 
 // Connect stores a new connection (after the owner's consent), replacing
-// any earlier one, and resolves the disconnection alerts.
+// any earlier one.
 func (t *QuickBooksTokens) Connect(ctx context.Context, realm string, ts quickbooks.TokenSet) error {
 	_, err := t.ref().Set(ctx, qbDoc{RealmID: realm, Status: "connected", AccessToken: ts.AccessToken, AccessExpiresAt: ts.ExpiresAt,
 		RefreshToken: ts.RefreshToken, RefreshExpiresAt: ts.RefreshExpireAt, UpdatedAt: t.now().UTC()})
-	if err != nil {
-		return wrap(err, "store the QuickBooks connection")
-	}
-	if t.Alerts != nil {
-		_, err = t.Alerts.Resolve(ctx, AlertQuickBooksDisconnected)
-	}
-	return err
+	return wrap(err, "store the QuickBooks connection")
+}
+
+// Connected reports the realm and whether calls can be made now.
+func (t *QuickBooksTokens) Connected(ctx context.Context) (string, bool, error) {
+	st, err := t.Status(ctx)
+	return st.RealmID, st.Connected, err
 }
 
 // Realm returns the company's realm id: the connected one, or the one
@@ -96,17 +99,15 @@ func (t *QuickBooksTokens) Connect(ctx context.Context, realm string, ts quickbo
 // webhooks are still recorded).
 func (t *QuickBooksTokens) Realm(ctx context.Context) (string, error) {
 	d, err := t.read(ctx)
-	if d.RealmID != "" && errors.Is(err, ErrDisconnected) {
+	if d.RealmID != "" && errors.Is(err, bookkeeping.ErrNotConnected) {
 		err = nil
 	}
 	return d.RealmID, err
 }
 
-// ErrDisconnected means QuickBooks is not connected (never, or its refresh
+// errDisconnected: QuickBooks is not connected (never, or its refresh
 // token died): nothing can be sent until the owner connects it again.
-var ErrDisconnected = apperr.New(apperr.FailedPrecondition, "QuickBooks is not connected: the owner must connect (or reconnect) it")
-
-var errDisconnected = ErrDisconnected
+var errDisconnected = bookkeeping.ErrNotConnected
 
 func (t *QuickBooksTokens) read(ctx context.Context) (qbDoc, error) {
 	snap, err := t.ref().Get(ctx)
@@ -204,13 +205,9 @@ func (t *QuickBooksTokens) refreshHoldingLease(ctx context.Context, d qbDoc) (st
 		_, werr := t.ref().Update(ctx, []firestore.Update{{Path: "status", Value: "disconnected"},
 			{Path: "disconnectedReason", Value: "the refresh token was refused (invalid_grant)"},
 			{Path: "leaseHolder", Value: ""}, {Path: "updatedAt", Value: now.UTC()}})
-		if t.Alerts != nil && werr == nil {
-			// One alert per dead token, however many instances saw it.
-			_, werr = t.Alerts.Raise(ctx, alert.Alert{Key: "quickbooks-disconnected-" + keyID(d.RefreshToken)[:16], Kind: AlertQuickBooksDisconnected,
-				Subject: "QuickBooks is disconnected: reconnect it",
-				Text: "QuickBooks refused the stored refresh token (invalid_grant), so no invoice can be created or read until you connect it again.\n" +
-					"Orders wait in \"authorized\" meanwhile and are invoiced once QuickBooks is reconnected.\n" +
-					"Reconnect: open quickbooksConnect with your admin account, or with a one-time link from `go run ./cmd/quickbooks-link`."})
+		if t.OnDisconnect != nil && werr == nil {
+			// The same key on every instance: one alert per dead token.
+			werr = t.OnDisconnect(ctx, keyID(d.RefreshToken)[:16])
 		}
 		return "", errors.Join(errDisconnected, werr)
 	case err != nil:

@@ -7,16 +7,20 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/bookkeeping"
 	"github.com/readyplanner/oms/internal/order"
 )
 
 // RealmTokens is a token store that also knows the connected company.
+// While the connection is dead it answers bookkeeping.ErrNotConnected.
 type RealmTokens interface {
 	Tokens
 	Realm(ctx context.Context) (string, error)
+	Connected(ctx context.Context) (realm string, connected bool, err error)
 }
 
-// Books invoices orders in the connected QuickBooks company.
+// Books is bookkeeping's Books: orders invoiced in the connected
+// QuickBooks company.
 type Books struct {
 	BaseURL      string
 	Tokens       RealmTokens
@@ -49,19 +53,32 @@ func (b *Books) client(ctx context.Context) (*Client, string, error) {
 	return New(b.BaseURL, realm, b.Tokens, b.HTTP).Paced(p), realm, nil
 }
 
-// Realm is the connected company's realm id.
+var _ bookkeeping.Books = (*Books)(nil)
+
+// Realm implements bookkeeping.Books.
 func (b *Books) Realm(ctx context.Context) (string, error) { return b.Tokens.Realm(ctx) }
 
-// ReadInvoice re-reads an invoice.
-func (b *Books) ReadInvoice(ctx context.Context, id, currency string) (Invoice, error) {
-	c, _, err := b.client(ctx)
-	if err != nil {
-		return Invoice{}, err
-	}
-	return c.GetInvoice(ctx, id, currency)
+// Connected implements bookkeeping.Books.
+func (b *Books) Connected(ctx context.Context) (bool, error) {
+	_, ok, err := b.Tokens.Connected(ctx)
+	return ok, err
 }
 
-// InvoicesOfPayment returns the invoices a payment applies to.
+// InvoiceStatus implements bookkeeping.Books: the invoice re-read.
+func (b *Books) InvoiceStatus(ctx context.Context, id, currency string) (bookkeeping.InvoiceStatus, error) {
+	c, _, err := b.client(ctx)
+	if err != nil {
+		return bookkeeping.InvoiceStatus{}, err
+	}
+	inv, err := c.GetInvoice(ctx, id, currency)
+	if err != nil {
+		return bookkeeping.InvoiceStatus{}, err
+	}
+	return bookkeeping.InvoiceStatus{ID: inv.ID, DocNumber: inv.DocNumber, Voided: inv.Voided, Paid: inv.Paid()}, nil
+}
+
+// InvoicesOfPayment implements bookkeeping.Books: the invoices a payment
+// applies to.
 func (b *Books) InvoicesOfPayment(ctx context.Context, paymentID string) ([]string, error) {
 	c, _, err := b.client(ctx)
 	if err != nil {
@@ -70,8 +87,9 @@ func (b *Books) InvoicesOfPayment(ctx context.Context, paymentID string) ([]stri
 	return c.PaymentInvoices(ctx, paymentID)
 }
 
-// Void voids the order's invoice unless it is voided already or was paid
-// (a paid invoice is the owner's to handle); it reports whether it voided.
+// Void implements bookkeeping.Books: it voids the order's invoice unless it
+// is voided already or was paid (a paid invoice is the owner's to
+// handle); it reports whether it voided.
 func (b *Books) Void(ctx context.Context, o *order.Order) (bool, error) {
 	if o.Invoice == nil {
 		return false, nil
@@ -96,9 +114,9 @@ func (b *Books) Void(ctx context.Context, o *order.Order) (bool, error) {
 	return true, nil
 }
 
-// Invoice creates the order's invoice (or finds the one an earlier attempt
-// created: the requestid is derived from the order) and returns it. Its
-// total must be the order's to the cent.
+// Invoice implements bookkeeping.Books: it creates the order's invoice (or
+// finds the one an earlier attempt created: the requestid is derived from
+// the order) and returns it. Its total must be the order's to the cent.
 func (b *Books) Invoice(ctx context.Context, o *order.Order) (order.Invoice, error) {
 	if o.Customer == nil {
 		return order.Invoice{}, apperr.New(apperr.FailedPrecondition, "order %s has no customer to invoice", o.ID)

@@ -1,15 +1,14 @@
 package quickbooks
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
+	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/readyplanner/oms/internal/bookkeeping"
 )
 
 // AuthorizeEndpoint is Intuit's OAuth 2.0 authorization (consent) page.
@@ -17,10 +16,6 @@ const AuthorizeEndpoint = "https://appcenter.intuit.com/connect/oauth2"
 
 // Scope is the QuickBooks Online Accounting API's OAuth scope.
 const Scope = "com.intuit.quickbooks.accounting"
-
-// StateTTL is how long a consent started by quickbooksConnect may take
-// before its state is refused.
-const StateTTL = 10 * time.Minute
 
 // AuthorizeURL is where the owner's browser goes to consent: Intuit's
 // authorization page with the app's client id, the scope, the registered
@@ -34,62 +29,61 @@ func AuthorizeURL(endpoint, clientID, redirectURI, state string) string {
 	return endpoint + "?" + q.Encode()
 }
 
-// Errors of State.Verify.
-var (
-	ErrStateInvalid = errors.New("quickbooks connect: the state is not one this service signed")
-	ErrStateExpired = errors.New("quickbooks connect: the state has expired; start connecting again")
-)
-
-// States signs and checks the OAuth state parameter: "v1.<nonce>.<unix
-// expiry>.<mac>", an HMAC-SHA256 under a key derived from the app's client
-// secret, so that only this service can mint a state the callback accepts
-// and an old one stops working. The nonce makes each state usable once
-// (the callback records it).
-type States struct{ key []byte }
-
-// NewStates derives the signing key from the Intuit app's client secret.
-func NewStates(clientSecret string) States {
-	mac := hmac.New(sha256.New, []byte(clientSecret))
-	mac.Write([]byte("readyplanner oms: quickbooks oauth state v1"))
-	return States{key: mac.Sum(nil)}
-}
-
-var nonceRE = regexp.MustCompile(`^[A-Za-z0-9_-]{16,64}$`)
-
-func (s States) mac(payload string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(payload))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// Sign returns the state for nonce, valid until expires.
-func (s States) Sign(nonce string, expires time.Time) string {
-	payload := "v1." + nonce + "." + strconv.FormatInt(expires.Unix(), 10)
-	return payload + "." + s.mac(payload)
-}
-
-// Verify checks a state's signature and expiry and returns its nonce and
-// expiry.
-func (s States) Verify(state string, now time.Time) (nonce string, expires time.Time, err error) {
-	parts := strings.Split(state, ".")
-	if len(parts) != 4 || parts[0] != "v1" || !nonceRE.MatchString(parts[1]) {
-		return "", time.Time{}, ErrStateInvalid
-	}
-	if !hmac.Equal([]byte(s.mac(strings.Join(parts[:3], "."))), []byte(parts[3])) {
-		return "", time.Time{}, ErrStateInvalid
-	}
-	unix, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil {
-		return "", time.Time{}, ErrStateInvalid
-	}
-	expires = time.Unix(unix, 0)
-	if !now.Before(expires) {
-		return "", time.Time{}, ErrStateExpired
-	}
-	return parts[1], expires, nil
-}
-
 var realmRE = regexp.MustCompile(`^[0-9]{1,32}$`)
 
 // ValidRealm reports whether s looks like a QuickBooks company (realm) id.
 func ValidRealm(s string) bool { return realmRE.MatchString(s) }
+
+// ConnectionStore keeps the connection (firestoredb.QuickBooksTokens).
+type ConnectionStore interface {
+	UseConnectKey(ctx context.Context, key string) error
+	UseState(ctx context.Context, nonce string, expires time.Time) error
+	Connected(ctx context.Context) (realm string, connected bool, err error)
+	// Connect stores a new connection, replacing any earlier one.
+	Connect(ctx context.Context, realm string, ts TokenSet) error
+}
+
+// Connector is bookkeeping's Connector for QuickBooks: Intuit's consent page
+// and token endpoint (OAuth), and the stored connection.
+type Connector struct {
+	OAuth             OAuth
+	AuthorizeEndpoint string // "" for Intuit's
+	RedirectURL       string
+	Store             ConnectionStore
+}
+
+var _ bookkeeping.Connector = Connector{}
+
+// AuthorizeURL implements bookkeeping.Connector.
+func (c Connector) AuthorizeURL(state string) string {
+	return AuthorizeURL(c.AuthorizeEndpoint, c.OAuth.ClientID, c.RedirectURL, state)
+}
+
+// UseConnectKey implements bookkeeping.Connector.
+func (c Connector) UseConnectKey(ctx context.Context, key string) error {
+	return c.Store.UseConnectKey(ctx, key)
+}
+
+// UseState implements bookkeeping.Connector.
+func (c Connector) UseState(ctx context.Context, nonce string, expires time.Time) error {
+	return c.Store.UseState(ctx, nonce, expires)
+}
+
+// Status implements bookkeeping.Connector.
+func (c Connector) Status(ctx context.Context) (bookkeeping.Connection, error) {
+	realm, ok, err := c.Store.Connected(ctx)
+	return bookkeeping.Connection{RealmID: realm, Connected: ok}, err
+}
+
+// Connect implements bookkeeping.Connector: the code is exchanged with the
+// same redirect URI the consent used.
+func (c Connector) Connect(ctx context.Context, code, realm string, now time.Time) error {
+	ts, err := c.OAuth.Exchange(ctx, code, c.RedirectURL, now)
+	switch {
+	case errors.Is(err, ErrInvalidGrant):
+		return fmt.Errorf("%w: %w", bookkeeping.ErrCodeRefused, err)
+	case err != nil:
+		return err
+	}
+	return c.Store.Connect(ctx, realm, ts)
+}

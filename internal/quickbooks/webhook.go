@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/readyplanner/oms/internal/bookkeeping"
 )
 
 // EntityEvent is one entity change QuickBooks notified.
@@ -21,6 +23,15 @@ type EntityEvent struct {
 // Key identifies the event for create-if-absent recording.
 func (e EntityEvent) Key() string {
 	return strings.Join([]string{e.Realm, e.Entity, e.ID, e.Operation, e.LastUpdated}, ":")
+}
+
+// Events returns the events as bookkeeping records them.
+func Events(es []EntityEvent) []bookkeeping.Event {
+	out := make([]bookkeeping.Event, len(es))
+	for i, e := range es {
+		out[i] = bookkeeping.Event{Realm: e.Realm, Entity: e.Entity, ID: e.ID, Operation: e.Operation, Key: e.Key()}
+	}
+	return out
 }
 
 // Errors of VerifyWebhook and ParseWebhook.

@@ -1,0 +1,137 @@
+package bookkeeping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/readyplanner/oms/internal/alert"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/orderflow"
+)
+
+// Steps returns this capability's order-flow steps by name.
+func (s *Service) Steps() map[string]orderflow.StepFunc {
+	return map[string]orderflow.StepFunc{
+		orderflow.StepCreateInvoice: s.createInvoice,
+		orderflow.StepAlertReview:   s.alertReview,
+		orderflow.StepVoidInvoice:   s.voidInvoice,
+	}
+}
+
+// Tasks returns this capability's sweeper tasks by name.
+func (s *Service) Tasks() map[string]func(ctx context.Context, now time.Time) (string, error) {
+	return map[string]func(context.Context, time.Time) (string, error){"reconcileInvoices": s.Reconcile}
+}
+
+// createInvoice invoices an authorized order (requestid derived from the
+// order, so a repeated step creates nothing new) and moves it to invoiced
+// with the invoice's id and number. While QuickBooks is disconnected the
+// order waits in authorized (orderflow.ErrWaiting: the sweeper and
+// reconnecting send it on); a missing item or a total that differs are
+// permanent (needs_attention with the reason); QuickBooks busy or down is
+// retried.
+func (s *Service) createInvoice(ctx context.Context, t orderflow.Transition) error {
+	inv, err := s.Books.Invoice(ctx, t.Order)
+	if errors.Is(err, ErrNotConnected) {
+		// Not the order's fault: the owner has been alerted.
+		return fmt.Errorf("%w: QuickBooks is not connected; the order waits in authorized until it is", orderflow.ErrWaiting)
+	}
+	if err != nil {
+		return err
+	}
+	_, _, err = s.Orders.Update(ctx, t.Order.ID, func(o *order.Order) (bool, error) {
+		applied, err := o.Transition(order.Move{From: []order.State{order.Authorized}, To: order.Invoiced, Actor: "trigger",
+			Reason: "QuickBooks invoice " + inv.DocNumber}, s.Now().UTC())
+		if err != nil || !applied {
+			return false, err
+		}
+		o.Invoice = &inv
+		return true, nil
+	})
+	return err
+}
+
+// voidInvoice voids a canceled order's invoice (once: a voided invoice is
+// left alone, and so is one the owner recorded paid). While QuickBooks is
+// disconnected it is retried.
+func (s *Service) voidInvoice(ctx context.Context, t orderflow.Transition) error {
+	if t.Order.Invoice == nil {
+		return nil
+	}
+	_, err := s.Books.Void(ctx, t.Order)
+	if errors.Is(err, ErrNotConnected) {
+		return apperr.Wrap(err, apperr.Unavailable, "the invoice is voided once QuickBooks is connected again")
+	}
+	return err
+}
+
+// alertReview tells the owner that an invoiced order waits for review in
+// QuickBooks (recording the invoice paid approves it). Once per order.
+func (s *Service) alertReview(ctx context.Context, t orderflow.Transition) error {
+	o := t.Order
+	doc, total := o.ID, o.Total()
+	if o.Invoice != nil {
+		doc = o.Invoice.DocNumber
+	}
+	name, email := "", ""
+	if o.Customer != nil {
+		name, email = o.Customer.Name, o.Customer.Email
+	}
+	text := fmt.Sprintf("Order %s for %s (%s) waits for your review: QuickBooks invoice %s, %s.\n"+
+		"Record the invoice paid in QuickBooks to approve it: the card is then charged and the order fulfilled.\n"+
+		"Void the invoice to cancel the order: the authorization is released.", o.ID, name, email, doc, total)
+	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: "review-" + o.ID, Kind: alert.OrderReview, OrderID: o.ID, Subject: "Order " + doc + " waits for your review", Text: text})
+	return err
+}
+
+// AlertDisconnected tells the owner that QuickBooks refused the stored
+// refresh token: one alert per dead token (tokenKey identifies it),
+// however many instances saw it. The token store calls it.
+func (s *Service) AlertDisconnected(ctx context.Context, tokenKey string) error {
+	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: "quickbooks-disconnected-" + tokenKey, Kind: alert.QuickBooksDisconnected,
+		Subject: "QuickBooks is disconnected: reconnect it",
+		Text: "QuickBooks refused the stored refresh token (invalid_grant), so no invoice can be created or read until you connect it again.\n" +
+			"Orders wait in \"authorized\" meanwhile and are invoiced once QuickBooks is reconnected.\n" +
+			"Reconnect: open quickbooksConnect with your admin account, or with a one-time link from `go run ./cmd/quickbooks-link`."})
+	return err
+}
+
+// reconcileBatch bounds one sweep's invoice reads (QuickBooks allows 500 a
+// minute per company; the pacer keeps within it).
+const reconcileBatch = 200
+
+// Reconcile is the sweeper's safety net for the owner's approval: it
+// re-reads the invoices of orders that waited in invoiced longer than
+// RedriveAfter and settles them as a webhook event would, so that an
+// approval or void whose webhook was lost (or never configured) still
+// arrives, within a sweep. Nothing is read while QuickBooks is
+// disconnected.
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (string, error) {
+	if ok, err := s.Books.Connected(ctx); err != nil || !ok {
+		return "QuickBooks is not connected: nothing read", err
+	}
+	waiting, err := s.Orders.Stale(ctx, []order.State{order.Invoiced}, now.Add(-s.RedriveAfter), reconcileBatch)
+	if err != nil {
+		return "", err
+	}
+	var moved int
+	var errs []error
+	for _, o := range waiting {
+		if o.Invoice == nil {
+			continue
+		}
+		_, ok, err := s.settle(logging.WithOrder(ctx, o.ID), o, o.Invoice.ID, "Reconcile")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("order %s: %w", o.ID, err))
+			continue
+		}
+		if ok {
+			moved++
+		}
+	}
+	return fmt.Sprintf("moved %d of %d invoiced orders", moved, len(waiting)), errors.Join(errs...)
+}
