@@ -25,10 +25,12 @@ type PromotionStore interface {
 	// transaction, gives back the order's live redemptions of promotions
 	// it no longer gets (or gets under another mailbox).
 	Reprice(ctx context.Context, orderID string, fn func(*order.Order) (bool, error)) (*order.Order, error)
-	// Commit records the redemptions of the order's pricing with the
-	// limits checked (see firestoredb.Promotions.Commit).
-	Commit(ctx context.Context, orderID string, now time.Time, limited []string, reprice func(*order.Order, map[string]promotion.Usage) error,
-		onCommit func(*order.Order) (bool, error)) (bool, error)
+	// Redeem runs fn on the order in one transaction with its redemption
+	// records and the usage of candidates (its own not counted); fn says
+	// whether it changed the order and whether the order's redemptions are
+	// to follow its pricing now (see firestoredb.Promotions.Redeem).
+	Redeem(ctx context.Context, orderID string, candidates []string,
+		fn func(o *order.Order, usage map[string]promotion.Usage) (changed, commit bool, err error)) (*order.Order, error)
 }
 
 // OrderStore is what the checkout needs of the orders.
@@ -232,28 +234,82 @@ func (c *Customers) own(ctx context.Context, uid, orderID string) (*order.Order,
 }
 
 // CommitRedemptions records the order's promotion redemptions as it goes to
-// payment, with the limits checked in the same transaction; onCommit (may be
-// nil) changes the order in that transaction once the pricing is committed.
-// repriced means a promotion ran out in between: the order now carries the
-// new pricing and the customer must be told before paying.
+// payment, with the limits checked in the same transaction: the order is
+// priced again with the usage as it is now (what others redeemed); if that
+// changes its promotions (one ran out, or one freed up) the new pricing is
+// written, nothing is redeemed and repriced is true — the customer must see
+// the new total before paying. Otherwise the pricing is committed: its
+// redemptions recorded, any the order held and no longer uses given back,
+// and onCommit (may be nil) changes the order in the same transaction.
+// Committing the same pricing again redeems nothing more (only onCommit
+// runs).
 func (c *Customers) CommitRedemptions(ctx context.Context, orderID string, onCommit func(*order.Order) (bool, error)) (repriced bool, err error) {
 	promos, err := c.Promotions.Active(ctx)
 	if err != nil {
 		return false, err
 	}
-	var limited []string
+	o, err := c.Orders.Get(ctx, orderID)
+	if err != nil {
+		return false, err
+	}
+	var candidates []string
 	for _, p := range promos {
 		if p.MaxRedemptions > 0 || p.MaxRedemptionsPerEmail > 0 {
-			limited = append(limited, p.ID)
+			candidates = append(candidates, p.ID)
+		}
+	}
+	for _, a := range o.Pricing.Promotions {
+		candidates = append(candidates, a.ID)
+	}
+	candidates = append(candidates, o.Pricing.Redeemed...)
+	paid := false
+	if o.Customer != nil {
+		if paid, err = c.Promotions.HasPaidOrder(ctx, o.Customer.MailboxKey); err != nil {
+			return false, err
 		}
 	}
 	now := c.Now()
-	return c.Promotions.Commit(ctx, orderID, now, limited, func(o *order.Order, usage map[string]promotion.Usage) error {
-		paid, err := c.Promotions.HasPaidOrder(ctx, o.Customer.MailboxKey)
-		if err != nil {
-			return err
+	_, err = c.Promotions.Redeem(ctx, orderID, candidates, func(o *order.Order, usage map[string]promotion.Usage) (bool, bool, error) {
+		repriced = false
+		if o.Pricing.Revision > 0 && o.Pricing.CommittedRevision == o.Pricing.Revision {
+			// Already committed: only what follows the commit may be left.
+			if onCommit == nil {
+				return false, false, nil
+			}
+			changed, err := onCommit(o)
+			return changed, false, err
 		}
+		if o.Customer == nil {
+			return false, false, apperr.New(apperr.FailedPrecondition, "order %s has no customer yet", orderID)
+		}
+		before := o.Pricing
 		Reprice(o, promos, usage, !paid, c.PlusAddressing, o.Pricing.Code, now)
-		return nil
-	}, onCommit)
+		if !samePromotions(before, o.Pricing) {
+			repriced = true
+			return true, false, nil
+		}
+		o.Pricing = before
+		o.Pricing.CommittedRevision = o.Pricing.Revision
+		if onCommit != nil {
+			if _, err := onCommit(o); err != nil {
+				return false, false, err
+			}
+		}
+		return true, true, nil
+	})
+	return repriced, err
+}
+
+// samePromotions reports whether two pricings apply the same promotions
+// for the same amounts.
+func samePromotions(a, b order.Pricing) bool {
+	if len(a.Promotions) != len(b.Promotions) || a.Discount != b.Discount {
+		return false
+	}
+	for i := range a.Promotions {
+		if a.Promotions[i].ID != b.Promotions[i].ID || a.Promotions[i].Discount != b.Promotions[i].Discount {
+			return false
+		}
+	}
+	return true
 }

@@ -365,30 +365,20 @@ func (p *Promotions) HasPaidOrder(ctx context.Context, mailboxKey string) (bool,
 	return len(snaps) > 0, nil
 }
 
-// Commit records the redemptions of the order's current pricing, in one
-// transaction with the limits checked there: reprice is called with the
-// usage as it is now of the applied promotions and of limited (every
-// promotion with a limit that could apply), not counting what the order
-// itself holds; if that changes the pricing (a limit was reached, or one
-// freed up), the re-priced order is written, no redemption is recorded,
-// and repriced is true (the customer must see the new total). Otherwise
-// the order's live records follow its pricing: a promotion newly applied
-// is recorded, one no longer applied (or applied for another mailbox) is
-// given back. Committing the same pricing again records nothing more.
-// onCommit, if set, changes the order in the same transaction once its
-// pricing is committed (the payment step plans its session and stretches
-// the holds there) and reports whether it changed anything.
-func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, limited []string,
-	reprice func(o *order.Order, usage map[string]promotion.Usage) error, onCommit func(o *order.Order) (bool, error)) (repriced bool, err error) {
-	o, err := p.orders.Get(ctx, orderID)
-	if err != nil {
-		return false, err
-	}
-	candidates := slices.Clone(limited)
-	for _, a := range o.Pricing.Promotions {
-		candidates = append(candidates, a.ID)
-	}
-	candidates = append(candidates, o.Pricing.Redeemed...)
+// Redeem runs fn on order orderID in one transaction with the order's
+// redemption records and the usage counters of candidates (the order's
+// own live redemptions not counted: usage is what others use), so that
+// fn can decide with limits as they are now. fn reports whether it
+// changed the order (then it is written) and whether the order's
+// redemptions are to follow its pricing now (commit): then the promotions
+// it applies are recorded for its customer's mailbox and its live records
+// of any other promotion (or mailbox) are given back, in the same
+// transaction. Every promotion the order applies or holds must be among
+// candidates (the order was re-priced meanwhile otherwise: ABORTED). It
+// returns the order as fn left it.
+func (p *Promotions) Redeem(ctx context.Context, orderID string, candidates []string,
+	fn func(o *order.Order, usage map[string]promotion.Usage) (changed, commit bool, err error)) (*order.Order, error) {
+	candidates = slices.Clone(candidates)
 	slices.Sort(candidates)
 	candidates = slices.Compact(candidates)
 	// Limited promotions are hot documents when many orders race for the
@@ -399,44 +389,27 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 	}
 	unlock, err := p.orders.locks.lockAll(ctx, keys...)
 	if err != nil {
-		return false, wrap(err, "commit redemptions")
+		return nil, wrap(err, "redeem promotions")
 	}
 	defer unlock()
-
+	now := p.orders.now().UTC()
+	var result *order.Order
 	err = p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		repriced = false
 		ref, o, err := getTx(tx, p.client, orderID)
 		if err != nil {
 			return err
 		}
-		if o.Pricing.CommittedRevision == o.Pricing.Revision && o.Pricing.Revision > 0 {
-			// Already committed: only what follows the commit may be left.
-			if onCommit == nil {
-				return nil
-			}
-			changed, err := onCommit(o)
-			if err != nil || !changed {
-				return err
-			}
-			return p.orders.setTx(tx, ref, o)
-		}
-		if o.Customer == nil {
-			return apperr.New(apperr.FailedPrecondition, "order %s has no customer yet", orderID)
-		}
+		result = o
 		live, err := p.liveTx(tx, orderID)
 		if err != nil {
 			return err
 		}
-		key := o.Customer.MailboxKey
-		ids := make([]string, 0, len(o.Pricing.Promotions))
-		for _, a := range o.Pricing.Promotions {
-			if !slices.Contains(candidates, a.ID) {
-				return apperr.New(apperr.Aborted, "order %s was re-priced meanwhile; try again", orderID)
-			}
-			ids = append(ids, a.ID)
+		key := ""
+		if o.Customer != nil {
+			key = o.Customer.MailboxKey
 		}
-		for _, r := range live {
-			if !slices.Contains(candidates, r.promotionID) {
+		for _, id := range append(promotionIDs(live), appliedIDs(o)...) {
+			if !slices.Contains(candidates, id) {
 				return apperr.New(apperr.Aborted, "order %s was re-priced meanwhile; try again", orderID)
 			}
 		}
@@ -444,8 +417,6 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 		if err != nil {
 			return err
 		}
-		// The usage others make of each promotion: this order's own live
-		// records are counted already.
 		usage := map[string]promotion.Usage{}
 		for _, id := range candidates {
 			usage[id] = promotion.Usage{Total: c.total[id], ByEmail: c.byMail[[2]string{id, key}]}
@@ -458,56 +429,52 @@ func (p *Promotions) Commit(ctx context.Context, orderID string, now time.Time, 
 			}
 			usage[r.promotionID] = u
 		}
-		before := o.Pricing
-		if err := reprice(o, usage); err != nil {
+		changed, commit, err := fn(o, usage)
+		if err != nil {
 			return err
 		}
-		if !samePromotions(before, o.Pricing) {
-			repriced = true
-			return p.orders.setTx(tx, ref, o)
-		}
-		o.Pricing = before
-		keep, drop := split(o, live)
-		if err := p.releaseTx(tx, c, orderID, drop, now); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if slices.ContainsFunc(keep, func(r liveRecord) bool { return r.promotionID == id }) {
-				continue
+		if commit {
+			if o.Customer == nil {
+				return apperr.New(apperr.FailedPrecondition, "order %s has no customer to redeem promotions for", orderID)
 			}
-			c.add(id, key, +1)
-			if err := tx.Set(p.redemption(id, orderID), map[string]any{"promotionId": id, "orderId": orderID, "mailboxKey": key, "at": now.UTC(), "releasedAt": nil}); err != nil {
+			keep, drop := split(o, live)
+			if err := p.releaseTx(tx, c, orderID, drop, now); err != nil {
 				return err
 			}
-		}
-		if err := c.write(tx); err != nil {
-			return err
-		}
-		o.Pricing.CommittedRevision = o.Pricing.Revision
-		o.Pricing.Redeemed = ids
-		if onCommit != nil {
-			if _, err := onCommit(o); err != nil {
+			for _, id := range appliedIDs(o) {
+				if slices.ContainsFunc(keep, func(r liveRecord) bool { return r.promotionID == id }) {
+					continue
+				}
+				c.add(id, key, +1)
+				if err := tx.Set(p.redemption(id, orderID), map[string]any{"promotionId": id, "orderId": orderID, "mailboxKey": key, "at": now, "releasedAt": nil}); err != nil {
+					return err
+				}
+			}
+			if err := c.write(tx); err != nil {
 				return err
 			}
+			o.Pricing.Redeemed, changed = appliedIDs(o), true
+		}
+		if !changed {
+			return nil
 		}
 		return p.orders.setTx(tx, ref, o)
 	}, firestore.MaxAttempts(transactionAttempts))
-	if err != nil && apperr.As(err) == nil {
-		err = wrap(err, "commit redemptions of order %s", orderID)
+	if err != nil {
+		if apperr.As(err) != nil {
+			return nil, err
+		}
+		return nil, wrap(err, "redeem promotions of order %s", orderID)
 	}
-	return repriced, err
+	return result, nil
 }
 
-func samePromotions(a, b order.Pricing) bool {
-	if len(a.Promotions) != len(b.Promotions) || a.Discount != b.Discount {
-		return false
+func appliedIDs(o *order.Order) []string {
+	ids := make([]string, 0, len(o.Pricing.Promotions))
+	for _, a := range o.Pricing.Promotions {
+		ids = append(ids, a.ID)
 	}
-	for i := range a.Promotions {
-		if a.Promotions[i].ID != b.Promotions[i].ID || a.Promotions[i].Discount != b.Promotions[i].Discount {
-			return false
-		}
-	}
-	return true
+	return ids
 }
 
 // Release gives back every live redemption record of an order (it expired
