@@ -457,7 +457,7 @@ func TestHoldLifecycle(t *testing.T) {
 		t.Fatal(ans.Error)
 	}
 	later := time.Now().Add(31 * time.Minute)
-	if done, err := a.Checkouts.ExpireIfLapsed(ctx, ans.Result.OrderID, time.Now()); err != nil || done {
+	if done, err := a.CheckoutSteps.ExpireIfLapsed(ctx, ans.Result.OrderID, time.Now()); err != nil || done {
 		t.Errorf("expired before its time: %v %v", done, err)
 	}
 	ids, err := a.Checkouts.Lapsed(ctx, later, 1000)
@@ -465,7 +465,7 @@ func TestHoldLifecycle(t *testing.T) {
 		t.Fatalf("lapsed %v %v", ids, err)
 	}
 	for i, want := range []bool{true, false} {
-		done, err := a.Checkouts.ExpireIfLapsed(ctx, ans.Result.OrderID, later)
+		done, err := a.CheckoutSteps.ExpireIfLapsed(ctx, ans.Result.OrderID, later)
 		if err != nil || done != want {
 			t.Errorf("expire #%d: %v %v", i+1, done, err)
 		}
@@ -485,11 +485,11 @@ func TestHoldLifecycle(t *testing.T) {
 	if _, _, err := a.Orders.Transition(ctx, id, order.Move{From: []order.State{order.Pending}, To: order.Authorized}); err != nil {
 		t.Fatal(err)
 	}
-	if done, _ := a.Checkouts.ExpireIfLapsed(ctx, id, later); done {
+	if done, _ := a.CheckoutSteps.ExpireIfLapsed(ctx, id, later); done {
 		t.Error("a firm hold expired")
 	}
 	for i := 0; i < 2; i++ {
-		if _, err := a.Checkouts.CommitStock(ctx, id, time.Now()); err != nil {
+		if _, err := a.CheckoutSteps.CommitStock(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -497,7 +497,7 @@ func TestHoldLifecycle(t *testing.T) {
 		t.Errorf("after shipping: onHand %d held %d, want 3 and 0", on, held)
 	}
 	// Releasing after shipping, or twice, changes nothing.
-	if done, err := a.Checkouts.ReleaseHolds(ctx, id, time.Now()); err != nil || done {
+	if done, err := a.CheckoutSteps.ReleaseHolds(ctx, id); err != nil || done {
 		t.Errorf("release after shipping: %v %v", done, err)
 	}
 
@@ -506,7 +506,7 @@ func TestHoldLifecycle(t *testing.T) {
 	s.cart(u3.UID, "B", 1)
 	ans = call(t, h, u3.IDToken)
 	for i, want := range []bool{true, false} {
-		if done, err := a.Checkouts.ReleaseHolds(ctx, ans.Result.OrderID, time.Now()); err != nil || done != want {
+		if done, err := a.CheckoutSteps.ReleaseHolds(ctx, ans.Result.OrderID); err != nil || done != want {
 			t.Errorf("release #%d: %v %v", i+1, done, err)
 		}
 	}

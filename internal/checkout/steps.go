@@ -7,20 +7,18 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/inventory"
+	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
 )
 
 // HoldStore keeps the stock held for orders.
 type HoldStore interface {
-	// ReleaseHolds gives an order's held stock back, once.
-	ReleaseHolds(ctx context.Context, id string, now time.Time) (bool, error)
-	// CommitStock takes a shipped order's held units out of stock, once.
-	CommitStock(ctx context.Context, id string, now time.Time) (bool, error)
+	// Holds runs fn on the order and the stock levels of its holds in one
+	// transaction, writing the order and next when fn says so.
+	Holds(ctx context.Context, id string, fn func(o *order.Order, levels map[string]inventory.Level) (write bool, next map[string]inventory.Level, err error)) (bool, error)
 	// Lapsed lists up to limit pending orders whose holds lapsed before now.
 	Lapsed(ctx context.Context, now time.Time, limit int) ([]string, error)
-	// ExpireIfLapsed moves a pending order whose holds lapsed (and whose
-	// payment session is not open) to expired and releases its holds.
-	ExpireIfLapsed(ctx context.Context, id string, now time.Time) (bool, error)
 }
 
 // RedemptionStore gives an order's promotion redemptions back.
@@ -42,7 +40,7 @@ type Steps struct {
 func (s *Steps) Steps() map[string]orderflow.StepFunc {
 	return map[string]orderflow.StepFunc{
 		orderflow.StepReleaseHolds: func(ctx context.Context, t orderflow.Transition) error {
-			_, err := s.Holds.ReleaseHolds(ctx, t.Order.ID, s.Now())
+			_, err := s.ReleaseHolds(ctx, t.Order.ID)
 			return err
 		},
 		orderflow.StepReleaseRedemptions: func(ctx context.Context, t orderflow.Transition) error {
@@ -50,7 +48,7 @@ func (s *Steps) Steps() map[string]orderflow.StepFunc {
 			return err
 		},
 		orderflow.StepCommitStock: func(ctx context.Context, t orderflow.Transition) error {
-			_, err := s.Holds.CommitStock(ctx, t.Order.ID, s.Now())
+			_, err := s.CommitStock(ctx, t.Order.ID)
 			return err
 		},
 	}
@@ -82,7 +80,7 @@ func (s *Steps) expireHolds(ctx context.Context, now time.Time) (string, error) 
 			}
 			continue
 		}
-		expired, err := s.Holds.ExpireIfLapsed(ctx, id, now)
+		expired, err := s.ExpireIfLapsed(ctx, id, now)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("order %s: %w", id, err))
 		}
@@ -91,4 +89,52 @@ func (s *Steps) expireHolds(ctx context.Context, now time.Time) (string, error) 
 		}
 	}
 	return fmt.Sprintf("expired %d of %d lapsed orders", n, len(ids)), errors.Join(errs...)
+}
+
+// ReleaseHolds gives an order's held stock back, once: a second call (or a
+// call for an order that shipped) changes nothing. It reports whether it
+// released anything.
+func (s *Steps) ReleaseHolds(ctx context.Context, id string) (bool, error) {
+	return s.Holds.Holds(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
+		if o.HoldsReleased || o.StockCommitted || len(o.Holds) == 0 {
+			return false, nil, nil
+		}
+		o.HoldsReleased = true
+		return true, inventory.Release(levels, o.HoldQuantities()), nil
+	})
+}
+
+// ExpireIfLapsed moves a pending order whose holds lapsed before now to
+// expired and releases its holds, in one transaction. An order that was
+// checked out again (new expiry), paid for, already expired, or whose
+// payment session is still open (it must be closed at the provider first)
+// is left alone. It reports whether it expired the order.
+func (s *Steps) ExpireIfLapsed(ctx context.Context, id string, now time.Time) (bool, error) {
+	return s.Holds.Holds(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
+		if o.State() != order.Pending || o.HoldExpiresAt.IsZero() || o.HoldExpiresAt.After(now) || o.SessionOpen() {
+			return false, nil, nil
+		}
+		if _, err := o.Transition(order.Move{From: []order.State{order.Pending}, To: order.Expired, Actor: "sweeper",
+			Reason: "holds expired before payment"}, now.UTC()); err != nil {
+			return false, nil, err
+		}
+		var next map[string]inventory.Level
+		if !o.HoldsReleased {
+			next = inventory.Release(levels, o.HoldQuantities())
+			o.HoldsReleased = true
+		}
+		return true, next, nil
+	})
+}
+
+// CommitStock takes a shipped order's held units out of stock (on hand and
+// held), once.
+func (s *Steps) CommitStock(ctx context.Context, id string) (bool, error) {
+	return s.Holds.Holds(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
+		if o.StockCommitted || o.HoldsReleased || len(o.Holds) == 0 {
+			return false, nil, nil
+		}
+		o.StockCommitted = true
+		return true, inventory.Commit(levels, o.HoldQuantities()), nil
+	})
 }

@@ -287,9 +287,11 @@ func levelOf(snap *firestore.DocumentSnapshot) inventory.Level {
 	return inventory.Level{OnHand: on, Held: held}
 }
 
-// holdsTx runs fn on an order and the stock of its holds in one
-// transaction, writing the order and the levels fn returns when it says so.
-func (c *Checkouts) holdsTx(ctx context.Context, id string, fn func(o *order.Order, levels map[string]inventory.Level) (write bool, next map[string]inventory.Level, err error)) (bool, error) {
+// Holds runs fn on an order and the stock of its holds in one
+// transaction, writing the order and the levels fn returns when it says so
+// (the checkout decides: release, expire, commit). It reports whether it
+// wrote.
+func (c *Checkouts) Holds(ctx context.Context, id string, fn func(o *order.Order, levels map[string]inventory.Level) (write bool, next map[string]inventory.Level, err error)) (bool, error) {
 	unlock, err := c.orders.locks.lock(ctx, orderKey(id))
 	if err != nil {
 		return false, wrap(err, "order %s holds", id)
@@ -332,54 +334,6 @@ func (c *Checkouts) holdsTx(ctx context.Context, id string, fn func(o *order.Ord
 		err = wrap(err, "order %s holds", id)
 	}
 	return wrote, err
-}
-
-// ReleaseHolds gives an order's held stock back, once: a second call (or a
-// call for an order that shipped) changes nothing. It reports whether it
-// released anything.
-func (c *Checkouts) ReleaseHolds(ctx context.Context, id string, now time.Time) (bool, error) {
-	return c.holdsTx(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
-		if o.HoldsReleased || o.StockCommitted || len(o.Holds) == 0 {
-			return false, nil, nil
-		}
-		o.HoldsReleased = true
-		return true, inventory.Release(levels, o.HoldQuantities()), nil
-	})
-}
-
-// ExpireIfLapsed moves a pending order whose holds lapsed before now to
-// expired and releases its holds, in one transaction. An order that was
-// checked out again (new expiry), paid for, already expired, or whose
-// payment session is still open (it must be closed at the provider first)
-// is left alone. It reports whether it expired the order.
-func (c *Checkouts) ExpireIfLapsed(ctx context.Context, id string, now time.Time) (bool, error) {
-	return c.holdsTx(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
-		if o.State() != order.Pending || o.HoldExpiresAt.IsZero() || o.HoldExpiresAt.After(now) || o.SessionOpen() {
-			return false, nil, nil // not lapsed, or its payment session must be closed first
-		}
-		if _, err := o.Transition(order.Move{From: []order.State{order.Pending}, To: order.Expired, Actor: "sweeper",
-			Reason: "holds expired before payment"}, now.UTC()); err != nil {
-			return false, nil, err
-		}
-		var next map[string]inventory.Level
-		if !o.HoldsReleased {
-			next = inventory.Release(levels, o.HoldQuantities())
-			o.HoldsReleased = true
-		}
-		return true, next, nil
-	})
-}
-
-// CommitStock takes a shipped order's held units out of stock (on hand and
-// held), once.
-func (c *Checkouts) CommitStock(ctx context.Context, id string, now time.Time) (bool, error) {
-	return c.holdsTx(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
-		if o.StockCommitted || o.HoldsReleased || len(o.Holds) == 0 {
-			return false, nil, nil
-		}
-		o.StockCommitted = true
-		return true, inventory.Commit(levels, o.HoldQuantities()), nil
-	})
 }
 
 // Lapsed returns the ids of up to limit pending orders whose holds lapsed
