@@ -6,6 +6,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/bookkeeping"
 	"github.com/readyplanner/oms/internal/docevent"
 	"github.com/readyplanner/oms/internal/logging"
@@ -19,26 +20,20 @@ import (
 // 3 s); onQuickBooksEvent acts on the recorded events.
 func quickbooksWebhook(a *app.App) http.Handler {
 	verifier := a.Config.Secret(app.QuickBooksWebhookVerifier).Reveal()
-	return webhook(a, "quickbooksWebhook", func(r *http.Request, body []byte, answer func(int, any)) {
-		log := logging.FromContext(r.Context())
+	return webhook(a, "quickbooksWebhook", func(r *http.Request, body []byte) (any, error) {
 		if err := quickbooks.VerifyWebhook(body, r.Header.Get("intuit-signature"), verifier); err != nil {
-			log.Warn().Err(err).Msg("quickbooks webhook refused")
-			answer(http.StatusUnauthorized, map[string]string{"error": err.Error()})
-			return
+			return nil, apperr.Wrap(err, apperr.Unauthenticated, "%s", err.Error())
 		}
 		events, err := quickbooks.ParseWebhook(body)
 		if err != nil {
-			answer(http.StatusBadRequest, map[string]string{"error": err.Error()})
-			return
+			return nil, apperr.Wrap(err, apperr.Invalid, "%s", err.Error())
 		}
 		rec, err := a.Bookkeeping.RecordEvents(r.Context(), quickbooks.Events(events))
 		if err != nil {
-			log.Error().Err(err).Msg("quickbooks events not recorded; QuickBooks will retry")
-			answer(http.StatusInternalServerError, map[string]string{"error": "not recorded; retry"})
-			return
+			return nil, retry(err)
 		}
-		log.Info().Int("recorded", rec.Recorded).Int("ignored", rec.Ignored).Msg("quickbooks webhook")
-		answer(http.StatusOK, map[string]any{"recorded": rec.Recorded, "ignored": rec.Ignored})
+		logging.FromContext(r.Context()).Info().Int("recorded", rec.Recorded).Int("ignored", rec.Ignored).Msg("quickbooks webhook")
+		return map[string]any{"recorded": rec.Recorded, "ignored": rec.Ignored}, nil
 	})
 }
 

@@ -1,18 +1,16 @@
 package functions
 
 import (
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/bookkeeping"
-	"github.com/readyplanner/oms/internal/callable"
+	"github.com/readyplanner/oms/internal/httpedge"
 	"github.com/readyplanner/oms/internal/logging"
 )
 
@@ -46,7 +44,7 @@ func errorPage(w http.ResponseWriter, r *http.Request, title string, err error) 
 		return
 	}
 	logging.FromContext(r.Context()).Warn().Err(err).Str("code", string(e.Code)).Msg(title)
-	ownerPage(w, callable.StatusOf(e.Code), title, e.Message)
+	ownerPage(w, httpedge.StatusOf(e.Code), title, e.Message)
 }
 
 // quickbooksConnect starts connecting QuickBooks (the OAuth 2.0
@@ -60,16 +58,8 @@ func errorPage(w http.ResponseWriter, r *http.Request, title string, err error) 
 func quickbooksConnect(a *app.App) http.Handler {
 	return logging.Middleware(a.Log.With().Str("function", "quickbooksConnect").Logger(), a.Config.ProjectID,
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if origin := r.Header.Get("Origin"); origin != "" && slices.Contains(a.Config.StorefrontOrigins, origin) {
-				w.Header().Set("Access-Control-Allow-Origin", origin)
-				w.Header().Add("Vary", "Origin")
-				if r.Method == http.MethodOptions {
-					w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
-					w.Header().Set("Access-Control-Allow-Headers", "Authorization, Accept, Content-Type")
-					w.Header().Set("Access-Control-Max-Age", "3600")
-					w.WriteHeader(http.StatusNoContent)
-					return
-				}
+			if (httpedge.CORS{Origins: a.Config.StorefrontOrigins, Methods: "GET, POST"}).Handle(w, r) {
+				return
 			}
 			if r.Method != http.MethodGet && r.Method != http.MethodPost {
 				w.Header().Set("Allow", "GET, POST")
@@ -77,13 +67,13 @@ func quickbooksConnect(a *app.App) http.Handler {
 				return
 			}
 			proof := bookkeeping.OwnerProof{ConnectKey: r.URL.Query().Get("key")}
-			if h := r.Header.Get("Authorization"); h != "" {
-				scheme, token, ok := strings.Cut(h, " ")
-				if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-					errorPage(w, r, "QuickBooks not connected", apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <Firebase ID token>\""))
-					return
-				}
-				proof = bookkeeping.OwnerProof{IDToken: strings.TrimSpace(token)}
+			token, err := httpedge.Bearer(r)
+			if err != nil {
+				errorPage(w, r, "QuickBooks not connected", err)
+				return
+			}
+			if token != "" {
+				proof = bookkeeping.OwnerProof{IDToken: token}
 			}
 			asJSON := r.Method == http.MethodPost || (strings.Contains(r.Header.Get("Accept"), "application/json") && !strings.Contains(r.Header.Get("Accept"), "text/html"))
 			u, expires, err := a.Bookkeeping.StartConnect(r.Context(), proof)
@@ -97,25 +87,19 @@ func quickbooksConnect(a *app.App) http.Handler {
 			}
 			w.Header().Set("Cache-Control", "no-store")
 			if asJSON {
-				w.Header().Set("Content-Type", "application/json")
-				_ = json.NewEncoder(w).Encode(map[string]string{"authorizeUrl": u, "expiresAt": expires.UTC().Format(time.RFC3339)})
+				httpedge.WriteJSON(w, http.StatusOK, map[string]string{"authorizeUrl": u, "expiresAt": expires.UTC().Format(time.RFC3339)})
 				return
 			}
 			http.Redirect(w, r, u, http.StatusFound)
 		}))
 }
 
-// answerJSONError answers {"error":{"status","message"}} with the code's
-// HTTP status (INTERNAL for anything unexpected, logged, not shown).
+// answerJSONError answers the onCall error envelope with the code's HTTP
+// status (INTERNAL for anything unexpected: logged, not shown).
 func answerJSONError(w http.ResponseWriter, r *http.Request, err error) {
-	e := apperr.As(err)
-	if e == nil {
+	if status := httpedge.WriteError(w, err); status >= 500 {
 		logging.FromContext(r.Context()).Error().Err(err).Msg("quickbooksConnect failed")
-		e = apperr.New(apperr.Internal, "internal error")
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(callable.StatusOf(e.Code))
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"status": string(e.Code), "message": e.Message}})
 }
 
 // quickbooksCallback is the redirect URI registered with Intuit: it checks

@@ -10,6 +10,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/config"
+	"github.com/readyplanner/oms/internal/httpedge"
 )
 
 // Registrar is the Functions Framework's registration API
@@ -34,9 +35,7 @@ func Register(r Registrar) {
 			r.HTTP(f.Name, func(w http.ResponseWriter, req *http.Request) {
 				a, err := instance.get(req.Context())
 				if err != nil {
-					w.Header().Set("Content-Type", "application/json; charset=utf-8")
-					w.WriteHeader(http.StatusInternalServerError)
-					_, _ = w.Write([]byte(`{"error":{"status":"INTERNAL","message":"INTERNAL"}}`))
+					httpedge.WriteError(w, err) // INTERNAL; the cause is logged by get
 					return
 				}
 				once.Do(func() { h = f.Handler(a) })

@@ -1,10 +1,10 @@
 package functions
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/httpedge"
 	"github.com/readyplanner/oms/internal/logging"
 )
 
@@ -16,8 +16,7 @@ func sweepHandler(a *app.App) http.Handler {
 	return logging.Middleware(a.Log.With().Str("function", "sweep").Logger(), a.Config.ProjectID,
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodPost {
-				w.Header().Set("Allow", "POST")
-				http.Error(w, "sweep takes POST", http.StatusMethodNotAllowed)
+				httpedge.MethodNotAllowed(w, "POST")
 				return
 			}
 			results := a.Sweeper.Run(r.Context())
@@ -27,8 +26,6 @@ func sweepHandler(a *app.App) http.Handler {
 					status = http.StatusInternalServerError
 				}
 			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(map[string]any{"results": results})
+			httpedge.WriteJSON(w, status, map[string]any{"results": results})
 		}))
 }

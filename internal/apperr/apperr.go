@@ -16,7 +16,9 @@ import (
 // protocol uses on the wire.
 type Code string
 
-// The codes the application uses. Their meanings follow google.rpc.Code.
+// The codes the application uses. Their meanings follow google.rpc.Code;
+// the onCall protocol knows others (UNIMPLEMENTED, OUT_OF_RANGE, …), which
+// nothing here answers.
 const (
 	Invalid            Code = "INVALID_ARGUMENT"    // the request is malformed; retrying it unchanged will fail again
 	NotFound           Code = "NOT_FOUND"           // the thing does not exist (or is not the caller's)
@@ -25,16 +27,13 @@ const (
 	Unauthenticated    Code = "UNAUTHENTICATED"     // the caller did not prove who they are
 	FailedPrecondition Code = "FAILED_PRECONDITION" // the system is not in a state that allows this
 	Aborted            Code = "ABORTED"             // a concurrent change won; retry the whole operation
-	ResourceExhausted  Code = "RESOURCE_EXHAUSTED"  // a quota or limit was reached
-	Unavailable        Code = "UNAVAILABLE"         // a dependency is down; retry later
+	Unavailable        Code = "UNAVAILABLE"         // a dependency is down or throttled; retry later
 	DeadlineExceeded   Code = "DEADLINE_EXCEEDED"   // the work did not finish in time
-	Unimplemented      Code = "UNIMPLEMENTED"       // the operation is not supported
-	OutOfRange         Code = "OUT_OF_RANGE"        // a value is past the valid range (e.g. a page past the end)
-	Canceled           Code = "CANCELLED"           // the caller canceled the request
-	Unknown            Code = "UNKNOWN"             // an error from elsewhere whose meaning is unknown
-	DataLoss           Code = "DATA_LOSS"           // unrecoverable loss or corruption of data
 	Internal           Code = "INTERNAL"            // a bug or an unexpected failure; never shown in detail
 )
+
+// Codes lists every code, for the tables that map them.
+var Codes = []Code{Invalid, NotFound, AlreadyExists, PermissionDenied, Unauthenticated, FailedPrecondition, Aborted, Unavailable, DeadlineExceeded, Internal}
 
 // Error is an error a caller may see: Message is written for the caller and
 // Details (optional) is JSON-encodable structured data, for instance the list
@@ -98,8 +97,8 @@ func As(err error) *Error {
 }
 
 // Transient reports whether retrying the same operation later may succeed:
-// contention (ABORTED), an outside service down or throttled (UNAVAILABLE,
-// RESOURCE_EXHAUSTED), a deadline. Triggers use it to decide between
+// contention (ABORTED), an outside service down or throttled
+// (UNAVAILABLE), a deadline. Triggers use it to decide between
 // returning an error (the platform retries, for up to a day) and recording
 // a permanent failure. INTERNAL — a bug, or an error nothing classified —
 // is not transient: retrying a bug for a day helps nobody, so it is
@@ -107,7 +106,7 @@ func As(err error) *Error {
 // transient (Firestore's UNAVAILABLE and INTERNAL, network errors).
 func Transient(err error) bool {
 	switch CodeOf(err) {
-	case Aborted, Unavailable, DeadlineExceeded, ResourceExhausted:
+	case Aborted, Unavailable, DeadlineExceeded:
 		return true
 	}
 	return false

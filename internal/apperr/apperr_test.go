@@ -39,8 +39,8 @@ func TestWithDetailsCopies(t *testing.T) {
 
 func TestTransient(t *testing.T) {
 	for code, want := range map[Code]bool{
-		Unavailable: true, Aborted: true, DeadlineExceeded: true, ResourceExhausted: true,
-		Internal: false, Unknown: false, DataLoss: false, Invalid: false, NotFound: false, FailedPrecondition: false, PermissionDenied: false,
+		Unavailable: true, Aborted: true, DeadlineExceeded: true,
+		Internal: false, Invalid: false, NotFound: false, FailedPrecondition: false, PermissionDenied: false, AlreadyExists: false, Unauthenticated: false,
 	} {
 		if got := Transient(New(code, "x")); got != want {
 			t.Errorf("Transient(%s) = %v, want %v", code, got, want)

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/httpedge"
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/rs/zerolog"
@@ -118,27 +118,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, o op
 	ctx := logging.Request(r.Context(), s.Logger.With().Str("callable", name).Logger(), s.Project, r)
 	log := logging.FromContext(ctx)
 
-	origin := r.Header.Get("Origin")
-	if origin != "" {
-		if !slices.Contains(s.Origins, origin) {
-			log.Warn().Str("origin", origin).Msg("callable refused: origin not allowed")
-			writeError(w, apperr.New(apperr.PermissionDenied, "origin %s may not call this function", origin))
-			return
+	if (httpedge.CORS{Origins: s.Origins, Methods: "POST", Strict: true}).Handle(w, r) {
+		if r.Method != http.MethodOptions {
+			log.Warn().Str("origin", r.Header.Get("Origin")).Msg("callable refused: origin not allowed")
 		}
-		w.Header().Set("Access-Control-Allow-Origin", origin)
-		w.Header().Add("Vary", "Origin")
+		return
 	}
 	if r.Method == http.MethodOptions {
-		preflight(w, r)
+		w.WriteHeader(http.StatusNoContent) // a preflight without an Origin: nothing to allow
 		return
 	}
 
 	caller, result, err := s.call(ctx, w, r, o, fn)
 	status := http.StatusOK
 	if err != nil {
-		status = writeError(w, err)
+		status = httpedge.WriteError(w, err)
 	} else {
-		writeJSON(w, http.StatusOK, map[string]any{"result": result})
+		httpedge.WriteJSON(w, http.StatusOK, map[string]any{"result": result})
 	}
 
 	ev := log.Info()
@@ -163,12 +159,9 @@ func (s *Server) call(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if mt, _, perr := mime.ParseMediaType(r.Header.Get("Content-Type")); perr != nil || mt != "application/json" {
 		return caller, nil, apperr.New(apperr.Invalid, "Content-Type must be application/json")
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	body, err := httpedge.ReadBody(r, MaxBodyBytes)
 	if err != nil {
-		return caller, nil, apperr.Wrap(err, apperr.Invalid, "could not read the request body")
-	}
-	if len(body) > MaxBodyBytes {
-		return caller, nil, apperr.New(apperr.Invalid, "request body is larger than %d bytes", MaxBodyBytes)
+		return caller, nil, err
 	}
 	data, err := envelope(body)
 	if err != nil {
@@ -191,12 +184,11 @@ func (s *Server) call(ctx context.Context, w http.ResponseWriter, r *http.Reques
 
 func (s *Server) authenticate(ctx context.Context, r *http.Request, o options) (Caller, error) {
 	c := Caller{InstanceID: r.Header.Get("Firebase-Instance-ID-Token"), RemoteOrigin: r.Header.Get("Origin")}
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, token, ok := strings.Cut(h, " ")
-		token = strings.TrimSpace(token)
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			return c, apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <Firebase ID token>\"")
-		}
+	token, err := httpedge.Bearer(r)
+	if err != nil {
+		return c, err
+	}
+	if token != "" {
 		id, err := s.Tokens.VerifyIDToken(ctx, token)
 		if err != nil {
 			logging.FromContext(ctx).Info().Err(err).Msg("ID token refused")
@@ -207,18 +199,18 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, o options) (
 		return c, apperr.New(apperr.Unauthenticated, "sign in first: this function needs a Firebase ID token")
 	}
 
-	token := r.Header.Get("X-Firebase-AppCheck")
+	appCheck := r.Header.Get("X-Firebase-AppCheck")
 	switch {
-	case token == "" && s.EnforceAppCheck:
+	case appCheck == "" && s.EnforceAppCheck:
 		return c, apperr.New(apperr.Unauthenticated, "this function needs an App Check token")
-	case token != "" && s.AppCheck != nil:
-		appID, err := s.AppCheck.VerifyAppCheck(ctx, token)
+	case appCheck != "" && s.AppCheck != nil:
+		appID, err := s.AppCheck.VerifyAppCheck(ctx, appCheck)
 		if err != nil {
 			logging.FromContext(ctx).Info().Err(err).Msg("App Check token refused")
 			return c, apperr.Wrap(err, apperr.Unauthenticated, "the App Check token is not valid")
 		}
 		c.AppID = appID
-	case token != "" && s.EnforceAppCheck:
+	case appCheck != "" && s.EnforceAppCheck:
 		return c, errors.New("app check is enforced but no verifier is configured")
 	}
 	return c, nil
@@ -249,43 +241,4 @@ func envelope(body []byte) (json.RawMessage, error) {
 		return nil, apperr.New(apperr.Invalid, `the body may hold only "data"; unexpected %s`, strings.Join(extra, ", "))
 	}
 	return data, nil
-}
-
-func preflight(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Access-Control-Allow-Methods", "POST")
-	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
-		h.Set("Access-Control-Allow-Headers", req)
-		h.Add("Vary", "Access-Control-Request-Headers")
-	}
-	h.Set("Access-Control-Max-Age", "3600")
-	w.WriteHeader(http.StatusNoContent)
-}
-
-type errorBody struct {
-	Status  apperr.Code `json:"status"`
-	Message string      `json:"message"`
-	Details any         `json:"details,omitempty"`
-}
-
-// writeError answers err in the protocol's shape and returns the status.
-// Only *apperr.Error is shown; anything else is INTERNAL.
-func writeError(w http.ResponseWriter, err error) int {
-	body := errorBody{Status: apperr.Internal, Message: "INTERNAL"}
-	if e := apperr.As(err); e != nil && e.Code != apperr.Internal {
-		body = errorBody{Status: e.Code, Message: e.Message, Details: e.Details}
-	}
-	status := StatusOf(body.Status)
-	writeJSON(w, status, map[string]any{"error": body})
-	return status
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"status":"INTERNAL","message":"INTERNAL"}}`)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
 }
