@@ -199,16 +199,12 @@ func serve(t *testing.T, bin string, env []string, fn func(port int, out *bufio.
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second); err == nil {
+	testenv.Poll(t, 20*time.Second, "the generated main to listen", func() bool {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
+		if err == nil {
 			c.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the generated main did not listen within 20 s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil
+	})
 	return fn(port, bufio.NewScanner(stdout))
 }

@@ -163,18 +163,14 @@ func TestLocalQuickBooksNotifiesApproval(t *testing.T) {
 	}
 	resp.Body.Close()
 	var recorded []*firestore.DocumentSnapshot
-	deadline := time.Now().Add(10 * time.Second)
-	for len(recorded) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no Invoice Updated event recorded for invoice %s; deliveries %+v", o.Invoice.ID, qb.Deliveries())
-		}
-		time.Sleep(50 * time.Millisecond)
+	testenv.Poll(t, 10*time.Second, "an Invoice Updated event recorded for invoice "+o.Invoice.ID, func() bool {
 		recorded, err = a.Firestore.Collection("webhookEvents").Where("entity", "==", "Invoice").Where("entityId", "==", o.Invoice.ID).
 			Where("operation", "==", "Updated").Documents(ctx).GetAll()
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
+		return len(recorded) > 0
+	})
 	ev := recorded[0].Data()
 	outcome, err := a.Bookkeeping.HandleEvent(ctx, ev["entity"].(string), ev["entityId"].(string), ev["operation"].(string))
 	if err != nil || outcome != "order "+id+" approved" {

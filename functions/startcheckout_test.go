@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/localfakes"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
@@ -58,49 +58,31 @@ func testApp(t *testing.T) *app.App {
 }
 
 var (
-	seOnce     sync.Once
-	seFake     *shipenginefake.Server
-	stripeOnce sync.Once
-	stripeFake *stripefake.Server
-	qbOnce     sync.Once
-	qbFake     *qbfake.Server
+	fakesOnce sync.Once
+	fakes     *localfakes.Fakes
 )
 
-// localQuickBooks is this binary's local QuickBooks.
-func localQuickBooks(tb tester) *qbfake.Server {
+// localFakes are this binary's local ShipEngine, Stripe and QuickBooks,
+// wired as make dev wires them (internal/localfakes).
+func localFakes(tb tester) *localfakes.Fakes {
 	tb.Helper()
-	qbOnce.Do(func() {
+	fakesOnce.Do(func() {
 		var err error
-		if qbFake, err = qbfake.Start(); err != nil {
+		if fakes, err = localfakes.Start(localfakes.Options{ShipEngine: true, Stripe: true, QuickBooks: true, QuickBooksRedirect: testCallbackURL}); err != nil {
 			tb.Fatal(err)
 		}
 	})
-	return qbFake
+	return fakes
 }
+
+// localQuickBooks is this binary's local QuickBooks.
+func localQuickBooks(tb tester) *qbfake.Server { tb.Helper(); return localFakes(tb).QuickBooks }
 
 // localStripe is this binary's local Stripe.
-func localStripe(tb tester) *stripefake.Server {
-	tb.Helper()
-	stripeOnce.Do(func() {
-		var err error
-		if stripeFake, err = stripefake.Start(""); err != nil {
-			tb.Fatal(err)
-		}
-	})
-	return stripeFake
-}
+func localStripe(tb tester) *stripefake.Server { tb.Helper(); return localFakes(tb).Stripe }
 
 // shipEngine is this binary's local ShipEngine.
-func shipEngine(tb tester) *shipenginefake.Server {
-	tb.Helper()
-	seOnce.Do(func() {
-		var err error
-		if seFake, err = shipenginefake.Start("TEST_functions"); err != nil {
-			tb.Fatal(err)
-		}
-	})
-	return seFake
-}
+func shipEngine(tb tester) *shipenginefake.Server { tb.Helper(); return localFakes(tb).ShipEngine }
 
 // testCallbackURL is quickbooksCallback's URL as registered for tests
 // (the tests call the handler directly with the redirect's query).
@@ -116,9 +98,12 @@ func devConfig(tb testing.TB) config.Config {
 // devConfigWith is devConfig with some variables set otherwise.
 func devConfigWith(tb tester, vars map[string]string) config.Config {
 	tb.Helper()
-	se, st, qb := shipEngine(tb), localStripe(tb), localQuickBooks(tb)
+	wired := localFakes(tb).Vars(testCallbackURL)
 	cfg, err := config.Load(func(k string) (string, bool) {
 		if v, ok := vars[k]; ok {
+			return v, true
+		}
+		if v, ok := wired[k]; ok {
 			return v, true
 		}
 		switch k {
@@ -126,32 +111,6 @@ func devConfigWith(tb tester, vars map[string]string) config.Config {
 			return "development", true
 		case "OMS_PROJECT_ID":
 			return testenv.Project, true
-		case "OMS_SHIPENGINE_URL":
-			return se.URL, true
-		case "OMS_SHIPENGINE_CARRIERS":
-			return strings.Join(shipenginefake.Carriers, ","), true
-		case app.ShipEngineKey:
-			return "TEST_functions", true
-		case app.StripeKey:
-			return "sk_test_functions", true
-		case app.StripeWebhookSecret:
-			return st.WebhookSecret, true
-		case "OMS_STRIPE_API_BASE":
-			return st.URL, true
-		case app.QuickBooksClientID:
-			return qb.ClientID, true
-		case app.QuickBooksClientSecret:
-			return qb.ClientSecret, true
-		case "OMS_QUICKBOOKS_BASE_URL":
-			return qb.URL, true
-		case "OMS_QUICKBOOKS_TOKEN_URL":
-			return qb.TokenURL(), true
-		case app.QuickBooksWebhookVerifier:
-			return qb.VerifierToken, true
-		case "OMS_QUICKBOOKS_AUTHORIZE_URL":
-			return qb.AuthorizeURL(), true
-		case "OMS_QUICKBOOKS_REDIRECT_URL":
-			return testCallbackURL, true
 		case "OMS_OWNER_EMAIL":
 			return "owner@example.com", true
 		}
@@ -223,41 +182,17 @@ func (s *store) level(name string) (onHand, held int64) {
 	return on.(int64), h.(int64)
 }
 
-type callAnswer struct {
-	status int
-	Result StartCheckoutResponse `json:"result"`
-	Error  struct {
-		Status  string          `json:"status"`
-		Message string          `json:"message"`
-		Details json.RawMessage `json:"details"`
-	} `json:"error"`
-}
-
-func call(t tester, h http.Handler, token string) callAnswer {
+// call calls startCheckout (its data is {}) through rpc, the one way the
+// tests call a callable.
+func call(t tester, h http.Handler, token string) rpcAnswer[StartCheckoutResponse] {
 	t.Helper()
-	a := callB(h, token)
-	if a.status == 0 {
-		t.Fatalf("the answer is not JSON")
-	}
-	return a
+	return rpc[StartCheckoutResponse](t, h, token, map[string]any{})
 }
 
-// callB calls the handler as the JS SDK would; status 0 means the answer
-// was not JSON.
-func callB(h http.Handler, token string) callAnswer {
-	r := httptest.NewRequest("POST", "/startCheckout", strings.NewReader(`{"data":{}}`))
-	r.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		r.Header.Set("Authorization", "Bearer "+token)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	var a callAnswer
-	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
-		return callAnswer{}
-	}
-	a.status = w.Code
-	return a
+// callB is call for benchmarks' goroutines: status 0 means the answer was
+// not JSON.
+func callB(h http.Handler, token string) rpcAnswer[StartCheckoutResponse] {
+	return rpcB[StartCheckoutResponse](h, token, map[string]any{})
 }
 
 func user(t tester) emulator.User {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -27,15 +28,12 @@ import (
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/firestoredb"
+	"github.com/readyplanner/oms/internal/localfakes"
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/seed"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
 	"github.com/readyplanner/oms/internal/stripepay/stripefake"
 )
-
-// localShipEngineKey is the key the local ShipEngine accepts (a sandbox-
-// shaped key, so that nothing mistakes it for a live one).
-const localShipEngineKey = "TEST_local_shipengine"
 
 // Options configure Start. Zero ports mean free ones.
 type Options struct {
@@ -157,36 +155,17 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		"FIRESTORE_EMULATOR_HOST": h.Firestore.Host, "FIREBASE_AUTH_EMULATOR_HOST": h.AuthHost,
 		"OMS_ENV": config.Development, "OMS_PROJECT_ID": o.Project, "OMS_REGION": o.Region,
 	}
-	if os.Getenv(app.ShipEngineKey) == "" {
-		if h.ShipEngine, err = shipenginefake.Start(localShipEngineKey); err != nil {
-			return nil, fmt.Errorf("local ShipEngine: %w", err)
-		}
-		h.stops = append(h.stops, h.ShipEngine.Close)
-		vars[app.ShipEngineKey] = localShipEngineKey
-		vars["OMS_SHIPENGINE_URL"] = h.ShipEngine.URL
-		vars["OMS_SHIPENGINE_CARRIERS"] = strings.Join(shipenginefake.Carriers, ",")
+	// The local stand-ins of every paid service whose key is not
+	// configured (real test-mode keys in .env use the real services).
+	fakes, err := localfakes.Start(localfakes.Options{ShipEngine: os.Getenv(app.ShipEngineKey) == "", Stripe: os.Getenv(app.StripeKey) == "",
+		QuickBooks: os.Getenv(app.QuickBooksClientID) == "", StripeWebhook: h.URL + "/stripeWebhook", QuickBooksRedirect: h.URL + "/quickbooksCallback"})
+	if err != nil {
+		return nil, err
 	}
-	if os.Getenv(app.StripeKey) == "" {
-		if h.Stripe, err = stripefake.Start(h.URL + "/stripeWebhook"); err != nil {
-			return nil, fmt.Errorf("local Stripe: %w", err)
-		}
-		h.stops = append(h.stops, h.Stripe.Close)
-		vars[app.StripeKey] = "sk_test_local_stripe"
-		vars[app.StripeWebhookSecret] = h.Stripe.WebhookSecret
-		vars["OMS_STRIPE_API_BASE"] = h.Stripe.URL
-	}
-	if os.Getenv(app.QuickBooksClientID) == "" {
-		if h.QuickBooks, err = qbfake.Start(); err != nil {
-			return nil, fmt.Errorf("local QuickBooks: %w", err)
-		}
-		h.stops = append(h.stops, h.QuickBooks.Close)
-		vars[app.QuickBooksClientID], vars[app.QuickBooksClientSecret] = h.QuickBooks.ClientID, h.QuickBooks.ClientSecret
-		vars["OMS_QUICKBOOKS_BASE_URL"], vars["OMS_QUICKBOOKS_TOKEN_URL"] = h.QuickBooks.URL, h.QuickBooks.TokenURL()
-		vars[app.QuickBooksWebhookVerifier] = h.QuickBooks.VerifierToken
-		vars["OMS_QUICKBOOKS_AUTHORIZE_URL"] = h.QuickBooks.AuthorizeURL()
-		vars["OMS_QUICKBOOKS_REDIRECT_URL"] = h.URL + "/quickbooksCallback"
-		h.QuickBooks.AllowRedirect(h.URL + "/quickbooksCallback")
-	} else if os.Getenv("OMS_QUICKBOOKS_REDIRECT_URL") == "" {
+	h.stops = append(h.stops, fakes.Close)
+	h.ShipEngine, h.Stripe, h.QuickBooks = fakes.ShipEngine, fakes.Stripe, fakes.QuickBooks
+	maps.Copy(vars, fakes.Vars(h.URL+"/quickbooksCallback"))
+	if h.QuickBooks == nil && os.Getenv("OMS_QUICKBOOKS_REDIRECT_URL") == "" {
 		// The URI to register with the Intuit app for a sandbox company.
 		vars["OMS_QUICKBOOKS_REDIRECT_URL"] = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port) + "/quickbooksCallback"
 	}

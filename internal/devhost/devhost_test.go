@@ -262,23 +262,10 @@ func TestLocalSystem(t *testing.T) {
 		if _, _, err := h.App.Orders.Transition(ctx, id, order.Move{From: []order.State{order.Invoiced}, To: order.Approved, Actor: "test"}); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			got, err := h.App.Orders.Get(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.State() == order.NeedsAttention {
-				// The capture step finds no authorized payment on this order.
-				if want := "step capturePayment failed: order " + id + " has no authorized payment to capture"; got.Attention != want {
-					t.Errorf("attention %q, want %q", got.Attention, want)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("order is %s after 20 s, want needs_attention", got.State())
-			}
-			time.Sleep(100 * time.Millisecond)
+		got := waitState(t, h, id, order.NeedsAttention)
+		// The capture step finds no authorized payment on this order.
+		if want := "step capturePayment failed: order " + id + " has no authorized payment to capture"; got.Attention != want {
+			t.Errorf("attention %q, want %q", got.Attention, want)
 		}
 	})
 
@@ -346,13 +333,7 @@ func TestLocalSystem(t *testing.T) {
 			o, _ := h.App.Orders.Get(ctx, firm)
 			t.Fatalf("%v (attention: %q)", err, o.Attention)
 		}
-		deadline := time.Now().Add(20 * time.Second)
-		for held() != 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("held %d 20 s after the cancel, want 0", held())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		testenv.Poll(t, 20*time.Second, "the canceled order's units to be released", func() bool { return held() == 0 })
 	})
 
 	fsHost := h.Firestore.Host
@@ -387,20 +368,15 @@ func read(t *testing.T) func(*http.Response, error) (*http.Response, []byte) {
 // waitState waits up to 20 s for the order to reach state.
 func waitState(t *testing.T, h *Host, id string, state order.State) *order.Order {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		o, err := h.App.Orders.Get(context.Background(), id)
-		if err != nil {
+	var o *order.Order
+	testenv.Poll(t, 20*time.Second, "order "+id+" to be "+string(state), func() bool {
+		var err error
+		if o, err = h.App.Orders.Get(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		if o.State() == state {
-			return o
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("order %s is %s (%s) after 20 s, want %s", id, o.State(), o.Attention, state)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return o.State() == state
+	})
+	return o
 }
 
 // Interrupted while starting (Ctrl-C during make dev): Start fails cleanly

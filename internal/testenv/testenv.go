@@ -6,8 +6,8 @@
 //
 //	func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 //
-// The Firestore emulator is always this binary's own (its trigger deliveries
-// come back to this binary's trigger host). The Auth emulator is shared when
+// The Firestore emulator is always this binary's own. The Auth emulator is
+// shared when
 // FIREBASE_AUTH_EMULATOR_HOST is already set (make test starts one for the
 // whole run) and started here otherwise.
 package testenv
@@ -18,13 +18,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/emulator"
@@ -73,16 +71,16 @@ type TB interface {
 	Fatalf(format string, args ...any)
 }
 
-// Env is this binary's Firestore emulator with its trigger host.
+// Env is this binary's Firestore emulator.
 type Env struct {
 	Firestore *emulator.Firestore
 	Client    *firestore.Client // an admin client (bypasses rules)
-	Triggers  *TriggerHost
 }
 
 // Firestore starts the emulator the first time it is called (with the
-// repository's firestore.rules and a trigger host), sets
-// FIRESTORE_EMULATOR_HOST, and returns it.
+// repository's firestore.rules), sets FIRESTORE_EMULATOR_HOST, and
+// returns it. Tests run the order flow themselves (they call its steps),
+// so no trigger deliveries are configured.
 func Firestore(tb TB) *Env {
 	tb.Helper()
 	fsOnce.Do(func() { fsEnv, fsErr = startFirestore() })
@@ -93,11 +91,6 @@ func Firestore(tb TB) *Env {
 }
 
 func startFirestore() (*Env, error) {
-	th, err := newTriggerHost()
-	if err != nil {
-		return nil, err
-	}
-	atExit(th.close)
 	rules, err := RepoFile("firestore.rules")
 	if err != nil {
 		return nil, err
@@ -107,7 +100,7 @@ func startFirestore() (*Env, error) {
 		logs = os.Stderr
 	}
 	fs, err := emulator.StartFirestore(context.Background(), emulator.FirestoreOptions{
-		Project: Project, Rules: rules, FunctionsHost: th.Addr, Logs: logs})
+		Project: Project, Rules: rules, Logs: logs})
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +113,7 @@ func startFirestore() (*Env, error) {
 		return nil, err
 	}
 	atExit(client.Close)
-	return &Env{Firestore: fs, Client: client, Triggers: th}, nil
+	return &Env{Firestore: fs, Client: client}, nil
 }
 
 // AuthHost returns the Auth emulator's host, starting one if the run has
@@ -165,44 +158,15 @@ func RepoFile(name string) (string, error) {
 	return filepath.Join(filepath.Dir(gomod), name), nil
 }
 
-// TriggerHost receives the emulator's trigger deliveries and routes them by
-// trigger name to handlers that tests register.
-type TriggerHost struct {
-	Addr string
-	srv  *http.Server
-	mu   sync.RWMutex
-	h    map[string]http.Handler
-}
-
-func newTriggerHost() (*TriggerHost, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+// Poll checks cond every 50 ms until it holds, and fails the test naming
+// what it waited for if it does not within `within`.
+func Poll(tb TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("waited %s for %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	th := &TriggerHost{Addr: l.Addr().String(), h: map[string]http.Handler{}}
-	th.srv = &http.Server{Handler: http.HandlerFunc(th.serve)}
-	go th.srv.Serve(l)
-	return th, nil
 }
-
-// Handle routes deliveries for trigger name to h. Register the trigger with
-// the emulator too (Env.Firestore.RegisterTrigger).
-func (th *TriggerHost) Handle(name string, h http.Handler) {
-	th.mu.Lock()
-	defer th.mu.Unlock()
-	th.h[name] = h
-}
-
-func (th *TriggerHost) serve(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-	th.mu.RLock()
-	h, ok := th.h[name]
-	th.mu.RUnlock()
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	h.ServeHTTP(w, r)
-}
-
-func (th *TriggerHost) close() error { return th.srv.Close() }

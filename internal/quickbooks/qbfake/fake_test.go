@@ -2,6 +2,7 @@ package qbfake_test
 
 import (
 	"context"
+	"github.com/readyplanner/oms/internal/testenv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -59,13 +60,7 @@ func (rc *receiver) got() []string {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10 s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Poll(t, 10*time.Second, what, cond)
 }
 
 // invoice creates a customer and a one-line invoice through the API.

@@ -1,0 +1,107 @@
+// Package localfakes starts the local stand-ins of the paid services —
+// ShipEngine, Stripe, QuickBooks — and names the configuration that points
+// the App at them: the one wiring that make dev and the tests share.
+package localfakes
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
+	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
+	"github.com/readyplanner/oms/internal/stripepay/stripefake"
+)
+
+// ShipEngineKey is the key the local ShipEngine accepts (a sandbox-shaped
+// key, so that nothing mistakes it for a live one).
+const ShipEngineKey = "TEST_local_shipengine"
+
+// StripeKey is the test-mode key given to the App for the local Stripe.
+const StripeKey = "sk_test_local_stripe"
+
+// Options say which fakes to start.
+type Options struct {
+	ShipEngine, Stripe, QuickBooks bool
+	// StripeWebhook is where the local Stripe delivers its events ("" to
+	// set it later with Stripe.SetEndpoint).
+	StripeWebhook string
+	// QuickBooksRedirect is the callback URL the local QuickBooks' consent
+	// page accepts and the App registers ("" for none).
+	QuickBooksRedirect string
+}
+
+// Fakes are the running fakes (nil: not started).
+type Fakes struct {
+	ShipEngine *shipenginefake.Server
+	Stripe     *stripefake.Server
+	QuickBooks *qbfake.Server
+}
+
+// Start starts the fakes asked for; on error, the ones started are closed.
+func Start(o Options) (_ *Fakes, err error) {
+	f := &Fakes{}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	if o.ShipEngine {
+		if f.ShipEngine, err = shipenginefake.Start(ShipEngineKey); err != nil {
+			return nil, fmt.Errorf("local ShipEngine: %w", err)
+		}
+	}
+	if o.Stripe {
+		if f.Stripe, err = stripefake.Start(o.StripeWebhook); err != nil {
+			return nil, fmt.Errorf("local Stripe: %w", err)
+		}
+	}
+	if o.QuickBooks {
+		if f.QuickBooks, err = qbfake.Start(); err != nil {
+			return nil, fmt.Errorf("local QuickBooks: %w", err)
+		}
+		if o.QuickBooksRedirect != "" {
+			f.QuickBooks.AllowRedirect(o.QuickBooksRedirect)
+		}
+	}
+	return f, nil
+}
+
+// Vars are the configuration variables (secrets included) that point the
+// App at the fakes started; redirect is quickbooksCallback's URL.
+func (f *Fakes) Vars(redirect string) map[string]string {
+	v := map[string]string{}
+	if s := f.ShipEngine; s != nil {
+		v[app.ShipEngineKey], v["OMS_SHIPENGINE_URL"] = ShipEngineKey, s.URL
+		v["OMS_SHIPENGINE_CARRIERS"] = strings.Join(shipenginefake.Carriers, ",")
+	}
+	if s := f.Stripe; s != nil {
+		v[app.StripeKey], v[app.StripeWebhookSecret], v["OMS_STRIPE_API_BASE"] = StripeKey, s.WebhookSecret, s.URL
+	}
+	if q := f.QuickBooks; q != nil {
+		v[app.QuickBooksClientID], v[app.QuickBooksClientSecret] = q.ClientID, q.ClientSecret
+		v["OMS_QUICKBOOKS_BASE_URL"], v["OMS_QUICKBOOKS_TOKEN_URL"] = q.URL, q.TokenURL()
+		v[app.QuickBooksWebhookVerifier] = q.VerifierToken
+		v["OMS_QUICKBOOKS_AUTHORIZE_URL"] = q.AuthorizeURL()
+		if redirect != "" {
+			v["OMS_QUICKBOOKS_REDIRECT_URL"] = redirect
+		}
+	}
+	return v
+}
+
+// Close stops every fake started.
+func (f *Fakes) Close() error {
+	var errs []error
+	if f.ShipEngine != nil {
+		errs = append(errs, f.ShipEngine.Close())
+	}
+	if f.Stripe != nil {
+		errs = append(errs, f.Stripe.Close())
+	}
+	if f.QuickBooks != nil {
+		errs = append(errs, f.QuickBooks.Close())
+	}
+	return errors.Join(errs...)
+}
