@@ -192,8 +192,12 @@ func (c *Client) Query(ctx context.Context, query string, out any) error {
 	return json.Unmarshal(env.QueryResponse, out)
 }
 
-// Quote escapes a value for a QuickBooks query string literal.
-func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+// Quote makes a QuickBooks query string literal of s: a backslash escapes
+// the character after it, so both ' and \ are escaped (a value ending in
+// a backslash would otherwise escape the closing quote).
+func Quote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(s) + "'"
+}
 
 // Dollars renders cents as the decimal JSON number QuickBooks takes.
 func Dollars(m money.Money) json.Number { return json.Number(m.Decimal()) }

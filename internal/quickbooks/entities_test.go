@@ -213,3 +213,67 @@ func TestVoidedNeedsPrefixAndZeroes(t *testing.T) {
 		}
 	}
 }
+
+// The customer lookup's paths, each on the local QuickBooks: by email
+// (QuickBooks is reported to accept the filter; the local one does by
+// default), by DisplayName when the email is not queryable (4001), and a
+// duplicate name (6240) recognised in every shape a fault can come in.
+func TestCustomerLookupPaths(t *testing.T) {
+	ctx := context.Background()
+	t.Run("by email", func(t *testing.T) {
+		f, c, _ := connect(t)
+		var created struct{ Customer struct{ Id string } }
+		if err := c.Do(ctx, "POST", "customer", nil, map[string]any{"DisplayName": "Ann L. (old name)", "PrimaryEmailAddr": map[string]any{"Address": "ann@example.com"}}, &created); err != nil {
+			t.Fatal(err)
+		}
+		id, err := c.FindOrCreateCustomer(ctx, "Ann Lee", "ann@example.com")
+		if err != nil || id != created.Customer.Id || count(f.Calls(), "POST /v3/company/"+qbfake.Realm+"/customer") != 1 {
+			t.Errorf("found %q %v, want %q without creating another", id, err, created.Customer.Id)
+		}
+	})
+	t.Run("email not queryable", func(t *testing.T) {
+		f, c, _ := connect(t)
+		f.EmailNotQueryable(true)
+		id1, err := c.FindOrCreateCustomer(ctx, "Ann Lee", "ann@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id2, err := c.FindOrCreateCustomer(ctx, "Ann Lee", "ann@example.com"); err != nil || id2 != id1 {
+			t.Errorf("by DisplayName: %q %v, want %q", id2, err, id1)
+		}
+	})
+	for _, shape := range []string{qbfake.FaultJSON, qbfake.FaultIn200, qbfake.FaultXML} {
+		t.Run("duplicate name as "+shape, func(t *testing.T) {
+			f, c, _ := connect(t)
+			f.SetFaultShape(shape)
+			body := map[string]any{"DisplayName": "Ann Lee (ann@example.com)"}
+			if err := c.Do(ctx, "POST", "customer", nil, body, nil); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Do(ctx, "POST", "customer", nil, body, nil)
+			if fl := quickbooks.AsFault(err); fl == nil || !fl.Has("6240") || apperr.CodeOf(err) != apperr.Invalid {
+				t.Errorf("duplicate: %v (fault %+v)", err, fl)
+			}
+			f.EmailNotQueryable(true)
+			if _, err := c.FindOrCreateCustomer(ctx, "Ann Lee", "ann@example.com"); err != nil {
+				t.Errorf("lookup after a 6240: %v", err)
+			}
+		})
+	}
+}
+
+// Quote escapes both ' and \ so that no value can end a literal early; the
+// local QuickBooks reads the literal back exactly.
+func TestQuoteRoundTrip(t *testing.T) {
+	f, c, _ := connect(t)
+	for _, name := range []string{`Tom's Planner`, `Back\slash`, `Ends with \`, `\' both`} {
+		id := f.AddItem(name)
+		var out struct{ Item []struct{ Id string } }
+		if err := c.Query(context.Background(), "select * from Item where Name = "+quickbooks.Quote(name), &out); err != nil || len(out.Item) != 1 || out.Item[0].Id != id {
+			t.Errorf("%q: %+v %v", name, out, err)
+		}
+	}
+	if got := quickbooks.Quote(`a'b\`); got != `'a\'b\\'` {
+		t.Errorf("Quote = %s", got)
+	}
+}

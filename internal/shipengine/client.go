@@ -156,6 +156,9 @@ func (c *Client) Estimate(ctx context.Context, q RatesQuery) ([]shipping.Rate, e
 		FromCityLocality: q.From.CityLocality, FromStateProvince: q.From.StateProvince, ToCountryCode: q.To.CountryCode,
 		ToPostalCode: q.To.PostalCode, ToCityLocality: q.To.CityLocality, ToStateProvince: q.To.StateProvince,
 		Weight: grams(q.Package.WeightGrams), Dimensions: dims(q.Package), ShipDate: shipDate(q.ShipDate)}
+	if req.ShipDate == "" {
+		req.ShipDate = shipDate(time.Now()) // required by the estimate operation
+	}
 	var out []WireRate
 	if err := c.post(ctx, "/v1/rates/estimate", req, &out); err != nil {
 		return nil, err
@@ -168,6 +171,18 @@ func shipDate(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// deliveryDate reads estimated_delivery_date: an RFC 3339 date-time, or a
+// bare date (the spec's pattern allows YYYY-MM-DD), as midnight UTC. The
+// zero time when there is none.
+func deliveryDate(s string) time.Time {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
 }
 
 // convertRates keeps the valid rates and prices each as what the customer
@@ -196,9 +211,7 @@ func convertRates(in []WireRate) ([]shipping.Rate, error) {
 		if w.DeliveryDays != nil {
 			r.DeliveryDays = *w.DeliveryDays
 		}
-		if t, err := time.Parse(time.RFC3339, w.EstimatedDeliveryDate); err == nil {
-			r.EstimatedDelivery = t
-		}
+		r.EstimatedDelivery = deliveryDate(w.EstimatedDeliveryDate)
 		out = append(out, r)
 	}
 	return out, nil

@@ -10,14 +10,16 @@ import (
 // The wire shapes of ShipEngine API v1 (reference/shipengine.md). The fake
 // server in this package's shipenginefake uses the same types.
 
-// WireAddress is ShipEngine's address. Missing fields come back as null.
+// WireAddress is ShipEngine's address. Missing fields come back as null
+// (decoded as ""); optional fields are left out of requests when empty —
+// the spec gives them minLength 1, so "" is not a value.
 type WireAddress struct {
 	Name                        string `json:"name"`
-	Phone                       string `json:"phone"`
-	CompanyName                 string `json:"company_name"`
+	Phone                       string `json:"phone,omitempty"`
+	CompanyName                 string `json:"company_name,omitempty"`
 	AddressLine1                string `json:"address_line1"`
-	AddressLine2                string `json:"address_line2"`
-	AddressLine3                string `json:"address_line3"`
+	AddressLine2                string `json:"address_line2,omitempty"`
+	AddressLine3                string `json:"address_line3,omitempty"`
 	CityLocality                string `json:"city_locality"`
 	StateProvince               string `json:"state_province"`
 	PostalCode                  string `json:"postal_code"`
@@ -121,9 +123,12 @@ type WireRate struct {
 	ConfirmationAmount    Amount   `json:"confirmation_amount"`
 	OtherAmount           Amount   `json:"other_amount"`
 	TaxAmount             *Amount  `json:"tax_amount"`
+	Zone                  *int64   `json:"zone"`
 	DeliveryDays          *int64   `json:"delivery_days"`
-	EstimatedDeliveryDate string   `json:"estimated_delivery_date"`
+	EstimatedDeliveryDate string   `json:"estimated_delivery_date"` // RFC 3339, or a bare date
 	CarrierDeliveryDays   string   `json:"carrier_delivery_days"`
+	CarrierNickname       string   `json:"carrier_nickname"`
+	NegotiatedRate        bool     `json:"negotiated_rate"`
 	GuaranteedService     bool     `json:"guaranteed_service"`
 	Trackable             bool     `json:"trackable"`
 	ValidationStatus      string   `json:"validation_status"`
@@ -148,7 +153,8 @@ type RatesAnswer struct {
 	RateResponse RateResponse `json:"rate_response"`
 }
 
-// EstimateRequest is POST /v1/rates/estimate's body.
+// EstimateRequest is POST /v1/rates/estimate's body (ship_date is
+// required).
 type EstimateRequest struct {
 	CarrierIDs        []string    `json:"carrier_ids,omitempty"`
 	CarrierID         string      `json:"carrier_id,omitempty"`
@@ -163,7 +169,7 @@ type EstimateRequest struct {
 	Weight            Weight      `json:"weight"`
 	Dimensions        *Dimensions `json:"dimensions,omitempty"`
 	ResidentialInd    string      `json:"address_residential_indicator,omitempty"`
-	ShipDate          string      `json:"ship_date,omitempty"`
+	ShipDate          string      `json:"ship_date"`
 }
 
 // ErrorItem is one entry of an error body's errors.

@@ -3,6 +3,7 @@ package qbfake
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"regexp"
@@ -26,7 +27,30 @@ type company struct {
 	calls     []string // "METHOD path?query"
 	// paymentOnly: payments notify no Invoice Update (NotifyPaymentOnly).
 	paymentOnly bool
+	// emailNotQueryable: a customer query on PrimaryEmailAddr is refused
+	// (4001), the other reading of an UNVERIFIED fact.
+	emailNotQueryable bool
 }
+
+// Shapes a validation fault can come in (SetFaultShape): QuickBooks
+// answers the API's JSON on a 400, and may carry a Fault in a 200 or
+// answer XML when JSON was asked.
+const (
+	FaultJSON  = "json"   // HTTP 400 {"Fault":{"Error":[…],"type":"ValidationFault"}}
+	FaultIn200 = "in-200" // HTTP 200 carrying the same Fault
+	FaultXML   = "xml"    // HTTP 400 <IntuitResponse><Fault type="ValidationFault"><Error code="…">…
+)
+
+// SetFaultShape makes the local QuickBooks answer its validation faults
+// (6240 duplicate name, 4001 invalid query, …) in shape: FaultJSON,
+// FaultIn200 or FaultXML.
+func (s *Server) SetFaultShape(shape string) { s.faultShape.Store(shape) }
+
+// EmailNotQueryable makes a customer query on PrimaryEmailAddr fail with
+// 4001, as QuickBooks may answer (whether it can be filtered is
+// UNVERIFIED; by default the local QuickBooks answers it, as QuickBooks is
+// reported to).
+func (s *Server) EmailNotQueryable(v bool) { s.mu.Lock(); s.co.emailNotQueryable = v; s.mu.Unlock() }
 
 func (s *Server) initCompany(mux *http.ServeMux) {
 	s.co = &company{customers: map[string]map[string]any{}, items: map[string]map[string]any{}, invoices: map[string]map[string]any{},
@@ -80,7 +104,23 @@ func (s *Server) Invoice(id string) map[string]any {
 // InvoiceCount is how many invoices exist.
 func (s *Server) InvoiceCount() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.co.invoices) }
 
-func fault(w http.ResponseWriter, status int, typ, code, msg, detail string) {
+// fault answers a fault in the shape set with SetFaultShape (validation
+// faults only: the others keep QuickBooks' JSON).
+func (s *Server) fault(w http.ResponseWriter, status int, typ, code, msg, detail string) {
+	shape, _ := s.faultShape.Load().(string)
+	if typ != "ValidationFault" {
+		shape = FaultJSON
+	}
+	switch shape {
+	case FaultXML:
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="2026-11-25T10:00:00.000-08:00"><Fault type="%s"><Error code="%s"><Message>%s</Message><Detail>%s</Detail></Error></Fault></IntuitResponse>`,
+			html.EscapeString(typ), html.EscapeString(code), html.EscapeString(msg), html.EscapeString(detail))
+		return
+	case FaultIn200:
+		status = http.StatusOK
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"Fault": map[string]any{"Error": []any{map[string]any{"Message": msg, "Detail": detail, "code": code}}, "type": typ},
@@ -145,14 +185,14 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="2026-11-25T10:00:00.000-08:00"><Fault type="SERVICE"><Error code="3001"><Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message><Detail>The request limit was reached.</Detail></Error></Fault></IntuitResponse>`)
 		return
 	case failing:
-		fault(w, 500, "SystemFault", "10000", "An application error has occurred while processing your request", "System Failure Error")
+		s.fault(w, 500, "SystemFault", "10000", "An application error has occurred while processing your request", "System Failure Error")
 		return
 	case r.PathValue("realm") != Realm:
-		fault(w, 403, "AuthorizationFault", "003100", "ApplicationAuthorizationFailed", "the token is not for this company")
+		s.fault(w, 403, "AuthorizationFault", "003100", "ApplicationAuthorizationFailed", "the token is not for this company")
 		return
 	}
 	if mv, _ := strconv.Atoi(r.URL.Query().Get("minorversion")); mv < 75 {
-		fault(w, 400, "ValidationFault", "2010", "Request has invalid or unsupported property", "minorversion must be 75 or higher")
+		s.fault(w, 400, "ValidationFault", "2010", "Request has invalid or unsupported property", "minorversion must be 75 or higher")
 		return
 	}
 	var body map[string]any
@@ -160,7 +200,7 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
 		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 		dec.UseNumber()
 		if err := dec.Decode(&body); err != nil {
-			fault(w, 400, "ValidationFault", "2020", "Request has invalid or unsupported property", "the body is not JSON")
+			s.fault(w, 400, "ValidationFault", "2020", "Request has invalid or unsupported property", "the body is not JSON")
 			return
 		}
 	}
@@ -174,7 +214,7 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
 	case ent == "invoice" && r.Method == http.MethodGet && r.PathValue("id") != "":
 		inv, ok := s.co.invoices[r.PathValue("id")]
 		if !ok {
-			fault(w, 400, "ValidationFault", "610", "Object Not Found", "Something you're trying to use has been made inactive or deleted.")
+			s.fault(w, 400, "ValidationFault", "610", "Object Not Found", "Something you're trying to use has been made inactive or deleted.")
 			return
 		}
 		answer(w, map[string]any{"Invoice": inv, "time": "now"})
@@ -195,19 +235,19 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
 	case ent == "payment" && r.Method == http.MethodGet && r.PathValue("id") != "":
 		p, ok := s.co.payments[r.PathValue("id")]
 		if !ok {
-			fault(w, 400, "ValidationFault", "610", "Object Not Found", "Payment "+r.PathValue("id"))
+			s.fault(w, 400, "ValidationFault", "610", "Object Not Found", "Payment "+r.PathValue("id"))
 			return
 		}
 		answer(w, map[string]any{"Payment": p, "time": "now"})
 	default:
-		fault(w, 400, "ValidationFault", "2020", "Unsupported operation", r.Method+" "+ent)
+		s.fault(w, 400, "ValidationFault", "2020", "Unsupported operation", r.Method+" "+ent)
 	}
 }
 
 func (s *Server) query(w http.ResponseWriter, q string) {
 	m := queryRE.FindStringSubmatch(strings.TrimSpace(q))
 	if m == nil {
-		fault(w, 400, "ValidationFault", "4000", "Error parsing query", "QueryParserError: "+q)
+		s.fault(w, 400, "ValidationFault", "4000", "Error parsing query", "QueryParserError: "+q)
 		return
 	}
 	var table map[string]map[string]any
@@ -219,18 +259,22 @@ func (s *Server) query(w http.ResponseWriter, q string) {
 	case "Invoice":
 		table = s.co.invoices
 	default:
-		fault(w, 400, "ValidationFault", "4001", "Invalid query", "unsupported entity "+m[1])
+		s.fault(w, 400, "ValidationFault", "4001", "Invalid query", "unsupported entity "+m[1])
 		return
 	}
-	field, want := m[2], strings.ReplaceAll(m[3], `\'`, "'")
-	if field == "PrimaryEmailAddr" {
-		// One reading of an UNVERIFIED fact: the email is not filterable.
-		fault(w, 400, "ValidationFault", "4001", "Invalid query", "property PrimaryEmailAddr is not queryable")
+	field, want := m[2], unquote(m[3])
+	if field == "PrimaryEmailAddr" && s.co.emailNotQueryable {
+		s.fault(w, 400, "ValidationFault", "4001", "Invalid query", "property PrimaryEmailAddr is not queryable")
 		return
 	}
 	var found []any
 	for _, row := range table {
-		if field == "" || fmt.Sprint(row[field]) == want {
+		got := fmt.Sprint(row[field])
+		if field == "PrimaryEmailAddr" {
+			e, _ := row[field].(map[string]any)
+			got = fmt.Sprint(e["Address"])
+		}
+		if field == "" || got == want {
 			found = append(found, row)
 		}
 	}
@@ -241,15 +285,28 @@ func (s *Server) query(w http.ResponseWriter, q string) {
 	answer(w, map[string]any{"QueryResponse": res, "time": "now"})
 }
 
+// unquote reads a query string literal's body: a backslash escapes the
+// character after it (\' and \\).
+func unquote(lit string) string {
+	var b strings.Builder
+	for i := 0; i < len(lit); i++ {
+		if lit[i] == '\\' && i+1 < len(lit) {
+			i++
+		}
+		b.WriteByte(lit[i])
+	}
+	return b.String()
+}
+
 func (s *Server) createCustomer(w http.ResponseWriter, b map[string]any) {
 	name, _ := b["DisplayName"].(string)
 	if strings.TrimSpace(name) == "" {
-		fault(w, 400, "ValidationFault", "2020", "Required param missing, need to supply the required value for the API", "Required parameter DisplayName is missing")
+		s.fault(w, 400, "ValidationFault", "2020", "Required param missing, need to supply the required value for the API", "Required parameter DisplayName is missing")
 		return
 	}
 	for _, c := range s.co.customers {
 		if c["DisplayName"] == name {
-			fault(w, 400, "ValidationFault", "6240", "Duplicate Name Exists Error", "The name supplied already exists. : Another customer, vendor or employee is already using this name.")
+			s.fault(w, 400, "ValidationFault", "6240", "Duplicate Name Exists Error", "The name supplied already exists. : Another customer, vendor or employee is already using this name.")
 			return
 		}
 	}
@@ -266,11 +323,11 @@ func (s *Server) createCustomer(w http.ResponseWriter, b map[string]any) {
 func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 	ref, _ := b["CustomerRef"].(map[string]any)
 	if _, ok := s.co.customers[fmt.Sprint(ref["value"])]; !ok {
-		fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Customer "+fmt.Sprint(ref["value"]))
+		s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Customer "+fmt.Sprint(ref["value"]))
 		return nil
 	}
 	if dn, _ := b["DocNumber"].(string); len(dn) > 21 {
-		fault(w, 400, "ValidationFault", "2050", "String length is either shorter or longer than supported by specification", "DocNumber max 21")
+		s.fault(w, 400, "ValidationFault", "2050", "String length is either shorter or longer than supported by specification", "DocNumber max 21")
 		return nil
 	}
 	lines, _ := b["Line"].([]any)
@@ -280,7 +337,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 		line, _ := l.(map[string]any)
 		amt, ok := cents(line["Amount"])
 		if !ok || amt < 0 {
-			fault(w, 400, "ValidationFault", "2020", "Invalid amount", fmt.Sprintf("Line %d Amount", i))
+			s.fault(w, 400, "ValidationFault", "2020", "Invalid amount", fmt.Sprintf("Line %d Amount", i))
 			return nil
 		}
 		switch line["DetailType"] {
@@ -288,13 +345,13 @@ func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 			d, _ := line["SalesItemLineDetail"].(map[string]any)
 			ir, _ := d["ItemRef"].(map[string]any)
 			if _, ok := s.co.items[fmt.Sprint(ir["value"])]; !ok {
-				fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Item "+fmt.Sprint(ir["value"]))
+				s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Item "+fmt.Sprint(ir["value"]))
 				return nil
 			}
 			unit, ok1 := cents(d["UnitPrice"])
 			qty, err := strconv.ParseInt(fmt.Sprint(d["Qty"]), 10, 64)
 			if !ok1 || err != nil || unit*qty != amt {
-				fault(w, 400, "ValidationFault", "6070", "Amount is not equal to UnitPrice * Qty", fmt.Sprintf("Line %d", i))
+				s.fault(w, 400, "ValidationFault", "6070", "Amount is not equal to UnitPrice * Qty", fmt.Sprintf("Line %d", i))
 				return nil
 			}
 			total += amt
@@ -302,7 +359,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 		case "DiscountLineDetail":
 			total -= amt
 		default:
-			fault(w, 400, "ValidationFault", "2020", "Unsupported line", fmt.Sprint(line["DetailType"]))
+			s.fault(w, 400, "ValidationFault", "2020", "Unsupported line", fmt.Sprint(line["DetailType"]))
 			return nil
 		}
 		line["Id"], line["LineNum"] = strconv.Itoa(i+1), i+1
@@ -323,11 +380,11 @@ func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 func (s *Server) void(w http.ResponseWriter, b map[string]any) {
 	inv, ok := s.co.invoices[fmt.Sprint(b["Id"])]
 	if !ok {
-		fault(w, 400, "ValidationFault", "610", "Object Not Found", "Invoice "+fmt.Sprint(b["Id"]))
+		s.fault(w, 400, "ValidationFault", "610", "Object Not Found", "Invoice "+fmt.Sprint(b["Id"]))
 		return
 	}
 	if fmt.Sprint(b["SyncToken"]) != inv["SyncToken"] {
-		fault(w, 400, "ValidationFault", "5010", "Stale Object Error", "You and another user were working on the same thing.")
+		s.fault(w, 400, "ValidationFault", "5010", "Stale Object Error", "You and another user were working on the same thing.")
 		return
 	}
 	s.voidLocked(fmt.Sprint(b["Id"]), inv)
@@ -347,7 +404,7 @@ func (s *Server) payment(w http.ResponseWriter, b map[string]any) {
 			link, _ := lt.(map[string]any)
 			inv, found := s.co.invoices[fmt.Sprint(link["TxnId"])]
 			if !ok || !found || link["TxnType"] != "Invoice" {
-				fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "payment line")
+				s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "payment line")
 				return
 			}
 			bal, _ := cents(inv["Balance"])

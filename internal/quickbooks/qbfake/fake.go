@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/readyplanner/oms/internal/quickbooks"
@@ -48,6 +49,7 @@ type Server struct {
 	notify           *notifier
 	redirects        []string // allowed redirect URIs (any when empty)
 	declineConsent   bool
+	faultShape       atomic.Value // SetFaultShape; FaultJSON when unset
 }
 
 // Start serves a local QuickBooks on a free loopback port.

@@ -190,7 +190,7 @@ func (s *Server) validate(w http.ResponseWriter, body []byte) {
 		writeError(w, http.StatusBadRequest, "shipengine", "validation", "invalid_field_value", "Between 1 and 250 addresses can be validated at once.")
 		return
 	}
-	out := make([]shipengine.ValidationResult, 0, len(in))
+	out := make([]validation, 0, len(in))
 	for i, a := range in {
 		for f, v := range map[string]string{"address_line1": a.AddressLine1, "city_locality": a.CityLocality, "state_province": a.StateProvince, "country_code": a.CountryCode} {
 			if strings.TrimSpace(v) == "" {
@@ -198,9 +198,59 @@ func (s *Server) validate(w http.ResponseWriter, body []byte) {
 				return
 			}
 		}
-		out = append(out, match(a))
+		out = append(out, answerOf(match(a)))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// address is an address as ShipEngine answers it: a field it has no value
+// for is null, the residential indicator "unknown" unless known.
+type address struct {
+	Name                        *string `json:"name"`
+	Phone                       *string `json:"phone"`
+	CompanyName                 *string `json:"company_name"`
+	AddressLine1                *string `json:"address_line1"`
+	AddressLine2                *string `json:"address_line2"`
+	AddressLine3                *string `json:"address_line3"`
+	CityLocality                *string `json:"city_locality"`
+	StateProvince               *string `json:"state_province"`
+	PostalCode                  *string `json:"postal_code"`
+	CountryCode                 *string `json:"country_code"`
+	AddressResidentialIndicator string  `json:"address_residential_indicator"`
+}
+
+func orNull(s string) *string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	return &s
+}
+
+func answerAddress(a shipengine.WireAddress) address {
+	r := a.AddressResidentialIndicator
+	if r == "" {
+		r = "unknown"
+	}
+	return address{Name: orNull(a.Name), Phone: orNull(a.Phone), CompanyName: orNull(a.CompanyName), AddressLine1: orNull(a.AddressLine1),
+		AddressLine2: orNull(a.AddressLine2), AddressLine3: orNull(a.AddressLine3), CityLocality: orNull(a.CityLocality),
+		StateProvince: orNull(a.StateProvince), PostalCode: orNull(a.PostalCode), CountryCode: orNull(a.CountryCode), AddressResidentialIndicator: r}
+}
+
+// validation is one entry of the validate answer, in ShipEngine's shape.
+type validation struct {
+	Status          string               `json:"status"`
+	OriginalAddress address              `json:"original_address"`
+	MatchedAddress  *address             `json:"matched_address"`
+	Messages        []shipengine.Message `json:"messages"`
+}
+
+func answerOf(v shipengine.ValidationResult) validation {
+	out := validation{Status: v.Status, OriginalAddress: answerAddress(v.OriginalAddress), Messages: v.Messages}
+	if v.MatchedAddress != nil {
+		m := answerAddress(*v.MatchedAddress)
+		out.MatchedAddress = &m
+	}
+	return out
 }
 
 func match(a shipengine.WireAddress) shipengine.ValidationResult {
@@ -304,13 +354,21 @@ func (s *Server) quote(carrierIDs []string, g float64, from, to string, shipDate
 		}
 		days := sv.days + z/3
 		cents := sv.price(g, z)
+		zone := z
+		// UPS answers a bare date (the spec allows YYYY-MM-DD), USPS a
+		// date-time: clients must read both.
+		delivery := shipDate.AddDate(0, 0, int(days)).Format("2006-01-02T15:04:05Z")
+		if sv.carrierCode == "ups" {
+			delivery = shipDate.AddDate(0, 0, int(days)).Format("2006-01-02")
+		}
 		r := shipengine.WireRate{RateType: "shipment", CarrierID: sv.carrierID, CarrierCode: sv.carrierCode, CarrierFriendlyName: sv.carrier,
-			ServiceType: sv.service, ServiceCode: sv.code, PackageType: "package",
+			CarrierNickname: sv.carrier + " (local)", ServiceType: sv.service, ServiceCode: sv.code, PackageType: "package", Zone: &zone,
 			ShippingAmount:     shipengine.Amount{Currency: "usd", Amount: json.Number(fmt.Sprintf("%d.%02d", cents/100, cents%100))},
 			InsuranceAmount:    shipengine.Amount{Currency: "usd", Amount: "0.0"},
 			ConfirmationAmount: shipengine.Amount{Currency: "usd", Amount: "0.0"},
 			OtherAmount:        shipengine.Amount{Currency: "usd", Amount: "0.0"},
-			DeliveryDays:       &days, EstimatedDeliveryDate: shipDate.AddDate(0, 0, int(days)).Format("2006-01-02T15:04:05Z"),
+			TaxAmount:          &shipengine.Amount{Currency: "usd", Amount: "0.0"},
+			DeliveryDays:       &days, EstimatedDeliveryDate: delivery,
 			CarrierDeliveryDays: strconv.FormatInt(days, 10), Trackable: true, ValidationStatus: "valid",
 			WarningMessages: []string{}, ErrorMessages: []string{}}
 		if withID {
@@ -372,11 +430,31 @@ func (s *Server) rates(w http.ResponseWriter, body []byte) {
 		}
 		g += pg
 	}
-	rates := s.quote(in.RateOptions.CarrierIDs, g, in.Shipment.ShipFrom.PostalCode, in.Shipment.ShipTo.PostalCode, s.shipDate(in.Shipment.ShipDate), true)
-	writeJSON(w, http.StatusOK, shipengine.RatesAnswer{Shipment: in.Shipment, RateResponse: shipengine.RateResponse{
-		Rates: rates, InvalidRates: []shipengine.WireRate{}, RateRequestID: "se-" + strconv.Itoa(int(hash(string(body))%1000000)),
-		ShipmentID: "se-" + strconv.Itoa(int(hash(requestID())%1000000)), CreatedAt: s.now().UTC().Format(time.RFC3339), Status: "completed",
-		Errors: []shipengine.ErrorItem{}}})
+	ship := s.shipDate(in.Shipment.ShipDate)
+	rates := s.quote(in.RateOptions.CarrierIDs, g, in.Shipment.ShipFrom.PostalCode, in.Shipment.ShipTo.PostalCode, ship, true)
+	// The answer is the shipment ShipEngine created (every field its
+	// schema requires) with the rate_response.
+	now := s.now().UTC().Format("2006-01-02T15:04:05.000Z")
+	shipmentID := "se-" + strconv.Itoa(int(hash(requestID())%1000000))
+	packages := make([]map[string]any, len(in.Shipment.Packages))
+	for i, p := range in.Shipment.Packages {
+		pkg := map[string]any{"package_code": "package", "weight": p.Weight, "insured_value": map[string]any{"currency": "usd", "amount": json.Number("0.0")}}
+		if p.Dimensions != nil {
+			pkg["dimensions"] = p.Dimensions
+		}
+		packages[i] = pkg
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"shipment_id": shipmentID, "external_shipment_id": nil,
+		"ship_date": ship.Format("2006-01-02T15:04:05Z"), "created_at": now, "modified_at": now, "shipment_status": "pending",
+		"ship_to": answerAddress(in.Shipment.ShipTo), "ship_from": answerAddress(in.Shipment.ShipFrom), "warehouse_id": nil,
+		"return_to": answerAddress(in.Shipment.ShipFrom), "confirmation": "none", "customs": nil, "advanced_options": map[string]any{},
+		"insurance_provider": "none", "tags": []any{}, "packages": packages,
+		"total_weight": map[string]any{"value": json.Number(strconv.FormatFloat(g, 'f', -1, 64)), "unit": "gram"},
+		"rate_response": shipengine.RateResponse{Rates: rates, InvalidRates: []shipengine.WireRate{},
+			RateRequestID: "se-" + strconv.Itoa(int(hash(string(body))%1000000)), ShipmentID: shipmentID,
+			CreatedAt: now, Status: "completed", Errors: []shipengine.ErrorItem{}},
+	})
 }
 
 func (s *Server) estimate(w http.ResponseWriter, body []byte) {
