@@ -447,7 +447,7 @@ func TestLocalShipEngineFollowsTheSpec(t *testing.T) {
 	}
 	addr := `{"name":"Ann Lee","address_line1":"%s","city_locality":"Austin","state_province":"TX","postal_code":"78701","country_code":"US"}`
 	from := `{"name":"ReadyPlanner","phone":"+1 503 555 0100","address_line1":"1 Warehouse Rd","city_locality":"Portland","state_province":"OR","postal_code":"97201","country_code":"US","address_residential_indicator":"no"}`
-	to := fmt.Sprintf(`{"name":"Ann Lee","phone":"+1 512 555 0100","address_line1":"123 Main St","city_locality":"Austin","state_province":"TX","postal_code":"78701","country_code":"US","address_residential_indicator":"yes"}`)
+	to := `{"name":"Ann Lee","phone":"+1 512 555 0100","address_line1":"123 Main St","city_locality":"Austin","state_province":"TX","postal_code":"78701","country_code":"US","address_residential_indicator":"yes"}`
 	carriers, _ := json.Marshal(shipenginefake.Carriers)
 	cases := []struct {
 		name, path, key, body string
