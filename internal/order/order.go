@@ -121,10 +121,11 @@ type Pricing struct {
 	RedemptionsReleased bool
 }
 
-// Order is an order as the domain sees it. Its state and history change only
-// through Transition, so that every state change has its history entry.
-// Later capabilities add lines, totals, customer, shipping and payment
-// details.
+// Order is an order as the domain sees it: its priced lines, customer,
+// pricing, shipping quote and choice, payment, invoice, stock holds, and
+// the order flow's work. Its state and history change only through
+// Transition, so that every state change has its history entry and starts
+// the work of the state entered.
 type Order struct {
 	ID        string
 	UID       string // the Firebase user who owns it

@@ -1,10 +1,11 @@
-// Package stripepay is the Stripe adapter. This first part builds the
-// stripe-go (v76) client the way the project uses it everywhere: a value
-// built with options, never the package-level globals; an API base that can
-// point at real Stripe, stripe-mock (request validity) or the project's
-// local Stripe; our own HTTP client with a timeout; Stripe's own retries
-// for network errors and 409/429/5xx (with the idempotency key kept); and
-// its logs in our logger, at debug. The payments capability adds the calls.
+// Package stripepay is the Stripe adapter: the payments capability's
+// Sessions and Intents (payments.go), webhook events verified and reduced
+// (events.go), and the stripe-go (v76) client built the way the project
+// uses it everywhere: a value built with options, never the package-level
+// globals; an API base that can point at real Stripe, stripe-mock (request
+// validity) or the project's local Stripe (stripefake); our own HTTP client
+// with a timeout; Stripe's own retries for network errors and 409/429/5xx
+// (with the idempotency key kept); and its logs in our logger, at debug.
 package stripepay
 
 import (
