@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,7 +58,16 @@ type Auth struct {
 // StartAuth starts the Auth emulator alone, offline, on free ports (its hub
 // and logging ports included, so that several can run at once), and waits
 // until it answers.
-func StartAuth(ctx context.Context, o AuthOptions) (*Auth, error) {
+func StartAuth(ctx context.Context, o AuthOptions) (a *Auth, err error) {
+	for attempt := 1; ; attempt++ {
+		a, err = startAuth(ctx, o)
+		if err == nil || !errors.Is(err, errExitedEarly) || o.Port != 0 || attempt == startAttempts {
+			return a, err
+		}
+	}
+}
+
+func startAuth(ctx context.Context, o AuthOptions) (*Auth, error) {
 	if o.Project == "" {
 		o.Project = "demo-oms"
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -94,7 +95,16 @@ type Firestore struct {
 }
 
 // StartFirestore starts the emulator on free ports and waits until it answers.
-func StartFirestore(ctx context.Context, o FirestoreOptions) (*Firestore, error) {
+func StartFirestore(ctx context.Context, o FirestoreOptions) (f *Firestore, err error) {
+	for attempt := 1; ; attempt++ {
+		f, err = startFirestore(ctx, o)
+		if err == nil || !errors.Is(err, errExitedEarly) || o.Port != 0 || attempt == startAttempts {
+			return f, err
+		}
+	}
+}
+
+func startFirestore(ctx context.Context, o FirestoreOptions) (*Firestore, error) {
 	if o.Project == "" {
 		o.Project = "demo-oms"
 	}

@@ -32,6 +32,15 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// errExitedEarly: the process ended before it answered. Free ports are
+// chosen and then handed to the process, so another process may take one
+// in between on a busy machine: a start that fails so is tried again on
+// other ports (startAttempts).
+var errExitedEarly = errors.New("exited before it was ready")
+
+// startAttempts bounds the starts of an emulator that exits early.
+const startAttempts = 3
+
 func freePorts(n int) ([]int, error) {
 	// Hold every listener until all are chosen so that the ports differ.
 	var ls []net.Listener
@@ -119,7 +128,7 @@ func (p *process) waitReady(ctx context.Context, url string, timeout time.Durati
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready (%v); its output ends:\n%s", p.name, p.err, p.tail.String())
+			return fmt.Errorf("%w: %s (%v); its output ends:\n%s", errExitedEarly, p.name, p.err, p.tail.String())
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready after %s; its output ends:\n%s", p.name, timeout, p.tail.String())
 		case <-time.After(50 * time.Millisecond):
