@@ -11,6 +11,7 @@ import (
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/sweep"
 )
 
 // Steps returns this capability's order-flow steps by name.
@@ -23,8 +24,8 @@ func (s *Service) Steps() map[string]orderflow.StepFunc {
 }
 
 // Tasks returns this capability's sweeper tasks by name.
-func (s *Service) Tasks() map[string]func(ctx context.Context, now time.Time) (string, error) {
-	return map[string]func(context.Context, time.Time) (string, error){"reconcileInvoices": s.Reconcile}
+func (s *Service) Tasks() map[string]sweep.TaskFunc {
+	return map[string]sweep.TaskFunc{"reconcileInvoices": s.Reconcile}
 }
 
 // createInvoice invoices an authorized order (requestid derived from the

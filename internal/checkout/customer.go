@@ -216,21 +216,7 @@ func (c *Customers) change(ctx context.Context, uid, orderID, email string, code
 
 // own returns the caller's pending order; someone else's is NOT_FOUND.
 func (c *Customers) own(ctx context.Context, uid, orderID string) (*order.Order, error) {
-	if err := order.ValidID(orderID); err != nil {
-		return nil, err
-	}
-	o, err := c.Orders.Get(ctx, orderID)
-	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && o.UID != uid) {
-		// Whether someone else's order exists is not the caller's business.
-		return nil, apperr.New(apperr.NotFound, "order %s not found", orderID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if o.State() != order.Pending {
-		return nil, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can change", orderID, o.State())
-	}
-	return o, nil
+	return order.OwnPending(ctx, c.Orders.Get, uid, orderID, "change")
 }
 
 // CommitRedemptions records the order's promotion redemptions as it goes to

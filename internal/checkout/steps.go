@@ -10,6 +10,7 @@ import (
 	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/sweep"
 )
 
 // HoldStore keeps the stock held for orders.
@@ -55,8 +56,8 @@ func (s *Steps) Steps() map[string]orderflow.StepFunc {
 }
 
 // Tasks returns the sweeper tasks by name.
-func (s *Steps) Tasks() map[string]func(ctx context.Context, now time.Time) (string, error) {
-	return map[string]func(context.Context, time.Time) (string, error){"expireHolds": s.expireHolds}
+func (s *Steps) Tasks() map[string]sweep.TaskFunc {
+	return map[string]sweep.TaskFunc{"expireHolds": s.expireHolds}
 }
 
 // expireBatch bounds one sweep's expiries; the next sweep takes the rest.

@@ -193,19 +193,13 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 	for _, s := range stockSKUs {
 		keys = append(keys, "sku/"+s)
 	}
-	attempts := transactionAttempts
+	var opts []firestore.TransactionOption
 	if c.unqueued {
-		keys, attempts = nil, firestore.DefaultTransactionMaxAttempts
+		keys, opts = nil, []firestore.TransactionOption{firestore.MaxAttempts(firestore.DefaultTransactionMaxAttempts)}
 	}
-	unlock, err := c.orders.locks.lockAll(ctx, keys...)
-	if err != nil {
-		return checkout.Decision{}, wrap(err, "checkout")
-	}
-	defer unlock()
-
 	var d checkout.Decision
 	ptrRef := c.client.Collection(CheckoutsCollection).Doc(uid)
-	err = c.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err := c.orders.transact(ctx, "checkout", keys, func(tx *firestore.Transaction) error {
 		refs := []*firestore.DocumentRef{ptrRef}
 		for _, s := range stockSKUs {
 			refs = append(refs, c.client.Collection(InventoryCollection).Doc(s))
@@ -276,12 +270,9 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 			return err
 		}
 		return tx.Set(ptrRef, map[string]any{"orderId": d.Order.ID, "updatedAt": d.Order.UpdatedAt})
-	}, firestore.MaxAttempts(attempts))
+	}, opts...)
 	if err != nil {
-		if apperr.As(err) != nil {
-			return checkout.Decision{}, err
-		}
-		return checkout.Decision{}, wrap(err, "checkout")
+		return checkout.Decision{}, err
 	}
 	return d, nil
 }
@@ -298,13 +289,8 @@ func levelOf(snap *firestore.DocumentSnapshot) inventory.Level {
 // (the checkout decides: release, expire, commit). It reports whether it
 // wrote.
 func (c *Checkouts) Holds(ctx context.Context, id string, fn func(o *order.Order, levels map[string]inventory.Level) (write bool, next map[string]inventory.Level, err error)) (bool, error) {
-	unlock, err := c.orders.locks.lock(ctx, orderKey(id))
-	if err != nil {
-		return false, wrap(err, "order %s holds", id)
-	}
-	defer unlock()
 	var wrote bool
-	err = c.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err := c.orders.transact(ctx, fmt.Sprintf("order %s holds", id), []string{orderKey(id)}, func(tx *firestore.Transaction) error {
 		wrote = false
 		ref, o, err := getTx(tx, c.client, id)
 		if err != nil {
@@ -335,10 +321,7 @@ func (c *Checkouts) Holds(ctx context.Context, id string, fn func(o *order.Order
 			}
 		}
 		return c.orders.setTx(tx, ref, o)
-	}, firestore.MaxAttempts(transactionAttempts))
-	if err != nil && apperr.As(err) == nil {
-		err = wrap(err, "order %s holds", id)
-	}
+	})
 	return wrote, err
 }
 

@@ -459,27 +459,38 @@ func decode(snap *firestore.DocumentSnapshot) (*order.Order, error) {
 // given. It returns the order as committed (or as read, when unchanged) and
 // whether it was written.
 func (s *Orders) Update(ctx context.Context, id string, fn func(*order.Order) (changed bool, err error)) (*order.Order, bool, error) {
-	unlock, err := s.locks.lock(ctx, orderKey(id))
-	if err != nil {
-		return nil, false, wrap(err, "update order %s", id)
-	}
-	defer unlock()
 	var (
 		result  *order.Order
 		written bool
 	)
-	err = s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err := s.transact(ctx, fmt.Sprintf("update order %s", id), []string{orderKey(id)}, func(tx *firestore.Transaction) error {
 		var err error
 		result, written, err = s.UpdateTx(tx, id, fn)
 		return err
-	}, firestore.MaxAttempts(transactionAttempts))
+	})
 	if err != nil {
-		if apperr.As(err) != nil {
-			return nil, false, err
-		}
-		return nil, false, wrap(err, "update order %s", id)
+		return nil, false, err
 	}
 	return result, written, nil
+}
+
+// transact runs fn in one Firestore transaction while this instance holds
+// the locks of keys (one writer per key per instance, so that a hot
+// document is not fought over by transactions that Firestore would abort).
+// An error fn returns that already has a canonical code keeps it; any other
+// is classified by wrap with what. opts follow the default attempts.
+func (s *Orders) transact(ctx context.Context, what string, keys []string, fn func(*firestore.Transaction) error, opts ...firestore.TransactionOption) error {
+	unlock, err := s.locks.lockAll(ctx, keys...)
+	if err != nil {
+		return wrap(err, "%s", what)
+	}
+	defer unlock()
+	opts = append([]firestore.TransactionOption{firestore.MaxAttempts(transactionAttempts)}, opts...)
+	err = s.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error { return fn(tx) }, opts...)
+	if err != nil && apperr.As(err) == nil {
+		err = wrap(err, "%s", what)
+	}
+	return err
 }
 
 // UpdateTx is Update inside the caller's transaction (which must not have

@@ -270,13 +270,8 @@ func mailboxKeys(recs []liveRecord) []string {
 // customer. It returns the order as committed (or as read, when fn changed
 // nothing).
 func (p *Promotions) Reprice(ctx context.Context, orderID string, fn func(*order.Order) (bool, error)) (*order.Order, error) {
-	unlock, err := p.orders.locks.lock(ctx, orderKey(orderID))
-	if err != nil {
-		return nil, wrap(err, "price order %s", orderID)
-	}
-	defer unlock()
 	var result *order.Order
-	err = p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err := p.orders.transact(ctx, fmt.Sprintf("price order %s", orderID), []string{orderKey(orderID)}, func(tx *firestore.Transaction) error {
 		ref, o, err := getTx(tx, p.client, orderID)
 		if err != nil {
 			return err
@@ -305,12 +300,9 @@ func (p *Promotions) Reprice(ctx context.Context, orderID string, fn func(*order
 		}
 		o.Pricing.Redeemed = promotionIDs(keep)
 		return p.orders.setTx(tx, ref, o)
-	}, firestore.MaxAttempts(transactionAttempts))
+	})
 	if err != nil {
-		if apperr.As(err) != nil {
-			return nil, err
-		}
-		return nil, wrap(err, "price order %s", orderID)
+		return nil, err
 	}
 	return result, nil
 }
@@ -387,14 +379,9 @@ func (p *Promotions) Redeem(ctx context.Context, orderID string, candidates []st
 	for _, k := range candidates {
 		keys = append(keys, "promotion/"+k)
 	}
-	unlock, err := p.orders.locks.lockAll(ctx, keys...)
-	if err != nil {
-		return nil, wrap(err, "redeem promotions")
-	}
-	defer unlock()
 	now := p.orders.now().UTC()
 	var result *order.Order
-	err = p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err := p.orders.transact(ctx, fmt.Sprintf("redeem promotions of order %s", orderID), keys, func(tx *firestore.Transaction) error {
 		ref, o, err := getTx(tx, p.client, orderID)
 		if err != nil {
 			return err
@@ -459,12 +446,9 @@ func (p *Promotions) Redeem(ctx context.Context, orderID string, candidates []st
 			return nil
 		}
 		return p.orders.setTx(tx, ref, o)
-	}, firestore.MaxAttempts(transactionAttempts))
+	})
 	if err != nil {
-		if apperr.As(err) != nil {
-			return nil, err
-		}
-		return nil, wrap(err, "redeem promotions of order %s", orderID)
+		return nil, err
 	}
 	return result, nil
 }
@@ -483,13 +467,8 @@ func appliedIDs(o *order.Order) []string {
 // finds nothing live and changes nothing. It reports whether it released
 // anything.
 func (p *Promotions) Release(ctx context.Context, orderID string, now time.Time) (bool, error) {
-	unlock, err := p.orders.locks.lock(ctx, orderKey(orderID))
-	if err != nil {
-		return false, wrap(err, "release redemptions of order %s", orderID)
-	}
-	defer unlock()
 	var released bool
-	err = p.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err := p.orders.transact(ctx, fmt.Sprintf("release redemptions of order %s", orderID), []string{orderKey(orderID)}, func(tx *firestore.Transaction) error {
 		released = false
 		ref, o, err := getTx(tx, p.client, orderID)
 		if err != nil {
@@ -519,9 +498,6 @@ func (p *Promotions) Release(ctx context.Context, orderID string, now time.Time)
 		released = true
 		o.Pricing.RedemptionsReleased = true
 		return p.orders.setTx(tx, ref, o)
-	}, firestore.MaxAttempts(transactionAttempts))
-	if err != nil && apperr.As(err) == nil {
-		err = wrap(err, "release redemptions of order %s", orderID)
-	}
+	})
 	return released, err
 }

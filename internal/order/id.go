@@ -1,6 +1,7 @@
 package order
 
 import (
+	"context"
 	"crypto/rand"
 	"strings"
 
@@ -36,4 +37,26 @@ func ValidID(id string) error {
 			WithDetails(map[string]string{"field": "orderId"})
 	}
 	return nil
+}
+
+// OwnPending reads, through get, the pending order id of the customer uid
+// for a request that would make it `what` ("change", "be paid"): an id not
+// of the order alphabet is INVALID_ARGUMENT, someone else's order is
+// NOT_FOUND (whether it exists is not the caller's business), an order
+// past pending is FAILED_PRECONDITION.
+func OwnPending(ctx context.Context, get func(context.Context, string) (*Order, error), uid, id, what string) (*Order, error) {
+	if err := ValidID(id); err != nil {
+		return nil, err
+	}
+	o, err := get(ctx, id)
+	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && o.UID != uid) {
+		return nil, apperr.New(apperr.NotFound, "order %s not found", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.State() != Pending {
+		return nil, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can %s", id, o.State(), what)
+	}
+	return o, nil
 }

@@ -263,18 +263,5 @@ func (s *Service) CloseSession(ctx context.Context, orderID string) error {
 
 // own returns the caller's pending order; someone else's is NOT_FOUND.
 func (s *Service) own(ctx context.Context, uid, orderID string) (*order.Order, error) {
-	if err := order.ValidID(orderID); err != nil {
-		return nil, err
-	}
-	o, err := s.Orders.Get(ctx, orderID)
-	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && o.UID != uid) {
-		return nil, apperr.New(apperr.NotFound, "order %s not found", orderID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if o.State() != order.Pending {
-		return nil, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can be paid", orderID, o.State())
-	}
-	return o, nil
+	return order.OwnPending(ctx, s.Orders.Get, uid, orderID, "be paid")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/sweep"
 )
 
 // Steps returns this capability's order-flow steps by name.
@@ -131,8 +132,8 @@ const lapseWarning = 24 * time.Hour
 const lapseBatch = 100
 
 // Tasks returns this capability's sweeper tasks by name.
-func (s *Service) Tasks() map[string]func(ctx context.Context, now time.Time) (string, error) {
-	return map[string]func(context.Context, time.Time) (string, error){"authorizationLapse": s.lapse}
+func (s *Service) Tasks() map[string]sweep.TaskFunc {
+	return map[string]sweep.TaskFunc{"authorizationLapse": s.lapse}
 }
 
 // lapse flags orders whose card authorization lapses within a day without
