@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/readyplanner/oms/internal/storefront"
 	"go/parser"
 	"go/token"
 	"io"
@@ -155,7 +156,7 @@ func main() {
 		}
 		defer resp.Body.Close()
 		var body struct {
-			Result functions.WhoamiResponse `json:"result"`
+			Result storefront.WhoamiAnswer `json:"result"`
 		}
 		b, _ := io.ReadAll(resp.Body)
 		if err := json.Unmarshal(b, &body); err != nil || resp.StatusCode != 200 {

@@ -3,6 +3,7 @@ package functions
 import (
 	"context"
 	"fmt"
+	"github.com/readyplanner/oms/internal/storefront"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,9 +17,9 @@ import (
 )
 
 // apply calls applyCustomer as the storefront does.
-func apply(t tester, h http.Handler, token string, data map[string]any) rpcAnswer[PricedOrder] {
+func apply(t tester, h http.Handler, token string, data map[string]any) rpcAnswer[storefront.Order] {
 	t.Helper()
-	return rpc[PricedOrder](t, h, token, data)
+	return rpc[storefront.Order](t, h, token, data)
 }
 
 // promo writes a promotion with a unique id; tests tie every promotion to

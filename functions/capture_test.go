@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"github.com/readyplanner/oms/internal/storefront"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func authorized(t *testing.T, a *app.App, s *store) (string, string) {
 	t.Helper()
 	webhookEndpoint(t)
 	u, id := readyToPay(t, a, s, "", "A", 2)
-	ps := rpc[CreatePaymentSessionResponse](t, createPaymentSession(a), u.IDToken, map[string]any{"orderId": id})
+	ps := rpc[storefront.CreatePaymentSessionAnswer](t, createPaymentSession(a), u.IDToken, map[string]any{"orderId": id})
 	if ps.status != 200 {
 		t.Fatal(ps.Error)
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/readyplanner/oms/internal/storefront"
 	"io"
 	"math"
 	"net/http"
@@ -87,9 +88,9 @@ func newRig(t tester) *rig {
 }
 
 // session makes (or answers again) the order's payment session.
-func (r *rig) session(t tester, token, id string) rpcAnswer[CreatePaymentSessionResponse] {
+func (r *rig) session(t tester, token, id string) rpcAnswer[storefront.CreatePaymentSessionAnswer] {
 	t.Helper()
-	return rpc[CreatePaymentSessionResponse](t, createPaymentSession(r.a), token, map[string]any{"orderId": id})
+	return rpc[storefront.CreatePaymentSessionAnswer](t, createPaymentSession(r.a), token, map[string]any{"orderId": id})
 }
 
 // mustSession is session for a call that must succeed.
@@ -105,11 +106,11 @@ func (r *rig) mustSession(t tester, token, id string) string {
 // selectRate quotes again and chooses the rate at index i.
 func (r *rig) selectRate(t tester, token, id string, i int) {
 	t.Helper()
-	q := rpc[QuoteShippingResponse](t, quoteShipping(r.a), token, map[string]any{"orderId": id, "address": address("3 " + testenv.ID("rig") + " St")})
+	q := rpc[storefront.QuoteShippingAnswer](t, quoteShipping(r.a), token, map[string]any{"orderId": id, "address": address("3 " + testenv.ID("rig") + " St")})
 	if q.status != 200 || len(q.Result.Rates) <= i {
 		t.Fatalf("quote: %d %+v %d rates", q.status, q.Error, len(q.Result.Rates))
 	}
-	if sel := rpc[SelectShippingResponse](t, selectShipping(r.a), token, map[string]any{"orderId": id, "rateId": q.Result.Rates[i].RateID}); sel.status != 200 {
+	if sel := rpc[storefront.Order](t, selectShipping(r.a), token, map[string]any{"orderId": id, "rateId": q.Result.Rates[i].RateID}); sel.status != 200 {
 		t.Fatalf("select: %+v", sel.Error)
 	}
 }
@@ -713,7 +714,7 @@ func TestNoOpChangeKeepsTheSession(t *testing.T) {
 	if ans := apply(t, applyCustomer(r.a), u.IDToken, map[string]any{"orderId": id, "name": o.Customer.Name, "email": o.Customer.Email}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
-	sel := rpc[SelectShippingResponse](t, selectShipping(r.a), u.IDToken, map[string]any{"orderId": id, "rateId": o.Shipping.Rate.RateID})
+	sel := rpc[storefront.Order](t, selectShipping(r.a), u.IDToken, map[string]any{"orderId": id, "rateId": o.Shipping.Rate.RateID})
 	if sel.status != 200 {
 		t.Fatal(sel.Error)
 	}

@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/readyplanner/oms/internal/storefront"
 	"maps"
 	"os"
 	"slices"
@@ -209,12 +210,12 @@ func (m *model) choose(t *rapid.T) {
 	if m.open[w] == "" {
 		t.Skip("no order yet")
 	}
-	q := rpc[QuoteShippingResponse](t, quoteShipping(m.r.a), m.users[w].IDToken, map[string]any{"orderId": m.open[w], "address": address("1 Model St")})
+	q := rpc[storefront.QuoteShippingAnswer](t, quoteShipping(m.r.a), m.users[w].IDToken, map[string]any{"orderId": m.open[w], "address": address("1 Model St")})
 	if !observe(m, t, "quoteShipping", q) || len(q.Result.Rates) == 0 {
 		return
 	}
 	i := rapid.IntRange(0, len(q.Result.Rates)-1).Draw(t, "rate")
-	observe(m, t, "selectShipping", rpc[SelectShippingResponse](t, selectShipping(m.r.a), m.users[w].IDToken,
+	observe(m, t, "selectShipping", rpc[storefront.Order](t, selectShipping(m.r.a), m.users[w].IDToken,
 		map[string]any{"orderId": m.open[w], "rateId": q.Result.Rates[i].RateID}))
 }
 
@@ -248,9 +249,9 @@ func (m *model) ready(t *rapid.T) {
 	code := rapid.SampledFrom([]string{"", m.code}).Draw(t, "code")
 	observe(m, t, "applyCustomer", apply(t, applyCustomer(m.r.a), m.users[w].IDToken,
 		map[string]any{"orderId": m.open[w], "name": "Buyer", "email": m.emails[w], "code": code}))
-	q := rpc[QuoteShippingResponse](t, quoteShipping(m.r.a), m.users[w].IDToken, map[string]any{"orderId": m.open[w], "address": address("2 Model St")})
+	q := rpc[storefront.QuoteShippingAnswer](t, quoteShipping(m.r.a), m.users[w].IDToken, map[string]any{"orderId": m.open[w], "address": address("2 Model St")})
 	if observe(m, t, "quoteShipping", q) && len(q.Result.Rates) > 0 {
-		observe(m, t, "selectShipping", rpc[SelectShippingResponse](t, selectShipping(m.r.a), m.users[w].IDToken,
+		observe(m, t, "selectShipping", rpc[storefront.Order](t, selectShipping(m.r.a), m.users[w].IDToken,
 			map[string]any{"orderId": m.open[w], "rateId": q.Result.Rates[0].RateID}))
 	}
 }

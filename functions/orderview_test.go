@@ -3,6 +3,7 @@ package functions
 import (
 	"context"
 	"encoding/json"
+	"github.com/readyplanner/oms/internal/storefront"
 	"reflect"
 	"sort"
 	"strings"
@@ -137,7 +138,7 @@ func TestOrderViewIsTheDocument(t *testing.T) {
 	}
 	sameAsDocument(t, "applyCustomer", doc(), applied.Result)
 
-	q := rpc[QuoteShippingResponse](t, quoteShipping(a), u.IDToken, map[string]any{"orderId": id, "address": address("8 " + testenv.ID("view") + " Street")})
+	q := rpc[storefront.QuoteShippingAnswer](t, quoteShipping(a), u.IDToken, map[string]any{"orderId": id, "address": address("8 " + testenv.ID("view") + " Street")})
 	if q.status != 200 {
 		t.Fatalf("quote: %+v", q.Error)
 	}

@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"github.com/readyplanner/oms/internal/storefront"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,8 +22,8 @@ func readyToPay(t tester, a *app.App, s *store, code string, lines ...any) (emul
 	if ans := apply(t, applyCustomer(a), u.IDToken, map[string]any{"orderId": id, "name": "Ann Lee", "email": testenv.ID("ann") + "@example.com", "code": code}); ans.status != 200 {
 		t.Fatalf("apply: %+v", ans.Error)
 	}
-	q := rpc[QuoteShippingResponse](t, quoteShipping(a), u.IDToken, map[string]any{"orderId": id, "address": address("3 " + testenv.ID("pay") + " St")})
-	if sel := rpc[SelectShippingResponse](t, selectShipping(a), u.IDToken, map[string]any{"orderId": id, "rateId": q.Result.Rates[0].RateID}); sel.status != 200 {
+	q := rpc[storefront.QuoteShippingAnswer](t, quoteShipping(a), u.IDToken, map[string]any{"orderId": id, "address": address("3 " + testenv.ID("pay") + " St")})
+	if sel := rpc[storefront.Order](t, selectShipping(a), u.IDToken, map[string]any{"orderId": id, "rateId": q.Result.Rates[0].RateID}); sel.status != 200 {
 		t.Fatalf("select: %+v", sel.Error)
 	}
 	return u, id
@@ -66,7 +67,7 @@ func TestCreatePaymentSession(t *testing.T) {
 	promo(t, a, map[string]any{"kind": "amount_off_order", "amount": map[string]any{"amount": int64(1000), "currency": "USD"}, "code": code})
 	u, id := readyToPay(t, a, s, code, "A", 3)
 
-	ans := rpc[CreatePaymentSessionResponse](t, h, u.IDToken, map[string]any{"orderId": id, "successUrl": "http://localhost:3000/thanks?s={CHECKOUT_SESSION_ID}"})
+	ans := rpc[storefront.CreatePaymentSessionAnswer](t, h, u.IDToken, map[string]any{"orderId": id, "successUrl": "http://localhost:3000/thanks?s={CHECKOUT_SESSION_ID}"})
 	if ans.status != 200 || !strings.HasPrefix(ans.Result.SessionID, "cs_test_") || ans.Result.URL == "" {
 		t.Fatalf("%d %+v", ans.status, ans.Error)
 	}
@@ -93,7 +94,7 @@ func TestCreatePaymentSession(t *testing.T) {
 	}
 
 	// The same unchanged order: the same session, Stripe not asked again.
-	again := rpc[CreatePaymentSessionResponse](t, h, u.IDToken, map[string]any{"orderId": id})
+	again := rpc[storefront.CreatePaymentSessionAnswer](t, h, u.IDToken, map[string]any{"orderId": id})
 	if again.Result.SessionID != ans.Result.SessionID || len(sessionRequests(st, id)) != 1 {
 		t.Errorf("second call: %+v, %d requests", again.Result, len(sessionRequests(st, id)))
 	}
@@ -110,19 +111,19 @@ func TestCreatePaymentSessionRefuses(t *testing.T) {
 	h := createPaymentSession(a)
 	s := newStore(t, a, 10, 10)
 	u, id := checkedOut(t, a, s, "A", 1)
-	if ans := rpc[CreatePaymentSessionResponse](t, h, u.IDToken, map[string]any{"orderId": id}); ans.Error.Status != "FAILED_PRECONDITION" || !strings.Contains(string(ans.Error.Details), "no_customer") {
+	if ans := rpc[storefront.CreatePaymentSessionAnswer](t, h, u.IDToken, map[string]any{"orderId": id}); ans.Error.Status != "FAILED_PRECONDITION" || !strings.Contains(string(ans.Error.Details), "no_customer") {
 		t.Errorf("no customer: %+v", ans.Error)
 	}
 	apply(t, applyCustomer(a), u.IDToken, map[string]any{"orderId": id, "name": "Ann", "email": "ann@example.com"})
-	if ans := rpc[CreatePaymentSessionResponse](t, h, u.IDToken, map[string]any{"orderId": id}); ans.Error.Status != "FAILED_PRECONDITION" || !strings.Contains(string(ans.Error.Details), "no_shipping") {
+	if ans := rpc[storefront.CreatePaymentSessionAnswer](t, h, u.IDToken, map[string]any{"orderId": id}); ans.Error.Status != "FAILED_PRECONDITION" || !strings.Contains(string(ans.Error.Details), "no_shipping") {
 		t.Errorf("no shipping: %+v", ans.Error)
 	}
 	u2, id2 := readyToPay(t, a, s, "", "A", 1)
-	if ans := rpc[CreatePaymentSessionResponse](t, h, u2.IDToken, map[string]any{"orderId": id2, "successUrl": "https://evil.example.com/phish"}); ans.Error.Status != "INVALID_ARGUMENT" ||
+	if ans := rpc[storefront.CreatePaymentSessionAnswer](t, h, u2.IDToken, map[string]any{"orderId": id2, "successUrl": "https://evil.example.com/phish"}); ans.Error.Status != "INVALID_ARGUMENT" ||
 		!strings.Contains(ans.Error.Message, "successUrl") {
 		t.Errorf("foreign success URL: %+v", ans.Error)
 	}
-	if ans := rpc[CreatePaymentSessionResponse](t, h, u.IDToken, map[string]any{"orderId": id2}); ans.Error.Status != "NOT_FOUND" {
+	if ans := rpc[storefront.CreatePaymentSessionAnswer](t, h, u.IDToken, map[string]any{"orderId": id2}); ans.Error.Status != "NOT_FOUND" {
 		t.Errorf("someone else's order: %+v", ans.Error)
 	}
 }
@@ -137,10 +138,10 @@ func TestCreatePaymentSessionRetry(t *testing.T) {
 	st := localStripe(t)
 	u, id := readyToPay(t, a, s, "", "A", 1)
 	st.FailNext(1) // stripe-go does not retry a plain 500
-	if ans := rpc[CreatePaymentSessionResponse](t, h, u.IDToken, map[string]any{"orderId": id}); ans.status != 503 || ans.Error.Status != "UNAVAILABLE" {
+	if ans := rpc[storefront.CreatePaymentSessionAnswer](t, h, u.IDToken, map[string]any{"orderId": id}); ans.status != 503 || ans.Error.Status != "UNAVAILABLE" {
 		t.Fatalf("%d %+v", ans.status, ans.Error)
 	}
-	ans := rpc[CreatePaymentSessionResponse](t, h, u.IDToken, map[string]any{"orderId": id})
+	ans := rpc[storefront.CreatePaymentSessionAnswer](t, h, u.IDToken, map[string]any{"orderId": id})
 	if ans.status != 200 {
 		t.Fatalf("retry: %+v", ans.Error)
 	}
@@ -165,10 +166,10 @@ func TestPaymentCommitsRedemptions(t *testing.T) {
 	promo(t, a, map[string]any{"kind": "percent_off_order", "percent": int64(50), "code": code, "maxRedemptions": int64(1)})
 	u1, id1 := readyToPay(t, a, s, code, "A", 1)
 	u2, id2 := readyToPay(t, a, s, code, "A", 1)
-	if ans := rpc[CreatePaymentSessionResponse](t, h, u1.IDToken, map[string]any{"orderId": id1}); ans.status != 200 {
+	if ans := rpc[storefront.CreatePaymentSessionAnswer](t, h, u1.IDToken, map[string]any{"orderId": id1}); ans.status != 200 {
 		t.Fatalf("first: %+v", ans.Error)
 	}
-	ans := rpc[CreatePaymentSessionResponse](t, h, u2.IDToken, map[string]any{"orderId": id2})
+	ans := rpc[storefront.CreatePaymentSessionAnswer](t, h, u2.IDToken, map[string]any{"orderId": id2})
 	if ans.Error.Status != "FAILED_PRECONDITION" || !strings.Contains(string(ans.Error.Details), "repriced") {
 		t.Fatalf("second: %+v", ans.Error)
 	}
@@ -176,7 +177,7 @@ func TestPaymentCommitsRedemptions(t *testing.T) {
 	if o2.Pricing.CodeStatus != "limit_reached" || o2.LinesDiscount().Amount != 0 {
 		t.Errorf("re-priced order: %+v", o2.Pricing)
 	}
-	if ans := rpc[CreatePaymentSessionResponse](t, h, u2.IDToken, map[string]any{"orderId": id2}); ans.status != 200 || ans.Result.Total != o2.Total().Amount {
+	if ans := rpc[storefront.CreatePaymentSessionAnswer](t, h, u2.IDToken, map[string]any{"orderId": id2}); ans.status != 200 || ans.Result.Total != o2.Total().Amount {
 		t.Errorf("after review: %d %+v", ans.status, ans.Error)
 	}
 }

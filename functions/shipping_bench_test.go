@@ -3,6 +3,7 @@ package functions
 import (
 	"context"
 	"fmt"
+	"github.com/readyplanner/oms/internal/storefront"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func BenchmarkQuoteShipping(b *testing.B) {
 				data := map[string]any{"orderId": co.Result.OrderID, "address": map[string]any{"name": "Ann", "addressLine1": fmt.Sprintf("%d %s Street", i, testenv.ID("bench")),
 					"cityLocality": "Austin", "stateProvince": "TX", "postalCode": "78701", "countryCode": "US"}}
 				t0 := time.Now()
-				ans := rpcB[QuoteShippingResponse](h, u.IDToken, data)
+				ans := rpcB[storefront.QuoteShippingAnswer](h, u.IDToken, data)
 				lat = append(lat, time.Since(t0))
 				if ans.status != 200 {
 					b.Fatalf("%d %+v", ans.status, ans.Error)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/readyplanner/oms/internal/storefront"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,7 +67,7 @@ func TestQuoteAndSelectShipping(t *testing.T) {
 	street := testenv.ID("street")
 	line1 := "12 " + street + " street"
 
-	q := rpc[QuoteShippingResponse](t, quote, u.IDToken, map[string]any{"orderId": id, "address": address(line1)})
+	q := rpc[storefront.QuoteShippingAnswer](t, quote, u.IDToken, map[string]any{"orderId": id, "address": address(line1)})
 	if q.status != 200 {
 		t.Fatalf("%d %+v", q.status, q.Error)
 	}
@@ -92,7 +93,7 @@ func TestQuoteAndSelectShipping(t *testing.T) {
 			before++
 		}
 	}
-	rpc[QuoteShippingResponse](t, quote, u.IDToken, map[string]any{"orderId": id, "address": address(line1)})
+	rpc[storefront.QuoteShippingAnswer](t, quote, u.IDToken, map[string]any{"orderId": id, "address": address(line1)})
 	after := 0
 	for _, req := range shipEngine(t).Requests() {
 		if bytes.Contains(req.Body, []byte(street)) {
@@ -104,15 +105,15 @@ func TestQuoteAndSelectShipping(t *testing.T) {
 	}
 
 	// A price from the client is refused; the rate is named by id only.
-	if ans := rpc[SelectShippingResponse](t, sel, u.IDToken, map[string]any{"orderId": id, "rateId": r.Rates[0].RateID, "amount": 1}); ans.Error.Status != "INVALID_ARGUMENT" {
+	if ans := rpc[storefront.Order](t, sel, u.IDToken, map[string]any{"orderId": id, "rateId": r.Rates[0].RateID, "amount": 1}); ans.Error.Status != "INVALID_ARGUMENT" {
 		t.Errorf("a client price: %+v", ans.Error)
 	}
-	if ans := rpc[SelectShippingResponse](t, sel, u.IDToken, map[string]any{"orderId": id, "rateId": "se-forged"}); ans.Error.Status != "FAILED_PRECONDITION" ||
+	if ans := rpc[storefront.Order](t, sel, u.IDToken, map[string]any{"orderId": id, "rateId": "se-forged"}); ans.Error.Status != "FAILED_PRECONDITION" ||
 		!strings.Contains(string(ans.Error.Details), "unknown_rate") || !strings.Contains(ans.Error.Message, "quote shipping again") {
 		t.Errorf("unknown rate: %+v", ans.Error)
 	}
 	chosen := r.Rates[1]
-	ans := rpc[SelectShippingResponse](t, sel, u.IDToken, map[string]any{"orderId": id, "rateId": chosen.RateID, "useVerifiedAddress": true})
+	ans := rpc[storefront.Order](t, sel, u.IDToken, map[string]any{"orderId": id, "rateId": chosen.RateID, "useVerifiedAddress": true})
 	c := ans.Result.ShippingChoice
 	if ans.status != 200 || c.Amount != chosen.Amount || c.RateID != chosen.RateID ||
 		c.Address.AddressLine1 != r.VerifiedAddress.AddressLine1 || c.Address.Name != "Ann Lee" {
@@ -129,7 +130,7 @@ func TestQuoteAndSelectShipping(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if ans := rpc[SelectShippingResponse](t, sel, u.IDToken, map[string]any{"orderId": id, "rateId": chosen.RateID}); ans.Error.Status != "FAILED_PRECONDITION" ||
+	if ans := rpc[storefront.Order](t, sel, u.IDToken, map[string]any{"orderId": id, "rateId": chosen.RateID}); ans.Error.Status != "FAILED_PRECONDITION" ||
 		!strings.Contains(string(ans.Error.Details), "quote_expired") {
 		t.Errorf("expired quote: %+v", ans.Error)
 	}
@@ -143,18 +144,18 @@ func TestQuoteShippingAnswersAndErrors(t *testing.T) {
 	u, id := checkedOut(t, a, s, "A", 1)
 
 	// An address that cannot be verified is an answer, not an error.
-	q := rpc[QuoteShippingResponse](t, quote, u.IDToken, map[string]any{"orderId": id, "address": address("1 No Such Street " + testenv.ID("x"))})
+	q := rpc[storefront.QuoteShippingAnswer](t, quote, u.IDToken, map[string]any{"orderId": id, "address": address("1 No Such Street " + testenv.ID("x"))})
 	if q.status != 200 || q.Result.Status != "error" || q.Result.VerifiedAddress != nil || q.Result.Differs || len(q.Result.Messages) == 0 {
 		t.Errorf("unverifiable: %d %+v", q.status, q.Result)
 	}
 
 	bad := address("")
 	delete(bad, "cityLocality")
-	if ans := rpc[QuoteShippingResponse](t, quote, u.IDToken, map[string]any{"orderId": id, "address": bad}); ans.Error.Status != "INVALID_ARGUMENT" ||
+	if ans := rpc[storefront.QuoteShippingAnswer](t, quote, u.IDToken, map[string]any{"orderId": id, "address": bad}); ans.Error.Status != "INVALID_ARGUMENT" ||
 		!strings.Contains(string(ans.Error.Details), "addressLine1") || !strings.Contains(string(ans.Error.Details), "cityLocality") {
 		t.Errorf("missing fields: %+v", ans.Error)
 	}
-	if ans := rpc[QuoteShippingResponse](t, quote, user(t).IDToken, map[string]any{"orderId": id, "address": address("1 Main St")}); ans.Error.Status != "NOT_FOUND" {
+	if ans := rpc[storefront.QuoteShippingAnswer](t, quote, user(t).IDToken, map[string]any{"orderId": id, "address": address("1 Main St")}); ans.Error.Status != "NOT_FOUND" {
 		t.Errorf("someone else's order: %+v", ans.Error)
 	}
 }
@@ -170,7 +171,7 @@ func TestQuoteShippingUnavailable(t *testing.T) {
 	se := shipEngine(t)
 	se.Fail5xx(1000)
 	defer se.Fail5xx(0)
-	ans := rpc[QuoteShippingResponse](t, quote, u.IDToken, map[string]any{"orderId": id, "address": address("9 " + testenv.ID("down") + " Ave")})
+	ans := rpc[storefront.QuoteShippingAnswer](t, quote, u.IDToken, map[string]any{"orderId": id, "address": address("9 " + testenv.ID("down") + " Ave")})
 	if ans.status != 503 || ans.Error.Status != "UNAVAILABLE" || !strings.Contains(ans.Error.Message, "try again") {
 		t.Errorf("%d %+v", ans.status, ans.Error)
 	}
@@ -189,8 +190,8 @@ func TestFreeShippingOnceChosen(t *testing.T) {
 	if ans := apply(t, applyCustomer(a), u.IDToken, map[string]any{"orderId": id, "name": "Ann", "email": "ann@example.com", "code": code}); ans.Result.Code.Status != "applied" {
 		t.Fatalf("apply: %+v", ans.Result.Code)
 	}
-	q := rpc[QuoteShippingResponse](t, quoteShipping(a), u.IDToken, map[string]any{"orderId": id, "address": address("5 " + testenv.ID("free") + " Road")})
-	ans := rpc[SelectShippingResponse](t, selectShipping(a), u.IDToken, map[string]any{"orderId": id, "rateId": q.Result.Rates[0].RateID})
+	q := rpc[storefront.QuoteShippingAnswer](t, quoteShipping(a), u.IDToken, map[string]any{"orderId": id, "address": address("5 " + testenv.ID("free") + " Road")})
+	ans := rpc[storefront.Order](t, selectShipping(a), u.IDToken, map[string]any{"orderId": id, "rateId": q.Result.Rates[0].RateID})
 	r := ans.Result
 	if ans.status != 200 || r.Shipping == 0 || r.ShippingDiscount != r.Shipping || r.Total != 900 {
 		t.Errorf("free shipping: %d %+v %+v", ans.status, r, ans.Error)
@@ -208,8 +209,8 @@ func TestCartChangeRepricesAndClearsShipping(t *testing.T) {
 	promo(t, a, map[string]any{"kind": "percent_off_order", "percent": int64(10), "code": code})
 	u, id := checkedOut(t, a, s, "A", 1)
 	apply(t, applyCustomer(a), u.IDToken, map[string]any{"orderId": id, "name": "Ann", "email": "ann@example.com", "code": code})
-	q := rpc[QuoteShippingResponse](t, quoteShipping(a), u.IDToken, map[string]any{"orderId": id, "address": address("7 " + testenv.ID("cart") + " Lane")})
-	if ans := rpc[SelectShippingResponse](t, selectShipping(a), u.IDToken, map[string]any{"orderId": id, "rateId": q.Result.Rates[0].RateID}); ans.status != 200 {
+	q := rpc[storefront.QuoteShippingAnswer](t, quoteShipping(a), u.IDToken, map[string]any{"orderId": id, "address": address("7 " + testenv.ID("cart") + " Lane")})
+	if ans := rpc[storefront.Order](t, selectShipping(a), u.IDToken, map[string]any{"orderId": id, "rateId": q.Result.Rates[0].RateID}); ans.status != 200 {
 		t.Fatalf("select: %+v", ans.Error)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/readyplanner/oms/internal/storefront"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -104,7 +105,7 @@ func TestPaidOrderIsAuthorizedOnce(t *testing.T) {
 	s := newStore(t, a, 10, 10)
 	ctx := context.Background()
 	u, id := readyToPay(t, a, s, "", "A", 2)
-	ps := rpc[CreatePaymentSessionResponse](t, createPaymentSession(a), u.IDToken, map[string]any{"orderId": id})
+	ps := rpc[storefront.CreatePaymentSessionAnswer](t, createPaymentSession(a), u.IDToken, map[string]any{"orderId": id})
 	if ps.status != 200 {
 		t.Fatal(ps.Error)
 	}
@@ -167,7 +168,7 @@ func TestWebhookRetriedWhenStripeIsDown(t *testing.T) {
 	st := localStripe(t)
 	s := newStore(t, a, 10, 10)
 	u, id := readyToPay(t, a, s, "", "A", 1)
-	ps := rpc[CreatePaymentSessionResponse](t, createPaymentSession(a), u.IDToken, map[string]any{"orderId": id})
+	ps := rpc[storefront.CreatePaymentSessionAnswer](t, createPaymentSession(a), u.IDToken, map[string]any{"orderId": id})
 	st.FailNext(3) // the PaymentIntent read fails: stripe-go retries a GET twice itself
 	if _, err := st.Pay(ps.Result.SessionID); err != nil {
 		t.Fatal(err)

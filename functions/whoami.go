@@ -7,26 +7,19 @@ import (
 
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/callable"
+	"github.com/readyplanner/oms/internal/storefront"
 )
 
-// WhoamiRequest takes no fields: call it with {}.
-type WhoamiRequest struct{}
-
-// WhoamiResponse says what the backend saw of the caller.
-type WhoamiResponse struct {
-	SignedIn       bool   `json:"signedIn"`
-	UID            string `json:"uid,omitempty"`
-	Anonymous      bool   `json:"anonymous"`
-	SignInProvider string `json:"signInProvider,omitempty"`
-	AppCheck       bool   `json:"appCheck"` // a valid App Check token came with the call
-	Project        string `json:"project"`
-	Region         string `json:"region"`
-	ServerTime     string `json:"serverTime"` // RFC 3339, UTC
+// callableOf serves a callable of the storefront's contract with its handler:
+// the handler's request and answer are the contract's types, checked by
+// the compiler.
+func callableOf[Req, Ans any](a *app.App, c storefront.Call[Req, Ans], fn callable.Handler[Req, Ans], opts ...callable.Option) http.Handler {
+	return callable.Handle(a.Callables, c.Name, fn, opts...)
 }
 
 func whoami(a *app.App) http.Handler {
-	return callable.Handle(a.Callables, "whoami", func(_ context.Context, c callable.Caller, _ WhoamiRequest) (WhoamiResponse, error) {
-		r := WhoamiResponse{SignedIn: c.Identity != nil, UID: c.UID(), Anonymous: c.Anonymous(), AppCheck: c.AppID != "",
+	return callableOf(a, storefront.Whoami, func(_ context.Context, c callable.Caller, _ storefront.WhoamiRequest) (storefront.WhoamiAnswer, error) {
+		r := storefront.WhoamiAnswer{SignedIn: c.Identity != nil, UID: c.UID(), Anonymous: c.Anonymous(), AppCheck: c.AppID != "",
 			Project: a.Config.ProjectID, Region: a.Config.Region, ServerTime: a.Now().UTC().Format(time.RFC3339)}
 		if c.Identity != nil {
 			r.SignInProvider = c.SignInProvider

@@ -9,6 +9,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code classifies an error by what the caller can do about it. The values are
@@ -35,12 +36,18 @@ const (
 // Codes lists every code, for the tables that map them.
 var Codes = []Code{Invalid, NotFound, AlreadyExists, PermissionDenied, Unauthenticated, FailedPrecondition, Aborted, Unavailable, DeadlineExceeded, Internal}
 
-// Error is an error a caller may see: Message is written for the caller and
-// Details (optional) is JSON-encodable structured data, for instance the list
-// of cart lines that are short. Err, if set, is the cause, for logs only.
+// Error is an error a caller may see. Message is written for the caller;
+// Reason is the stable, machine-readable cause a program acts on
+// (snake_case, e.g. "no_quote"; ReasonOf gives the default); Field names
+// the request field at fault (a path under data: "address.postalCode");
+// Details (optional) is more structured data, an object whose fields join
+// reason and field in the answer's details, for instance the cart lines
+// that are short. Err, if set, is the cause, for logs only.
 type Error struct {
 	Code    Code
+	Reason  string
 	Message string
+	Field   string
 	Details any
 	Err     error
 }
@@ -67,6 +74,29 @@ func (e *Error) WithDetails(details any) *Error {
 	c := *e
 	c.Details = details
 	return &c
+}
+
+// Because returns a copy of e with the stable reason a program acts on.
+func (e *Error) Because(reason string) *Error {
+	c := *e
+	c.Reason = reason
+	return &c
+}
+
+// On returns a copy of e naming the request field at fault.
+func (e *Error) On(field string) *Error {
+	c := *e
+	c.Field = field
+	return &c
+}
+
+// ReasonOf returns the reason e gives, or its code's default: the code in
+// lower case ("invalid_argument", "unavailable", …).
+func (e *Error) ReasonOf() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return strings.ToLower(string(e.Code))
 }
 
 // Wrap returns an *Error with the given code and message whose cause is err.

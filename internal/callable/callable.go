@@ -154,10 +154,10 @@ func (s *Server) call(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	}()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST, OPTIONS")
-		return caller, nil, apperr.New(apperr.Invalid, "callable functions take POST, not %s", r.Method)
+		return caller, nil, apperr.New(apperr.Invalid, "callable functions take POST, not %s", r.Method).Because(httpedge.ReasonBadRequest)
 	}
 	if mt, _, perr := mime.ParseMediaType(r.Header.Get("Content-Type")); perr != nil || mt != "application/json" {
-		return caller, nil, apperr.New(apperr.Invalid, "Content-Type must be application/json")
+		return caller, nil, apperr.New(apperr.Invalid, "Content-Type must be application/json").Because(httpedge.ReasonBadRequest)
 	}
 	body, err := httpedge.ReadBody(r, MaxBodyBytes)
 	if err != nil {
@@ -192,22 +192,22 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, o options) (
 		id, err := s.Tokens.VerifyIDToken(ctx, token)
 		if err != nil {
 			logging.FromContext(ctx).Info().Err(err).Msg("ID token refused")
-			return c, apperr.Wrap(err, apperr.Unauthenticated, "the Firebase ID token is not valid; sign in again")
+			return c, apperr.Wrap(err, apperr.Unauthenticated, "the Firebase ID token is not valid; sign in again").Because(httpedge.ReasonInvalidToken)
 		}
 		c.Identity = id
 	} else if !o.allowUnauthenticated {
-		return c, apperr.New(apperr.Unauthenticated, "sign in first: this function needs a Firebase ID token")
+		return c, apperr.New(apperr.Unauthenticated, "sign in first: this function needs a Firebase ID token").Because(httpedge.ReasonSignInRequired)
 	}
 
 	appCheck := r.Header.Get("X-Firebase-AppCheck")
 	switch {
 	case appCheck == "" && s.EnforceAppCheck:
-		return c, apperr.New(apperr.Unauthenticated, "this function needs an App Check token")
+		return c, apperr.New(apperr.Unauthenticated, "this function needs an App Check token").Because(httpedge.ReasonAppCheckRequired)
 	case appCheck != "" && s.AppCheck != nil:
 		appID, err := s.AppCheck.VerifyAppCheck(ctx, appCheck)
 		if err != nil {
 			logging.FromContext(ctx).Info().Err(err).Msg("App Check token refused")
-			return c, apperr.Wrap(err, apperr.Unauthenticated, "the App Check token is not valid")
+			return c, apperr.Wrap(err, apperr.Unauthenticated, "the App Check token is not valid").Because(httpedge.ReasonInvalidAppCheck)
 		}
 		c.AppID = appID
 	case appCheck != "" && s.EnforceAppCheck:
@@ -221,14 +221,14 @@ func envelope(body []byte) (json.RawMessage, error) {
 	var env map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&env); err != nil || env == nil {
-		return nil, apperr.New(apperr.Invalid, `the body must be a JSON object {"data": …}`)
+		return nil, apperr.New(apperr.Invalid, `the body must be a JSON object {"data": …}`).Because(httpedge.ReasonBadRequest)
 	}
 	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
-		return nil, apperr.New(apperr.Invalid, "the body has trailing data after the JSON object")
+		return nil, apperr.New(apperr.Invalid, "the body has trailing data after the JSON object").Because(httpedge.ReasonBadRequest)
 	}
 	data, ok := env["data"]
 	if !ok {
-		return nil, apperr.New(apperr.Invalid, `the body has no "data" field`)
+		return nil, apperr.New(apperr.Invalid, `the body has no "data" field`).Because(httpedge.ReasonBadRequest)
 	}
 	if len(env) != 1 {
 		var extra []string
@@ -238,7 +238,7 @@ func envelope(body []byte) (json.RawMessage, error) {
 			}
 		}
 		slices.Sort(extra)
-		return nil, apperr.New(apperr.Invalid, `the body may hold only "data"; unexpected %s`, strings.Join(extra, ", "))
+		return nil, apperr.New(apperr.Invalid, `the body may hold only "data"; unexpected %s`, strings.Join(extra, ", ")).Because(httpedge.ReasonBadRequest)
 	}
 	return data, nil
 }

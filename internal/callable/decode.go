@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/httpedge"
 )
 
 // Protobuf wrapper types some Firebase SDKs use for 64-bit integers.
@@ -29,17 +31,20 @@ func decodeData(data json.RawMessage, v any) error {
 	dec.UseNumber()
 	var tree any
 	if err := dec.Decode(&tree); err != nil {
-		return apperr.New(apperr.Invalid, "data is not valid JSON")
+		return apperr.New(apperr.Invalid, "data is not valid JSON").Because(httpedge.ReasonBadRequest)
 	}
 	if tree == nil {
 		if t := reflect.TypeOf(v).Elem(); t.Kind() == reflect.Struct && t.NumField() == 0 {
 			return nil
 		}
-		return apperr.New(apperr.Invalid, "data must be an object with this function's fields, not null")
+		return apperr.New(apperr.Invalid, "data must be an object with this function's fields, not null").Because(httpedge.ReasonWrongType)
 	}
 	tree, err := unwrapLongs(tree)
 	if err != nil {
 		return err
+	}
+	if path := unknownField(tree, reflect.TypeOf(v).Elem(), ""); path != "" {
+		return apperr.New(apperr.Invalid, "data has an unknown field %q", path).Because(httpedge.ReasonUnknownField).On(path)
 	}
 	b, err := json.Marshal(tree)
 	if err != nil {
@@ -59,15 +64,15 @@ func unwrapLongs(v any) (any, error) {
 		if typ, ok := t["@type"].(string); ok && len(t) == 2 && (typ == int64Type || typ == uint64Type) {
 			s, ok := t["value"].(string)
 			if !ok {
-				return nil, apperr.New(apperr.Invalid, "a %s must carry its value as a string", typ)
+				return nil, apperr.New(apperr.Invalid, "a %s must carry its value as a string", typ).Because(httpedge.ReasonWrongType)
 			}
 			n := strings.TrimSpace(s)
 			if typ == int64Type {
 				if _, err := strconv.ParseInt(n, 10, 64); err != nil {
-					return nil, apperr.New(apperr.Invalid, "%q is not a 64-bit integer", s)
+					return nil, apperr.New(apperr.Invalid, "%q is not a 64-bit integer", s).Because(httpedge.ReasonWrongType)
 				}
 			} else if _, err := strconv.ParseUint(n, 10, 64); err != nil {
-				return nil, apperr.New(apperr.Invalid, "%q is not an unsigned 64-bit integer", s)
+				return nil, apperr.New(apperr.Invalid, "%q is not an unsigned 64-bit integer", s).Because(httpedge.ReasonWrongType)
 			}
 			return json.Number(n), nil
 		}
@@ -97,15 +102,16 @@ func describe(err error) error {
 	if errors.As(err, &te) {
 		field := te.Field
 		if field == "" {
-			return apperr.New(apperr.Invalid, "data must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
+			return apperr.New(apperr.Invalid, "data must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value).Because(httpedge.ReasonWrongType)
 		}
-		return apperr.New(apperr.Invalid, "data.%s must be %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value)
+		return apperr.New(apperr.Invalid, "data.%s must be %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value).
+			Because(httpedge.ReasonWrongType).On(field)
 	}
 	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return apperr.New(apperr.Invalid, "data has an unknown field %s", f)
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok { // unknownField finds them first
+		return apperr.New(apperr.Invalid, "data has an unknown field %s", f).Because(httpedge.ReasonUnknownField).On(strings.Trim(f, `"`))
 	}
-	return apperr.New(apperr.Invalid, "data is malformed: %s", strings.TrimPrefix(msg, "json: "))
+	return apperr.New(apperr.Invalid, "data is malformed: %s", strings.TrimPrefix(msg, "json: ")).Because(httpedge.ReasonWrongType)
 }
 
 func jsonKind(goKind string) string {
@@ -124,4 +130,103 @@ func jsonKind(goKind string) string {
 		return "an object"
 	}
 	return "a value"
+}
+
+// unknownField returns the path (dotted, lists as [i]) of the first field
+// of tree, in sorted order, that t does not have, or "". encoding/json
+// names only the last key of an unknown field; a storefront needs the
+// whole path ("address.phoneNumber").
+func unknownField(tree any, t reflect.Type, prefix string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch x := tree.(type) {
+	case map[string]any:
+		if t.Kind() != reflect.Struct {
+			if t.Kind() == reflect.Map {
+				for _, k := range sortedKeys(x) {
+					if p := unknownField(x[k], t.Elem(), join(prefix, k)); p != "" {
+						return p
+					}
+				}
+			}
+			return "" // a wrong type: the decoder says so
+		}
+		fields := jsonFields(t)
+		for _, k := range sortedKeys(x) {
+			ft, ok := fields[k]
+			if !ok {
+				for name, f := range fields { // encoding/json matches names case-insensitively
+					if strings.EqualFold(name, k) {
+						ft, ok = f, true
+						break
+					}
+				}
+			}
+			if !ok {
+				return join(prefix, k)
+			}
+			if p := unknownField(x[k], ft, join(prefix, k)); p != "" {
+				return p
+			}
+		}
+	case []any:
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			for i, e := range x {
+				if p := unknownField(e, t.Elem(), fmt.Sprintf("%s[%d]", prefix, i)); p != "" {
+					return p
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// jsonFields maps the JSON names of a struct's fields (embedded structs'
+// included) to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range jsonFields(ft) {
+					out[k] = v
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func join(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
 }

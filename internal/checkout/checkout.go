@@ -135,5 +135,5 @@ func shortage(short []inventory.Shortage) error {
 	if len(short) > 1 {
 		msg += fmt.Sprintf(" (and %d more lines are short)", len(short)-1)
 	}
-	return apperr.New(apperr.FailedPrecondition, "%s", msg).WithDetails(map[string]any{"unavailable": short})
+	return apperr.New(apperr.FailedPrecondition, "%s", msg).Because("out_of_stock").WithDetails(map[string]any{"unavailable": short})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/mail"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -60,13 +61,23 @@ func MailboxKey(email string, plusAddressing bool) string {
 // and returns them trimmed; INVALID_ARGUMENT names the field.
 func ValidateCustomer(name, email string) (string, string, error) {
 	name, email = strings.TrimSpace(name), strings.TrimSpace(email)
-	if name == "" || len([]rune(name)) > 100 || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return "", "", apperr.New(apperr.Invalid, "name must be 1 to 100 characters").WithDetails(map[string]string{"field": "name"})
+	switch {
+	case name == "":
+		return "", "", apperr.New(apperr.Invalid, "name is required").Because(order.ReasonRequired).On("name")
+	case len([]rune(name)) > 100:
+		return "", "", apperr.New(apperr.Invalid, "name must be at most 100 characters").Because(order.ReasonTooLong).On("name").
+			WithDetails(map[string]int{"max": 100})
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", "", apperr.New(apperr.Invalid, "name must not hold control characters").Because(order.ReasonMalformed).On("name")
 	}
 	addr, err := mail.ParseAddress(email)
 	_, domain, _ := strings.Cut(email, "@")
 	if err != nil || addr.Address != email || len(email) > 254 || !strings.Contains(domain, ".") || strings.HasSuffix(domain, ".") {
-		return "", "", apperr.New(apperr.Invalid, "email %q is not an email address", email).WithDetails(map[string]string{"field": "email"})
+		reason := order.ReasonMalformed
+		if email == "" {
+			reason = order.ReasonRequired
+		}
+		return "", "", apperr.New(apperr.Invalid, "email %q is not an email address", email).Because(reason).On("email")
 	}
 	return name, email, nil
 }
@@ -85,7 +96,7 @@ func Reprice(o *order.Order, promos []promotion.Promotion, usage map[string]prom
 	r := promotion.Apply(promotion.Input{Currency: o.Currency, Lines: lines, Shipping: o.ShippingAmount(), Email: email,
 		Code: code, Now: now, FirstOrder: firstOrder, PlusAddressing: plus, Promotions: promos, Usage: usage})
 	p := order.Pricing{Revision: o.Pricing.Revision + 1, Code: strings.TrimSpace(code), CodeStatus: string(r.Code), CodeReason: r.CodeReason,
-		LineDiscounts: r.LineDiscounts, ShippingDiscount: r.ShippingDiscount, Discount: r.Discount,
+		LineDiscounts: r.LineDiscounts, ShippingDiscount: r.ShippingDiscount,
 		CommittedRevision: o.Pricing.CommittedRevision, Redeemed: o.Pricing.Redeemed, RedemptionsReleased: o.Pricing.RedemptionsReleased}
 	for _, a := range r.Applied {
 		p.Promotions = append(p.Promotions, order.AppliedPromotion{ID: a.ID, Name: a.Name, Description: a.Description, Discount: a.Discount})
@@ -123,7 +134,8 @@ func (c *Customers) Apply(ctx context.Context, uid, orderID, name, email, code s
 		return nil, err
 	}
 	if len(code) > 64 {
-		return nil, apperr.New(apperr.Invalid, "code is longer than 64 characters").WithDetails(map[string]string{"field": "code"})
+		return nil, apperr.New(apperr.Invalid, "code is longer than 64 characters").Because(order.ReasonTooLong).On("code").
+			WithDetails(map[string]int{"max": 64})
 	}
 	return c.change(ctx, uid, orderID, email, &code, func(cur *order.Order) error {
 		cur.Customer = &order.Customer{Name: name, Email: email, MailboxKey: MailboxKey(email, c.PlusAddressing)}
@@ -179,10 +191,10 @@ func (c *Customers) change(ctx context.Context, uid, orderID, email string, code
 	for attempt := 0; attempt < closeAttempts; attempt++ {
 		res, err := c.Promotions.Reprice(ctx, orderID, func(cur *order.Order) (bool, error) {
 			if cur.State() != order.Pending {
-				return false, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can change", orderID, cur.State())
+				return false, order.NotPending(cur, "change")
 			}
 			if cur.CartHash != o.CartHash {
-				return false, apperr.New(apperr.Aborted, "the order changed while it was priced; call again")
+				return false, apperr.New(apperr.Aborted, "the order changed while it was priced; call again").Because("order_changed")
 			}
 			saved, before := *cur, payableOf(cur)
 			if err := mutate(cur); err != nil {
@@ -266,7 +278,7 @@ func (c *Customers) CommitRedemptions(ctx context.Context, orderID string, onCom
 			return changed, false, err
 		}
 		if o.Customer == nil {
-			return false, false, apperr.New(apperr.FailedPrecondition, "order %s has no customer yet", orderID)
+			return false, false, apperr.New(apperr.FailedPrecondition, "order %s has no customer yet", orderID).Because("no_customer")
 		}
 		before := o.Pricing
 		Reprice(o, promos, usage, !paid, c.PlusAddressing, o.Pricing.Code, now)
@@ -289,7 +301,7 @@ func (c *Customers) CommitRedemptions(ctx context.Context, orderID string, onCom
 // samePromotions reports whether two pricings apply the same promotions
 // for the same amounts.
 func samePromotions(a, b order.Pricing) bool {
-	if len(a.Promotions) != len(b.Promotions) || a.Discount != b.Discount {
+	if len(a.Promotions) != len(b.Promotions) || a.ShippingDiscount != b.ShippingDiscount || !slices.Equal(a.LineDiscounts, b.LineDiscounts) {
 		return false
 	}
 	for i := range a.Promotions {

@@ -35,7 +35,7 @@ const closeAttempts = 3
 
 // errChangingElsewhere is the answer when another tab keeps opening
 // sessions while this one changes the order.
-var errChangingElsewhere = apperr.New(apperr.Aborted, "the order keeps changing in another tab; try again")
+var errChangingElsewhere = apperr.New(apperr.Aborted, "the order keeps changing in another tab; try again").Because(order.ReasonChangingElsewhere)
 
 // Service is startCheckout's logic.
 type Service struct {
@@ -61,14 +61,14 @@ type Result struct {
 // already has a customer is priced again with its promotions.
 func (s *Service) Start(ctx context.Context, uid string) (Result, error) {
 	if uid == "" {
-		return Result{}, apperr.New(apperr.Unauthenticated, "sign in first")
+		return Result{}, apperr.New(apperr.Unauthenticated, "sign in first").Because("sign_in_required")
 	}
 	lines, hash, err := s.Store.Cart(ctx, uid)
 	if err != nil {
 		return Result{}, err
 	}
 	if len(lines) == 0 {
-		return Result{}, apperr.New(apperr.Invalid, "the cart is empty")
+		return Result{}, apperr.New(apperr.Invalid, "the cart is empty").Because(pricing.ReasonEmptyCart)
 	}
 	var ids []string
 	for _, l := range lines {

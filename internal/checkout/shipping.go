@@ -43,6 +43,17 @@ type QuoteResult struct {
 // UNAVAILABLE.
 func (q *Quotes) Quote(ctx context.Context, uid, orderID string, typed shipping.Address) (QuoteResult, error) {
 	addr, err := typed.Validate()
+	if e := apperr.As(err); e != nil && e.Reason == shipping.ReasonBadAddress {
+		// The address's fields are under "address" in the request.
+		var fields []string
+		if d, ok := e.Details.(map[string]any); ok {
+			fields, _ = d["fields"].([]string)
+		}
+		for i := range fields {
+			fields[i] = "address." + fields[i]
+		}
+		return QuoteResult{}, e.On("address." + e.Field).WithDetails(map[string]any{"fields": fields})
+	}
 	if err != nil {
 		return QuoteResult{}, err
 	}
@@ -84,7 +95,7 @@ func (q *Quotes) Quote(ctx context.Context, uid, orderID string, typed shipping.
 		QuotedAt: now, ExpiresAt: now.Add(q.TTL)}
 	o, _, err = q.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
 		if cur.State() != order.Pending {
-			return false, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can be quoted", orderID, cur.State())
+			return false, order.NotPending(cur, "be quoted")
 		}
 		cur.Quote = quote
 		return true, nil
@@ -114,7 +125,7 @@ func (q *Quotes) Select(ctx context.Context, uid, orderID, rateID string, useVer
 		return nil, err
 	}
 	if strings.TrimSpace(rateID) == "" {
-		return nil, apperr.New(apperr.Invalid, "rateId is required").WithDetails(map[string]string{"field": "rateId"})
+		return nil, apperr.New(apperr.Invalid, "rateId is required").Because(order.ReasonRequired).On("rateId")
 	}
 	o, err := q.Customers.own(ctx, uid, orderID)
 	if err != nil {
@@ -129,11 +140,11 @@ func (q *Quotes) Select(ctx context.Context, uid, orderID, rateID string, useVer
 		qt := cur.Quote
 		if qt == nil {
 			return apperr.Wrap(ErrQuoteAgain, apperr.FailedPrecondition, "there is no shipping quote yet; quote shipping first").
-				WithDetails(map[string]string{"reason": "no_quote"})
+				Because("no_quote")
 		}
 		if !now.Before(qt.ExpiresAt) {
 			return apperr.Wrap(ErrQuoteAgain, apperr.FailedPrecondition, "the shipping quote has expired; quote shipping again").
-				WithDetails(map[string]string{"reason": "quote_expired"})
+				Because("quote_expired")
 		}
 		var rate *shipping.Rate
 		for i := range qt.Rates {
@@ -143,13 +154,13 @@ func (q *Quotes) Select(ctx context.Context, uid, orderID, rateID string, useVer
 		}
 		if rate == nil {
 			return apperr.Wrap(ErrQuoteAgain, apperr.FailedPrecondition, "rate %s is not in the current quote; quote shipping again", rateID).
-				WithDetails(map[string]string{"reason": "unknown_rate"})
+				Because("unknown_rate")
 		}
 		addr := qt.Address
 		if useVerified {
 			if qt.Verified == nil || (qt.Status != "verified" && qt.Status != "warning") {
 				return apperr.New(apperr.FailedPrecondition, "there is no verified address to use; use the address as typed").
-					WithDetails(map[string]string{"reason": "no_verified_address"})
+					Because("no_verified_address")
 			}
 			addr = *qt.Verified
 			addr.Name, addr.Phone = qt.Address.Name, qt.Address.Phone // keep how the customer wrote their name

@@ -3,6 +3,7 @@ package devhost
 import (
 	"context"
 	"encoding/json"
+	"github.com/readyplanner/oms/internal/storefront"
 	"io"
 	"net/http"
 	"os"
@@ -135,18 +136,18 @@ func TestLocalSystem(t *testing.T) {
 			t.Fatalf("node: %v\n%s", err, out)
 		}
 		var got struct {
-			UID         string                   `json:"uid"`
-			Result      functions.WhoamiResponse `json:"result"`
+			UID         string                  `json:"uid"`
+			Result      storefront.WhoamiAnswer `json:"result"`
 			Error       struct{ Code, Message string }
-			CartRefused bool                                   `json:"cartRefused"`
-			Checkout    functions.StartCheckoutResponse        `json:"checkout"`
-			Priced      functions.PricedOrder                  `json:"priced"`
-			Quote       functions.QuoteShippingResponse        `json:"quote"`
-			Chosen      functions.SelectShippingResponse       `json:"chosen"`
-			Session     functions.CreatePaymentSessionResponse `json:"session"`
-			PageStatus  int                                    `json:"pageStatus"`
-			PayStatus   int                                    `json:"payStatus"`
-			PayRedirect string                                 `json:"payRedirect"`
+			CartRefused bool                                  `json:"cartRefused"`
+			Checkout    storefront.StartCheckoutAnswer        `json:"checkout"`
+			Priced      storefront.Order                      `json:"priced"`
+			Quote       storefront.QuoteShippingAnswer        `json:"quote"`
+			Chosen      storefront.Order                      `json:"chosen"`
+			Session     storefront.CreatePaymentSessionAnswer `json:"session"`
+			PageStatus  int                                   `json:"pageStatus"`
+			PayStatus   int                                   `json:"payStatus"`
+			PayRedirect string                                `json:"payRedirect"`
 			Order       struct {
 				State, UID                  string
 				Subtotal, Total, Capturable int64
@@ -167,7 +168,7 @@ func TestLocalSystem(t *testing.T) {
 		// The seeded store: a pen set (18.00, stock) and a daily planner (38.00, print on demand).
 		c := got.Checkout
 		sdkOrder = c.OrderID
-		if c.State != "pending" || len(c.Lines) != 2 || c.Subtotal != 1800+3800 || c.HoldExpiresAt == "" {
+		if c.State != "pending" || len(c.Lines) != 2 || c.Subtotal != 1800+3800 || c.HoldExpiresAt == nil {
 			t.Errorf("startCheckout through the SDK: %+v", c)
 		}
 		// The seeded WELCOME10: 10% off a first order, typed in lower case.

@@ -60,7 +60,7 @@ func (c *Checkouts) Cart(ctx context.Context, uid string) ([]pricing.CartLine, s
 	}
 	raw, _ := snap.Data()["items"].([]any)
 	if v := snap.Data()["items"]; v != nil && raw == nil {
-		return nil, "", apperr.New(apperr.Invalid, "the cart's items must be a list")
+		return nil, "", apperr.New(apperr.Invalid, "the cart's items must be a list").Because("malformed_cart")
 	}
 	lines := make([]pricing.CartLine, 0, len(raw))
 	h := sha256.New()
@@ -70,7 +70,7 @@ func (c *Checkouts) Cart(ctx context.Context, uid string) ([]pricing.CartLine, s
 		qty, okQ := m["quantity"].(int64)
 		if !okS || !okQ {
 			return nil, "", apperr.New(apperr.Invalid, "cart line %d: want {sku: string, quantity: integer}", i+1).
-				WithDetails(map[string]any{"lines": []pricing.LineProblem{{Line: i + 1, SKU: sku, Reason: "malformed line"}}})
+				Because(pricing.ReasonBadLines).WithDetails(map[string]any{"lines": []pricing.LineProblem{{Line: i + 1, SKU: sku, Reason: pricing.LineMalformedEntry, Message: "malformed line"}}})
 		}
 		lines = append(lines, pricing.CartLine{SKU: sku, Quantity: qty})
 		fmt.Fprintf(h, "%s\x00%d\n", sku, qty)

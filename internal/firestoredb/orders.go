@@ -32,41 +32,54 @@ const transactionAttempts = 20
 
 // orderDoc is an order as stored in orders/{id}.
 type orderDoc struct {
-	UID            string       `firestore:"uid"`
-	State          string       `firestore:"state"`
-	Currency       string       `firestore:"currency"`
-	Attention      string       `firestore:"attention,omitempty"`
-	Lines          []lineDoc    `firestore:"lines"`
-	Subtotal       int64        `firestore:"subtotal"`
-	CartHash       string       `firestore:"cartHash,omitempty"`
-	Holds          []holdDoc    `firestore:"holds"`
-	HoldExpiresAt  *time.Time   `firestore:"holdExpiresAt"` // null when firm or none
-	Customer       *customerDoc `firestore:"customer"`
-	Pricing        pricingDoc   `firestore:"pricing"`
-	Total          int64        `firestore:"total"` // what the customer pays, cents (for reading; derived)
-	Quote          *quoteDoc    `firestore:"shippingQuote"`
-	Shipping       *choiceDoc   `firestore:"shipping"`
-	Payment        *paymentDoc  `firestore:"payment"`
-	Invoice        *invoiceDoc  `firestore:"invoice"`
-	HoldsReleased  bool         `firestore:"holdsReleased"`
-	StockCommitted bool         `firestore:"stockCommitted"`
-	Work           workDoc      `firestore:"work"`
-	History        []changeDoc  `firestore:"history"`
-	CreatedAt      time.Time    `firestore:"createdAt"`
-	UpdatedAt      time.Time    `firestore:"updatedAt"`
-	StateSince     *time.Time   `firestore:"stateSince"`
+	// The order as the customer's page reads it: the same names and
+	// meanings as every callable's answer (storefront.Order;
+	// TestOrderViewIsTheDocument compares them).
+	OrderID          string       `firestore:"orderId"`
+	UID              string       `firestore:"uid"`
+	State            string       `firestore:"state"`
+	Currency         string       `firestore:"currency"`
+	Lines            []lineDoc    `firestore:"lines"`
+	Subtotal         int64        `firestore:"subtotal"`
+	Discount         int64        `firestore:"discount"`         // off the lines
+	Shipping         int64        `firestore:"shipping"`         // the chosen rate's amount, 0 before one is chosen
+	ShippingDiscount int64        `firestore:"shippingDiscount"` // off the shipping
+	Total            int64        `firestore:"total"`            // subtotal − discount + shipping − shippingDiscount (derived)
+	Promotions       []appliedDoc `firestore:"promotions"`
+	Code             *codeDoc     `firestore:"code"`
+	Customer         *customerDoc `firestore:"customer"`
+	Choice           *choiceDoc   `firestore:"shippingChoice"`
+	PaymentStatus    string       `firestore:"paymentStatus"` // derived
+	HoldExpiresAt    *time.Time   `firestore:"holdExpiresAt"` // when a pending order lapses; null once authorized
+	CreatedAt        time.Time    `firestore:"createdAt"`
+	UpdatedAt        time.Time    `firestore:"updatedAt"`
+
+	// Internal: the functions' bookkeeping of the order (documented in
+	// docs/api.md as what a storefront ignores).
+	Attention      string      `firestore:"attention,omitempty"`
+	CartHash       string      `firestore:"cartHash,omitempty"`
+	Holds          []holdDoc   `firestore:"holds"`
+	Pricing        pricingDoc  `firestore:"pricing"`
+	Quote          *quoteDoc   `firestore:"shippingQuote"`
+	Payment        *paymentDoc `firestore:"payment"`
+	Invoice        *invoiceDoc `firestore:"invoice"`
+	HoldsReleased  bool        `firestore:"holdsReleased"`
+	StockCommitted bool        `firestore:"stockCommitted"`
+	Work           workDoc     `firestore:"work"`
+	History        []changeDoc `firestore:"history"`
+	StateSince     *time.Time  `firestore:"stateSince"`
 }
 
-// lineDoc is a priced line; amounts are minor units of the order's currency.
 type lineDoc struct {
 	SKU         string `firestore:"sku"`
-	ProductID   string `firestore:"productId,omitempty"`
+	ProductID   string `firestore:"productId"`
 	Name        string `firestore:"name"`
 	Quantity    int64  `firestore:"quantity"`
 	UnitPrice   int64  `firestore:"unitPrice"`
 	ListPrice   int64  `firestore:"listPrice"`
 	OnSale      bool   `firestore:"onSale"`
 	Total       int64  `firestore:"total"`
+	Discount    int64  `firestore:"discount"` // what the promotions take off this line
 	Fulfillment string `firestore:"fulfillment"`
 	WeightGrams int64  `firestore:"weightGrams"`
 	QBItem      string `firestore:"quickbooksItem,omitempty"`
@@ -79,17 +92,17 @@ type customerDoc struct {
 }
 
 type pricingDoc struct {
-	Revision            int64        `firestore:"revision"`
-	Code                string       `firestore:"code,omitempty"`
-	CodeStatus          string       `firestore:"codeStatus,omitempty"`
-	CodeReason          string       `firestore:"codeReason,omitempty"`
-	Promotions          []appliedDoc `firestore:"promotions"`
-	LineDiscounts       []int64      `firestore:"lineDiscounts"`
-	ShippingDiscount    int64        `firestore:"shippingDiscount"`
-	Discount            int64        `firestore:"discount"`
-	CommittedRevision   int64        `firestore:"committedRevision"`
-	Redeemed            []string     `firestore:"redeemed"`
-	RedemptionsReleased bool         `firestore:"redemptionsReleased"`
+	Revision            int64    `firestore:"revision"`
+	CommittedRevision   int64    `firestore:"committedRevision"`
+	Redeemed            []string `firestore:"redeemed"`
+	RedemptionsReleased bool     `firestore:"redemptionsReleased"`
+}
+
+// codeDoc is what became of the code the customer typed.
+type codeDoc struct {
+	Code    string `firestore:"code"`
+	Status  string `firestore:"status"`
+	Message string `firestore:"message,omitempty"`
 }
 
 type appliedDoc struct {
@@ -206,7 +219,7 @@ type invoiceDoc struct {
 }
 
 type choiceDoc struct {
-	Rate    rateDoc    `firestore:"rate"`
+	rateDoc
 	Address addressDoc `firestore:"address"`
 }
 
@@ -224,7 +237,7 @@ type changeDoc struct {
 }
 
 func toDoc(o *order.Order) orderDoc {
-	d := orderDoc{UID: o.UID, State: string(o.State()), Currency: o.Currency, Attention: o.Attention,
+	d := orderDoc{OrderID: o.ID, UID: o.UID, State: string(o.State()), Currency: o.Currency, Attention: o.Attention,
 		Subtotal: o.Subtotal.Amount, CartHash: o.CartHash, HoldsReleased: o.HoldsReleased, StockCommitted: o.StockCommitted,
 		Lines: []lineDoc{}, Holds: []holdDoc{}, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	if !o.StateSince.IsZero() {
@@ -235,10 +248,14 @@ func toDoc(o *order.Order) orderDoc {
 		t := o.HoldExpiresAt
 		d.HoldExpiresAt = &t
 	}
-	for _, l := range o.Lines {
-		d.Lines = append(d.Lines, lineDoc{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
+	for i, l := range o.Lines {
+		ld := lineDoc{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
 			UnitPrice: l.UnitPrice.Amount, ListPrice: l.ListPrice.Amount, OnSale: l.OnSale, Total: l.Total.Amount,
-			Fulfillment: string(l.Fulfillment), WeightGrams: l.WeightGrams, QBItem: l.QuickBooksItem})
+			Fulfillment: string(l.Fulfillment), WeightGrams: l.WeightGrams, QBItem: l.QuickBooksItem}
+		if i < len(o.Pricing.LineDiscounts) {
+			ld.Discount = o.Pricing.LineDiscounts[i].Amount
+		}
+		d.Lines = append(d.Lines, ld)
 	}
 	for _, h := range o.Holds {
 		d.Holds = append(d.Holds, holdDoc{SKU: h.SKU, Quantity: h.Quantity})
@@ -247,16 +264,18 @@ func toDoc(o *order.Order) orderDoc {
 		d.Customer = &customerDoc{Name: c.Name, Email: c.Email, MailboxKey: c.MailboxKey}
 	}
 	p := o.Pricing
-	d.Pricing = pricingDoc{Revision: p.Revision, Code: p.Code, CodeStatus: p.CodeStatus, CodeReason: p.CodeReason,
-		Promotions: []appliedDoc{}, LineDiscounts: []int64{}, ShippingDiscount: p.ShippingDiscount.Amount, Discount: p.Discount.Amount,
-		CommittedRevision: p.CommittedRevision, Redeemed: append([]string{}, p.Redeemed...), RedemptionsReleased: p.RedemptionsReleased}
+	d.Pricing = pricingDoc{Revision: p.Revision, CommittedRevision: p.CommittedRevision, Redeemed: append([]string{}, p.Redeemed...),
+		RedemptionsReleased: p.RedemptionsReleased}
+	d.Promotions = []appliedDoc{}
 	for _, a := range p.Promotions {
-		d.Pricing.Promotions = append(d.Pricing.Promotions, appliedDoc{ID: a.ID, Name: a.Name, Description: a.Description, Discount: a.Discount.Amount})
+		d.Promotions = append(d.Promotions, appliedDoc{ID: a.ID, Name: a.Name, Description: a.Description, Discount: a.Discount.Amount})
 	}
-	for _, ld := range p.LineDiscounts {
-		d.Pricing.LineDiscounts = append(d.Pricing.LineDiscounts, ld.Amount)
+	if p.Code != "" {
+		d.Code = &codeDoc{Code: p.Code, Status: p.CodeStatus, Message: p.CodeReason}
 	}
+	d.Discount, d.Shipping, d.ShippingDiscount = o.LinesDiscount().Amount, o.ShippingAmount().Amount, p.ShippingDiscount.Amount
 	d.Total = o.Total().Amount
+	d.PaymentStatus = string(o.PaymentStatus())
 	if q := o.Quote; q != nil {
 		qd := &quoteDoc{Address: toAddressDoc(q.Address), Status: q.Status, Messages: append([]string{}, q.Messages...), Rates: []rateDoc{},
 			QuotedAt: q.QuotedAt, ExpiresAt: q.ExpiresAt}
@@ -270,7 +289,7 @@ func toDoc(o *order.Order) orderDoc {
 		d.Quote = qd
 	}
 	if c := o.Shipping; c != nil {
-		d.Shipping = &choiceDoc{Rate: toRateDoc(c.Rate), Address: toAddressDoc(c.Address)}
+		d.Choice = &choiceDoc{rateDoc: toRateDoc(c.Rate), Address: toAddressDoc(c.Address)}
 	}
 	if inv := o.Invoice; inv != nil {
 		d.Invoice = &invoiceDoc{ID: inv.ID, DocNumber: inv.DocNumber, Total: inv.Total.Amount}
@@ -347,8 +366,8 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 		}
 		o.Quote = oq
 	}
-	if c := d.Shipping; c != nil {
-		o.Shipping = &order.ShippingChoice{Rate: c.Rate.rate(d.Currency), Address: shipping.Address(c.Address)}
+	if c := d.Choice; c != nil {
+		o.Shipping = &order.ShippingChoice{Rate: c.rate(d.Currency), Address: shipping.Address(c.Address)}
 	}
 	if inv := d.Invoice; inv != nil {
 		o.Invoice = &order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: money.New(inv.Total, d.Currency)}
@@ -377,14 +396,16 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	}
 	cur := func(a int64) money.Money { return money.New(a, d.Currency) }
 	p := d.Pricing
-	o.Pricing = order.Pricing{Revision: p.Revision, Code: p.Code, CodeStatus: p.CodeStatus, CodeReason: p.CodeReason,
-		ShippingDiscount: cur(p.ShippingDiscount), Discount: cur(p.Discount), CommittedRevision: p.CommittedRevision,
+	o.Pricing = order.Pricing{Revision: p.Revision, ShippingDiscount: cur(d.ShippingDiscount), CommittedRevision: p.CommittedRevision,
 		Redeemed: p.Redeemed, RedemptionsReleased: p.RedemptionsReleased}
-	for _, a := range p.Promotions {
+	if c := d.Code; c != nil {
+		o.Pricing.Code, o.Pricing.CodeStatus, o.Pricing.CodeReason = c.Code, c.Status, c.Message
+	}
+	for _, a := range d.Promotions {
 		o.Pricing.Promotions = append(o.Pricing.Promotions, order.AppliedPromotion{ID: a.ID, Name: a.Name, Description: a.Description, Discount: cur(a.Discount)})
 	}
-	for _, ld := range p.LineDiscounts {
-		o.Pricing.LineDiscounts = append(o.Pricing.LineDiscounts, cur(ld))
+	for _, l := range d.Lines {
+		o.Pricing.LineDiscounts = append(o.Pricing.LineDiscounts, cur(l.Discount))
 	}
 	return order.Restore(o, order.State(d.State), h)
 }
@@ -533,7 +554,7 @@ func (s *Orders) Transition(ctx context.Context, id string, m order.Move) (o *or
 
 func notFoundOr(err error, id string) error {
 	if status.Code(err) == codes.NotFound {
-		return apperr.Wrap(err, apperr.NotFound, "order %s not found", id)
+		return apperr.Wrap(err, apperr.NotFound, "order %s not found", id).Because(order.ReasonOrderNotFound)
 	}
 	return wrap(err, "read order %s", id)
 }
@@ -549,17 +570,17 @@ func wrap(err error, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
-		return apperr.Wrap(err, apperr.DeadlineExceeded, "%s: timed out", msg)
+		return apperr.Wrap(err, apperr.DeadlineExceeded, "%s: timed out", msg).Because("timeout")
 	case errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled:
-		return apperr.Wrap(err, apperr.Aborted, "%s: canceled", msg)
+		return apperr.Wrap(err, apperr.Aborted, "%s: canceled", msg).Because("canceled")
 	}
 	switch status.Code(err) {
 	case codes.Aborted:
-		return apperr.Wrap(err, apperr.Aborted, "%s: too much contention, try again", msg)
+		return apperr.Wrap(err, apperr.Aborted, "%s: too much contention, try again", msg).Because("contention")
 	case codes.Unavailable, codes.ResourceExhausted, codes.Internal, codes.Unknown:
 		// Firestore documents INTERNAL (and gRPC UNKNOWN) as a server
 		// error to retry with backoff.
-		return apperr.Wrap(err, apperr.Unavailable, "%s: the database is unavailable, try again", msg)
+		return apperr.Wrap(err, apperr.Unavailable, "%s: the database is unavailable, try again", msg).Because("database_unavailable")
 	}
 	return fmt.Errorf("%s: %w", msg, err)
 }

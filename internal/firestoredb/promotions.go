@@ -397,7 +397,7 @@ func (p *Promotions) Redeem(ctx context.Context, orderID string, candidates []st
 		}
 		for _, id := range append(promotionIDs(live), appliedIDs(o)...) {
 			if !slices.Contains(candidates, id) {
-				return apperr.New(apperr.Aborted, "order %s was re-priced meanwhile; try again", orderID)
+				return apperr.New(apperr.Aborted, "order %s was re-priced meanwhile; try again", orderID).Because("order_changed")
 			}
 		}
 		c, err := p.countersTx(tx, candidates, append(mailboxKeys(live), key))
@@ -422,7 +422,7 @@ func (p *Promotions) Redeem(ctx context.Context, orderID string, candidates []st
 		}
 		if commit {
 			if o.Customer == nil {
-				return apperr.New(apperr.FailedPrecondition, "order %s has no customer to redeem promotions for", orderID)
+				return apperr.New(apperr.FailedPrecondition, "order %s has no customer to redeem promotions for", orderID).Because("no_customer")
 			}
 			keep, drop := split(o, live)
 			if err := p.releaseTx(tx, c, orderID, drop, now); err != nil {

@@ -15,6 +15,21 @@ import (
 	"github.com/readyplanner/oms/internal/apperr"
 )
 
+// The reasons (details.reason) of the errors every HTTP function may answer
+// before its own work starts: the request itself, the caller's proof, the
+// origin. Stable: storefronts switch on them.
+const (
+	ReasonBadRequest       = "bad_request"        // not the protocol: method, content type, envelope, size
+	ReasonWrongType        = "wrong_type"         // a field (details.field) or data itself has the wrong JSON type
+	ReasonUnknownField     = "unknown_field"      // data has a field (details.field) the function does not take
+	ReasonSignInRequired   = "sign_in_required"   // no Firebase ID token
+	ReasonInvalidToken     = "invalid_token"      // the ID token (or the Authorization header) is not valid
+	ReasonAppCheckRequired = "app_check_required" // App Check is enforced and no token came
+	ReasonInvalidAppCheck  = "invalid_app_check"  // the App Check token is not valid
+	ReasonOriginNotAllowed = "origin_not_allowed" // the Origin is not one of the storefront's
+	ReasonInternal         = "internal"           // anything unexpected (the cause is logged)
+)
+
 // statusOf is the one table from error codes to HTTP statuses, as the
 // onCall protocol pairs them (reference/firebase.md).
 var statusOf = map[apperr.Code]int{
@@ -40,19 +55,34 @@ func StatusOf(code apperr.Code) int {
 
 // ErrorBody is the envelope's error.
 type ErrorBody struct {
-	Status  apperr.Code `json:"status"`
-	Message string      `json:"message"`
-	Details any         `json:"details,omitempty"`
+	Status  apperr.Code    `json:"status"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details"`
 }
 
 // Shown is what err shows a caller: an *apperr.Error's code, message and
-// details; for anything else, or INTERNAL, only "INTERNAL" (the cause is
-// for the log).
+// details — always an object with the stable reason, the field at fault
+// when there is one, and the error's own details; for anything else, or
+// INTERNAL, only "INTERNAL" with the reason "internal" (the cause is for
+// the log).
 func Shown(err error) ErrorBody {
-	if e := apperr.As(err); e != nil && e.Code != apperr.Internal {
-		return ErrorBody{Status: e.Code, Message: e.Message, Details: e.Details}
+	e := apperr.As(err)
+	if e == nil || e.Code == apperr.Internal {
+		return ErrorBody{Status: apperr.Internal, Message: "INTERNAL", Details: map[string]any{"reason": ReasonInternal}}
 	}
-	return ErrorBody{Status: apperr.Internal, Message: "INTERNAL"}
+	details := map[string]any{}
+	if e.Details != nil {
+		// An object's fields join reason and field; details of another
+		// kind (a bug) are dropped rather than shown half-understood.
+		if b, err := json.Marshal(e.Details); err == nil {
+			_ = json.Unmarshal(b, &details)
+		}
+	}
+	details["reason"] = e.ReasonOf()
+	if e.Field != "" {
+		details["field"] = e.Field
+	}
+	return ErrorBody{Status: e.Code, Message: e.Message, Details: details}
 }
 
 // WriteError answers err in the envelope with its code's status, and
@@ -92,7 +122,7 @@ func Bearer(r *http.Request) (string, error) {
 	scheme, token, ok := strings.Cut(h, " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return "", apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <Firebase ID token>\"")
+		return "", apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <Firebase ID token>\"").Because(ReasonInvalidToken)
 	}
 	return token, nil
 }
@@ -118,7 +148,7 @@ func (c CORS) Handle(w http.ResponseWriter, r *http.Request) (done bool) {
 	}
 	if !slices.Contains(c.Origins, origin) {
 		if c.Strict {
-			WriteError(w, apperr.New(apperr.PermissionDenied, "origin %s may not call this function", origin))
+			WriteError(w, apperr.New(apperr.PermissionDenied, "origin %s may not call this function", origin).Because(ReasonOriginNotAllowed))
 			return true
 		}
 		return false
@@ -146,10 +176,10 @@ func (c CORS) Handle(w http.ResponseWriter, r *http.Request) (done bool) {
 func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
-		return nil, apperr.Wrap(err, apperr.Invalid, "could not read the request body")
+		return nil, apperr.Wrap(err, apperr.Invalid, "could not read the request body").Because(ReasonBadRequest)
 	}
 	if int64(len(body)) > max {
-		return nil, apperr.New(apperr.Invalid, "request body is larger than %d bytes", max)
+		return nil, apperr.New(apperr.Invalid, "request body is larger than %d bytes", max).Because(ReasonBadRequest)
 	}
 	return body, nil
 }

@@ -31,14 +31,20 @@ func TestStatusTable(t *testing.T) {
 func TestErrorEnvelopeHidesInternals(t *testing.T) {
 	for _, err := range []error{errors.New("db password=hunter2"), apperr.New(apperr.Internal, "bug at hunter2")} {
 		w := httptest.NewRecorder()
-		if s := WriteError(w, err); s != 500 || w.Body.String() != `{"error":{"status":"INTERNAL","message":"INTERNAL"}}` {
+		if s := WriteError(w, err); s != 500 || w.Body.String() != `{"error":{"status":"INTERNAL","message":"INTERNAL","details":{"reason":"internal"}}}` {
 			t.Errorf("%v: %d %s", err, s, w.Body)
 		}
 	}
 	w := httptest.NewRecorder()
-	WriteError(w, apperr.New(apperr.Invalid, "bad %s", "x").WithDetails(map[string]string{"field": "x"}))
-	if w.Code != 400 || w.Body.String() != `{"error":{"status":"INVALID_ARGUMENT","message":"bad x","details":{"field":"x"}}}` {
+	WriteError(w, apperr.New(apperr.Invalid, "bad %s", "x").Because("bad_x").On("x").WithDetails(map[string]int{"max": 3}))
+	if w.Code != 400 || w.Body.String() != `{"error":{"status":"INVALID_ARGUMENT","message":"bad x","details":{"field":"x","max":3,"reason":"bad_x"}}}` {
 		t.Errorf("%d %s", w.Code, w.Body)
+	}
+	// Without a reason of its own, an error's reason is its code's.
+	w = httptest.NewRecorder()
+	WriteError(w, apperr.New(apperr.NotFound, "gone"))
+	if w.Body.String() != `{"error":{"status":"NOT_FOUND","message":"gone","details":{"reason":"not_found"}}}` {
+		t.Errorf("%s", w.Body)
 	}
 }
 

@@ -30,11 +30,11 @@ func NewID() string {
 // nothing else, a path or a reserved name, ever reaches the database).
 func ValidID(id string) error {
 	if id == "" {
-		return apperr.New(apperr.Invalid, "orderId is required").WithDetails(map[string]string{"field": "orderId"})
+		return apperr.New(apperr.Invalid, "orderId is required").Because(ReasonRequired).On("orderId")
 	}
 	if len(id) != IDLength || strings.Trim(id, IDAlphabet) != "" {
 		return apperr.New(apperr.Invalid, "orderId must be the %d-character order id startCheckout answered", IDLength).
-			WithDetails(map[string]string{"field": "orderId"})
+			Because(ReasonMalformed).On("orderId")
 	}
 	return nil
 }
@@ -50,13 +50,34 @@ func OwnPending(ctx context.Context, get func(context.Context, string) (*Order, 
 	}
 	o, err := get(ctx, id)
 	if apperr.CodeOf(err) == apperr.NotFound || (err == nil && o.UID != uid) {
-		return nil, apperr.New(apperr.NotFound, "order %s not found", id)
+		return nil, apperr.New(apperr.NotFound, "order %s not found", id).Because(ReasonOrderNotFound)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if o.State() != Pending {
-		return nil, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can %s", id, o.State(), what)
+		return nil, NotPending(o, what)
 	}
 	return o, nil
+}
+
+// Reasons (details.reason) the order package gives; stable, documented in
+// docs/api.md.
+const (
+	ReasonRequired      = "required"          // a required field (details.field) is missing or empty
+	ReasonMalformed     = "malformed"         // a field (details.field) is not of the form it must have
+	ReasonTooLong       = "too_long"          // a field (details.field) is longer than details.max
+	ReasonOrderNotFound = "order_not_found"   // no such order, or not the caller's
+	ReasonNotPending    = "order_not_pending" // the order moved on (details.state says where)
+	ReasonBadTransition = "invalid_transition" // a state change the transition table does not allow
+	// ReasonChangingElsewhere: another tab keeps opening payment sessions
+	// while this one changes the order (ABORTED; call again).
+	ReasonChangingElsewhere = "changing_elsewhere"
+)
+
+// NotPending is the FAILED_PRECONDITION for a request that needs a pending
+// order; details.state is where the order is.
+func NotPending(o *Order, what string) error {
+	return apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can %s", o.ID, o.State(), what).
+		Because(ReasonNotPending).WithDetails(map[string]string{"state": string(o.State())})
 }

@@ -112,7 +112,6 @@ type Pricing struct {
 	Promotions        []AppliedPromotion
 	LineDiscounts     []money.Money // one per line, in line order
 	ShippingDiscount  money.Money
-	Discount          money.Money // lines' and shipping's discounts together
 	CommittedRevision int64
 	// Redeemed are the promotions whose redemptions are recorded for this
 	// order; RedemptionsReleased records they were given back (expired or
@@ -250,10 +249,10 @@ func (o *Order) Transition(m Move, at time.Time) (applied bool, err error) {
 			return false, nil
 		}
 		return false, apperr.New(apperr.FailedPrecondition,
-			"order %s is %s, not %s; cannot move to %s", o.ID, cur, joinStates(m.From), m.To)
+			"order %s is %s, not %s; cannot move to %s", o.ID, cur, joinStates(m.From), m.To).Because(ReasonBadTransition)
 	}
 	if !CanMove(cur, m.To) {
-		return false, apperr.New(apperr.FailedPrecondition, "order %s is %s and cannot move to %s", o.ID, cur, m.To)
+		return false, apperr.New(apperr.FailedPrecondition, "order %s is %s and cannot move to %s", o.ID, cur, m.To).Because(ReasonBadTransition)
 	}
 	if m.To == NeedsAttention && strings.TrimSpace(m.Reason) == "" {
 		return false, apperr.New(apperr.Invalid, "moving order %s to needs_attention needs a reason", o.ID)

@@ -121,4 +121,47 @@ func (o *Order) SettleStray(intentID, outcome string, at time.Time) bool {
 // while the order's current session is open: the session must be expired
 // at the provider first (payments.Service.CloseSession), then the change
 // tried again. Use errors.Is.
-var ErrSessionOpen = apperr.New(apperr.Aborted, "the order's payment session is still open; it is closed first, try again")
+var ErrSessionOpen = apperr.New(apperr.Aborted, "the order's payment session is still open; it is closed first, try again").Because("session_open")
+
+// PaymentStatus is where the order's money stands, as the customer's page
+// shows it. The values are stored on the order and documented.
+type PaymentStatus string
+
+// The payment statuses.
+const (
+	PaymentNone              PaymentStatus = "none"               // no payment session open (none yet, or closed for a change)
+	PaymentAwaiting          PaymentStatus = "awaiting_payment"   // a payment session is open; the customer may pay it
+	PaymentAuthorized        PaymentStatus = "authorized"         // the card is authorized, not charged
+	PaymentCaptured          PaymentStatus = "captured"           // the card is charged
+	PaymentPartiallyRefunded PaymentStatus = "partially_refunded" // charged, and part of it refunded
+	PaymentRefunded          PaymentStatus = "refunded"           // charged, and all of it refunded
+	PaymentCanceled          PaymentStatus = "canceled"           // the authorization was released; nothing was charged
+)
+
+// PaymentStatuses lists every payment status.
+var PaymentStatuses = []PaymentStatus{PaymentNone, PaymentAwaiting, PaymentAuthorized, PaymentCaptured, PaymentPartiallyRefunded, PaymentRefunded, PaymentCanceled}
+
+// PaymentStatus says where the order's money stands: captured (and how
+// much of it refunded) once charged; an authorization is canceled when the
+// order ended without a charge; before any authorization, whether a
+// session is open. Stray authorizations are not the order's payment.
+func (o *Order) PaymentStatus() PaymentStatus {
+	p := o.Payment
+	switch {
+	case p == nil:
+		return PaymentNone
+	case p.AmountCaptured > 0 && p.AmountRefunded >= p.AmountCaptured:
+		return PaymentRefunded
+	case p.AmountCaptured > 0 && p.AmountRefunded > 0:
+		return PaymentPartiallyRefunded
+	case p.AmountCaptured > 0:
+		return PaymentCaptured
+	case p.IntentID != "" && (o.state == Canceled || o.state == Expired):
+		return PaymentCanceled
+	case p.IntentID != "":
+		return PaymentAuthorized
+	case o.state == Pending && o.SessionOpen():
+		return PaymentAwaiting
+	}
+	return PaymentNone
+}

@@ -69,7 +69,7 @@ func (s *Service) checkURL(field, u, def string) (string, error) {
 			return u, nil
 		}
 	}
-	return "", apperr.New(apperr.Invalid, "%s must be on the storefront (%s)", field, strings.Join(s.Origins, ", ")).WithDetails(map[string]string{"field": field})
+	return "", apperr.New(apperr.Invalid, "%s must be on the storefront (%s)", field, strings.Join(s.Origins, ", ")).Because("off_storefront").On(field)
 }
 
 // reusable reports whether the order's current session can be answered
@@ -109,9 +109,9 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 	}
 	switch {
 	case o.Customer == nil:
-		return nil, apperr.New(apperr.FailedPrecondition, "add the customer's name and email first (applyCustomer)").WithDetails(map[string]string{"reason": "no_customer"})
+		return nil, apperr.New(apperr.FailedPrecondition, "add the customer's name and email first (applyCustomer)").Because("no_customer")
 	case o.Shipping == nil:
-		return nil, apperr.New(apperr.FailedPrecondition, "choose shipping first (quoteShipping, selectShipping)").WithDetails(map[string]string{"reason": "no_shipping"})
+		return nil, apperr.New(apperr.FailedPrecondition, "choose shipping first (quoteShipping, selectShipping)").Because("no_shipping")
 	}
 	if reusable(o, s.Now()) {
 		return o, nil // the same unchanged order: the same session
@@ -119,7 +119,7 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 	var plan order.Payment
 	for attempt := 0; ; attempt++ {
 		if attempt == closeAttempts {
-			return nil, apperr.New(apperr.Aborted, "the order keeps changing in another tab; try again")
+			return nil, apperr.New(apperr.Aborted, "the order keeps changing in another tab; try again").Because(order.ReasonChangingElsewhere)
 		}
 		if err := s.CloseSession(ctx, orderID); err != nil {
 			return nil, err
@@ -129,7 +129,7 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 		repriced, err := s.Redemptions.CommitRedemptions(ctx, orderID, func(cur *order.Order) (bool, error) {
 			reuse = false
 			if cur.State() != order.Pending {
-				return false, apperr.New(apperr.FailedPrecondition, "order %s is %s; only a pending order can be paid", orderID, cur.State())
+				return false, order.NotPending(cur, "be paid")
 			}
 			if reusable(cur, now) {
 				reuse = true // another tab made it meanwhile
@@ -160,7 +160,7 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 		}
 		if repriced {
 			return nil, apperr.New(apperr.FailedPrecondition, "a promotion on this order has just run out; the order was priced again, please review the new total").
-				WithDetails(map[string]string{"reason": "repriced"})
+				Because("repriced")
 		}
 		if reuse {
 			return s.Orders.Get(ctx, orderID)
@@ -216,7 +216,7 @@ func (s *Service) create(ctx context.Context, orderID string, plan order.Payment
 		if _, xerr := s.Sessions.ExpireSession(ctx, sess.ID); xerr != nil {
 			logging.FromContext(ctx).Warn().Err(xerr).Str("session", sess.ID).Msg("a superseded session was not expired; a payment of it will be released")
 		}
-		return nil, apperr.New(apperr.Aborted, "the order changed while the payment session was made; call again")
+		return nil, apperr.New(apperr.Aborted, "the order changed while the payment session was made; call again").Because("order_changed")
 	}
 	return o, err
 }
@@ -247,9 +247,9 @@ func (s *Service) CloseSession(ctx context.Context, orderID string) error {
 		return err
 	case info.Status == SessionComplete:
 		return apperr.New(apperr.FailedPrecondition, "this order's payment was just completed; it can no longer be changed").
-			WithDetails(map[string]string{"reason": "payment_completed"})
+			Because("payment_completed")
 	case info.Status != SessionExpired:
-		return apperr.New(apperr.Unavailable, "the payment session %s could not be expired (it is %s); try again", id, info.Status)
+		return apperr.New(apperr.Unavailable, "the payment session %s could not be expired (it is %s); try again", id, info.Status).Because("payment_provider_unavailable")
 	}
 	_, _, err = s.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
 		if cur.Payment == nil || cur.Payment.SessionID != id || cur.Payment.SessionClosed {

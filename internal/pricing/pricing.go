@@ -41,12 +41,32 @@ type Priced struct {
 }
 
 // LineProblem names what is wrong with one cart line (1-based, as the
-// customer sees the cart).
+// customer sees the cart): a stable Reason a program acts on, the limit
+// where one was passed (Max), and a Message for people.
 type LineProblem struct {
-	Line   int    `json:"line"`
-	SKU    string `json:"sku"`
-	Reason string `json:"reason"`
+	Line    int    `json:"line"`
+	SKU     string `json:"sku"`
+	Reason  string `json:"reason"`
+	Max     int64  `json:"max,omitempty"`
+	Message string `json:"message"`
 }
+
+// Reasons (details.reason, and details.lines[].reason) the pricing of a
+// cart gives; stable, documented in docs/api.md.
+const (
+	ReasonEmptyCart    = "empty_cart"     // the cart has no lines
+	ReasonTooManyLines = "too_many_lines" // more than details.max lines
+	ReasonBadLines     = "bad_lines"      // details.lines lists every bad line
+
+	LineNoSKU          = "no_sku"             // the line names no SKU
+	LineMalformedSKU   = "malformed_sku"      // not 1–64 of A–Z a–z 0–9 . _ -, starting with a letter or digit
+	LineBadQuantity    = "bad_quantity"       // not a whole number from 1 to max
+	LineUnknownSKU     = "unknown_sku"        // no such SKU in the catalog
+	LineInactive       = "inactive"           // the SKU is no longer sold
+	LineWrongCurrency  = "wrong_currency"     // the SKU is priced in another currency than the store's
+	LineOverMax        = "over_max_per_order" // more than max of the SKU once its lines are summed
+	LineMalformedEntry = "malformed"          // the line is not {sku: string, quantity: integer}
+)
 
 // Bounds checked before any arithmetic, so that no cart (even one written
 // past the security rules) can overflow a sum.
@@ -61,10 +81,11 @@ const (
 // as INVALID_ARGUMENT with details.lines = []LineProblem.
 func Price(skus map[string]catalog.SKU, cart []CartLine, currency string, at time.Time, maxPerLine int64) (Priced, error) {
 	if len(cart) == 0 {
-		return Priced{}, apperr.New(apperr.Invalid, "the cart is empty")
+		return Priced{}, apperr.New(apperr.Invalid, "the cart is empty").Because(ReasonEmptyCart)
 	}
 	if len(cart) > MaxLines {
-		return Priced{}, apperr.New(apperr.Invalid, "the cart has %d lines; at most %d are allowed", len(cart), MaxLines)
+		return Priced{}, apperr.New(apperr.Invalid, "the cart has %d lines; at most %d are allowed", len(cart), MaxLines).
+			Because(ReasonTooManyLines).WithDetails(map[string]int{"max": MaxLines})
 	}
 	var (
 		problems []LineProblem
@@ -77,22 +98,24 @@ func Price(skus map[string]catalog.SKU, cart []CartLine, currency string, at tim
 		s, ok := skus[cl.SKU]
 		switch {
 		case cl.SKU == "":
-			problems = append(problems, LineProblem{n, cl.SKU, "no sku"})
+			problems = append(problems, LineProblem{Line: n, SKU: cl.SKU, Reason: LineNoSKU, Message: "no sku"})
 			continue
 		case !catalog.ValidSKU(cl.SKU):
-			problems = append(problems, LineProblem{n, cl.SKU, "malformed sku"})
+			problems = append(problems, LineProblem{Line: n, SKU: cl.SKU, Reason: LineMalformedSKU, Message: "malformed sku"})
 			continue
 		case cl.Quantity <= 0 || cl.Quantity > MaxQuantity:
-			problems = append(problems, LineProblem{n, cl.SKU, fmt.Sprintf("quantity must be a whole number from 1 to %d", MaxQuantity)})
+			problems = append(problems, LineProblem{Line: n, SKU: cl.SKU, Reason: LineBadQuantity, Max: MaxQuantity,
+				Message: fmt.Sprintf("quantity must be a whole number from 1 to %d", MaxQuantity)})
 			continue
 		case !ok:
-			problems = append(problems, LineProblem{n, cl.SKU, "unknown sku"})
+			problems = append(problems, LineProblem{Line: n, SKU: cl.SKU, Reason: LineUnknownSKU, Message: "unknown sku"})
 			continue
 		case !s.Active:
-			problems = append(problems, LineProblem{n, cl.SKU, "no longer sold"})
+			problems = append(problems, LineProblem{Line: n, SKU: cl.SKU, Reason: LineInactive, Message: "no longer sold"})
 			continue
 		case s.Price.Currency != currency:
-			problems = append(problems, LineProblem{n, cl.SKU, fmt.Sprintf("priced in %s, the store sells in %s", s.Price.Currency, currency)})
+			problems = append(problems, LineProblem{Line: n, SKU: cl.SKU, Reason: LineWrongCurrency,
+				Message: fmt.Sprintf("priced in %s, the store sells in %s", s.Price.Currency, currency)})
 			continue
 		}
 		if _, seen := qty[cl.SKU]; !seen {
@@ -107,14 +130,15 @@ func Price(skus map[string]catalog.SKU, cart []CartLine, currency string, at tim
 			limit = maxPerLine
 		}
 		if qty[id] > limit {
-			problems = append(problems, LineProblem{firstAt[id], id, fmt.Sprintf("at most %d per order", limit)})
+			problems = append(problems, LineProblem{Line: firstAt[id], SKU: id, Reason: LineOverMax, Max: limit,
+				Message: fmt.Sprintf("at most %d per order", limit)})
 		}
 	}
 	if len(problems) > 0 {
 		slices.SortStableFunc(problems, func(a, b LineProblem) int { return a.Line - b.Line })
 		p := problems[0]
-		return Priced{}, apperr.New(apperr.Invalid, "cart line %d (%s): %s", p.Line, p.SKU, p.Reason).
-			WithDetails(map[string]any{"lines": problems})
+		return Priced{}, apperr.New(apperr.Invalid, "cart line %d (%s): %s", p.Line, p.SKU, p.Message).
+			Because(ReasonBadLines).WithDetails(map[string]any{"lines": problems})
 	}
 
 	out := Priced{Subtotal: money.New(0, currency)}

@@ -82,18 +82,21 @@ func TestPriceRefusesBadLines(t *testing.T) {
 	tests := []struct {
 		name   string
 		cart   []CartLine
-		line   int
-		reason string
+		line    int
+		reason  string
+		max     int64
+		message string
 	}{
-		{"empty", nil, 0, ""},
-		{"unknown", []CartLine{{"PLN", 1}, {"NOPE", 1}}, 2, "unknown sku"},
-		{"inactive", []CartLine{{"OLD", 1}}, 1, "no longer sold"},
-		{"zero", []CartLine{{"PLN", 0}}, 1, "quantity must be a whole number from 1 to 10000"},
-		{"negative", []CartLine{{"PLN", -2}}, 1, "quantity must be a whole number from 1 to 10000"},
-		{"over the SKU's cap when summed", []CartLine{{"PEN", 2}, {"PEN", 2}}, 1, "at most 3 per order"},
-		{"over the store's cap", []CartLine{{"PLN", 11}}, 1, "at most 10 per order"},
-		{"no sku", []CartLine{{"", 1}}, 1, "no sku"},
-		{"other currency", []CartLine{{"EUR", 1}}, 1, "priced in EUR, the store sells in USD"},
+		{"empty", nil, 0, "", 0, ""},
+		{"unknown", []CartLine{{"PLN", 1}, {"NOPE", 1}}, 2, LineUnknownSKU, 0, "unknown sku"},
+		{"inactive", []CartLine{{"OLD", 1}}, 1, LineInactive, 0, "no longer sold"},
+		{"zero", []CartLine{{"PLN", 0}}, 1, LineBadQuantity, 10000, "quantity must be a whole number from 1 to 10000"},
+		{"negative", []CartLine{{"PLN", -2}}, 1, LineBadQuantity, 10000, "quantity must be a whole number from 1 to 10000"},
+		{"over the SKU's cap when summed", []CartLine{{"PEN", 2}, {"PEN", 2}}, 1, LineOverMax, 3, "at most 3 per order"},
+		{"over the store's cap", []CartLine{{"PLN", 11}}, 1, LineOverMax, 10, "at most 10 per order"},
+		{"no sku", []CartLine{{"", 1}}, 1, LineNoSKU, 0, "no sku"},
+		{"other currency", []CartLine{{"EUR", 1}}, 1, LineWrongCurrency, 0, "priced in EUR, the store sells in USD"},
+		{"malformed sku", []CartLine{{"..", 1}}, 1, LineMalformedSKU, 0, "malformed sku"},
 	}
 	for _, tt := range tests {
 		_, err := Price(skus, tt.cart, "USD", saleStart, 10)
@@ -106,7 +109,7 @@ func TestPriceRefusesBadLines(t *testing.T) {
 			continue
 		}
 		lines := e.Details.(map[string]any)["lines"].([]LineProblem)
-		if lines[0].Line != tt.line || lines[0].Reason != tt.reason {
+		if lines[0].Line != tt.line || lines[0].Reason != tt.reason || lines[0].Max != tt.max || lines[0].Message != tt.message || e.Reason != ReasonBadLines {
 			t.Errorf("%s: problems %+v", tt.name, lines)
 		}
 	}

@@ -6,6 +6,7 @@ package shipping
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -74,8 +75,9 @@ func (a Address) Validate() (Address, error) {
 		bad = append(bad, "residential")
 	}
 	if len(bad) > 0 {
+		sort.Strings(bad)
 		return a, apperr.New(apperr.Invalid, "the address is missing or has a malformed %s", strings.Join(bad, ", ")).
-			WithDetails(map[string]any{"fields": bad})
+			Because(ReasonBadAddress).On(bad[0]).WithDetails(map[string]any{"fields": bad})
 	}
 	return a, nil
 }
@@ -158,3 +160,8 @@ type Validation struct {
 	Matched  *Address
 	Messages []string
 }
+
+// ReasonBadAddress is the INVALID_ARGUMENT reason of an address with
+// missing or malformed fields: details.fields names every one (sorted),
+// details.field the first.
+const ReasonBadAddress = "bad_address"

@@ -1,0 +1,153 @@
+package storefront
+
+import (
+	"reflect"
+
+	"github.com/readyplanner/oms/internal/shipping"
+)
+
+// Call describes one callable: its name, its request and answer types, and
+// the errors it may answer. functions/ serves each through Handle with
+// these very types, so the contract and the code cannot differ.
+type Call[Req, Ans any] struct {
+	Name string
+	// Doc is one line for the generated declarations.
+	Doc string
+	// Errors are the errors the callable itself answers, besides Common.
+	Errors []ErrorCase
+}
+
+// Described is a Call with its types erased, for the generator and the
+// documentation tests.
+type Described interface {
+	CallName() string
+	CallDoc() string
+	RequestType() reflect.Type
+	AnswerType() reflect.Type
+	ErrorCases() []ErrorCase
+}
+
+// CallName is the callable's name.
+func (c Call[Req, Ans]) CallName() string { return c.Name }
+
+// CallDoc is the callable's one-line description.
+func (c Call[Req, Ans]) CallDoc() string { return c.Doc }
+
+// RequestType is the type of the request's data.
+func (c Call[Req, Ans]) RequestType() reflect.Type { return reflect.TypeFor[Req]() }
+
+// AnswerType is the type of the answer's result.
+func (c Call[Req, Ans]) AnswerType() reflect.Type { return reflect.TypeFor[Ans]() }
+
+// ErrorCases are Common followed by the callable's own.
+func (c Call[Req, Ans]) ErrorCases() []ErrorCase { return append(append([]ErrorCase{}, Common...), c.Errors...) }
+
+// WhoamiRequest takes no fields: call it with {}.
+type WhoamiRequest struct{}
+
+// WhoamiAnswer says what the backend saw of the caller.
+type WhoamiAnswer struct {
+	SignedIn       bool   `json:"signedIn"`
+	UID            string `json:"uid,omitempty"`
+	Anonymous      bool   `json:"anonymous"`
+	SignInProvider string `json:"signInProvider,omitempty"`
+	AppCheck       bool   `json:"appCheck"` // a valid App Check token came with the call
+	Project        string `json:"project"`
+	Region         string `json:"region"`
+	ServerTime     string `json:"serverTime"` // RFC 3339, UTC
+}
+
+// StartCheckoutRequest takes no fields: the cart is read from carts/{uid},
+// which the storefront keeps in sync. Call it with {}.
+type StartCheckoutRequest struct{}
+
+// StartCheckoutAnswer is the pending order holding the cart.
+type StartCheckoutAnswer struct {
+	Order
+	// Reused is true when the same cart was already held by this order
+	// (nothing changed), false when the order was created or its lines
+	// replaced.
+	Reused bool `json:"reused"`
+}
+
+// ApplyCustomerRequest is the customer as typed at checkout.
+type ApplyCustomerRequest struct {
+	OrderID string `json:"orderId"`
+	Name    string `json:"name"`
+	Email   string `json:"email"`
+	Code    string `json:"code,omitempty"` // optional promotion code
+}
+
+// QuoteShippingRequest is the address the customer typed.
+type QuoteShippingRequest struct {
+	OrderID string           `json:"orderId"`
+	Address shipping.Address `json:"address"`
+}
+
+// Rate is one quoted rate. Amount is cents: what the customer pays.
+type Rate struct {
+	RateID            string `json:"rateId"`
+	Carrier           string `json:"carrier"`
+	Service           string `json:"service"`
+	Amount            int64  `json:"amount"`
+	DeliveryDays      int64  `json:"deliveryDays,omitempty"`
+	EstimatedDelivery string `json:"estimatedDelivery,omitempty"` // RFC 3339
+}
+
+// QuoteShippingAnswer is the address verification and the rates.
+type QuoteShippingAnswer struct {
+	Status          string            `json:"status"` // verified, warning, unverified, error
+	VerifiedAddress *shipping.Address `json:"verifiedAddress"`
+	Differs         bool              `json:"differs"`
+	Differences     []string          `json:"differences"`
+	Messages        []string          `json:"messages"`
+	Currency        string            `json:"currency"`
+	Rates           []Rate            `json:"rates"`
+	ExpiresAt       string            `json:"expiresAt"` // RFC 3339
+}
+
+// SelectShippingRequest names a quoted rate (never a price) and whether to
+// ship to the verified address.
+type SelectShippingRequest struct {
+	OrderID string `json:"orderId"`
+	RateID  string `json:"rateId"`
+	// UseVerifiedAddress ships to ShipEngine's match (keeping the name as
+	// typed); false or absent ships to the address as typed.
+	UseVerifiedAddress bool `json:"useVerifiedAddress,omitempty"`
+}
+
+// CreatePaymentSessionRequest names the order and, optionally, where Stripe
+// sends the customer back (both must be on a storefront origin).
+type CreatePaymentSessionRequest struct {
+	OrderID    string `json:"orderId"`
+	SuccessURL string `json:"successUrl,omitempty"`
+	CancelURL  string `json:"cancelUrl,omitempty"`
+}
+
+// CreatePaymentSessionAnswer is where the customer pays.
+type CreatePaymentSessionAnswer struct {
+	SessionID string `json:"sessionId"`
+	URL       string `json:"url"`
+	ExpiresAt string `json:"expiresAt"` // RFC 3339; the holds last as long
+	Currency  string `json:"currency"`
+	Total     int64  `json:"total"` // cents: what the card is authorized for (the order's total)
+}
+
+// The callables, in the order a checkout calls them.
+var (
+	Whoami = Call[WhoamiRequest, WhoamiAnswer]{Name: "whoami",
+		Doc: "Says who the backend thinks the caller is (checks the storefront's wiring, tokens and App Check). Signing in is optional."}
+	StartCheckout = Call[StartCheckoutRequest, StartCheckoutAnswer]{Name: "startCheckout",
+		Doc: "Turns the caller's cart (carts/{uid}) into their pending order: prices it, holds its stock.", Errors: startCheckoutErrors}
+	ApplyCustomer = Call[ApplyCustomerRequest, Order]{Name: "applyCustomer",
+		Doc: "Stores the customer's name and email (and a code) on the pending order and prices it with their promotions.", Errors: applyCustomerErrors}
+	QuoteShipping = Call[QuoteShippingRequest, QuoteShippingAnswer]{Name: "quoteShipping",
+		Doc: "Verifies the address and quotes shipping rates for the order's package.", Errors: quoteShippingErrors}
+	SelectShipping = Call[SelectShippingRequest, Order]{Name: "selectShipping",
+		Doc: "Chooses a quoted rate by id and the typed or verified address; answers the order priced with its shipping.", Errors: selectShippingErrors}
+	CreatePaymentSession = Call[CreatePaymentSessionRequest, CreatePaymentSessionAnswer]{Name: "createPaymentSession",
+		Doc: "Makes the Stripe Checkout Session where the card is authorized (not charged) for the order's total.", Errors: createPaymentSessionErrors}
+)
+
+// Calls is every callable.
+var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession}

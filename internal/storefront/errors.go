@@ -1,0 +1,126 @@
+package storefront
+
+import (
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/httpedge"
+	"github.com/readyplanner/oms/internal/inventory"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/pricing"
+	"github.com/readyplanner/oms/internal/shipping"
+)
+
+// ErrorCase is one error a callable may answer: its status, its stable
+// reason (details.reason), when it happens, and the details fields that
+// come with it besides reason. docs/api.md has one table row per case
+// (TestErrorTablesAreDocumented) and a test provokes every one
+// (TestErrorTableWalk).
+type ErrorCase struct {
+	Status  apperr.Code
+	Reason  string
+	When    string
+	Details []string // other fields of details: "field", "max", "lines", …
+}
+
+// ErrorDetails is the details object of every error a callable answers.
+// reason is always there; the others come with the reasons that say so.
+type ErrorDetails struct {
+	Reason string `json:"reason"`
+	// Field is the request field at fault, a path under data
+	// ("address.postalCode").
+	Field string `json:"field,omitempty"`
+	// Fields are every bad field of an address (bad_address).
+	Fields []string `json:"fields,omitempty"`
+	// Max is the limit that was passed (too_long, too_many_lines).
+	Max int64 `json:"max,omitempty"`
+	// State is where the order is (order_not_pending).
+	State order.State `json:"state,omitempty"`
+	// Lines are every bad cart line (bad_lines).
+	Lines []pricing.LineProblem `json:"lines,omitempty"`
+	// Unavailable are every short stock line (out_of_stock).
+	Unavailable []inventory.Shortage `json:"unavailable,omitempty"`
+}
+
+// LineReasons are the reasons of details.lines[].reason.
+var LineReasons = []string{pricing.LineNoSKU, pricing.LineMalformedSKU, pricing.LineBadQuantity, pricing.LineUnknownSKU,
+	pricing.LineInactive, pricing.LineWrongCurrency, pricing.LineOverMax, pricing.LineMalformedEntry}
+
+// Common are the errors any callable may answer, before or around its own
+// work.
+var Common = []ErrorCase{
+	{apperr.Invalid, httpedge.ReasonBadRequest, "not the onCall protocol: not POST, not JSON, a body that is not exactly {\"data\": …}, over 1 MiB", nil},
+	{apperr.Invalid, httpedge.ReasonUnknownField, "data has a field the callable does not take (a price, a total, a typo)", []string{"field"}},
+	{apperr.Invalid, httpedge.ReasonWrongType, "a field has the wrong JSON type, or data is not an object (null is allowed only where no fields are taken)", []string{"field"}},
+	{apperr.Unauthenticated, httpedge.ReasonSignInRequired, "no ID token, where signing in is required (every callable but whoami)", nil},
+	{apperr.Unauthenticated, httpedge.ReasonInvalidToken, "an ID token that is not valid (expired, another project, malformed Authorization header)", nil},
+	{apperr.Unauthenticated, httpedge.ReasonAppCheckRequired, "OMS_APPCHECK=enforce and no App Check token", nil},
+	{apperr.Unauthenticated, httpedge.ReasonInvalidAppCheck, "an App Check token that is not valid", nil},
+	{apperr.PermissionDenied, httpedge.ReasonOriginNotAllowed, "the browser's Origin is not one of OMS_STOREFRONT_ORIGINS", nil},
+	{apperr.Aborted, "contention", "too much contention on the order; call again", nil},
+	{apperr.Unavailable, "database_unavailable", "Firestore is unavailable; call again later", nil},
+	{apperr.DeadlineExceeded, "timeout", "the work did not finish in time; call again", nil},
+	{apperr.Internal, httpedge.ReasonInternal, "anything unexpected; the message is just INTERNAL and the cause is logged", nil},
+}
+
+// The errors every callable that names an order may answer.
+var orderErrors = []ErrorCase{
+	{apperr.Invalid, order.ReasonRequired, "orderId is missing or empty", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not a 12-character order id", []string{"field"}},
+	{apperr.NotFound, order.ReasonOrderNotFound, "no such order, or it is not the caller's (the answer does not say which)", nil},
+	{apperr.FailedPrecondition, order.ReasonNotPending, "the order is no longer pending (authorized, expired, …)", []string{"state"}},
+}
+
+// The errors of a change to what would be paid while a payment session
+// may be open (see "The current payment session" in docs/api.md).
+var sessionErrors = []ErrorCase{
+	{apperr.FailedPrecondition, "payment_completed", "the customer has just paid the order's open session (in another tab); the order is being authorized as it was paid, nothing changed", nil},
+	{apperr.Unavailable, "payment_provider_unavailable", "the order's open payment session could not be expired at Stripe; nothing changed, call again", nil},
+	{apperr.Aborted, order.ReasonChangingElsewhere, "another tab keeps opening payment sessions for the order; call again", nil},
+	{apperr.Aborted, "order_changed", "the order changed in another tab while this call worked; call again", nil},
+}
+
+var startCheckoutErrors = []ErrorCase{
+	{apperr.Invalid, pricing.ReasonEmptyCart, "the cart has no lines", nil},
+	{apperr.Invalid, pricing.ReasonTooManyLines, "the cart has more lines than max", []string{"max"}},
+	{apperr.Invalid, pricing.ReasonBadLines, "one or more cart lines are bad; lines lists every one with its own reason", []string{"lines"}},
+	{apperr.Invalid, "malformed_cart", "carts/{uid} has items that are not a list (written past the rules)", nil},
+	{apperr.FailedPrecondition, "out_of_stock", "a stock line is short; unavailable lists every short line", []string{"unavailable"}},
+	{apperr.FailedPrecondition, "payment_completed", "the cart changed, but the customer has just paid the order's open session; nothing changed", nil},
+	{apperr.Unavailable, "payment_provider_unavailable", "the cart changed and the order's open payment session could not be expired at Stripe; nothing changed", nil},
+	{apperr.Aborted, order.ReasonChangingElsewhere, "another tab keeps opening payment sessions for the order; call again", nil},
+	{apperr.Aborted, "order_changed", "the order changed in another tab while it was priced again; call again", nil},
+}
+
+var applyCustomerErrors = concat(orderErrors, []ErrorCase{
+	{apperr.Invalid, order.ReasonRequired, "name or email is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonTooLong, "name is over 100 characters, or code over 64", []string{"field", "max"}},
+	{apperr.Invalid, order.ReasonMalformed, "email is not a plain address (ann@example.com), or name has control characters", []string{"field"}},
+}, sessionErrors)
+
+var quoteShippingErrors = concat(orderErrors, []ErrorCase{
+	{apperr.Invalid, shipping.ReasonBadAddress, "address fields are missing or malformed; fields lists every one, field the first", []string{"field", "fields"}},
+	{apperr.Unavailable, "shipping_unavailable", "ShipEngine stays unreachable, failing or rate-limited after retries; nothing stored", nil},
+})
+
+var selectShippingErrors = concat(orderErrors, []ErrorCase{
+	{apperr.Invalid, order.ReasonRequired, "rateId is missing or blank", []string{"field"}},
+	{apperr.FailedPrecondition, "no_quote", "there is no shipping quote yet: call quoteShipping", nil},
+	{apperr.FailedPrecondition, "quote_expired", "the quote is older than OMS_QUOTE_TTL: quote again", nil},
+	{apperr.FailedPrecondition, "unknown_rate", "rateId is not in the current quote: quote again", nil},
+	{apperr.FailedPrecondition, "no_verified_address", "useVerifiedAddress, but ShipEngine matched no address", nil},
+}, sessionErrors)
+
+var createPaymentSessionErrors = concat(orderErrors, []ErrorCase{
+	{apperr.Invalid, "off_storefront", "successUrl or cancelUrl is not on one of OMS_STOREFRONT_ORIGINS", []string{"field"}},
+	{apperr.FailedPrecondition, "no_customer", "no customer yet: call applyCustomer", nil},
+	{apperr.FailedPrecondition, "no_shipping", "no shipping choice yet: call quoteShipping and selectShipping", nil},
+	{apperr.FailedPrecondition, "repriced", "a promotion ran out since it was shown; the order was priced again: show the new total, then call again", nil},
+	{apperr.Aborted, "session_open", "the order's previous session is still being closed; call again", nil},
+}, sessionErrors)
+
+func concat(lists ...[]ErrorCase) []ErrorCase {
+	var out []ErrorCase
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}

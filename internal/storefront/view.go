@@ -1,0 +1,139 @@
+// Package storefront is the storefront's contract: the one public view of
+// an order (the same names and meanings on orders/{id} and in every
+// callable's answer), every callable's request and answer, and every
+// error's stable reason. clients/ts/oms.d.ts is generated from it
+// (go run ./cmd/gen-ts); a test fails when they drift.
+package storefront
+
+import (
+	"time"
+
+	"github.com/readyplanner/oms/internal/catalog"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/promotion"
+	"github.com/readyplanner/oms/internal/shipping"
+)
+
+// Order is an order as the customer's page shows it. The order document
+// orders/{id} carries these fields under these names (its timestamps are
+// Firestore timestamps; answers carry RFC 3339 strings), and every callable
+// that answers an order answers this. Amounts are integer minor units
+// (cents), and always add up: total = subtotal − discount + shipping −
+// shippingDiscount.
+type Order struct {
+	OrderID  string      `json:"orderId"`
+	State    order.State `json:"state"`
+	Currency string      `json:"currency"` // ISO 4217
+	Lines    []Line      `json:"lines"`
+	// Subtotal is the lines' totals before discounts.
+	Subtotal int64 `json:"subtotal"`
+	// Discount is what the promotions take off the lines (the sum of the
+	// lines' discounts); the shipping's discount is ShippingDiscount.
+	Discount int64 `json:"discount"`
+	// Shipping is the chosen rate's amount, 0 before one is chosen.
+	Shipping         int64 `json:"shipping"`
+	ShippingDiscount int64 `json:"shippingDiscount"`
+	Total            int64 `json:"total"`
+	// Promotions are those that price the order, including ones that
+	// apply but take nothing yet (a free-shipping promotion before
+	// shipping is chosen: discount 0).
+	Promotions []Promotion `json:"promotions"`
+	// Code is what became of the code the customer typed; null when none.
+	Code *CodeResult `json:"code"`
+	// Customer is null until applyCustomer.
+	Customer *Customer `json:"customer"`
+	// ShippingChoice is null until selectShipping.
+	ShippingChoice *ShippingChoice      `json:"shippingChoice"`
+	PaymentStatus  order.PaymentStatus `json:"paymentStatus"`
+	// HoldExpiresAt is when a pending order lapses (and its stock holds
+	// are released) unless it is paid; null once the card is authorized.
+	HoldExpiresAt *time.Time `json:"holdExpiresAt"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
+}
+
+// Line is an order line. Lines of the same SKU are one line.
+type Line struct {
+	SKU         string              `json:"sku"`
+	ProductID   string              `json:"productId"`
+	Name        string              `json:"name"`
+	Quantity    int64               `json:"quantity"`
+	UnitPrice   int64               `json:"unitPrice"` // what is paid per unit: the sale price when on sale
+	ListPrice   int64               `json:"listPrice"`
+	OnSale      bool                `json:"onSale"`
+	Total       int64               `json:"total"`    // unitPrice × quantity, before the discount
+	Discount    int64               `json:"discount"` // what the promotions take off this line; never more than total
+	Fulfillment catalog.Fulfillment `json:"fulfillment"`
+}
+
+// Promotion is a promotion that prices the order.
+type Promotion struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Discount    int64  `json:"discount"` // what it takes off, lines and shipping together
+}
+
+// CodeResult says what became of a typed code.
+type CodeResult struct {
+	Code    string               `json:"code"` // as the customer typed it, trimmed
+	Status  promotion.CodeStatus `json:"status"`
+	Message string               `json:"message,omitempty"` // for the customer, when it did not apply
+}
+
+// Customer is who the order is for.
+type Customer struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// ShippingChoice is the chosen rate and where it ships to.
+type ShippingChoice struct {
+	RateID            string           `json:"rateId"`
+	Carrier           string           `json:"carrier"`
+	Service           string           `json:"service"`
+	Amount            int64            `json:"amount"` // before the shipping discount
+	DeliveryDays      int64            `json:"deliveryDays"`
+	EstimatedDelivery *time.Time       `json:"estimatedDelivery"`
+	Address           shipping.Address `json:"address"`
+}
+
+// OrderOf is o's public view.
+func OrderOf(o *order.Order) Order {
+	v := Order{OrderID: o.ID, State: o.State(), Currency: o.Currency, Lines: []Line{}, Subtotal: o.Subtotal.Amount,
+		Discount: o.LinesDiscount().Amount, Shipping: o.ShippingAmount().Amount, ShippingDiscount: o.Pricing.ShippingDiscount.Amount,
+		Total: o.Total().Amount, Promotions: []Promotion{}, PaymentStatus: o.PaymentStatus(),
+		CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC()}
+	for i, l := range o.Lines {
+		vl := Line{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity, UnitPrice: l.UnitPrice.Amount,
+			ListPrice: l.ListPrice.Amount, OnSale: l.OnSale, Total: l.Total.Amount, Fulfillment: l.Fulfillment}
+		if i < len(o.Pricing.LineDiscounts) {
+			vl.Discount = o.Pricing.LineDiscounts[i].Amount
+		}
+		v.Lines = append(v.Lines, vl)
+	}
+	for _, a := range o.Pricing.Promotions {
+		v.Promotions = append(v.Promotions, Promotion{ID: a.ID, Name: a.Name, Description: a.Description, Discount: a.Discount.Amount})
+	}
+	if p := o.Pricing; p.Code != "" {
+		v.Code = &CodeResult{Code: p.Code, Status: promotion.CodeStatus(p.CodeStatus), Message: p.CodeReason}
+	}
+	if c := o.Customer; c != nil {
+		v.Customer = &Customer{Name: c.Name, Email: c.Email}
+	}
+	if s := o.Shipping; s != nil {
+		v.ShippingChoice = &ShippingChoice{RateID: s.Rate.RateID, Carrier: s.Rate.Carrier, Service: s.Rate.Service,
+			Amount: s.Rate.Amount.Amount, DeliveryDays: s.Rate.DeliveryDays, EstimatedDelivery: utcOrNil(s.Rate.EstimatedDelivery),
+			Address: s.Address}
+	}
+	v.HoldExpiresAt = utcOrNil(o.HoldExpiresAt)
+	return v
+}
+
+func utcOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
