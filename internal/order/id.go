@@ -64,11 +64,11 @@ func OwnPending(ctx context.Context, get func(context.Context, string) (*Order, 
 // Reasons (details.reason) the order package gives; stable, documented in
 // docs/api.md.
 const (
-	ReasonRequired      = "required"          // a required field (details.field) is missing or empty
-	ReasonMalformed     = "malformed"         // a field (details.field) is not of the form it must have
-	ReasonTooLong       = "too_long"          // a field (details.field) is longer than details.max
-	ReasonOrderNotFound = "order_not_found"   // no such order, or not the caller's
-	ReasonNotPending    = "order_not_pending" // the order moved on (details.state says where)
+	ReasonRequired      = "required"           // a required field (details.field) is missing or empty
+	ReasonMalformed     = "malformed"          // a field (details.field) is not of the form it must have
+	ReasonTooLong       = "too_long"           // a field (details.field) is longer than details.max
+	ReasonOrderNotFound = "order_not_found"    // no such order, or not the caller's
+	ReasonNotPending    = "order_not_pending"  // the order moved on (details.state says where)
 	ReasonBadTransition = "invalid_transition" // a state change the transition table does not allow
 	// ReasonChangingElsewhere: another tab keeps opening payment sessions
 	// while this one changes the order (ABORTED; call again).

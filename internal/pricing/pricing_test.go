@@ -80,8 +80,8 @@ func TestPriceOrderOfLines(t *testing.T) {
 
 func TestPriceRefusesBadLines(t *testing.T) {
 	tests := []struct {
-		name   string
-		cart   []CartLine
+		name    string
+		cart    []CartLine
 		line    int
 		reason  string
 		max     int64

@@ -40,7 +40,9 @@ func (c Call[Req, Ans]) RequestType() reflect.Type { return reflect.TypeFor[Req]
 func (c Call[Req, Ans]) AnswerType() reflect.Type { return reflect.TypeFor[Ans]() }
 
 // ErrorCases are Common followed by the callable's own.
-func (c Call[Req, Ans]) ErrorCases() []ErrorCase { return append(append([]ErrorCase{}, Common...), c.Errors...) }
+func (c Call[Req, Ans]) ErrorCases() []ErrorCase {
+	return append(append([]ErrorCase{}, Common...), c.Errors...)
+}
 
 // WhoamiRequest takes no fields: call it with {}.
 type WhoamiRequest struct{}

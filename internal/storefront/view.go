@@ -43,7 +43,7 @@ type Order struct {
 	// Customer is null until applyCustomer.
 	Customer *Customer `json:"customer"`
 	// ShippingChoice is null until selectShipping.
-	ShippingChoice *ShippingChoice      `json:"shippingChoice"`
+	ShippingChoice *ShippingChoice     `json:"shippingChoice"`
 	PaymentStatus  order.PaymentStatus `json:"paymentStatus"`
 	// HoldExpiresAt is when a pending order lapses (and its stock holds
 	// are released) unless it is paid; null once the card is authorized.
