@@ -13,7 +13,7 @@ STRIPE_MOCK_VERSION := v0.203.0
 FIRESTORE_JAR_DIRS  := /usr/lib/google-cloud-sdk /usr/share/google-cloud-sdk /opt/google-cloud-sdk
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup dev test test-short soak bench lint fmt seed deploy-commands clean
+.PHONY: help setup dev test test-short soak bench lint fmt gen seed deploy-commands clean
 
 # The payment lifecycle's model-based test (functions/lifecycle_model_test.go)
 # runs RAPID_CHECKS random sequences: a short run in make test, a long one
@@ -28,6 +28,7 @@ help:
 	@echo "make soak    run the payment lifecycle's model-based test long ($(SOAK_SEQUENCES) random sequences)"
 	@echo "make bench   run the benchmarks and print their figures"
 	@echo "make lint    gofmt, go vet, staticcheck"
+	@echo "make gen     regenerate clients/ts/oms.d.ts from the Go types (the storefront's contract)"
 	@echo "make seed    seed the demo store into a running Firestore emulator (FIRESTORE_EMULATOR_HOST)"
 
 ## setup: everything the commands need, installed only where missing.
@@ -65,8 +66,11 @@ dev: setup
 	@$(GO) build -o $(BIN)/oms-dev ./cmd/oms-dev
 	@trap '' INT; $(BIN)/oms-dev
 
-## test: every test, with the race detector, against the real emulators.
+## test: every test, with the race detector, against the real emulators;
+## first the storefront's TypeScript client is type-checked (tsc, pinned in
+## package.json).
 test: setup
+	node_modules/.bin/tsc -p clients/ts --noEmit
 	RAPID_CHECKS=$(TEST_SEQUENCES) $(GO) run ./cmd/with-emulators -- $(GO) test -race -count=1 -timeout 15m ./...
 
 ## soak: the model-based test of the payment lifecycle, long (shrunk failing
@@ -88,6 +92,11 @@ lint: $(STATICCHECK)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+## gen: the TypeScript declarations of the storefront's contract, from the
+## Go types (a test fails when they drift).
+gen:
+	$(GO) run ./cmd/gen-ts
 
 seed:
 	$(GO) run ./cmd/emulator-seed
