@@ -53,6 +53,12 @@ type rig struct {
 
 func newRig(t tester) *rig {
 	t.Helper()
+	return newRigWith(t, nil)
+}
+
+// newRigWith is newRig with some configuration variables set otherwise.
+func newRigWith(t tester, vars map[string]string) *rig {
+	t.Helper()
 	testenv.Firestore(t)
 	testenv.AuthHost(t)
 	ctx := context.Background()
@@ -68,7 +74,11 @@ func newRig(t tester) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fs.Close() })
-	cfg := devConfigWith(t, map[string]string{app.StripeWebhookSecret: st.WebhookSecret, "OMS_STRIPE_API_BASE": st.URL})
+	all := map[string]string{app.StripeWebhookSecret: st.WebhookSecret, "OMS_STRIPE_API_BASE": st.URL}
+	for k, v := range vars {
+		all[k] = v
+	}
+	cfg := devConfigWith(t, all)
 	a, err := app.New(ctx, cfg, app.Options{LogOutput: io.Discard, Now: clk.Now, Firestore: fs})
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,14 @@ func rpc[T any](t tester, h http.Handler, token string, data any) rpcAnswer[T] {
 	if a.status == 0 {
 		t.Fatal("the answer is not JSON")
 	}
+	if a.Error.Status != "" {
+		var d struct {
+			Reason string `json:"reason"`
+		}
+		if err := json.Unmarshal(a.Error.Details, &d); err != nil || !knownReasons[d.Reason] {
+			t.Errorf("an error with a reason no table lists (storefront.Calls): %s %q %s", a.Error.Status, a.Error.Message, a.Error.Details)
+		}
+	}
 	return a
 }
 

@@ -326,37 +326,37 @@ export interface Callables {
   whoami: {
     request: WhoamiRequest;
     answer: WhoamiAnswer;
-    reason: "app_check_required" | "bad_request" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "origin_not_allowed" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "origin_not_allowed" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
   };
   /** Turns the caller's cart (carts/{uid}) into their pending order: prices it, holds its stock. */
   startCheckout: {
     request: StartCheckoutRequest;
     answer: StartCheckoutAnswer;
-    reason: "app_check_required" | "bad_lines" | "bad_request" | "changing_elsewhere" | "contention" | "database_unavailable" | "empty_cart" | "internal" | "invalid_app_check" | "invalid_token" | "malformed_cart" | "order_changed" | "origin_not_allowed" | "out_of_stock" | "payment_completed" | "payment_provider_unavailable" | "sign_in_required" | "timeout" | "too_many_lines" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_lines" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "empty_cart" | "internal" | "invalid_app_check" | "invalid_token" | "malformed_cart" | "order_changed" | "origin_not_allowed" | "out_of_stock" | "payment_completed" | "payment_provider_unavailable" | "sign_in_required" | "timeout" | "too_many_lines" | "unknown_field" | "wrong_type";
   };
   /** Stores the customer's name and email (and a code) on the pending order and prices it with their promotions. */
   applyCustomer: {
     request: ApplyCustomerRequest;
     answer: Order;
-    reason: "app_check_required" | "bad_request" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
   };
   /** Verifies the address and quotes shipping rates for the order's package. */
   quoteShipping: {
     request: QuoteShippingRequest;
     answer: QuoteShippingAnswer;
-    reason: "app_check_required" | "bad_address" | "bad_request" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "required" | "shipping_unavailable" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_address" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "required" | "shipping_unavailable" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
   };
   /** Chooses a quoted rate by id and the typed or verified address; answers the order priced with its shipping. */
   selectShipping: {
     request: SelectShippingRequest;
     answer: Order;
-    reason: "app_check_required" | "bad_request" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_quote" | "no_verified_address" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "quote_expired" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "unknown_rate" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_quote" | "no_verified_address" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "quote_expired" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "unknown_rate" | "wrong_type";
   };
   /** Makes the Stripe Checkout Session where the card is authorized (not charged) for the order's total. */
   createPaymentSession: {
     request: CreatePaymentSessionRequest;
     answer: CreatePaymentSessionAnswer;
-    reason: "app_check_required" | "bad_request" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_customer" | "no_shipping" | "off_storefront" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "repriced" | "required" | "session_open" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_customer" | "no_shipping" | "off_storefront" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "repriced" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
   };
 }
 

@@ -30,6 +30,9 @@ import (
 // MaxBodyBytes bounds a request body.
 const MaxBodyBytes = 1 << 20
 
+// DefaultBudget is how long a call may work when Server.Budget is 0.
+const DefaultBudget = 50 * time.Second
+
 // Identity is what a verified Firebase ID token says about the caller.
 type Identity = identity.Identity
 
@@ -71,8 +74,13 @@ type Server struct {
 	Tokens          TokenVerifier
 	AppCheck        AppCheckVerifier // may be nil when EnforceAppCheck is false
 	EnforceAppCheck bool
-	Logger          zerolog.Logger
-	Now             func() time.Time // for tests; time.Now when nil
+	// Budget bounds each call (DefaultBudget when 0), so that a call that
+	// keeps losing to contention, or waits on a slow dependency, answers
+	// (ABORTED, DEADLINE_EXCEEDED) before the platform's timeout (60 s by
+	// default) kills it and before the JS SDK gives up (70 s).
+	Budget time.Duration
+	Logger zerolog.Logger
+	Now    func() time.Time // for tests; time.Now when nil
 }
 
 // Option changes how one callable is served.
@@ -171,7 +179,16 @@ func (s *Server) call(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return caller, nil, err
 	}
+	budget := s.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
 	result, err = fn(ctx, caller, data)
+	if err != nil && apperr.As(err) == nil && ctx.Err() != nil {
+		err = contextError(ctx.Err())
+	}
 	if err == nil {
 		// Encode now so that a result that cannot be encoded is an INTERNAL
 		// error rather than a half-written answer.
@@ -190,6 +207,11 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, o options) (
 	}
 	if token != "" {
 		id, err := s.Tokens.VerifyIDToken(ctx, token)
+		if cerr := ctx.Err(); err != nil && cerr != nil {
+			// The call ran out of time (or was canceled) while the token
+			// was checked: that says nothing about the token.
+			return c, contextError(cerr)
+		}
 		if err != nil {
 			logging.FromContext(ctx).Info().Err(err).Msg("ID token refused")
 			return c, apperr.Wrap(err, apperr.Unauthenticated, "the Firebase ID token is not valid; sign in again").Because(httpedge.ReasonInvalidToken)
@@ -241,4 +263,13 @@ func envelope(body []byte) (json.RawMessage, error) {
 		return nil, apperr.New(apperr.Invalid, `the body may hold only "data"; unexpected %s`, strings.Join(extra, ", ")).Because(httpedge.ReasonBadRequest)
 	}
 	return data, nil
+}
+
+// contextError is the error of a call whose context ended: DEADLINE_EXCEEDED
+// (reason timeout) or, canceled, ABORTED (reason canceled).
+func contextError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return apperr.Wrap(err, apperr.DeadlineExceeded, "the call did not finish in time; try again").Because("timeout")
+	}
+	return apperr.Wrap(err, apperr.Aborted, "the call was canceled").Because("canceled")
 }

@@ -507,8 +507,14 @@ func (s *Orders) transact(ctx context.Context, what string, keys []string, fn fu
 	}
 	defer unlock()
 	opts = append([]firestore.TransactionOption{firestore.MaxAttempts(transactionAttempts)}, opts...)
-	err = s.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error { return fn(tx) }, opts...)
+	attempts := 0
+	err = s.client.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error { attempts++; return fn(tx) }, opts...)
 	if err != nil && apperr.As(err) == nil {
+		if attempts > 1 && ctx.Err() != nil {
+			// The call's time ran out while the transaction was retried
+			// after aborts: it lost to contention, which a retry may win.
+			return apperr.Wrap(err, apperr.Aborted, "%s: too much contention, try again", what).Because("contention")
+		}
 		err = wrap(err, "%s", what)
 	}
 	return err

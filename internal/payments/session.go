@@ -249,7 +249,7 @@ func (s *Service) CloseSession(ctx context.Context, orderID string) error {
 		return apperr.New(apperr.FailedPrecondition, "this order's payment was just completed; it can no longer be changed").
 			Because("payment_completed")
 	case info.Status != SessionExpired:
-		return apperr.New(apperr.Unavailable, "the payment session %s could not be expired (it is %s); try again", id, info.Status).Because("payment_provider_unavailable")
+		return apperr.New(apperr.Unavailable, "the payment session %s could not be expired (it is %s); try again", id, info.Status).Because(ReasonUnavailable)
 	}
 	_, _, err = s.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
 		if cur.Payment == nil || cur.Payment.SessionID != id || cur.Payment.SessionClosed {
@@ -265,3 +265,7 @@ func (s *Service) CloseSession(ctx context.Context, orderID string) error {
 func (s *Service) own(ctx context.Context, uid, orderID string) (*order.Order, error) {
 	return order.OwnPending(ctx, s.Orders.Get, uid, orderID, "be paid")
 }
+
+// ReasonUnavailable is the UNAVAILABLE reason when the payment provider
+// is down, throttled or not configured: nothing changed, call again.
+const ReasonUnavailable = "payment_provider_unavailable"

@@ -262,7 +262,7 @@ func (c *Client) post(ctx context.Context, path string, body, out any) error {
 		}
 		backoff = min(backoff*2, time.Second)
 	}
-	return apperr.Wrap(last, apperr.Unavailable, "shipping rates are unavailable right now; please try again in a moment")
+	return apperr.Wrap(last, apperr.Unavailable, "shipping rates are unavailable right now; please try again in a moment").Because(ReasonUnavailable)
 }
 
 func (c *Client) once(ctx context.Context, path string, body []byte) ([]byte, error) {
@@ -344,3 +344,7 @@ func (c Carrier) ValidateAddress(ctx context.Context, a shipping.Address) (shipp
 func (c Carrier) Rates(ctx context.Context, from, to shipping.Address, p shipping.Package) ([]shipping.Rate, error) {
 	return c.Client.Rates(ctx, RatesQuery{From: from, To: to, Package: p, CarrierIDs: c.CarrierIDs})
 }
+
+// ReasonUnavailable is the UNAVAILABLE reason when ShipEngine stays
+// unreachable, failing or rate-limited after the client's retries.
+const ReasonUnavailable = "shipping_unavailable"

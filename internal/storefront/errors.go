@@ -56,65 +56,68 @@ var Common = []ErrorCase{
 	{apperr.Unauthenticated, httpedge.ReasonInvalidAppCheck, "an App Check token that is not valid", nil},
 	{apperr.PermissionDenied, httpedge.ReasonOriginNotAllowed, "the browser's Origin is not one of OMS_STOREFRONT_ORIGINS", nil},
 	{apperr.Aborted, "contention", "too much contention on the order; call again", nil},
+	{apperr.Aborted, "canceled", "the call was canceled before it finished (the browser went away)", nil},
 	{apperr.Unavailable, "database_unavailable", "Firestore is unavailable; call again later", nil},
 	{apperr.DeadlineExceeded, "timeout", "the work did not finish in time; call again", nil},
 	{apperr.Internal, httpedge.ReasonInternal, "anything unexpected; the message is just INTERNAL and the cause is logged", nil},
 }
 
-// The errors every callable that names an order may answer.
+// The errors every callable that names an order may answer (besides its
+// field errors, which each callable lists with all its fields).
 var orderErrors = []ErrorCase{
-	{apperr.Invalid, order.ReasonRequired, "orderId is missing or empty", []string{"field"}},
-	{apperr.Invalid, order.ReasonMalformed, "orderId is not a 12-character order id", []string{"field"}},
 	{apperr.NotFound, order.ReasonOrderNotFound, "no such order, or it is not the caller's (the answer does not say which)", nil},
-	{apperr.FailedPrecondition, order.ReasonNotPending, "the order is no longer pending (authorized, expired, …)", []string{"state"}},
+	{apperr.FailedPrecondition, order.ReasonNotPending, "the order is no longer pending (authorized, expired, …); state says where it is", []string{"state"}},
 }
 
 // The errors of a change to what would be paid while a payment session
 // may be open (see "The current payment session" in docs/api.md).
 var sessionErrors = []ErrorCase{
-	{apperr.FailedPrecondition, "payment_completed", "the customer has just paid the order's open session (in another tab); the order is being authorized as it was paid, nothing changed", nil},
-	{apperr.Unavailable, "payment_provider_unavailable", "the order's open payment session could not be expired at Stripe; nothing changed, call again", nil},
+	{apperr.FailedPrecondition, "payment_completed", "the customer has just paid the order's open session (in another tab): the order is being authorized as it was paid; nothing changed", nil},
+	{apperr.Unavailable, "payment_provider_unavailable", "Stripe is down: the order's open payment session could not be expired; nothing changed, call again", nil},
 	{apperr.Aborted, order.ReasonChangingElsewhere, "another tab keeps opening payment sessions for the order; call again", nil},
 	{apperr.Aborted, "order_changed", "the order changed in another tab while this call worked; call again", nil},
 }
 
-var startCheckoutErrors = []ErrorCase{
+var startCheckoutErrors = concat([]ErrorCase{
 	{apperr.Invalid, pricing.ReasonEmptyCart, "the cart has no lines", nil},
-	{apperr.Invalid, pricing.ReasonTooManyLines, "the cart has more lines than max", []string{"max"}},
-	{apperr.Invalid, pricing.ReasonBadLines, "one or more cart lines are bad; lines lists every one with its own reason", []string{"lines"}},
+	{apperr.Invalid, pricing.ReasonTooManyLines, "the cart has more than max lines", []string{"max"}},
+	{apperr.Invalid, pricing.ReasonBadLines, "cart lines are bad: lines lists every one with its own reason (LineReason)", []string{"lines"}},
 	{apperr.Invalid, "malformed_cart", "carts/{uid} has items that are not a list (written past the rules)", nil},
-	{apperr.FailedPrecondition, "out_of_stock", "a stock line is short; unavailable lists every short line", []string{"unavailable"}},
-	{apperr.FailedPrecondition, "payment_completed", "the cart changed, but the customer has just paid the order's open session; nothing changed", nil},
-	{apperr.Unavailable, "payment_provider_unavailable", "the cart changed and the order's open payment session could not be expired at Stripe; nothing changed", nil},
-	{apperr.Aborted, order.ReasonChangingElsewhere, "another tab keeps opening payment sessions for the order; call again", nil},
-	{apperr.Aborted, "order_changed", "the order changed in another tab while it was priced again; call again", nil},
-}
-
-var applyCustomerErrors = concat(orderErrors, []ErrorCase{
-	{apperr.Invalid, order.ReasonRequired, "name or email is missing or blank", []string{"field"}},
-	{apperr.Invalid, order.ReasonTooLong, "name is over 100 characters, or code over 64", []string{"field", "max"}},
-	{apperr.Invalid, order.ReasonMalformed, "email is not a plain address (ann@example.com), or name has control characters", []string{"field"}},
+	{apperr.FailedPrecondition, "out_of_stock", "stock lines are short: unavailable lists every one", []string{"unavailable"}},
 }, sessionErrors)
 
-var quoteShippingErrors = concat(orderErrors, []ErrorCase{
-	{apperr.Invalid, shipping.ReasonBadAddress, "address fields are missing or malformed; fields lists every one, field the first", []string{"field", "fields"}},
+var applyCustomerErrors = concat([]ErrorCase{
+	{apperr.Invalid, order.ReasonRequired, "orderId, name or email is missing or blank (field names it)", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not a 12-character order id, email is not a plain address (ann@example.com), or name has control characters", []string{"field"}},
+	{apperr.Invalid, order.ReasonTooLong, "name is over 100 characters, or code over 64", []string{"field", "max"}},
+}, orderErrors, sessionErrors)
+
+var quoteShippingErrors = concat([]ErrorCase{
+	{apperr.Invalid, order.ReasonRequired, "orderId is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not a 12-character order id", []string{"field"}},
+	{apperr.Invalid, shipping.ReasonBadAddress, "address fields are missing or malformed: fields lists every one (address.cityLocality, …), field the first", []string{"field", "fields"}},
+}, orderErrors, []ErrorCase{
 	{apperr.Unavailable, "shipping_unavailable", "ShipEngine stays unreachable, failing or rate-limited after retries; nothing stored", nil},
 })
 
-var selectShippingErrors = concat(orderErrors, []ErrorCase{
-	{apperr.Invalid, order.ReasonRequired, "rateId is missing or blank", []string{"field"}},
+var selectShippingErrors = concat([]ErrorCase{
+	{apperr.Invalid, order.ReasonRequired, "orderId or rateId is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not a 12-character order id", []string{"field"}},
+}, orderErrors, []ErrorCase{
 	{apperr.FailedPrecondition, "no_quote", "there is no shipping quote yet: call quoteShipping", nil},
 	{apperr.FailedPrecondition, "quote_expired", "the quote is older than OMS_QUOTE_TTL: quote again", nil},
 	{apperr.FailedPrecondition, "unknown_rate", "rateId is not in the current quote: quote again", nil},
-	{apperr.FailedPrecondition, "no_verified_address", "useVerifiedAddress, but ShipEngine matched no address", nil},
+	{apperr.FailedPrecondition, "no_verified_address", "useVerifiedAddress, but ShipEngine matched no address: ship to the address as typed", nil},
 }, sessionErrors)
 
-var createPaymentSessionErrors = concat(orderErrors, []ErrorCase{
+var createPaymentSessionErrors = concat([]ErrorCase{
+	{apperr.Invalid, order.ReasonRequired, "orderId is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not a 12-character order id", []string{"field"}},
 	{apperr.Invalid, "off_storefront", "successUrl or cancelUrl is not on one of OMS_STOREFRONT_ORIGINS", []string{"field"}},
+}, orderErrors, []ErrorCase{
 	{apperr.FailedPrecondition, "no_customer", "no customer yet: call applyCustomer", nil},
 	{apperr.FailedPrecondition, "no_shipping", "no shipping choice yet: call quoteShipping and selectShipping", nil},
-	{apperr.FailedPrecondition, "repriced", "a promotion ran out since it was shown; the order was priced again: show the new total, then call again", nil},
-	{apperr.Aborted, "session_open", "the order's previous session is still being closed; call again", nil},
+	{apperr.FailedPrecondition, "repriced", "a promotion ran out since it was shown: the order was priced again; show the new total, then call again", nil},
 }, sessionErrors)
 
 func concat(lists ...[]ErrorCase) []ErrorCase {

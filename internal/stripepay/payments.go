@@ -189,7 +189,7 @@ func stepError(err error, what string) error {
 	var se *stripe.Error
 	switch {
 	case !errors.As(err, &se) || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == 429:
-		return apperr.Wrap(err, apperr.Unavailable, "Stripe is unavailable; will %s later", what)
+		return apperr.Wrap(err, apperr.Unavailable, "Stripe is unavailable; will %s later", what).Because(payments.ReasonUnavailable)
 	case se.HTTPStatusCode == 404:
 		return apperr.Wrap(err, apperr.NotFound, "Stripe does not know the object to %s", what)
 	}
@@ -203,7 +203,7 @@ func classify(err error, what string) error {
 	var se *stripe.Error
 	switch {
 	case !errors.As(err, &se) || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == 429:
-		return apperr.Wrap(err, apperr.Unavailable, "payments are unavailable right now; please try again in a moment")
+		return apperr.Wrap(err, apperr.Unavailable, "payments are unavailable right now; please try again in a moment").Because(payments.ReasonUnavailable)
 	case se.HTTPStatusCode == 404:
 		return apperr.Wrap(err, apperr.NotFound, "Stripe has no such object (%s)", what)
 	}
@@ -220,7 +220,7 @@ var (
 	_ payments.Intents  = NotConfigured{}
 )
 
-var errNotConfigured = apperr.New(apperr.Unavailable, "payments are not configured (STRIPE_SECRET_KEY)")
+var errNotConfigured = apperr.New(apperr.Unavailable, "payments are not configured (STRIPE_SECRET_KEY)").Because(payments.ReasonUnavailable)
 
 // CreateSession implements payments.Sessions.
 func (NotConfigured) CreateSession(context.Context, payments.SessionRequest) (payments.Session, error) {

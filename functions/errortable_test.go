@@ -1,0 +1,641 @@
+package functions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/localfakes"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/payments"
+	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
+	"github.com/readyplanner/oms/internal/storefront"
+	"github.com/readyplanner/oms/internal/testenv"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// knownReasons are every reason of every callable's error table: rpcB
+// fails a test whose callable answered any other (so that no reason
+// reaches a storefront undocumented, whichever test provokes it).
+var knownReasons = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range storefront.Calls {
+		for _, e := range c.ErrorCases() {
+			m[e.Reason] = true
+		}
+	}
+	return m
+}()
+
+// otherTab is the payment provider as seen while the customer works in a
+// second tab: after an expire (or a create) reached Stripe, the other
+// tab acts (opens a new session, changes the cart, …) before this call
+// goes on. Not re-entrant: the other tab's own calls pass straight through.
+type otherTab struct {
+	payments.Sessions
+	afterExpire, afterCreate atomic.Pointer[func()]
+	busy                     atomic.Bool
+}
+
+func (o *otherTab) run(p *atomic.Pointer[func()]) {
+	if f := p.Load(); f != nil && o.busy.CompareAndSwap(false, true) {
+		defer o.busy.Store(false)
+		(*f)()
+	}
+}
+
+func (o *otherTab) ExpireSession(ctx context.Context, id string) (payments.SessionInfo, error) {
+	info, err := o.Sessions.ExpireSession(ctx, id)
+	o.run(&o.afterExpire)
+	return info, err
+}
+
+func (o *otherTab) CreateSession(ctx context.Context, r payments.SessionRequest) (payments.Session, error) {
+	s, err := o.Sessions.CreateSession(ctx, r)
+	o.run(&o.afterCreate)
+	return s, err
+}
+
+// refusingAppCheck refuses every App Check token.
+type refusingAppCheck struct{}
+
+func (refusingAppCheck) VerifyAppCheck(context.Context, string) (string, error) {
+	return "", errors.New("token is not a JWT")
+}
+
+// faultyApp is an App whose Firestore connection answers every Commit with
+// the code fault holds (codes.OK: no fault): the real emulator, with a
+// failure injected on the wire.
+func faultyApp(t *testing.T) (*app.App, *atomic.Uint32) {
+	t.Helper()
+	env := testenv.Firestore(t)
+	var fault atomic.Uint32
+	conn, err := grpc.NewClient(env.Firestore.Host,
+		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(ownerCreds{}),
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			if c := codes.Code(fault.Load()); c != codes.OK && strings.HasSuffix(method, "/Commit") {
+				return status.Error(c, "injected by the test")
+			}
+			return inv(ctx, method, req, reply, cc, opts...)
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := firestore.NewClient(context.Background(), testenv.Project, option.WithGRPCConn(conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	a, err := app.New(context.Background(), devConfig(t), app.Options{LogOutput: io.Discard, Firestore: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a, &fault
+}
+
+// raw sends a callable request as a browser could, with any method, body,
+// headers and context.
+func raw(ctx context.Context, h http.Handler, method, body string, header map[string]string) rpcAnswer[json.RawMessage] {
+	r := httptest.NewRequestWithContext(ctx, method, "/", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	var a rpcAnswer[json.RawMessage]
+	_ = json.Unmarshal(w.Body.Bytes(), &a)
+	a.status = w.Code
+	return a
+}
+
+// raceOnly are the cases no test can provoke on demand, and why: they are
+// reached only by two requests interleaving inside one call.
+var raceOnly = map[string]string{
+	"startCheckout/order_changed": "the cart changes in another tab between startCheckout's write and its re-pricing (no outside call in between to hold it at)",
+}
+
+// Every row of every callable's error table (storefront.Calls, which
+// docs/api.md and oms.d.ts list) is provoked for real, and answers its
+// status, its reason and the details the row promises.
+func TestErrorTableWalk(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// The rig's own ShipEngine (it is made to fail) and 31-minute payment
+	// sessions (a session is reused only with more than 30 minutes left).
+	se, err := shipenginefake.Start(localfakes.ShipEngineKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { se.Close() })
+	r := newRigWith(t, map[string]string{"OMS_SHIPENGINE_URL": se.URL, "OMS_PAYMENT_SESSION_TTL": "31m"})
+	a := r.a
+	tab := &otherTab{Sessions: a.Payments.Sessions}
+	a.Payments.Sessions = tab
+	s := newStore(t, a, 50, 50)
+	handlers := map[string]http.Handler{"whoami": whoami(a), "startCheckout": startCheckout(a), "applyCustomer": applyCustomer(a),
+		"quoteShipping": quoteShipping(a), "selectShipping": selectShipping(a), "createPaymentSession": createPaymentSession(a)}
+	do := func(name, token string, data any) rpcAnswer[json.RawMessage] {
+		t.Helper()
+		return rpc[json.RawMessage](t, handlers[name], token, data)
+	}
+	const unknownID = "ABCDEFGHJKLM"
+	notPending := func() (emulator.User, string) {
+		u, id := checkedOut(t, a, s, "A", 1)
+		if _, _, err := a.Orders.Transition(ctx, id, order.Move{From: []order.State{order.Pending}, To: order.Expired, Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		return u, id
+	}
+	// withSession is an order ready to pay with its current session open.
+	withSession := func() (emulator.User, string, string) {
+		u, id := readyToPay(t, a, s, "", "A", 1)
+		return u, id, r.mustSession(t, u.IDToken, id)
+	}
+	// paidLate: the customer paid the open session; its webhook is late.
+	paidLate := func(change func(u emulator.User, id string) rpcAnswer[json.RawMessage]) rpcAnswer[json.RawMessage] {
+		u, id, cs := withSession()
+		r.st.SetEndpoint("")
+		defer func() { r.st.SetEndpoint(r.hook); r.st.Redeliver() }()
+		if _, err := r.st.Pay(cs); err != nil {
+			t.Fatal(err)
+		}
+		return change(u, id)
+	}
+	stripeDown := func(change func(u emulator.User, id string) rpcAnswer[json.RawMessage]) rpcAnswer[json.RawMessage] {
+		u, id, _ := withSession()
+		r.st.FailNext(100)
+		defer r.st.FailNext(0)
+		return change(u, id)
+	}
+	// reopening: every time this call closes the session, the other tab
+	// opens a new one.
+	reopening := func(change func(u emulator.User, id string) rpcAnswer[json.RawMessage]) rpcAnswer[json.RawMessage] {
+		u, id, _ := withSession()
+		f := func() {
+			if _, err := a.Payments.Start(ctx, u.UID, id, "", ""); err != nil {
+				t.Errorf("the other tab's session: %v", err)
+			}
+			r.clk.Advance(2 * time.Minute) // under 30 minutes left: not reused
+		}
+		r.clk.Advance(2 * time.Minute)
+		tab.afterExpire.Store(&f)
+		defer tab.afterExpire.Store(nil)
+		return change(u, id)
+	}
+	// cartChanging: when this call closes the session, the other tab
+	// changes the cart (and checks out again).
+	cartChanging := func(change func(u emulator.User, id string) rpcAnswer[json.RawMessage]) rpcAnswer[json.RawMessage] {
+		u, id, _ := withSession()
+		f := func() {
+			s.cart(u.UID, "A", 2)
+			if _, err := a.Checkout.Start(ctx, u.UID); err != nil {
+				t.Errorf("the other tab's checkout: %v", err)
+			}
+		}
+		tab.afterExpire.Store(&f)
+		defer tab.afterExpire.Store(nil)
+		return change(u, id)
+	}
+	cartChange := func(u emulator.User, id string) rpcAnswer[json.RawMessage] {
+		s.cart(u.UID, "A", 3)
+		return do("startCheckout", u.IDToken, map[string]any{})
+	}
+	rename := func(u emulator.User, id string) rpcAnswer[json.RawMessage] {
+		o, _ := a.Orders.Get(ctx, id)
+		return do("applyCustomer", u.IDToken, map[string]any{"orderId": id, "name": "Someone Else", "email": o.Customer.Email})
+	}
+	rechoose := func(u emulator.User, id string) rpcAnswer[json.RawMessage] {
+		o, _ := a.Orders.Get(ctx, id)
+		for _, rt := range o.Quote.Rates {
+			if rt.RateID != o.Shipping.Rate.RateID {
+				return do("selectShipping", u.IDToken, map[string]any{"orderId": id, "rateId": rt.RateID})
+			}
+		}
+		t.Fatal("one rate only")
+		return rpcAnswer[json.RawMessage]{}
+	}
+	pay := func(u emulator.User, id string) rpcAnswer[json.RawMessage] {
+		r.clk.Advance(2 * time.Minute) // under 30 minutes left: not reused, so closed first
+		return do("createPaymentSession", u.IDToken, map[string]any{"orderId": id})
+	}
+	freshCart := func(items any) emulator.User {
+		u := user(t)
+		if _, err := a.Firestore.Collection("carts").Doc(u.UID).Set(ctx, map[string]any{"items": items}); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	fa, fault := faultyApp(t)
+	// A short budget: a call that keeps losing its transaction answers
+	// contention when its time is up (50 s by default).
+	fa.Callables.Budget = 4 * time.Second
+	fs := newStore(t, fa, 10, 10)
+	injected := func(c codes.Code) rpcAnswer[json.RawMessage] {
+		u := user(t)
+		fs.cart(u.UID, "A", 1)
+		fault.Store(uint32(c))
+		defer fault.Store(uint32(codes.OK))
+		return rpc[json.RawMessage](t, startCheckout(fa), u.IDToken, map[string]any{})
+	}
+	// App Check enforced: Firebase's verifier needs its keys from the
+	// internet, so this one refuses every token as it refuses a malformed one.
+	enforced := func(f func() rpcAnswer[json.RawMessage]) rpcAnswer[json.RawMessage] {
+		a.Callables.AppCheck, a.Callables.EnforceAppCheck = refusingAppCheck{}, true
+		defer func() { a.Callables.AppCheck, a.Callables.EnforceAppCheck = nil, false }()
+		return f()
+	}
+
+	scenarios := map[string]func() rpcAnswer[json.RawMessage]{
+		// The protocol, the caller, the database: every callable.
+		"*/bad_request": func() rpcAnswer[json.RawMessage] {
+			return raw(ctx, handlers["whoami"], "GET", "", nil)
+		},
+		"*/unknown_field": func() rpcAnswer[json.RawMessage] {
+			return do("applyCustomer", user(t).IDToken, map[string]any{"orderId": unknownID, "name": "Ann", "email": "ann@example.com", "price": 1})
+		},
+		"*/wrong_type": func() rpcAnswer[json.RawMessage] {
+			return do("applyCustomer", user(t).IDToken, map[string]any{"orderId": 5, "name": "Ann", "email": "ann@example.com"})
+		},
+		"*/sign_in_required": func() rpcAnswer[json.RawMessage] { return do("startCheckout", "", map[string]any{}) },
+		"*/invalid_token":    func() rpcAnswer[json.RawMessage] { return do("startCheckout", "not-a-token", map[string]any{}) },
+		"*/app_check_required": func() rpcAnswer[json.RawMessage] {
+			return enforced(func() rpcAnswer[json.RawMessage] { return do("whoami", "", map[string]any{}) })
+		},
+		"*/invalid_app_check": func() rpcAnswer[json.RawMessage] {
+			return enforced(func() rpcAnswer[json.RawMessage] {
+				return raw(ctx, whoami(a), "POST", `{"data":{}}`, map[string]string{"X-Firebase-AppCheck": "not-a-token"})
+			})
+		},
+		"*/origin_not_allowed": func() rpcAnswer[json.RawMessage] {
+			return raw(ctx, handlers["whoami"], "POST", `{"data":{}}`, map[string]string{"Origin": "https://elsewhere.example"})
+		},
+		"*/contention":           func() rpcAnswer[json.RawMessage] { return injected(codes.Aborted) },
+		// Firestore's INTERNAL: a server error to retry later. (UNAVAILABLE is
+		// retried by the client itself for a minute, then times out.)
+		"*/database_unavailable": func() rpcAnswer[json.RawMessage] { return injected(codes.Internal) },
+		"*/internal":             func() rpcAnswer[json.RawMessage] { return injected(codes.PermissionDenied) },
+		"*/canceled": func() rpcAnswer[json.RawMessage] {
+			u := user(t)
+			s.cart(u.UID, "A", 1)
+			c, cancel := context.WithCancel(ctx)
+			cancel()
+			return raw(c, handlers["startCheckout"], "POST", `{"data":{}}`, map[string]string{"Authorization": "Bearer " + u.IDToken})
+		},
+		"*/timeout": func() rpcAnswer[json.RawMessage] {
+			u := user(t)
+			s.cart(u.UID, "A", 1)
+			c, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+			defer cancel()
+			return raw(c, handlers["startCheckout"], "POST", `{"data":{}}`, map[string]string{"Authorization": "Bearer " + u.IDToken})
+		},
+
+		"startCheckout/empty_cart": func() rpcAnswer[json.RawMessage] {
+			return do("startCheckout", freshCart([]any{}).IDToken, map[string]any{})
+		},
+		"startCheckout/too_many_lines": func() rpcAnswer[json.RawMessage] {
+			var items []any
+			for i := 0; i < 101; i++ {
+				items = append(items, map[string]any{"sku": s.sku["A"], "quantity": 1})
+			}
+			return do("startCheckout", freshCart(items).IDToken, map[string]any{})
+		},
+		"startCheckout/bad_lines": func() rpcAnswer[json.RawMessage] {
+			u := user(t)
+			s.cart(u.UID, "A", 1, "NO-SUCH-SKU", 1)
+			return do("startCheckout", u.IDToken, map[string]any{})
+		},
+		"startCheckout/malformed_cart": func() rpcAnswer[json.RawMessage] {
+			return do("startCheckout", freshCart("stickers").IDToken, map[string]any{})
+		},
+		"startCheckout/out_of_stock": func() rpcAnswer[json.RawMessage] {
+			u := user(t)
+			newStore(t, a, 1, 1).cart(u.UID, "A", 2)
+			return do("startCheckout", u.IDToken, map[string]any{})
+		},
+		"startCheckout/payment_completed":            func() rpcAnswer[json.RawMessage] { return paidLate(cartChange) },
+		"startCheckout/payment_provider_unavailable": func() rpcAnswer[json.RawMessage] { return stripeDown(cartChange) },
+		"startCheckout/changing_elsewhere":           func() rpcAnswer[json.RawMessage] { return reopening(cartChange) },
+
+		"applyCustomer/required": func() rpcAnswer[json.RawMessage] {
+			_, id := checkedOut(t, a, s, "A", 1)
+			return do("applyCustomer", user(t).IDToken, map[string]any{"orderId": id, "name": " ", "email": "ann@example.com"})
+		},
+		"applyCustomer/malformed": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			return do("applyCustomer", u.IDToken, map[string]any{"orderId": id, "name": "Ann", "email": "ann at example"})
+		},
+		"applyCustomer/too_long": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			return do("applyCustomer", u.IDToken, map[string]any{"orderId": id, "name": "Ann", "email": "ann@example.com", "code": strings.Repeat("X", 65)})
+		},
+		"applyCustomer/order_not_found": func() rpcAnswer[json.RawMessage] {
+			return do("applyCustomer", user(t).IDToken, map[string]any{"orderId": unknownID, "name": "Ann", "email": "ann@example.com"})
+		},
+		"applyCustomer/order_not_pending": func() rpcAnswer[json.RawMessage] {
+			u, id := notPending()
+			return do("applyCustomer", u.IDToken, map[string]any{"orderId": id, "name": "Ann", "email": "ann@example.com"})
+		},
+		"applyCustomer/payment_completed":            func() rpcAnswer[json.RawMessage] { return paidLate(rename) },
+		"applyCustomer/payment_provider_unavailable": func() rpcAnswer[json.RawMessage] { return stripeDown(rename) },
+		"applyCustomer/changing_elsewhere":           func() rpcAnswer[json.RawMessage] { return reopening(rename) },
+		"applyCustomer/order_changed":                func() rpcAnswer[json.RawMessage] { return cartChanging(rename) },
+
+		"quoteShipping/required": func() rpcAnswer[json.RawMessage] {
+			return do("quoteShipping", user(t).IDToken, map[string]any{"address": address("1 Main St")})
+		},
+		"quoteShipping/malformed": func() rpcAnswer[json.RawMessage] {
+			return do("quoteShipping", user(t).IDToken, map[string]any{"orderId": "orders/x", "address": address("1 Main St")})
+		},
+		"quoteShipping/bad_address": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			bad := address("")
+			delete(bad, "cityLocality")
+			return do("quoteShipping", u.IDToken, map[string]any{"orderId": id, "address": bad})
+		},
+		"quoteShipping/order_not_found": func() rpcAnswer[json.RawMessage] {
+			return do("quoteShipping", user(t).IDToken, map[string]any{"orderId": unknownID, "address": address("1 Main St")})
+		},
+		"quoteShipping/order_not_pending": func() rpcAnswer[json.RawMessage] {
+			u, id := notPending()
+			return do("quoteShipping", u.IDToken, map[string]any{"orderId": id, "address": address("1 Main St")})
+		},
+		"quoteShipping/shipping_unavailable": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			se.Fail5xx(1000)
+			defer se.Fail5xx(0)
+			return do("quoteShipping", u.IDToken, map[string]any{"orderId": id, "address": address("2 " + testenv.ID("down") + " St")})
+		},
+
+		"selectShipping/required": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			return do("selectShipping", u.IDToken, map[string]any{"orderId": id, "rateId": " "})
+		},
+		"selectShipping/malformed": func() rpcAnswer[json.RawMessage] {
+			return do("selectShipping", user(t).IDToken, map[string]any{"orderId": "..", "rateId": "se-1"})
+		},
+		"selectShipping/order_not_found": func() rpcAnswer[json.RawMessage] {
+			return do("selectShipping", user(t).IDToken, map[string]any{"orderId": unknownID, "rateId": "se-1"})
+		},
+		"selectShipping/order_not_pending": func() rpcAnswer[json.RawMessage] {
+			u, id := notPending()
+			return do("selectShipping", u.IDToken, map[string]any{"orderId": id, "rateId": "se-1"})
+		},
+		"selectShipping/no_quote": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			return do("selectShipping", u.IDToken, map[string]any{"orderId": id, "rateId": "se-1"})
+		},
+		"selectShipping/quote_expired": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			q := do("quoteShipping", u.IDToken, map[string]any{"orderId": id, "address": address("4 " + testenv.ID("late") + " St")})
+			var ans storefront.QuoteShippingAnswer
+			_ = json.Unmarshal(q.Result, &ans)
+			if _, _, err := a.Orders.Update(ctx, id, func(o *order.Order) (bool, error) {
+				o.Quote.ExpiresAt = r.clk.Now().Add(-time.Second)
+				return true, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return do("selectShipping", u.IDToken, map[string]any{"orderId": id, "rateId": ans.Rates[0].RateID})
+		},
+		"selectShipping/unknown_rate": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			do("quoteShipping", u.IDToken, map[string]any{"orderId": id, "address": address("5 " + testenv.ID("rate") + " St")})
+			return do("selectShipping", u.IDToken, map[string]any{"orderId": id, "rateId": "se-no-such-rate"})
+		},
+		"selectShipping/no_verified_address": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			q := do("quoteShipping", u.IDToken, map[string]any{"orderId": id, "address": address("1 NO SUCH " + testenv.ID("road"))})
+			var ans storefront.QuoteShippingAnswer
+			_ = json.Unmarshal(q.Result, &ans)
+			if len(ans.Rates) == 0 {
+				t.Fatalf("no rates for an unverified address: %s %+v", q.Result, q.Error)
+			}
+			return do("selectShipping", u.IDToken, map[string]any{"orderId": id, "rateId": ans.Rates[0].RateID, "useVerifiedAddress": true})
+		},
+		"selectShipping/payment_completed":            func() rpcAnswer[json.RawMessage] { return paidLate(rechoose) },
+		"selectShipping/payment_provider_unavailable": func() rpcAnswer[json.RawMessage] { return stripeDown(rechoose) },
+		"selectShipping/changing_elsewhere":           func() rpcAnswer[json.RawMessage] { return reopening(rechoose) },
+		"selectShipping/order_changed":                func() rpcAnswer[json.RawMessage] { return cartChanging(rechoose) },
+
+		"createPaymentSession/required": func() rpcAnswer[json.RawMessage] {
+			return do("createPaymentSession", user(t).IDToken, map[string]any{})
+		},
+		"createPaymentSession/malformed": func() rpcAnswer[json.RawMessage] {
+			return do("createPaymentSession", user(t).IDToken, map[string]any{"orderId": "__name__"})
+		},
+		"createPaymentSession/off_storefront": func() rpcAnswer[json.RawMessage] {
+			u, id := readyToPay(t, a, s, "", "A", 1)
+			return do("createPaymentSession", u.IDToken, map[string]any{"orderId": id, "successUrl": "https://elsewhere.example/thanks"})
+		},
+		"createPaymentSession/order_not_found": func() rpcAnswer[json.RawMessage] {
+			return do("createPaymentSession", user(t).IDToken, map[string]any{"orderId": unknownID})
+		},
+		"createPaymentSession/order_not_pending": func() rpcAnswer[json.RawMessage] {
+			u, id := notPending()
+			return do("createPaymentSession", u.IDToken, map[string]any{"orderId": id})
+		},
+		"createPaymentSession/no_customer": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			return do("createPaymentSession", u.IDToken, map[string]any{"orderId": id})
+		},
+		"createPaymentSession/no_shipping": func() rpcAnswer[json.RawMessage] {
+			u, id := checkedOut(t, a, s, "A", 1)
+			do("applyCustomer", u.IDToken, map[string]any{"orderId": id, "name": "Ann", "email": testenv.ID("ann") + "@example.com"})
+			return do("createPaymentSession", u.IDToken, map[string]any{"orderId": id})
+		},
+		"createPaymentSession/repriced": func() rpcAnswer[json.RawMessage] {
+			code := strings.ToUpper(testenv.ID("LAST"))
+			promo(t, a, map[string]any{"kind": "percent_off_order", "percent": int64(10), "code": code, "maxRedemptions": int64(1)})
+			u1, id1 := readyToPay(t, a, s, code, "A", 1)
+			u2, id2 := readyToPay(t, a, s, code, "A", 1)
+			r.mustSession(t, u1.IDToken, id1) // takes the last redemption
+			return do("createPaymentSession", u2.IDToken, map[string]any{"orderId": id2})
+		},
+		"createPaymentSession/payment_completed":            func() rpcAnswer[json.RawMessage] { return paidLate(pay) },
+		"createPaymentSession/payment_provider_unavailable": func() rpcAnswer[json.RawMessage] { return stripeDown(pay) },
+		"createPaymentSession/changing_elsewhere":           func() rpcAnswer[json.RawMessage] { return reopening(pay) },
+		"createPaymentSession/order_changed": func() rpcAnswer[json.RawMessage] {
+			u, id := readyToPay(t, a, s, "", "A", 1)
+			f := func() { // while Stripe makes the session, the other tab renames the customer
+				if ans := rename(u, id); ans.status != 200 {
+					t.Errorf("the other tab's change: %+v", ans.Error)
+				}
+			}
+			tab.afterCreate.Store(&f)
+			defer tab.afterCreate.Store(nil)
+			return do("createPaymentSession", u.IDToken, map[string]any{"orderId": id})
+		},
+	}
+
+	walked := map[string]bool{}
+	for _, c := range storefront.Calls {
+		for _, e := range c.ErrorCases() {
+			key := c.CallName() + "/" + e.Reason
+			if isCommon(e) {
+				key = "*/" + e.Reason
+			}
+			if walked[key] {
+				continue
+			}
+			walked[key] = true
+			if why, ok := raceOnly[key]; ok {
+				t.Logf("%s %s: reached only by a race (%s)", key, e.Status, why)
+				continue
+			}
+			provoke, ok := scenarios[key]
+			if !ok {
+				t.Errorf("%s (%s): the table has it, no scenario provokes it", key, e.Status)
+				continue
+			}
+			began := time.Now()
+			ans := provoke()
+			if d := time.Since(began); d > 3*time.Second {
+				t.Logf("%s took %v", key, d.Round(time.Millisecond))
+			}
+			var d map[string]any
+			_ = json.Unmarshal(ans.Error.Details, &d)
+			if ans.Error.Status != string(e.Status) || d["reason"] != e.Reason {
+				t.Errorf("%s: want %s %s, answered %d %s %s %s", key, e.Status, e.Reason, ans.status, ans.Error.Status, ans.Error.Message, ans.Error.Details)
+				continue
+			}
+			for _, f := range e.Details {
+				if _, ok := d[f]; !ok {
+					t.Errorf("%s: details have no %q: %s", key, f, ans.Error.Details)
+				}
+			}
+		}
+	}
+	for key := range scenarios {
+		if !walked[key] {
+			t.Errorf("scenario %s is in no table", key)
+		}
+	}
+}
+
+// Each callable's table has each status and reason once, so that a
+// storefront can tell every case apart by details.reason.
+func TestErrorTablesAreUnambiguous(t *testing.T) {
+	for _, c := range storefront.Calls {
+		seen := map[string]bool{}
+		for _, e := range c.ErrorCases() {
+			if seen[e.Reason] {
+				t.Errorf("%s: reason %s twice", c.CallName(), e.Reason)
+			}
+			seen[e.Reason] = true
+		}
+	}
+}
+
+// docs/api.md has, for every callable, the table of its errors with one
+// row per case as storefront.Calls lists them (status, reason, details),
+// and no row the code does not have.
+func TestErrorTablesAreDocumented(t *testing.T) {
+	path, _ := testenv.RepoFile("docs/api.md")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	row := regexp.MustCompile("(?m)^\\| `([A-Z_]+)` \\| `([a-z_]+)` \\|([^|]*)\\|([^|]*)\\|$")
+	section := func(name string) string {
+		start := strings.Index(doc, "<!-- errors:"+name+" -->")
+		end := strings.Index(doc, "<!-- /errors:"+name+" -->")
+		if start < 0 || end < start {
+			t.Errorf("docs/api.md has no errors table for %s (<!-- errors:%s --> … <!-- /errors:%s -->)", name, name, name)
+			return ""
+		}
+		return doc[start:end]
+	}
+	check := func(name string, cases []storefront.ErrorCase) {
+		got := map[string]string{}
+		for _, m := range row.FindAllStringSubmatch(section(name), -1) {
+			got[m[1]+" "+m[2]] = strings.TrimSpace(m[4])
+		}
+		for _, e := range cases {
+			k := string(e.Status) + " " + e.Reason
+			details, ok := got[k]
+			if !ok {
+				t.Errorf("%s: docs/api.md has no row for %s", name, k)
+				continue
+			}
+			for _, f := range e.Details {
+				if !strings.Contains(details, "`"+f+"`") {
+					t.Errorf("%s: the row for %s does not name details.%s", name, k, f)
+				}
+			}
+			delete(got, k)
+		}
+		for k := range got {
+			t.Errorf("%s: docs/api.md has a row for %s, which the code does not answer", name, k)
+		}
+	}
+	check("common", storefront.Common)
+	for _, c := range storefront.Calls {
+		own := slices.DeleteFunc(c.ErrorCases(), isCommon)
+		check(c.CallName(), own)
+	}
+}
+
+// isCommon reports whether e is one of the errors every callable shares.
+func isCommon(e storefront.ErrorCase) bool {
+	return slices.ContainsFunc(storefront.Common, func(c storefront.ErrorCase) bool { return c.Status == e.Status && c.Reason == e.Reason })
+}
+
+// Every callable refuses a field it does not take, naming it by its path
+// under data (issue 13: applyCustomer's {price: 1} named nothing).
+func TestUnknownFieldsNameThemselves(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	u := user(t)
+	handlers := map[string]http.Handler{"whoami": whoami(a), "startCheckout": startCheckout(a), "applyCustomer": applyCustomer(a),
+		"quoteShipping": quoteShipping(a), "selectShipping": selectShipping(a), "createPaymentSession": createPaymentSession(a)}
+	const id = "ABCDEFGHJKLM"
+	cases := []struct {
+		call  string
+		data  map[string]any
+		field string
+	}{
+		{"whoami", map[string]any{"price": 1}, "price"},
+		{"startCheckout", map[string]any{"total": 1}, "total"},
+		{"startCheckout", map[string]any{"items": []any{map[string]any{"sku": "A", "quantity": 1}}}, "items"},
+		{"applyCustomer", map[string]any{"orderId": id, "name": "Ann", "email": "ann@example.com", "price": 1}, "price"},
+		{"applyCustomer", map[string]any{"orderId": id, "name": "Ann", "email": "ann@example.com", "Discount": 5}, "Discount"},
+		{"quoteShipping", map[string]any{"orderId": id, "address": address("1 Main St"), "rates": []any{}}, "rates"},
+		{"quoteShipping", map[string]any{"orderId": id, "address": map[string]any{"name": "Ann", "addressLine1": "1 Main St", "cityLocality": "Austin",
+			"stateProvince": "TX", "postalCode": "78701", "countryCode": "US", "phoneNumber": "555"}}, "address.phoneNumber"},
+		{"selectShipping", map[string]any{"orderId": id, "rateId": "se-1", "amount": 0}, "amount"},
+		{"createPaymentSession", map[string]any{"orderId": id, "total": 100}, "total"},
+	}
+	for _, c := range cases {
+		ans := rpc[json.RawMessage](t, handlers[c.call], u.IDToken, c.data)
+		var d map[string]any
+		_ = json.Unmarshal(ans.Error.Details, &d)
+		if ans.Error.Status != "INVALID_ARGUMENT" || d["reason"] != "unknown_field" || d["field"] != c.field || !strings.Contains(ans.Error.Message, c.field) {
+			t.Errorf("%s %v: %d %s %q %s, want unknown_field %q", c.call, c.data, ans.status, ans.Error.Status, ans.Error.Message, ans.Error.Details, c.field)
+		}
+	}
+	// A field of the wrong type names itself too.
+	ans := rpc[json.RawMessage](t, handlers["quoteShipping"], u.IDToken, map[string]any{"orderId": id, "address": map[string]any{"postalCode": 78701}})
+	if !strings.Contains(string(ans.Error.Details), `"field":"address.postalCode"`) || !strings.Contains(string(ans.Error.Details), `"reason":"wrong_type"`) {
+		t.Errorf("wrong type: %s %s", ans.Error.Message, ans.Error.Details)
+	}
+}
