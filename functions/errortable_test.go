@@ -288,7 +288,7 @@ func TestErrorTableWalk(t *testing.T) {
 		"*/origin_not_allowed": func() rpcAnswer[json.RawMessage] {
 			return raw(ctx, handlers["whoami"], "POST", `{"data":{}}`, map[string]string{"Origin": "https://elsewhere.example"})
 		},
-		"*/contention":           func() rpcAnswer[json.RawMessage] { return injected(codes.Aborted) },
+		"*/contention": func() rpcAnswer[json.RawMessage] { return injected(codes.Aborted) },
 		// Firestore's INTERNAL: a server error to retry later. (UNAVAILABLE is
 		// retried by the client itself for a minute, then times out.)
 		"*/database_unavailable": func() rpcAnswer[json.RawMessage] { return injected(codes.Internal) },

@@ -54,7 +54,7 @@ var (
 
 func (c *crashing) lose(err error) error {
 	if err == nil && c.armed.CompareAndSwap(true, false) {
-		return apperr.New(apperr.Unavailable, "the host died after the call")
+		return apperr.New(apperr.Unavailable, "the host died after the call").Because(payments.ReasonUnavailable)
 	}
 	return err
 }

@@ -69,7 +69,6 @@ type generator struct {
 	queue   []reflect.Type
 	seen    map[reflect.Type]bool
 	timed   map[reflect.Type]bool
-	emitted []string
 }
 
 // Generate returns the declarations. root is the module's directory (doc
