@@ -64,11 +64,11 @@ var fieldTypes = map[string]string{
 }
 
 type generator struct {
-	docs    map[string]string // "pkgpath.Type" and "pkgpath.Type.Field" → doc comment
-	out     bytes.Buffer
-	queue   []reflect.Type
-	seen    map[reflect.Type]bool
-	timed   map[reflect.Type]bool
+	docs  map[string]string // "pkgpath.Type" and "pkgpath.Type.Field" → doc comment
+	out   bytes.Buffer
+	queue []reflect.Type
+	seen  map[reflect.Type]bool
+	timed map[reflect.Type]bool
 }
 
 // Generate returns the declarations. root is the module's directory (doc
