@@ -31,32 +31,44 @@ func (ownerCreds) RequireTransportSecurity() bool { return false }
 
 // countingApp builds an App whose Firestore client counts its RPCs.
 func countingApp(b *testing.B) (*app.App, *rpcCounter) {
-	env := testenv.Firestore(b)
-	testenv.AuthHost(b)
 	cnt := &rpcCounter{}
-	conn, err := grpc.NewClient(env.Firestore.Host,
-		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(ownerCreds{}),
-		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-			cnt.n.Add(1)
-			return inv(ctx, method, req, reply, cc, opts...)
-		}),
-		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, s grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-			cnt.n.Add(1)
-			return s(ctx, desc, cc, method, opts...)
-		}))
+	a := wiredApp(b, func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		cnt.n.Add(1)
+		return inv(ctx, method, req, reply, cc, opts...)
+	}, func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, s grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		cnt.n.Add(1)
+		return s(ctx, desc, cc, method, opts...)
+	})
+	return a, cnt
+}
+
+// wiredApp builds an App on the test Firestore emulator whose client's
+// connection runs the given interceptors (stream may be nil): the real
+// database, watched or failed on the wire.
+func wiredApp(tb testing.TB, unary grpc.UnaryClientInterceptor, stream grpc.StreamClientInterceptor) *app.App {
+	tb.Helper()
+	env := testenv.Firestore(tb)
+	testenv.AuthHost(tb)
+	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(ownerCreds{}),
+		grpc.WithChainUnaryInterceptor(unary)}
+	if stream != nil {
+		dial = append(dial, grpc.WithChainStreamInterceptor(stream))
+	}
+	conn, err := grpc.NewClient(env.Firestore.Host, dial...)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	client, err := firestore.NewClient(context.Background(), testenv.Project, option.WithGRPCConn(conn))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { client.Close() })
-	a, err := app.New(context.Background(), devConfig(b), app.Options{LogOutput: io.Discard, Firestore: client})
+	tb.Cleanup(func() { client.Close() })
+	a, err := app.New(context.Background(), devConfig(tb), app.Options{LogOutput: io.Discard, Firestore: client})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	return a, cnt
+	tb.Cleanup(func() { a.Close() })
+	return a
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {

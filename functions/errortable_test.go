@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/localfakes"
@@ -24,10 +22,8 @@ import (
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
 	"github.com/readyplanner/oms/internal/storefront"
 	"github.com/readyplanner/oms/internal/testenv"
-	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -85,29 +81,13 @@ func (refusingAppCheck) VerifyAppCheck(context.Context, string) (string, error) 
 // failure injected on the wire.
 func faultyApp(t *testing.T) (*app.App, *atomic.Uint32) {
 	t.Helper()
-	env := testenv.Firestore(t)
 	var fault atomic.Uint32
-	conn, err := grpc.NewClient(env.Firestore.Host,
-		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(ownerCreds{}),
-		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-			if c := codes.Code(fault.Load()); c != codes.OK && strings.HasSuffix(method, "/Commit") {
-				return status.Error(c, "injected by the test")
-			}
-			return inv(ctx, method, req, reply, cc, opts...)
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := firestore.NewClient(context.Background(), testenv.Project, option.WithGRPCConn(conn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	a, err := app.New(context.Background(), devConfig(t), app.Options{LogOutput: io.Discard, Firestore: client})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := wiredApp(t, func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if c := codes.Code(fault.Load()); c != codes.OK && strings.HasSuffix(method, "/Commit") {
+			return status.Error(c, "injected by the test")
+		}
+		return inv(ctx, method, req, reply, cc, opts...)
+	}, nil)
 	return a, &fault
 }
 
