@@ -3,6 +3,7 @@ package devhost
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"github.com/readyplanner/oms/internal/storefront"
 	"io"
 	"net/http"
@@ -136,20 +137,24 @@ func TestLocalSystem(t *testing.T) {
 			t.Fatalf("node: %v\n%s", err, out)
 		}
 		var got struct {
-			UID         string                  `json:"uid"`
-			Result      storefront.WhoamiAnswer `json:"result"`
-			Error       struct{ Code, Message string }
+			UID    string                  `json:"uid"`
+			Result storefront.WhoamiAnswer `json:"result"`
+			Error  struct {
+				Code, Message string
+				Details       map[string]any
+			}
 			CartRefused bool                                  `json:"cartRefused"`
 			Checkout    storefront.StartCheckoutAnswer        `json:"checkout"`
 			Priced      storefront.Order                      `json:"priced"`
 			Quote       storefront.QuoteShippingAnswer        `json:"quote"`
 			Chosen      storefront.Order                      `json:"chosen"`
+			ChosenDoc   map[string]any                        `json:"chosenDoc"`
 			Session     storefront.CreatePaymentSessionAnswer `json:"session"`
 			PageStatus  int                                   `json:"pageStatus"`
 			PayStatus   int                                   `json:"payStatus"`
 			PayRedirect string                                `json:"payRedirect"`
 			Order       struct {
-				State, UID                  string
+				State, UID, PaymentStatus   string
 				Subtotal, Total, Capturable int64
 			} `json:"order"`
 		}
@@ -159,7 +164,8 @@ func TestLocalSystem(t *testing.T) {
 		if got.UID == "" || got.Result.UID != got.UID || !got.Result.Anonymous || !got.Result.SignedIn {
 			t.Errorf("SDK call: %+v", got)
 		}
-		if got.Error.Code != "functions/invalid-argument" || !strings.Contains(got.Error.Message, `"price"`) {
+		if got.Error.Code != "functions/invalid-argument" || !strings.Contains(got.Error.Message, `"price"`) ||
+			got.Error.Details["reason"] != "unknown_field" || got.Error.Details["field"] != "price" {
 			t.Errorf("SDK error: %+v", got.Error)
 		}
 		if !got.CartRefused {
@@ -182,13 +188,18 @@ func TestLocalSystem(t *testing.T) {
 			ch.ShippingChoice.Address.AddressLine1 != "500 CONGRESS AVE" || ch.Total != 5040+q.Rates[0].Amount {
 			t.Errorf("shipping through the SDK: quote %+v chosen %+v", q, ch)
 		}
+		// The document, read through the SDK under the rules, is the order
+		// the callable answered: the same fields, names and values.
+		if diff := viewDiff(ch, got.ChosenDoc); diff != "" {
+			t.Errorf("the order document read by its owner differs from selectShipping's answer: %s", diff)
+		}
 		// Paying on the local Stripe authorizes the card; its signed webhook
 		// moves the order to authorized (the bookkeeping step is next).
 		if got.Session.Total != ch.Total || got.PageStatus != 200 || got.PayStatus != 303 ||
 			!strings.HasPrefix(got.PayRedirect, "http://localhost:3000/checkout/success?session_id="+got.Session.SessionID) {
 			t.Errorf("payment through the SDK: %+v page %d pay %d → %s", got.Session, got.PageStatus, got.PayStatus, got.PayRedirect)
 		}
-		if (got.Order.State != "authorized" && got.Order.State != "invoiced") || got.Order.UID != got.UID || got.Order.Subtotal != c.Subtotal || got.Order.Total != ch.Total || got.Order.Capturable != ch.Total {
+		if (got.Order.State != "authorized" && got.Order.State != "invoiced") || got.Order.UID != got.UID || got.Order.Subtotal != c.Subtotal || got.Order.Total != ch.Total || got.Order.Capturable != ch.Total || got.Order.PaymentStatus != "authorized" {
 			t.Errorf("the owner's read of its order: %+v", got.Order)
 		}
 	})
@@ -430,4 +441,56 @@ func TestSandboxCompanyConnects(t *testing.T) {
 	if resp, err := http.Get(h.QuickBooksConnectLink); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("the link again: %v %v", resp.StatusCode, err)
 	}
+}
+
+// viewDiff names the first field of the answer a that the document d does
+// not carry with the same value ("" when none): objects may carry more on
+// the document (its internal fields), times are compared to the second.
+func viewDiff(a any, d map[string]any) string {
+	b, _ := json.Marshal(a)
+	var av any
+	_ = json.Unmarshal(b, &av)
+	b, _ = json.Marshal(d)
+	var dv any
+	_ = json.Unmarshal(b, &dv)
+	var walk func(path string, a, d any) string
+	walk = func(path string, a, d any) string {
+		switch x := a.(type) {
+		case map[string]any:
+			y, ok := d.(map[string]any)
+			if !ok {
+				return fmt.Sprintf("%s: %v on the document", path, d)
+			}
+			for k, v := range x {
+				if s := walk(path+"."+k, v, y[k]); s != "" {
+					return s
+				}
+			}
+			return ""
+		case []any:
+			y, ok := d.([]any)
+			if !ok || len(x) != len(y) {
+				return fmt.Sprintf("%s: %v on the document", path, d)
+			}
+			for i := range x {
+				if s := walk(fmt.Sprintf("%s[%d]", path, i), x[i], y[i]); s != "" {
+					return s
+				}
+			}
+			return ""
+		case string:
+			if at, err := time.Parse(time.RFC3339Nano, x); err == nil {
+				if ds, ok := d.(string); ok {
+					if dt, err := time.Parse(time.RFC3339Nano, ds); err == nil && dt.Truncate(time.Second).Equal(at.Truncate(time.Second)) {
+						return ""
+					}
+				}
+			}
+		}
+		if fmt.Sprint(a) != fmt.Sprint(d) {
+			return fmt.Sprintf("%s: answered %v, the document has %v", path, a, d)
+		}
+		return ""
+	}
+	return walk("order", av, dv)
 }

@@ -4,7 +4,7 @@
 // and read the order back as its owner. Prints one JSON line for the Go test.
 import { initializeApp } from "firebase/app";
 import { getAuth, connectAuthEmulator, signInAnonymously } from "firebase/auth";
-import { getFirestore, connectFirestoreEmulator, doc, setDoc, getDoc, serverTimestamp } from "firebase/firestore";
+import { getFirestore, connectFirestoreEmulator, doc, setDoc, getDoc, serverTimestamp, Timestamp } from "firebase/firestore";
 import { getFunctions, connectFunctionsEmulator, httpsCallable } from "firebase/functions";
 
 const [fnHost, fnPort, authHost, fsHost, fsPort, project, region] = process.argv.slice(2);
@@ -23,7 +23,7 @@ let error = null;
 try {
   await httpsCallable(functions, "whoami")({ price: 1 });
 } catch (e) {
-  error = { code: e.code, message: e.message };
+  error = { code: e.code, message: e.message, details: e.details };
 }
 
 let cartRefused = false;
@@ -47,6 +47,13 @@ const quote = await httpsCallable(functions, "quoteShipping")({
 const chosen = await httpsCallable(functions, "selectShipping")({
   orderId: checkout.data.orderId, rateId: quote.data.rates[0].rateId, useVerifiedAddress: quote.data.differs,
 });
+// The order document as the customer's page reads it (the rules let its
+// owner), with its timestamps as RFC 3339 strings to compare with answers.
+const iso = (v) => v instanceof Timestamp ? v.toDate().toISOString()
+  : Array.isArray(v) ? v.map(iso)
+  : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, iso(x)]))
+  : v;
+const chosenDoc = iso((await getDoc(doc(db, "orders", checkout.data.orderId))).data());
 const session = await httpsCallable(functions, "createPaymentSession")({ orderId: checkout.data.orderId });
 // The customer clicks Pay on the (local) Stripe Checkout page.
 const page = await fetch(session.data.url);
@@ -59,8 +66,8 @@ for (let i = 0; i < 50 && order.data().state === "pending"; i++) {
 
 console.log(JSON.stringify({
   uid, result: who.data, error, cartRefused, checkout: checkout.data, priced: priced.data, quote: quote.data, chosen: chosen.data,
-  session: session.data, pageStatus: page.status, payStatus: paid.status, payRedirect: paid.headers.get("location"),
+  chosenDoc, session: session.data, pageStatus: page.status, payStatus: paid.status, payRedirect: paid.headers.get("location"),
   order: { state: order.data().state, uid: order.data().uid, subtotal: order.data().subtotal, total: order.data().total,
-           capturable: order.data().payment.amountCapturable },
+           capturable: order.data().payment.amountCapturable, paymentStatus: order.data().paymentStatus },
 }));
 process.exit(0);
