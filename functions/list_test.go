@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"github.com/readyplanner/oms/internal/storefront"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -173,4 +174,23 @@ func TestLookupAndSecrets(t *testing.T) {
 		t.Error("names")
 	}
 	_ = AllSecrets()
+}
+
+// Every callable of the list is in the storefront's contract (and so in
+// oms.d.ts and the error tables), and the contract has no other.
+func TestCallablesAreTheContract(t *testing.T) {
+	var listed, contract []string
+	for _, f := range List {
+		if f.Kind == Callable {
+			listed = append(listed, f.Name)
+		}
+	}
+	for _, c := range storefront.Calls {
+		contract = append(contract, c.CallName())
+	}
+	slices.Sort(listed)
+	slices.Sort(contract)
+	if !slices.Equal(listed, contract) {
+		t.Errorf("callables %v, contract %v", listed, contract)
+	}
 }
