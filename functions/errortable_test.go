@@ -466,6 +466,30 @@ func TestErrorTableWalk(t *testing.T) {
 		},
 	}
 
+	boss := owner(t)
+	stockSKU := s.sku["A"]
+	adjust := func(token string, data map[string]any) rpcAnswer[json.RawMessage] {
+		return rpc[json.RawMessage](t, adjustStock(a), token, data)
+	}
+	scenarios["adjustStock/not_owner"] = func() rpcAnswer[json.RawMessage] {
+		return adjust(user(t).IDToken, map[string]any{"sku": stockSKU, "delta": 1, "reason": "restock"})
+	}
+	scenarios["adjustStock/required"] = func() rpcAnswer[json.RawMessage] {
+		return adjust(boss.IDToken, map[string]any{"sku": stockSKU, "delta": 1, "reason": " "})
+	}
+	scenarios["adjustStock/malformed"] = func() rpcAnswer[json.RawMessage] {
+		return adjust(boss.IDToken, map[string]any{"sku": stockSKU, "delta": 0, "reason": "nothing"})
+	}
+	scenarios["adjustStock/too_long"] = func() rpcAnswer[json.RawMessage] {
+		return adjust(boss.IDToken, map[string]any{"sku": stockSKU, "delta": 1, "reason": strings.Repeat("r", 201)})
+	}
+	scenarios["adjustStock/unknown_sku"] = func() rpcAnswer[json.RawMessage] {
+		return adjust(boss.IDToken, map[string]any{"sku": s.sku["P"], "delta": 1, "reason": "a planner is printed, not stocked"})
+	}
+	scenarios["adjustStock/below_held"] = func() rpcAnswer[json.RawMessage] {
+		return adjust(boss.IDToken, map[string]any{"sku": stockSKU, "delta": -100000, "reason": "all gone"})
+	}
+
 	walked := map[string]bool{}
 	for _, c := range storefront.Calls {
 		for _, e := range c.ErrorCases() {

@@ -86,6 +86,11 @@ var List = []Function{
 		handler: createPaymentSession,
 	},
 	{
+		Name: "adjustStock", Kind: Callable,
+		Doc:     "The owner's stock adjustment (restock, damage, count): never below what open orders hold; written to the stock ledger.",
+		handler: adjustStock,
+	},
+	{
 		Name: "stripeWebhook", Kind: Webhook,
 		Doc:     "Stripe's events: verifies the signature, records the event, re-reads the PaymentIntent, moves the order (authorized, expired, canceled).",
 		Secrets: []string{app.StripeKey, app.StripeWebhookSecret},

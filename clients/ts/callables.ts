@@ -17,6 +17,7 @@
 import { doc, type DocumentReference, type Firestore, type FirestoreDataConverter } from "firebase/firestore";
 import { FunctionsError, httpsCallable, type Functions } from "firebase/functions";
 import type {
+  AdjustStockRequest,
   ApplyCustomerRequest,
   CallableError,
   CallableName,
@@ -54,6 +55,9 @@ export const selectShipping = (functions: Functions, data: SelectShippingRequest
 /** createPaymentSession: the Stripe Checkout Session to send the customer to (its url). */
 export const createPaymentSession = (functions: Functions, data: CreatePaymentSessionRequest) =>
   invoke(functions, "createPaymentSession", data);
+
+/** adjustStock (the owner only): changes a SKU's stock on hand, with a reason for the ledger. */
+export const adjustStock = (functions: Functions, data: AdjustStockRequest) => invoke(functions, "adjustStock", data);
 
 /**
  * The typed error of callable `name`, or undefined when `e` is not an

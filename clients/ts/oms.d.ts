@@ -197,6 +197,28 @@ export interface CreatePaymentSessionAnswer {
   total: number;
 }
 
+/** AdjustStockRequest is the owner's change of a SKU's stock on hand. */
+export interface AdjustStockRequest {
+  sku: string;
+  /**
+   * Delta is added to what is on hand: positive to restock, negative for
+   * damage or a count correction (−100000 to 100000, not 0).
+   */
+  delta: number;
+  /** Reason is why, for the stock ledger (1–200 characters). */
+  reason: string;
+}
+
+/** StockLevel is a SKU's stock after a change. */
+export interface StockLevel {
+  sku: string;
+  onHand: number;
+  /** held by open orders */
+  held: number;
+  /** onHand − held */
+  available: number;
+}
+
 /** Line is an order line. Lines of the same SKU are one line. */
 export interface Line {
   sku: string;
@@ -357,6 +379,12 @@ export interface Callables {
     request: CreatePaymentSessionRequest;
     answer: CreatePaymentSessionAnswer;
     reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_customer" | "no_shipping" | "off_storefront" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "repriced" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
+  };
+  /** The owner only (the OMS_ADMIN_CLAIM claim): changes a SKU's stock on hand, never below what open orders hold, with a reason for the stock ledger. */
+  adjustStock: {
+    request: AdjustStockRequest;
+    answer: StockLevel;
+    reason: "app_check_required" | "bad_request" | "below_held" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_owner" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "unknown_sku" | "wrong_type";
   };
 }
 

@@ -12,6 +12,7 @@ const (
 	StepFailed             = "step_failed"             // a step failed for good in a terminal state (expired, canceled, shipped)
 	StrayPayment           = "stray_payment"           // an authorization reached an order by a way that may not authorize it
 	QuickBooksDisconnected = "quickbooks_disconnected" // the QuickBooks connection is dead; orders wait
+	LowStock               = "low_stock"               // a SKU's available units fell below its lowStockAt
 )
 
 // Alert is one thing the owner must hear about.

@@ -21,6 +21,7 @@ import (
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/firestoredb"
+	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/orderflow"
@@ -71,6 +72,8 @@ type App struct {
 	// QuickBooksTokens keeps the QuickBooks connection (nil without the
 	// Intuit app's credentials).
 	QuickBooksTokens *firestoredb.QuickBooksTokens
+	// Stock is the owner's stock adjustments and the low-stock alert.
+	Stock *fulfilment.Stock
 	// Messages raises the order flow's owner alerts.
 	Messages *messages.Alerts
 	// Alerts records the owner's alerts and mails them (OMS_OWNER_EMAIL).
@@ -167,6 +170,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 	a.Flow = orderflow.New(a.Orders, o.Now)
 	a.Messages = &messages.Alerts{Alerts: a.Alerts}
+	a.Stock = &fulfilment.Stock{Store: a.Checkouts, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim}
 	a.Flow.Failed = a.Messages.StepFailed
 	a.Bookkeeping = &bookkeeping.Service{Books: bookkeeping.NotConfigured{}, Orders: a.Orders, Events: a.WebhookEvents, Alerts: a.Alerts,
 		Flow: a.Flow, Connect: &bookkeeping.Connect{Owners: tokens, AdminClaim: cfg.AdminClaim}, RedriveAfter: cfg.RedriveAfter, Now: o.Now}
@@ -191,6 +195,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Sweeper.Add("authorizationLapse", a.Payments.Tasks()["authorizationLapse"])
 	a.Sweeper.Add("redriveStaleOrders", a.Flow.RedriveTask(a.Orders, cfg.RedriveAfter))
 	a.Sweeper.Add("reconcileInvoices", a.Bookkeeping.Tasks()["reconcileInvoices"])
+	a.Sweeper.Add("alertLowStock", a.Stock.Tasks()["alertLowStock"])
 	return a, nil
 }
 

@@ -17,7 +17,8 @@ import (
 type HoldStore interface {
 	// Holds runs fn on the order and the stock levels of its holds in one
 	// transaction, writing the order and next when fn says so.
-	Holds(ctx context.Context, id string, fn func(o *order.Order, levels map[string]inventory.Level) (write bool, next map[string]inventory.Level, err error)) (bool, error)
+	// reason is the stock ledger's (inventory.Move…) for the levels fn returns.
+	Holds(ctx context.Context, id, reason string, fn func(o *order.Order, levels map[string]inventory.Level) (write bool, next map[string]inventory.Level, err error)) (bool, error)
 	// Lapsed lists up to limit pending orders whose holds lapsed before now.
 	Lapsed(ctx context.Context, now time.Time, limit int) ([]string, error)
 }
@@ -96,7 +97,7 @@ func (s *Steps) expireHolds(ctx context.Context, now time.Time) (string, error) 
 // call for an order that shipped) changes nothing. It reports whether it
 // released anything.
 func (s *Steps) ReleaseHolds(ctx context.Context, id string) (bool, error) {
-	return s.Holds.Holds(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
+	return s.Holds.Holds(ctx, id, inventory.MoveRelease, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
 		if o.HoldsReleased || o.StockCommitted || len(o.Holds) == 0 {
 			return false, nil, nil
 		}
@@ -111,7 +112,7 @@ func (s *Steps) ReleaseHolds(ctx context.Context, id string) (bool, error) {
 // payment session is still open (it must be closed at the provider first)
 // is left alone. It reports whether it expired the order.
 func (s *Steps) ExpireIfLapsed(ctx context.Context, id string, now time.Time) (bool, error) {
-	return s.Holds.Holds(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
+	return s.Holds.Holds(ctx, id, inventory.MoveRelease, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
 		if o.State() != order.Pending || o.HoldExpiresAt.IsZero() || o.HoldExpiresAt.After(now) || o.SessionOpen() {
 			return false, nil, nil
 		}
@@ -131,7 +132,7 @@ func (s *Steps) ExpireIfLapsed(ctx context.Context, id string, now time.Time) (b
 // CommitStock takes a shipped order's held units out of stock (on hand and
 // held), once.
 func (s *Steps) CommitStock(ctx context.Context, id string) (bool, error) {
-	return s.Holds.Holds(ctx, id, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
+	return s.Holds.Holds(ctx, id, inventory.MoveShip, func(o *order.Order, levels map[string]inventory.Level) (bool, map[string]inventory.Level, error) {
 		if o.StockCommitted || o.HoldsReleased || len(o.Holds) == 0 {
 			return false, nil, nil
 		}

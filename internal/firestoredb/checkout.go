@@ -10,6 +10,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/checkout"
 	"github.com/readyplanner/oms/internal/inventory"
@@ -208,10 +209,11 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 		if err != nil {
 			return wrap(err, "read checkout state")
 		}
-		st := checkout.State{Levels: map[string]inventory.Level{}}
+		st := checkout.State{}
+		stock := stockLevels{}
 		for _, snap := range snaps[1:] {
 			if snap.Exists() {
-				st.Levels[snap.Ref.ID] = levelOf(snap)
+				stock.add(snap)
 			}
 		}
 		if snaps[0].Exists() {
@@ -227,7 +229,7 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 					// The open order's holds may name SKUs the new cart does not.
 					var more []*firestore.DocumentRef
 					for _, h := range st.Open.Holds {
-						if _, ok := st.Levels[h.SKU]; !ok && !slices.Contains(stockSKUs, h.SKU) {
+						if _, ok := stock[h.SKU]; !ok && !slices.Contains(stockSKUs, h.SKU) {
 							more = append(more, c.client.Collection(InventoryCollection).Doc(h.SKU))
 						}
 					}
@@ -238,23 +240,22 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 						}
 						for _, s := range msnaps {
 							if s.Exists() {
-								st.Levels[s.Ref.ID] = levelOf(s)
+								stock.add(s)
 							}
 						}
 					}
 				}
 			}
 		}
+		st.Levels = stock.levels()
 		if d, err = decide(st); err != nil {
 			return err
 		}
 		if !d.Write {
 			return nil
 		}
-		for sku, l := range d.Levels {
-			if err := tx.Set(c.client.Collection(InventoryCollection).Doc(sku), map[string]any{"held": l.Held}, firestore.MergeAll); err != nil {
-				return err
-			}
+		if err := c.writeStock(tx, stock, d.Levels, inventory.MoveCheckout, d.Order.ID, "checkout", ""); err != nil {
+			return err
 		}
 		if d.Expired != nil {
 			if err := c.orders.setTx(tx, c.orders.ref(d.Expired.ID), d.Expired); err != nil {
@@ -284,11 +285,76 @@ func levelOf(snap *firestore.DocumentSnapshot) inventory.Level {
 	return inventory.Level{OnHand: on, Held: held}
 }
 
+// stockDoc is what a transaction read of inventory/{sku}: the level and
+// the low-stock bookkeeping.
+type stockDoc struct {
+	level      inventory.Level
+	lowStockAt int64 // the owner's threshold of available units (0: off)
+	lowStock   bool  // available is below lowStockAt (since the last crossing)
+	crossings  int64 // how many times available fell below lowStockAt
+}
+
+// stockLevels are the inventory documents a transaction read, by SKU.
+type stockLevels map[string]stockDoc
+
+func (s stockLevels) add(snap *firestore.DocumentSnapshot) {
+	d := snap.Data()
+	sd := stockDoc{level: levelOf(snap)}
+	sd.lowStockAt, _ = d["lowStockAt"].(int64)
+	sd.lowStock, _ = d["lowStock"].(bool)
+	sd.crossings, _ = d["lowStockCrossings"].(int64)
+	s[snap.Ref.ID] = sd
+}
+
+func (s stockLevels) levels() map[string]inventory.Level {
+	out := make(map[string]inventory.Level, len(s))
+	for sku, d := range s {
+		out[sku] = d.level
+	}
+	return out
+}
+
+// InventoryMovementsCollection is the stock ledger: one record per change
+// of one SKU's on-hand or held units, written in the transaction that
+// changes them.
+const InventoryMovementsCollection = "inventoryMovements"
+
+// writeStock writes the levels next (read as stock in the same
+// transaction) and, for each SKU that changed, its ledger record; when a
+// SKU's available units fall below its lowStockAt, the crossing is
+// recorded on it for the low-stock alert (lowStock, lowStockAlerted:
+// false, lowStockCrossings + 1), and cleared when they are back.
+func (c *Checkouts) writeStock(tx *firestore.Transaction, stock stockLevels, next map[string]inventory.Level, reason, orderID, actor, note string) error {
+	now := c.orders.now().UTC()
+	for _, m := range inventory.Movements(stock.levels(), next, reason, orderID, actor, now) {
+		before := stock[m.SKU]
+		fields := map[string]any{"onHand": m.After.OnHand, "held": m.After.Held}
+		switch {
+		case inventory.FellBelow(before.level, m.After, before.lowStockAt):
+			fields["lowStock"], fields["lowStockAlerted"], fields["lowStockCrossings"] = true, false, before.crossings+1
+		case before.lowStock && m.After.Available() >= before.lowStockAt:
+			fields["lowStock"] = false
+		}
+		if err := tx.Set(c.client.Collection(InventoryCollection).Doc(m.SKU), fields, firestore.MergeAll); err != nil {
+			return err
+		}
+		rec := map[string]any{"sku": m.SKU, "deltaOnHand": m.DeltaOnHand, "deltaHeld": m.DeltaHeld, "onHand": m.After.OnHand,
+			"held": m.After.Held, "reason": m.Reason, "orderId": m.OrderID, "actor": m.Actor, "at": m.At}
+		if note != "" {
+			rec["note"] = note
+		}
+		if err := tx.Create(c.client.Collection(InventoryMovementsCollection).NewDoc(), rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Holds runs fn on an order and the stock of its holds in one
 // transaction, writing the order and the levels fn returns when it says so
 // (the checkout decides: release, expire, commit). It reports whether it
 // wrote.
-func (c *Checkouts) Holds(ctx context.Context, id string, fn func(o *order.Order, levels map[string]inventory.Level) (write bool, next map[string]inventory.Level, err error)) (bool, error) {
+func (c *Checkouts) Holds(ctx context.Context, id, reason string, fn func(o *order.Order, levels map[string]inventory.Level) (write bool, next map[string]inventory.Level, err error)) (bool, error) {
 	var wrote bool
 	err := c.orders.transact(ctx, fmt.Sprintf("order %s holds", id), []string{orderKey(id)}, func(tx *firestore.Transaction) error {
 		wrote = false
@@ -296,7 +362,7 @@ func (c *Checkouts) Holds(ctx context.Context, id string, fn func(o *order.Order
 		if err != nil {
 			return err
 		}
-		levels := map[string]inventory.Level{}
+		stock := stockLevels{}
 		if len(o.Holds) > 0 {
 			var refs []*firestore.DocumentRef
 			for sku := range o.HoldQuantities() {
@@ -307,18 +373,16 @@ func (c *Checkouts) Holds(ctx context.Context, id string, fn func(o *order.Order
 				return wrap(err, "read held stock")
 			}
 			for _, s := range snaps {
-				levels[s.Ref.ID] = levelOf(s)
+				stock.add(s)
 			}
 		}
-		write, next, err := fn(o, levels)
+		write, next, err := fn(o, stock.levels())
 		if err != nil || !write {
 			return err
 		}
 		wrote = true
-		for sku, l := range next {
-			if err := tx.Set(c.client.Collection(InventoryCollection).Doc(sku), map[string]any{"onHand": l.OnHand, "held": l.Held}, firestore.MergeAll); err != nil {
-				return err
-			}
+		if err := c.writeStock(tx, stock, next, reason, id, "order flow", ""); err != nil {
+			return err
 		}
 		return c.orders.setTx(tx, ref, o)
 	})
@@ -338,4 +402,62 @@ func (c *Checkouts) Lapsed(ctx context.Context, now time.Time, limit int) ([]str
 		ids[i] = s.Ref.ID
 	}
 	return ids, nil
+}
+
+// AdjustStock runs change on the level of sku in one transaction and
+// writes what it returns with its ledger record (reason adjust). A SKU
+// with no inventory document (print on demand, or unknown) is NOT_FOUND,
+// reason unknown_sku.
+func (c *Checkouts) AdjustStock(ctx context.Context, sku string, change func(inventory.Level) (inventory.Level, error), actor, note string) (inventory.Level, error) {
+	var after inventory.Level
+	ref := c.client.Collection(InventoryCollection).Doc(sku)
+	err := c.orders.transact(ctx, "adjust stock "+sku, []string{"sku/" + sku}, func(tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return apperr.New(apperr.NotFound, "%s has no stock to adjust (print on demand, or no such SKU)", sku).Because("unknown_sku")
+		}
+		if err != nil {
+			return wrap(err, "read stock %s", sku)
+		}
+		stock := stockLevels{}
+		stock.add(snap)
+		if after, err = change(stock[sku].level); err != nil {
+			return err
+		}
+		return c.writeStock(tx, stock, map[string]inventory.Level{sku: after}, inventory.MoveAdjust, "", actor, note)
+	})
+	return after, err
+}
+
+// LowStock returns up to limit SKUs with an unalerted low-stock crossing.
+func (c *Checkouts) LowStock(ctx context.Context, limit int) ([]fulfilment.LowStockSKU, error) {
+	snaps, err := c.client.Collection(InventoryCollection).Where("lowStock", "==", true).Where("lowStockAlerted", "==", false).
+		Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, wrap(err, "query low stock")
+	}
+	out := make([]fulfilment.LowStockSKU, 0, len(snaps))
+	for _, s := range snaps {
+		stock := stockLevels{}
+		stock.add(s)
+		d := stock[s.Ref.ID]
+		out = append(out, fulfilment.LowStockSKU{SKU: s.Ref.ID, Crossing: d.crossings, Level: d.level, LowStockAt: d.lowStockAt})
+	}
+	return out, nil
+}
+
+// LowStockAlerted records that crossing of sku was alerted (a later
+// crossing stays to alert).
+func (c *Checkouts) LowStockAlerted(ctx context.Context, sku string, crossing int64) error {
+	ref := c.client.Collection(InventoryCollection).Doc(sku)
+	return c.orders.transact(ctx, "low stock "+sku, []string{"sku/" + sku}, func(tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if err != nil {
+			return wrap(err, "read stock %s", sku)
+		}
+		if n, _ := snap.Data()["lowStockCrossings"].(int64); n != crossing {
+			return nil
+		}
+		return tx.Update(ref, []firestore.Update{{Path: "lowStockAlerted", Value: true}})
+	})
 }

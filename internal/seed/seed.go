@@ -126,7 +126,15 @@ func Seed(ctx context.Context, c *firestore.Client, now time.Time) (Report, erro
 		if s.kind != "stock" {
 			continue
 		}
-		_, err := c.Collection("inventory").Doc(s.id).Create(ctx, map[string]any{"onHand": s.onHand, "held": 0})
+		// The document and its first ledger record together (the ledger
+		// replays to the levels). Low stock: fewer than 2 available units.
+		err := c.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
+			if err := tx.Create(c.Collection("inventory").Doc(s.id), map[string]any{"onHand": s.onHand, "held": 0, "lowStockAt": 2}); err != nil {
+				return err
+			}
+			return tx.Create(c.Collection("inventoryMovements").NewDoc(), map[string]any{"sku": s.id, "deltaOnHand": s.onHand, "deltaHeld": 0,
+				"onHand": s.onHand, "held": 0, "reason": "seed", "orderId": "", "actor": "seed", "at": time.Now().UTC()})
+		}, firestore.MaxAttempts(1))
 		switch status.Code(err) {
 		case codes.OK:
 			r.InventoryCreated++

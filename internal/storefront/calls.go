@@ -135,7 +135,25 @@ type CreatePaymentSessionAnswer struct {
 	Total     int64  `json:"total"` // cents: what the card is authorized for (the order's total)
 }
 
-// The callables, in the order a checkout calls them.
+// AdjustStockRequest is the owner's change of a SKU's stock on hand.
+type AdjustStockRequest struct {
+	SKU string `json:"sku"`
+	// Delta is added to what is on hand: positive to restock, negative for
+	// damage or a count correction (−100000 to 100000, not 0).
+	Delta int64 `json:"delta"`
+	// Reason is why, for the stock ledger (1–200 characters).
+	Reason string `json:"reason"`
+}
+
+// StockLevel is a SKU's stock after a change.
+type StockLevel struct {
+	SKU       string `json:"sku"`
+	OnHand    int64  `json:"onHand"`
+	Held      int64  `json:"held"`      // held by open orders
+	Available int64  `json:"available"` // onHand − held
+}
+
+// The callables, in the order a checkout calls them; then the owner's.
 var (
 	Whoami = Call[WhoamiRequest, WhoamiAnswer]{Name: "whoami",
 		Doc: "Says who the backend thinks the caller is (checks the storefront's wiring, tokens and App Check). Signing in is optional."}
@@ -149,7 +167,9 @@ var (
 		Doc: "Chooses a quoted rate by id and the typed or verified address; answers the order priced with its shipping.", Errors: selectShippingErrors}
 	CreatePaymentSession = Call[CreatePaymentSessionRequest, CreatePaymentSessionAnswer]{Name: "createPaymentSession",
 		Doc: "Makes the Stripe Checkout Session where the card is authorized (not charged) for the order's total.", Errors: createPaymentSessionErrors}
+	AdjustStock = Call[AdjustStockRequest, StockLevel]{Name: "adjustStock",
+		Doc: "The owner only (the OMS_ADMIN_CLAIM claim): changes a SKU's stock on hand, never below what open orders hold, with a reason for the stock ledger.", Errors: adjustStockErrors}
 )
 
 // Calls is every callable.
-var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession}
+var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession, AdjustStock}

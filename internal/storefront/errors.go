@@ -120,6 +120,15 @@ var createPaymentSessionErrors = concat([]ErrorCase{
 	{apperr.FailedPrecondition, "repriced", "a promotion ran out since it was shown: the order was priced again; show the new total, then call again", nil},
 }, sessionErrors)
 
+var adjustStockErrors = []ErrorCase{
+	{apperr.PermissionDenied, "not_owner", "the caller is not the store's owner (no OMS_ADMIN_CLAIM claim)", nil},
+	{apperr.Invalid, order.ReasonRequired, "sku or reason is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "sku is not a SKU id, or delta is 0 or beyond ±100000", []string{"field"}},
+	{apperr.Invalid, order.ReasonTooLong, "reason is over 200 characters", []string{"field", "max"}},
+	{apperr.NotFound, "unknown_sku", "the SKU has no stock (print on demand, or no such SKU)", nil},
+	{apperr.FailedPrecondition, inventory.ReasonBelowHeld, "on hand would fall below what open orders hold (or below 0): onHand and held are the SKU's now", []string{"onHand", "held"}},
+}
+
 func concat(lists ...[]ErrorCase) []ErrorCase {
 	var out []ErrorCase
 	for _, l := range lists {

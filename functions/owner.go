@@ -1,0 +1,20 @@
+package functions
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/callable"
+	"github.com/readyplanner/oms/internal/storefront"
+)
+
+func adjustStock(a *app.App) http.Handler {
+	return callableOf(a, storefront.AdjustStock, func(ctx context.Context, c callable.Caller, req storefront.AdjustStockRequest) (storefront.StockLevel, error) {
+		l, err := a.Stock.Adjust(ctx, c.Identity, req.SKU, req.Delta, req.Reason)
+		if err != nil {
+			return storefront.StockLevel{}, err
+		}
+		return storefront.StockLevel{SKU: req.SKU, OnHand: l.OnHand, Held: l.Held, Available: l.Available()}, nil
+	})
+}
