@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/stripepay/stripefake"
@@ -17,8 +18,16 @@ import (
 // webhook, to authorized, and returns it with its PaymentIntent id.
 func authorized(t *testing.T, a *app.App, s *store) (string, string) {
 	t.Helper()
+	_, id, pi := authorizedWith(t, a, s, "A", 2)
+	return id, pi
+}
+
+// authorizedWith is authorized for a cart of lines; it also returns the
+// customer.
+func authorizedWith(t *testing.T, a *app.App, s *store, lines ...any) (emulator.User, string, string) {
+	t.Helper()
 	webhookEndpoint(t)
-	u, id := readyToPay(t, a, s, "", "A", 2)
+	u, id := readyToPay(t, a, s, "", lines...)
 	ps := rpc[storefront.CreatePaymentSessionAnswer](t, createPaymentSession(a), u.IDToken, map[string]any{"orderId": id})
 	if ps.status != 200 {
 		t.Fatal(ps.Error)
@@ -30,7 +39,7 @@ func authorized(t *testing.T, a *app.App, s *store) (string, string) {
 	if o, _ := a.Orders.Get(context.Background(), id); o.State() != order.Authorized {
 		t.Fatalf("not authorized: %s", o.State())
 	}
-	return id, pi
+	return u, id, pi
 }
 
 // approve moves an authorized order on as the bookkeeping steps will, and

@@ -490,6 +490,55 @@ func TestErrorTableWalk(t *testing.T) {
 		return adjust(boss.IDToken, map[string]any{"sku": stockSKU, "delta": -100000, "reason": "all gone"})
 	}
 
+	// An order of the rig in fulfilling: paid through the rig's Stripe.
+	fulfillingOrder := func(lines ...any) string {
+		u, id := readyToPay(t, a, s, "", lines...)
+		if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
+			t.Fatal(err)
+		}
+		approve(t, a, id)
+		if o := settle(t, a, id); o.State() != order.Fulfilling {
+			t.Fatalf("order %s is %s", id, o.State())
+		}
+		return id
+	}
+	ship := func(data map[string]any) rpcAnswer[json.RawMessage] {
+		return rpc[json.RawMessage](t, markShipped(a), boss.IDToken, data)
+	}
+	scenarios["markShipped/not_owner"] = func() rpcAnswer[json.RawMessage] {
+		return rpc[json.RawMessage](t, markShipped(a), user(t).IDToken, map[string]any{"orderId": unknownID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"})
+	}
+	scenarios["markShipped/required"] = func() rpcAnswer[json.RawMessage] {
+		return ship(map[string]any{"orderId": unknownID, "partId": "parcel", "carrier": "USPS", "trackingNumber": " "})
+	}
+	scenarios["markShipped/malformed"] = func() rpcAnswer[json.RawMessage] {
+		return ship(map[string]any{"orderId": unknownID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1", "trackingUrl": "javascript:alert(1)"})
+	}
+	scenarios["markShipped/too_long"] = func() rpcAnswer[json.RawMessage] {
+		return ship(map[string]any{"orderId": unknownID, "partId": "parcel", "carrier": strings.Repeat("C", 101), "trackingNumber": "1"})
+	}
+	scenarios["markShipped/order_not_found"] = func() rpcAnswer[json.RawMessage] {
+		return ship(map[string]any{"orderId": unknownID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"})
+	}
+	scenarios["markShipped/order_not_fulfilling"] = func() rpcAnswer[json.RawMessage] {
+		_, id := checkedOut(t, a, s, "A", 1)
+		return ship(map[string]any{"orderId": id, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"})
+	}
+	var mixed string
+	scenarios["markShipped/unknown_part"] = func() rpcAnswer[json.RawMessage] {
+		mixed = fulfillingOrder("A", 1, "P", 1)
+		return ship(map[string]any{"orderId": mixed, "partId": "box", "carrier": "USPS", "trackingNumber": "1"})
+	}
+	scenarios["markShipped/not_a_parcel"] = func() rpcAnswer[json.RawMessage] {
+		return ship(map[string]any{"orderId": mixed, "partId": "print", "carrier": "USPS", "trackingNumber": "1"})
+	}
+	scenarios["markShipped/already_shipped"] = func() rpcAnswer[json.RawMessage] {
+		if ans := ship(map[string]any{"orderId": mixed, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"}); ans.status != 200 {
+			t.Errorf("shipping the parcel: %+v", ans.Error)
+		}
+		return ship(map[string]any{"orderId": mixed, "partId": "parcel", "carrier": "UPS", "trackingNumber": "2"})
+	}
+
 	walked := map[string]bool{}
 	for _, c := range storefront.Calls {
 		for _, e := range c.ErrorCases() {

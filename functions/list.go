@@ -91,6 +91,11 @@ var List = []Function{
 		handler: adjustStock,
 	},
 	{
+		Name: "markShipped", Kind: Callable,
+		Doc:     "The owner records the carrier and tracking of an order's parcel; the order is shipped once every part is.",
+		handler: markShipped,
+	},
+	{
 		Name: "stripeWebhook", Kind: Webhook,
 		Doc:     "Stripe's events: verifies the signature, records the event, re-reads the PaymentIntent, moves the order (authorized, expired, canceled).",
 		Secrets: []string{app.StripeKey, app.StripeWebhookSecret},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/callable"
+	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/storefront"
 )
 
@@ -16,5 +17,16 @@ func adjustStock(a *app.App) http.Handler {
 			return storefront.StockLevel{}, err
 		}
 		return storefront.StockLevel{SKU: req.SKU, OnHand: l.OnHand, Held: l.Held, Available: l.Available()}, nil
+	})
+}
+
+func markShipped(a *app.App) http.Handler {
+	return callableOf(a, storefront.MarkShipped, func(ctx context.Context, c callable.Caller, req storefront.MarkShippedRequest) (storefront.Order, error) {
+		o, err := a.Parts.MarkShipped(ctx, c.Identity, req.OrderID, req.PartID,
+			order.Tracking{Carrier: req.Carrier, TrackingNumber: req.TrackingNumber, TrackingURL: req.TrackingURL})
+		if err != nil {
+			return storefront.Order{}, err
+		}
+		return storefront.OrderOf(o), nil
 	})
 }

@@ -18,6 +18,7 @@ import { doc, type DocumentReference, type Firestore, type FirestoreDataConverte
 import { FunctionsError, httpsCallable, type Functions } from "firebase/functions";
 import type {
   AdjustStockRequest,
+  MarkShippedRequest,
   ApplyCustomerRequest,
   CallableError,
   CallableName,
@@ -58,6 +59,9 @@ export const createPaymentSession = (functions: Functions, data: CreatePaymentSe
 
 /** adjustStock (the owner only): changes a SKU's stock on hand, with a reason for the ledger. */
 export const adjustStock = (functions: Functions, data: AdjustStockRequest) => invoke(functions, "adjustStock", data);
+
+/** markShipped (the owner only): the carrier and tracking of an order's parcel part. */
+export const markShipped = (functions: Functions, data: MarkShippedRequest) => invoke(functions, "markShipped", data);
 
 /**
  * The typed error of callable `name`, or undefined when `e` is not an

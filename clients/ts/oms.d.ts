@@ -67,6 +67,11 @@ export interface Order<Time = string> {
   shippingChoice: ShippingChoice<Time> | null;
   paymentStatus: PaymentStatus;
   /**
+   * Fulfilment is how the order reaches the customer, null until it is
+   * paid: its parts, each with its status and, once shipped, tracking.
+   */
+  fulfilment: Fulfilment<Time> | null;
+  /**
    * HoldExpiresAt is when a pending order lapses (and its stock holds
    * are released) unless it is paid; null once the card is authorized.
    */
@@ -219,6 +224,18 @@ export interface StockLevel {
   available: number;
 }
 
+/** MarkShippedRequest is the owner's shipment of an order's parcel part. */
+export interface MarkShippedRequest {
+  orderId: string;
+  /** "parcel" */
+  partId: string;
+  /** 1–100 characters, as the customer should read it ("USPS") */
+  carrier: string;
+  /** 1–100 characters */
+  trackingNumber: string;
+  trackingUrl?: string;
+}
+
 /** Line is an order line. Lines of the same SKU are one line. */
 export interface Line {
   sku: string;
@@ -272,6 +289,11 @@ export interface ShippingChoice<Time = string> {
   address: Address;
 }
 
+/** Fulfilment is the parts an order ships in. */
+export interface Fulfilment<Time = string> {
+  parts: Part<Time>[];
+}
+
 /**
  * LineProblem names what is wrong with one cart line (1-based, as the
  * customer sees the cart): a stable Reason a program acts on, the limit
@@ -320,6 +342,34 @@ export interface Rate {
   deliveryDays?: number;
   /** RFC 3339 */
   estimatedDelivery?: string;
+}
+
+/**
+ * Part is one shipment of an order: the print part (printed and shipped by
+ * the printer) or the parcel part (packed and shipped by the store).
+ */
+export interface Part<Time = string> {
+  id: string;
+  /** print, parcel */
+  kind: string;
+  /** waiting, submitted, in_production, shipped, delivered, failed, canceled */
+  status: string;
+  lines: PartLine[];
+  /**
+   * Carrier, TrackingNumber and TrackingURL are set once it shipped
+   * (empty before).
+   */
+  carrier: string;
+  trackingNumber: string;
+  trackingUrl: string;
+  shippedAt: Time | null;
+}
+
+/** PartLine is what a part holds of a line. */
+export interface PartLine {
+  sku: string;
+  name: string;
+  quantity: number;
 }
 
 /**
@@ -385,6 +435,12 @@ export interface Callables {
     request: AdjustStockRequest;
     answer: StockLevel;
     reason: "app_check_required" | "bad_request" | "below_held" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_owner" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "unknown_sku" | "wrong_type";
+  };
+  /** The owner only: records the carrier and tracking of an order's parcel part; the order is shipped once every part is. */
+  markShipped: {
+    request: MarkShippedRequest;
+    answer: Order;
+    reason: "already_shipped" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_a_parcel" | "not_owner" | "order_not_found" | "order_not_fulfilling" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "unknown_part" | "wrong_type";
   };
 }
 

@@ -13,6 +13,7 @@ const (
 	StrayPayment           = "stray_payment"           // an authorization reached an order by a way that may not authorize it
 	QuickBooksDisconnected = "quickbooks_disconnected" // the QuickBooks connection is dead; orders wait
 	LowStock               = "low_stock"               // a SKU's available units fell below its lowStockAt
+	ParcelToShip           = "parcel_to_ship"          // a paid order's stock lines wait to be packed and shipped
 )
 
 // Alert is one thing the owner must hear about.

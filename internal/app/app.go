@@ -74,6 +74,9 @@ type App struct {
 	QuickBooksTokens *firestoredb.QuickBooksTokens
 	// Stock is the owner's stock adjustments and the low-stock alert.
 	Stock *fulfilment.Stock
+	// Parts splits paid orders into the parts they ship in and ships the
+	// owner's parcels.
+	Parts *fulfilment.Parts
 	// Messages raises the order flow's owner alerts.
 	Messages *messages.Alerts
 	// Alerts records the owner's alerts and mails them (OMS_OWNER_EMAIL).
@@ -171,6 +174,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Flow = orderflow.New(a.Orders, o.Now)
 	a.Messages = &messages.Alerts{Alerts: a.Alerts}
 	a.Stock = &fulfilment.Stock{Store: a.Checkouts, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim}
+	a.Parts = &fulfilment.Parts{Orders: a.Orders, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim, Now: o.Now}
 	a.Flow.Failed = a.Messages.StepFailed
 	a.Bookkeeping = &bookkeeping.Service{Books: bookkeeping.NotConfigured{}, Orders: a.Orders, Events: a.WebhookEvents, Alerts: a.Alerts,
 		Flow: a.Flow, Connect: &bookkeeping.Connect{Owners: tokens, AdminClaim: cfg.AdminClaim}, RedriveAfter: cfg.RedriveAfter, Now: o.Now}
@@ -185,7 +189,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 
 	steps := map[string]orderflow.StepFunc{}
-	for _, capability := range []map[string]orderflow.StepFunc{a.Payments.Steps(), a.CheckoutSteps.Steps(), a.Bookkeeping.Steps(), a.Messages.Steps()} {
+	for _, capability := range []map[string]orderflow.StepFunc{a.Payments.Steps(), a.CheckoutSteps.Steps(), a.Bookkeeping.Steps(), a.Messages.Steps(), a.Parts.Steps()} {
 		maps.Copy(steps, capability)
 	}
 	orderflow.Register(a.Flow, steps)

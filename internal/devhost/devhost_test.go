@@ -231,18 +231,33 @@ func TestLocalSystem(t *testing.T) {
 			t.Fatalf("mark paid: %d %s", resp.StatusCode, page)
 		}
 		// Signed legacy webhook → recorded → onQuickBooksEvent → approved →
-		// onOrderWritten → the capture on the local Stripe → paid.
-		o = waitState(t, h, sdkOrder, order.Paid)
-		t.Logf("from recording the payment to paid (webhook, record, two triggers, capture): %s", time.Since(clicked).Round(time.Millisecond))
-		if o.Payment == nil || o.Payment.AmountCaptured != o.Total().Amount {
-			t.Errorf("payment after approval: %+v", o.Payment)
+		// onOrderWritten → the capture on the local Stripe → paid → the
+		// fulfil step → fulfilling, in a print part and a parcel part.
+		o = waitState(t, h, sdkOrder, order.Fulfilling)
+		t.Logf("from recording the payment to fulfilling (webhook, record, three triggers, capture): %s", time.Since(clicked).Round(time.Millisecond))
+		if o.Payment == nil || o.Payment.AmountCaptured != o.Total().Amount || len(o.Parts) != 2 {
+			t.Errorf("payment after approval: %+v, parts %+v", o.Payment, o.Parts)
 		}
 		var states []string
 		for _, e := range o.History() {
 			states = append(states, string(e.To))
 		}
-		if got := strings.Join(states, ","); !strings.HasSuffix(got, "authorized,invoiced,approved,paid") {
+		if got := strings.Join(states, ","); !strings.HasSuffix(got, "authorized,invoiced,approved,paid,fulfilling") {
 			t.Errorf("history %s", got)
+		}
+		// The owner ships the parcel (the pen set) through markShipped; the
+		// planner's print part still waits for the printer.
+		boss, err := emulator.SignInAs(ctx, h.AuthHost, testenv.ID("owner"), map[string]any{"admin": true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := `{"data":{"orderId":"` + sdkOrder + `","partId":"parcel","carrier":"USPS","trackingNumber":"9400100000000000000000"}}`
+		req, _ := http.NewRequest("POST", h.URL+"/markShipped", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+boss.IDToken)
+		resp, page = read(t)(http.DefaultClient.Do(req))
+		if resp.StatusCode != 200 || !strings.Contains(string(page), `"state":"fulfilling"`) || !strings.Contains(string(page), `"trackingNumber":"9400100000000000000000"`) {
+			t.Errorf("markShipped: %d %s", resp.StatusCode, page)
 		}
 	})
 

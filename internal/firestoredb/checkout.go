@@ -10,9 +10,9 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/checkout"
+	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"

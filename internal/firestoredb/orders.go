@@ -35,24 +35,25 @@ type orderDoc struct {
 	// The order as the customer's page reads it: the same names and
 	// meanings as every callable's answer (storefront.Order;
 	// TestOrderViewIsTheDocument compares them).
-	OrderID          string       `firestore:"orderId"`
-	UID              string       `firestore:"uid"`
-	State            string       `firestore:"state"`
-	Currency         string       `firestore:"currency"`
-	Lines            []lineDoc    `firestore:"lines"`
-	Subtotal         int64        `firestore:"subtotal"`
-	Discount         int64        `firestore:"discount"`         // off the lines
-	Shipping         int64        `firestore:"shipping"`         // the chosen rate's amount, 0 before one is chosen
-	ShippingDiscount int64        `firestore:"shippingDiscount"` // off the shipping
-	Total            int64        `firestore:"total"`            // subtotal − discount + shipping − shippingDiscount (derived)
-	Promotions       []appliedDoc `firestore:"promotions"`
-	Code             *codeDoc     `firestore:"code"`
-	Customer         *customerDoc `firestore:"customer"`
-	Choice           *choiceDoc   `firestore:"shippingChoice"`
-	PaymentStatus    string       `firestore:"paymentStatus"` // derived
-	HoldExpiresAt    *time.Time   `firestore:"holdExpiresAt"` // when a pending order lapses; null once authorized
-	CreatedAt        time.Time    `firestore:"createdAt"`
-	UpdatedAt        time.Time    `firestore:"updatedAt"`
+	OrderID          string         `firestore:"orderId"`
+	UID              string         `firestore:"uid"`
+	State            string         `firestore:"state"`
+	Currency         string         `firestore:"currency"`
+	Lines            []lineDoc      `firestore:"lines"`
+	Subtotal         int64          `firestore:"subtotal"`
+	Discount         int64          `firestore:"discount"`         // off the lines
+	Shipping         int64          `firestore:"shipping"`         // the chosen rate's amount, 0 before one is chosen
+	ShippingDiscount int64          `firestore:"shippingDiscount"` // off the shipping
+	Total            int64          `firestore:"total"`            // subtotal − discount + shipping − shippingDiscount (derived)
+	Promotions       []appliedDoc   `firestore:"promotions"`
+	Code             *codeDoc       `firestore:"code"`
+	Customer         *customerDoc   `firestore:"customer"`
+	Choice           *choiceDoc     `firestore:"shippingChoice"`
+	PaymentStatus    string         `firestore:"paymentStatus"` // derived
+	Fulfilment       *fulfilmentDoc `firestore:"fulfilment"`    // null until paid
+	HoldExpiresAt    *time.Time     `firestore:"holdExpiresAt"` // when a pending order lapses; null once authorized
+	CreatedAt        time.Time      `firestore:"createdAt"`
+	UpdatedAt        time.Time      `firestore:"updatedAt"`
 
 	// Internal: the functions' bookkeeping of the order (documented in
 	// docs/api.md as what a storefront ignores).
@@ -99,6 +100,32 @@ type pricingDoc struct {
 }
 
 // codeDoc is what became of the code the customer typed.
+type fulfilmentDoc struct {
+	Parts []partDoc `firestore:"parts"`
+}
+
+type partDoc struct {
+	ID             string        `firestore:"id"`
+	Kind           string        `firestore:"kind"`
+	Lines          []partLineDoc `firestore:"lines"`
+	Status         string        `firestore:"status"`
+	Carrier        string        `firestore:"carrier"`
+	TrackingNumber string        `firestore:"trackingNumber"`
+	TrackingURL    string        `firestore:"trackingUrl"`
+	ShippedAt      *time.Time    `firestore:"shippedAt"`
+	// Internal: the printer's job and its own status name.
+	JobID         string    `firestore:"jobId"`
+	PrinterStatus string    `firestore:"printerStatus"`
+	CreatedAt     time.Time `firestore:"createdAt"`
+	UpdatedAt     time.Time `firestore:"updatedAt"`
+}
+
+type partLineDoc struct {
+	SKU      string `firestore:"sku"`
+	Name     string `firestore:"name"`
+	Quantity int64  `firestore:"quantity"`
+}
+
 type codeDoc struct {
 	Code    string `firestore:"code"`
 	Status  string `firestore:"status"`
@@ -276,6 +303,21 @@ func toDoc(o *order.Order) orderDoc {
 	d.Discount, d.Shipping, d.ShippingDiscount = o.LinesDiscount().Amount, o.ShippingAmount().Amount, p.ShippingDiscount.Amount
 	d.Total = o.Total().Amount
 	d.PaymentStatus = string(o.PaymentStatus())
+	if len(o.Parts) > 0 {
+		d.Fulfilment = &fulfilmentDoc{}
+		for _, p := range o.Parts {
+			pd := partDoc{ID: p.ID, Kind: p.Kind, Status: p.Status, Carrier: p.Carrier, TrackingNumber: p.TrackingNumber, TrackingURL: p.TrackingURL,
+				JobID: p.JobID, PrinterStatus: p.PrinterStatus, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Lines: []partLineDoc{}}
+			if !p.ShippedAt.IsZero() {
+				t := p.ShippedAt
+				pd.ShippedAt = &t
+			}
+			for _, l := range p.Lines {
+				pd.Lines = append(pd.Lines, partLineDoc{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})
+			}
+			d.Fulfilment.Parts = append(d.Fulfilment.Parts, pd)
+		}
+	}
 	if q := o.Quote; q != nil {
 		qd := &quoteDoc{Address: toAddressDoc(q.Address), Status: q.Status, Messages: append([]string{}, q.Messages...), Rates: []rateDoc{},
 			QuotedAt: q.QuotedAt, ExpiresAt: q.ExpiresAt}
@@ -406,6 +448,19 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	}
 	for _, l := range d.Lines {
 		o.Pricing.LineDiscounts = append(o.Pricing.LineDiscounts, cur(l.Discount))
+	}
+	if f := d.Fulfilment; f != nil {
+		for _, pd := range f.Parts {
+			p := order.Part{ID: pd.ID, Kind: pd.Kind, Status: pd.Status, Carrier: pd.Carrier, TrackingNumber: pd.TrackingNumber,
+				TrackingURL: pd.TrackingURL, JobID: pd.JobID, PrinterStatus: pd.PrinterStatus, CreatedAt: pd.CreatedAt, UpdatedAt: pd.UpdatedAt}
+			if pd.ShippedAt != nil {
+				p.ShippedAt = *pd.ShippedAt
+			}
+			for _, l := range pd.Lines {
+				p.Lines = append(p.Lines, order.PartLine{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})
+			}
+			o.Parts = append(o.Parts, p)
+		}
 	}
 	return order.Restore(o, order.State(d.State), h)
 }

@@ -159,6 +159,10 @@ type Order struct {
 	HoldsReleased  bool
 	StockCommitted bool
 
+	// Parts are how the order reaches the customer, recorded when it is
+	// paid (fulfilment): a print part, a parcel part, or both.
+	Parts []Part
+
 	// Work is what the order flow has done, and still has to do, for the
 	// state the order is in.
 	Work Work

@@ -18,7 +18,8 @@ const (
 	StepCreateInvoice       = "createInvoice"        // authorized → invoiced (bookkeeping)
 	StepAlertReview         = "alertOwnerReview"     // invoiced: tell the owner an order waits for review
 	StepCapturePayment      = "capturePayment"       // approved → paid (payments)
-	StepFulfil              = "fulfil"               // paid → fulfilling (printer, manual shipping)
+	StepFulfil              = "fulfil"               // paid → fulfilling: the order's parts recorded (fulfilment)
+	StepAlertParcel         = "alertOwnerParcel"     // fulfilling: tell the owner a parcel waits to be packed and shipped (fulfilment)
 	StepCommitStock         = "commitStock"          // shipped: the held units leave stock (checkout)
 	StepNotifyShipped       = "notifyShipped"        // shipped: the customer's shipping email
 	StepClosePaymentSession = "closePaymentSession"  // expired, canceled: the current session can no longer be paid (payments)
@@ -43,6 +44,7 @@ func Register(d *Dispatcher, impl map[string]StepFunc) {
 		{order.Invoiced, StepAlertReview},
 		{order.Approved, StepCapturePayment},
 		{order.Paid, StepFulfil},
+		{order.Fulfilling, StepAlertParcel},
 		{order.Shipped, StepCommitStock},
 		{order.Shipped, StepNotifyShipped},
 		{order.Expired, StepClosePaymentSession},

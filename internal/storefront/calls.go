@@ -153,6 +153,15 @@ type StockLevel struct {
 	Available int64  `json:"available"` // onHand − held
 }
 
+// MarkShippedRequest is the owner's shipment of an order's parcel part.
+type MarkShippedRequest struct {
+	OrderID        string `json:"orderId"`
+	PartID         string `json:"partId"`         // "parcel"
+	Carrier        string `json:"carrier"`        // 1–100 characters, as the customer should read it ("USPS")
+	TrackingNumber string `json:"trackingNumber"` // 1–100 characters
+	TrackingURL    string `json:"trackingUrl,omitempty"`
+}
+
 // The callables, in the order a checkout calls them; then the owner's.
 var (
 	Whoami = Call[WhoamiRequest, WhoamiAnswer]{Name: "whoami",
@@ -169,7 +178,9 @@ var (
 		Doc: "Makes the Stripe Checkout Session where the card is authorized (not charged) for the order's total.", Errors: createPaymentSessionErrors}
 	AdjustStock = Call[AdjustStockRequest, StockLevel]{Name: "adjustStock",
 		Doc: "The owner only (the OMS_ADMIN_CLAIM claim): changes a SKU's stock on hand, never below what open orders hold, with a reason for the stock ledger.", Errors: adjustStockErrors}
+	MarkShipped = Call[MarkShippedRequest, Order]{Name: "markShipped",
+		Doc: "The owner only: records the carrier and tracking of an order's parcel part; the order is shipped once every part is.", Errors: markShippedErrors}
 )
 
 // Calls is every callable.
-var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession, AdjustStock}
+var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession, AdjustStock, MarkShipped}

@@ -129,6 +129,18 @@ var adjustStockErrors = []ErrorCase{
 	{apperr.FailedPrecondition, inventory.ReasonBelowHeld, "on hand would fall below what open orders hold (or below 0): onHand and held are the SKU's now", []string{"onHand", "held"}},
 }
 
+var markShippedErrors = []ErrorCase{
+	{apperr.PermissionDenied, "not_owner", "the caller is not the store's owner (no OMS_ADMIN_CLAIM claim)", nil},
+	{apperr.Invalid, order.ReasonRequired, "orderId, partId, carrier or trackingNumber is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, or trackingUrl is not an http(s) URL", []string{"field"}},
+	{apperr.Invalid, order.ReasonTooLong, "carrier, trackingNumber or partId is over 100 characters", []string{"field", "max"}},
+	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
+	{apperr.NotFound, "unknown_part", "the order has no part partId", nil},
+	{apperr.FailedPrecondition, order.ReasonNotFulfilling, "the order is not fulfilling (not paid yet, or already shipped, canceled…); state says where it is", []string{"state"}},
+	{apperr.FailedPrecondition, "not_a_parcel", "the part is the print part: the printer ships it and reports its tracking", nil},
+	{apperr.FailedPrecondition, "already_shipped", "the part already shipped with other tracking", nil},
+}
+
 func concat(lists ...[]ErrorCase) []ErrorCase {
 	var out []ErrorCase
 	for _, l := range lists {

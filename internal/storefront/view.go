@@ -45,6 +45,9 @@ type Order struct {
 	// ShippingChoice is null until selectShipping.
 	ShippingChoice *ShippingChoice     `json:"shippingChoice"`
 	PaymentStatus  order.PaymentStatus `json:"paymentStatus"`
+	// Fulfilment is how the order reaches the customer, null until it is
+	// paid: its parts, each with its status and, once shipped, tracking.
+	Fulfilment *Fulfilment `json:"fulfilment"`
 	// HoldExpiresAt is when a pending order lapses (and its stock holds
 	// are released) unless it is paid; null once the card is authorized.
 	HoldExpiresAt *time.Time `json:"holdExpiresAt"`
@@ -98,6 +101,33 @@ type ShippingChoice struct {
 	Address           shipping.Address `json:"address"`
 }
 
+// Fulfilment is the parts an order ships in.
+type Fulfilment struct {
+	Parts []Part `json:"parts"`
+}
+
+// Part is one shipment of an order: the print part (printed and shipped by
+// the printer) or the parcel part (packed and shipped by the store).
+type Part struct {
+	ID     string     `json:"id"`
+	Kind   string     `json:"kind"`   // print, parcel
+	Status string     `json:"status"` // waiting, submitted, in_production, shipped, delivered, failed, canceled
+	Lines  []PartLine `json:"lines"`
+	// Carrier, TrackingNumber and TrackingURL are set once it shipped
+	// (empty before).
+	Carrier        string     `json:"carrier"`
+	TrackingNumber string     `json:"trackingNumber"`
+	TrackingURL    string     `json:"trackingUrl"`
+	ShippedAt      *time.Time `json:"shippedAt"`
+}
+
+// PartLine is what a part holds of a line.
+type PartLine struct {
+	SKU      string `json:"sku"`
+	Name     string `json:"name"`
+	Quantity int64  `json:"quantity"`
+}
+
 // OrderOf is o's public view.
 func OrderOf(o *order.Order) Order {
 	v := Order{OrderID: o.ID, State: o.State(), Currency: o.Currency, Lines: []Line{}, Subtotal: o.Subtotal.Amount,
@@ -127,6 +157,17 @@ func OrderOf(o *order.Order) Order {
 			Address: s.Address}
 	}
 	v.HoldExpiresAt = utcOrNil(o.HoldExpiresAt)
+	if len(o.Parts) > 0 {
+		v.Fulfilment = &Fulfilment{}
+		for _, p := range o.Parts {
+			vp := Part{ID: p.ID, Kind: p.Kind, Status: p.Status, Lines: []PartLine{}, Carrier: p.Carrier, TrackingNumber: p.TrackingNumber,
+				TrackingURL: p.TrackingURL, ShippedAt: utcOrNil(p.ShippedAt)}
+			for _, l := range p.Lines {
+				vp.Lines = append(vp.Lines, PartLine{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})
+			}
+			v.Fulfilment.Parts = append(v.Fulfilment.Parts, vp)
+		}
+	}
 	return v
 }
 

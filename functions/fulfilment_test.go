@@ -1,0 +1,151 @@
+package functions
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/storefront"
+)
+
+// fulfilling takes an order of lines through payment, approval and
+// capture, and runs the order flow until it stops moving (paid → fulfil →
+// fulfilling, its steps run).
+func fulfilling(t *testing.T, a *app.App, s *store, lines ...any) (emulator.User, *order.Order) {
+	t.Helper()
+	u, id, _ := authorizedWith(t, a, s, lines...)
+	approve(t, a, id)
+	return u, settle(t, a, id)
+}
+
+// settle runs the order's steps as the trigger would, until it stops
+// moving, and returns it.
+func settle(t *testing.T, a *app.App, id string) *order.Order {
+	t.Helper()
+	ctx := context.Background()
+	for i := 0; i < 6; i++ {
+		o, err := a.Orders.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Flow.Redrive(ctx, o); err != nil {
+			t.Fatalf("steps of %s: %v", o.State(), err)
+		}
+		if o2, _ := a.Orders.Get(ctx, id); o2.State() == o.State() {
+			return o2
+		}
+	}
+	t.Fatal("the order kept moving")
+	return nil
+}
+
+// A paid order is split into its parts (a print part for the planner, a
+// parcel part for the stickers) and moves to fulfilling, once under a
+// duplicate step; the owner is told once that a parcel waits; the order is
+// shipped only when both parts have, and then its stock leaves the shelf.
+func TestPaidOrderShipsInParts(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	ctx := context.Background()
+	s := newStore(t, a, 10, 10)
+	_, o := fulfilling(t, a, s, "A", 2, "P", 1)
+	if o.State() != order.Fulfilling || len(o.Parts) != 2 {
+		t.Fatalf("after payment: %s, parts %+v", o.State(), o.Parts)
+	}
+	print, parcel := o.Part(order.PartPrint), o.Part(order.PartParcel)
+	if print == nil || parcel == nil || print.Lines[0].SKU != s.sku["P"] || parcel.Lines[0].SKU != s.sku["A"] || parcel.Lines[0].Quantity != 2 ||
+		print.Status != order.PartWaiting || parcel.Status != order.PartWaiting {
+		t.Fatalf("parts %+v", o.Parts)
+	}
+	// A duplicate fulfil step (a redelivered event of the paid state).
+	if err := a.Parts.Steps()[orderflow.StepFulfil](ctx, orderflow.Transition{Order: o, To: order.Paid}); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a, o.ID)
+	o, _ = a.Orders.Get(ctx, o.ID)
+	n := 0
+	for _, c := range o.History() {
+		if c.To == order.Fulfilling {
+			n++
+		}
+	}
+	if len(o.Parts) != 2 || n != 1 {
+		t.Errorf("after a duplicate step: %d parts, %d moves to fulfilling", len(o.Parts), n)
+	}
+	snaps, _ := a.Firestore.Collection("alerts").Where("orderId", "==", o.ID).Where("kind", "==", "parcel_to_ship").Documents(ctx).GetAll()
+	if len(snaps) != 1 || !strings.Contains(snaps[0].Data()["text"].(string), "2 × Sticker pack") {
+		t.Errorf("parcel alerts: %d", len(snaps))
+	}
+
+	boss := owner(t)
+	ship := func(data map[string]any) rpcAnswer[storefront.Order] {
+		t.Helper()
+		data["orderId"] = o.ID
+		return rpc[storefront.Order](t, markShipped(a), boss.IDToken, data)
+	}
+	ans := ship(map[string]any{"partId": "parcel", "carrier": "USPS", "trackingNumber": "9400 1000 0000 0000 0000 00", "trackingUrl": "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400"})
+	if ans.status != 200 || ans.Result.State != order.Fulfilling || ans.Result.Fulfilment == nil {
+		t.Fatalf("parcel shipped: %d %+v %+v", ans.status, ans.Error, ans.Result)
+	}
+	for _, p := range ans.Result.Fulfilment.Parts {
+		if p.ID == "parcel" && (p.Status != "shipped" || p.Carrier != "USPS" || p.ShippedAt == nil) {
+			t.Errorf("the parcel part: %+v", p)
+		}
+	}
+	if again := ship(map[string]any{"partId": "parcel", "carrier": "USPS", "trackingNumber": "9400 1000 0000 0000 0000 00"}); again.status != 200 {
+		t.Errorf("the same tracking again: %+v", again.Error)
+	}
+	if other := ship(map[string]any{"partId": "parcel", "carrier": "UPS", "trackingNumber": "1Z999"}); other.Error.Status != "FAILED_PRECONDITION" ||
+		!strings.Contains(string(other.Error.Details), "already_shipped") {
+		t.Errorf("other tracking: %+v", other.Error)
+	}
+	if printer := ship(map[string]any{"partId": "print", "carrier": "USPS", "trackingNumber": "1"}); !strings.Contains(string(printer.Error.Details), "not_a_parcel") {
+		t.Errorf("the print part by hand: %+v", printer.Error)
+	}
+	if on, held := s.level("A"); on != 10 || held != 2 {
+		t.Errorf("before shipping: %d on hand, %d held", on, held)
+	}
+	// The printer ships its part (its webhook comes with the printer).
+	if _, _, err := a.Orders.Update(ctx, o.ID, func(o *order.Order) (bool, error) {
+		return o.ShipPart(order.PartPrint, order.Tracking{Carrier: "MAIL", TrackingNumber: "LULU1"}, "printer", a.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	o = settle(t, a, o.ID)
+	if o.State() != order.Shipped || !o.StockCommitted {
+		t.Errorf("both parts shipped: %s, stock committed %v", o.State(), o.StockCommitted)
+	}
+	if on, held := s.level("A"); on != 8 || held != 0 {
+		t.Errorf("after shipping: %d on hand, %d held", on, held)
+	}
+}
+
+// A stock-only order ships when the owner ships its parcel; the history
+// says who.
+func TestParcelOnlyOrderShipsByTheOwner(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	s := newStore(t, a, 10, 10)
+	u, o := fulfilling(t, a, s, "B", 1)
+	if len(o.Parts) != 1 || o.Parts[0].ID != "parcel" {
+		t.Fatalf("parts %+v", o.Parts)
+	}
+	boss := owner(t)
+	if ans := rpc[json.RawMessage](t, markShipped(a), u.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"}); ans.Error.Status != "PERMISSION_DENIED" {
+		t.Errorf("the customer marking it shipped: %d %+v", ans.status, ans.Error)
+	}
+	ans := rpc[storefront.Order](t, markShipped(a), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "UPS", "trackingNumber": "1Z999AA10123456784"})
+	if ans.status != 200 || ans.Result.State != order.Shipped {
+		t.Fatalf("shipped: %d %+v %s", ans.status, ans.Error, ans.Result.State)
+	}
+	o, _ = a.Orders.Get(context.Background(), o.ID)
+	h := o.History()
+	if last := h[len(h)-1]; last.To != order.Shipped || last.Actor != "owner:"+boss.UID {
+		t.Errorf("history %+v", last)
+	}
+}

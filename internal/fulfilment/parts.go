@@ -1,0 +1,122 @@
+package fulfilment
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/readyplanner/oms/internal/alert"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/identity"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/orderflow"
+)
+
+// OrderStore is what the parts need of the orders: the one write path.
+type OrderStore interface {
+	Update(ctx context.Context, id string, fn func(*order.Order) (bool, error)) (*order.Order, bool, error)
+}
+
+// Parts splits a paid order into the parts it ships in and ships the
+// owner's parcels.
+type Parts struct {
+	Orders     OrderStore
+	Alerts     alert.Raiser
+	AdminClaim string // the owner's custom claim (OMS_ADMIN_CLAIM)
+	Now        func() time.Time
+}
+
+// Steps returns this capability's order-flow steps by name.
+func (p *Parts) Steps() map[string]orderflow.StepFunc {
+	return map[string]orderflow.StepFunc{orderflow.StepFulfil: p.fulfil, orderflow.StepAlertParcel: p.alertParcel}
+}
+
+// fulfil records a paid order's parts (a print part for its
+// print-on-demand lines, a parcel part for its stock lines) and moves it
+// to fulfilling, in one write. A repeat finds it fulfilling and changes
+// nothing.
+func (p *Parts) fulfil(ctx context.Context, t orderflow.Transition) error {
+	_, _, err := p.Orders.Update(ctx, t.Order.ID, func(o *order.Order) (bool, error) {
+		if o.State() != order.Paid {
+			return false, nil
+		}
+		now := p.Now().UTC()
+		if len(o.Parts) == 0 {
+			o.Parts = order.SplitParts(o.Lines, now)
+		}
+		return o.Transition(order.Move{From: []order.State{order.Paid}, To: order.Fulfilling, Actor: "trigger", Reason: "parts recorded"}, now)
+	})
+	return err
+}
+
+// alertParcel tells the owner that a fulfilling order's parcel waits to be
+// packed and shipped: what goes in it, and where to. Once per order.
+func (p *Parts) alertParcel(ctx context.Context, t orderflow.Transition) error {
+	o := t.Order
+	part := o.Part(order.PartParcel)
+	if part == nil || part.Shipped() {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Order %s is paid: pack and ship its parcel.\n\n", o.ID)
+	for _, l := range part.Lines {
+		fmt.Fprintf(&b, "  %d × %s (%s)\n", l.Quantity, l.Name, l.SKU)
+	}
+	if s := o.Shipping; s != nil {
+		a := s.Address
+		fmt.Fprintf(&b, "\nShip to: %s, %s %s, %s, %s %s, %s\nService: %s %s\n", a.Name, a.AddressLine1, a.AddressLine2, a.CityLocality,
+			a.StateProvince, a.PostalCode, a.CountryCode, s.Rate.Carrier, s.Rate.Service)
+	}
+	b.WriteString("\nThen record its tracking with markShipped (part \"parcel\").\n")
+	_, err := p.Alerts.Raise(ctx, alert.Alert{Key: "parcel-" + o.ID, Kind: alert.ParcelToShip, OrderID: o.ID,
+		Subject: "Order " + o.ID + ": a parcel to ship", Text: b.String()})
+	return err
+}
+
+// Bounds of what the owner types when shipping a parcel.
+const (
+	maxTrackingField = 100
+	maxTrackingURL   = 2000
+)
+
+// MarkShipped records the owner's shipment of an order's parcel part:
+// carrier, tracking number and (optional) tracking URL, with the owner as
+// the actor in the order's history. When every part has shipped the order
+// moves to shipped in the same write. Marking it again with the same
+// tracking changes nothing.
+func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, orderID, partID string, t order.Tracking) (*order.Order, error) {
+	if err := Owner(who, p.AdminClaim); err != nil {
+		return nil, err
+	}
+	if err := order.ValidID(orderID); err != nil {
+		return nil, err
+	}
+	t.Carrier, t.TrackingNumber, t.TrackingURL = strings.TrimSpace(t.Carrier), strings.TrimSpace(t.TrackingNumber), strings.TrimSpace(t.TrackingURL)
+	for _, f := range []struct{ name, v string }{{"partId", partID}, {"carrier", t.Carrier}, {"trackingNumber", t.TrackingNumber}} {
+		switch {
+		case f.v == "":
+			return nil, apperr.New(apperr.Invalid, "%s is required", f.name).Because(order.ReasonRequired).On(f.name)
+		case utf8.RuneCountInString(f.v) > maxTrackingField:
+			return nil, apperr.New(apperr.Invalid, "%s must be at most %d characters", f.name, maxTrackingField).Because(order.ReasonTooLong).
+				On(f.name).WithDetails(map[string]int{"max": maxTrackingField})
+		}
+	}
+	if t.TrackingURL != "" {
+		u, err := url.Parse(t.TrackingURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(t.TrackingURL) > maxTrackingURL {
+			return nil, apperr.New(apperr.Invalid, "trackingUrl must be an http(s) URL of at most %d characters", maxTrackingURL).
+				Because(order.ReasonMalformed).On("trackingUrl")
+		}
+	}
+	o, _, err := p.Orders.Update(ctx, orderID, func(o *order.Order) (bool, error) {
+		if part := o.Part(partID); part != nil && part.Kind != order.PartParcel {
+			return false, apperr.New(apperr.FailedPrecondition, "part %s of order %s is shipped by the printer, not by hand", partID, orderID).
+				Because("not_a_parcel")
+		}
+		return o.ShipPart(partID, t, "owner:"+who.UID, p.Now().UTC())
+	})
+	return o, err
+}
