@@ -37,7 +37,7 @@ var ShippingLevels = []string{"MAIL", "PRIORITY_MAIL", "GROUND_HD", "GROUND_BUS"
 
 var (
 	phonePattern  = regexp.MustCompile(`^\+?[\d\s\-./()]{8,20}$`)
-	legacyPackage = regexp.MustCompile(`^\d{4}X\d{4}[A-Z0-9]{17}$`)
+	legacyPackage = regexp.MustCompile(`^\d{4}X\d{4}[A-Z0-9]{18}$`)
 	dottedPackage = regexp.MustCompile(`^\d{4}X\d{4}(\.[A-Z0-9]+){3,}$`)
 )
 

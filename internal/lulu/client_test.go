@@ -1,0 +1,136 @@
+package lulu_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/fulfilment"
+	"github.com/readyplanner/oms/internal/lulu"
+	"github.com/readyplanner/oms/internal/lulu/lulufake"
+)
+
+func request(external string) fulfilment.PrintJobRequest {
+	return fulfilment.PrintJobRequest{ExternalID: external, ContactEmail: "owner@example.com", ShippingLevel: "GROUND_HD",
+		Address: fulfilment.PrintAddress{Name: "Ann Lee", Street1: "500 Congress Ave", City: "Austin", StateCode: "TX", PostCode: "78701",
+			CountryCode: "US", Phone: "+1 512 555 0100", Email: "ann@example.com"},
+		Lines: []fulfilment.PrintLine{{ExternalID: "PLN-DAY-A5-LINEN", Title: "Daily Planner", Quantity: 1, PodPackageID: "0583X0827FCSTDCW080CW444MXX",
+			InteriorURL: "https://files.example.com/interior.pdf", CoverURL: "https://files.example.com/cover.pdf"}}}
+}
+
+func start(t *testing.T) (*lulufake.Server, *lulu.Client) {
+	t.Helper()
+	f, err := lulufake.Start("key-1", "secret-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, lulu.New(lulu.Options{BaseURL: f.URL, Key: "key-1", Secret: "secret-1", Backoff: time.Millisecond})
+}
+
+func TestJobsTokensAndRetries(t *testing.T) {
+	f, c := start(t)
+	ctx := context.Background()
+	job, err := c.CreateJob(ctx, request("K7Q2M9XH4TBA"))
+	if err != nil || job.ID == "" || job.Status != fulfilment.JobCreated || job.ExternalID != "K7Q2M9XH4TBA" {
+		t.Fatalf("create: %+v %v", job, err)
+	}
+	// The dotted package id form is accepted too.
+	r := request("K7Q2M9XH4TBB")
+	r.Lines[0].PodPackageID = "0583X0827.FC.STD.CW.080CW444.MXX"
+	if _, err := c.CreateJob(ctx, r); err != nil {
+		t.Errorf("dotted package id: %v", err)
+	}
+	// Found again by its external id, exactly: "K7Q2M9XH4TB" matches both in
+	// Lulu's search, and neither exactly.
+	if got, err := c.FindJob(ctx, "K7Q2M9XH4TBA"); err != nil || got == nil || got.ID != job.ID {
+		t.Errorf("find: %+v %v", got, err)
+	}
+	if got, err := c.FindJob(ctx, "K7Q2M9XH4TB"); err != nil || got != nil {
+		t.Errorf("a prefix found %+v %v", got, err)
+	}
+	// A revoked token: a new one, once, and the call goes through.
+	f.ExpireTokens()
+	if _, err := c.Job(ctx, job.ID); err != nil {
+		t.Errorf("after the token expired: %v", err)
+	}
+	// 5xx and 429 are retried.
+	f.FailNext(1)
+	f.Fail429(1)
+	if _, err := c.Job(ctx, job.ID); err != nil {
+		t.Errorf("after a 500 and a 429: %v", err)
+	}
+	f.FailNext(10)
+	if _, err := c.Job(ctx, job.ID); apperr.CodeOf(err) != apperr.Unavailable || apperr.As(err).ReasonOf() != lulu.ReasonUnavailable {
+		t.Errorf("the printer down: %v", err)
+	}
+	f.FailNext(0)
+	// Shipped: the tracking of the line item.
+	for i := 0; i < 3; i++ { // CREATED → PRODUCTION_READY → IN_PRODUCTION → SHIPPED
+		if _, err := f.Advance(job.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shipped, err := c.Job(ctx, job.ID)
+	if err != nil || shipped.Status != fulfilment.JobShipped || shipped.TrackingNumber == "" || shipped.Carrier != "USPS" || !strings.HasPrefix(shipped.TrackingURL, "https://") {
+		t.Errorf("shipped: %+v %v", shipped, err)
+	}
+	if _, err := c.CancelJob(ctx, job.ID); apperr.CodeOf(err) != apperr.FailedPrecondition {
+		t.Errorf("canceling a shipped job: %v", err)
+	}
+	other, _ := c.CreateJob(ctx, request("K7Q2M9XH4TBC"))
+	if canceled, err := c.CancelJob(ctx, other.ID); err != nil || canceled.Status != fulfilment.JobCanceled {
+		t.Errorf("cancel: %+v %v", canceled, err)
+	}
+}
+
+// A job the printer refuses: FAILED_PRECONDITION with its own words, field
+// by field.
+func TestRefusedJob(t *testing.T) {
+	_, c := start(t)
+	r := request("K7Q2M9XH4TBD")
+	r.Address.Phone = "call me"
+	r.Address.StateCode = ""
+	_, err := c.CreateJob(context.Background(), r)
+	e := apperr.As(err)
+	if e == nil || e.Code != apperr.FailedPrecondition || e.Reason != lulu.ReasonRefused ||
+		!strings.Contains(e.Message, "shipping_address.phone_number: Enter a valid phone number.") || !strings.Contains(e.Message, "shipping_address.state_code") {
+		t.Errorf("refused: %v", err)
+	}
+}
+
+// Every signature case: hex (either case), base64 (either alphabet, padded
+// or not); a wrong one, a missing one, a body changed after signing, no
+// secret.
+func TestWebhookSignatures(t *testing.T) {
+	body := []byte(`{"topic":"PRINT_JOB_STATUS_CHANGED","data":{"id":100001,"external_id":"K7Q2M9XH4TBA","status":{"name":"SHIPPED"}}}`)
+	sig := lulu.Sign(body, "secret-1")
+	raw, _ := hex.DecodeString(sig)
+	for name, s := range map[string]string{"hex": sig, "HEX": strings.ToUpper(sig), "base64": base64.StdEncoding.EncodeToString(raw),
+		"base64 raw url": base64.RawURLEncoding.EncodeToString(raw)} {
+		if err := lulu.VerifyWebhook(body, s, "secret-1"); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	tampered := []byte(strings.Replace(string(body), "SHIPPED", "CANCELED", 1))
+	for name, c := range map[string]struct {
+		body        []byte
+		sig, secret string
+	}{"wrong key": {body, lulu.Sign(body, "other"), "secret-1"}, "missing": {body, "", "secret-1"}, "tampered": {tampered, sig, "secret-1"},
+		"no secret": {body, sig, ""}, "garbage": {body, "zz", "secret-1"}} {
+		if err := lulu.VerifyWebhook(c.body, c.sig, c.secret); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	d, err := lulu.ParseWebhook(body)
+	if err != nil || d.JobID != "100001" || d.ExternalID != "K7Q2M9XH4TBA" || d.Status != "SHIPPED" {
+		t.Errorf("parse: %+v %v", d, err)
+	}
+	if _, err := lulu.ParseWebhook([]byte(`{"topic":""}`)); err == nil {
+		t.Error("an empty delivery parsed")
+	}
+}
