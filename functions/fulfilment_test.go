@@ -4,9 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/fulfilment"
+	"github.com/readyplanner/oms/internal/lulu"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
@@ -59,7 +65,7 @@ func TestPaidOrderShipsInParts(t *testing.T) {
 	}
 	print, parcel := o.Part(order.PartPrint), o.Part(order.PartParcel)
 	if print == nil || parcel == nil || print.Lines[0].SKU != s.sku["P"] || parcel.Lines[0].SKU != s.sku["A"] || parcel.Lines[0].Quantity != 2 ||
-		print.Status != order.PartWaiting || parcel.Status != order.PartWaiting {
+		print.Status != order.PartSubmitted || print.JobID == "" || parcel.Status != order.PartWaiting {
 		t.Fatalf("parts %+v", o.Parts)
 	}
 	// A duplicate fulfil step (a redelivered event of the paid state).
@@ -147,5 +153,94 @@ func TestParcelOnlyOrderShipsByTheOwner(t *testing.T) {
 	h := o.History()
 	if last := h[len(h)-1]; last.To != order.Shipped || last.Actor != "owner:"+boss.UID {
 		t.Errorf("history %+v", last)
+	}
+}
+
+// losingPrinter is a printer whose next job creation reaches the printer
+// and whose answer is lost (the host died after the printer answered).
+type losingPrinter struct {
+	fulfilment.Printer
+	lose atomic.Bool
+}
+
+func (l *losingPrinter) CreateJob(ctx context.Context, r fulfilment.PrintJobRequest) (fulfilment.PrintJob, error) {
+	j, err := l.Printer.CreateJob(ctx, r)
+	if err == nil && l.lose.CompareAndSwap(true, false) {
+		return fulfilment.PrintJob{}, apperr.New(apperr.Unavailable, "the host died after the printer answered").Because(lulu.ReasonUnavailable)
+	}
+	return j, err
+}
+
+// jobsOf counts the local printer's jobs of an order.
+func jobsOf(t *testing.T, id string) int {
+	t.Helper()
+	n := 0
+	for _, r := range localFakes(t).Printer.Requests() {
+		if r.Method == "POST" && r.Path == "/print-jobs/" && strings.Contains(string(r.Body), `"external_id":"`+id+`"`) {
+			n++
+		}
+	}
+	return n
+}
+
+// One print job per order: under five runs of the step at once, and when
+// the host dies after the printer made the job (the re-drive finds it by
+// the order id instead of printing it twice).
+func TestOnePrintJobPerOrder(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	a := r.a
+	lp := &losingPrinter{Printer: a.Parts.Printer}
+	a.Parts.Printer = lp
+	s := newStore(t, a, 10, 10)
+	ctx := context.Background()
+	paid := func() *order.Order {
+		u, id := readyToPay(t, a, s, "", "P", 1)
+		if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
+			t.Fatal(err)
+		}
+		approve(t, a, id)
+		o, _ := a.Orders.Get(ctx, id)
+		return o
+	}
+
+	// Five runs at once of the fulfil and print steps.
+	o := paid()
+	steps := a.Parts.Steps()
+	if err := steps[orderflow.StepFulfil](ctx, orderflow.Transition{Order: o, To: order.Paid}); err != nil {
+		t.Fatal(err)
+	}
+	o, _ = a.Orders.Get(ctx, o.ID)
+	var wg sync.WaitGroup
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = steps[orderflow.StepSubmitPrintJob](ctx, orderflow.Transition{Order: o, To: order.Fulfilling})
+		}()
+	}
+	wg.Wait()
+	o = settle(t, a, o.ID)
+	if p := o.Part(order.PartPrint); jobsOf(t, o.ID) != 1 || p.JobID == "" || p.Status != order.PartSubmitted {
+		t.Errorf("five runs at once: %d jobs, part %+v", jobsOf(t, o.ID), p)
+	}
+
+	// The host dies after the printer made the job.
+	o2 := paid()
+	lp.lose.Store(true)
+	if err := a.Flow.Redrive(ctx, o2); err != nil { // paid → fulfilling
+		t.Fatal(err)
+	}
+	o2, _ = a.Orders.Get(ctx, o2.ID)
+	_ = a.Flow.Redrive(ctx, o2) // the print step: the job is made, the answer lost
+	o2, _ = a.Orders.Get(ctx, o2.ID)
+	if p := o2.Part(order.PartPrint); p.JobID != "" || jobsOf(t, o2.ID) != 1 || !o2.WorkDue() {
+		t.Fatalf("after the crash: part %+v, %d jobs, work due %v", p, jobsOf(t, o2.ID), o2.WorkDue())
+	}
+	_ = a.Flow.Redrive(ctx, o2) // at once: another runner's claim still stands, nothing sent
+	r.clk.Advance(3 * time.Minute)
+	o2 = settle(t, a, o2.ID)
+	if p := o2.Part(order.PartPrint); jobsOf(t, o2.ID) != 1 || p.JobID == "" || o2.WorkDue() {
+		t.Errorf("after the re-drive: %d jobs, part %+v, work due %v", jobsOf(t, o2.ID), p, o2.WorkDue())
 	}
 }

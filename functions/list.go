@@ -130,14 +130,14 @@ var List = []Function{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",
-		Secrets: []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret},
+		Secrets: []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret, app.PrinterKey, app.PrinterSecret},
 		event:   onOrderWritten,
 	},
 	{
 		Name: "sweep", Kind: Scheduled,
 		Doc:      "The sweeper: expires lapsed holds, warns before authorizations lapse, re-drives lost steps, re-reads waiting invoices.",
 		Schedule: "*/5 * * * *",
-		Secrets:  []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret},
+		Secrets:  []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret, app.PrinterKey, app.PrinterSecret},
 		handler:  sweepHandler,
 	},
 }

@@ -69,7 +69,7 @@ func localFakes(tb tester) *localfakes.Fakes {
 	tb.Helper()
 	fakesOnce.Do(func() {
 		var err error
-		if fakes, err = localfakes.Start(localfakes.Options{ShipEngine: true, Stripe: true, QuickBooks: true, QuickBooksRedirect: testCallbackURL}); err != nil {
+		if fakes, err = localfakes.Start(localfakes.Options{ShipEngine: true, Stripe: true, QuickBooks: true, Printer: true, QuickBooksRedirect: testCallbackURL}); err != nil {
 			tb.Fatal(err)
 		}
 	})
@@ -137,7 +137,8 @@ func newStore(t tester, a *app.App, onHandA, onHandB int64) *store {
 	for name, doc := range map[string]map[string]any{
 		"A": {"name": "Sticker pack", "price": map[string]any{"amount": 900, "currency": "USD"}, "fulfillment": "stock", "weightGrams": 40, "quickbooksItem": "Sticker Pack"},
 		"B": {"name": "Pen set", "price": map[string]any{"amount": 1800, "currency": "USD"}, "fulfillment": "stock", "weightGrams": 90, "maxPerOrder": 5, "quickbooksItem": "Pen Set"},
-		"P": {"name": "Planner", "price": map[string]any{"amount": 3800, "currency": "USD"}, "fulfillment": "print_on_demand", "weightGrams": 600, "quickbooksItem": "Daily Planner A5"},
+		"P": {"name": "Planner", "price": map[string]any{"amount": 3800, "currency": "USD"}, "fulfillment": "print_on_demand", "weightGrams": 600, "quickbooksItem": "Daily Planner A5",
+			"printer": map[string]any{"podPackageId": "0583X0827FCSTDCW080CW444MXX", "interiorUrl": "https://files.example.com/p/interior.pdf", "coverUrl": "https://files.example.com/p/cover.pdf"}},
 		"X": {"name": "Retired", "price": map[string]any{"amount": 100, "currency": "USD"}, "fulfillment": "stock", "active": false},
 	} {
 		id := testenv.ID("SKU-" + name)

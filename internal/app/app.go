@@ -22,6 +22,7 @@ import (
 	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/fulfilment"
+	"github.com/readyplanner/oms/internal/lulu"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/orderflow"
@@ -45,6 +46,10 @@ const (
 	QuickBooksClientSecret = "QUICKBOOKS_CLIENT_SECRET"
 	// QuickBooksWebhookVerifier is the app's webhook verifier token.
 	QuickBooksWebhookVerifier = "QUICKBOOKS_WEBHOOK_VERIFIER"
+	// PrinterKey and PrinterSecret are Lulu's client key and secret (the
+	// secret also signs its webhooks).
+	PrinterKey    = "LULU_CLIENT_KEY"
+	PrinterSecret = "LULU_CLIENT_SECRET"
 )
 
 // App is one instance's wired application.
@@ -174,7 +179,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Flow = orderflow.New(a.Orders, o.Now)
 	a.Messages = &messages.Alerts{Alerts: a.Alerts}
 	a.Stock = &fulfilment.Stock{Store: a.Checkouts, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim}
-	a.Parts = &fulfilment.Parts{Orders: a.Orders, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim, Now: o.Now}
+	var printer fulfilment.Printer = fulfilment.NoPrinter{}
+	if key := cfg.Secret(PrinterKey).Reveal(); key != "" {
+		printer = lulu.New(lulu.Options{BaseURL: cfg.PrinterURL, Key: key, Secret: cfg.Secret(PrinterSecret).Reveal(), Now: o.Now})
+	}
+	a.Parts = &fulfilment.Parts{Orders: a.Orders, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim, Printer: printer, Catalog: a.Checkouts,
+		Settings: fulfilment.PrintSettings{Levels: cfg.PrinterShippingLevels, DefaultLevel: cfg.PrinterShippingLevel, Phone: cfg.PrinterPhone,
+			ContactEmail: cfg.OwnerEmail, UnpaidAlertAfter: cfg.PrinterUnpaidAlertAfter}, Now: o.Now}
 	a.Flow.Failed = a.Messages.StepFailed
 	a.Bookkeeping = &bookkeeping.Service{Books: bookkeeping.NotConfigured{}, Orders: a.Orders, Events: a.WebhookEvents, Alerts: a.Alerts,
 		Flow: a.Flow, Connect: &bookkeeping.Connect{Owners: tokens, AdminClaim: cfg.AdminClaim}, RedriveAfter: cfg.RedriveAfter, Now: o.Now}

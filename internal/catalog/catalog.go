@@ -43,6 +43,19 @@ type SKU struct {
 	// QuickBooksItem names the QuickBooks item the SKU is invoiced as
 	// ("" : its Name).
 	QuickBooksItem string
+	// Printer is what the printer prints for a print-on-demand SKU (nil:
+	// not set up).
+	Printer *PrintFiles
+}
+
+// PrintFiles are a print-on-demand SKU's product at the printer and its
+// printable files.
+type PrintFiles struct {
+	// PodPackageID is the printer's product (size, binding, paper,
+	// colour): Lulu's legacy 27-character id or its dotted form.
+	PodPackageID string
+	InteriorURL  string
+	CoverURL     string
 }
 
 // PriceAt returns the unit price at instant t: the sale price inside the

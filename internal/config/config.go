@@ -132,6 +132,22 @@ type Config struct {
 	// (mail/{id}); without it alerts are recorded in alerts/ and logged.
 	OwnerEmail string
 
+	// The printer (Lulu's Print API). PrinterURL (OMS_PRINTER_URL) defaults
+	// to https://api.lulu.com (https://api.sandbox.lulu.com for its
+	// sandbox). PrinterShippingLevels (OMS_PRINTER_SHIPPING_LEVELS, a JSON
+	// object) maps the chosen rate's service code to the printer's
+	// shipping level; PrinterShippingLevel (OMS_PRINTER_SHIPPING_LEVEL,
+	// default MAIL) is the level of any other. PrinterPhone
+	// (OMS_PRINTER_PHONE) is the store's phone, sent when the customer gave
+	// none (the printer requires one); in development a made-up one. PrinterUnpaidAlertAfter
+	// (OMS_PRINTER_UNPAID_ALERT_AFTER, default 2h) is how long a job may
+	// wait unpaid at the printer before the owner is alerted.
+	PrinterURL              string
+	PrinterShippingLevels   map[string]string
+	PrinterShippingLevel    string
+	PrinterPhone            string
+	PrinterUnpaidAlertAfter time.Duration
+
 	// FirestoreEmulatorHost and AuthEmulatorHost are read by the Google
 	// SDKs themselves; they are recorded here so that production can refuse
 	// them (an emulator host in production would switch off token checks).
@@ -318,6 +334,43 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	if c.OwnerEmail = get("OMS_OWNER_EMAIL"); c.OwnerEmail != "" && !email.MatchString(c.OwnerEmail) {
 		bad("OMS_OWNER_EMAIL: %q is not an email address", c.OwnerEmail)
 	}
+	if c.PrinterURL = get("OMS_PRINTER_URL"); c.PrinterURL == "" {
+		c.PrinterURL = "https://api.lulu.com"
+	} else if u, err := url.Parse(c.PrinterURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("OMS_PRINTER_URL: %q is not an http(s) URL", c.PrinterURL)
+	}
+	c.PrinterShippingLevels = map[string]string{"usps_ground_advantage": "GROUND_HD", "ups_ground": "GROUND_HD",
+		"usps_priority_mail": "PRIORITY_MAIL", "ups_2nd_day_air": "EXPEDITED"}
+	if v := get("OMS_PRINTER_SHIPPING_LEVELS"); v != "" {
+		c.PrinterShippingLevels = nil
+		if err := json.Unmarshal([]byte(v), &c.PrinterShippingLevels); err != nil {
+			bad("OMS_PRINTER_SHIPPING_LEVELS: not a JSON object of service code → printer shipping level: %v", err)
+		}
+	}
+	if c.PrinterShippingLevel = get("OMS_PRINTER_SHIPPING_LEVEL"); c.PrinterShippingLevel == "" {
+		c.PrinterShippingLevel = "MAIL"
+	}
+	for k, lvl := range c.PrinterShippingLevels {
+		if !slices.Contains(PrinterLevels, lvl) {
+			bad("OMS_PRINTER_SHIPPING_LEVELS: %q → %q is not one of %s", k, lvl, strings.Join(PrinterLevels, ", "))
+		}
+	}
+	if !slices.Contains(PrinterLevels, c.PrinterShippingLevel) {
+		bad("OMS_PRINTER_SHIPPING_LEVEL: %q is not one of %s", c.PrinterShippingLevel, strings.Join(PrinterLevels, ", "))
+	}
+	if c.PrinterPhone = get("OMS_PRINTER_PHONE"); c.PrinterPhone == "" && c.Env == Development {
+		c.PrinterPhone = "+1 503 555 0100" // the development warehouse's
+	} else if c.PrinterPhone != "" && !PrinterPhonePattern.MatchString(c.PrinterPhone) {
+		bad("OMS_PRINTER_PHONE: %q is not a phone number the printer accepts (8–20 digits, spaces, + - . / ( ))", c.PrinterPhone)
+	}
+	c.PrinterUnpaidAlertAfter = 2 * time.Hour
+	if v := get("OMS_PRINTER_UNPAID_ALERT_AFTER"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d < time.Minute {
+			bad("OMS_PRINTER_UNPAID_ALERT_AFTER: %q is not a duration of at least 1m", v)
+		} else {
+			c.PrinterUnpaidAlertAfter = d
+		}
+	}
 	if v := get("OMS_QUICKBOOKS_ITEMS"); v != "" {
 		if err := json.Unmarshal([]byte(v), &c.QuickBooksItems); err != nil {
 			bad("OMS_QUICKBOOKS_ITEMS: not a JSON object of SKU or item name → QuickBooks item id: %v", err)
@@ -425,3 +478,9 @@ func checkOrigin(o string) error {
 	}
 	return nil
 }
+
+// PrinterLevels are the printer's shipping levels (Lulu's).
+var PrinterLevels = []string{"MAIL", "PRIORITY_MAIL", "GROUND_HD", "GROUND_BUS", "GROUND", "EXPEDITED", "EXPRESS"}
+
+// PrinterPhonePattern is the phone number the printer accepts (Lulu's).
+var PrinterPhonePattern = regexp.MustCompile(`^\+?[\d\s\-./()]{8,20}$`)

@@ -29,6 +29,7 @@ import (
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/localfakes"
+	"github.com/readyplanner/oms/internal/lulu/lulufake"
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/seed"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
@@ -76,6 +77,8 @@ type Host struct {
 	// QuickBooks is the local QuickBooks, started and connected when no
 	// QUICKBOOKS_CLIENT_ID is configured.
 	QuickBooks *qbfake.Server
+	// Printer is the local printer (nil when LULU_CLIENT_KEY is set).
+	Printer *lulufake.Server
 	// QuickBooksConnectLink is a one-time link to connect a real
 	// (sandbox) company, when QUICKBOOKS_CLIENT_ID is configured and no
 	// company is connected yet.
@@ -158,12 +161,12 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	// The local stand-ins of every paid service whose key is not
 	// configured (real test-mode keys in .env use the real services).
 	fakes, err := localfakes.Start(localfakes.Options{ShipEngine: os.Getenv(app.ShipEngineKey) == "", Stripe: os.Getenv(app.StripeKey) == "",
-		QuickBooks: os.Getenv(app.QuickBooksClientID) == "", StripeWebhook: h.URL + "/stripeWebhook", QuickBooksRedirect: h.URL + "/quickbooksCallback"})
+		QuickBooks: os.Getenv(app.QuickBooksClientID) == "", Printer: os.Getenv(app.PrinterKey) == "", StripeWebhook: h.URL + "/stripeWebhook", QuickBooksRedirect: h.URL + "/quickbooksCallback"})
 	if err != nil {
 		return nil, err
 	}
 	h.stops = append(h.stops, fakes.Close)
-	h.ShipEngine, h.Stripe, h.QuickBooks = fakes.ShipEngine, fakes.Stripe, fakes.QuickBooks
+	h.ShipEngine, h.Stripe, h.QuickBooks, h.Printer = fakes.ShipEngine, fakes.Stripe, fakes.QuickBooks, fakes.Printer
 	maps.Copy(vars, fakes.Vars(h.URL+"/quickbooksCallback"))
 	if h.QuickBooks == nil && os.Getenv("OMS_QUICKBOOKS_REDIRECT_URL") == "" {
 		// The URI to register with the Intuit app for a sandbox company.

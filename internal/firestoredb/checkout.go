@@ -125,6 +125,9 @@ func (c *Checkouts) decodeSKU(id string, d map[string]any) (catalog.SKU, error) 
 	s.WeightGrams, _ = d["weightGrams"].(int64)
 	s.MaxPerOrder, _ = d["maxPerOrder"].(int64)
 	s.QuickBooksItem, _ = d["quickbooksItem"].(string)
+	if p, ok := d["printer"].(map[string]any); ok {
+		s.Printer = &catalog.PrintFiles{PodPackageID: str(p["podPackageId"]), InteriorURL: str(p["interiorUrl"]), CoverURL: str(p["coverUrl"])}
+	}
 	if size, ok := d["sizeMm"].(map[string]any); ok {
 		for i, k := range []string{"length", "width", "height"} {
 			s.SizeMM[i], _ = size[k].(int64)

@@ -114,10 +114,11 @@ type partDoc struct {
 	TrackingURL    string        `firestore:"trackingUrl"`
 	ShippedAt      *time.Time    `firestore:"shippedAt"`
 	// Internal: the printer's job and its own status name.
-	JobID         string    `firestore:"jobId"`
-	PrinterStatus string    `firestore:"printerStatus"`
-	CreatedAt     time.Time `firestore:"createdAt"`
-	UpdatedAt     time.Time `firestore:"updatedAt"`
+	JobID         string     `firestore:"jobId"`
+	PrinterStatus string     `firestore:"printerStatus"`
+	SubmitStarted *time.Time `firestore:"submitStarted"`
+	CreatedAt     time.Time  `firestore:"createdAt"`
+	UpdatedAt     time.Time  `firestore:"updatedAt"`
 }
 
 type partLineDoc struct {
@@ -312,6 +313,10 @@ func toDoc(o *order.Order) orderDoc {
 				t := p.ShippedAt
 				pd.ShippedAt = &t
 			}
+			if !p.SubmitStarted.IsZero() {
+				t := p.SubmitStarted
+				pd.SubmitStarted = &t
+			}
 			for _, l := range p.Lines {
 				pd.Lines = append(pd.Lines, partLineDoc{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})
 			}
@@ -455,6 +460,9 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 				TrackingURL: pd.TrackingURL, JobID: pd.JobID, PrinterStatus: pd.PrinterStatus, CreatedAt: pd.CreatedAt, UpdatedAt: pd.UpdatedAt}
 			if pd.ShippedAt != nil {
 				p.ShippedAt = *pd.ShippedAt
+			}
+			if pd.SubmitStarted != nil {
+				p.SubmitStarted = *pd.SubmitStarted
 			}
 			for _, l := range pd.Lines {
 				p.Lines = append(p.Lines, order.PartLine{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})

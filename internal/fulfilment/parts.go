@@ -26,12 +26,16 @@ type Parts struct {
 	Orders     OrderStore
 	Alerts     alert.Raiser
 	AdminClaim string // the owner's custom claim (OMS_ADMIN_CLAIM)
+	Printer    Printer
+	Catalog    Catalog
+	Settings   PrintSettings
 	Now        func() time.Time
 }
 
 // Steps returns this capability's order-flow steps by name.
 func (p *Parts) Steps() map[string]orderflow.StepFunc {
-	return map[string]orderflow.StepFunc{orderflow.StepFulfil: p.fulfil, orderflow.StepAlertParcel: p.alertParcel}
+	return map[string]orderflow.StepFunc{orderflow.StepFulfil: p.fulfil, orderflow.StepAlertParcel: p.alertParcel,
+		orderflow.StepSubmitPrintJob: p.submitPrintJob}
 }
 
 // fulfil records a paid order's parts (a print part for its

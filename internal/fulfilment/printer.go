@@ -3,6 +3,8 @@ package fulfilment
 import (
 	"context"
 	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
 )
 
 // Printer is a print-on-demand service: it prints a job's lines and ships
@@ -86,3 +88,24 @@ type PrintJobRequest struct {
 	Address       PrintAddress
 	Lines         []PrintLine
 }
+
+// NoPrinter is the printer of an instance without printer keys: every
+// call answers UNAVAILABLE naming the missing secrets, so that print parts
+// wait (retried, re-driven) until the keys are configured.
+type NoPrinter struct{}
+
+var _ Printer = NoPrinter{}
+
+var errNoPrinter = apperr.New(apperr.Unavailable, "the printer is not configured (LULU_CLIENT_KEY, LULU_CLIENT_SECRET)").Because("printer_not_configured")
+
+// FindJob implements Printer.
+func (NoPrinter) FindJob(context.Context, string) (*PrintJob, error) { return nil, errNoPrinter }
+
+// CreateJob implements Printer.
+func (NoPrinter) CreateJob(context.Context, PrintJobRequest) (PrintJob, error) { return PrintJob{}, errNoPrinter }
+
+// Job implements Printer.
+func (NoPrinter) Job(context.Context, string) (PrintJob, error) { return PrintJob{}, errNoPrinter }
+
+// CancelJob implements Printer.
+func (NoPrinter) CancelJob(context.Context, string) (PrintJob, error) { return PrintJob{}, errNoPrinter }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/lulu/lulufake"
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
 	"github.com/readyplanner/oms/internal/stripepay/stripefake"
@@ -21,9 +22,16 @@ const ShipEngineKey = "TEST_local_shipengine"
 // StripeKey is the test-mode key given to the App for the local Stripe.
 const StripeKey = "sk_test_local_stripe"
 
+// PrinterKey and PrinterSecret are the client key and secret of the local
+// printer.
+const (
+	PrinterKey    = "local-printer-key"
+	PrinterSecret = "local-printer-secret"
+)
+
 // Options say which fakes to start.
 type Options struct {
-	ShipEngine, Stripe, QuickBooks bool
+	ShipEngine, Stripe, QuickBooks, Printer bool
 	// StripeWebhook is where the local Stripe delivers its events ("" to
 	// set it later with Stripe.SetEndpoint).
 	StripeWebhook string
@@ -37,6 +45,7 @@ type Fakes struct {
 	ShipEngine *shipenginefake.Server
 	Stripe     *stripefake.Server
 	QuickBooks *qbfake.Server
+	Printer    *lulufake.Server
 }
 
 // Start starts the fakes asked for; on error, the ones started are closed.
@@ -65,6 +74,11 @@ func Start(o Options) (_ *Fakes, err error) {
 			f.QuickBooks.AllowRedirect(o.QuickBooksRedirect)
 		}
 	}
+	if o.Printer {
+		if f.Printer, err = lulufake.Start(PrinterKey, PrinterSecret); err != nil {
+			return nil, fmt.Errorf("local printer: %w", err)
+		}
+	}
 	return f, nil
 }
 
@@ -88,6 +102,9 @@ func (f *Fakes) Vars(redirect string) map[string]string {
 			v["OMS_QUICKBOOKS_REDIRECT_URL"] = redirect
 		}
 	}
+	if p := f.Printer; p != nil {
+		v[app.PrinterKey], v[app.PrinterSecret], v["OMS_PRINTER_URL"] = p.Key, p.Secret, p.URL
+	}
 	return v
 }
 
@@ -102,6 +119,9 @@ func (f *Fakes) Close() error {
 	}
 	if f.QuickBooks != nil {
 		errs = append(errs, f.QuickBooks.Close())
+	}
+	if f.Printer != nil {
+		errs = append(errs, f.Printer.Close())
 	}
 	return errors.Join(errs...)
 }

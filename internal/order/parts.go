@@ -42,8 +42,11 @@ type Part struct {
 	Status string
 	// PrinterStatus is the printer's own name of the job's status, as last
 	// read (a print part); JobID the printer's job.
-	PrinterStatus  string
-	JobID          string
+	PrinterStatus string
+	JobID         string
+	// SubmitStarted is when a runner claimed the part to create its print
+	// job (zero: not claimed): one runner at a time talks to the printer.
+	SubmitStarted  time.Time
 	Carrier        string
 	TrackingNumber string
 	TrackingURL    string

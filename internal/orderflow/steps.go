@@ -20,6 +20,7 @@ const (
 	StepCapturePayment      = "capturePayment"       // approved → paid (payments)
 	StepFulfil              = "fulfil"               // paid → fulfilling: the order's parts recorded (fulfilment)
 	StepAlertParcel         = "alertOwnerParcel"     // fulfilling: tell the owner a parcel waits to be packed and shipped (fulfilment)
+	StepSubmitPrintJob      = "submitPrintJob"       // fulfilling: the print part's job at the printer, once (fulfilment)
 	StepCommitStock         = "commitStock"          // shipped: the held units leave stock (checkout)
 	StepNotifyShipped       = "notifyShipped"        // shipped: the customer's shipping email
 	StepClosePaymentSession = "closePaymentSession"  // expired, canceled: the current session can no longer be paid (payments)
@@ -44,6 +45,7 @@ func Register(d *Dispatcher, impl map[string]StepFunc) {
 		{order.Invoiced, StepAlertReview},
 		{order.Approved, StepCapturePayment},
 		{order.Paid, StepFulfil},
+		{order.Fulfilling, StepSubmitPrintJob},
 		{order.Fulfilling, StepAlertParcel},
 		{order.Shipped, StepCommitStock},
 		{order.Shipped, StepNotifyShipped},

@@ -50,8 +50,8 @@ var products = []struct {
 var skus = []sku{
 	{id: "PLN-DAY-A5-LINEN", product: "planner-daily", name: "Daily Planner, A5, linen cover", price: 3800, kind: "print_on_demand", weightGrams: 620, sizeMM: [3]int{216, 154, 28}, qbItem: "Daily Planner A5", podPackage: "0583X0827FCSTDCW080CW444MXX"},
 	{id: "PLN-DAY-A5-SOFT", product: "planner-daily", name: "Daily Planner, A5, softcover", price: 3200, kind: "print_on_demand", weightGrams: 540, sizeMM: [3]int{216, 154, 24}, qbItem: "Daily Planner A5", podPackage: "0583X0827FCSTDPB080CW444MXX"},
-	{id: "PLN-WK-A5-LINEN", product: "planner-weekly", name: "Weekly Planner, A5, linen cover", price: 3400, kind: "print_on_demand", weightGrams: 480, sizeMM: [3]int{216, 154, 20}, qbItem: "Weekly Planner A5", podPackage: "0583X0827FCSTDCW080CW444MXX"},
-	{id: "PLN-WK-LTR-SOFT", product: "planner-weekly", name: "Weekly Planner, US Letter, softcover", price: 2900, kind: "print_on_demand", weightGrams: 560, sizeMM: [3]int{279, 216, 16}, qbItem: "Weekly Planner Letter", podPackage: "0850X1100FCSTDPB080CW444MXX"},
+	{id: "PLN-WK-A5-LINEN", product: "planner-weekly", name: "Weekly Planner, A5, linen cover", price: 3400, kind: "print_on_demand", weightGrams: 480, sizeMM: [3]int{216, 154, 20}, qbItem: "Weekly Planner A5", podPackage: "0583X0827.FC.STD.CW.080CW444.MXX"},
+	{id: "PLN-WK-LTR-SOFT", product: "planner-weekly", name: "Weekly Planner, US Letter, softcover", price: 2900, kind: "print_on_demand", weightGrams: 560, sizeMM: [3]int{279, 216, 16}, qbItem: "Weekly Planner Letter", podPackage: "0850X1100.FC.STD.PB.080CW444.MXX"},
 	{id: "PEN-SET-6", product: "pen-set", name: "Fine-liner Pen Set (6 colours)", price: 1800, kind: "stock", weightGrams: 90, sizeMM: [3]int{160, 70, 15}, onHand: 24, qbItem: "Pen Set"},
 	{id: "STK-PACK-120", product: "sticker-pack", name: "Planner Sticker Pack (120)", price: 900, kind: "stock", weightGrams: 40, sizeMM: [3]int{180, 110, 3}, onHand: 3, sale: 650, qbItem: "Sticker Pack"},
 	{id: "BND-BLACK", product: "bookmark", name: "Bookmark Band, black", price: 600, kind: "stock", weightGrams: 15, sizeMM: [3]int{220, 20, 5}, onHand: 40, qbItem: "Bookmark Band"},

@@ -1,0 +1,191 @@
+package fulfilment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/catalog"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/orderflow"
+)
+
+// Catalog reads the SKUs a print job is made of.
+type Catalog interface {
+	SKUs(ctx context.Context, ids []string) (map[string]catalog.SKU, error)
+}
+
+// PrintSettings are the store's settings for its printer.
+type PrintSettings struct {
+	// Levels maps a shipping rate's service code to the printer's shipping
+	// level; DefaultLevel is any other's.
+	Levels       map[string]string
+	DefaultLevel string
+	// Phone is the store's phone, sent when the customer gave none.
+	Phone string
+	// ContactEmail is who the printer writes to about a job (the owner).
+	ContactEmail string
+	// UnpaidAlertAfter is how long a job may wait unpaid before the owner
+	// is alerted.
+	UnpaidAlertAfter time.Duration
+}
+
+// claimFor is how long a claim to create a print job stands: a runner that
+// died holding it is replaced after that (and finds the job it may have
+// made by its external id).
+const claimFor = 2 * time.Minute
+
+// submitPrintJob sends a fulfilling order's print part to the printer, once:
+// it claims the part (one runner at a time), looks the job up by the order
+// id first (a job made before a crash is found, never made twice), creates
+// it if there is none, and records its id. The printer's refusal (400:
+// its words) fails the step for good (the order needs the owner); the
+// printer down is retried.
+func (p *Parts) submitPrintJob(ctx context.Context, t orderflow.Transition) error {
+	now := p.Now().UTC()
+	claimed := false
+	o, _, err := p.Orders.Update(ctx, t.Order.ID, func(o *order.Order) (bool, error) {
+		part := o.Part(order.PartPrint)
+		if o.State() != order.Fulfilling || part == nil || part.JobID != "" || part.Status != order.PartWaiting {
+			return false, nil
+		}
+		if !part.SubmitStarted.IsZero() && now.Sub(part.SubmitStarted) < claimFor {
+			return false, nil // another runner is at it
+		}
+		part.SubmitStarted, claimed = now, true
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	if !claimed {
+		if part := o.Part(order.PartPrint); part != nil && part.JobID == "" && part.Status == order.PartWaiting && o.State() == order.Fulfilling {
+			return orderflow.ErrWaiting // the other runner records it; if it died, a later re-drive takes over
+		}
+		return nil
+	}
+	job, err := p.Printer.FindJob(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	if job == nil {
+		req, err := p.jobRequest(ctx, o)
+		if err != nil {
+			return err
+		}
+		created, err := p.Printer.CreateJob(ctx, req)
+		if err != nil {
+			return err
+		}
+		job = &created
+	}
+	return p.recordJob(ctx, o.ID, *job)
+}
+
+// recordJob writes what the printer says of the order's print job on its
+// print part: the job id, the printer's status and the part's status
+// (shipped with tracking, failed with the printer's words: the order then
+// needs the owner).
+func (p *Parts) recordJob(ctx context.Context, id string, job PrintJob) error {
+	_, _, err := p.Orders.Update(ctx, id, func(o *order.Order) (bool, error) {
+		part := o.Part(order.PartPrint)
+		if part == nil {
+			return false, nil
+		}
+		now := p.Now().UTC()
+		changed := false
+		if part.JobID == "" {
+			part.JobID, part.Status, part.SubmitStarted, changed = job.ID, order.PartSubmitted, time.Time{}, true
+		}
+		if part.JobID != job.ID {
+			return false, nil // another job than the part's: not this order's to act on
+		}
+		if part.PrinterStatus != job.Status {
+			part.PrinterStatus, changed = job.Status, true
+		}
+		switch job.Status {
+		case JobInProduction, JobProductionReady:
+			if part.Status == order.PartSubmitted {
+				part.Status, changed = order.PartInProduction, true
+			}
+		case JobShipped, JobDelivered:
+			if !part.Shipped() && o.State() == order.Fulfilling {
+				if _, err := o.ShipPart(order.PartPrint, order.Tracking{Carrier: job.Carrier, TrackingNumber: job.TrackingNumber, TrackingURL: job.TrackingURL},
+					"printer", now); err != nil {
+					return false, err
+				}
+				changed = true
+			}
+			if job.Status == JobDelivered && part.Status == order.PartShipped {
+				part.Status, changed = order.PartDelivered, true
+			}
+		case JobRejected, JobError, JobCanceled:
+			if part.Status != order.PartFailed && part.Status != order.PartCanceled && !part.Shipped() {
+				part.Status, changed = order.PartFailed, true
+				if order.CanMove(o.State(), order.NeedsAttention) {
+					msg := job.StatusMessage
+					if msg == "" {
+						msg = "no reason given"
+					}
+					if _, err := o.Transition(order.Move{To: order.NeedsAttention, Actor: "printer",
+						Reason: fmt.Sprintf("the printer's job %s is %s: %s", job.ID, job.Status, msg)}, now); err != nil {
+						return false, err
+					}
+				}
+			}
+		}
+		if changed {
+			part.UpdatedAt = now
+		}
+		return changed, nil
+	})
+	return err
+}
+
+// jobRequest is the print job of an order's print part: its lines with
+// the SKUs' printable files, the shipping address and level.
+func (p *Parts) jobRequest(ctx context.Context, o *order.Order) (PrintJobRequest, error) {
+	part := o.Part(order.PartPrint)
+	var ids []string
+	for _, l := range part.Lines {
+		ids = append(ids, l.SKU)
+	}
+	skus, err := p.Catalog.SKUs(ctx, ids)
+	if err != nil {
+		return PrintJobRequest{}, err
+	}
+	if o.Shipping == nil || o.Customer == nil {
+		return PrintJobRequest{}, apperr.New(apperr.FailedPrecondition, "order %s has no shipping address or customer to print for", o.ID).Because("no_shipping")
+	}
+	a := o.Shipping.Address
+	phone := a.Phone
+	if phone == "" {
+		phone = p.Settings.Phone
+	}
+	if phone == "" {
+		return PrintJobRequest{}, apperr.New(apperr.FailedPrecondition,
+			"the printer needs a phone number: the customer gave none and the store has none (OMS_PRINTER_PHONE)").Because("no_phone")
+	}
+	level := p.Settings.Levels[o.Shipping.Rate.ServiceCode]
+	if level == "" {
+		level = p.Settings.DefaultLevel
+	}
+	contact := p.Settings.ContactEmail
+	if contact == "" {
+		contact = o.Customer.Email
+	}
+	r := PrintJobRequest{ExternalID: o.ID, ContactEmail: contact, ShippingLevel: level,
+		Address: PrintAddress{Name: a.Name, Street1: a.AddressLine1, Street2: a.AddressLine2, City: a.CityLocality, StateCode: a.StateProvince,
+			PostCode: a.PostalCode, CountryCode: a.CountryCode, Phone: phone, Email: o.Customer.Email}}
+	for _, l := range part.Lines {
+		s, ok := skus[l.SKU]
+		if !ok || s.Printer == nil || s.Printer.PodPackageID == "" || s.Printer.InteriorURL == "" || s.Printer.CoverURL == "" {
+			return PrintJobRequest{}, apperr.New(apperr.FailedPrecondition,
+				"SKU %s has no printer set-up (skus/%s.printer: podPackageId, interiorUrl, coverUrl)", l.SKU, l.SKU).Because("no_print_files")
+		}
+		r.Lines = append(r.Lines, PrintLine{ExternalID: l.SKU, Title: l.Name, Quantity: l.Quantity, PodPackageID: s.Printer.PodPackageID,
+			InteriorURL: s.Printer.InteriorURL, CoverURL: s.Printer.CoverURL})
+	}
+	return r, nil
+}
