@@ -148,10 +148,18 @@ func (s *Server) NoPaymentMethod(on bool) { s.mu.Lock(); s.unpaid = on; s.mu.Unl
 func (s *Server) ExpireTokens() { s.mu.Lock(); s.tokens = map[string]time.Time{}; s.mu.Unlock() }
 
 // Requests is everything the API received.
-func (s *Server) Requests() []Request { s.mu.Lock(); defer s.mu.Unlock(); return slices.Clone(s.requests) }
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
 
 // Deliveries is every webhook delivery attempt.
-func (s *Server) Deliveries() []Delivery { s.mu.Lock(); defer s.mu.Unlock(); return slices.Clone(s.deliveries) }
+func (s *Server) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.deliveries)
+}
 
 // Jobs returns the jobs' ids and statuses.
 func (s *Server) Jobs() map[string]string {
