@@ -11,9 +11,9 @@ import (
 
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/lulu"
-	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/storefront"

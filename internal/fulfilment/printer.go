@@ -102,10 +102,14 @@ var errNoPrinter = apperr.New(apperr.Unavailable, "the printer is not configured
 func (NoPrinter) FindJob(context.Context, string) (*PrintJob, error) { return nil, errNoPrinter }
 
 // CreateJob implements Printer.
-func (NoPrinter) CreateJob(context.Context, PrintJobRequest) (PrintJob, error) { return PrintJob{}, errNoPrinter }
+func (NoPrinter) CreateJob(context.Context, PrintJobRequest) (PrintJob, error) {
+	return PrintJob{}, errNoPrinter
+}
 
 // Job implements Printer.
 func (NoPrinter) Job(context.Context, string) (PrintJob, error) { return PrintJob{}, errNoPrinter }
 
 // CancelJob implements Printer.
-func (NoPrinter) CancelJob(context.Context, string) (PrintJob, error) { return PrintJob{}, errNoPrinter }
+func (NoPrinter) CancelJob(context.Context, string) (PrintJob, error) {
+	return PrintJob{}, errNoPrinter
+}
