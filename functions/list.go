@@ -127,6 +127,19 @@ var List = []Function{
 		event:   onQuickBooksEvent,
 	},
 	{
+		Name: "printerWebhook", Kind: Webhook,
+		Doc:     "The printer's job status changes: verifies Lulu-HMAC-SHA256, records the delivery, answers at once.",
+		Secrets: []string{app.PrinterKey, app.PrinterSecret},
+		handler: printerWebhook,
+	},
+	{
+		Name: "onPrinterEvent", Kind: Trigger,
+		Doc:       "Acts on a recorded printer event: re-reads the job; shipped → the part shipped (the order when every part is); refused → needs attention.",
+		EventType: docevent.TypeWritten, Document: "webhookEvents/{eventId}",
+		Secrets: []string{app.PrinterKey, app.PrinterSecret},
+		event:   onPrinterEvent,
+	},
+	{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",

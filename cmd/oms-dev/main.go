@@ -36,6 +36,7 @@ func main() {
 	flag.BoolVar(&o.NoSeed, "no-seed", false, "do not seed the demo store")
 	emuLogs := flag.Bool("emulator-logs", false, "show the emulators' own output")
 	sweepEvery := flag.Duration("sweep-every", 5*time.Minute, "run the sweeper this often, as Cloud Scheduler does (0: only on POST /sweep)")
+	flag.DurationVar(&o.PrintAdvance, "print-advance", 0, "the local printer advances every open print job one status this often, so that a demo order reaches shipped by itself (0: advance them on its page)")
 	flag.Parse()
 
 	o.Logs = os.Stdout
@@ -92,6 +93,9 @@ func banner(w io.Writer, h *devhost.Host) {
 		fmt.Fprintf(w, "  QuickBooks        %s   (local, connected; mark invoices paid at %s/app/invoices; set QUICKBOOKS_CLIENT_ID for a sandbox company)\n", h.QuickBooks.URL, h.QuickBooks.URL)
 	} else if h.QuickBooksConnectLink != "" {
 		fmt.Fprintf(w, "  QuickBooks        not connected: open %s   (one-time link; redirect URI %s)\n", h.QuickBooksConnectLink, h.App.Config.QuickBooksRedirectURL)
+	}
+	if h.Printer != nil {
+		fmt.Fprintf(w, "  Printer           %s   (local; advance, ship or reject print jobs at %s/app/print-jobs; set LULU_CLIENT_KEY for Lulu's sandbox)\n", h.Printer.URL, h.Printer.URL)
 	}
 	fmt.Fprintf(w, "  seeded            %d products, %d SKUs, %d promotions\n\n", h.Seeded.Products, h.Seeded.SKUs, h.Seeded.Promotions)
 	fmt.Fprintln(w, "Functions:")

@@ -14,6 +14,7 @@ const (
 	QuickBooksDisconnected = "quickbooks_disconnected" // the QuickBooks connection is dead; orders wait
 	LowStock               = "low_stock"               // a SKU's available units fell below its lowStockAt
 	ParcelToShip           = "parcel_to_ship"          // a paid order's stock lines wait to be packed and shipped
+	PrintJob               = "print_job"               // the printer refused, lost or canceled a job, or it waits unpaid
 )
 
 // Alert is one thing the owner must hear about.

@@ -184,6 +184,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		printer = lulu.New(lulu.Options{BaseURL: cfg.PrinterURL, Key: key, Secret: cfg.Secret(PrinterSecret).Reveal(), Now: o.Now})
 	}
 	a.Parts = &fulfilment.Parts{Orders: a.Orders, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim, Printer: printer, Catalog: a.Checkouts,
+		Reader: a.Orders, Events: a.WebhookEvents,
 		Settings: fulfilment.PrintSettings{Levels: cfg.PrinterShippingLevels, DefaultLevel: cfg.PrinterShippingLevel, Phone: cfg.PrinterPhone,
 			ContactEmail: cfg.OwnerEmail, UnpaidAlertAfter: cfg.PrinterUnpaidAlertAfter}, Now: o.Now}
 	a.Flow.Failed = a.Messages.StepFailed
@@ -211,6 +212,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Sweeper.Add("redriveStaleOrders", a.Flow.RedriveTask(a.Orders, cfg.RedriveAfter))
 	a.Sweeper.Add("reconcileInvoices", a.Bookkeeping.Tasks()["reconcileInvoices"])
 	a.Sweeper.Add("alertLowStock", a.Stock.Tasks()["alertLowStock"])
+	a.Sweeper.Add("rereadPrintJobs", a.Parts.Tasks(cfg.RedriveAfter)["rereadPrintJobs"])
 	return a, nil
 }
 

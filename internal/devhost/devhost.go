@@ -57,6 +57,10 @@ type Options struct {
 	// QuickBooksWebhooks is the format the local QuickBooks posts its
 	// webhooks in: qbfake.Legacy (default) or qbfake.CloudEvents.
 	QuickBooksWebhooks string
+	// PrintAdvance, when not 0, makes the local printer advance every open
+	// print job one status this often (a demo order then reaches shipped
+	// untouched); 0 leaves that to its tester's page.
+	PrintAdvance time.Duration
 }
 
 // Host is the running local system.
@@ -201,6 +205,12 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 			return nil, err
 		}
 		h.QuickBooksConnectLink = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/quickbooksConnect?key=" + key
+	}
+	if h.Printer != nil {
+		h.Printer.SetWebhook(h.URL + "/printerWebhook")
+		if o.PrintAdvance > 0 {
+			h.Printer.AutoAdvance(o.PrintAdvance)
+		}
 	}
 	if o.Configure != nil {
 		o.Configure(h.App)

@@ -259,6 +259,40 @@ func TestLocalSystem(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(page), `"state":"fulfilling"`) || !strings.Contains(string(page), `"trackingNumber":"9400100000000000000000"`) {
 			t.Errorf("markShipped: %d %s", resp.StatusCode, page)
 		}
+		// The planner's print job, made by the submitPrintJob step at the
+		// local printer; then the printer ships it: its signed webhook →
+		// recorded → onPrinterEvent re-reads the job → the part and the
+		// order shipped → commitStock.
+		var paidAt time.Time
+		for _, c := range o.History() {
+			if c.To == order.Paid {
+				paidAt = c.At
+			}
+		}
+		var job string
+		testenv.Poll(t, 20*time.Second, "the print job", func() bool {
+			o, _ = h.App.Orders.Get(ctx, sdkOrder)
+			if p := o.Part(order.PartPrint); p != nil && p.JobID != "" {
+				job = p.JobID
+				return true
+			}
+			return false
+		})
+		t.Logf("from paid to the print job recorded: %s", o.Part(order.PartPrint).UpdatedAt.Sub(paidAt).Round(time.Millisecond))
+		for i := 0; i < 2; i++ { // CREATED → PRODUCTION_READY → IN_PRODUCTION
+			if _, err := h.Printer.Advance(job); err != nil {
+				t.Fatal(err)
+			}
+		}
+		shippedAt := time.Now()
+		if _, err := h.Printer.Advance(job); err != nil { // → SHIPPED
+			t.Fatal(err)
+		}
+		o = waitState(t, h, sdkOrder, order.Shipped)
+		t.Logf("from the printer's SHIPPED to the order shipped (webhook, record, two triggers, re-read): %s", time.Since(shippedAt).Round(time.Millisecond))
+		if p := o.Part(order.PartPrint); p.Carrier != "USPS" || p.TrackingNumber == "" {
+			t.Errorf("the print part: %+v", p)
+		}
 	})
 
 	t.Run("an order write reaches the trigger", func(t *testing.T) {

@@ -716,3 +716,12 @@ func (s *Orders) Due(ctx context.Context, before time.Time, limit int) ([]*order
 		Where("work.due", "==", true).Where("updatedAt", "<", before).
 		OrderBy("updatedAt", firestore.Asc).Limit(limit), "query orders with work due")
 }
+
+// PrintsWaiting returns up to limit fulfilling orders last changed before
+// `before`, oldest first: their print parts' jobs are re-read. (Index:
+// state ASC, updatedAt ASC.)
+func (s *Orders) PrintsWaiting(ctx context.Context, before time.Time, limit int) ([]*order.Order, error) {
+	return s.query(ctx, s.client.Collection(OrdersCollection).
+		Where("state", "==", string(order.Fulfilling)).Where("updatedAt", "<", before).
+		OrderBy("updatedAt", firestore.Asc).Limit(limit), "query fulfilling orders")
+}

@@ -28,6 +28,8 @@ type Parts struct {
 	AdminClaim string // the owner's custom claim (OMS_ADMIN_CLAIM)
 	Printer    Printer
 	Catalog    Catalog
+	Reader     OrderReader
+	Events     EventRecorder
 	Settings   PrintSettings
 	Now        func() time.Time
 }

@@ -1,0 +1,76 @@
+package functions
+
+import (
+	"context"
+	"net/http"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/docevent"
+	"github.com/readyplanner/oms/internal/fulfilment"
+	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/lulu"
+)
+
+// printerWebhook receives the printer's PRINT_JOB_STATUS_CHANGED
+// deliveries: it verifies Lulu-HMAC-SHA256 over the raw body (401 if it
+// fails; nothing recorded), records the delivery create-if-absent and
+// answers at once; onPrinterEvent re-reads the job and acts.
+func printerWebhook(a *app.App) http.Handler {
+	secret := a.Config.Secret(app.PrinterSecret).Reveal()
+	return webhook(a, "printerWebhook", func(r *http.Request, body []byte) (any, error) {
+		if err := lulu.VerifyWebhook(body, r.Header.Get(lulu.SignatureHeader), secret); err != nil {
+			return nil, apperr.Wrap(err, apperr.Unauthenticated, "%s", err.Error()).Because("bad_signature")
+		}
+		d, err := lulu.ParseWebhook(body)
+		if err != nil {
+			return nil, apperr.Wrap(err, apperr.Invalid, "%s", err.Error())
+		}
+		if d.Topic != "PRINT_JOB_STATUS_CHANGED" {
+			return map[string]any{"received": true, "outcome": "ignored"}, nil
+		}
+		fresh, err := a.Parts.RecordEvent(r.Context(), fulfilment.PrinterEvent{EventID: d.JobID + ":" + d.Status + ":" + d.Changed,
+			JobID: d.JobID, ExternalID: d.ExternalID, Status: d.Status})
+		if err != nil {
+			return nil, retry(err)
+		}
+		outcome := "recorded"
+		if !fresh {
+			outcome = "duplicate"
+		}
+		return map[string]any{"received": true, "outcome": outcome}, nil
+	})
+}
+
+// onPrinterEvent acts on a newly recorded printer event: fulfilment
+// re-reads the job from the printer and updates the order's print part.
+func onPrinterEvent(a *app.App) func(context.Context, cloudevents.Event) error {
+	return func(ctx context.Context, ce cloudevents.Event) error {
+		ctx = a.Log.With().Str("function", "onPrinterEvent").Str("event", ce.ID()).Logger().WithContext(ctx)
+		log := logging.FromContext(ctx)
+		ev, err := docevent.Decode(ce)
+		if err != nil {
+			log.Error().Err(err).Msg("undecodable event dropped")
+			return nil
+		}
+		if ev.New == nil || ev.Old != nil {
+			return nil
+		}
+		if src, _ := ev.New.String("source"); src != fulfilment.EventSource {
+			return nil
+		}
+		var e fulfilment.PrinterEvent
+		e.EventID, _ = ev.New.String("eventId")
+		e.JobID, _ = ev.New.String("jobId")
+		e.ExternalID, _ = ev.New.String("externalId")
+		e.Status, _ = ev.New.String("status")
+		outcome, err := a.Parts.HandleEvent(ctx, e)
+		if err != nil {
+			log.Warn().Err(err).Msg("printer event not handled; will retry")
+			return err
+		}
+		log.Debug().Str("outcome", outcome).Msg("printer event")
+		return nil
+	}
+}

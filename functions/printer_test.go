@@ -1,0 +1,189 @@
+package functions
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/readyplanner/oms/internal/fulfilment"
+	"github.com/readyplanner/oms/internal/lulu"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/testenv"
+)
+
+// deliver POSTs body to printerWebhook with the signature header sig
+// ("" for none).
+func deliver(t *testing.T, h *httptest.Server, body []byte, sig string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if sig != "" {
+		req.Header.Set(lulu.SignatureHeader, sig)
+	}
+	w := httptest.NewRecorder()
+	h.Config.Handler.ServeHTTP(w, req)
+	return w.Code, w.Body.String()
+}
+
+// recordedPrinterEvents are the printer events recorded for a job.
+func recordedPrinterEvents(t *testing.T, jobID string) []fulfilment.PrinterEvent {
+	t.Helper()
+	a := testApp(t)
+	snaps, err := a.Firestore.Collection("webhookEvents").Where("source", "==", "printer").Where("jobId", "==", jobID).Documents(context.Background()).GetAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []fulfilment.PrinterEvent
+	for _, s := range snaps {
+		d := s.Data()
+		out = append(out, fulfilment.PrinterEvent{EventID: d["eventId"].(string), JobID: d["jobId"].(string), ExternalID: d["externalId"].(string), Status: d["status"].(string)})
+	}
+	return out
+}
+
+// The printer's webhook: every signature case at the HTTP edge; a signed
+// delivery is recorded once (a duplicate is answered, not recorded again);
+// the event handler re-reads the job — SHIPPED with tracking ships the
+// print part, and the order once its parcel has shipped too.
+func TestPrinterWebhook(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	ctx := context.Background()
+	s := newStore(t, a, 10, 10)
+	_, o := fulfilling(t, a, s, "A", 1, "P", 1)
+	job := o.Part(order.PartPrint).JobID
+	if job == "" {
+		t.Fatalf("no print job: %+v", o.Parts)
+	}
+	srv := httptest.NewUnstartedServer(printerWebhook(a))
+	body := []byte(`{"topic":"PRINT_JOB_STATUS_CHANGED","data":{"id":` + job + `,"external_id":"` + o.ID + `","status":{"name":"SHIPPED","changed":"2026-12-03T10:00:00.000000"}}}`)
+	sig := lulu.Sign(body, localFakes(t).Printer.Secret)
+	raw, _ := hex.DecodeString(sig)
+	for name, c := range map[string]struct {
+		body []byte
+		sig  string
+		want int
+	}{
+		"no signature":    {body, "", 401},
+		"another key":     {body, lulu.Sign(body, "not-the-secret"), 401},
+		"tampered":        {bytes.Replace(body, []byte("SHIPPED"), []byte("CANCELED"), 1), sig, 401},
+		"not a delivery":  {[]byte(`{"x":1}`), lulu.Sign([]byte(`{"x":1}`), localFakes(t).Printer.Secret), 400},
+		"hex":             {body, sig, 200},
+		"base64 (repeat)": {body, base64.StdEncoding.EncodeToString(raw), 200},
+	} {
+		if code, ans := deliver(t, srv, c.body, c.sig); code != c.want {
+			t.Errorf("%s: %d %s, want %d", name, code, ans, c.want)
+		}
+	}
+	evs := recordedPrinterEvents(t, job)
+	if len(evs) != 1 {
+		t.Fatalf("recorded %d events", len(evs))
+	}
+	// The body said SHIPPED, but the printer says otherwise: nothing ships.
+	if out, err := a.Parts.HandleEvent(ctx, evs[0]); err != nil || out != "job CREATED" {
+		t.Errorf("an event the printer does not confirm: %q %v", out, err)
+	}
+	if o, _ := a.Orders.Get(ctx, o.ID); o.Part(order.PartPrint).Shipped() {
+		t.Fatal("the body was believed")
+	}
+	// Now the printer ships it, and its delivery comes through the local
+	// printer's signed webhook.
+	hook := httptest.NewServer(printerWebhook(a))
+	defer hook.Close()
+	lp := localFakes(t).Printer
+	lp.SetWebhook(hook.URL)
+	defer lp.SetWebhook("")
+	for i := 0; i < 3; i++ {
+		if _, err := lp.Advance(job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Poll(t, 5*time.Second, "the SHIPPED delivery", func() bool {
+		for _, e := range recordedPrinterEvents(t, job) {
+			if e.Status == "SHIPPED" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range recordedPrinterEvents(t, job) {
+		if _, err := a.Parts.HandleEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, _ = a.Orders.Get(ctx, o.ID)
+	p := o.Part(order.PartPrint)
+	if !p.Shipped() || p.Carrier != "USPS" || p.TrackingNumber == "" || !strings.HasPrefix(p.TrackingURL, "https://") || o.State() != order.Fulfilling {
+		t.Errorf("after SHIPPED: %s, part %+v", o.State(), p)
+	}
+	boss := owner(t)
+	rpc[json.RawMessage](t, markShipped(a), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "UPS", "trackingNumber": "1Z1"})
+	if o := settle(t, a, o.ID); o.State() != order.Shipped || !o.StockCommitted {
+		t.Errorf("both parts shipped: %s", o.State())
+	}
+	// DELIVERED follows, and a status nobody knows yet is recorded, not an error.
+	if err := lp.SetStatus(job, "DELIVERED", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.SetStatus(job, "RETURNED_TO_SENDER", "a status Lulu may add"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Poll(t, 5*time.Second, "the later deliveries", func() bool { return len(recordedPrinterEvents(t, job)) >= 4 })
+	for _, e := range recordedPrinterEvents(t, job) {
+		if _, err := a.Parts.HandleEvent(ctx, e); err != nil {
+			t.Errorf("event %s: %v", e.Status, err)
+		}
+	}
+	if o, _ := a.Orders.Get(ctx, o.ID); o.Part(order.PartPrint).PrinterStatus != "RETURNED_TO_SENDER" || o.State() != order.Shipped {
+		t.Errorf("after later statuses: %s %+v", o.State(), o.Part(order.PartPrint))
+	}
+}
+
+// A job the printer rejects: the order needs the owner, with the printer's
+// words, and one alert however often the event comes. A lost webhook costs
+// a sweep: the sweeper re-reads the jobs of waiting orders.
+func TestRejectedJobAndLostWebhook(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	ctx := context.Background()
+	s := newStore(t, a, 10, 10)
+	_, o := fulfilling(t, a, s, "P", 1)
+	job := o.Part(order.PartPrint).JobID
+	lp := localFakes(t).Printer
+	if err := lp.Reject(job, "The interior file has 3 pages; this book needs at least 24."); err != nil {
+		t.Fatal(err)
+	}
+	// No webhook reached us: the sweeper re-reads the job (twice: one alert).
+	for i := 0; i < 2; i++ {
+		if _, err := a.Parts.Tasks(a.Config.RedriveAfter)["rereadPrintJobs"](ctx, time.Now().Add(a.Config.RedriveAfter+time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, _ = a.Orders.Get(ctx, o.ID)
+	if o.State() != order.NeedsAttention || !strings.Contains(o.Attention, "at least 24") || o.Part(order.PartPrint).Status != order.PartFailed {
+		t.Errorf("after the rejection: %s %q %+v", o.State(), o.Attention, o.Part(order.PartPrint))
+	}
+	snaps, _ := a.Firestore.Collection("alerts").Where("orderId", "==", o.ID).Where("kind", "==", "print_job").Documents(ctx).GetAll()
+	if len(snaps) != 1 {
+		t.Errorf("%d print-job alerts", len(snaps))
+	}
+
+	// Lost webhook, shipped: the sweep ships the order.
+	_, o2 := fulfilling(t, a, s, "P", 1)
+	job2 := o2.Part(order.PartPrint).JobID
+	if err := lp.Ship(job2, "FedEx", "7712 3456 7890", "https://www.fedex.com/fedextrack/?trknbr=771234567890"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Parts.Tasks(a.Config.RedriveAfter)["rereadPrintJobs"](ctx, time.Now().Add(a.Config.RedriveAfter+time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if o2 := settle(t, a, o2.ID); o2.State() != order.Shipped || o2.Part(order.PartPrint).Carrier != "FedEx" {
+		t.Errorf("after the sweep: %s %+v", o2.State(), o2.Part(order.PartPrint))
+	}
+}

@@ -1,0 +1,155 @@
+package fulfilment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/readyplanner/oms/internal/alert"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/sweep"
+)
+
+// EventSource is the source of the printer's recorded webhook events
+// (webhookEvents/printer:{jobId}:{status}:{changed}).
+const EventSource = "printer"
+
+// EventRecorder records webhook deliveries create-if-absent and marks them
+// processed.
+type EventRecorder interface {
+	Record(ctx context.Context, source, id string, fields map[string]any, now time.Time) (processed bool, err error)
+	Processed(ctx context.Context, source, id, outcome string, now time.Time) error
+}
+
+// OrderReader reads orders, and lists the fulfilling ones whose print
+// part waits on the printer.
+type OrderReader interface {
+	Get(ctx context.Context, id string) (*order.Order, error)
+	// PrintsWaiting lists up to limit fulfilling orders last changed
+	// before `before` (their print parts are re-read).
+	PrintsWaiting(ctx context.Context, before time.Time, limit int) ([]*order.Order, error)
+}
+
+// PrinterEvent is a delivery of the printer's webhook, as recorded.
+type PrinterEvent struct {
+	EventID    string
+	JobID      string
+	ExternalID string // the order id, as the delivery says
+	Status     string
+}
+
+// RecordEvent records a delivery of the printer's webhook (its signature
+// checked by the caller) and reports whether it was new or not yet
+// processed: onPrinterEvent acts on it.
+func (p *Parts) RecordEvent(ctx context.Context, e PrinterEvent) (bool, error) {
+	processed, err := p.Events.Record(ctx, EventSource, e.EventID, map[string]any{"jobId": e.JobID, "externalId": e.ExternalID, "status": e.Status},
+		p.Now())
+	return !processed, err
+}
+
+// HandleEvent acts on a recorded printer event: it re-reads the job from
+// the printer (the delivery's body is never trusted), updates the order's
+// print part (shipped with tracking; failed → the order needs the owner,
+// alerted once), and marks the event processed. An event of a job no
+// order knows is recorded with that outcome.
+func (p *Parts) HandleEvent(ctx context.Context, e PrinterEvent) (string, error) {
+	job, err := p.Printer.Job(ctx, e.JobID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "unknown job", p.Events.Processed(ctx, EventSource, e.EventID, "unknown job", p.Now())
+	}
+	if err != nil {
+		return "", err
+	}
+	outcome, err := p.applyJob(ctx, job)
+	if err != nil {
+		return "", err
+	}
+	return outcome, p.Events.Processed(ctx, EventSource, e.EventID, outcome, p.Now())
+}
+
+// applyJob records a job read from the printer on its order.
+func (p *Parts) applyJob(ctx context.Context, job PrintJob) (string, error) {
+	if order.ValidID(job.ExternalID) != nil {
+		return "not an order's job", nil
+	}
+	o, err := p.Reader.Get(ctx, job.ExternalID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "unknown order", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if part := o.Part(order.PartPrint); part == nil || (part.JobID != "" && part.JobID != job.ID) {
+		return "not the order's job", nil
+	}
+	if err := p.recordJob(ctx, o.ID, job); err != nil {
+		return "", err
+	}
+	if err := p.alertJob(ctx, o.ID, job); err != nil {
+		return "", err
+	}
+	return "job " + job.Status, nil
+}
+
+// alertJob tells the owner of a job the printer refused or lost (once per
+// job and status) and of one stuck unpaid (the account has no payment
+// method) longer than the settings allow.
+func (p *Parts) alertJob(ctx context.Context, orderID string, job PrintJob) error {
+	switch job.Status {
+	case JobRejected, JobError, JobCanceled:
+		_, err := p.Alerts.Raise(ctx, alert.Alert{Key: fmt.Sprintf("print-%s-%s", job.ID, job.Status), Kind: alert.PrintJob, OrderID: orderID,
+			Subject: fmt.Sprintf("Order %s: the printer's job is %s", orderID, job.Status),
+			Text: fmt.Sprintf("The printer's job %s for order %s is %s: %s\nThe order needs your attention; retryOrder sends it again once the cause is fixed.",
+				job.ID, orderID, job.Status, job.StatusMessage)})
+		return err
+	case JobUnpaid:
+		if !job.Changed.IsZero() && p.Now().Sub(job.Changed) > p.Settings.UnpaidAlertAfter {
+			_, err := p.Alerts.Raise(ctx, alert.Alert{Key: "print-unpaid-" + job.ID, Kind: alert.PrintJob, OrderID: orderID,
+				Subject: fmt.Sprintf("Order %s: the print job waits to be paid", orderID),
+				Text: fmt.Sprintf("The printer's job %s for order %s has been UNPAID since %s: the printer account has no payment method. "+
+					"Add one at the printer; the job then goes into production.", job.ID, orderID, job.Changed.UTC().Format(time.RFC3339))})
+			return err
+		}
+	}
+	return nil
+}
+
+// Tasks returns the sweeper tasks by name.
+func (p *Parts) Tasks(redriveAfter time.Duration) map[string]sweep.TaskFunc {
+	return map[string]sweep.TaskFunc{"rereadPrintJobs": func(ctx context.Context, now time.Time) (string, error) {
+		return p.rereadPrintJobs(ctx, now, redriveAfter)
+	}}
+}
+
+// rereadBatch bounds one sweep's re-reads.
+const rereadBatch = 50
+
+// rereadPrintJobs re-reads the print jobs of fulfilling orders unchanged
+// for longer than redriveAfter, so that a lost webhook costs a sweep, not
+// an order; an UNPAID job past its time alerts the owner.
+func (p *Parts) rereadPrintJobs(ctx context.Context, now time.Time, redriveAfter time.Duration) (string, error) {
+	orders, err := p.Reader.PrintsWaiting(ctx, now.Add(-redriveAfter), rereadBatch)
+	if err != nil {
+		return "", err
+	}
+	n, moved := 0, 0
+	for _, o := range orders {
+		part := o.Part(order.PartPrint)
+		if part == nil || part.JobID == "" || part.Shipped() || part.Status == order.PartFailed || part.Status == order.PartCanceled {
+			continue
+		}
+		job, err := p.Printer.Job(ctx, part.JobID)
+		if err != nil {
+			return fmt.Sprintf("re-read %d print jobs, %d moved", n, moved), err
+		}
+		n++
+		if job.Status != part.PrinterStatus {
+			moved++
+		}
+		if _, err := p.applyJob(ctx, job); err != nil {
+			return fmt.Sprintf("re-read %d print jobs, %d moved", n, moved), err
+		}
+	}
+	return fmt.Sprintf("re-read %d print jobs, %d moved", n, moved), nil
+}
