@@ -348,3 +348,15 @@ func (c *Client) CancelJob(ctx context.Context, id string) (fulfilment.PrintJob,
 // ErrBadSignature is the error of a webhook whose Lulu-HMAC-SHA256 does not
 // match its body.
 var ErrBadSignature = errors.New("the Lulu-HMAC-SHA256 signature does not match the body")
+
+// Subscribe registers url for the printer's PRINT_JOB_STATUS_CHANGED
+// deliveries (POST /webhooks/) and returns the subscription's id.
+func (c *Client) Subscribe(ctx context.Context, url string) (string, error) {
+	var w struct {
+		ID json.Number `json:"id"`
+	}
+	if err := c.do(ctx, "POST", "/webhooks/", map[string]any{"topics": []string{"PRINT_JOB_STATUS_CHANGED"}, "url": url}, &w); err != nil {
+		return "", err
+	}
+	return w.ID.String(), nil
+}

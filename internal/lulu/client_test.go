@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +135,41 @@ func TestWebhookSignatures(t *testing.T) {
 	}
 	if _, err := lulu.ParseWebhook([]byte(`{"topic":""}`)); err == nil {
 		t.Error("an empty delivery parsed")
+	}
+}
+
+// Subscribing (what cmd/printer-webhook does) makes the printer deliver
+// every status change, signed, to the URL.
+func TestSubscribe(t *testing.T) {
+	f, c := start(t)
+	got := make(chan string, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if lulu.VerifyWebhook(body, r.Header.Get(lulu.SignatureHeader), "secret-1") == nil {
+			d, _ := lulu.ParseWebhook(body)
+			got <- d.Status
+		}
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	if id, err := c.Subscribe(ctx, srv.URL); err != nil || id == "" {
+		t.Fatalf("subscribe: %q %v", id, err)
+	}
+	job, err := c.CreateJob(ctx, request("K7Q2M9XH4TBE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Advance(job.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CREATED", "PRODUCTION_READY"} {
+		select {
+		case s := <-got:
+			if s != want {
+				t.Errorf("delivered %s, want %s", s, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no %s delivery", want)
+		}
 	}
 }

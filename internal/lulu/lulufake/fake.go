@@ -117,6 +117,7 @@ func Start(key, secret string) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+lulu.TokenPath, s.token)
 	mux.HandleFunc("/print-jobs/", s.api)
+	mux.HandleFunc("POST /webhooks/", s.subscribe)
 	mux.HandleFunc("GET /app/print-jobs", s.page)
 	mux.HandleFunc("POST /app/print-jobs/{id}/{action}", s.pageAction)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -517,4 +518,26 @@ func (s *Server) notify(j *job) {
 			time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
 		}
 	}()
+}
+
+// subscribe registers a webhook subscription (POST /webhooks/): its URL
+// receives every status change from then on.
+func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	_, ok := s.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, 401, map[string]any{"detail": "Authentication credentials were not provided."})
+		return
+	}
+	var in struct {
+		Topics []string `json:"topics"`
+		URL    string   `json:"url"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || !strings.HasPrefix(in.URL, "http") || !slices.Contains(in.Topics, "PRINT_JOB_STATUS_CHANGED") {
+		writeJSON(w, 400, map[string]any{"url": []string{"Enter a valid URL."}, "topics": []string{"Choose PRINT_JOB_STATUS_CHANGED."}})
+		return
+	}
+	s.SetWebhook(in.URL)
+	writeJSON(w, 201, map[string]any{"id": 1, "topics": in.Topics, "url": in.URL, "is_active": true})
 }
