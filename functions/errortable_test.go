@@ -539,6 +539,45 @@ func TestErrorTableWalk(t *testing.T) {
 		return ship(map[string]any{"orderId": mixed, "partId": "parcel", "carrier": "UPS", "trackingNumber": "2"})
 	}
 
+	ownerCall := func(h func(*app.App) http.Handler, token string, data map[string]any) rpcAnswer[json.RawMessage] {
+		return rpc[json.RawMessage](t, h(a), token, data)
+	}
+	scenarios["retryOrder/not_owner"] = func() rpcAnswer[json.RawMessage] {
+		return ownerCall(retryOrder, user(t).IDToken, map[string]any{"orderId": unknownID})
+	}
+	scenarios["retryOrder/required"] = func() rpcAnswer[json.RawMessage] {
+		return ownerCall(retryOrder, boss.IDToken, map[string]any{"orderId": ""})
+	}
+	scenarios["retryOrder/malformed"] = func() rpcAnswer[json.RawMessage] {
+		return ownerCall(retryOrder, boss.IDToken, map[string]any{"orderId": "a/b"})
+	}
+	scenarios["retryOrder/order_not_found"] = func() rpcAnswer[json.RawMessage] {
+		return ownerCall(retryOrder, boss.IDToken, map[string]any{"orderId": unknownID})
+	}
+	scenarios["retryOrder/order_not_needing_attention"] = func() rpcAnswer[json.RawMessage] {
+		_, id := checkedOut(t, a, s, "A", 1)
+		return ownerCall(retryOrder, boss.IDToken, map[string]any{"orderId": id})
+	}
+	cancelWith := func(id, reason string) rpcAnswer[json.RawMessage] {
+		return ownerCall(cancelOrder, boss.IDToken, map[string]any{"orderId": id, "reason": reason})
+	}
+	scenarios["cancelOrder/not_owner"] = func() rpcAnswer[json.RawMessage] {
+		return ownerCall(cancelOrder, user(t).IDToken, map[string]any{"orderId": unknownID, "reason": "mine"})
+	}
+	scenarios["cancelOrder/required"] = func() rpcAnswer[json.RawMessage] { return cancelWith(unknownID, " ") }
+	scenarios["cancelOrder/malformed"] = func() rpcAnswer[json.RawMessage] { return cancelWith("x", "why") }
+	scenarios["cancelOrder/too_long"] = func() rpcAnswer[json.RawMessage] { return cancelWith(unknownID, strings.Repeat("w", 501)) }
+	scenarios["cancelOrder/order_not_found"] = func() rpcAnswer[json.RawMessage] { return cancelWith(unknownID, "why") }
+	scenarios["cancelOrder/not_paid"] = func() rpcAnswer[json.RawMessage] {
+		_, id := checkedOut(t, a, s, "A", 1)
+		return cancelWith(id, "why")
+	}
+	scenarios["cancelOrder/captured"] = func() rpcAnswer[json.RawMessage] { return cancelWith(fulfillingOrder("B", 1), "too late") }
+	scenarios["cancelOrder/not_cancelable"] = func() rpcAnswer[json.RawMessage] {
+		_, id := notPending()
+		return cancelWith(id, "it expired")
+	}
+
 	walked := map[string]bool{}
 	for _, c := range storefront.Calls {
 		for _, e := range c.ErrorCases() {

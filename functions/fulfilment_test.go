@@ -246,3 +246,43 @@ func TestOnePrintJobPerOrder(t *testing.T) {
 		t.Errorf("after the re-drive: %d jobs, part %+v, work due %v", jobsOf(t, o2.ID), p, o2.WorkDue())
 	}
 }
+
+// The owner cancels an order before its card is charged: the order is
+// canceled with the owner as actor, and its steps release the
+// authorization at Stripe (once), the holds and the redemptions; twice
+// changes nothing; a charged order is refused (refund it).
+func TestOwnerCancelsBeforeCapture(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	s := newStore(t, a, 10, 10)
+	u, id, pi := authorizedWith(t, a, s, "A", 2)
+	boss := owner(t)
+	cancel := func(token, id string) rpcAnswer[storefront.Order] {
+		return rpc[storefront.Order](t, cancelOrder(a), token, map[string]any{"orderId": id, "reason": "the customer called: wrong size"})
+	}
+	if ans := cancel(u.IDToken, id); ans.Error.Status != "PERMISSION_DENIED" {
+		t.Errorf("the customer canceling: %+v", ans.Error)
+	}
+	ans := cancel(boss.IDToken, id)
+	if ans.status != 200 || ans.Result.State != order.Canceled {
+		t.Fatalf("cancel: %d %+v", ans.status, ans.Error)
+	}
+	o := settle(t, a, id)
+	if in := localStripe(t).Intent(pi); in["status"] != "canceled" || !o.HoldsReleased {
+		t.Errorf("after the cancel steps: intent %v, holds released %v", in["status"], o.HoldsReleased)
+	}
+	if on, held := s.level("A"); on != 10 || held != 0 {
+		t.Errorf("stock after the cancel: %d on hand, %d held", on, held)
+	}
+	h := o.History()
+	if last := h[len(h)-1]; last.Actor != "owner:"+boss.UID || !strings.Contains(last.Reason, "wrong size") {
+		t.Errorf("history %+v", last)
+	}
+	if again := cancel(boss.IDToken, id); again.status != 200 || len(o.History()) != len(h) {
+		t.Errorf("canceling again: %+v", again.Error)
+	}
+	_, charged := fulfilling(t, a, s, "B", 1)
+	if ans := cancel(boss.IDToken, charged.ID); !strings.Contains(string(ans.Error.Details), `"captured"`) {
+		t.Errorf("canceling a charged order: %+v", ans.Error)
+	}
+}

@@ -96,6 +96,16 @@ var List = []Function{
 		handler: markShipped,
 	},
 	{
+		Name: "retryOrder", Kind: Callable,
+		Doc:     "The owner sends an order that needs attention back to the state whose step failed; the step runs again.",
+		handler: retryOrder,
+	},
+	{
+		Name: "cancelOrder", Kind: Callable,
+		Doc:     "The owner cancels an order before its card is charged: authorization, invoice, holds and redemptions released.",
+		handler: cancelOrder,
+	},
+	{
 		Name: "stripeWebhook", Kind: Webhook,
 		Doc:     "Stripe's events: verifies the signature, records the event, re-reads the PaymentIntent, moves the order (authorized, expired, canceled).",
 		Secrets: []string{app.StripeKey, app.StripeWebhookSecret},

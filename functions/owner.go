@@ -30,3 +30,23 @@ func markShipped(a *app.App) http.Handler {
 		return storefront.OrderOf(o), nil
 	})
 }
+
+func retryOrder(a *app.App) http.Handler {
+	return callableOf(a, storefront.RetryOrder, func(ctx context.Context, c callable.Caller, req storefront.RetryOrderRequest) (storefront.Order, error) {
+		o, err := a.Owner.Retry(ctx, c.Identity, req.OrderID)
+		if err != nil {
+			return storefront.Order{}, err
+		}
+		return storefront.OrderOf(o), nil
+	})
+}
+
+func cancelOrder(a *app.App) http.Handler {
+	return callableOf(a, storefront.CancelOrder, func(ctx context.Context, c callable.Caller, req storefront.CancelOrderRequest) (storefront.Order, error) {
+		o, err := a.Owner.Cancel(ctx, c.Identity, req.OrderID, req.Reason)
+		if err != nil {
+			return storefront.Order{}, err
+		}
+		return storefront.OrderOf(o), nil
+	})
+}

@@ -173,6 +173,26 @@ func TestRejectedJobAndLostWebhook(t *testing.T) {
 	if len(snaps) != 1 {
 		t.Errorf("%d print-job alerts", len(snaps))
 	}
+	// The owner fixed the files and retries: back to fulfilling, a new job
+	// (the rejected one is not the order's live job any more).
+	boss := owner(t)
+	if ans := rpc[json.RawMessage](t, retryOrder(a), user(t).IDToken, map[string]any{"orderId": o.ID}); ans.Error.Status != "PERMISSION_DENIED" {
+		t.Errorf("a customer retrying: %+v", ans.Error)
+	}
+	ans := rpc[json.RawMessage](t, retryOrder(a), boss.IDToken, map[string]any{"orderId": o.ID})
+	if ans.status != 200 {
+		t.Fatalf("retryOrder: %+v", ans.Error)
+	}
+	o = settle(t, a, o.ID)
+	if p := o.Part(order.PartPrint); o.State() != order.Fulfilling || p.JobID == "" || p.JobID == job || p.Status != order.PartSubmitted || jobsOf(t, o.ID) != 2 {
+		t.Errorf("after the retry: %s, part %+v, %d jobs", o.State(), p, jobsOf(t, o.ID))
+	}
+	if last := o.History()[len(o.History())-1]; last.To != order.Fulfilling || last.Actor != "owner:"+boss.UID {
+		t.Errorf("history %+v", o.History())
+	}
+	if again := rpc[json.RawMessage](t, retryOrder(a), boss.IDToken, map[string]any{"orderId": o.ID}); !strings.Contains(string(again.Error.Details), "order_not_needing_attention") {
+		t.Errorf("retrying a fulfilling order: %+v", again.Error)
+	}
 
 	// Lost webhook, shipped: the sweep ships the order.
 	_, o2 := fulfilling(t, a, s, "P", 1)

@@ -18,6 +18,8 @@ import { doc, type DocumentReference, type Firestore, type FirestoreDataConverte
 import { FunctionsError, httpsCallable, type Functions } from "firebase/functions";
 import type {
   AdjustStockRequest,
+  CancelOrderRequest,
+  RetryOrderRequest,
   MarkShippedRequest,
   ApplyCustomerRequest,
   CallableError,
@@ -62,6 +64,12 @@ export const adjustStock = (functions: Functions, data: AdjustStockRequest) => i
 
 /** markShipped (the owner only): the carrier and tracking of an order's parcel part. */
 export const markShipped = (functions: Functions, data: MarkShippedRequest) => invoke(functions, "markShipped", data);
+
+/** retryOrder (the owner only): an order that needs attention runs its failed step again. */
+export const retryOrder = (functions: Functions, data: RetryOrderRequest) => invoke(functions, "retryOrder", data);
+
+/** cancelOrder (the owner only): cancels an order before its card is charged. */
+export const cancelOrder = (functions: Functions, data: CancelOrderRequest) => invoke(functions, "cancelOrder", data);
 
 /**
  * The typed error of callable `name`, or undefined when `e` is not an

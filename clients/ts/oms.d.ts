@@ -236,6 +236,18 @@ export interface MarkShippedRequest {
   trackingUrl?: string;
 }
 
+/** RetryOrderRequest names the order the owner retries. */
+export interface RetryOrderRequest {
+  orderId: string;
+}
+
+/** CancelOrderRequest names the order the owner cancels, and why. */
+export interface CancelOrderRequest {
+  orderId: string;
+  /** 1–500 characters, kept in the order's history */
+  reason: string;
+}
+
 /** Line is an order line. Lines of the same SKU are one line. */
 export interface Line {
   sku: string;
@@ -441,6 +453,18 @@ export interface Callables {
     request: MarkShippedRequest;
     answer: Order;
     reason: "already_shipped" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_a_parcel" | "not_owner" | "order_not_found" | "order_not_fulfilling" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "unknown_part" | "wrong_type";
+  };
+  /** The owner only: sends an order that needs attention back to the state whose step failed, so that the step runs again. */
+  retryOrder: {
+    request: RetryOrderRequest;
+    answer: Order;
+    reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_owner" | "order_not_found" | "order_not_needing_attention" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
+  };
+  /** The owner only: cancels an order before its card is charged (the authorization, invoice, holds and redemptions are released). */
+  cancelOrder: {
+    request: CancelOrderRequest;
+    answer: Order;
+    reason: "app_check_required" | "bad_request" | "canceled" | "captured" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_cancelable" | "not_owner" | "not_paid" | "order_not_found" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
   };
 }
 

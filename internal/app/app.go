@@ -24,6 +24,7 @@ import (
 	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/lulu"
+	"github.com/readyplanner/oms/internal/owner"
 	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/payments"
@@ -82,6 +83,8 @@ type App struct {
 	// Parts splits paid orders into the parts they ship in and ships the
 	// owner's parcels.
 	Parts *fulfilment.Parts
+	// Owner is the owner's operations on orders (retry, cancel).
+	Owner *owner.Operations
 	// Messages raises the order flow's owner alerts.
 	Messages *messages.Alerts
 	// Alerts records the owner's alerts and mails them (OMS_OWNER_EMAIL).
@@ -206,6 +209,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 	orderflow.Register(a.Flow, steps)
 
+	a.Owner = &owner.Operations{Orders: a.Orders, AdminClaim: cfg.AdminClaim, Now: o.Now}
 	a.Sweeper = sweep.New(o.Now)
 	a.Sweeper.Add("expireHolds", a.CheckoutSteps.Tasks()["expireHolds"])
 	a.Sweeper.Add("authorizationLapse", a.Payments.Tasks()["authorizationLapse"])

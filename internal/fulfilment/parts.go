@@ -94,7 +94,7 @@ const (
 // moves to shipped in the same write. Marking it again with the same
 // tracking changes nothing.
 func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, orderID, partID string, t order.Tracking) (*order.Order, error) {
-	if err := Owner(who, p.AdminClaim); err != nil {
+	if err := identity.RequireOwner(who, p.AdminClaim); err != nil {
 		return nil, err
 	}
 	if err := order.ValidID(orderID); err != nil {

@@ -15,9 +15,10 @@ import (
 // later); FAILED_PRECONDITION (reason printer_refused) when it refused the
 // job, with its words; NOT_FOUND for a job it does not know.
 type Printer interface {
-	// FindJob returns the job whose external id is externalID (the order
-	// id), or nil when there is none: how a job made before a crash is
-	// found again instead of printed twice.
+	// FindJob returns the live job whose external id is externalID (the
+	// order id), or nil when there is none: how a job made before a crash
+	// is found again instead of printed twice. A job that ended without
+	// printing (rejected, canceled, error) is not live.
 	FindJob(ctx context.Context, externalID string) (*PrintJob, error)
 	// CreateJob creates a print job.
 	CreateJob(ctx context.Context, r PrintJobRequest) (PrintJob, error)

@@ -48,22 +48,6 @@ type Stock struct {
 	AdminClaim string // the owner's custom claim (OMS_ADMIN_CLAIM)
 }
 
-// ReasonNotOwner is the PERMISSION_DENIED reason of an owner operation
-// called by anyone else.
-const ReasonNotOwner = "not_owner"
-
-// Owner checks that who is the store's owner: UNAUTHENTICATED without a
-// caller, PERMISSION_DENIED (not_owner) without the claim.
-func Owner(who *identity.Identity, claim string) error {
-	if who == nil {
-		return apperr.New(apperr.Unauthenticated, "sign in first").Because("sign_in_required")
-	}
-	if !who.IsOwner(claim) {
-		return apperr.New(apperr.PermissionDenied, "only the store's owner may do this: this account has no %q claim", claim).Because(ReasonNotOwner)
-	}
-	return nil
-}
-
 // maxNote bounds the owner's words on an adjustment.
 const maxNote = 200
 
@@ -72,7 +56,7 @@ const maxNote = 200
 // hold, and records why in the stock ledger with the owner as actor. It
 // answers the new level.
 func (s *Stock) Adjust(ctx context.Context, who *identity.Identity, sku string, delta int64, note string) (inventory.Level, error) {
-	if err := Owner(who, s.AdminClaim); err != nil {
+	if err := identity.RequireOwner(who, s.AdminClaim); err != nil {
 		return inventory.Level{}, err
 	}
 	switch note = strings.TrimSpace(note); {

@@ -3,7 +3,11 @@
 // Firebase Auth adapter (internal/firebaseauth) verifies tokens.
 package identity
 
-import "context"
+import (
+	"context"
+
+	"github.com/readyplanner/oms/internal/apperr"
+)
 
 // Identity is what a verified Firebase ID token says about the caller.
 type Identity struct {
@@ -29,4 +33,21 @@ func (id *Identity) IsOwner(claim string) bool {
 	}
 	v, _ := id.Claims[claim].(bool)
 	return v
+}
+
+// ReasonNotOwner is the PERMISSION_DENIED reason of an owner's operation
+// called by anyone else.
+const ReasonNotOwner = "not_owner"
+
+// RequireOwner checks that id is the store's owner (the custom claim
+// claim is the boolean true): UNAUTHENTICATED without a caller,
+// PERMISSION_DENIED (not_owner) without the claim.
+func RequireOwner(id *Identity, claim string) error {
+	if id == nil {
+		return apperr.New(apperr.Unauthenticated, "sign in first").Because("sign_in_required")
+	}
+	if !id.IsOwner(claim) {
+		return apperr.New(apperr.PermissionDenied, "only the store's owner may do this: this account has no %q claim", claim).Because(ReasonNotOwner)
+	}
+	return nil
 }

@@ -272,7 +272,9 @@ func (j job) printJob() fulfilment.PrintJob {
 }
 
 // FindJob implements fulfilment.Printer: Lulu documents no external_id
-// filter, so it searches for the id and matches external_id exactly.
+// filter, so it searches for the id and matches external_id exactly; a
+// job that ended without printing (rejected, canceled, error) is not the
+// order's live job.
 func (c *Client) FindJob(ctx context.Context, externalID string) (*fulfilment.PrintJob, error) {
 	var page struct {
 		Results []job `json:"results"`
@@ -281,12 +283,18 @@ func (c *Client) FindJob(ctx context.Context, externalID string) (*fulfilment.Pr
 		return nil, err
 	}
 	for _, j := range page.Results {
-		if j.ExternalID == externalID {
+		if j.ExternalID == externalID && !ended(j.Status.Name) {
 			p := j.printJob()
 			return &p, nil
 		}
 	}
 	return nil, nil
+}
+
+// ended reports whether a job ended without printing (rejected, canceled,
+// failed): an order retried after one gets a new job.
+func ended(status string) bool {
+	return status == fulfilment.JobRejected || status == fulfilment.JobCanceled || status == fulfilment.JobError
 }
 
 // CreateJob implements fulfilment.Printer.

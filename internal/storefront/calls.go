@@ -162,6 +162,17 @@ type MarkShippedRequest struct {
 	TrackingURL    string `json:"trackingUrl,omitempty"`
 }
 
+// RetryOrderRequest names the order the owner retries.
+type RetryOrderRequest struct {
+	OrderID string `json:"orderId"`
+}
+
+// CancelOrderRequest names the order the owner cancels, and why.
+type CancelOrderRequest struct {
+	OrderID string `json:"orderId"`
+	Reason  string `json:"reason"` // 1–500 characters, kept in the order's history
+}
+
 // The callables, in the order a checkout calls them; then the owner's.
 var (
 	Whoami = Call[WhoamiRequest, WhoamiAnswer]{Name: "whoami",
@@ -178,9 +189,13 @@ var (
 		Doc: "Makes the Stripe Checkout Session where the card is authorized (not charged) for the order's total.", Errors: createPaymentSessionErrors}
 	AdjustStock = Call[AdjustStockRequest, StockLevel]{Name: "adjustStock",
 		Doc: "The owner only (the OMS_ADMIN_CLAIM claim): changes a SKU's stock on hand, never below what open orders hold, with a reason for the stock ledger.", Errors: adjustStockErrors}
+	RetryOrder = Call[RetryOrderRequest, Order]{Name: "retryOrder",
+		Doc: "The owner only: sends an order that needs attention back to the state whose step failed, so that the step runs again.", Errors: retryOrderErrors}
+	CancelOrder = Call[CancelOrderRequest, Order]{Name: "cancelOrder",
+		Doc: "The owner only: cancels an order before its card is charged (the authorization, invoice, holds and redemptions are released).", Errors: cancelOrderErrors}
 	MarkShipped = Call[MarkShippedRequest, Order]{Name: "markShipped",
 		Doc: "The owner only: records the carrier and tracking of an order's parcel part; the order is shipped once every part is.", Errors: markShippedErrors}
 )
 
 // Calls is every callable.
-var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession, AdjustStock, MarkShipped}
+var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession, AdjustStock, MarkShipped, RetryOrder, CancelOrder}

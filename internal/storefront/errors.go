@@ -141,6 +141,25 @@ var markShippedErrors = []ErrorCase{
 	{apperr.FailedPrecondition, "already_shipped", "the part already shipped with other tracking", nil},
 }
 
+var retryOrderErrors = []ErrorCase{
+	{apperr.PermissionDenied, "not_owner", "the caller is not the store's owner (no OMS_ADMIN_CLAIM claim)", nil},
+	{apperr.Invalid, order.ReasonRequired, "orderId is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id", []string{"field"}},
+	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
+	{apperr.FailedPrecondition, "order_not_needing_attention", "the order does not need attention; state says where it is", []string{"state"}},
+}
+
+var cancelOrderErrors = []ErrorCase{
+	{apperr.PermissionDenied, "not_owner", "the caller is not the store's owner (no OMS_ADMIN_CLAIM claim)", nil},
+	{apperr.Invalid, order.ReasonRequired, "orderId or reason is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id", []string{"field"}},
+	{apperr.Invalid, order.ReasonTooLong, "reason is over 500 characters", []string{"field", "max"}},
+	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
+	{apperr.FailedPrecondition, "not_paid", "the order is pending: the customer has not paid, and it expires by itself", nil},
+	{apperr.FailedPrecondition, "captured", "the card is already charged: refund the order instead; state says where it is", []string{"state"}},
+	{apperr.FailedPrecondition, "not_cancelable", "the order ended (expired) or is past the point of canceling; state says where it is", []string{"state"}},
+}
+
 func concat(lists ...[]ErrorCase) []ErrorCase {
 	var out []ErrorCase
 	for _, l := range lists {
