@@ -578,6 +578,31 @@ func TestErrorTableWalk(t *testing.T) {
 		return cancelWith(id, "it expired")
 	}
 
+	// A print order whose address the printer cannot take.
+	printOrderTo := func(addr map[string]any) rpcAnswer[json.RawMessage] {
+		u, id := checkedOut(t, a, s, "P", 1)
+		do("applyCustomer", u.IDToken, map[string]any{"orderId": id, "name": "Ann", "email": testenv.ID("ann") + "@example.com"})
+		q := do("quoteShipping", u.IDToken, map[string]any{"orderId": id, "address": addr})
+		var ans storefront.QuoteShippingAnswer
+		_ = json.Unmarshal(q.Result, &ans)
+		if len(ans.Rates) == 0 {
+			t.Fatalf("no rates: %s %+v", q.Result, q.Error)
+		}
+		if sel := do("selectShipping", u.IDToken, map[string]any{"orderId": id, "rateId": ans.Rates[0].RateID}); sel.status != 200 {
+			t.Fatalf("select: %+v", sel.Error)
+		}
+		return do("createPaymentSession", u.IDToken, map[string]any{"orderId": id})
+	}
+	scenarios["createPaymentSession/printer_needs_phone"] = func() rpcAnswer[json.RawMessage] {
+		addr := address("6 " + testenv.ID("phone") + " St")
+		addr["phone"] = "call me"
+		return printOrderTo(addr)
+	}
+	scenarios["createPaymentSession/printer_cannot_ship"] = func() rpcAnswer[json.RawMessage] {
+		return printOrderTo(map[string]any{"name": "Ana Souza", "addressLine1": "Avenida Paulista 1000", "cityLocality": "São Paulo",
+			"stateProvince": "SP", "postalCode": "01310-100", "countryCode": "BR", "phone": "+55 11 5555 0100"})
+	}
+
 	walked := map[string]bool{}
 	for _, c := range storefront.Calls {
 		for _, e := range c.ErrorCases() {

@@ -207,3 +207,47 @@ func TestRejectedJobAndLostWebhook(t *testing.T) {
 		t.Errorf("after the sweep: %s %+v", o2.State(), o2.Part(order.PartPrint))
 	}
 }
+
+// A job stuck UNPAID (the printer account has no payment method) longer
+// than OMS_PRINTER_UNPAID_ALERT_AFTER raises one owner alert.
+func TestUnpaidJobAlerts(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	a := r.a
+	ctx := context.Background()
+	s := newStore(t, a, 10, 10)
+	u, id := readyToPay(t, a, s, "", "P", 1)
+	if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
+		t.Fatal(err)
+	}
+	approve(t, a, id)
+	o := settle(t, a, id)
+	job := o.Part(order.PartPrint).JobID
+	if job == "" {
+		t.Fatalf("no job: %+v", o.Parts)
+	}
+	if err := localFakes(t).Printer.SetStatus(job, "UNPAID", "No payment method on file."); err != nil {
+		t.Fatal(err)
+	}
+	reread := func() int {
+		t.Helper()
+		if _, err := a.Parts.Tasks(a.Config.RedriveAfter)["rereadPrintJobs"](ctx, r.clk.Now().Add(a.Config.RedriveAfter+time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		snaps, _ := a.Firestore.Collection("alerts").Where("orderId", "==", id).Where("kind", "==", "print_job").Documents(ctx).GetAll()
+		return len(snaps)
+	}
+	if n := reread(); n != 0 {
+		t.Errorf("alerted at once: %d", n)
+	}
+	r.clk.Advance(a.Config.PrinterUnpaidAlertAfter + time.Minute)
+	if n := reread(); n != 1 {
+		t.Errorf("after %s unpaid: %d alerts", a.Config.PrinterUnpaidAlertAfter, n)
+	}
+	if n := reread(); n != 1 {
+		t.Errorf("a second sweep: %d alerts", n)
+	}
+	if o, _ := a.Orders.Get(ctx, id); o.Part(order.PartPrint).PrinterStatus != "UNPAID" || o.State() != order.Fulfilling {
+		t.Errorf("the order: %s %+v", o.State(), o.Part(order.PartPrint))
+	}
+}

@@ -440,7 +440,7 @@ export interface Callables {
   createPaymentSession: {
     request: CreatePaymentSessionRequest;
     answer: CreatePaymentSessionAnswer;
-    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_customer" | "no_shipping" | "off_storefront" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "repriced" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_customer" | "no_shipping" | "off_storefront" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "printer_cannot_ship" | "printer_needs_phone" | "repriced" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
   };
   /** The owner only (the OMS_ADMIN_CLAIM claim): changes a SKU's stock on hand, never below what open orders hold, with a reason for the stock ledger. */
   adjustStock: {

@@ -3,6 +3,8 @@ package fulfilment
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -189,3 +191,40 @@ func (p *Parts) jobRequest(ctx context.Context, o *order.Order) (PrintJobRequest
 	}
 	return r, nil
 }
+
+// Printable checks, before the card is authorized, that the printer can
+// ship the order's print-on-demand lines to its address: a phone number
+// (the customer's, in the printer's pattern, or else the store's), and a
+// country where the printer needs nothing the checkout does not collect
+// (a recipient tax id). FAILED_PRECONDITION with the reason; an order
+// without print-on-demand lines always passes.
+func (p *Parts) Printable(o *order.Order) error {
+	prints := false
+	for _, l := range o.Lines {
+		prints = prints || l.Fulfillment == catalog.PrintOnDemand
+	}
+	if !prints || o.Shipping == nil {
+		return nil
+	}
+	a := o.Shipping.Address
+	switch {
+	case slices.Contains(TaxIDCountries, a.CountryCode):
+		return apperr.New(apperr.FailedPrecondition, "printed planners cannot ship to %s yet (the printer needs the recipient's tax id there)", a.CountryCode).
+			Because("printer_cannot_ship")
+	case a.Phone != "" && !PhonePattern.MatchString(a.Phone):
+		return apperr.New(apperr.FailedPrecondition, "the phone number %q is not one the printer accepts (8–20 digits, spaces, + - . / ( )): correct it and quote shipping again", a.Phone).
+			Because("printer_needs_phone")
+	case a.Phone == "" && p.Settings.Phone == "":
+		return apperr.New(apperr.FailedPrecondition, "printed planners need a phone number for the carrier: add one to the address and quote shipping again").
+			Because("printer_needs_phone")
+	}
+	return nil
+}
+
+// TaxIDCountries are the countries where the printer needs the
+// recipient's tax id (Lulu: BR, CL, MX), which the checkout does not
+// collect.
+var TaxIDCountries = []string{"BR", "CL", "MX"}
+
+// PhonePattern is the phone number the printer accepts (Lulu's).
+var PhonePattern = regexp.MustCompile(`^\+?[\d\s\-./()]{8,20}$`)

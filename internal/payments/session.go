@@ -23,7 +23,11 @@ type Service struct {
 	Alerts      alert.Raiser
 	SessionTTL  time.Duration // 30m–24h, as Stripe allows
 	Origins     []string      // the storefront's origins: return URLs must be on one
-	Now         func() time.Time
+	// Payable, when set, says whether the order can be fulfilled as it
+	// stands (the printer's requirements of its address): it is checked
+	// before the card is authorized, never after.
+	Payable func(*order.Order) error
+	Now     func() time.Time
 }
 
 // minSessionLeft is how much time a session must have left to be answered
@@ -112,6 +116,11 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 		return nil, apperr.New(apperr.FailedPrecondition, "add the customer's name and email first (applyCustomer)").Because("no_customer")
 	case o.Shipping == nil:
 		return nil, apperr.New(apperr.FailedPrecondition, "choose shipping first (quoteShipping, selectShipping)").Because("no_shipping")
+	}
+	if s.Payable != nil {
+		if err := s.Payable(o); err != nil {
+			return nil, err
+		}
 	}
 	if reusable(o, s.Now()) {
 		return o, nil // the same unchanged order: the same session

@@ -118,6 +118,8 @@ var createPaymentSessionErrors = concat([]ErrorCase{
 	{apperr.FailedPrecondition, "no_customer", "no customer yet: call applyCustomer", nil},
 	{apperr.FailedPrecondition, "no_shipping", "no shipping choice yet: call quoteShipping and selectShipping", nil},
 	{apperr.FailedPrecondition, "repriced", "a promotion ran out since it was shown: the order was priced again; show the new total, then call again", nil},
+	{apperr.FailedPrecondition, "printer_needs_phone", "the order has printed planners and the address has no phone the printer accepts (and the store has none): ask for one, quote and select shipping again", nil},
+	{apperr.FailedPrecondition, "printer_cannot_ship", "the order has printed planners and the printer cannot ship them to the address's country (BR, CL, MX: a recipient tax id is needed)", nil},
 }, sessionErrors)
 
 var adjustStockErrors = []ErrorCase{
