@@ -3,6 +3,7 @@ package storefront
 import (
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/httpedge"
+	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/pricing"
@@ -122,8 +123,11 @@ var createPaymentSessionErrors = concat([]ErrorCase{
 	{apperr.FailedPrecondition, "printer_cannot_ship", "the order has printed planners and the printer cannot ship them to the address's country (BR, CL, MX: a recipient tax id is needed)", nil},
 }, sessionErrors)
 
+// notOwner is every owner callable's refusal of anyone else.
+var notOwner = ErrorCase{apperr.PermissionDenied, identity.ReasonNotOwner, "the caller is not the store's owner (no OMS_ADMIN_CLAIM claim)", nil}
+
 var adjustStockErrors = []ErrorCase{
-	{apperr.PermissionDenied, "not_owner", "the caller is not the store's owner (no OMS_ADMIN_CLAIM claim)", nil},
+	notOwner,
 	{apperr.Invalid, order.ReasonRequired, "sku or reason is missing or blank", []string{"field"}},
 	{apperr.Invalid, order.ReasonMalformed, "sku is not a SKU id, or delta is 0 or beyond ±100000", []string{"field"}},
 	{apperr.Invalid, order.ReasonTooLong, "reason is over 200 characters", []string{"field", "max"}},
@@ -132,7 +136,7 @@ var adjustStockErrors = []ErrorCase{
 }
 
 var markShippedErrors = []ErrorCase{
-	{apperr.PermissionDenied, "not_owner", "the caller is not the store's owner (no OMS_ADMIN_CLAIM claim)", nil},
+	notOwner,
 	{apperr.Invalid, order.ReasonRequired, "orderId, partId, carrier or trackingNumber is missing or blank", []string{"field"}},
 	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, or trackingUrl is not an http(s) URL", []string{"field"}},
 	{apperr.Invalid, order.ReasonTooLong, "carrier, trackingNumber or partId is over 100 characters", []string{"field", "max"}},
@@ -144,7 +148,7 @@ var markShippedErrors = []ErrorCase{
 }
 
 var retryOrderErrors = []ErrorCase{
-	{apperr.PermissionDenied, "not_owner", "the caller is not the store's owner (no OMS_ADMIN_CLAIM claim)", nil},
+	notOwner,
 	{apperr.Invalid, order.ReasonRequired, "orderId is missing or blank", []string{"field"}},
 	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id", []string{"field"}},
 	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
@@ -152,7 +156,7 @@ var retryOrderErrors = []ErrorCase{
 }
 
 var cancelOrderErrors = []ErrorCase{
-	{apperr.PermissionDenied, "not_owner", "the caller is not the store's owner (no OMS_ADMIN_CLAIM claim)", nil},
+	notOwner,
 	{apperr.Invalid, order.ReasonRequired, "orderId or reason is missing or blank", []string{"field"}},
 	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id", []string{"field"}},
 	{apperr.Invalid, order.ReasonTooLong, "reason is over 500 characters", []string{"field", "max"}},
