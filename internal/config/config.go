@@ -351,16 +351,16 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		c.PrinterShippingLevel = "MAIL"
 	}
 	for k, lvl := range c.PrinterShippingLevels {
-		if !slices.Contains(PrinterLevels, lvl) {
-			bad("OMS_PRINTER_SHIPPING_LEVELS: %q → %q is not one of %s", k, lvl, strings.Join(PrinterLevels, ", "))
+		if !slices.Contains(shipping.PrinterLevels, lvl) {
+			bad("OMS_PRINTER_SHIPPING_LEVELS: %q → %q is not one of %s", k, lvl, strings.Join(shipping.PrinterLevels, ", "))
 		}
 	}
-	if !slices.Contains(PrinterLevels, c.PrinterShippingLevel) {
-		bad("OMS_PRINTER_SHIPPING_LEVEL: %q is not one of %s", c.PrinterShippingLevel, strings.Join(PrinterLevels, ", "))
+	if !slices.Contains(shipping.PrinterLevels, c.PrinterShippingLevel) {
+		bad("OMS_PRINTER_SHIPPING_LEVEL: %q is not one of %s", c.PrinterShippingLevel, strings.Join(shipping.PrinterLevels, ", "))
 	}
 	if c.PrinterPhone = get("OMS_PRINTER_PHONE"); c.PrinterPhone == "" && c.Env == Development {
 		c.PrinterPhone = "+1 503 555 0100" // the development warehouse's
-	} else if c.PrinterPhone != "" && !PrinterPhonePattern.MatchString(c.PrinterPhone) {
+	} else if c.PrinterPhone != "" && !shipping.PrinterPhone.MatchString(c.PrinterPhone) {
 		bad("OMS_PRINTER_PHONE: %q is not a phone number the printer accepts (8–20 digits, spaces, + - . / ( ))", c.PrinterPhone)
 	}
 	c.PrinterUnpaidAlertAfter = 2 * time.Hour
@@ -478,9 +478,3 @@ func checkOrigin(o string) error {
 	}
 	return nil
 }
-
-// PrinterLevels are the printer's shipping levels (Lulu's).
-var PrinterLevels = []string{"MAIL", "PRIORITY_MAIL", "GROUND_HD", "GROUND_BUS", "GROUND", "EXPEDITED", "EXPRESS"}
-
-// PrinterPhonePattern is the phone number the printer accepts (Lulu's).
-var PrinterPhonePattern = regexp.MustCompile(`^\+?[\d\s\-./()]{8,20}$`)

@@ -3,7 +3,6 @@ package fulfilment
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/shipping"
 )
 
 // Catalog reads the SKUs a print job is made of.
@@ -208,10 +208,10 @@ func (p *Parts) Printable(o *order.Order) error {
 	}
 	a := o.Shipping.Address
 	switch {
-	case slices.Contains(TaxIDCountries, a.CountryCode):
+	case slices.Contains(shipping.PrinterTaxIDCountries, a.CountryCode):
 		return apperr.New(apperr.FailedPrecondition, "printed planners cannot ship to %s yet (the printer needs the recipient's tax id there)", a.CountryCode).
 			Because("printer_cannot_ship")
-	case a.Phone != "" && !PhonePattern.MatchString(a.Phone):
+	case a.Phone != "" && !shipping.PrinterPhone.MatchString(a.Phone):
 		return apperr.New(apperr.FailedPrecondition, "the phone number %q is not one the printer accepts (8–20 digits, spaces, + - . / ( )): correct it and quote shipping again", a.Phone).
 			Because("printer_needs_phone")
 	case a.Phone == "" && p.Settings.Phone == "":
@@ -220,11 +220,3 @@ func (p *Parts) Printable(o *order.Order) error {
 	}
 	return nil
 }
-
-// TaxIDCountries are the countries where the printer needs the
-// recipient's tax id (Lulu: BR, CL, MX), which the checkout does not
-// collect.
-var TaxIDCountries = []string{"BR", "CL", "MX"}
-
-// PhonePattern is the phone number the printer accepts (Lulu's).
-var PhonePattern = regexp.MustCompile(`^\+?[\d\s\-./()]{8,20}$`)

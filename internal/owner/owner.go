@@ -9,6 +9,7 @@ package owner
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -103,20 +104,11 @@ func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, orderID
 		case ord.Payment != nil && ord.Payment.AmountCaptured > 0:
 			return false, apperr.New(apperr.FailedPrecondition, "order %s is charged (%s): refund it instead", orderID, st).
 				Because("captured").WithDetails(map[string]string{"state": string(st)})
-		case st == order.NeedsAttention || containsState(cancelable, st):
+		case st == order.NeedsAttention || slices.Contains(cancelable, st):
 			return ord.Transition(order.Move{To: order.Canceled, Actor: actor(who), Reason: "canceled by the owner: " + reason}, o.Now().UTC())
 		}
 		return false, apperr.New(apperr.FailedPrecondition, "order %s is %s and cannot be canceled", orderID, st).
 			Because("not_cancelable").WithDetails(map[string]string{"state": string(st)})
 	})
 	return cur, err
-}
-
-func containsState(list []order.State, s order.State) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/lulu"
+	"github.com/readyplanner/oms/internal/shipping"
 )
 
 // StateCodeCountries need a state_code in the shipping address (a subset
@@ -29,14 +30,7 @@ import (
 // the full configured list).
 var StateCodeCountries = []string{"AU", "BR", "CA", "CN", "ES", "IN", "IT", "JP", "MX", "US"}
 
-// TaxIDCountries need a recipient_tax_id.
-var TaxIDCountries = []string{"BR", "CL", "MX"}
-
-// ShippingLevels are Lulu's shipping levels.
-var ShippingLevels = []string{"MAIL", "PRIORITY_MAIL", "GROUND_HD", "GROUND_BUS", "GROUND", "EXPEDITED", "EXPRESS"}
-
 var (
-	phonePattern  = regexp.MustCompile(`^\+?[\d\s\-./()]{8,20}$`)
 	legacyPackage = regexp.MustCompile(`^\d{4}X\d{4}[A-Z0-9]{18}$`)
 	dottedPackage = regexp.MustCompile(`^\d{4}X\d{4}(\.[A-Z0-9]+){3,}$`)
 )
@@ -293,7 +287,7 @@ func (s *Server) create(w http.ResponseWriter, body []byte) {
 			errs[f] = []string{"This field is required."}
 		}
 	}
-	if lvl, _ := in["shipping_level"].(string); lvl != "" && !slices.Contains(ShippingLevels, lvl) {
+	if lvl, _ := in["shipping_level"].(string); lvl != "" && !slices.Contains(shipping.PrinterLevels, lvl) {
 		errs["shipping_level"] = []string{fmt.Sprintf("\"%s\" is not a valid choice.", lvl)}
 	}
 	addr, _ := in["shipping_address"].(map[string]any)
@@ -304,14 +298,14 @@ func (s *Server) create(w http.ResponseWriter, body []byte) {
 				ae[f] = []string{"This field is required."}
 			}
 		}
-		if p, _ := addr["phone_number"].(string); p != "" && !phonePattern.MatchString(p) {
+		if p, _ := addr["phone_number"].(string); p != "" && !shipping.PrinterPhone.MatchString(p) {
 			ae["phone_number"] = []string{"Enter a valid phone number."}
 		}
 		cc, _ := addr["country_code"].(string)
 		if sc, _ := addr["state_code"].(string); slices.Contains(StateCodeCountries, cc) && sc == "" {
 			ae["state_code"] = []string{"This field is required for " + cc + "."}
 		}
-		if tid, _ := addr["recipient_tax_id"].(string); slices.Contains(TaxIDCountries, cc) && tid == "" {
+		if tid, _ := addr["recipient_tax_id"].(string); slices.Contains(shipping.PrinterTaxIDCountries, cc) && tid == "" {
 			ae["recipient_tax_id"] = []string{"This field is required for " + cc + "."}
 		}
 		if len(ae) > 0 {
