@@ -91,6 +91,14 @@ func (c *crashing) Capture(ctx context.Context, id string, amount int64, key str
 	return in, nil
 }
 
+func (c *crashing) Refund(ctx context.Context, r payments.RefundRequest) (payments.RefundResult, error) {
+	re, err := c.i.Refund(ctx, r)
+	if err = c.lose(err); err != nil {
+		return payments.RefundResult{}, err
+	}
+	return re, nil
+}
+
 func (c *crashing) Cancel(ctx context.Context, id, key string) (payments.Intent, error) {
 	in, err := c.i.Cancel(ctx, id, key)
 	if err = c.lose(err); err != nil {

@@ -102,8 +102,13 @@ var List = []Function{
 	},
 	{
 		Name: "cancelOrder", Kind: Callable,
-		Doc:     "The owner cancels an order before its card is charged: authorization, invoice, holds and redemptions released.",
+		Doc:     "The owner cancels an order before anything ships: authorization, invoice, holds and redemptions released; a charged order's print job canceled and its charge refunded.",
 		handler: cancelOrder,
+	},
+	{
+		Name: "refundOrder", Kind: Callable,
+		Doc:     "The owner refunds part or all of a charged order: made at Stripe, recorded in QuickBooks, the order refunded once its refunds reach the charge.",
+		handler: refundOrder,
 	},
 	{
 		Name: "stripeWebhook", Kind: Webhook,

@@ -50,3 +50,13 @@ func cancelOrder(a *app.App) http.Handler {
 		return storefront.OrderOf(o), nil
 	})
 }
+
+func refundOrder(a *app.App) http.Handler {
+	return callableOf(a, storefront.RefundOrder, func(ctx context.Context, c callable.Caller, req storefront.RefundOrderRequest) (storefront.RefundOrderAnswer, error) {
+		o, r, err := a.Owner.Refund(ctx, c.Identity, req.OrderID, req.Amount, req.Reason)
+		if err != nil {
+			return storefront.RefundOrderAnswer{}, err
+		}
+		return storefront.RefundOrderAnswer{Order: storefront.OrderOf(o), Refund: storefront.RefundAsked{N: r.N, Amount: r.Amount, Refundable: o.Refundable()}}, nil
+	})
+}

@@ -19,6 +19,7 @@ import { FunctionsError, httpsCallable, type Functions } from "firebase/function
 import type {
   AdjustStockRequest,
   CancelOrderRequest,
+  RefundOrderRequest,
   RetryOrderRequest,
   MarkShippedRequest,
   ApplyCustomerRequest,
@@ -68,8 +69,11 @@ export const markShipped = (functions: Functions, data: MarkShippedRequest) => i
 /** retryOrder (the owner only): an order that needs attention runs its failed step again. */
 export const retryOrder = (functions: Functions, data: RetryOrderRequest) => invoke(functions, "retryOrder", data);
 
-/** cancelOrder (the owner only): cancels an order before its card is charged. */
+/** cancelOrder (the owner only): cancels an order before anything ships; a charged one is refunded in full. */
 export const cancelOrder = (functions: Functions, data: CancelOrderRequest) => invoke(functions, "cancelOrder", data);
+
+/** refundOrder (the owner only): refunds part (amount, in cents) or all of a charged order. */
+export const refundOrder = (functions: Functions, data: RefundOrderRequest) => invoke(functions, "refundOrder", data);
 
 /**
  * The typed error of callable `name`, or undefined when `e` is not an

@@ -20,7 +20,7 @@ export type CodeStatus = "applied" | "unknown" | "expired" | "not_eligible" | "l
 export type Fulfillment = "stock" | "print_on_demand";
 
 /** Where the order is in its life (docs/api.md, Order states). */
-export type OrderState = "pending" | "authorized" | "invoiced" | "approved" | "paid" | "fulfilling" | "shipped" | "expired" | "canceled" | "needs_attention";
+export type OrderState = "pending" | "authorized" | "invoiced" | "approved" | "paid" | "fulfilling" | "shipped" | "refunded" | "expired" | "canceled" | "needs_attention";
 
 /** Where the order's money stands. */
 export type PaymentStatus = "none" | "awaiting_payment" | "authorized" | "captured" | "partially_refunded" | "refunded" | "canceled";
@@ -66,6 +66,11 @@ export interface Order<Time = string> {
   /** ShippingChoice is null until selectShipping. */
   shippingChoice: ShippingChoice<Time> | null;
   paymentStatus: PaymentStatus;
+  /**
+   * Refunded is what was refunded of the charge, in minor units (0
+   * until the owner refunds; Total when refunded in full).
+   */
+  refunded: number;
   /**
    * Fulfilment is how the order reaches the customer, null until it is
    * paid: its parts, each with its status and, once shipped, tracking.
@@ -248,6 +253,28 @@ export interface CancelOrderRequest {
   reason: string;
 }
 
+/** RefundOrderRequest is the owner's refund of a charged order. */
+export interface RefundOrderRequest {
+  orderId: string;
+  /**
+   * Amount is what to refund, in minor units (cents); absent for all
+   * that is left to refund.
+   */
+  amount?: number;
+  /** 1–500 characters, kept with the refund and in the order's history */
+  reason: string;
+}
+
+/**
+ * RefundOrderAnswer is the order with the refund asked for; the refund is
+ * made at Stripe and recorded in QuickBooks by the order's triggers right
+ * after (order.refunded grows once Stripe made it).
+ */
+export interface RefundOrderAnswer<Time = string> {
+  order: Order<Time>;
+  refund: RefundAsked;
+}
+
 /** Line is an order line. Lines of the same SKU are one line. */
 export interface Line {
   sku: string;
@@ -356,6 +383,16 @@ export interface Rate {
   estimatedDelivery?: string;
 }
 
+/** RefundAsked is a refund as the owner asked for it. */
+export interface RefundAsked {
+  /** its number within the order (1, 2, …): Stripe's idempotency key is refund-<orderId>-<n> */
+  n: number;
+  /** minor units */
+  amount: number;
+  /** Refundable is what is left to refund after it. */
+  refundable: number;
+}
+
 /**
  * Part is one shipment of an order: the print part (printed and shipped by
  * the printer) or the parcel part (packed and shipped by the store).
@@ -460,11 +497,17 @@ export interface Callables {
     answer: Order;
     reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_owner" | "order_not_found" | "order_not_needing_attention" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
   };
-  /** The owner only: cancels an order before its card is charged (the authorization, invoice, holds and redemptions are released). */
+  /** The owner only: cancels an order before anything ships (the authorization, invoice, holds and redemptions are released; a charged order's print job is canceled and the charge refunded). */
   cancelOrder: {
     request: CancelOrderRequest;
     answer: Order;
-    reason: "app_check_required" | "bad_request" | "canceled" | "captured" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_cancelable" | "not_owner" | "not_paid" | "order_not_found" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "in_production" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_cancelable" | "not_owner" | "not_paid" | "order_not_found" | "origin_not_allowed" | "part_shipped" | "printer_unavailable" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
+  };
+  /** The owner only: refunds part or all of a charged order at Stripe and records it in QuickBooks; the order is refunded once its refunds reach the charge. */
+  refundOrder: {
+    request: RefundOrderRequest;
+    answer: RefundOrderAnswer;
+    reason: "amount_invalid" | "amount_too_large" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "fully_refunded" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_captured" | "not_owner" | "order_not_found" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "too_many_refunds" | "unknown_field" | "wrong_type";
   };
 }
 

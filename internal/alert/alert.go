@@ -15,6 +15,7 @@ const (
 	LowStock               = "low_stock"               // a SKU's available units fell below its lowStockAt
 	ParcelToShip           = "parcel_to_ship"          // a paid order's stock lines wait to be packed and shipped
 	PrintJob               = "print_job"               // the printer refused, lost or canceled a job, or it waits unpaid
+	RefundFailed           = "refund_failed"           // Stripe refused a refund, or the books refused to record one
 )
 
 // Alert is one thing the owner must hear about.

@@ -83,7 +83,7 @@ type App struct {
 	// Parts splits paid orders into the parts they ship in and ships the
 	// owner's parcels.
 	Parts *fulfilment.Parts
-	// Owner is the owner's operations on orders (retry, cancel).
+	// Owner is the owner's operations on orders (retry, cancel, refund).
 	Owner *owner.Operations
 	// Messages raises the order flow's owner alerts.
 	Messages *messages.Alerts
@@ -197,7 +197,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		oauth := quickbooks.OAuth{Endpoint: cfg.QuickBooksTokenURL, ClientID: id.Reveal(), ClientSecret: secret.Reveal()}
 		a.QuickBooksTokens = firestoredb.NewQuickBooksTokens(fs, oauth, o.Now)
 		a.QuickBooksTokens.OnDisconnect = a.Bookkeeping.AlertDisconnected
-		a.Bookkeeping.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksTokens, ShippingItem: cfg.ShippingItem, ItemMapping: cfg.QuickBooksItems}
+		a.Bookkeeping.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksTokens, ShippingItem: cfg.ShippingItem, ItemMapping: cfg.QuickBooksItems,
+			RefundItem: cfg.RefundItem, RefundAccount: cfg.RefundAccount}
 		a.Bookkeeping.Connect.States = bookkeeping.NewStates(secret.Reveal())
 		a.Bookkeeping.Connect.Connector = quickbooks.Connector{OAuth: oauth, AuthorizeEndpoint: cfg.QuickBooksAuthorizeURL,
 			RedirectURL: cfg.QuickBooksRedirectURL, Store: a.QuickBooksTokens}
@@ -210,7 +211,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	orderflow.Register(a.Flow, steps)
 
 	a.Payments.Payable = a.Parts.Printable
-	a.Owner = &owner.Operations{Orders: a.Orders, AdminClaim: cfg.AdminClaim, Now: o.Now}
+	a.Owner = &owner.Operations{Orders: a.Orders, Print: a.Parts, AdminClaim: cfg.AdminClaim, Now: o.Now}
 	a.Sweeper = sweep.New(o.Now)
 	a.Sweeper.Add("expireHolds", a.CheckoutSteps.Tasks()["expireHolds"])
 	a.Sweeper.Add("authorizationLapse", a.Payments.Tasks()["authorizationLapse"])

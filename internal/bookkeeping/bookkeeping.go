@@ -53,6 +53,10 @@ type Books interface {
 	// Void voids the order's invoice unless it is voided already or was
 	// paid; it reports whether it voided.
 	Void(ctx context.Context, o *order.Order) (bool, error)
+	// RecordRefund records refund r of the order, made at the payment
+	// provider, as money given back to the invoice's customer (a repeat
+	// returns the same record), and returns the record's id.
+	RecordRefund(ctx context.Context, o *order.Order, r order.Refund) (string, error)
 	// Realm is the company whose events are recorded: the connected one,
 	// or the one last connected while it waits to be reconnected.
 	Realm(ctx context.Context) (string, error)
@@ -130,6 +134,11 @@ func (NotConfigured) InvoicesOfPayment(context.Context, string) ([]string, error
 // Void implements Books.
 func (NotConfigured) Void(context.Context, *order.Order) (bool, error) {
 	return false, errNotConfigured
+}
+
+// RecordRefund implements Books.
+func (NotConfigured) RecordRefund(context.Context, *order.Order, order.Refund) (string, error) {
+	return "", errNotConfigured
 }
 
 // Realm implements Books.

@@ -9,6 +9,7 @@ import (
 	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/sweep"
@@ -20,6 +21,7 @@ func (s *Service) Steps() map[string]orderflow.StepFunc {
 		orderflow.StepCreateInvoice: s.createInvoice,
 		orderflow.StepAlertReview:   s.alertReview,
 		orderflow.StepVoidInvoice:   s.voidInvoice,
+		orderflow.StepRecordRefund:  s.recordRefund,
 	}
 }
 
@@ -67,6 +69,64 @@ func (s *Service) voidInvoice(ctx context.Context, t orderflow.Transition) error
 	if errors.Is(err, ErrNotConnected) {
 		return apperr.Wrap(err, apperr.Unavailable, "the invoice is voided once QuickBooks is connected again")
 	}
+	return err
+}
+
+// recordRefund records the order's refunds that Stripe made and the books
+// have not, oldest first (requestid refund-<orderId>-<n>, so a repeat
+// records nothing new), and writes each receipt's id on the order. While
+// QuickBooks is disconnected the refunds wait (the sweeper re-drives the
+// order; reconnecting alerts nothing new); busy or down is retried; a
+// refusal (the refund item or account missing) is recorded on the refund
+// with one owner alert.
+func (s *Service) recordRefund(ctx context.Context, t orderflow.Transition) error {
+	o := t.Order
+	if o.Payment == nil {
+		return nil
+	}
+	var errs []error
+	for _, r := range o.Payment.Refunds {
+		if !r.BooksDue() {
+			continue
+		}
+		id, err := s.Books.RecordRefund(ctx, o, r)
+		switch {
+		case errors.Is(err, ErrNotConnected):
+			logging.FromContext(ctx).Info().Int("refund", r.N).Msg("QuickBooks is not connected: the refund is recorded once it is")
+			return nil
+		case apperr.Transient(err):
+			errs = append(errs, fmt.Errorf("record refund %d: %w", r.N, err))
+		case err != nil:
+			errs = append(errs, s.refundRefused(ctx, o, r, err))
+		default:
+			if _, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+				return cur.RefundRecorded(r.N, id, s.Now().UTC()), nil
+			}); err != nil {
+				errs = append(errs, fmt.Errorf("record refund %d: %w", r.N, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// refundRefused records that the books refused refund r and tells the
+// owner once.
+func (s *Service) refundRefused(ctx context.Context, o *order.Order, r order.Refund, cause error) error {
+	why := cause.Error()
+	if e := apperr.As(cause); e != nil {
+		why = e.Message
+	}
+	logging.FromContext(ctx).Error().Err(cause).Int("refund", r.N).Msg("QuickBooks refused the refund")
+	if _, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+		return cur.RefundFailed(r.N, false, why), nil
+	}); err != nil {
+		return err
+	}
+	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: r.Key(o.ID) + "-books", Kind: alert.RefundFailed, OrderID: o.ID,
+		Subject: fmt.Sprintf("Order %s: the refund could not be recorded in QuickBooks", o.ID),
+		Text: fmt.Sprintf("Refund %d of order %s (%s, Stripe refund %s) was made, but QuickBooks refused to record it: %s\n"+
+			"Record it by hand as a refund receipt, or fix the cause (OMS_QUICKBOOKS_REFUND_ITEM, OMS_QUICKBOOKS_REFUND_ACCOUNT).",
+			r.N, o.ID, money.New(r.Amount, o.Currency), r.ProviderID, why)})
 	return err
 }
 

@@ -53,7 +53,21 @@ func (s *Steps) Steps() map[string]orderflow.StepFunc {
 			_, err := s.CommitStock(ctx, t.Order.ID)
 			return err
 		},
+		orderflow.StepSettleStock: s.settleStock,
 	}
+}
+
+// settleStock settles a refunded order's holds: the held units left stock
+// if its parcel shipped (the refund did not bring them back; the owner
+// adjusts the stock for a return), otherwise they go back to be sold.
+// Either happens once (commit and release each do nothing after the other).
+func (s *Steps) settleStock(ctx context.Context, t orderflow.Transition) error {
+	if p := t.Order.Part(order.PartParcel); p != nil && p.Shipped() {
+		_, err := s.CommitStock(ctx, t.Order.ID)
+		return err
+	}
+	_, err := s.ReleaseHolds(ctx, t.Order.ID)
+	return err
 }
 
 // Tasks returns the sweeper tasks by name.

@@ -115,6 +115,14 @@ type Config struct {
 	// item names to QuickBooks item ids, checked before any lookup: e.g.
 	// {"Shipping":"SHIPPING_ITEM_ID","PEN-RED-3":"17"}.
 	QuickBooksItems map[string]string
+	// RefundItem (OMS_QUICKBOOKS_REFUND_ITEM, default "Refunds") is the
+	// item a refund receipt's line is recorded as (a service item whose
+	// income account the owner chooses); RefundAccount
+	// (OMS_QUICKBOOKS_REFUND_ACCOUNT, an account's name) the account
+	// refunds are paid from, by default the one each invoice's payment was
+	// deposited to.
+	RefundItem    string
+	RefundAccount string
 	// Connecting QuickBooks. QuickBooksAuthorizeURL
 	// (OMS_QUICKBOOKS_AUTHORIZE_URL) is Intuit's consent page unless
 	// overridden (the local QuickBooks); QuickBooksRedirectURL
@@ -384,6 +392,10 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	if c.ShippingItem = get("OMS_QUICKBOOKS_SHIPPING_ITEM"); c.ShippingItem == "" {
 		c.ShippingItem = "Shipping"
 	}
+	if c.RefundItem = get("OMS_QUICKBOOKS_REFUND_ITEM"); c.RefundItem == "" {
+		c.RefundItem = "Refunds"
+	}
+	c.RefundAccount = get("OMS_QUICKBOOKS_REFUND_ACCOUNT")
 	if c.StripeAPIBase = get("OMS_STRIPE_API_BASE"); c.StripeAPIBase != "" {
 		if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("OMS_STRIPE_API_BASE: %q is not an http(s) URL", c.StripeAPIBase)

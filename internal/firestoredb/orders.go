@@ -50,6 +50,7 @@ type orderDoc struct {
 	Customer         *customerDoc   `firestore:"customer"`
 	Choice           *choiceDoc     `firestore:"shippingChoice"`
 	PaymentStatus    string         `firestore:"paymentStatus"` // derived
+	Refunded         int64          `firestore:"refunded"`      // derived: what the provider refunded
 	Fulfilment       *fulfilmentDoc `firestore:"fulfilment"`    // null until paid
 	HoldExpiresAt    *time.Time     `firestore:"holdExpiresAt"` // when a pending order lapses; null once authorized
 	CreatedAt        time.Time      `firestore:"createdAt"`
@@ -197,19 +198,50 @@ type quoteDoc struct {
 }
 
 type paymentDoc struct {
-	Revision         int64      `firestore:"revision"`
-	Attempt          int64      `firestore:"attempt"`
-	SessionID        string     `firestore:"sessionId"`
-	URL              string     `firestore:"url"`
-	ExpiresAt        time.Time  `firestore:"expiresAt"`
-	IntentID         string     `firestore:"intentId"`
-	AmountCapturable int64      `firestore:"amountCapturable"`
-	CaptureBefore    *time.Time `firestore:"captureBefore"`
-	AmountCaptured   int64      `firestore:"amountCaptured"`
-	AmountRefunded   int64      `firestore:"amountRefunded"`
-	LapseWarnedAt    *time.Time `firestore:"lapseWarnedAt"`
-	SessionClosed    bool       `firestore:"sessionClosed"`
-	Strays           []strayDoc `firestore:"strays"`
+	Revision         int64       `firestore:"revision"`
+	Attempt          int64       `firestore:"attempt"`
+	SessionID        string      `firestore:"sessionId"`
+	URL              string      `firestore:"url"`
+	ExpiresAt        time.Time   `firestore:"expiresAt"`
+	IntentID         string      `firestore:"intentId"`
+	AmountCapturable int64       `firestore:"amountCapturable"`
+	CaptureBefore    *time.Time  `firestore:"captureBefore"`
+	AmountCaptured   int64       `firestore:"amountCaptured"`
+	AmountRefunded   int64       `firestore:"amountRefunded"`
+	LapseWarnedAt    *time.Time  `firestore:"lapseWarnedAt"`
+	SessionClosed    bool        `firestore:"sessionClosed"`
+	Strays           []strayDoc  `firestore:"strays"`
+	Refunds          []refundDoc `firestore:"refunds"`
+}
+
+type refundDoc struct {
+	N              int64      `firestore:"n"`
+	Amount         int64      `firestore:"amount"`
+	Reason         string     `firestore:"reason"`
+	Actor          string     `firestore:"actor"`
+	At             time.Time  `firestore:"at"`
+	ProviderID     string     `firestore:"providerId"`
+	RefundedAt     *time.Time `firestore:"refundedAt"`
+	ReceiptID      string     `firestore:"receiptId"`
+	RecordedAt     *time.Time `firestore:"recordedAt"`
+	PaymentFailure string     `firestore:"paymentFailure,omitempty"`
+	BooksFailure   string     `firestore:"booksFailure,omitempty"`
+}
+
+// optTime is a time stored as null when zero.
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// timeOf reads a time stored by optTime.
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 type strayDoc struct {
@@ -303,7 +335,7 @@ func toDoc(o *order.Order) orderDoc {
 	}
 	d.Discount, d.Shipping, d.ShippingDiscount = o.LinesDiscount().Amount, o.ShippingAmount().Amount, p.ShippingDiscount.Amount
 	d.Total = o.Total().Amount
-	d.PaymentStatus = string(o.PaymentStatus())
+	d.PaymentStatus, d.Refunded = string(o.PaymentStatus()), o.RefundedTotal()
 	if len(o.Parts) > 0 {
 		d.Fulfilment = &fulfilmentDoc{}
 		for _, p := range o.Parts {
@@ -360,6 +392,12 @@ func toDoc(o *order.Order) orderDoc {
 				sd.CanceledAt = &t
 			}
 			pd.Strays = append(pd.Strays, sd)
+		}
+		pd.Refunds = []refundDoc{}
+		for _, r := range p.Refunds {
+			pd.Refunds = append(pd.Refunds, refundDoc{N: int64(r.N), Amount: r.Amount, Reason: r.Reason, Actor: r.Actor, At: r.At,
+				ProviderID: r.ProviderID, RefundedAt: optTime(r.RefundedAt), ReceiptID: r.ReceiptID, RecordedAt: optTime(r.RecordedAt),
+				PaymentFailure: r.PaymentFailure, BooksFailure: r.BooksFailure})
 		}
 		d.Payment = pd
 	}
@@ -435,6 +473,11 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 				st.CanceledAt = *sd.CanceledAt
 			}
 			o.Payment.Strays = append(o.Payment.Strays, st)
+		}
+		for _, rd := range p.Refunds {
+			o.Payment.Refunds = append(o.Payment.Refunds, order.Refund{N: int(rd.N), Amount: rd.Amount, Reason: rd.Reason, Actor: rd.Actor, At: rd.At,
+				ProviderID: rd.ProviderID, RefundedAt: timeOf(rd.RefundedAt), ReceiptID: rd.ReceiptID, RecordedAt: timeOf(rd.RecordedAt),
+				PaymentFailure: rd.PaymentFailure, BooksFailure: rd.BooksFailure})
 		}
 	}
 	o.Work = order.Work{State: order.State(d.Work.State), Entry: int(d.Work.Entry), Done: d.Work.Done, Complete: d.Work.Complete, Wake: d.Work.Wake}

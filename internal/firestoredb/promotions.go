@@ -344,7 +344,7 @@ func (p *Promotions) usage(ids []string, mailboxKey string, getAll func([]*fires
 
 // paidStates are the states of an order that was paid for (or is being).
 var paidStates = []string{string(order.Authorized), string(order.Invoiced), string(order.Approved), string(order.Paid),
-	string(order.Fulfilling), string(order.Shipped)}
+	string(order.Fulfilling), string(order.Shipped), string(order.Refunded)}
 
 // HasPaidOrder reports whether the mailbox has an order that got as far as
 // payment. (Index: customer.mailboxKey ASC, state ASC.)

@@ -86,6 +86,9 @@ func (p *Parts) applyJob(ctx context.Context, job PrintJob) (string, error) {
 	if err := p.recordJob(ctx, o.ID, job); err != nil {
 		return "", err
 	}
+	if part := o.Part(order.PartPrint); part.Status == order.PartCanceled || o.State() == order.Canceled {
+		return "job " + job.Status + " of a canceled order", nil // the owner canceled it: nothing to tell
+	}
 	if err := p.alertJob(ctx, o.ID, job); err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/catalog"
+	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/shipping"
@@ -82,7 +83,73 @@ func (p *Parts) submitPrintJob(ctx context.Context, t orderflow.Transition) erro
 		}
 		job = &created
 	}
-	return p.recordJob(ctx, o.ID, *job)
+	if err := p.recordJob(ctx, o.ID, *job); err != nil {
+		return err
+	}
+	// The owner canceled the order while the job was being made: the
+	// job must not print.
+	if cur, err := p.Reader.Get(ctx, o.ID); err != nil || cur.State() != order.Canceled {
+		return err
+	}
+	return p.StopPrint(ctx, o.ID, job.ID)
+}
+
+// stoppable are the job statuses the printer still cancels: before it
+// takes payment and production (Lulu's table of transitions).
+var stoppable = []string{JobCreated, JobUnpaid, JobProductionDelayed}
+
+// ReasonInProduction is cancelOrder's reason when the printer is past the
+// point where its job can be canceled.
+const ReasonInProduction = "in_production"
+
+// StopPrint cancels the order's print job (jobID; "" to look it up by the
+// order id) unless the printer has gone past canceling, so that a canceled
+// order prints nothing. No job, or one that ended without printing, is
+// nothing to stop. FAILED_PRECONDITION (in_production, with the printer's
+// status) when it is too late.
+func (p *Parts) StopPrint(ctx context.Context, orderID, jobID string) error {
+	err := p.stopPrint(ctx, orderID, jobID, true)
+	if apperr.CodeOf(err) == apperr.Unavailable {
+		return apperr.Wrap(err, apperr.Unavailable, "the printer could not be asked to cancel the job of order %s; try again", orderID).Because("printer_unavailable")
+	}
+	return err
+}
+
+func (p *Parts) stopPrint(ctx context.Context, orderID, jobID string, again bool) error {
+	var job *PrintJob
+	if jobID == "" {
+		found, err := p.Printer.FindJob(ctx, orderID)
+		if err != nil || found == nil {
+			return err
+		}
+		job = found
+	} else {
+		j, err := p.Printer.Job(ctx, jobID)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		job = &j
+	}
+	switch {
+	case job.Status == JobCanceled || job.Status == JobRejected || job.Status == JobError:
+		return nil
+	case slices.Contains(stoppable, job.Status):
+		_, err := p.Printer.CancelJob(ctx, job.ID)
+		if apperr.CodeOf(err) == apperr.FailedPrecondition && again {
+			// It moved on between the read and the cancel: say where to.
+			return p.stopPrint(ctx, orderID, job.ID, false)
+		}
+		if err != nil {
+			return err
+		}
+		logging.FromContext(ctx).Info().Str("job", job.ID).Msg("print job canceled")
+		return nil
+	}
+	return apperr.New(apperr.FailedPrecondition, "the printer's job %s for order %s is %s: too late to cancel; refund the order instead", job.ID, orderID, job.Status).
+		Because(ReasonInProduction).WithDetails(map[string]string{"printerStatus": job.Status})
 }
 
 // recordJob writes what the printer says of the order's print job on its
@@ -98,7 +165,10 @@ func (p *Parts) recordJob(ctx context.Context, id string, job PrintJob) error {
 		now := p.Now().UTC()
 		changed := false
 		if part.JobID == "" {
-			part.JobID, part.Status, part.SubmitStarted, changed = job.ID, order.PartSubmitted, time.Time{}, true
+			part.JobID, part.SubmitStarted, changed = job.ID, time.Time{}, true
+			if part.Status != order.PartCanceled {
+				part.Status = order.PartSubmitted
+			}
 		}
 		if part.JobID != job.ID {
 			return false, nil // another job than the part's: not this order's to act on

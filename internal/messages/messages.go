@@ -29,7 +29,7 @@ func (m *Alerts) Steps() map[string]orderflow.StepFunc {
 // new).
 func (m *Alerts) attention(ctx context.Context, t orderflow.Transition) error {
 	o := t.Order
-	key := "attention-" + o.ID + "-" + strconv.Itoa(len(o.History()))
+	key := "attention-" + o.ID + "-" + strconv.Itoa(o.Work.Entry)
 	text := fmt.Sprintf("Order %s needs you: %s\nIt stays in needs_attention until you act on it.", o.ID, o.Attention)
 	_, err := m.Alerts.Raise(ctx, alert.Alert{Key: key, Kind: alert.NeedsAttention, OrderID: o.ID, Subject: "Order " + o.ID + " needs your attention", Text: text})
 	return err

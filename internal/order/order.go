@@ -45,6 +45,8 @@ type Payment struct {
 	// that would be paid changed, or it lapsed. Only an open current
 	// session authorizes the order.
 	SessionClosed bool
+	// Refunds are the owner's refunds after the charge, in order.
+	Refunds []Refund
 	// Strays are authorizations that reached the order by any other way
 	// (an old session, a session the order does not know): each is
 	// canceled, and how is recorded.
@@ -74,6 +76,10 @@ type Hold struct {
 
 // Change is one entry of an order's history: a transition, when, by whom and
 // why. Entries are only ever appended.
+//
+// A change whose From and To are the same state is not a transition but
+// an action recorded in the history (Note): a refund asked for, a parcel
+// shipped.
 type Change struct {
 	At     time.Time
 	From   State
@@ -217,6 +223,23 @@ func (o *Order) State() State { return o.state }
 
 // History returns a copy of the history, oldest first.
 func (o *Order) History() []Change { return slices.Clone(o.history) }
+
+// Note records an action on the order that changes no state (a refund
+// asked for, a parcel shipped) in its history, by actor.
+func (o *Order) Note(actor, reason string, at time.Time) {
+	o.history = append(o.history, Change{At: at, From: o.state, To: o.state, Actor: actor, Reason: reason})
+}
+
+// LastTransition returns the history's last state change (its notes
+// skipped), and false for an order that never changed state.
+func (o *Order) LastTransition() (Change, bool) {
+	for i := len(o.history) - 1; i >= 0; i-- {
+		if c := o.history[i]; c.From != c.To {
+			return c, true
+		}
+	}
+	return Change{}, false
+}
 
 // Move asks for a transition. From, when not empty, is what the caller
 // believes the current state to be (compare-and-set); leave it empty only

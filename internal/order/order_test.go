@@ -31,10 +31,11 @@ var wantAllowed = map[[2]State]bool{
 	{Authorized, Invoiced}: true, {Authorized, Canceled}: true, {Authorized, NeedsAttention}: true,
 	{Invoiced, Approved}: true, {Invoiced, Canceled}: true, {Invoiced, NeedsAttention}: true,
 	{Approved, Paid}: true, {Approved, Canceled}: true, {Approved, NeedsAttention}: true,
-	{Paid, Fulfilling}: true, {Paid, NeedsAttention}: true,
-	{Fulfilling, Shipped}: true, {Fulfilling, NeedsAttention}: true,
+	{Paid, Fulfilling}: true, {Paid, Refunded}: true, {Paid, Canceled}: true, {Paid, NeedsAttention}: true,
+	{Fulfilling, Shipped}: true, {Fulfilling, Refunded}: true, {Fulfilling, Canceled}: true, {Fulfilling, NeedsAttention}: true,
+	{Shipped, Refunded}:          true,
 	{NeedsAttention, Authorized}: true, {NeedsAttention, Invoiced}: true, {NeedsAttention, Approved}: true,
-	{NeedsAttention, Paid}: true, {NeedsAttention, Fulfilling}: true, {NeedsAttention, Canceled}: true,
+	{NeedsAttention, Paid}: true, {NeedsAttention, Fulfilling}: true, {NeedsAttention, Refunded}: true, {NeedsAttention, Canceled}: true,
 }
 
 func TestEveryTransition(t *testing.T) {
@@ -152,7 +153,7 @@ func TestNewAndRestoreValidate(t *testing.T) {
 	if _, err := at(t, Pending).Transition(Move{To: "nowhere"}, t0); apperr.CodeOf(err) != apperr.Invalid {
 		t.Errorf("unknown target: %v", err)
 	}
-	for _, s := range []State{Shipped, Expired, Canceled} {
+	for _, s := range []State{Refunded, Expired, Canceled} {
 		if !s.Terminal() {
 			t.Errorf("%s must be terminal", s)
 		}

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -130,7 +131,9 @@ func (o *Order) ShipPart(id string, t Tracking, actor string, at time.Time) (cha
 		if _, err := o.Transition(Move{From: []State{Fulfilling}, To: Shipped, Actor: actor, Reason: "every part shipped"}, at); err != nil {
 			return false, err
 		}
+		return true, nil
 	}
+	o.Note(actor, fmt.Sprintf("part %s shipped: %s %s", id, t.Carrier, t.TrackingNumber), at)
 	return true, nil
 }
 

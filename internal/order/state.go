@@ -19,27 +19,33 @@ const (
 	Paid           State = "paid"            // the payment is captured; fulfilment is due
 	Fulfilling     State = "fulfilling"      // sent to the printer and/or waiting for the owner to ship
 	Shipped        State = "shipped"         // every part has tracking; the order is done
+	Refunded       State = "refunded"        // the owner refunded the whole charge; the order is done
 	Expired        State = "expired"         // holds or the payment session expired before payment
 	Canceled       State = "canceled"        // canceled after checkout; payment canceled, holds released
 	NeedsAttention State = "needs_attention" // a step kept failing; the owner decides (see Order.Attention)
 )
 
 // States lists every state, in flow order.
-var States = []State{Pending, Authorized, Invoiced, Approved, Paid, Fulfilling, Shipped, Expired, Canceled, NeedsAttention}
+var States = []State{Pending, Authorized, Invoiced, Approved, Paid, Fulfilling, Shipped, Refunded, Expired, Canceled, NeedsAttention}
 
 // transitions is the one table of allowed state changes: from → the states it
 // may move to. A state with no entry is terminal.
 //
 // needs_attention may move back to any step state (the owner re-drives the
-// step that failed) or to canceled.
+// step that failed) or to canceled. A charged order (paid, fulfilling,
+// shipped, or needing the owner) becomes refunded when the owner's refunds
+// reach the charge; a canceled one stays canceled (its payment status says
+// refunded). A charged order is canceled (and refunded) only before any of
+// it ships and before the printer starts on it (the owner's cancelOrder).
 var transitions = map[State][]State{
 	Pending:        {Authorized, Expired, Canceled},
 	Authorized:     {Invoiced, Canceled, NeedsAttention},
 	Invoiced:       {Approved, Canceled, NeedsAttention},
 	Approved:       {Paid, Canceled, NeedsAttention},
-	Paid:           {Fulfilling, NeedsAttention},
-	Fulfilling:     {Shipped, NeedsAttention},
-	NeedsAttention: {Authorized, Invoiced, Approved, Paid, Fulfilling, Canceled},
+	Paid:           {Fulfilling, Refunded, Canceled, NeedsAttention},
+	Fulfilling:     {Shipped, Refunded, Canceled, NeedsAttention},
+	Shipped:        {Refunded},
+	NeedsAttention: {Authorized, Invoiced, Approved, Paid, Fulfilling, Refunded, Canceled},
 }
 
 // Valid reports whether s is one of the known states.

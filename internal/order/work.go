@@ -40,10 +40,11 @@ func (w Work) Finished(step string) bool {
 }
 
 // WorkDue reports whether the order flow still has something to do for the
-// order: a step of its current state entry, or a stray authorization to
-// release. The sweeper re-drives orders for which it stays true.
+// order: a step of its current state entry, a stray authorization to
+// release, or a refund to make or record. The sweeper re-drives orders for
+// which it stays true.
 func (o *Order) WorkDue() bool {
-	return !o.Work.Complete || len(o.OpenStrays()) > 0
+	return !o.Work.Complete || len(o.OpenStrays()) > 0 || o.RefundsDue()
 }
 
 // RecordStep records that step (one of all, the steps of the state) ended

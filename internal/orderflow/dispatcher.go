@@ -121,17 +121,14 @@ func (d *Dispatcher) HandleEvent(ctx context.Context, ev *docevent.Event) error 
 		log.Error().Str("event", ev.ID).Str("state", to).Msg("order has an unknown state; ignored")
 		return nil
 	}
-	woken := false
-	if from == to {
+	oldWake, _ := ev.Old.Int("work.wake")
+	newWake, _ := ev.New.Int("work.wake")
+	woken := ev.Old != nil && newWake != oldWake // work added without a transition (a refund, a stray)
+	if from == to && !woken {
 		// A write that did not change the state (a step recording its
 		// outcome, or the emulator's event for unchanged data) wakes only
 		// the work added without a transition.
-		oldWake, _ := ev.Old.Int("work.wake")
-		newWake, _ := ev.New.Int("work.wake")
-		if ev.Old == nil || newWake == oldWake {
-			return nil
-		}
-		woken = true
+		return nil
 	}
 	cur, err := d.store.Get(ctx, id)
 	if apperr.CodeOf(err) == apperr.NotFound {
@@ -140,15 +137,26 @@ func (d *Dispatcher) HandleEvent(ctx context.Context, ev *docevent.Event) error 
 	if err != nil {
 		return err
 	}
-	if woken {
-		return d.runAny(ctx, Transition{Order: cur, From: cur.State(), To: cur.State(), EventID: ev.ID})
-	}
-	if cur.State() != order.State(to) {
+	var err1 error
+	switch {
+	case from == to:
+	case cur.State() != order.State(to):
 		log.Info().Str("event", ev.ID).Str("eventState", to).Str("state", string(cur.State())).
 			Msg("stale order event: the order has moved on; its own event will follow")
-		return nil
+	default:
+		err1 = d.run(ctx, Transition{Order: cur, From: order.State(from), To: order.State(to), EventID: ev.ID})
 	}
-	return d.run(ctx, Transition{Order: cur, From: order.State(from), To: order.State(to), EventID: ev.ID})
+	if !woken {
+		return err1
+	}
+	// The same write added work for every state too (an owner's cancel
+	// with its refund): it runs once the state's steps have.
+	if from != to {
+		if cur, err = d.store.Get(ctx, id); err != nil {
+			return errors.Join(err1, err)
+		}
+	}
+	return errors.Join(err1, d.runAny(ctx, Transition{Order: cur, From: cur.State(), To: cur.State(), EventID: ev.ID}))
 }
 
 // Redrive does the order's due work again: the steps of its current state

@@ -164,7 +164,7 @@ func TestRedriveAndSkeleton(t *testing.T) {
 	if got := sk.StepNames(order.Shipped); len(got) != 2 || got[0] != StepCommitStock {
 		t.Errorf("shipped steps %v", got)
 	}
-	if len(sk.States()) != 9 { // every state but pending
+	if len(sk.States()) != 10 { // every state but pending
 		t.Errorf("states with steps: %v", sk.States())
 	}
 }

@@ -30,12 +30,15 @@ const (
 	StepVoidInvoice         = "voidInvoice"          // canceled: void the QuickBooks invoice (bookkeeping)
 	StepAlertOwner          = "alertOwner"           // needs_attention: tell the owner why
 	StepReleaseStrays       = "releaseStrayPayments" // any state: cancel authorizations that may not pay for the order (payments)
+	StepRefundPayment       = "refundPayment"        // any state: make the owner's refunds at Stripe (payments)
+	StepRecordRefund        = "recordRefund"         // any state: record the refunds made in QuickBooks (bookkeeping)
+	StepSettleStock         = "settleStock"          // refunded: the holds leave stock if the parcel shipped, else go back (checkout)
 )
 
 // Register registers every step of the flow, in flow order, with its
 // implementation from impl (the capabilities' Steps merged). A step
-// without one only records that it was reached. StepReleaseStrays runs in
-// every state (OnAny).
+// without one only records that it was reached. StepReleaseStrays,
+// StepRefundPayment and StepRecordRefund run in every state (OnAny).
 func Register(d *Dispatcher, impl map[string]StepFunc) {
 	for _, s := range []struct {
 		to   order.State
@@ -49,6 +52,7 @@ func Register(d *Dispatcher, impl map[string]StepFunc) {
 		{order.Fulfilling, StepAlertParcel},
 		{order.Shipped, StepCommitStock},
 		{order.Shipped, StepNotifyShipped},
+		{order.Refunded, StepSettleStock},
 		{order.Expired, StepClosePaymentSession},
 		{order.Expired, StepReleaseHolds},
 		{order.Expired, StepReleaseRedemptions},
@@ -61,7 +65,9 @@ func Register(d *Dispatcher, impl map[string]StepFunc) {
 	} {
 		d.On(s.to, s.name, implOf(impl, s.name))
 	}
-	d.OnAny(StepReleaseStrays, implOf(impl, StepReleaseStrays))
+	for _, name := range []string{StepReleaseStrays, StepRefundPayment, StepRecordRefund} {
+		d.OnAny(name, implOf(impl, name))
+	}
 }
 
 func implOf(impl map[string]StepFunc, name string) StepFunc {

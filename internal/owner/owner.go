@@ -1,9 +1,11 @@
 // Package owner is the store owner's operations on orders: retrying an
-// order that needs them, canceling one before its card is charged. Each
+// order that needs them, canceling one (before its card is charged, or
+// after but before anything ships, refunding it), refunding one. Each
 // checks the owner's claim, writes the change through the one order write
 // path with the owner as the actor in the order's history, and leaves the
 // rest to the order flow's steps (the canceled steps release the
-// authorization, the invoice, the holds and the redemptions; the retried
+// authorization, the invoice, the holds and the redemptions; the refund
+// steps make the refund at Stripe and record it in QuickBooks; the retried
 // state's steps run again).
 package owner
 
@@ -21,12 +23,21 @@ import (
 
 // OrderStore is the one write path of orders.
 type OrderStore interface {
+	Get(ctx context.Context, id string) (*order.Order, error)
 	Update(ctx context.Context, id string, fn func(*order.Order) (bool, error)) (*order.Order, bool, error)
+}
+
+// PrintStopper cancels an order's print job while the printer still
+// allows it (fulfilment.Parts): FAILED_PRECONDITION (in_production) once
+// it does not.
+type PrintStopper interface {
+	StopPrint(ctx context.Context, orderID, jobID string) error
 }
 
 // Operations are the owner's operations on orders.
 type Operations struct {
 	Orders     OrderStore
+	Print      PrintStopper
 	AdminClaim string // the owner's custom claim (OMS_ADMIN_CLAIM)
 	Now        func() time.Time
 }
@@ -54,8 +65,8 @@ func (o *Operations) Retry(ctx context.Context, who *identity.Identity, orderID 
 			return false, apperr.New(apperr.FailedPrecondition, "order %s is %s; only an order that needs attention can be retried", orderID, ord.State()).
 				Because("order_not_needing_attention").WithDetails(map[string]string{"state": string(ord.State())})
 		}
-		h := ord.History()
-		from := h[len(h)-1].From
+		last, _ := ord.LastTransition()
+		from := last.From
 		if from == "" || !order.CanMove(order.NeedsAttention, from) {
 			return false, apperr.New(apperr.FailedPrecondition, "order %s came to needs_attention from %q, which cannot be retried", orderID, from).
 				Because("not_retriable")
@@ -69,16 +80,40 @@ func (o *Operations) Retry(ctx context.Context, who *identity.Identity, orderID 
 	return cur, err
 }
 
-// cancelable are the states an order can be canceled from by the owner:
+// cancelable are the states an order can be canceled from by the owner
 // before its card is charged.
 var cancelable = []order.State{order.Authorized, order.Invoiced, order.Approved}
 
-// Cancel cancels an order before its card is charged, with the owner's
-// reason: the canceled steps cancel the authorization, void the invoice,
-// give back the holds and the redemptions. A pending order (the customer
-// has not paid) is left to expire; a charged one is refunded instead
-// (FAILED_PRECONDITION, reason captured). Canceling a canceled order
-// again changes nothing.
+// chargedCancelable are the states a charged order can be canceled (and
+// refunded in full) from, while none of it has shipped.
+var chargedCancelable = []order.State{order.Paid, order.Fulfilling, order.NeedsAttention}
+
+// ReasonPartShipped is cancelOrder's reason when part of a charged order
+// has shipped already.
+const ReasonPartShipped = "part_shipped"
+
+// checkReason checks the owner's words.
+func checkReason(reason string) (string, error) {
+	switch reason = strings.TrimSpace(reason); {
+	case reason == "":
+		return "", apperr.New(apperr.Invalid, "reason is required: say why (it is kept in the order's history)").Because(order.ReasonRequired).On("reason")
+	case utf8.RuneCountInString(reason) > maxReason:
+		return "", apperr.New(apperr.Invalid, "reason must be at most %d characters", maxReason).Because(order.ReasonTooLong).On("reason").
+			WithDetails(map[string]int{"max": maxReason})
+	}
+	return reason, nil
+}
+
+// Cancel cancels an order with the owner's reason. Before its card is
+// charged, the canceled steps cancel the authorization, void the invoice,
+// give back the holds and the redemptions. After the charge, while none
+// of it has shipped, the printer's job is canceled first (too late once
+// the printer started: FAILED_PRECONDITION in_production), then the order
+// is canceled with a refund of everything charged, which the refund steps
+// make at Stripe and record in QuickBooks. A pending order (the customer
+// has not paid) is left to expire; one with a part shipped is refunded
+// instead (part_shipped). Canceling a canceled order again changes
+// nothing.
 func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, orderID, reason string) (*order.Order, error) {
 	if err := identity.RequireOwner(who, o.AdminClaim); err != nil {
 		return nil, err
@@ -86,29 +121,106 @@ func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, orderID
 	if err := order.ValidID(orderID); err != nil {
 		return nil, err
 	}
-	switch reason = strings.TrimSpace(reason); {
-	case reason == "":
-		return nil, apperr.New(apperr.Invalid, "reason is required: say why (it is kept in the order's history)").Because(order.ReasonRequired).On("reason")
-	case utf8.RuneCountInString(reason) > maxReason:
-		return nil, apperr.New(apperr.Invalid, "reason must be at most %d characters", maxReason).Because(order.ReasonTooLong).On("reason").
-			WithDetails(map[string]int{"max": maxReason})
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
 	}
-	cur, _, err := o.Orders.Update(ctx, orderID, func(ord *order.Order) (bool, error) {
-		st := ord.State()
-		switch {
-		case st == order.Canceled:
-			return false, nil
-		case st == order.Pending:
-			return false, apperr.New(apperr.FailedPrecondition, "order %s is pending: the customer has not paid; it expires by itself", orderID).
-				Because("not_paid")
-		case ord.Payment != nil && ord.Payment.AmountCaptured > 0:
-			return false, apperr.New(apperr.FailedPrecondition, "order %s is charged (%s): refund it instead", orderID, st).
-				Because("captured").WithDetails(map[string]string{"state": string(st)})
-		case st == order.NeedsAttention || slices.Contains(cancelable, st):
-			return ord.Transition(order.Move{To: order.Canceled, Actor: actor(who), Reason: "canceled by the owner: " + reason}, o.Now().UTC())
+	cur, err := o.Orders.Get(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if err := cancelRefusal(cur); err != nil {
+		return nil, err
+	}
+	if charged(cur) {
+		if p := cur.Part(order.PartPrint); p != nil && p.Status != order.PartCanceled && (p.JobID != "" || !p.SubmitStarted.IsZero()) {
+			if err := o.Print.StopPrint(ctx, orderID, p.JobID); err != nil {
+				return nil, err
+			}
 		}
-		return false, apperr.New(apperr.FailedPrecondition, "order %s is %s and cannot be canceled", orderID, st).
-			Because("not_cancelable").WithDetails(map[string]string{"state": string(st)})
+	}
+	cur, _, err = o.Orders.Update(ctx, orderID, func(ord *order.Order) (bool, error) {
+		if ord.State() == order.Canceled {
+			return false, nil
+		}
+		if err := cancelRefusal(ord); err != nil {
+			return false, err
+		}
+		now := o.Now().UTC()
+		why := "canceled by the owner: " + reason
+		if _, err := ord.Transition(order.Move{To: order.Canceled, Actor: actor(who), Reason: why}, now); err != nil {
+			return false, err
+		}
+		if !charged(ord) {
+			return true, nil
+		}
+		for i := range ord.Parts {
+			if p := &ord.Parts[i]; !p.Shipped() {
+				p.Status, p.SubmitStarted, p.UpdatedAt = order.PartCanceled, time.Time{}, now
+			}
+		}
+		if _, err := ord.AddRefund(0, why, actor(who), now); err != nil && apperr.As(err).Reason != order.ReasonFullyRefunded {
+			return false, err
+		}
+		return true, nil
 	})
 	return cur, err
+}
+
+func charged(o *order.Order) bool { return o.Payment != nil && o.Payment.AmountCaptured > 0 }
+
+// cancelRefusal says why the order cannot be canceled now, or nil.
+func cancelRefusal(ord *order.Order) error {
+	st, id := ord.State(), ord.ID
+	switch {
+	case st == order.Canceled:
+		return nil
+	case st == order.Pending:
+		return apperr.New(apperr.FailedPrecondition, "order %s is pending: the customer has not paid; it expires by itself", id).Because("not_paid")
+	case charged(ord) && slices.Contains(chargedCancelable, st):
+		if slices.ContainsFunc(ord.Parts, func(p order.Part) bool { return p.Shipped() }) {
+			return apperr.New(apperr.FailedPrecondition, "part of order %s has shipped: refund it instead", id).Because(ReasonPartShipped)
+		}
+		return nil
+	case !charged(ord) && (st == order.NeedsAttention || slices.Contains(cancelable, st)):
+		return nil
+	}
+	return apperr.New(apperr.FailedPrecondition, "order %s is %s and cannot be canceled", id, st).
+		Because("not_cancelable").WithDetails(map[string]string{"state": string(st)})
+}
+
+// Refund asks for a refund of amount minor units (0: everything left) of
+// a charged order, with the owner's reason: the refund steps make it at
+// Stripe (key refund-<orderId>-<n>) and record it in QuickBooks, and the
+// order becomes refunded when its refunds reach the charge. The order is
+// answered with the refund asked for (its outcome follows on the order).
+func (o *Operations) Refund(ctx context.Context, who *identity.Identity, orderID string, amount *int64, reason string) (*order.Order, order.Refund, error) {
+	if err := identity.RequireOwner(who, o.AdminClaim); err != nil {
+		return nil, order.Refund{}, err
+	}
+	if err := order.ValidID(orderID); err != nil {
+		return nil, order.Refund{}, err
+	}
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, order.Refund{}, err
+	}
+	var cents int64 // 0: everything left
+	if amount != nil {
+		if *amount <= 0 {
+			return nil, order.Refund{}, apperr.New(apperr.Invalid, "amount must be a positive number of minor units (cents), or absent for all that is left").
+				Because(order.ReasonAmountInvalid).On("amount")
+		}
+		cents = *amount
+	}
+	var made order.Refund
+	cur, _, err := o.Orders.Update(ctx, orderID, func(ord *order.Order) (bool, error) {
+		r, err := ord.AddRefund(cents, reason, actor(who), o.Now().UTC())
+		if err != nil {
+			return false, err
+		}
+		made = r
+		return true, nil
+	})
+	return cur, made, err
 }

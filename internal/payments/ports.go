@@ -113,6 +113,34 @@ type Intents interface {
 	// Cancel releases an uncaptured authorization; an intent already
 	// canceled is a success.
 	Cancel(ctx context.Context, intentID, idempotencyKey string) (Intent, error)
+	// Refund gives back part or all of a captured intent's charge. The
+	// same key again answers the refund made the first time.
+	Refund(ctx context.Context, r RefundRequest) (RefundResult, error)
+}
+
+// RefundRequest is a refund to make at the provider.
+type RefundRequest struct {
+	IntentID       string
+	Amount         int64 // minor units
+	OrderID        string
+	Reason         string // the owner's words (kept in the refund's metadata)
+	IdempotencyKey string
+}
+
+// Refund statuses, as Stripe names them: a card refund is succeeded (or
+// pending for a while); failed and canceled refunds gave nothing back.
+const (
+	RefundSucceeded = "succeeded"
+	RefundPending   = "pending"
+	RefundFailed    = "failed"
+	RefundCanceled  = "canceled"
+)
+
+// RefundResult is a refund as the provider made it.
+type RefundResult struct {
+	ID     string
+	Status string // succeeded, pending, requires_action, failed, canceled
+	Amount int64
 }
 
 // OrderStore is what payments needs of the orders.

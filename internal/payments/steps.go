@@ -22,6 +22,7 @@ func (s *Service) Steps() map[string]orderflow.StepFunc {
 		orderflow.StepCancelPayment:       s.cancel,
 		orderflow.StepClosePaymentSession: s.closeStep,
 		orderflow.StepReleaseStrays:       s.releaseStrays,
+		orderflow.StepRefundPayment:       s.refundPayment,
 	}
 }
 

@@ -26,7 +26,12 @@ type Books struct {
 	Tokens       RealmTokens
 	ShippingItem string            // the item shipping is invoiced as
 	ItemMapping  map[string]string // item name → id, checked before looking up
-	HTTP         *http.Client
+	// RefundItem is the item refunds are recorded as (DefaultRefundItem
+	// when empty); RefundAccount the account they are paid from ("" for
+	// the account each invoice's payment was deposited to).
+	RefundItem    string
+	RefundAccount string
+	HTTP          *http.Client
 
 	mu     sync.Mutex
 	items  map[string]*Items // by realm: the item cache survives between orders
@@ -114,6 +119,22 @@ func (b *Books) Void(ctx context.Context, o *order.Order) (bool, error) {
 	return true, nil
 }
 
+// itemsFor returns the item cache of c's company (it survives between
+// orders).
+func (b *Books) itemsFor(_ context.Context, c *Client) *Items {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.items == nil {
+		b.items = map[string]*Items{}
+	}
+	items := b.items[c.realm]
+	if items == nil {
+		items = &Items{Client: c, Mapping: b.ItemMapping}
+		b.items[c.realm] = items
+	}
+	return items
+}
+
 // Invoice implements bookkeeping.Books: it creates the order's invoice (or
 // finds the one an earlier attempt created: the requestid is derived from
 // the order) and returns it. Its total must be the order's to the cent.
@@ -121,21 +142,11 @@ func (b *Books) Invoice(ctx context.Context, o *order.Order) (order.Invoice, err
 	if o.Customer == nil {
 		return order.Invoice{}, apperr.New(apperr.FailedPrecondition, "order %s has no customer to invoice", o.ID)
 	}
-	c, realm, err := b.client(ctx)
+	c, _, err := b.client(ctx)
 	if err != nil {
 		return order.Invoice{}, err
 	}
-	b.mu.Lock()
-	if b.items == nil {
-		b.items = map[string]*Items{}
-	}
-	items := b.items[realm]
-	if items == nil {
-		items = &Items{Client: c, Mapping: b.ItemMapping}
-		b.items[realm] = items
-	}
-	b.mu.Unlock()
-
+	items := b.itemsFor(ctx, c)
 	customer, err := c.FindOrCreateCustomer(ctx, o.Customer.Name, o.Customer.Email)
 	if err != nil {
 		return order.Invoice{}, err

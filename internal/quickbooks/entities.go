@@ -153,6 +153,7 @@ type Invoice struct {
 	Balance   money.Money
 	Voided    bool
 	Payments  []string // ids of linked payments
+	Customer  string   // CustomerRef.value
 }
 
 // Paid reports whether the invoice was settled: something was due and
@@ -167,6 +168,7 @@ type wireInvoice struct {
 	TotalAmt    json.Number `json:"TotalAmt"`
 	Balance     json.Number `json:"Balance"`
 	PrivateNote string      `json:"PrivateNote"`
+	CustomerRef Ref         `json:"CustomerRef"`
 	LinkedTxn   []struct {
 		TxnID   string `json:"TxnId"`
 		TxnType string `json:"TxnType"`
@@ -182,7 +184,7 @@ func (w wireInvoice) invoice(currency string) (Invoice, error) {
 	if err != nil {
 		return Invoice{}, err
 	}
-	inv := Invoice{ID: w.ID, SyncToken: w.SyncToken, DocNumber: w.DocNumber, Total: total, Balance: bal, Voided: Voided(w.PrivateNote, total, bal)}
+	inv := Invoice{ID: w.ID, SyncToken: w.SyncToken, DocNumber: w.DocNumber, Total: total, Balance: bal, Voided: Voided(w.PrivateNote, total, bal), Customer: w.CustomerRef.Value}
 	for _, l := range w.LinkedTxn {
 		if l.TxnType == "Payment" {
 			inv.Payments = append(inv.Payments, l.TxnID)

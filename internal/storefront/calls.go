@@ -173,6 +173,31 @@ type CancelOrderRequest struct {
 	Reason  string `json:"reason"` // 1–500 characters, kept in the order's history
 }
 
+// RefundOrderRequest is the owner's refund of a charged order.
+type RefundOrderRequest struct {
+	OrderID string `json:"orderId"`
+	// Amount is what to refund, in minor units (cents); absent for all
+	// that is left to refund.
+	Amount *int64 `json:"amount,omitempty"`
+	Reason string `json:"reason"` // 1–500 characters, kept with the refund and in the order's history
+}
+
+// RefundOrderAnswer is the order with the refund asked for; the refund is
+// made at Stripe and recorded in QuickBooks by the order's triggers right
+// after (order.refunded grows once Stripe made it).
+type RefundOrderAnswer struct {
+	Order  Order       `json:"order"`
+	Refund RefundAsked `json:"refund"`
+}
+
+// RefundAsked is a refund as the owner asked for it.
+type RefundAsked struct {
+	N      int   `json:"n"`      // its number within the order (1, 2, …): Stripe's idempotency key is refund-<orderId>-<n>
+	Amount int64 `json:"amount"` // minor units
+	// Refundable is what is left to refund after it.
+	Refundable int64 `json:"refundable"`
+}
+
 // The callables, in the order a checkout calls them; then the owner's.
 var (
 	Whoami = Call[WhoamiRequest, WhoamiAnswer]{Name: "whoami",
@@ -192,10 +217,12 @@ var (
 	RetryOrder = Call[RetryOrderRequest, Order]{Name: "retryOrder",
 		Doc: "The owner only: sends an order that needs attention back to the state whose step failed, so that the step runs again.", Errors: retryOrderErrors}
 	CancelOrder = Call[CancelOrderRequest, Order]{Name: "cancelOrder",
-		Doc: "The owner only: cancels an order before its card is charged (the authorization, invoice, holds and redemptions are released).", Errors: cancelOrderErrors}
+		Doc: "The owner only: cancels an order before anything ships (the authorization, invoice, holds and redemptions are released; a charged order's print job is canceled and the charge refunded).", Errors: cancelOrderErrors}
+	RefundOrder = Call[RefundOrderRequest, RefundOrderAnswer]{Name: "refundOrder",
+		Doc: "The owner only: refunds part or all of a charged order at Stripe and records it in QuickBooks; the order is refunded once its refunds reach the charge.", Errors: refundOrderErrors}
 	MarkShipped = Call[MarkShippedRequest, Order]{Name: "markShipped",
 		Doc: "The owner only: records the carrier and tracking of an order's parcel part; the order is shipped once every part is.", Errors: markShippedErrors}
 )
 
 // Calls is every callable.
-var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession, AdjustStock, MarkShipped, RetryOrder, CancelOrder}
+var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession, AdjustStock, MarkShipped, RetryOrder, CancelOrder, RefundOrder}

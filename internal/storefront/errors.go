@@ -162,8 +162,23 @@ var cancelOrderErrors = []ErrorCase{
 	{apperr.Invalid, order.ReasonTooLong, "reason is over 500 characters", []string{"field", "max"}},
 	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
 	{apperr.FailedPrecondition, "not_paid", "the order is pending: the customer has not paid, and it expires by itself", nil},
-	{apperr.FailedPrecondition, "captured", "the card is already charged: refund the order instead; state says where it is", []string{"state"}},
-	{apperr.FailedPrecondition, "not_cancelable", "the order ended (expired) or is past the point of canceling; state says where it is", []string{"state"}},
+	{apperr.FailedPrecondition, "part_shipped", "the order is charged and part of it has shipped: refund it instead", nil},
+	{apperr.FailedPrecondition, "in_production", "the order is charged and the printer has started its job: refund it once it ships; printerStatus says where the job is", []string{"printerStatus"}},
+	{apperr.FailedPrecondition, "not_cancelable", "the order ended (expired, shipped, refunded); state says where it is", []string{"state"}},
+	{apperr.Unavailable, "printer_unavailable", "the printer could not be asked to cancel the job; try again", nil},
+}
+
+var refundOrderErrors = []ErrorCase{
+	notOwner,
+	{apperr.Invalid, order.ReasonRequired, "orderId or reason is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id", []string{"field"}},
+	{apperr.Invalid, order.ReasonTooLong, "reason is over 500 characters", []string{"field", "max"}},
+	{apperr.Invalid, order.ReasonAmountInvalid, "amount is not a positive whole number of minor units", []string{"field"}},
+	{apperr.Invalid, order.ReasonAmountTooLarge, "amount is more than is left to refund (refundable)", []string{"field", "refundable"}},
+	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
+	{apperr.FailedPrecondition, order.ReasonNotCaptured, "the card was not charged: cancel the order instead; state says where it is", []string{"state"}},
+	{apperr.FailedPrecondition, order.ReasonFullyRefunded, "everything charged is refunded already", nil},
+	{apperr.FailedPrecondition, order.ReasonTooManyRefunds, "the order has 20 refunds, the most one takes", nil},
 }
 
 func concat(lists ...[]ErrorCase) []ErrorCase {

@@ -45,6 +45,9 @@ type Order struct {
 	// ShippingChoice is null until selectShipping.
 	ShippingChoice *ShippingChoice     `json:"shippingChoice"`
 	PaymentStatus  order.PaymentStatus `json:"paymentStatus"`
+	// Refunded is what was refunded of the charge, in minor units (0
+	// until the owner refunds; Total when refunded in full).
+	Refunded int64 `json:"refunded"`
 	// Fulfilment is how the order reaches the customer, null until it is
 	// paid: its parts, each with its status and, once shipped, tracking.
 	Fulfilment *Fulfilment `json:"fulfilment"`
@@ -133,7 +136,7 @@ func OrderOf(o *order.Order) Order {
 	v := Order{OrderID: o.ID, State: o.State(), Currency: o.Currency, Lines: []Line{}, Subtotal: o.Subtotal.Amount,
 		Discount: o.LinesDiscount().Amount, Shipping: o.ShippingAmount().Amount, ShippingDiscount: o.Pricing.ShippingDiscount.Amount,
 		Total: o.Total().Amount, Promotions: []Promotion{}, PaymentStatus: o.PaymentStatus(),
-		CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC()}
+		Refunded: o.RefundedTotal(), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC()}
 	for i, l := range o.Lines {
 		vl := Line{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity, UnitPrice: l.UnitPrice.Amount,
 			ListPrice: l.ListPrice.Amount, OnSale: l.OnSale, Total: l.Total.Amount, Fulfillment: l.Fulfillment}

@@ -43,4 +43,8 @@ func TestContractWithStripeMock(t *testing.T) {
 	if _, err := p.Cancel(ctx, "pi_123", "cancel-pi_123"); err != nil {
 		t.Errorf("cancel a stray authorization: %v", err)
 	}
+	if _, err := p.Refund(ctx, payments.RefundRequest{IntentID: "pi_123", Amount: 1500, OrderID: "K7Q2M9XH4TBA",
+		Reason: "the planner arrived damaged", IdempotencyKey: "refund-K7Q2M9XH4TBA-1"}); err != nil {
+		t.Errorf("refund: %v", err)
+	}
 }

@@ -14,6 +14,10 @@ import (
 // Realm is the local company's realm id.
 const Realm = "9130350000000001"
 
+// UndepositedFunds is the id of the Undeposited Funds account, where a
+// payment that names no account goes.
+const UndepositedFunds = "4"
+
 // company is the local company's data (under Server.mu).
 type company struct {
 	customers map[string]map[string]any
@@ -21,6 +25,8 @@ type company struct {
 	invoices  map[string]map[string]any
 	requests  map[string][]byte // requestid → first answer
 	payments  map[string]map[string]any
+	accounts  map[string]map[string]any
+	refunds   map[string]map[string]any // refund receipts
 	nextID    int
 	fail429   int
 	fail500   int
@@ -54,9 +60,17 @@ func (s *Server) EmailNotQueryable(v bool) { s.mu.Lock(); s.co.emailNotQueryable
 
 func (s *Server) initCompany(mux *http.ServeMux) {
 	s.co = &company{customers: map[string]map[string]any{}, items: map[string]map[string]any{}, invoices: map[string]map[string]any{},
-		requests: map[string][]byte{}, payments: map[string]map[string]any{}, nextID: 100}
-	for _, name := range []string{"Daily Planner A5", "Weekly Planner A5", "Weekly Planner Letter", "Pen Set", "Sticker Pack", "Bookmark Band", "Shipping"} {
+		requests: map[string][]byte{}, payments: map[string]map[string]any{}, nextID: 100,
+		accounts: map[string]map[string]any{}, refunds: map[string]map[string]any{}}
+	for _, name := range []string{"Daily Planner A5", "Weekly Planner A5", "Weekly Planner Letter", "Pen Set", "Sticker Pack", "Bookmark Band", "Shipping", "Refunds"} {
 		s.AddItem(name)
+	}
+	// The accounts of a new company that money is paid in to and out of
+	// (ids as in Intuit's sandbox company), and an income account a refund
+	// may not come from.
+	for _, a := range []struct{ id, name, typ string }{{UndepositedFunds, "Undeposited Funds", "Other Current Asset"},
+		{"35", "Checking", "Bank"}, {"79", "Sales of Product Income", "Income"}} {
+		s.co.accounts[a.id] = map[string]any{"Id": a.id, "Name": a.name, "AccountType": a.typ, "Active": true, "SyncToken": "0"}
 	}
 	mux.HandleFunc("/v3/company/{realm}/{entity}", s.entity)
 	mux.HandleFunc("/v3/company/{realm}/{entity}/{id}", s.entity)
@@ -230,6 +244,23 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
 		if b := s.createInvoice(w, body); b != nil && rid != "" {
 			s.co.requests[rid] = b
 		}
+	case ent == "refundreceipt" && r.Method == http.MethodPost:
+		rid := r.URL.Query().Get("requestid")
+		if prev, ok := s.co.requests["refundreceipt:"+rid]; ok && rid != "" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(prev)
+			return
+		}
+		if b := s.createRefundReceipt(w, body); b != nil && rid != "" {
+			s.co.requests["refundreceipt:"+rid] = b
+		}
+	case ent == "refundreceipt" && r.Method == http.MethodGet && r.PathValue("id") != "":
+		rr, ok := s.co.refunds[r.PathValue("id")]
+		if !ok {
+			s.fault(w, 400, "ValidationFault", "610", "Object Not Found", "RefundReceipt "+r.PathValue("id"))
+			return
+		}
+		answer(w, map[string]any{"RefundReceipt": rr, "time": "now"})
 	case ent == "payment" && r.Method == http.MethodPost:
 		s.payment(w, body)
 	case ent == "payment" && r.Method == http.MethodGet && r.PathValue("id") != "":
@@ -258,6 +289,10 @@ func (s *Server) query(w http.ResponseWriter, q string) {
 		table = s.co.items
 	case "Invoice":
 		table = s.co.invoices
+	case "Account":
+		table = s.co.accounts
+	case "RefundReceipt":
+		table = s.co.refunds
 	default:
 		s.fault(w, 400, "ValidationFault", "4001", "Invalid query", "unsupported entity "+m[1])
 		return
@@ -414,7 +449,10 @@ func (s *Server) payment(w http.ResponseWriter, b map[string]any) {
 			inv["LinkedTxn"] = append(inv["LinkedTxn"].([]any), map[string]any{"TxnId": pid, "TxnType": "Payment"})
 		}
 	}
-	p := map[string]any{"Id": pid, "TotalAmt": b["TotalAmt"], "Line": lines}
+	p := map[string]any{"Id": pid, "TotalAmt": b["TotalAmt"], "Line": lines, "DepositToAccountRef": map[string]any{"value": UndepositedFunds}}
+	if ref, ok := b["DepositToAccountRef"].(map[string]any); ok {
+		p["DepositToAccountRef"] = ref
+	}
 	s.co.payments[pid] = p
 	s.paid(pid, paidInvoices(lines))
 	answer(w, map[string]any{"Payment": p, "time": "now"})
@@ -436,7 +474,7 @@ func (s *Server) MarkPaid(invoiceID string) error {
 	inv["SyncToken"] = strconv.Itoa(st + 1)
 	inv["LinkedTxn"] = append(inv["LinkedTxn"].([]any), map[string]any{"TxnId": pid, "TxnType": "Payment"})
 	s.co.payments[pid] = map[string]any{"Id": pid, "TotalAmt": inv["TotalAmt"], "Line": []any{map[string]any{"Amount": inv["TotalAmt"],
-		"LinkedTxn": []any{map[string]any{"TxnId": invoiceID, "TxnType": "Invoice"}}}}}
+		"LinkedTxn": []any{map[string]any{"TxnId": invoiceID, "TxnType": "Invoice"}}}}, "DepositToAccountRef": map[string]any{"value": UndepositedFunds}}
 	s.paid(pid, []string{invoiceID})
 	return nil
 }
@@ -484,4 +522,96 @@ func (s *Server) PaymentFor(invoiceID string) string {
 		}
 	}
 	return ""
+}
+
+// createRefundReceipt records money given back to a customer, checked as
+// QuickBooks checks it: DepositToAccountRef is required and must be a
+// Bank or Other Current Asset account, the lines' items must exist and
+// their amounts be UnitPrice × Qty, the customer (optional) must exist.
+func (s *Server) createRefundReceipt(w http.ResponseWriter, b map[string]any) []byte {
+	acc, _ := b["DepositToAccountRef"].(map[string]any)
+	if acc == nil {
+		s.fault(w, 400, "ValidationFault", "2020", "Required param missing, need to supply the required value for the API", "Required parameter DepositToAccountRef is missing in the request")
+		return nil
+	}
+	a, ok := s.co.accounts[fmt.Sprint(acc["value"])]
+	if !ok || (a["AccountType"] != "Bank" && a["AccountType"] != "Other Current Asset") {
+		s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Account "+fmt.Sprint(acc["value"])+" must be a Bank or Other Current Asset account")
+		return nil
+	}
+	ref, _ := b["CustomerRef"].(map[string]any)
+	if ref != nil {
+		if _, ok := s.co.customers[fmt.Sprint(ref["value"])]; !ok {
+			s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Customer "+fmt.Sprint(ref["value"]))
+			return nil
+		}
+	}
+	if dn, _ := b["DocNumber"].(string); len(dn) > 21 {
+		s.fault(w, 400, "ValidationFault", "2050", "String length is either shorter or longer than supported by specification", "DocNumber max 21")
+		return nil
+	}
+	lines, _ := b["Line"].([]any)
+	if len(lines) == 0 {
+		s.fault(w, 400, "ValidationFault", "2020", "Required param missing, need to supply the required value for the API", "Required parameter Line is missing in the request")
+		return nil
+	}
+	var total int64
+	var out []any
+	for i, l := range lines {
+		line, _ := l.(map[string]any)
+		amt, ok := cents(line["Amount"])
+		d, _ := line["SalesItemLineDetail"].(map[string]any)
+		if !ok || amt <= 0 || line["DetailType"] != "SalesItemLineDetail" || d == nil {
+			s.fault(w, 400, "ValidationFault", "2020", "Invalid line", fmt.Sprintf("Line %d", i))
+			return nil
+		}
+		ir, _ := d["ItemRef"].(map[string]any)
+		if _, ok := s.co.items[fmt.Sprint(ir["value"])]; !ok {
+			s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Item "+fmt.Sprint(ir["value"]))
+			return nil
+		}
+		unit, ok1 := cents(d["UnitPrice"])
+		qty, err := strconv.ParseInt(fmt.Sprint(d["Qty"]), 10, 64)
+		if !ok1 || err != nil || unit*qty != amt {
+			s.fault(w, 400, "ValidationFault", "6070", "Amount is not equal to UnitPrice * Qty", fmt.Sprintf("Line %d", i))
+			return nil
+		}
+		total += amt
+		line["Id"], line["LineNum"], line["Amount"] = strconv.Itoa(i+1), i+1, dollars(amt)
+		out = append(out, line)
+	}
+	out = append(out, map[string]any{"Amount": dollars(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": map[string]any{}})
+	s.co.nextID++
+	id := strconv.Itoa(s.co.nextID)
+	rr := map[string]any{"Id": id, "SyncToken": "0", "DocNumber": b["DocNumber"], "CustomerRef": ref, "DepositToAccountRef": acc, "Line": out,
+		"TotalAmt": dollars(total), "Balance": dollars(0), "PrivateNote": b["PrivateNote"], "BillEmail": b["BillEmail"], "TxnDate": b["TxnDate"],
+		"MetaData": map[string]any{"CreateTime": "now"}}
+	s.co.refunds[id] = rr
+	s.emit(change{"RefundReceipt", id, "Create", s.now()})
+	return answer(w, map[string]any{"RefundReceipt": rr, "time": "now"})
+}
+
+// RefundReceipts returns copies of the refund receipts recorded so far.
+func (s *Server) RefundReceipts() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, rr := range s.co.refunds {
+		c := map[string]any{}
+		for k, v := range rr {
+			c[k] = v
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// AddAccount adds an account and returns its id.
+func (s *Server) AddAccount(name, accountType string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.co.nextID++
+	id := strconv.Itoa(s.co.nextID)
+	s.co.accounts[id] = map[string]any{"Id": id, "Name": name, "AccountType": accountType, "Active": true, "SyncToken": "0"}
+	return id
 }

@@ -51,12 +51,14 @@ type Server struct {
 	sessions    map[string]map[string]any
 	intents     map[string]map[string]any
 	charges     map[string]map[string]any
+	refunds     []map[string]any
 	idempotency map[string]replay
 	requests    []Request
 	events      []map[string]any
 	failNext    int // answer the next n API requests 500
 	latency     time.Duration
 	declineNext bool
+	disputed    map[string]bool // intents whose refunds are refused: the charge was disputed
 	now         func() time.Time
 	srv         *http.Server
 	client      *http.Client
@@ -111,6 +113,29 @@ func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.
 
 // DeclineNext makes the next Pay a card decline.
 func (s *Server) DeclineNext() { s.mu.Lock(); s.declineNext = true; s.mu.Unlock() }
+
+// Dispute makes every later refund of the intent's charge fail as Stripe
+// answers for a charge the customer disputed (400 charge_disputed): a
+// refusal no retry mends.
+func (s *Server) Dispute(intentID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.disputed == nil {
+		s.disputed = map[string]bool{}
+	}
+	s.disputed[intentID] = true
+}
+
+// Refunds returns every refund made so far, oldest first.
+func (s *Server) Refunds() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]map[string]any, len(s.refunds))
+	for i, r := range s.refunds {
+		out[i] = clone(r)
+	}
+	return out
+}
 
 // SetClock replaces the fake's clock (authorization lapses, expiries).
 func (s *Server) SetClock(now func() time.Time) { s.mu.Lock(); s.now = now; s.mu.Unlock() }
@@ -464,6 +489,15 @@ func (s *Server) refund(_ *http.Request, f url.Values) (int, any) {
 	if pi["status"] != "succeeded" {
 		return invalid("This PaymentIntent does not have a successful charge to refund.", "payment_intent")
 	}
+	switch f.Get("reason") {
+	case "", "duplicate", "fraudulent", "requested_by_customer":
+	default:
+		return invalid("Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer", "reason")
+	}
+	if s.disputed[pi["id"].(string)] {
+		return 400, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "charge_disputed",
+			"message": "Charge " + ch["id"].(string) + " has been charged back; cannot issue a refund."}}
+	}
 	left := ch["amount_captured"].(int64) - ch["amount_refunded"].(int64)
 	amt := left
 	if v := f.Get("amount"); v != "" {
@@ -476,7 +510,11 @@ func (s *Server) refund(_ *http.Request, f url.Values) (int, any) {
 	ch["amount_refunded"] = ch["amount_refunded"].(int64) + amt
 	ch["refunded"] = ch["amount_refunded"] == ch["amount_captured"]
 	re := map[string]any{"id": newID("re"), "object": "refund", "amount": amt, "currency": pi["currency"], "charge": ch["id"],
-		"payment_intent": pi["id"], "status": "succeeded", "created": s.now().Unix()}
+		"payment_intent": pi["id"], "status": "succeeded", "created": s.now().Unix(), "metadata": metadata(f, "metadata"), "reason": nil}
+	if r := f.Get("reason"); r != "" {
+		re["reason"] = r
+	}
+	s.refunds = append(s.refunds, re)
 	s.event("charge.refunded", ch)
 	return 200, re
 }

@@ -98,9 +98,31 @@ func TestLifecycleThroughStripeGo(t *testing.T) {
 	if _, err := api.PaymentIntents.Capture(pi, cp2); !errors.As(err, &se) || se.Code != stripe.ErrorCodePaymentIntentUnexpectedState {
 		t.Errorf("second capture: %v", err)
 	}
-	rp := &stripe.RefundParams{PaymentIntent: stripe.String(pi), Amount: stripe.Int64(500)}
-	if r, err := api.Refunds.New(rp); err != nil || r.Amount != 500 {
-		t.Errorf("refund %+v %v", r, err)
+	refund := func(amount int64, key, reason string) (*stripe.Refund, error) {
+		rp := &stripe.RefundParams{PaymentIntent: stripe.String(pi), Amount: stripe.Int64(amount), Reason: stripe.String(reason)}
+		rp.AddMetadata("orderId", "O1")
+		rp.SetIdempotencyKey(key)
+		return api.Refunds.New(rp)
+	}
+	r1, err := refund(500, "refund-O1-1", "requested_by_customer")
+	if err != nil || r1.Amount != 500 || r1.Status != stripe.RefundStatusSucceeded || r1.Metadata["orderId"] != "O1" {
+		t.Errorf("refund %+v %v", r1, err)
+	}
+	if again, err := refund(500, "refund-O1-1", "requested_by_customer"); err != nil || again.ID != r1.ID {
+		t.Errorf("the same key made another refund: %+v %v (first %s)", again, err, r1.ID)
+	}
+	if _, err := refund(3401, "refund-O1-2", "requested_by_customer"); !errors.As(err, &se) || se.HTTPStatusCode != 400 || se.Param != "amount" {
+		t.Errorf("a refund over what is left: %v", err)
+	}
+	if _, err := refund(100, "refund-O1-3", "changed_mind"); !errors.As(err, &se) || se.Param != "reason" {
+		t.Errorf("an unknown reason: %v", err)
+	}
+	f.Dispute(pi)
+	if _, err := refund(100, "refund-O1-4", "requested_by_customer"); !errors.As(err, &se) || se.Code != "charge_disputed" {
+		t.Errorf("a disputed charge: %v", err)
+	}
+	if n := len(f.Refunds()); n != 1 {
+		t.Errorf("%d refunds made, want 1", n)
 	}
 
 	f.Redeliver() // API calls deliver asynchronously
