@@ -16,6 +16,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/localfakes"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/payments"
@@ -572,10 +573,81 @@ func TestErrorTableWalk(t *testing.T) {
 		_, id := checkedOut(t, a, s, "A", 1)
 		return cancelWith(id, "why")
 	}
-	scenarios["cancelOrder/captured"] = func() rpcAnswer[json.RawMessage] { return cancelWith(fulfillingOrder("B", 1), "too late") }
+	scenarios["cancelOrder/part_shipped"] = func() rpcAnswer[json.RawMessage] {
+		id := fulfillingOrder("A", 1, "P", 1)
+		if ans := ship(map[string]any{"orderId": id, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"}); ans.status != 200 {
+			t.Errorf("shipping the parcel: %+v", ans.Error)
+		}
+		return cancelWith(id, "too late")
+	}
+	// A charged print order and its job at the printer.
+	printing := func() (string, string) {
+		id := fulfillingOrder("P", 1)
+		o, _ := a.Orders.Get(ctx, id)
+		return id, o.Part(order.PartPrint).JobID
+	}
+	scenarios["cancelOrder/in_production"] = func() rpcAnswer[json.RawMessage] {
+		id, job := printing()
+		if err := localFakes(t).Printer.SetStatus(job, "IN_PRODUCTION", "Printing."); err != nil {
+			t.Fatal(err)
+		}
+		return cancelWith(id, "too late")
+	}
+	scenarios["cancelOrder/printer_unavailable"] = func() rpcAnswer[json.RawMessage] {
+		id, _ := printing()
+		live := a.Parts.Printer
+		a.Parts.Printer = fulfilment.NoPrinter{} // the printer's keys gone, or the printer down past its retries
+		defer func() { a.Parts.Printer = live }()
+		return cancelWith(id, "the printer is down")
+	}
 	scenarios["cancelOrder/not_cancelable"] = func() rpcAnswer[json.RawMessage] {
 		_, id := notPending()
 		return cancelWith(id, "it expired")
+	}
+
+	refundWith := func(token string, data map[string]any) rpcAnswer[json.RawMessage] {
+		return ownerCall(refundOrder, token, data)
+	}
+	scenarios["refundOrder/not_owner"] = func() rpcAnswer[json.RawMessage] {
+		return refundWith(user(t).IDToken, map[string]any{"orderId": unknownID, "reason": "mine"})
+	}
+	scenarios["refundOrder/required"] = func() rpcAnswer[json.RawMessage] {
+		return refundWith(boss.IDToken, map[string]any{"orderId": unknownID, "reason": " "})
+	}
+	scenarios["refundOrder/malformed"] = func() rpcAnswer[json.RawMessage] {
+		return refundWith(boss.IDToken, map[string]any{"orderId": "x", "reason": "why"})
+	}
+	scenarios["refundOrder/too_long"] = func() rpcAnswer[json.RawMessage] {
+		return refundWith(boss.IDToken, map[string]any{"orderId": unknownID, "reason": strings.Repeat("w", 501)})
+	}
+	scenarios["refundOrder/amount_invalid"] = func() rpcAnswer[json.RawMessage] {
+		return refundWith(boss.IDToken, map[string]any{"orderId": unknownID, "amount": -5, "reason": "why"})
+	}
+	scenarios["refundOrder/order_not_found"] = func() rpcAnswer[json.RawMessage] {
+		return refundWith(boss.IDToken, map[string]any{"orderId": unknownID, "reason": "why"})
+	}
+	scenarios["refundOrder/not_captured"] = func() rpcAnswer[json.RawMessage] {
+		_, id := checkedOut(t, a, s, "A", 1)
+		return refundWith(boss.IDToken, map[string]any{"orderId": id, "reason": "why"})
+	}
+	charged := fulfillingOrder("B", 1)
+	scenarios["refundOrder/amount_too_large"] = func() rpcAnswer[json.RawMessage] {
+		return refundWith(boss.IDToken, map[string]any{"orderId": charged, "amount": 100000000, "reason": "why"})
+	}
+	scenarios["refundOrder/too_many_refunds"] = func() rpcAnswer[json.RawMessage] {
+		for i := 0; i < order.MaxRefunds; i++ {
+			if ans := refundWith(boss.IDToken, map[string]any{"orderId": charged, "amount": 1, "reason": "a cent back"}); ans.status != 200 {
+				t.Fatalf("refund %d: %+v", i+1, ans.Error)
+			}
+		}
+		return refundWith(boss.IDToken, map[string]any{"orderId": charged, "amount": 1, "reason": "one too many"})
+	}
+	scenarios["refundOrder/fully_refunded"] = func() rpcAnswer[json.RawMessage] {
+		id := fulfillingOrder("B", 1)
+		if ans := refundWith(boss.IDToken, map[string]any{"orderId": id, "reason": "all of it"}); ans.status != 200 {
+			t.Fatalf("the full refund: %+v", ans.Error)
+		}
+		return refundWith(boss.IDToken, map[string]any{"orderId": id, "amount": 1, "reason": "and a cent more"})
 	}
 
 	// A print order whose address the printer cannot take.

@@ -293,6 +293,27 @@ func TestLocalSystem(t *testing.T) {
 		if p := o.Part(order.PartPrint); p.Carrier != "USPS" || p.TrackingNumber == "" {
 			t.Errorf("the print part: %+v", p)
 		}
+		// The customer sends the planner back: the owner refunds the whole
+		// order; the order's triggers make the refund at the local Stripe
+		// and record it in the local QuickBooks, and the order is refunded.
+		refundAt := time.Now()
+		body = `{"data":{"orderId":"` + sdkOrder + `","reason":"returned: the customer ordered the wrong year"}}`
+		req, _ = http.NewRequest("POST", h.URL+"/refundOrder", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+boss.IDToken)
+		resp, page = read(t)(http.DefaultClient.Do(req))
+		if resp.StatusCode != 200 || !strings.Contains(string(page), fmt.Sprintf(`"refund":{"n":1,"amount":%d,"refundable":0}`, o.Total().Amount)) {
+			t.Fatalf("refundOrder: %d %s", resp.StatusCode, page)
+		}
+		o = waitState(t, h, sdkOrder, order.Refunded)
+		testenv.Poll(t, 20*time.Second, "the refund receipt", func() bool {
+			o, _ = h.App.Orders.Get(ctx, sdkOrder)
+			return o.Payment.Refunds[0].ReceiptID != ""
+		})
+		t.Logf("from refundOrder to refunded at Stripe and recorded in QuickBooks (two triggers): %s", time.Since(refundAt).Round(time.Millisecond))
+		if o.PaymentStatus() != order.PaymentRefunded || o.RefundedTotal() != o.Total().Amount || o.WorkDue() {
+			t.Errorf("after the refund: %s refunded %d of %d, work due %v", o.PaymentStatus(), o.RefundedTotal(), o.Total().Amount, o.WorkDue())
+		}
 	})
 
 	t.Run("an order write reaches the trigger", func(t *testing.T) {

@@ -245,3 +245,40 @@ func TestTransientFailureLeavesTheStepDue(t *testing.T) {
 		t.Errorf("re-drive: cancel ran %d, release ran %d, work %+v", down.count(), rec.count(), o.Work)
 	}
 }
+
+// A write that changes the state and adds work for every state at once
+// (the owner's cancel of a charged order, with its refund) runs the
+// state's steps and then the any-state steps; the wake alone runs only
+// the any-state steps.
+func TestTransitionWithWakeRunsBoth(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, d, rec, id := setup(t, order.Approved)
+	anyRec := &recorder{}
+	d.OnAny("refund", anyRec.step)
+	woken := func(ev *docevent.Event, oldWake, newWake int64) *docevent.Event {
+		wake := func(n int64) docevent.Value {
+			return docevent.Value{Kind: docevent.Map, Map: map[string]docevent.Value{"wake": {Kind: docevent.Int, Int: n}}}
+		}
+		ev.Old.Fields["work"], ev.New.Fields["work"] = wake(oldWake), wake(newWake)
+		return ev
+	}
+	if err := d.HandleEvent(ctx, woken(event(id, "invoiced", "approved"), 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if rec.count() != 1 || anyRec.count() != 1 {
+		t.Errorf("a transition with a wake: %d state steps, %d any-state steps", rec.count(), anyRec.count())
+	}
+	if err := d.HandleEvent(ctx, woken(event(id, "approved", "approved"), 1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if rec.count() != 1 || anyRec.count() != 2 {
+		t.Errorf("a wake alone: %d state steps, %d any-state steps", rec.count(), anyRec.count())
+	}
+	if err := d.HandleEvent(ctx, woken(event(id, "approved", "approved"), 2, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if anyRec.count() != 2 {
+		t.Errorf("no wake: %d any-state steps", anyRec.count())
+	}
+}

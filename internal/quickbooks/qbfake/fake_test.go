@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/quickbooks"
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 )
@@ -238,5 +239,70 @@ func TestConsentPage(t *testing.T) {
 	qb.DeclineConsent(true)
 	if status, back := open(good()); status != 302 || back.Get("error") != "access_denied" || back.Get("code") != "" {
 		t.Errorf("declined: %d %v", status, back)
+	}
+}
+
+// Refund receipts are checked as QuickBooks checks them (an account to pay
+// from, of a kind that holds money; item lines whose amounts add up), a
+// repeated requestid answers the first receipt, and a payment keeps the
+// account it was deposited to (Undeposited Funds when it names none).
+func TestRefundReceipts(t *testing.T) {
+	qb, err := qbfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qb.Close()
+	ctx := context.Background()
+	invID := invoice(t, qb)
+	oauth := quickbooks.OAuth{Endpoint: qb.TokenURL(), ClientID: qb.ClientID, ClientSecret: qb.ClientSecret}
+	ts, err := oauth.Exchange(ctx, qb.Code(), "http://localhost/cb", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := quickbooks.New(qb.URL, qbfake.Realm, staticTokens(ts.AccessToken), nil)
+	if err := qb.MarkPaid(invID); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := c.GetInvoice(ctx, invID, "USD")
+	if err != nil || len(inv.Payments) != 1 || inv.Customer == "" {
+		t.Fatalf("invoice %+v %v", inv, err)
+	}
+	if acc, err := c.PaymentAccount(ctx, inv.Payments[0]); err != nil || acc != qbfake.UndepositedFunds {
+		t.Errorf("the payment's account: %q %v", acc, err)
+	}
+	checking, err := c.AccountID(ctx, "Checking")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AccountID(ctx, "Petty Cash"); err == nil {
+		t.Error("an account that does not exist was found")
+	}
+	item, _ := (&quickbooks.Items{Client: c}).ID(ctx, "Refunds")
+	receipt := func(account string, cents int64) map[string]any {
+		amount := quickbooks.Dollars(money.New(cents, "USD"))
+		return map[string]any{"CustomerRef": map[string]any{"value": inv.Customer}, "DepositToAccountRef": map[string]any{"value": account}, "DocNumber": "T-1-R1",
+			"Line": []any{map[string]any{"Amount": amount, "DetailType": "SalesItemLineDetail",
+				"SalesItemLineDetail": map[string]any{"ItemRef": map[string]any{"value": item}, "Qty": 1, "UnitPrice": amount}}}}
+	}
+	for name, c2 := range map[string]struct {
+		body map[string]any
+		code string
+	}{
+		"no account":        {func() map[string]any { b := receipt(checking, 500); delete(b, "DepositToAccountRef"); return b }(), "2020"},
+		"an income account": {receipt("79", 500), "2500"},
+		"no lines":          {func() map[string]any { b := receipt(checking, 500); b["Line"] = []any{}; return b }(), "2020"},
+	} {
+		_, err := c.CreateRefundReceipt(ctx, c2.body, "bad-"+name, "USD")
+		if f := quickbooks.AsFault(err); f == nil || !f.Has(c2.code) {
+			t.Errorf("%s: %v, want fault %s", name, err, c2.code)
+		}
+	}
+	r1, err := c.CreateRefundReceipt(ctx, receipt(checking, 500), "refund-T-1-1", "USD")
+	if err != nil || r1.Total.Amount != 500 || r1.DocNumber != "T-1-R1" {
+		t.Fatalf("receipt %+v %v", r1, err)
+	}
+	again, err := c.CreateRefundReceipt(ctx, receipt(checking, 500), "refund-T-1-1", "USD")
+	if err != nil || again.ID != r1.ID || len(qb.RefundReceipts()) != 1 {
+		t.Errorf("the same requestid: %+v %v, %d receipts", again, err, len(qb.RefundReceipts()))
 	}
 }
