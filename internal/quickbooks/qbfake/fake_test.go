@@ -305,4 +305,13 @@ func TestRefundReceipts(t *testing.T) {
 	if err != nil || again.ID != r1.ID || len(qb.RefundReceipts()) != 1 {
 		t.Errorf("the same requestid: %+v %v, %d receipts", again, err, len(qb.RefundReceipts()))
 	}
+	resp, err := http.Get(qb.URL + "/app/invoices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "<td>T-1-R1</td><td>Ann Lee (ann@example.com)</td><td>5.00</td><td>Checking</td>") {
+		t.Errorf("the owner's page does not list the refund receipt:\n%s", page)
+	}
 }

@@ -38,8 +38,15 @@ var invoicesHTML = template.Must(template.New("invoices").Parse(`<!doctype html>
 <td>{{if .Open}}<form method="post" action="/app/invoices/{{.ID}}/payment"><button>Record payment</button></form>
 <form method="post" action="/app/invoices/{{.ID}}/void"><button>Void</button></form>{{end}}</td></tr>
 {{else}}<tr><td colspan="7">No invoices yet: an authorized order makes one.</td></tr>{{end}}
+</table>
+<h2>Refund receipts</h2>
+<table><tr><th>Id</th><th>No.</th><th>Customer</th><th>Total</th><th>Paid from</th><th>Note</th></tr>
+{{range .Refunds}}<tr><td>{{.ID}}</td><td>{{.DocNumber}}</td><td>{{.Customer}}</td><td>{{.Total}}</td><td>{{.Account}}</td><td>{{.Note}}</td></tr>
+{{else}}<tr><td colspan="6">No refunds yet: the owner's refundOrder makes one.</td></tr>{{end}}
 </table></body></html>
 `))
+
+type refundRow struct{ ID, DocNumber, Customer, Total, Account, Note string }
 
 type invoiceRow struct {
 	ID, DocNumber, Customer, Total, Balance, Note string
@@ -57,17 +64,27 @@ func (s *Server) invoicesPage(w http.ResponseWriter, _ *http.Request) {
 		rows = append(rows, invoiceRow{ID: id, DocNumber: fmt.Sprint(inv["DocNumber"]), Customer: cust, Total: fmt.Sprint(inv["TotalAmt"]),
 			Balance: fmt.Sprint(inv["Balance"]), Note: note, Open: bal > 0})
 	}
+	var refunds []refundRow
+	for id, rr := range s.co.refunds {
+		ref, _ := rr["CustomerRef"].(map[string]any)
+		acc, _ := rr["DepositToAccountRef"].(map[string]any)
+		note, _ := rr["PrivateNote"].(string)
+		refunds = append(refunds, refundRow{ID: id, DocNumber: fmt.Sprint(rr["DocNumber"]), Customer: fmt.Sprint(s.co.customers[fmt.Sprint(ref["value"])]["DisplayName"]),
+			Total: fmt.Sprint(rr["TotalAmt"]), Account: fmt.Sprint(s.co.accounts[fmt.Sprint(acc["value"])]["Name"]), Note: note})
+	}
 	s.mu.Unlock()
-	slices.SortFunc(rows, func(a, b invoiceRow) int {
-		x, _ := strconv.Atoi(a.ID)
-		y, _ := strconv.Atoi(b.ID)
-		return y - x // newest first
-	})
+	newest := func(a, b string) int {
+		x, _ := strconv.Atoi(a)
+		y, _ := strconv.Atoi(b)
+		return y - x
+	}
+	slices.SortFunc(rows, func(a, b invoiceRow) int { return newest(a.ID, b.ID) })
+	slices.SortFunc(refunds, func(a, b refundRow) int { return newest(a.ID, b.ID) })
 	s.notify.mu.Lock()
 	endpoint, format := s.notify.endpoint, s.notify.format
 	s.notify.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = invoicesHTML.Execute(w, map[string]any{"Realm": Realm, "Invoices": rows, "Endpoint": endpoint, "Format": format})
+	_ = invoicesHTML.Execute(w, map[string]any{"Realm": Realm, "Invoices": rows, "Refunds": refunds, "Endpoint": endpoint, "Format": format})
 }
 
 func (s *Server) pageAction(w http.ResponseWriter, r *http.Request, act func(string) error) {
