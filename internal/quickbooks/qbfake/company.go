@@ -357,12 +357,7 @@ func (s *Server) createCustomer(w http.ResponseWriter, b map[string]any) {
 
 func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 	ref, _ := b["CustomerRef"].(map[string]any)
-	if _, ok := s.co.customers[fmt.Sprint(ref["value"])]; !ok {
-		s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Customer "+fmt.Sprint(ref["value"]))
-		return nil
-	}
-	if dn, _ := b["DocNumber"].(string); len(dn) > 21 {
-		s.fault(w, 400, "ValidationFault", "2050", "String length is either shorter or longer than supported by specification", "DocNumber max 21")
+	if !s.customerAndNumber(w, b, true) {
 		return nil
 	}
 	lines, _ := b["Line"].([]any)
@@ -377,16 +372,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 		}
 		switch line["DetailType"] {
 		case "SalesItemLineDetail":
-			d, _ := line["SalesItemLineDetail"].(map[string]any)
-			ir, _ := d["ItemRef"].(map[string]any)
-			if _, ok := s.co.items[fmt.Sprint(ir["value"])]; !ok {
-				s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Item "+fmt.Sprint(ir["value"]))
-				return nil
-			}
-			unit, ok1 := cents(d["UnitPrice"])
-			qty, err := strconv.ParseInt(fmt.Sprint(d["Qty"]), 10, 64)
-			if !ok1 || err != nil || unit*qty != amt {
-				s.fault(w, 400, "ValidationFault", "6070", "Amount is not equal to UnitPrice * Qty", fmt.Sprintf("Line %d", i))
+			if !s.itemLine(w, i, line, amt) {
 				return nil
 			}
 			total += amt
@@ -540,14 +526,7 @@ func (s *Server) createRefundReceipt(w http.ResponseWriter, b map[string]any) []
 		return nil
 	}
 	ref, _ := b["CustomerRef"].(map[string]any)
-	if ref != nil {
-		if _, ok := s.co.customers[fmt.Sprint(ref["value"])]; !ok {
-			s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Customer "+fmt.Sprint(ref["value"]))
-			return nil
-		}
-	}
-	if dn, _ := b["DocNumber"].(string); len(dn) > 21 {
-		s.fault(w, 400, "ValidationFault", "2050", "String length is either shorter or longer than supported by specification", "DocNumber max 21")
+	if !s.customerAndNumber(w, b, false) {
 		return nil
 	}
 	lines, _ := b["Line"].([]any)
@@ -560,20 +539,11 @@ func (s *Server) createRefundReceipt(w http.ResponseWriter, b map[string]any) []
 	for i, l := range lines {
 		line, _ := l.(map[string]any)
 		amt, ok := cents(line["Amount"])
-		d, _ := line["SalesItemLineDetail"].(map[string]any)
-		if !ok || amt <= 0 || line["DetailType"] != "SalesItemLineDetail" || d == nil {
+		if !ok || amt <= 0 || line["DetailType"] != "SalesItemLineDetail" {
 			s.fault(w, 400, "ValidationFault", "2020", "Invalid line", fmt.Sprintf("Line %d", i))
 			return nil
 		}
-		ir, _ := d["ItemRef"].(map[string]any)
-		if _, ok := s.co.items[fmt.Sprint(ir["value"])]; !ok {
-			s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Item "+fmt.Sprint(ir["value"]))
-			return nil
-		}
-		unit, ok1 := cents(d["UnitPrice"])
-		qty, err := strconv.ParseInt(fmt.Sprint(d["Qty"]), 10, 64)
-		if !ok1 || err != nil || unit*qty != amt {
-			s.fault(w, 400, "ValidationFault", "6070", "Amount is not equal to UnitPrice * Qty", fmt.Sprintf("Line %d", i))
+		if !s.itemLine(w, i, line, amt) {
 			return nil
 		}
 		total += amt
@@ -614,4 +584,41 @@ func (s *Server) AddAccount(name, accountType string) string {
 	id := strconv.Itoa(s.co.nextID)
 	s.co.accounts[id] = map[string]any{"Id": id, "Name": name, "AccountType": accountType, "Active": true, "SyncToken": "0"}
 	return id
+}
+
+// itemLine checks line i, a SalesItemLineDetail line of amt cents, as
+// QuickBooks does: its item exists and its amount is UnitPrice × Qty. It
+// answers the fault and reports false when not.
+func (s *Server) itemLine(w http.ResponseWriter, i int, line map[string]any, amt int64) bool {
+	d, _ := line["SalesItemLineDetail"].(map[string]any)
+	ir, _ := d["ItemRef"].(map[string]any)
+	if _, ok := s.co.items[fmt.Sprint(ir["value"])]; !ok {
+		s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Item "+fmt.Sprint(ir["value"]))
+		return false
+	}
+	unit, ok := cents(d["UnitPrice"])
+	qty, err := strconv.ParseInt(fmt.Sprint(d["Qty"]), 10, 64)
+	if !ok || err != nil || unit*qty != amt {
+		s.fault(w, 400, "ValidationFault", "6070", "Amount is not equal to UnitPrice * Qty", fmt.Sprintf("Line %d", i))
+		return false
+	}
+	return true
+}
+
+// customerAndNumber checks a transaction's CustomerRef (which must name a
+// customer when given, and be given when required) and its DocNumber (at
+// most 21 characters). It answers the fault and reports false when not.
+func (s *Server) customerAndNumber(w http.ResponseWriter, b map[string]any, customerRequired bool) bool {
+	ref, _ := b["CustomerRef"].(map[string]any)
+	if ref != nil || customerRequired {
+		if _, ok := s.co.customers[fmt.Sprint(ref["value"])]; !ok {
+			s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Customer "+fmt.Sprint(ref["value"]))
+			return false
+		}
+	}
+	if dn, _ := b["DocNumber"].(string); len(dn) > 21 {
+		s.fault(w, 400, "ValidationFault", "2050", "String length is either shorter or longer than supported by specification", "DocNumber max 21")
+		return false
+	}
+	return true
 }
