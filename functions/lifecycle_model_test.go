@@ -4,6 +4,7 @@ package functions
 // (two of them, in more than one tab) and the outside world do — change
 // the cart, apply or drop a code, quote and choose shipping, make a
 // session, pay or expire any session made so far, the owner's approval,
+// the owner's refunds and cancels of charged orders,
 // a host that dies between a call and its write, the order trigger's
 // events delivered or lost, time passing and the sweeper — against the
 // real emulator, the real callables and webhook, and the local Stripe.
@@ -121,6 +122,7 @@ type model struct {
 	promoID  string
 	sessions []string
 	orders   map[string]bool
+	boss     emulator.User
 }
 
 // tally counts what the sequences reached, so that a run shows it
@@ -146,7 +148,7 @@ func newModel(t *rapid.T, stats *tally) *model {
 	r := newRig(t)
 	c := &crashing{s: r.a.Payments.Sessions, i: r.a.Payments.Intents}
 	r.a.Payments.Sessions, r.a.Payments.Intents = c, c
-	m := &model{stats: stats, r: r, s: newStore(t, r.a, 6, 4), crash: c, orders: map[string]bool{}}
+	m := &model{stats: stats, r: r, s: newStore(t, r.a, 6, 4), crash: c, orders: map[string]bool{}, boss: owner(t)}
 	m.code = strings.ToUpper(testenv.ID("HALF"))
 	m.promoID = promo(t, r.a, map[string]any{"kind": "percent_off_order", "percent": int64(50), "code": m.code, "maxRedemptions": int64(1)})
 	for i := range m.users {
@@ -319,7 +321,51 @@ func (m *model) expire(t *rapid.T) {
 	m.r.st.Redeliver()
 }
 
-// approve: the owner records an invoice paid (onQuickBooksEvent's move).
+// charged are the model's orders whose card was charged.
+func (m *model) charged() []string {
+	var out []string
+	for _, id := range sorted(keys(m.orders)) {
+		if o, _ := m.r.a.Orders.Get(context.Background(), id); o != nil && o.Payment != nil && o.Payment.AmountCaptured > 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// refund: the owner refunds part or all of a charged order (sometimes
+// more than is left, which must be refused and change nothing).
+func (m *model) refund(t *rapid.T) {
+	ids := m.charged()
+	if len(ids) == 0 {
+		t.Skip("no charged order")
+	}
+	id := rapid.SampledFrom(ids).Draw(t, "order")
+	data := map[string]any{"orderId": id, "reason": "the owner refunds"}
+	if amount := rapid.SampledFrom([]int64{0, 1, 250, 1000, 100000}).Draw(t, "amount"); amount > 0 {
+		data["amount"] = amount
+	}
+	ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(m.r.a), m.boss.IDToken, data)
+	if observe(m, t, "refundOrder", ans) {
+		m.stats.add("refunds asked for", 1)
+	}
+}
+
+// cancelCharged: the owner cancels a charged order (refunded in full if
+// nothing has shipped and the printer has not started).
+func (m *model) cancelCharged(t *rapid.T) {
+	ids := m.charged()
+	if len(ids) == 0 {
+		t.Skip("no charged order")
+	}
+	id := rapid.SampledFrom(ids).Draw(t, "order")
+	ans := rpc[storefront.Order](t, cancelOrder(m.r.a), m.boss.IDToken, map[string]any{"orderId": id, "reason": "the owner cancels"})
+	if observe(m, t, "cancelOrder", ans) {
+		m.stats.add("charged orders canceled", 1)
+	}
+}
+
+// approve: the owner records an invoice paid in QuickBooks (and
+// onQuickBooksEvent's move follows).
 func (m *model) approve(t *rapid.T) {
 	var invoiced []string
 	for id := range m.orders {
@@ -331,6 +377,9 @@ func (m *model) approve(t *rapid.T) {
 		t.Skip("no invoiced order")
 	}
 	id := rapid.SampledFrom(sorted(invoiced)).Draw(t, "order")
+	if o, _ := m.r.a.Orders.Get(context.Background(), id); o.Invoice != nil {
+		_ = localQuickBooks(t).MarkPaid(o.Invoice.ID) // where the books say the money went
+	}
 	if _, _, err := m.r.a.Orders.Transition(context.Background(), id, order.Move{From: []order.State{order.Invoiced}, To: order.Approved,
 		Actor: "quickbooks", Reason: "the owner recorded the invoice paid"}); err != nil && apperr.CodeOf(err) != apperr.FailedPrecondition {
 		t.Fatal(err)
@@ -394,6 +443,46 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
+// checkRefunds: Stripe never refunded less than the order says it made,
+// and more only while a refund's answer was lost (it is still to make:
+// the retry replays it); at the end, exactly. Never more than the charge;
+// refunded exactly when the refunds reach the charge (a canceled order
+// stays canceled).
+func (m *model) checkRefunds(t *rapid.T, o *order.Order, final bool) {
+	p := o.Payment
+	if p == nil || p.IntentID == "" {
+		return
+	}
+	var atStripe, made int64
+	for _, re := range refundsAt(m.r.st, p.IntentID) {
+		atStripe += num(re["amount"])
+	}
+	pending := false
+	for _, rf := range p.Refunds {
+		if !rf.RefundedAt.IsZero() {
+			made += rf.Amount
+		}
+		pending = pending || rf.PaymentDue()
+	}
+	switch {
+	case atStripe < made, atStripe > made && (final || !pending):
+		t.Fatalf("order %s: Stripe refunded %d, the order made %d (%+v)", o.ID, atStripe, made, p.Refunds)
+	case made > p.AmountCaptured:
+		t.Fatalf("order %s: %d refunded of %d charged", o.ID, made, p.AmountCaptured)
+	case o.State() == order.Refunded && made != p.AmountCaptured,
+		made > 0 && made == p.AmountCaptured && o.State() != order.Refunded && o.State() != order.Canceled:
+		t.Fatalf("order %s is %s with %d of %d refunded", o.ID, o.State(), made, p.AmountCaptured)
+	}
+	if final {
+		for _, rf := range p.Refunds {
+			if rf.PaymentFailure == "" && (rf.RefundedAt.IsZero() || rf.ReceiptID == "") {
+				t.Fatalf("order %s: refund %d not made or not recorded after the sweeper: %+v", o.ID, rf.N, rf)
+			}
+		}
+		m.stats.add("refunds made and recorded", len(p.Refunds))
+	}
+}
+
 // check asserts what must hold after every action.
 func (m *model) check(t *rapid.T) {
 	ctx := context.Background()
@@ -412,11 +501,12 @@ func (m *model) check(t *rapid.T) {
 				t.Fatalf("order %s is %s: total %d, payment %+v, pricing revision %d committed %d, shipping %v",
 					id, o.State(), o.Total().Amount, p, o.Pricing.Revision, o.Pricing.CommittedRevision, o.Shipping)
 			}
-		case order.Paid, order.Fulfilling, order.Shipped:
+		case order.Paid, order.Fulfilling, order.Shipped, order.Refunded:
 			if o.Shipping == nil || o.Payment == nil || o.Payment.AmountCaptured != o.Total().Amount {
 				t.Fatalf("order %s is %s without an address or with %+v captured of %d", id, o.State(), o.Payment, o.Total().Amount)
 			}
 		}
+		m.checkRefunds(t, o, false)
 		if !o.HoldsReleased && !o.StockCommitted {
 			for sku, q := range o.HoldQuantities() {
 				held[sku] += q
@@ -451,7 +541,9 @@ func (m *model) finish(t *rapid.T) {
 	for _, id := range ids {
 		o, _ := m.r.a.Orders.Get(context.Background(), id)
 		for _, c := range o.History() {
-			m.stats.add("entered "+string(c.To)+" by "+c.Actor, 1)
+			if c.From != c.To { // a note (a refund asked for) enters nothing
+				m.stats.add("entered "+string(c.To)+" by "+strings.SplitN(c.Actor, ":", 2)[0], 1)
+			}
 		}
 		if o.Payment != nil {
 			m.stats.add("stray payments", len(o.Payment.Strays))
@@ -459,7 +551,9 @@ func (m *model) finish(t *rapid.T) {
 	}
 	m.stats.add("sessions", len(m.sessions))
 	for _, id := range ids {
-		if o, _ := m.r.a.Orders.Get(context.Background(), id); o.WorkDue() {
+		o, _ := m.r.a.Orders.Get(context.Background(), id)
+		m.checkRefunds(t, o, true)
+		if o.WorkDue() {
 			t.Fatalf("order %s (%s) still has work due after the sweeper: %+v, strays %v", id, o.State(), o.Work, o.OpenStrays())
 		}
 	}
@@ -484,6 +578,8 @@ func TestPaymentLifecycleModel(t *testing.T) {
 			"pay":     m.pay,
 			"expire":  m.expire,
 			"approve": m.approve,
+			"refund":  m.refund,
+			"cancel":  m.cancelCharged,
 			"deliver": m.deliver,
 			"crash":   m.crashDuring,
 			"orphan":  m.orphan,
