@@ -340,3 +340,60 @@ func TestOwnerCancelsAfterCapture(t *testing.T) {
 func jobEvent(job string) fulfilment.PrinterEvent {
 	return fulfilment.PrinterEvent{EventID: "test-" + job, JobID: job}
 }
+
+// hookedPrinter runs before, once, just before the first job is created:
+// another request interleaving with the print step.
+type hookedPrinter struct {
+	fulfilment.Printer
+	before func(r fulfilment.PrintJobRequest)
+	once   atomic.Bool
+}
+
+func (h *hookedPrinter) CreateJob(ctx context.Context, r fulfilment.PrintJobRequest) (fulfilment.PrintJob, error) {
+	if h.once.CompareAndSwap(false, true) {
+		h.before(r)
+	}
+	return h.Printer.CreateJob(ctx, r)
+}
+
+// The owner cancels a charged order while its print job is being made
+// (the step has claimed the part; the printer has no job yet): the cancel
+// goes through, and the job the step makes right after is canceled at the
+// printer by the step itself, so nothing prints; the order is refunded.
+func TestCancelWhileThePrintJobIsMade(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	a, ctx := r.a, context.Background()
+	s := newStore(t, a, 10, 10)
+	boss := owner(t)
+	var canceled rpcAnswer[storefront.Order]
+	hp := &hookedPrinter{Printer: a.Parts.Printer, before: func(req fulfilment.PrintJobRequest) {
+		canceled = rpc[storefront.Order](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": req.ExternalID, "reason": "changed their mind"})
+	}}
+	a.Parts.Printer = hp
+	u, id := readyToPay(t, a, s, "", "P", 1)
+	pi, err := r.st.Pay(r.mustSession(t, u.IDToken, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := settle(t, a, id)
+	if err := localQuickBooks(t).MarkPaid(o.Invoice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Bookkeeping.Reconcile(ctx, r.clk.Now().Add(a.Config.RedriveAfter+1)); err != nil {
+		t.Fatal(err)
+	}
+	o = settle(t, a, id)
+	o = settle(t, a, id)
+	if canceled.status != 200 || canceled.Result.State != order.Canceled {
+		t.Fatalf("the cancel meanwhile: %d %+v", canceled.status, canceled.Error)
+	}
+	part := o.Part(order.PartPrint)
+	if o.State() != order.Canceled || part.Status != order.PartCanceled || part.JobID == "" || jobsOf(t, id) != 1 ||
+		localFakes(t).Printer.Jobs()[part.JobID] != "CANCELED" {
+		t.Errorf("after the step: %s, part %+v, %d jobs, job %s", o.State(), part, jobsOf(t, id), localFakes(t).Printer.Jobs()[part.JobID])
+	}
+	if res := refundsAt(r.st, pi); len(res) != 1 || num(res[0]["amount"]) != o.Total().Amount || o.PaymentStatus() != order.PaymentRefunded {
+		t.Errorf("the refund: %v, %s", res, o.PaymentStatus())
+	}
+}
