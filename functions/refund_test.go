@@ -383,7 +383,7 @@ func TestCancelWhileThePrintJobIsMade(t *testing.T) {
 	if _, err := a.Bookkeeping.Reconcile(ctx, r.clk.Now().Add(a.Config.RedriveAfter+1)); err != nil {
 		t.Fatal(err)
 	}
-	o = settle(t, a, id)
+	settle(t, a, id) // → fulfilling, the print step: the owner cancels meanwhile
 	o = settle(t, a, id)
 	if canceled.status != 200 || canceled.Result.State != order.Canceled {
 		t.Fatalf("the cancel meanwhile: %d %+v", canceled.status, canceled.Error)
