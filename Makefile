@@ -10,6 +10,8 @@ STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 STRIPE_MOCK := $(BIN)/stripe-mock
 STRIPE_MOCK_VERSION := v0.203.0
+MAILPIT     := $(BIN)/mailpit
+MAILPIT_VERSION := v1.33.1
 FIRESTORE_JAR_DIRS  := /usr/lib/google-cloud-sdk /usr/share/google-cloud-sdk /opt/google-cloud-sdk
 export PATH := $(BIN):$(PATH)
 
@@ -22,7 +24,7 @@ TEST_SEQUENCES ?= 40
 SOAK_SEQUENCES ?= 600
 
 help:
-	@echo "make setup   install what this machine lacks (Java, Firestore emulator, npm packages, staticcheck, stripe-mock)"
+	@echo "make setup   install what this machine lacks (Java, Firestore emulator, npm packages, staticcheck, stripe-mock, mailpit)"
 	@echo "make dev     run the whole backend locally (emulators, every function, demo store)"
 	@echo "make test    run every test (unit, emulator integration, rules, buildpack, JS SDK)"
 	@echo "make soak    run the payment lifecycle's model-based test long ($(SOAK_SEQUENCES) random sequences)"
@@ -32,7 +34,7 @@ help:
 	@echo "make seed    seed the demo store into a running Firestore emulator (FIRESTORE_EMULATOR_HOST)"
 
 ## setup: everything the commands need, installed only where missing.
-setup: .make/system node_modules/.oms-installed $(STATICCHECK) $(STRIPE_MOCK)
+setup: .make/system node_modules/.oms-installed $(STATICCHECK) $(STRIPE_MOCK) $(MAILPIT)
 	@$(GO) mod download
 
 .make/system:
@@ -60,6 +62,9 @@ $(STATICCHECK):
 
 $(STRIPE_MOCK):
 	GOBIN=$(BIN) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+
+$(MAILPIT):
+	GOBIN=$(BIN) $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 ## dev: the whole system on one machine; Ctrl-C stops it.
 dev: setup

@@ -175,9 +175,24 @@ func TestAuthorizationLapseSweep(t *testing.T) {
 	if o, _ := a.Orders.Get(ctx, id); !o.Payment.LapseWarnedAt.Equal(warned) {
 		t.Error("flagged twice")
 	}
+	alerts := func(kind string) []map[string]any {
+		snaps, _ := a.Firestore.Collection("alerts").Where("orderId", "==", id).Where("kind", "==", kind).Documents(ctx).GetAll()
+		var out []map[string]any
+		for _, s := range snaps {
+			out = append(out, s.Data())
+		}
+		return out
+	}
+	if got := alerts("authorization_lapsing"); len(got) != 1 || !strings.Contains(got[0]["text"].(string), "lapses at") {
+		t.Errorf("the lapsing alerts: %v", got)
+	}
 	setBefore(-time.Minute)
+	sweep()
 	sweep()
 	if o, _ := a.Orders.Get(ctx, id); o.State() != order.Canceled || !strings.Contains(o.History()[len(o.History())-1].Reason, "lapsed") {
 		t.Errorf("after the lapse: %s", o.State())
+	}
+	if got := alerts("authorization_lapsed"); len(got) != 1 || !strings.Contains(got[0]["subject"].(string), "lapsed") {
+		t.Errorf("the lapsed alerts: %v", got)
 	}
 }

@@ -155,6 +155,20 @@ var List = []Function{
 		event:   onPrinterEvent,
 	},
 	{
+		Name: "onMailWritten", Kind: Trigger,
+		Doc:       "The built-in sender: delivers a queued email (mail/{id}, the Trigger Email extension's schema) through SMTP_URL, keeping its delivery record.",
+		EventType: docevent.TypeWritten, Document: "mail/{mailId}",
+		Secrets: []string{app.SMTPURL},
+		event:   onMailWritten,
+	},
+	{
+		Name: "onAlertWritten", Kind: Trigger,
+		Doc:       "Posts a newly raised owner alert to the Slack-compatible webhook OMS_ALERT_WEBHOOK_URL (its mail is queued with the alert).",
+		EventType: docevent.TypeWritten, Document: "alerts/{alertId}",
+		Secrets: []string{app.AlertWebhookURL},
+		event:   onAlertWritten,
+	},
+	{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",
@@ -163,9 +177,9 @@ var List = []Function{
 	},
 	{
 		Name: "sweep", Kind: Scheduled,
-		Doc:      "The sweeper: expires lapsed holds, warns before authorizations lapse, re-drives lost steps, re-reads waiting invoices.",
+		Doc:      "The sweeper: expires lapsed holds, warns before authorizations lapse, re-drives lost steps, re-reads waiting invoices, retries mail.",
 		Schedule: "*/5 * * * *",
-		Secrets:  []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret, app.PrinterKey, app.PrinterSecret},
+		Secrets:  []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret, app.PrinterKey, app.PrinterSecret, app.SMTPURL, app.AlertWebhookURL},
 		handler:  sweepHandler,
 	},
 }

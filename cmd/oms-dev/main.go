@@ -97,6 +97,10 @@ func banner(w io.Writer, h *devhost.Host) {
 	if h.Printer != nil {
 		fmt.Fprintf(w, "  Printer           %s   (local; advance, ship or reject print jobs at %s/app/print-jobs; set LULU_CLIENT_KEY for Lulu's sandbox)\n", h.Printer.URL, h.Printer.URL)
 	}
+	if h.Mailpit != nil {
+		fmt.Fprintf(w, "  Mail              %s (SMTP)   (local mailpit: read what was sent at %s/api/v1/messages; set SMTP_URL for a real server)\n", h.Mailpit.SMTP, h.Mailpit.URL)
+	}
+	fmt.Fprintf(w, "  Email previews    %s/mail/preview/index   (every customer email with sample data, HTML and text)\n", h.URL)
 	fmt.Fprintf(w, "  seeded            %d products, %d SKUs, %d promotions\n\n", h.Seeded.Products, h.Seeded.SKUs, h.Seeded.Promotions)
 	fmt.Fprintln(w, "Functions:")
 	for _, f := range functions.List {

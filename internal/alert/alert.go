@@ -16,6 +16,9 @@ const (
 	ParcelToShip           = "parcel_to_ship"          // a paid order's stock lines wait to be packed and shipped
 	PrintJob               = "print_job"               // the printer refused, lost or canceled a job, or it waits unpaid
 	RefundFailed           = "refund_failed"           // Stripe refused a refund, or the books refused to record one
+	MailFailed             = "mail_failed"             // an email to a customer was not delivered (refused, or its outcome unknown)
+	AuthorizationLapsing   = "authorization_lapsing"   // a card authorization lapses within 24 hours without a capture
+	AuthorizationLapsed    = "authorization_lapsed"    // a card authorization lapsed before capture: the order was canceled
 )
 
 // Alert is one thing the owner must hear about.

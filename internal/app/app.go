@@ -15,6 +15,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	firebase "firebase.google.com/go/v4"
+	"github.com/readyplanner/oms/internal/alerthook"
 	"github.com/readyplanner/oms/internal/bookkeeping"
 	"github.com/readyplanner/oms/internal/callable"
 	"github.com/readyplanner/oms/internal/checkout"
@@ -30,6 +31,7 @@ import (
 	"github.com/readyplanner/oms/internal/payments"
 	"github.com/readyplanner/oms/internal/quickbooks"
 	"github.com/readyplanner/oms/internal/shipengine"
+	"github.com/readyplanner/oms/internal/smtpmail"
 	"github.com/readyplanner/oms/internal/stripepay"
 	"github.com/readyplanner/oms/internal/sweep"
 	"github.com/rs/zerolog"
@@ -51,6 +53,13 @@ const (
 	// secret also signs its webhooks).
 	PrinterKey    = "LULU_CLIENT_KEY"
 	PrinterSecret = "LULU_CLIENT_SECRET"
+	// SMTPURL is the mail server the built-in sender delivers through:
+	// smtp://user:password@host:587 (STARTTLS when offered),
+	// smtp+starttls://… (required) or smtps://…:465.
+	SMTPURL = "SMTP_URL"
+	// AlertWebhookURL is a Slack-compatible incoming webhook the owner's
+	// alerts are also posted to (optional).
+	AlertWebhookURL = "OMS_ALERT_WEBHOOK_URL"
 )
 
 // App is one instance's wired application.
@@ -87,6 +96,15 @@ type App struct {
 	Owner *owner.Operations
 	// Messages raises the order flow's owner alerts.
 	Messages *messages.Alerts
+	// Mail is the outbox (mail/{id}); Emails queues the customer's
+	// emails into it; Sender delivers it through SMTP_URL (nil with the
+	// Trigger Email extension, or without SMTP_URL).
+	Mail   *firestoredb.Mail
+	Emails *messages.Customers
+	Sender *messages.Sender
+	// Hooks posts the owner's alerts to OMS_ALERT_WEBHOOK_URL (nil
+	// without one).
+	Hooks *messages.Hooks
 	// Alerts records the owner's alerts and mails them (OMS_OWNER_EMAIL).
 	Alerts *firestoredb.Alerts
 	// WebhookEvents records webhook deliveries.
@@ -133,7 +151,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Orders = firestoredb.NewOrders(fs, o.Now)
 	a.Checkouts = firestoredb.NewCheckouts(a.Orders, cfg.TimeZone)
 	a.Promos = firestoredb.NewPromotions(a.Orders, cfg.TimeZone)
-	a.Alerts = firestoredb.NewAlerts(fs, cfg.OwnerEmail, o.Now)
+	builtIn := cfg.MailSender == config.MailBuiltIn
+	a.Mail = firestoredb.NewMail(fs, builtIn)
+	a.Alerts = firestoredb.NewAlerts(fs, cfg.OwnerEmail, builtIn, o.Now)
 	a.WebhookEvents = firestoredb.NewWebhookEvents(fs)
 
 	a.Payments = &payments.Service{Orders: a.Orders, Recorder: a.WebhookEvents, Alerts: a.Alerts,
@@ -181,6 +201,25 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 	a.Flow = orderflow.New(a.Orders, o.Now)
 	a.Messages = &messages.Alerts{Alerts: a.Alerts}
+	a.Emails = &messages.Customers{Outbox: a.Mail, Now: o.Now, Store: messages.Store{Name: cfg.StoreName, Address: cfg.StoreAddress,
+		SupportEmail: cfg.SupportEmail, URL: cfg.StoreURL, BrandColor: cfg.BrandColor, From: cfg.MailFrom}}
+	if smtpURL := cfg.Secret(SMTPURL).Reveal(); builtIn && smtpURL != "" {
+		if cfg.MailFrom == "" {
+			a.Close()
+			return nil, fmt.Errorf("app: SMTP_URL is set but OMS_MAIL_FROM is not: mail needs a sender address")
+		}
+		tr, err := smtpmail.New(smtpURL, cfg.MailFrom)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		a.Sender = &messages.Sender{Mail: a.Mail, Transport: tr, Alerts: a.Alerts, Lease: 60 * time.Second, MaxAttempts: 8, Now: o.Now}
+	} else if builtIn {
+		a.Log.Warn().Msg("SMTP_URL is not set: emails are queued in mail/ and sent once it is (or set OMS_MAIL_SENDER=extension)")
+	}
+	if hook := cfg.Secret(AlertWebhookURL).Reveal(); hook != "" {
+		a.Hooks = &messages.Hooks{Alerts: a.Alerts, Transport: alerthook.New(hook), Lease: 30 * time.Second, MaxAttempts: 8, Now: o.Now}
+	}
 	a.Stock = &fulfilment.Stock{Store: a.Checkouts, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim}
 	var printer fulfilment.Printer = fulfilment.NoPrinter{}
 	if key := cfg.Secret(PrinterKey).Reveal(); key != "" {
@@ -205,7 +244,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 
 	steps := map[string]orderflow.StepFunc{}
-	for _, capability := range []map[string]orderflow.StepFunc{a.Payments.Steps(), a.CheckoutSteps.Steps(), a.Bookkeeping.Steps(), a.Messages.Steps(), a.Parts.Steps()} {
+	for _, capability := range []map[string]orderflow.StepFunc{a.Payments.Steps(), a.CheckoutSteps.Steps(), a.Bookkeeping.Steps(), a.Messages.Steps(), a.Emails.Steps(), a.Parts.Steps()} {
 		maps.Copy(steps, capability)
 	}
 	orderflow.Register(a.Flow, steps)
@@ -219,6 +258,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Sweeper.Add("reconcileInvoices", a.Bookkeeping.Tasks()["reconcileInvoices"])
 	a.Sweeper.Add("alertLowStock", a.Stock.Tasks()["alertLowStock"])
 	a.Sweeper.Add("rereadPrintJobs", a.Parts.Tasks(cfg.RedriveAfter)["rereadPrintJobs"])
+	if a.Sender != nil {
+		a.Sweeper.Add("deliverMail", a.Sender.Tasks()["deliverMail"])
+	}
+	if a.Hooks != nil {
+		a.Sweeper.Add("postAlerts", a.Hooks.Tasks()["postAlerts"])
+	}
 	return a, nil
 }
 

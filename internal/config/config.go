@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -140,6 +141,25 @@ type Config struct {
 	// (mail/{id}); without it alerts are recorded in alerts/ and logged.
 	OwnerEmail string
 
+	// Mail. MailSender (OMS_MAIL_SENDER) is who delivers the outbox
+	// (mail/{id}): "builtin" (default; through SMTP_URL, a secret) or
+	// "extension" (the Trigger Email extension installed in the project).
+	// MailFrom (OMS_MAIL_FROM) is the sender address, e.g.
+	// "ReadyPlanner <orders@readyplanner.example>"; in development a
+	// made-up one. The store's identity in its emails: StoreName
+	// (OMS_STORE_NAME, default "ReadyPlanner"), StoreAddress
+	// (OMS_STORE_ADDRESS, the postal address emails must carry),
+	// SupportEmail (OMS_SUPPORT_EMAIL, default MailFrom's address),
+	// StoreURL (OMS_STORE_URL, default the first storefront origin) and
+	// BrandColor (OMS_BRAND_COLOR, a #rrggbb colour, default #2f5d50).
+	MailSender   string
+	MailFrom     string
+	StoreName    string
+	StoreAddress string
+	SupportEmail string
+	StoreURL     string
+	BrandColor   string
+
 	// The printer (Lulu's Print API). PrinterURL (OMS_PRINTER_URL) defaults
 	// to https://api.lulu.com (https://api.sandbox.lulu.com for its
 	// sandbox). PrinterShippingLevels (OMS_PRINTER_SHIPPING_LEVELS, a JSON
@@ -165,6 +185,18 @@ type Config struct {
 	// Secrets holds the secrets that were asked for, by variable name.
 	Secrets map[string]Secret
 }
+
+// optionalSecrets may be empty where a function asks for them (the
+// feature they enable is then off).
+var optionalSecrets = map[string]bool{"SMTP_URL": true, "OMS_ALERT_WEBHOOK_URL": true}
+
+// Who delivers the outbox (OMS_MAIL_SENDER).
+const (
+	MailBuiltIn   = "builtin"
+	MailExtension = "extension"
+)
+
+var brandColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // Development reports whether the service runs locally.
 func (c Config) Development() bool { return c.Env == Development }
@@ -342,6 +374,37 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	if c.OwnerEmail = get("OMS_OWNER_EMAIL"); c.OwnerEmail != "" && !email.MatchString(c.OwnerEmail) {
 		bad("OMS_OWNER_EMAIL: %q is not an email address", c.OwnerEmail)
 	}
+	switch c.MailSender = get("OMS_MAIL_SENDER"); c.MailSender {
+	case "":
+		c.MailSender = MailBuiltIn
+	case MailBuiltIn, MailExtension:
+	default:
+		bad("OMS_MAIL_SENDER: %q is neither %q nor %q", c.MailSender, MailBuiltIn, MailExtension)
+	}
+	if c.MailFrom = get("OMS_MAIL_FROM"); c.MailFrom == "" && c.Env == Development {
+		c.MailFrom = "ReadyPlanner <orders@readyplanner.example>"
+	} else if _, err := mail.ParseAddress(c.MailFrom); c.MailFrom != "" && err != nil {
+		bad("OMS_MAIL_FROM: %q is not an address (%v)", c.MailFrom, err)
+	}
+	if c.StoreName = get("OMS_STORE_NAME"); c.StoreName == "" {
+		c.StoreName = "ReadyPlanner"
+	}
+	if c.StoreAddress = get("OMS_STORE_ADDRESS"); c.StoreAddress == "" && c.Env == Development {
+		c.StoreAddress = "ReadyPlanner, 1 Example Street, Springfield, OR 97477, USA"
+	}
+	if c.SupportEmail = get("OMS_SUPPORT_EMAIL"); c.SupportEmail == "" {
+		if a, err := mail.ParseAddress(c.MailFrom); err == nil {
+			c.SupportEmail = a.Address
+		}
+	} else if !email.MatchString(c.SupportEmail) {
+		bad("OMS_SUPPORT_EMAIL: %q is not an email address", c.SupportEmail)
+	}
+	c.StoreURL = get("OMS_STORE_URL")
+	if c.BrandColor = get("OMS_BRAND_COLOR"); c.BrandColor == "" {
+		c.BrandColor = "#2f5d50"
+	} else if !brandColor.MatchString(c.BrandColor) {
+		bad("OMS_BRAND_COLOR: %q is not a #rrggbb colour", c.BrandColor)
+	}
 	if c.PrinterURL = get("OMS_PRINTER_URL"); c.PrinterURL == "" {
 		c.PrinterURL = "https://api.lulu.com"
 	} else if u, err := url.Parse(c.PrinterURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -436,6 +499,9 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 			c.StorefrontOrigins = append(c.StorefrontOrigins, o)
 		}
 	}
+	if c.StoreURL == "" && len(c.StorefrontOrigins) > 0 {
+		c.StoreURL = c.StorefrontOrigins[0]
+	}
 
 	for name, v := range map[string]string{"FIRESTORE_EMULATOR_HOST": c.FirestoreEmulatorHost, "FIREBASE_AUTH_EMULATOR_HOST": c.AuthEmulatorHost} {
 		if v == "" {
@@ -450,6 +516,9 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 
 	for _, name := range secrets {
 		v := get(name)
+		if v == "" && optionalSecrets[name] {
+			continue
+		}
 		if v == "" {
 			bad("%s is missing (a secret: set it in Secret Manager, or in .env for development)", name)
 			continue

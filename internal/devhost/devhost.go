@@ -30,6 +30,7 @@ import (
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/localfakes"
 	"github.com/readyplanner/oms/internal/lulu/lulufake"
+	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/seed"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
@@ -83,6 +84,9 @@ type Host struct {
 	QuickBooks *qbfake.Server
 	// Printer is the local printer (nil when LULU_CLIENT_KEY is set).
 	Printer *lulufake.Server
+	// Mailpit is the local mail server the built-in sender delivers to,
+	// started when no SMTP_URL is configured: read the mail at its API.
+	Mailpit *emulator.Mailpit
 	// QuickBooksConnectLink is a one-time link to connect a real
 	// (sandbox) company, when QUICKBOOKS_CLIENT_ID is configured and no
 	// company is connected yet.
@@ -172,6 +176,18 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	h.stops = append(h.stops, fakes.Close)
 	h.ShipEngine, h.Stripe, h.QuickBooks, h.Printer = fakes.ShipEngine, fakes.Stripe, fakes.QuickBooks, fakes.Printer
 	maps.Copy(vars, fakes.Vars(h.URL+"/quickbooksCallback"))
+	if os.Getenv(app.SMTPURL) == "" {
+		mp, err := emulator.StartMailpit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		h.stops = append(h.stops, mp.Stop)
+		h.Mailpit = mp
+		vars[app.SMTPURL] = mp.SMTPURL()
+	}
+	if os.Getenv("OMS_OWNER_EMAIL") == "" {
+		vars["OMS_OWNER_EMAIL"] = "owner@readyplanner.example" // the owner's alerts, readable in mailpit
+	}
 	if h.QuickBooks == nil && os.Getenv("OMS_QUICKBOOKS_REDIRECT_URL") == "" {
 		// The URI to register with the Intuit app for a sandbox company.
 		vars["OMS_QUICKBOOKS_REDIRECT_URL"] = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port) + "/quickbooksCallback"
@@ -300,6 +316,7 @@ func Mux(ctx context.Context, a *app.App) (*http.ServeMux, []string, error) {
 		handle("/"+f.Name, h)
 		index = append(index, entry{f.Name, string(f.Kind), emulator.TriggerURLPath(a.Config.ProjectID, f.Name), f.Doc})
 	}
+	mux.HandleFunc("GET /mail/preview/{template}", preview(a))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"project": a.Config.ProjectID, "region": a.Config.Region, "functions": index})
@@ -343,5 +360,36 @@ func setEnv(vars map[string]string) func() {
 				os.Setenv(k, *v)
 			}
 		}
+	}
+}
+
+// preview serves every customer email's template rendered with sample
+// data and the configured store: /mail/preview/{template} as HTML,
+// /mail/preview/{template}.txt as text, /mail/preview/index lists them.
+func preview(a *app.App) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("template")
+		if name == "index" || name == "" {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, "<!doctype html><title>Email previews</title><h1>Email previews</h1><ul>")
+			for _, t := range messages.Templates {
+				fmt.Fprintf(w, `<li>%[1]s: <a href="/mail/preview/%[1]s">HTML</a> · <a href="/mail/preview/%[1]s.txt">text</a></li>`, t)
+			}
+			fmt.Fprint(w, "</ul>")
+			return
+		}
+		text := strings.HasSuffix(name, ".txt")
+		out, err := messages.Render(strings.TrimSuffix(name, ".txt"), messages.Sample(a.Emails.Store))
+		if err != nil {
+			http.Error(w, "no such template: "+name+" (see /mail/preview/index)", http.StatusNotFound)
+			return
+		}
+		if text {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintf(w, "Subject: %s\n\n%s", out.Subject, out.Text)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, out.HTML)
 	}
 }

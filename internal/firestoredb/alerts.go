@@ -7,6 +7,7 @@ import (
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/messages"
 )
 
 // Collections of owner alerts: alerts/{key} is the record an admin page
@@ -24,16 +25,18 @@ const (
 type Alerts struct {
 	client     *firestore.Client
 	ownerEmail string
+	builtIn    bool // the built-in sender delivers mail (else the extension)
 	now        func() time.Time
 }
 
 // NewAlerts returns the alert store; ownerEmail ("" for none) receives
-// each alert by mail.
-func NewAlerts(client *firestore.Client, ownerEmail string, now func() time.Time) *Alerts {
+// each alert by mail, through the outbox (builtIn: delivered by the
+// built-in sender, else by the Trigger Email extension).
+func NewAlerts(client *firestore.Client, ownerEmail string, builtIn bool, now func() time.Time) *Alerts {
 	if now == nil {
 		now = time.Now
 	}
-	return &Alerts{client: client, ownerEmail: ownerEmail, now: now}
+	return &Alerts{client: client, ownerEmail: ownerEmail, builtIn: builtIn, now: now}
 }
 
 // Raise records the alert and queues its mail (when an owner email is
@@ -55,14 +58,17 @@ func (a *Alerts) Raise(ctx context.Context, al alert.Alert) (bool, error) {
 		}
 		if !snaps[0].Exists() {
 			isNew = true
-			if err := tx.Create(alertRef, map[string]any{"kind": al.Kind, "orderId": al.OrderID,
-				"subject": al.Subject, "text": al.Text, "createdAt": now, "resolvedAt": nil}); err != nil {
+			// Each alert carries its delivery record for the alert webhook
+			// (OMS_ALERT_WEBHOOK_URL), which posts it when one is configured.
+			doc := map[string]any{"kind": al.Kind, "orderId": al.OrderID, "subject": al.Subject, "text": al.Text, "createdAt": now, "resolvedAt": nil,
+				"webhook": &deliveryDoc{State: messages.StatePending, NextAttempt: optTime(now)}}
+			if err := tx.Create(alertRef, doc); err != nil {
 				return err
 			}
 		}
 		if a.ownerEmail != "" && !snaps[1].Exists() {
-			return tx.Create(mailRef, map[string]any{"to": a.ownerEmail,
-				"message": map[string]any{"subject": al.Subject, "text": al.Text}, "createdAt": now})
+			return tx.Create(mailRef, toMailDoc(messages.Mail{ID: mailRef.ID, To: a.ownerEmail, Subject: al.Subject, Text: al.Text,
+				OrderID: al.OrderID, Purpose: messages.PurposeAlert}, now, a.builtIn))
 		}
 		return nil
 	}, firestore.MaxAttempts(transactionAttempts))
@@ -91,3 +97,29 @@ func (a *Alerts) Resolve(ctx context.Context, kind string) (int, error) {
 }
 
 var _ alert.Raiser = (*Alerts)(nil)
+
+var _ messages.HookStore = (*Alerts)(nil)
+
+// ClaimHook implements messages.HookStore.
+func (a *Alerts) ClaimHook(ctx context.Context, key string, now, leaseExpire time.Time) (messages.HookPost, messages.Delivery, bool, error) {
+	var doc struct {
+		Kind    string `firestore:"kind"`
+		OrderID string `firestore:"orderId"`
+		Subject string `firestore:"subject"`
+		Text    string `firestore:"text"`
+	}
+	ref := a.client.Collection(AlertsCollection).Doc(key)
+	d, claimed, err := claimDelivery(ctx, a.client, ref, "webhook", &doc, now, leaseExpire, false)
+	return messages.HookPost{Key: key, Kind: doc.Kind, OrderID: doc.OrderID, Subject: doc.Subject, Text: doc.Text}, d, claimed, err
+}
+
+// FinishHook implements messages.HookStore.
+func (a *Alerts) FinishHook(ctx context.Context, key string, d messages.Delivery) error {
+	return finishDelivery(ctx, a.client, a.client.Collection(AlertsCollection).Doc(key), "webhook", d)
+}
+
+// DueHooks implements messages.HookStore. (Single-field index:
+// webhook.nextAttempt.)
+func (a *Alerts) DueHooks(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	return dueIDs(ctx, a.client.Collection(AlertsCollection), "webhook.nextAttempt", now, limit)
+}

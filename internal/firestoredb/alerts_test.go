@@ -15,7 +15,7 @@ import (
 func TestAlertMailIsNeverLost(t *testing.T) {
 	env := testenv.Firestore(t)
 	ctx := context.Background()
-	a := NewAlerts(env.Client, "owner@example.com", nil)
+	a := NewAlerts(env.Client, "owner@example.com", true, nil)
 	key := testenv.ID("alert")
 	// The state the two-write version left behind when the mail write failed.
 	if _, err := env.Client.Collection(AlertsCollection).Doc(key).Create(ctx, map[string]any{"kind": "needs_attention",

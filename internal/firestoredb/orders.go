@@ -208,6 +208,8 @@ type paymentDoc struct {
 	CaptureBefore    *time.Time  `firestore:"captureBefore"`
 	AmountCaptured   int64       `firestore:"amountCaptured"`
 	AmountRefunded   int64       `firestore:"amountRefunded"`
+	CardBrand        string      `firestore:"cardBrand,omitempty"`
+	CardLast4        string      `firestore:"cardLast4,omitempty"`
 	LapseWarnedAt    *time.Time  `firestore:"lapseWarnedAt"`
 	SessionClosed    bool        `firestore:"sessionClosed"`
 	Strays           []strayDoc  `firestore:"strays"`
@@ -375,7 +377,8 @@ func toDoc(o *order.Order) orderDoc {
 	}
 	if p := o.Payment; p != nil {
 		pd := &paymentDoc{Revision: p.Revision, Attempt: p.Attempt, SessionID: p.SessionID, URL: p.URL, ExpiresAt: p.ExpiresAt, IntentID: p.IntentID,
-			AmountCapturable: p.AmountCapturable, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded}
+			AmountCapturable: p.AmountCapturable, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded,
+			CardBrand: p.CardBrand, CardLast4: p.CardLast4}
 		if !p.CaptureBefore.IsZero() {
 			t := p.CaptureBefore
 			pd.CaptureBefore = &t
@@ -459,7 +462,8 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	}
 	if p := d.Payment; p != nil {
 		o.Payment = &order.Payment{Revision: p.Revision, Attempt: p.Attempt, SessionID: p.SessionID, URL: p.URL, ExpiresAt: p.ExpiresAt, IntentID: p.IntentID,
-			AmountCapturable: p.AmountCapturable, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded}
+			AmountCapturable: p.AmountCapturable, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded,
+			CardBrand: p.CardBrand, CardLast4: p.CardLast4}
 		if p.CaptureBefore != nil {
 			o.Payment.CaptureBefore = *p.CaptureBefore
 		}

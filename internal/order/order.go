@@ -37,6 +37,10 @@ type Payment struct {
 	CaptureBefore    time.Time
 	AmountCaptured   int64
 	AmountRefunded   int64
+	// CardBrand and CardLast4 are the authorized card's ("visa", "4242"),
+	// for the receipt.
+	CardBrand string
+	CardLast4 string
 	// LapseWarnedAt is when the sweeper flagged that the authorization
 	// lapses within a day without a capture (zero: not flagged).
 	LapseWarnedAt time.Time

@@ -134,6 +134,7 @@ func (o *Order) ShipPart(id string, t Tracking, actor string, at time.Time) (cha
 		return true, nil
 	}
 	o.Note(actor, fmt.Sprintf("part %s shipped: %s %s", id, t.Carrier, t.TrackingNumber), at)
+	o.Work.Wake++ // its shipping email
 	return true, nil
 }
 

@@ -158,7 +158,7 @@ func TestRedriveAndSkeleton(t *testing.T) {
 	}
 	sk := New(store, nil)
 	Register(sk, nil)
-	if got := sk.StepNames(order.Canceled); len(got) != 5 {
+	if got := sk.StepNames(order.Canceled); len(got) != 6 {
 		t.Errorf("canceled steps %v", got)
 	}
 	if got := sk.StepNames(order.Shipped); len(got) != 2 || got[0] != StepCommitStock {

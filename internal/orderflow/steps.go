@@ -22,7 +22,13 @@ const (
 	StepAlertParcel         = "alertOwnerParcel"     // fulfilling: tell the owner a parcel waits to be packed and shipped (fulfilment)
 	StepSubmitPrintJob      = "submitPrintJob"       // fulfilling: the print part's job at the printer, once (fulfilment)
 	StepCommitStock         = "commitStock"          // shipped: the held units leave stock (checkout)
-	StepNotifyShipped       = "notifyShipped"        // shipped: the customer's shipping email
+	StepNotifyReceived      = "notifyReceived"       // authorized: the customer's "authorized, not charged" email (messages)
+	StepSendReceipt         = "sendReceipt"          // paid: the customer's receipt (messages)
+	StepNotifyShipped       = "notifyShipped"        // shipped: the customer's shipping email of each part (messages)
+	StepNotifyParts         = "notifyShippedParts"   // any state: the shipping email of each part that shipped before the order did (messages)
+	StepNotifyCanceled      = "notifyCanceled"       // canceled: the customer's cancellation email, when their card was authorized (messages)
+	StepNotifyExpired       = "notifyExpired"        // expired: "nothing was charged", when the customer reached payment (messages)
+	StepNotifyRefunds       = "notifyRefunds"        // any state: the customer's email of each refund made (messages)
 	StepClosePaymentSession = "closePaymentSession"  // expired, canceled: the current session can no longer be paid (payments)
 	StepReleaseHolds        = "releaseHolds"         // expired, canceled: give the stock back (checkout)
 	StepCancelPayment       = "cancelPayment"        // canceled: release the card's authorization (payments)
@@ -44,9 +50,11 @@ func Register(d *Dispatcher, impl map[string]StepFunc) {
 		to   order.State
 		name string
 	}{
+		{order.Authorized, StepNotifyReceived}, // before the steps that move the order on
 		{order.Authorized, StepCreateInvoice},
 		{order.Invoiced, StepAlertReview},
 		{order.Approved, StepCapturePayment},
+		{order.Paid, StepSendReceipt},
 		{order.Paid, StepFulfil},
 		{order.Fulfilling, StepSubmitPrintJob},
 		{order.Fulfilling, StepAlertParcel},
@@ -56,16 +64,18 @@ func Register(d *Dispatcher, impl map[string]StepFunc) {
 		{order.Expired, StepClosePaymentSession},
 		{order.Expired, StepReleaseHolds},
 		{order.Expired, StepReleaseRedemptions},
+		{order.Expired, StepNotifyExpired},
 		{order.Canceled, StepClosePaymentSession},
 		{order.Canceled, StepCancelPayment},
 		{order.Canceled, StepReleaseHolds},
 		{order.Canceled, StepReleaseRedemptions},
 		{order.Canceled, StepVoidInvoice},
+		{order.Canceled, StepNotifyCanceled},
 		{order.NeedsAttention, StepAlertOwner},
 	} {
 		d.On(s.to, s.name, implOf(impl, s.name))
 	}
-	for _, name := range []string{StepReleaseStrays, StepRefundPayment, StepRecordRefund} {
+	for _, name := range []string{StepReleaseStrays, StepRefundPayment, StepRecordRefund, StepNotifyParts, StepNotifyRefunds} {
 		d.OnAny(name, implOf(impl, name))
 	}
 }

@@ -108,6 +108,7 @@ func (s *Service) completed(ctx context.Context, sessionID string) (string, erro
 			return false, err
 		}
 		o.Payment.IntentID, o.Payment.AmountCapturable, o.Payment.CaptureBefore = in.ID, in.AmountCapturable, in.CaptureBefore
+		o.Payment.CardBrand, o.Payment.CardLast4 = in.CardBrand, in.CardLast4
 		outcome = string(order.Authorized)
 		return true, nil
 	})

@@ -67,6 +67,10 @@ type Intent struct {
 	AmountCapturable int64
 	AmountReceived   int64
 	CaptureBefore    time.Time
+	// CardBrand and CardLast4 are the card's (the latest charge's
+	// payment_method_details.card: "visa", "4242"), for the receipt.
+	CardBrand string
+	CardLast4 string
 }
 
 // Event is a verified provider event, reduced to the fields that are

@@ -155,14 +155,30 @@ func (s *Service) lapse(ctx context.Context, now time.Time) (string, error) {
 				return cur.Transition(order.Move{From: []order.State{order.Authorized, order.Invoiced, order.Approved, order.NeedsAttention},
 					To: order.Canceled, Actor: "sweeper", Reason: "the card authorization lapsed before capture"}, now.UTC())
 			})
+			if err == nil && applied {
+				canceled++
+				_, err = s.Alerts.Raise(ctx, alert.Alert{Key: "lapsed-" + id, Kind: alert.AuthorizationLapsed, OrderID: id,
+					Subject: "Order " + id + ": the card authorization lapsed; the order is canceled",
+					Text: fmt.Sprintf("The card authorization of order %s (%s) lapsed at %s before it was captured, so the order was canceled and its stock and promotions released.\n"+
+						"Nothing was charged. If you still want to ship it, ask the customer to order again.", id, money.New(o.Payment.AmountCapturable, o.Currency),
+						o.Payment.CaptureBefore.UTC().Format(time.RFC1123))})
+			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("order %s: %w", id, err))
-			} else if applied {
-				canceled++
 			}
 			continue
 		}
 		if !o.Payment.LapseWarnedAt.IsZero() {
+			continue // flagged, and its alert raised, on an earlier sweep
+		}
+		// The alert first (create-if-absent), then the flag: a sweep that
+		// dies between them raises nothing twice and loses nothing.
+		if _, err := s.Alerts.Raise(ctx, alert.Alert{Key: "lapsing-" + id, Kind: alert.AuthorizationLapsing, OrderID: id,
+			Subject: "Order " + id + ": the card authorization lapses within 24 hours",
+			Text: fmt.Sprintf("Order %s (%s) is %s and its card authorization lapses at %s.\n"+
+				"Approve it (record its invoice paid in QuickBooks) before then so that the card is charged; after that the order is canceled and nothing can be charged.",
+				id, money.New(o.Payment.AmountCapturable, o.Currency), o.State(), o.Payment.CaptureBefore.UTC().Format(time.RFC1123))}); err != nil {
+			errs = append(errs, fmt.Errorf("order %s: %w", id, err))
 			continue
 		}
 		_, changed, err := s.Orders.Update(ctx, id, func(cur *order.Order) (bool, error) {

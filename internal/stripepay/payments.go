@@ -125,8 +125,12 @@ func (s Payments) Intent(ctx context.Context, id string) (payments.Intent, error
 		return payments.Intent{}, classify(err, "read PaymentIntent "+id)
 	}
 	in := intentOf(pi)
-	if ch := pi.LatestCharge; ch != nil && ch.PaymentMethodDetails != nil && ch.PaymentMethodDetails.Card != nil && ch.PaymentMethodDetails.Card.CaptureBefore > 0 {
-		in.CaptureBefore = time.Unix(ch.PaymentMethodDetails.Card.CaptureBefore, 0).UTC()
+	if ch := pi.LatestCharge; ch != nil && ch.PaymentMethodDetails != nil && ch.PaymentMethodDetails.Card != nil {
+		card := ch.PaymentMethodDetails.Card
+		if card.CaptureBefore > 0 {
+			in.CaptureBefore = time.Unix(card.CaptureBefore, 0).UTC()
+		}
+		in.CardBrand, in.CardLast4 = string(card.Brand), card.Last4
 	}
 	return in, nil
 }

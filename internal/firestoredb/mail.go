@@ -1,0 +1,281 @@
+package firestoredb
+
+import (
+	"context"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/messages"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Mail is the outbox, mail/{id}: each document in the Trigger Email
+// extension's schema, created once. With the built-in sender it also
+// starts the extension's delivery record (PENDING, due now); for the
+// extension it leaves delivery to the extension.
+//
+// It implements messages.Outbox and messages.MailStore.
+type Mail struct {
+	client  *firestore.Client
+	builtIn bool
+}
+
+// NewMail returns the outbox; builtIn says whether the built-in sender
+// delivers it (else the Trigger Email extension does).
+func NewMail(client *firestore.Client, builtIn bool) *Mail {
+	return &Mail{client: client, builtIn: builtIn}
+}
+
+var (
+	_ messages.Outbox    = (*Mail)(nil)
+	_ messages.MailStore = (*Mail)(nil)
+)
+
+type mailDoc struct {
+	To        string       `firestore:"to"`
+	From      string       `firestore:"from,omitempty"`
+	ReplyTo   string       `firestore:"replyTo,omitempty"`
+	Message   messageDoc   `firestore:"message"`
+	OrderID   string       `firestore:"orderId,omitempty"`
+	Purpose   string       `firestore:"purpose,omitempty"`
+	CreatedAt time.Time    `firestore:"createdAt"`
+	Delivery  *deliveryDoc `firestore:"delivery,omitempty"`
+}
+
+type messageDoc struct {
+	Subject string `firestore:"subject"`
+	Text    string `firestore:"text"`
+	HTML    string `firestore:"html,omitempty"`
+}
+
+// deliveryDoc is the extension's delivery record, with nextAttempt (when
+// a PENDING or RETRY mail is due) and info.response added.
+type deliveryDoc struct {
+	State           string     `firestore:"state"`
+	Attempts        int64      `firestore:"attempts"`
+	StartTime       *time.Time `firestore:"startTime"`
+	EndTime         *time.Time `firestore:"endTime"`
+	LeaseExpireTime *time.Time `firestore:"leaseExpireTime"`
+	NextAttempt     *time.Time `firestore:"nextAttempt"`
+	Error           *string    `firestore:"error"`
+	Info            *infoDoc   `firestore:"info"`
+}
+
+type infoDoc struct {
+	MessageID string   `firestore:"messageId"`
+	Accepted  []string `firestore:"accepted"`
+	Rejected  []string `firestore:"rejected"`
+	Response  string   `firestore:"response"`
+}
+
+func toMailDoc(m messages.Mail, now time.Time, builtIn bool) mailDoc {
+	d := mailDoc{To: m.To, From: m.From, ReplyTo: m.ReplyTo, Message: messageDoc{Subject: m.Subject, Text: m.Text, HTML: m.HTML},
+		OrderID: m.OrderID, Purpose: m.Purpose, CreatedAt: now}
+	if builtIn {
+		d.Delivery = &deliveryDoc{State: messages.StatePending, NextAttempt: optTime(now)}
+	}
+	return d
+}
+
+func (d mailDoc) mail(id string) messages.Mail {
+	return messages.Mail{ID: id, To: d.To, From: d.From, ReplyTo: d.ReplyTo, Subject: d.Message.Subject, Text: d.Message.Text, HTML: d.Message.HTML,
+		OrderID: d.OrderID, Purpose: d.Purpose}
+}
+
+func (d *deliveryDoc) delivery() messages.Delivery {
+	if d == nil {
+		return messages.Delivery{State: messages.StatePending}
+	}
+	out := messages.Delivery{State: d.State, Attempts: int(d.Attempts), StartTime: timeOf(d.StartTime), EndTime: timeOf(d.EndTime),
+		LeaseExpire: timeOf(d.LeaseExpireTime), NextAttempt: timeOf(d.NextAttempt)}
+	if d.Error != nil {
+		out.Error = *d.Error
+	}
+	if d.Info != nil {
+		out.MessageID, out.Response, out.Accepted, out.Rejected = d.Info.MessageID, d.Info.Response, d.Info.Accepted, d.Info.Rejected
+	}
+	return out
+}
+
+func toDeliveryDoc(d messages.Delivery) *deliveryDoc {
+	out := &deliveryDoc{State: d.State, Attempts: int64(d.Attempts), StartTime: optTime(d.StartTime), EndTime: optTime(d.EndTime),
+		LeaseExpireTime: optTime(d.LeaseExpire), NextAttempt: optTime(d.NextAttempt)}
+	if d.Error != "" {
+		out.Error = &d.Error
+	}
+	if d.MessageID != "" || d.Response != "" {
+		out.Info = &infoDoc{MessageID: d.MessageID, Accepted: d.Accepted, Rejected: d.Rejected, Response: d.Response}
+		if out.Info.Accepted == nil {
+			out.Info.Accepted = []string{}
+		}
+		if out.Info.Rejected == nil {
+			out.Info.Rejected = []string{}
+		}
+	}
+	return out
+}
+
+// Queue implements messages.Outbox.
+func (s *Mail) Queue(ctx context.Context, m messages.Mail, now time.Time) (bool, error) {
+	_, err := s.client.Collection(MailCollection).Doc(m.ID).Create(ctx, toMailDoc(m, now.UTC(), s.builtIn))
+	if status.Code(err) == codes.AlreadyExists {
+		return false, nil
+	}
+	return err == nil, wrap(err, "queue mail %s", m.ID)
+}
+
+// Claim implements messages.MailStore.
+func (s *Mail) Claim(ctx context.Context, id string, now, leaseExpire time.Time) (messages.Mail, messages.Delivery, bool, error) {
+	var doc mailDoc
+	d, claimed, err := claimDelivery(ctx, s.client, s.client.Collection(MailCollection).Doc(id), "delivery", &doc, now, leaseExpire, true)
+	return doc.mail(id), d, claimed, err
+}
+
+// Finish implements messages.MailStore.
+func (s *Mail) Finish(ctx context.Context, id string, d messages.Delivery) error {
+	return finishDelivery(ctx, s.client, s.client.Collection(MailCollection).Doc(id), "delivery", d)
+}
+
+// claimDelivery takes a lease on the delivery record at field of the
+// document ref (read into doc) for an attempt, in one transaction: only a
+// record PENDING, or RETRY whose next attempt is due, is taken
+// (PROCESSING until leaseExpire, attempts + 1). A document without the
+// record counts as PENDING when absentDue, else as nothing to deliver.
+func claimDelivery(ctx context.Context, client *firestore.Client, ref *firestore.DocumentRef, field string, doc any, now, leaseExpire time.Time, absentDue bool) (messages.Delivery, bool, error) {
+	var d messages.Delivery
+	var claimed bool
+	err := client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		claimed = false
+		snap, err := tx.Get(ref)
+		if err != nil {
+			return err
+		}
+		if err := snap.DataTo(doc); err != nil {
+			return err
+		}
+		if _, err := snap.DataAt(field); err != nil && !absentDue {
+			return nil // no record: nothing to deliver
+		}
+		d = deliveryAt(snap, field)
+		due := d.State == messages.StatePending || d.State == messages.StateRetry
+		if !due || (!d.NextAttempt.IsZero() && d.NextAttempt.After(now)) {
+			return nil
+		}
+		d.State, d.Attempts, d.StartTime, d.LeaseExpire, d.NextAttempt = messages.StateProcessing, d.Attempts+1, now, leaseExpire, time.Time{}
+		claimed = true
+		return tx.Update(ref, []firestore.Update{{Path: field, Value: toDeliveryDoc(d)}})
+	}, firestore.MaxAttempts(transactionAttempts))
+	if status.Code(err) == codes.NotFound {
+		return d, false, apperr.New(apperr.NotFound, "no %s", ref.Path)
+	}
+	return d, claimed, wrap(err, "claim %s", ref.ID)
+}
+
+// deliveryAt reads the delivery record at field of snap (PENDING when
+// there is none).
+func deliveryAt(snap *firestore.DocumentSnapshot, field string) messages.Delivery {
+	var d *deliveryDoc
+	if v, err := snap.DataAt(field); err == nil {
+		if m, ok := v.(map[string]any); ok {
+			d = deliveryFromMap(m)
+		}
+	}
+	return d.delivery()
+}
+
+// finishDelivery records an attempt's outcome at field: only over the
+// same attempt, PROCESSING (or ended ERROR by its lease running out: a
+// late answer is the better record).
+func finishDelivery(ctx context.Context, client *firestore.Client, ref *firestore.DocumentRef, field string, d messages.Delivery) error {
+	err := client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if err != nil {
+			return err
+		}
+		cur := deliveryAt(snap, field)
+		if cur.Attempts != d.Attempts || (cur.State != messages.StateProcessing && cur.State != messages.StateError) {
+			return nil
+		}
+		return tx.Update(ref, []firestore.Update{{Path: field, Value: toDeliveryDoc(d)}})
+	}, firestore.MaxAttempts(transactionAttempts))
+	return wrap(err, "record the delivery of %s", ref.ID)
+}
+
+// deliveryFromMap reads a stored delivery record.
+func deliveryFromMap(m map[string]any) *deliveryDoc {
+	d := &deliveryDoc{}
+	d.State, _ = m["state"].(string)
+	d.Attempts, _ = m["attempts"].(int64)
+	t := func(k string) *time.Time {
+		if v, ok := m[k].(time.Time); ok {
+			return &v
+		}
+		return nil
+	}
+	d.StartTime, d.EndTime, d.LeaseExpireTime, d.NextAttempt = t("startTime"), t("endTime"), t("leaseExpireTime"), t("nextAttempt")
+	if e, ok := m["error"].(string); ok {
+		d.Error = &e
+	}
+	if info, ok := m["info"].(map[string]any); ok {
+		d.Info = &infoDoc{}
+		d.Info.MessageID, _ = info["messageId"].(string)
+		d.Info.Response, _ = info["response"].(string)
+		d.Info.Accepted, d.Info.Rejected = strs(info["accepted"]), strs(info["rejected"])
+	}
+	return d
+}
+
+// Due implements messages.MailStore. (Single-field index:
+// delivery.nextAttempt; it is null once a mail is taken or ended.)
+func (s *Mail) Due(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	return dueIDs(ctx, s.client.Collection(MailCollection), "delivery.nextAttempt", now, limit)
+}
+
+// Lapsed implements messages.MailStore. (Single-field index:
+// delivery.leaseExpireTime; it is null except while PROCESSING.)
+func (s *Mail) Lapsed(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	return dueIDs(ctx, s.client.Collection(MailCollection), "delivery.leaseExpireTime", now, limit)
+}
+
+// dueIDs lists up to limit ids of col's documents whose time at field is
+// at most before, oldest first.
+func dueIDs(ctx context.Context, col *firestore.CollectionRef, field string, before time.Time, limit int) ([]string, error) {
+	snaps, err := col.Where(field, "<=", before).OrderBy(field, firestore.Asc).Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, wrap(err, "query mail by %s", field)
+	}
+	ids := make([]string, len(snaps))
+	for i, snap := range snaps {
+		ids[i] = snap.Ref.ID
+	}
+	return ids, nil
+}
+
+// Expire implements messages.MailStore.
+func (s *Mail) Expire(ctx context.Context, id string, now time.Time, why string) (messages.Mail, bool, error) {
+	ref := s.client.Collection(MailCollection).Doc(id)
+	var m messages.Mail
+	var ended bool
+	err := s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		ended = false
+		snap, err := tx.Get(ref)
+		if err != nil {
+			return err
+		}
+		var doc mailDoc
+		if err := snap.DataTo(&doc); err != nil {
+			return err
+		}
+		m = doc.mail(id)
+		d := doc.Delivery.delivery()
+		if d.State != messages.StateProcessing || d.LeaseExpire.IsZero() || d.LeaseExpire.After(now) {
+			return nil
+		}
+		d.State, d.Error, d.EndTime, d.LeaseExpire = messages.StateError, why, now, time.Time{}
+		ended = true
+		return tx.Update(ref, []firestore.Update{{Path: "delivery", Value: toDeliveryDoc(d)}})
+	}, firestore.MaxAttempts(transactionAttempts))
+	return m, ended, wrap(err, "end mail %s", id)
+}

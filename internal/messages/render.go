@@ -1,0 +1,229 @@
+package messages
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/order"
+)
+
+//go:embed templates/*.html templates/*.txt
+var templateFiles embed.FS
+
+// Templates are the customer emails' templates, each an HTML and a text
+// version (templates/<name>.html and .txt, with the shared layout), in the
+// binary: html/template escapes every value in the HTML version.
+var Templates = []string{"received", "receipt", "shipped", "canceled", "refunded", "expired"}
+
+var (
+	htmlSets = map[string]*htmltemplate.Template{}
+	textSets = map[string]*texttemplate.Template{}
+)
+
+func init() {
+	for _, name := range Templates {
+		htmlSets[name] = htmltemplate.Must(htmltemplate.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
+		textSets[name] = texttemplate.Must(texttemplate.ParseFS(templateFiles, "templates/layout.txt", "templates/"+name+".txt"))
+	}
+}
+
+// Store is the store as its emails show it (configuration).
+type Store struct {
+	Name         string
+	Address      string // the postal address the emails carry
+	SupportEmail string
+	URL          string
+	BrandColor   string // #rrggbb
+	From         string // the sender
+}
+
+// View is what a template is given.
+type View struct {
+	Store  Store
+	Order  OrderView
+	Part   PartView
+	Refund RefundView
+}
+
+// OrderView is an order as the emails show it: amounts formatted.
+type OrderView struct {
+	ID               string
+	CustomerName     string
+	Date             string
+	Lines            []LineView
+	Subtotal         string
+	Discount         string // "" when none
+	Promotions       []string
+	Shipping         string
+	ShippingService  string
+	ShippingDiscount string // "" when none
+	Total            string
+	Card             string // "Visa card ending 4242"
+	Charged          bool
+	Address          string // text, one line per line
+	AddressLines     []string
+}
+
+// LineView is an order line.
+type LineView struct {
+	Name     string
+	Quantity int64
+	Total    string
+	Discount string // "" when none
+}
+
+// PartView is a shipped part.
+type PartView struct {
+	What           string // "The planners you ordered", "The items we packed"
+	Lines          []LineView
+	Carrier        string
+	TrackingNumber string
+	TrackingURL    string
+	Others         bool // other parts ship separately
+}
+
+// RefundView is a refund made.
+type RefundView struct {
+	Amount string
+	Reason string
+	Total  string // refunded so far
+}
+
+// Format shows an amount as customers read it: "$53.90", "€9.00",
+// "1,200 JPY" for currencies without a symbol here.
+func Format(m money.Money) string {
+	symbols := map[string]string{"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£"}
+	d := m.Decimal()
+	neg := strings.HasPrefix(d, "-")
+	d = strings.TrimPrefix(d, "-")
+	intPart, frac, _ := strings.Cut(d, ".")
+	var b strings.Builder
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	s := b.String()
+	if frac != "" {
+		s += "." + frac
+	}
+	sign := ""
+	if neg {
+		sign = "-"
+	}
+	if sym, ok := symbols[m.Currency]; ok {
+		return sign + sym + s
+	}
+	return sign + s + " " + m.Currency
+}
+
+// OrderViewOf is o as the emails show it.
+func OrderViewOf(o *order.Order) OrderView {
+	cur := func(a int64) string { return Format(money.New(a, o.Currency)) }
+	v := OrderView{ID: o.ID, Date: o.CreatedAt.UTC().Format("January 2, 2006"), Subtotal: cur(o.Subtotal.Amount), Shipping: cur(o.ShippingAmount().Amount),
+		Total: cur(o.Total().Amount), Card: "card"}
+	if o.Customer != nil {
+		v.CustomerName = o.Customer.Name
+	}
+	for i, l := range o.Lines {
+		lv := LineView{Name: l.Name, Quantity: l.Quantity, Total: cur(l.Total.Amount)}
+		if i < len(o.Pricing.LineDiscounts) && o.Pricing.LineDiscounts[i].Amount > 0 {
+			lv.Discount = cur(o.Pricing.LineDiscounts[i].Amount)
+		}
+		v.Lines = append(v.Lines, lv)
+	}
+	if d := o.LinesDiscount().Amount; d > 0 {
+		v.Discount = cur(d)
+	}
+	for _, p := range o.Pricing.Promotions {
+		v.Promotions = append(v.Promotions, p.Name)
+	}
+	if d := o.Pricing.ShippingDiscount.Amount; d > 0 {
+		v.ShippingDiscount = cur(d)
+	}
+	if o.Shipping != nil {
+		v.ShippingService = strings.TrimSpace(o.Shipping.Rate.Carrier + " " + o.Shipping.Rate.Service)
+		a := o.Shipping.Address
+		for _, l := range []string{a.Name, a.CompanyName, a.AddressLine1, a.AddressLine2, a.AddressLine3,
+			strings.TrimSpace(a.CityLocality + ", " + a.StateProvince + " " + a.PostalCode), a.CountryCode} {
+			if l = strings.TrimSpace(strings.Trim(l, ", ")); l != "" {
+				v.AddressLines = append(v.AddressLines, l)
+			}
+		}
+		v.Address = strings.Join(v.AddressLines, "\n")
+	}
+	if p := o.Payment; p != nil {
+		if p.CardLast4 != "" {
+			brand := p.CardBrand
+			if brand == "" {
+				brand = "card"
+			} else {
+				brand = strings.ToUpper(brand[:1]) + brand[1:] + " card"
+			}
+			v.Card = brand + " ending " + p.CardLast4
+		}
+		v.Charged = p.AmountCaptured > 0
+	}
+	return v
+}
+
+// PartViewOf is part p of o as the shipping email shows it.
+func PartViewOf(o *order.Order, p order.Part) PartView {
+	v := PartView{Carrier: p.Carrier, TrackingNumber: p.TrackingNumber, TrackingURL: p.TrackingURL, Others: len(o.Parts) > 1}
+	v.What = "The items we packed"
+	if p.Kind == order.PartPrint {
+		v.What = "The planners printed for you"
+	}
+	for _, l := range p.Lines {
+		v.Lines = append(v.Lines, LineView{Name: l.Name, Quantity: l.Quantity})
+	}
+	return v
+}
+
+// Rendered is a rendered email.
+type Rendered struct {
+	Subject, Text, HTML string
+}
+
+// Render renders template name with v.
+func Render(name string, v View) (Rendered, error) {
+	hs, ts := htmlSets[name], textSets[name]
+	if hs == nil {
+		return Rendered{}, fmt.Errorf("no template %q", name)
+	}
+	var subj, text, html bytes.Buffer
+	if err := ts.ExecuteTemplate(&subj, "subject", v); err != nil {
+		return Rendered{}, err
+	}
+	if err := ts.ExecuteTemplate(&text, "layout", v); err != nil {
+		return Rendered{}, err
+	}
+	if err := hs.ExecuteTemplate(&html, "layout", v); err != nil {
+		return Rendered{}, err
+	}
+	return Rendered{Subject: strings.TrimSpace(subj.String()), Text: strings.TrimSpace(text.String()) + "\n", HTML: html.String()}, nil
+}
+
+// Sample is a made-up order in every state the templates show, for the
+// previews (/mail/preview/{template}).
+func Sample(store Store) View {
+	at := time.Date(2026, 12, 3, 15, 4, 0, 0, time.UTC)
+	return View{Store: store,
+		Order: OrderView{ID: "K7Q2M9XH4TBA", CustomerName: "Ann Lee", Date: at.Format("January 2, 2006"),
+			Lines:    []LineView{{Name: "Weekly Planner A5", Quantity: 2, Total: "$59.00", Discount: "$5.90"}, {Name: "Sticker Pack", Quantity: 1, Total: "$6.50"}},
+			Subtotal: "$65.50", Discount: "$5.90", Promotions: []string{"Welcome 10%"}, Shipping: "$7.95", ShippingService: "USPS Ground Advantage",
+			Total: "$67.55", Card: "Visa card ending 4242", Charged: true,
+			Address:      "Ann Lee\n12 Elm Street\nSpringfield, OR 97477\nUS",
+			AddressLines: []string{"Ann Lee", "12 Elm Street", "Springfield, OR 97477", "US"}},
+		Part: PartView{What: "The planners printed for you", Lines: []LineView{{Name: "Weekly Planner A5", Quantity: 2}}, Carrier: "USPS",
+			TrackingNumber: "9400 1000 0000 0000 0000 00", TrackingURL: "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400100000000000000000", Others: true},
+		Refund: RefundView{Amount: "$10.00", Reason: "the cover arrived scuffed", Total: "$10.00"},
+	}
+}
