@@ -360,3 +360,54 @@ func TestAlertWebhook(t *testing.T) {
 		t.Errorf("the alert's mail: %s", out)
 	}
 }
+
+// The owner's daily summary: nothing before the configured local hour;
+// from it, one mail a day (however many sweeps) listing the orders that
+// wait for review, to ship, and for the owner.
+func TestDailySummary(t *testing.T) {
+	t.Parallel()
+	r, mp := mailRig(t)
+	a, ctx := r.a, context.Background()
+	s := newStore(t, a, 10, 10)
+	u, id := readyToPay(t, a, s, "", "A", 1)
+	if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
+		t.Fatal(err)
+	}
+	if o := settle(t, a, id); o.State() != order.Invoiced {
+		t.Fatalf("the order is %s", o.State())
+	}
+	task := func(at time.Time) string {
+		t.Helper()
+		out, err := a.Sweeper.Task("dailySummary")(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	loc := a.Config.TimeZone
+	now := r.clk.Now().In(loc)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, 1)
+	if out := task(day.Add(7 * time.Hour)); !strings.HasPrefix(out, "before 08:00") {
+		t.Errorf("at 07:00: %s", out)
+	}
+	r.clk.Advance(day.Add(8*time.Hour + time.Minute).Sub(r.clk.Now())) // the sender's clock too
+	if out := task(r.clk.Now()); !strings.HasPrefix(out, "queued summary-") {
+		t.Errorf("at 08:01: %s", out)
+	}
+	if out := task(day.Add(13 * time.Hour)); out != "today's summary is queued already" {
+		t.Errorf("at 13:00: %s", out)
+	}
+	mailID := "summary-" + day.Format("2006-01-02")
+	if out, err := a.Sender.Deliver(ctx, mailID); err != nil || out != "sent" {
+		t.Fatalf("deliver: %s %v", out, err)
+	}
+	var got []emulator.Mail
+	for subj, m := range inbox(t, mp, "owner@readyplanner.example") {
+		if strings.Contains(subj, "to review") {
+			got = append(got, m...)
+		}
+	}
+	if len(got) != 1 || !strings.Contains(got[0].Text, id) || !strings.Contains(got[0].Text, "Waiting for your review in QuickBooks") {
+		t.Fatalf("the summaries: %+v", got)
+	}
+}

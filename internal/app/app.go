@@ -264,6 +264,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if a.Hooks != nil {
 		a.Sweeper.Add("postAlerts", a.Hooks.Tasks()["postAlerts"])
 	}
+	summary := &messages.Summary{Outbox: a.Mail, Orders: a.Orders, OwnerEmail: cfg.OwnerEmail, Hour: cfg.SummaryHour, Location: cfg.TimeZone, Store: a.Emails.Store}
+	a.Sweeper.Add("dailySummary", summary.Tasks()["dailySummary"])
 	return a, nil
 }
 

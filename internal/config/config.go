@@ -152,6 +152,9 @@ type Config struct {
 	// SupportEmail (OMS_SUPPORT_EMAIL, default MailFrom's address),
 	// StoreURL (OMS_STORE_URL, default the first storefront origin) and
 	// BrandColor (OMS_BRAND_COLOR, a #rrggbb colour, default #2f5d50).
+	// SummaryHour (OMS_SUMMARY_HOUR, 0–23, default 8) is the local hour
+	// (OMS_TIMEZONE) from which the owner's daily summary is mailed.
+	SummaryHour  int
 	MailSender   string
 	MailFrom     string
 	StoreName    string
@@ -373,6 +376,14 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	}
 	if c.OwnerEmail = get("OMS_OWNER_EMAIL"); c.OwnerEmail != "" && !email.MatchString(c.OwnerEmail) {
 		bad("OMS_OWNER_EMAIL: %q is not an email address", c.OwnerEmail)
+	}
+	c.SummaryHour = 8
+	if h := get("OMS_SUMMARY_HOUR"); h != "" {
+		if n, err := strconv.Atoi(h); err != nil || n < 0 || n > 23 {
+			bad("OMS_SUMMARY_HOUR: %q is not an hour (0-23)", h)
+		} else {
+			c.SummaryHour = n
+		}
 	}
 	switch c.MailSender = get("OMS_MAIL_SENDER"); c.MailSender {
 	case "":

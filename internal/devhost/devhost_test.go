@@ -18,6 +18,7 @@ import (
 	"github.com/readyplanner/oms/functions"
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
@@ -313,6 +314,44 @@ func TestLocalSystem(t *testing.T) {
 		t.Logf("from refundOrder to refunded at Stripe and recorded in QuickBooks (two triggers): %s", time.Since(refundAt).Round(time.Millisecond))
 		if o.PaymentStatus() != order.PaymentRefunded || o.RefundedTotal() != o.Total().Amount || o.WorkDue() {
 			t.Errorf("after the refund: %s refunded %d of %d, work due %v", o.PaymentStatus(), o.RefundedTotal(), o.Total().Amount, o.WorkDue())
+		}
+		// The customer's emails, queued by the order's steps and delivered
+		// by onMailWritten (a trigger on mail/) to the host's mailpit, each
+		// once: authorized, receipt, two parts shipped, the refund.
+		to := o.Customer.Email
+		want := []string{"We have your order " + sdkOrder, "Your receipt for order " + sdkOrder, "Part of your order " + sdkOrder + " has shipped",
+			"Part of your order " + sdkOrder + " has shipped", "A refund of " + messages.Format(o.Total()) + " for order " + sdkOrder}
+		var subjects []string
+		testenv.Poll(t, 20*time.Second, "the customer's five emails", func() bool {
+			found, err := h.Mailpit.Search(ctx, `to:"`+to+`"`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			subjects = subjects[:0]
+			for _, f := range found {
+				subjects = append(subjects, f.Subject)
+			}
+			return len(found) >= len(want)
+		})
+		slices.Sort(subjects)
+		slices.Sort(want)
+		if !slices.Equal(subjects, want) {
+			t.Errorf("the customer's emails:\n%s\nwant\n%s", strings.Join(subjects, "\n"), strings.Join(want, "\n"))
+		}
+		t.Logf("from refundOrder to its email read back from mailpit (three triggers, SMTP): %s", time.Since(refundAt).Round(time.Millisecond))
+
+	})
+
+	t.Run("email previews", func(t *testing.T) {
+		for path, want := range map[string]string{"/mail/preview/receipt": "Your receipt for order K7Q2M9XH4TBA", "/mail/preview/receipt.txt": "Visa card ending 4242",
+			"/mail/preview/index": "/mail/preview/shipped.txt", "/mail/preview/summary": "Needing your attention"} {
+			resp, body := read(t)(http.Get(h.URL + path))
+			if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+				t.Errorf("%s: %d, no %q", path, resp.StatusCode, want)
+			}
+		}
+		if resp, _ := read(t)(http.Get(h.URL + "/mail/preview/nope")); resp.StatusCode != 404 {
+			t.Errorf("an unknown template: %d", resp.StatusCode)
 		}
 	})
 

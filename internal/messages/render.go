@@ -19,7 +19,7 @@ var templateFiles embed.FS
 // Templates are the customer emails' templates, each an HTML and a text
 // version (templates/<name>.html and .txt, with the shared layout), in the
 // binary: html/template escapes every value in the HTML version.
-var Templates = []string{"received", "receipt", "shipped", "canceled", "refunded", "expired"}
+var Templates = []string{"received", "receipt", "shipped", "canceled", "refunded", "expired", "summary"}
 
 var (
 	htmlSets = map[string]*htmltemplate.Template{}
@@ -45,10 +45,11 @@ type Store struct {
 
 // View is what a template is given.
 type View struct {
-	Store  Store
-	Order  OrderView
-	Part   PartView
-	Refund RefundView
+	Store   Store
+	Order   OrderView
+	Part    PartView
+	Refund  RefundView
+	Summary SummaryView // the owner's daily summary
 }
 
 // OrderView is an order as the emails show it: amounts formatted.
@@ -225,5 +226,11 @@ func Sample(store Store) View {
 		Part: PartView{What: "The planners printed for you", Lines: []LineView{{Name: "Weekly Planner A5", Quantity: 2}}, Carrier: "USPS",
 			TrackingNumber: "9400 1000 0000 0000 0000 00", TrackingURL: "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400100000000000000000", Others: true},
 		Refund: RefundView{Amount: "$10.00", Reason: "the cover arrived scuffed", Total: "$10.00"},
+		Summary: SummaryView{Date: at.Format("Monday, January 2, 2006"), Review: 1, Shipping: 1, Attention: 1, Groups: []SummaryGroup{
+			{Title: "Waiting for your review in QuickBooks", Orders: []SummaryOrder{{ID: "K7Q2M9XH4TBA", Customer: "Ann Lee", Total: "$67.55", Since: "since Dec 3 09:12"}}},
+			{Title: "Paid, waiting to ship", Orders: []SummaryOrder{{ID: "M4R8T2QX9PLA", Customer: "Bo Chen", Total: "$31.40", Since: "since Dec 2 16:40", Note: "parcel part waiting"}}},
+			{Title: "Needing your attention", Orders: []SummaryOrder{{ID: "Q9W3E7R1T5YU", Customer: "Cy Diaz", Total: "$18.20", Since: "since Dec 3 07:02",
+				Note: "the printer's job 100234 is REJECTED: the cover file is too small"}}},
+		}},
 	}
 }

@@ -26,6 +26,7 @@ func TestTemplatesRender(t *testing.T) {
 	for _, name := range Templates {
 		v := Sample(store)
 		v.Order.CustomerName = `<img src=x onerror=alert(1)>`
+		v.Summary.Groups[0].Orders[0].Customer = v.Order.CustomerName
 		r, err := Render(name, v)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

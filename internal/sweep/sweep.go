@@ -45,6 +45,17 @@ func (s *Sweeper) Tasks() []string {
 	return names
 }
 
+// Task returns the task registered as name (nil if none): to run one
+// task at a chosen time.
+func (s *Sweeper) Task(name string) TaskFunc {
+	for _, t := range s.tasks {
+		if t.name == name {
+			return t.fn
+		}
+	}
+	return nil
+}
+
 // Result is one task's outcome.
 type Result struct {
 	Task    string `json:"task"`
