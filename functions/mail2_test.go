@@ -1,0 +1,60 @@
+package functions
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/storefront"
+)
+
+// The cancellation email goes to a customer whose card was authorized
+// (released, nothing charged); the expiry email only to a customer who
+// reached payment — an order abandoned before paying hears nothing.
+func TestCanceledAndExpiredEmails(t *testing.T) {
+	t.Parallel()
+	r, mp := mailRig(t)
+	a, ctx := r.a, context.Background()
+	s := newStore(t, a, 10, 10)
+	boss := owner(t)
+
+	u, id := readyToPay(t, a, s, "", "A", 1)
+	if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
+		t.Fatal(err)
+	}
+	if ans := rpc[storefront.Order](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": id, "reason": "the customer called"}); ans.status != 200 {
+		t.Fatal(ans.Error)
+	}
+	o := settle(t, a, id)
+	deliverAll(t, r, id)
+	got := inbox(t, mp, o.Customer.Email)["Your order "+id+" is canceled"]
+	if len(got) != 1 || !strings.Contains(got[0].Text, "not charged") {
+		t.Fatalf("the cancellation: %+v", got)
+	}
+
+	// Two pending orders lapse: one reached payment (a session), one did not.
+	u2, paying := readyToPay(t, a, s, "", "A", 1)
+	r.mustSession(t, u2.IDToken, paying)
+	_, abandoned := readyToPay(t, a, s, "", "B", 1)
+	r.clk.Advance(2 * time.Hour)
+	r.st.SetClock(r.clk.Now)
+	for i := 0; i < 3; i++ {
+		a.Sweeper.Run(ctx)
+	}
+	for _, oid := range []string{paying, abandoned} {
+		if o := settle(t, a, oid); o.State() != order.Expired {
+			t.Fatalf("order %s is %s", oid, o.State())
+		}
+		deliverAll(t, r, oid)
+	}
+	p, _ := a.Orders.Get(ctx, paying)
+	ab, _ := a.Orders.Get(ctx, abandoned)
+	if got := inbox(t, mp, p.Customer.Email)["Your order "+paying+" expired; nothing was charged"]; len(got) != 1 {
+		t.Errorf("the expiry email of the order that reached payment: %d", len(got))
+	}
+	if got := inbox(t, mp, ab.Customer.Email); len(got) != 0 {
+		t.Errorf("an abandoned order was mailed: %v", keysOf(got))
+	}
+}
