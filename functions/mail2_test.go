@@ -58,3 +58,30 @@ func TestCanceledAndExpiredEmails(t *testing.T) {
 		t.Errorf("an abandoned order was mailed: %v", keysOf(got))
 	}
 }
+
+// With OMS_MAIL_SENDER=extension the outbox is the extension's: mail is
+// queued in its schema without a delivery record (the extension writes
+// it), and the built-in sender is off even with SMTP_URL set.
+func TestExtensionSender(t *testing.T) {
+	t.Parallel()
+	r := newRigWith(t, map[string]string{"OMS_MAIL_SENDER": "extension", "SMTP_URL": "smtp://127.0.0.1:1", "OMS_OWNER_EMAIL": "owner@readyplanner.example"})
+	a, ctx := r.a, context.Background()
+	if a.Sender != nil {
+		t.Fatal("the built-in sender is on")
+	}
+	s := newStore(t, a, 10, 10)
+	u, id := readyToPay(t, a, s, "", "A", 1)
+	if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, a, id)
+	snap, err := a.Firestore.Collection("mail").Doc(id + "-received").Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := snap.Data()
+	msg, _ := d["message"].(map[string]any)
+	if _, has := d["delivery"]; has || !strings.Contains(d["to"].(string), "@example.com") || msg["subject"] != "We have your order "+id || msg["html"] == "" || msg["text"] == "" {
+		t.Errorf("the extension's mail: %v", d)
+	}
+}

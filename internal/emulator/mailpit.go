@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -21,16 +19,7 @@ const MailpitEnv = "OMS_MAILPIT"
 // working directory or a parent (make setup installs it there), then
 // mailpit on PATH.
 func FindMailpit() (string, error) {
-	if p := os.Getenv(MailpitEnv); p != "" {
-		return p, nil
-	}
-	if p, ok := FindUp(filepath.Join("bin", "mailpit")); ok {
-		return p, nil
-	}
-	if p, err := exec.LookPath("mailpit"); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("mailpit was not found: run make setup (it installs github.com/axllent/mailpit into bin/), or set %s", MailpitEnv)
+	return findTool(MailpitEnv, "mailpit", "github.com/axllent/mailpit")
 }
 
 // Mailpit is a running mailpit: a real SMTP server that keeps every

@@ -16,16 +16,23 @@ const StripeMockEnv = "OMS_STRIPE_MOCK"
 // in the working directory or a parent (make setup installs it there), then
 // stripe-mock on PATH.
 func FindStripeMock() (string, error) {
-	if p := os.Getenv(StripeMockEnv); p != "" {
+	return findTool(StripeMockEnv, "stripe-mock", "github.com/stripe/stripe-mock")
+}
+
+// findTool returns a Go tool that make setup installs into bin/: $env,
+// then bin/<name> in the working directory or a parent, then <name> on
+// PATH.
+func findTool(env, name, module string) (string, error) {
+	if p := os.Getenv(env); p != "" {
 		return p, nil
 	}
-	if p, ok := FindUp(filepath.Join("bin", "stripe-mock")); ok {
+	if p, ok := FindUp(filepath.Join("bin", name)); ok {
 		return p, nil
 	}
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
+	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("stripe-mock was not found: run make setup (it installs github.com/stripe/stripe-mock into bin/), or set %s", StripeMockEnv)
+	return "", fmt.Errorf("%s was not found: run make setup (it installs %s into bin/), or set %s", name, module, env)
 }
 
 // StripeMock is a running stripe-mock: Stripe's own mock server, which
