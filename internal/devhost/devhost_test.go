@@ -7,6 +7,7 @@ import (
 	"github.com/readyplanner/oms/internal/storefront"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,6 +62,18 @@ func TestLocalSystem(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &probe{ch: make(chan orderflow.Transition, 16)}
+	// The owner's alerts also go to a Slack-compatible webhook.
+	posted := make(chan string, 64)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		select {
+		case posted <- string(body):
+		default: // more alerts than this test reads: never block the poster
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer hook.Close()
+	t.Setenv("OMS_ALERT_WEBHOOK_URL", hook.URL)
 	h, err := Start(ctx, Options{
 		AuthHost: testenv.AuthHost(t), Rules: rules,
 		Configure: func(a *app.App) {
@@ -388,6 +401,21 @@ func TestLocalSystem(t *testing.T) {
 		if want := "step capturePayment failed: order " + id + " has no authorized payment to capture"; got.Attention != want {
 			t.Errorf("attention %q, want %q", got.Attention, want)
 		}
+		// Its alert reaches the webhook through onAlertWritten (a trigger on
+		// alerts/), and its mail the owner's inbox through onMailWritten.
+		deadline := time.After(20 * time.Second)
+		for found := false; !found; {
+			select {
+			case body := <-posted:
+				found = strings.Contains(body, "Order "+id+" needs your attention")
+			case <-deadline:
+				t.Fatal("the alert was not posted to the webhook")
+			}
+		}
+		testenv.Poll(t, 20*time.Second, "the alert's mail", func() bool {
+			found, err := h.Mailpit.Search(ctx, `subject:"Order `+id+` needs your attention"`)
+			return err == nil && len(found) == 1
+		})
 	})
 
 	t.Run("the sweeper re-drives a stale order", func(t *testing.T) {
