@@ -23,7 +23,20 @@ import (
 // went.
 func (r *rig) charged(t *testing.T, s *store, lines ...any) (*order.Order, string) {
 	t.Helper()
-	a, ctx := r.a, context.Background()
+	id, pi := r.approvedInBooks(t, s, lines...)
+	o := settle(t, r.a, id)
+	if o.State() != order.Fulfilling || o.Payment.AmountCaptured != o.Total().Amount {
+		t.Fatalf("not charged: %s %+v", o.State(), o.Payment)
+	}
+	return o, pi
+}
+
+// approvedInBooks takes an order of lines through payment and its invoice
+// in the local QuickBooks, which the owner records paid there; the
+// reconcile approves it. Its capture and fulfilment steps are next.
+func (r *rig) approvedInBooks(t *testing.T, s *store, lines ...any) (id, pi string) {
+	t.Helper()
+	a := r.a
 	u, id := readyToPay(t, a, s, "", lines...)
 	pi, err := r.st.Pay(r.mustSession(t, u.IDToken, id))
 	if err != nil {
@@ -36,13 +49,10 @@ func (r *rig) charged(t *testing.T, s *store, lines ...any) (*order.Order, strin
 	if err := localQuickBooks(t).MarkPaid(o.Invoice.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Bookkeeping.Reconcile(ctx, r.clk.Now().Add(a.Config.RedriveAfter+1)); err != nil {
+	if _, err := a.Bookkeeping.Reconcile(context.Background(), r.clk.Now().Add(a.Config.RedriveAfter+1)); err != nil {
 		t.Fatal(err)
 	}
-	if o = settle(t, a, id); o.State() != order.Fulfilling || o.Payment.AmountCaptured != o.Total().Amount {
-		t.Fatalf("not charged: %s %+v", o.State(), o.Payment)
-	}
-	return o, pi
+	return id, pi
 }
 
 // refundsAt are Stripe's refunds of an intent.
@@ -363,7 +373,7 @@ func (h *hookedPrinter) CreateJob(ctx context.Context, r fulfilment.PrintJobRequ
 func TestCancelWhileThePrintJobIsMade(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
-	a, ctx := r.a, context.Background()
+	a := r.a
 	s := newStore(t, a, 10, 10)
 	boss := owner(t)
 	var canceled rpcAnswer[storefront.Order]
@@ -371,20 +381,9 @@ func TestCancelWhileThePrintJobIsMade(t *testing.T) {
 		canceled = rpc[storefront.Order](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": req.ExternalID, "reason": "changed their mind"})
 	}}
 	a.Parts.Printer = hp
-	u, id := readyToPay(t, a, s, "", "P", 1)
-	pi, err := r.st.Pay(r.mustSession(t, u.IDToken, id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := settle(t, a, id)
-	if err := localQuickBooks(t).MarkPaid(o.Invoice.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Bookkeeping.Reconcile(ctx, r.clk.Now().Add(a.Config.RedriveAfter+1)); err != nil {
-		t.Fatal(err)
-	}
+	id, pi := r.approvedInBooks(t, s, "P", 1)
 	settle(t, a, id) // → fulfilling, the print step: the owner cancels meanwhile
-	o = settle(t, a, id)
+	o := settle(t, a, id)
 	if canceled.status != 200 || canceled.Result.State != order.Canceled {
 		t.Fatalf("the cancel meanwhile: %d %+v", canceled.status, canceled.Error)
 	}

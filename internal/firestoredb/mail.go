@@ -155,10 +155,10 @@ func claimDelivery(ctx context.Context, client *firestore.Client, ref *firestore
 		if err := snap.DataTo(doc); err != nil {
 			return err
 		}
-		if _, err := snap.DataAt(field); err != nil && !absentDue {
-			return nil // no record: nothing to deliver
+		var has bool
+		if d, has, err = deliveryAt(snap, field); err != nil || (!has && !absentDue) {
+			return err // no record: nothing to deliver
 		}
-		d = deliveryAt(snap, field)
 		due := d.State == messages.StatePending || d.State == messages.StateRetry
 		if !due || (!d.NextAttempt.IsZero() && d.NextAttempt.After(now)) {
 			return nil
@@ -173,16 +173,25 @@ func claimDelivery(ctx context.Context, client *firestore.Client, ref *firestore
 	return d, claimed, wrap(err, "claim %s", ref.ID)
 }
 
-// deliveryAt reads the delivery record at field of snap (PENDING when
-// there is none).
-func deliveryAt(snap *firestore.DocumentSnapshot, field string) messages.Delivery {
-	var d *deliveryDoc
-	if v, err := snap.DataAt(field); err == nil {
-		if m, ok := v.(map[string]any); ok {
-			d = deliveryFromMap(m)
-		}
+// deliveryRecords are the documents' delivery records by field: a mail's
+// (delivery) and an alert's webhook post (webhook).
+type deliveryRecords struct {
+	Delivery *deliveryDoc `firestore:"delivery"`
+	Webhook  *deliveryDoc `firestore:"webhook"`
+}
+
+// deliveryAt reads the delivery record at field of snap, and whether it
+// has one (without, it reads as PENDING).
+func deliveryAt(snap *firestore.DocumentSnapshot, field string) (messages.Delivery, bool, error) {
+	var recs deliveryRecords
+	if err := snap.DataTo(&recs); err != nil {
+		return messages.Delivery{}, false, err
 	}
-	return d.delivery()
+	rec := recs.Delivery
+	if field == "webhook" {
+		rec = recs.Webhook
+	}
+	return rec.delivery(), rec != nil, nil
 }
 
 // finishDelivery records an attempt's outcome at field: only over the
@@ -194,37 +203,16 @@ func finishDelivery(ctx context.Context, client *firestore.Client, ref *firestor
 		if err != nil {
 			return err
 		}
-		cur := deliveryAt(snap, field)
+		cur, _, err := deliveryAt(snap, field)
+		if err != nil {
+			return err
+		}
 		if cur.Attempts != d.Attempts || (cur.State != messages.StateProcessing && cur.State != messages.StateError) {
 			return nil
 		}
 		return tx.Update(ref, []firestore.Update{{Path: field, Value: toDeliveryDoc(d)}})
 	}, firestore.MaxAttempts(transactionAttempts))
 	return wrap(err, "record the delivery of %s", ref.ID)
-}
-
-// deliveryFromMap reads a stored delivery record.
-func deliveryFromMap(m map[string]any) *deliveryDoc {
-	d := &deliveryDoc{}
-	d.State, _ = m["state"].(string)
-	d.Attempts, _ = m["attempts"].(int64)
-	t := func(k string) *time.Time {
-		if v, ok := m[k].(time.Time); ok {
-			return &v
-		}
-		return nil
-	}
-	d.StartTime, d.EndTime, d.LeaseExpireTime, d.NextAttempt = t("startTime"), t("endTime"), t("leaseExpireTime"), t("nextAttempt")
-	if e, ok := m["error"].(string); ok {
-		d.Error = &e
-	}
-	if info, ok := m["info"].(map[string]any); ok {
-		d.Info = &infoDoc{}
-		d.Info.MessageID, _ = info["messageId"].(string)
-		d.Info.Response, _ = info["response"].(string)
-		d.Info.Accepted, d.Info.Rejected = strs(info["accepted"]), strs(info["rejected"])
-	}
-	return d
 }
 
 // Due implements messages.MailStore. (Single-field index:

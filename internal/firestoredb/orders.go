@@ -171,19 +171,14 @@ type rateDoc struct {
 func toRateDoc(r shipping.Rate) rateDoc {
 	d := rateDoc{RateID: r.RateID, CarrierID: r.CarrierID, Carrier: r.Carrier, Service: r.Service, ServiceCode: r.ServiceCode,
 		Amount: r.Amount.Amount, DeliveryDays: r.DeliveryDays}
-	if !r.EstimatedDelivery.IsZero() {
-		t := r.EstimatedDelivery
-		d.EstimatedDelivery = &t
-	}
+	d.EstimatedDelivery = optTime(r.EstimatedDelivery)
 	return d
 }
 
 func (d rateDoc) rate(currency string) shipping.Rate {
 	r := shipping.Rate{RateID: d.RateID, CarrierID: d.CarrierID, Carrier: d.Carrier, Service: d.Service, ServiceCode: d.ServiceCode,
 		Amount: money.New(d.Amount, currency), DeliveryDays: d.DeliveryDays}
-	if d.EstimatedDelivery != nil {
-		r.EstimatedDelivery = *d.EstimatedDelivery
-	}
+	r.EstimatedDelivery = timeOf(d.EstimatedDelivery)
 	return r
 }
 
@@ -302,14 +297,8 @@ func toDoc(o *order.Order) orderDoc {
 	d := orderDoc{OrderID: o.ID, UID: o.UID, State: string(o.State()), Currency: o.Currency, Attention: o.Attention,
 		Subtotal: o.Subtotal.Amount, CartHash: o.CartHash, HoldsReleased: o.HoldsReleased, StockCommitted: o.StockCommitted,
 		Lines: []lineDoc{}, Holds: []holdDoc{}, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
-	if !o.StateSince.IsZero() {
-		t := o.StateSince
-		d.StateSince = &t
-	}
-	if !o.HoldExpiresAt.IsZero() {
-		t := o.HoldExpiresAt
-		d.HoldExpiresAt = &t
-	}
+	d.StateSince = optTime(o.StateSince)
+	d.HoldExpiresAt = optTime(o.HoldExpiresAt)
 	for i, l := range o.Lines {
 		ld := lineDoc{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
 			UnitPrice: l.UnitPrice.Amount, ListPrice: l.ListPrice.Amount, OnSale: l.OnSale, Total: l.Total.Amount,
@@ -343,14 +332,8 @@ func toDoc(o *order.Order) orderDoc {
 		for _, p := range o.Parts {
 			pd := partDoc{ID: p.ID, Kind: p.Kind, Status: p.Status, Carrier: p.Carrier, TrackingNumber: p.TrackingNumber, TrackingURL: p.TrackingURL,
 				JobID: p.JobID, PrinterStatus: p.PrinterStatus, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Lines: []partLineDoc{}}
-			if !p.ShippedAt.IsZero() {
-				t := p.ShippedAt
-				pd.ShippedAt = &t
-			}
-			if !p.SubmitStarted.IsZero() {
-				t := p.SubmitStarted
-				pd.SubmitStarted = &t
-			}
+			pd.ShippedAt = optTime(p.ShippedAt)
+			pd.SubmitStarted = optTime(p.SubmitStarted)
 			for _, l := range p.Lines {
 				pd.Lines = append(pd.Lines, partLineDoc{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})
 			}
@@ -379,21 +362,12 @@ func toDoc(o *order.Order) orderDoc {
 		pd := &paymentDoc{Revision: p.Revision, Attempt: p.Attempt, SessionID: p.SessionID, URL: p.URL, ExpiresAt: p.ExpiresAt, IntentID: p.IntentID,
 			AmountCapturable: p.AmountCapturable, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded,
 			CardBrand: p.CardBrand, CardLast4: p.CardLast4}
-		if !p.CaptureBefore.IsZero() {
-			t := p.CaptureBefore
-			pd.CaptureBefore = &t
-		}
-		if !p.LapseWarnedAt.IsZero() {
-			t := p.LapseWarnedAt
-			pd.LapseWarnedAt = &t
-		}
+		pd.CaptureBefore = optTime(p.CaptureBefore)
+		pd.LapseWarnedAt = optTime(p.LapseWarnedAt)
 		pd.SessionClosed, pd.Strays = p.SessionClosed, []strayDoc{}
 		for _, st := range p.Strays {
 			sd := strayDoc{IntentID: st.IntentID, SessionID: st.SessionID, Amount: st.Amount, Reason: st.Reason, At: st.At, Outcome: st.Outcome}
-			if !st.CanceledAt.IsZero() {
-				t := st.CanceledAt
-				sd.CanceledAt = &t
-			}
+			sd.CanceledAt = optTime(st.CanceledAt)
 			pd.Strays = append(pd.Strays, sd)
 		}
 		pd.Refunds = []refundDoc{}
@@ -424,13 +398,9 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	o := order.Order{ID: id, UID: d.UID, Currency: d.Currency, Attention: d.Attention,
 		Subtotal: money.New(d.Subtotal, d.Currency), CartHash: d.CartHash, HoldsReleased: d.HoldsReleased, StockCommitted: d.StockCommitted,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
-	if d.HoldExpiresAt != nil {
-		o.HoldExpiresAt = *d.HoldExpiresAt
-	}
-	if d.StateSince != nil {
-		o.StateSince = *d.StateSince
-	} else if n := len(d.History); n > 0 {
-		o.StateSince = d.History[n-1].At // stored before stateSince was kept
+	o.HoldExpiresAt = timeOf(d.HoldExpiresAt)
+	if o.StateSince = timeOf(d.StateSince); d.StateSince == nil && len(d.History) > 0 {
+		o.StateSince = d.History[len(d.History)-1].At // stored before stateSince was kept
 	}
 	for _, l := range d.Lines {
 		o.Lines = append(o.Lines, pricing.Line{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
@@ -464,18 +434,12 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 		o.Payment = &order.Payment{Revision: p.Revision, Attempt: p.Attempt, SessionID: p.SessionID, URL: p.URL, ExpiresAt: p.ExpiresAt, IntentID: p.IntentID,
 			AmountCapturable: p.AmountCapturable, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded,
 			CardBrand: p.CardBrand, CardLast4: p.CardLast4}
-		if p.CaptureBefore != nil {
-			o.Payment.CaptureBefore = *p.CaptureBefore
-		}
-		if p.LapseWarnedAt != nil {
-			o.Payment.LapseWarnedAt = *p.LapseWarnedAt
-		}
+		o.Payment.CaptureBefore = timeOf(p.CaptureBefore)
+		o.Payment.LapseWarnedAt = timeOf(p.LapseWarnedAt)
 		o.Payment.SessionClosed = p.SessionClosed
 		for _, sd := range p.Strays {
 			st := order.StrayPayment{IntentID: sd.IntentID, SessionID: sd.SessionID, Amount: sd.Amount, Reason: sd.Reason, At: sd.At, Outcome: sd.Outcome}
-			if sd.CanceledAt != nil {
-				st.CanceledAt = *sd.CanceledAt
-			}
+			st.CanceledAt = timeOf(sd.CanceledAt)
 			o.Payment.Strays = append(o.Payment.Strays, st)
 		}
 		for _, rd := range p.Refunds {
@@ -505,12 +469,8 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 		for _, pd := range f.Parts {
 			p := order.Part{ID: pd.ID, Kind: pd.Kind, Status: pd.Status, Carrier: pd.Carrier, TrackingNumber: pd.TrackingNumber,
 				TrackingURL: pd.TrackingURL, JobID: pd.JobID, PrinterStatus: pd.PrinterStatus, CreatedAt: pd.CreatedAt, UpdatedAt: pd.UpdatedAt}
-			if pd.ShippedAt != nil {
-				p.ShippedAt = *pd.ShippedAt
-			}
-			if pd.SubmitStarted != nil {
-				p.SubmitStarted = *pd.SubmitStarted
-			}
+			p.ShippedAt = timeOf(pd.ShippedAt)
+			p.SubmitStarted = timeOf(pd.SubmitStarted)
 			for _, l := range pd.Lines {
 				p.Lines = append(p.Lines, order.PartLine{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})
 			}

@@ -62,19 +62,13 @@ func (h *Hooks) Post(ctx context.Context, key string) (string, error) {
 	postCtx, cancel := context.WithTimeout(ctx, h.Lease*3/4)
 	perr := h.Transport.Post(postCtx, p)
 	cancel()
-	end := h.Now().UTC()
-	out := d
-	out.EndTime, out.LeaseExpire, out.NextAttempt = end, time.Time{}, time.Time{}
+	out := ended(d, perr, h.Now().UTC(), h.MaxAttempts)
 	outcome := "posted"
-	switch {
-	case perr == nil:
-		out.State, out.Error = StateSuccess, ""
-	case apperr.Transient(perr) && d.Attempts < h.MaxAttempts:
-		out.State, out.Error, out.NextAttempt = StateRetry, messageOf(perr), end.Add(Backoff(d.Attempts))
+	switch out.State {
+	case StateRetry:
 		outcome = "will retry"
 		logging.FromContext(ctx).Warn().Err(perr).Str("alert", key).Msg("alert webhook failed; will retry")
-	default:
-		out.State, out.Error = StateError, messageOf(perr)
+	case StateError:
 		outcome = "failed"
 		logging.FromContext(ctx).Error().Err(perr).Str("alert", key).Msg("alert webhook failed for good (the alert's mail is not affected)")
 	}

@@ -59,21 +59,17 @@ func (s *Sender) Deliver(ctx context.Context, id string) (string, error) {
 	sendCtx, cancel := context.WithTimeout(ctx, s.Lease*3/4)
 	sent, serr := s.Transport.Send(sendCtx, m)
 	cancel()
-	end := s.Now().UTC()
-	out := d
-	out.EndTime, out.LeaseExpire, out.NextAttempt = end, time.Time{}, time.Time{}
+	out := ended(d, serr, s.Now().UTC(), s.MaxAttempts)
 	outcome := ""
-	switch {
-	case serr == nil:
-		out.State, out.Error, out.MessageID, out.Response, out.Accepted = StateSuccess, "", sent.MessageID, sent.Response, sent.Accepted
+	switch out.State {
+	case StateSuccess:
+		out.MessageID, out.Response, out.Accepted = sent.MessageID, sent.Response, sent.Accepted
 		outcome = "sent"
 		log.Info().Str("messageId", sent.MessageID).Msg("mail sent")
-	case apperr.Transient(serr) && d.Attempts < s.MaxAttempts:
-		out.State, out.Error, out.NextAttempt = StateRetry, messageOf(serr), end.Add(Backoff(d.Attempts))
+	case StateRetry:
 		outcome = "will retry at " + out.NextAttempt.Format(time.RFC3339)
 		log.Warn().Err(serr).Time("next", out.NextAttempt).Msg("mail not sent; will retry")
 	default:
-		out.State, out.Error = StateError, messageOf(serr)
 		outcome = "failed: " + out.Error
 		log.Error().Err(serr).Msg("mail not sent, for good")
 	}
@@ -84,6 +80,23 @@ func (s *Sender) Deliver(ctx context.Context, id string) (string, error) {
 		return outcome, s.alertFailed(ctx, m, out.Error)
 	}
 	return outcome, nil
+}
+
+// ended is the delivery record d of an attempt that ended at end with
+// err (nil: delivered): SUCCESS; RETRY after Backoff when err is worth
+// retrying and attempts remain; otherwise ERROR. The mail's sender and
+// the alert webhook share it.
+func ended(d Delivery, err error, end time.Time, maxAttempts int) Delivery {
+	d.EndTime, d.LeaseExpire, d.NextAttempt = end, time.Time{}, time.Time{}
+	switch {
+	case err == nil:
+		d.State, d.Error = StateSuccess, ""
+	case apperr.Transient(err) && d.Attempts < maxAttempts:
+		d.State, d.Error, d.NextAttempt = StateRetry, messageOf(err), end.Add(Backoff(d.Attempts))
+	default:
+		d.State, d.Error = StateError, messageOf(err)
+	}
+	return d
 }
 
 func messageOf(err error) string {

@@ -226,53 +226,48 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
 	case ent == "customer" && r.Method == http.MethodPost:
 		s.createCustomer(w, body)
 	case ent == "invoice" && r.Method == http.MethodGet && r.PathValue("id") != "":
-		inv, ok := s.co.invoices[r.PathValue("id")]
-		if !ok {
-			s.fault(w, 400, "ValidationFault", "610", "Object Not Found", "Something you're trying to use has been made inactive or deleted.")
-			return
-		}
-		answer(w, map[string]any{"Invoice": inv, "time": "now"})
+		s.byID(w, "Invoice", s.co.invoices, r.PathValue("id"))
 	case ent == "invoice" && r.Method == http.MethodPost && r.URL.Query().Get("operation") == "void":
 		s.void(w, body)
 	case ent == "invoice" && r.Method == http.MethodPost:
-		rid := r.URL.Query().Get("requestid")
-		if prev, ok := s.co.requests[rid]; ok && rid != "" {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(prev)
-			return
-		}
-		if b := s.createInvoice(w, body); b != nil && rid != "" {
-			s.co.requests[rid] = b
-		}
+		s.create(w, ent, r.URL.Query().Get("requestid"), func() []byte { return s.createInvoice(w, body) })
 	case ent == "refundreceipt" && r.Method == http.MethodPost:
-		rid := r.URL.Query().Get("requestid")
-		if prev, ok := s.co.requests["refundreceipt:"+rid]; ok && rid != "" {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(prev)
-			return
-		}
-		if b := s.createRefundReceipt(w, body); b != nil && rid != "" {
-			s.co.requests["refundreceipt:"+rid] = b
-		}
+		s.create(w, ent, r.URL.Query().Get("requestid"), func() []byte { return s.createRefundReceipt(w, body) })
 	case ent == "refundreceipt" && r.Method == http.MethodGet && r.PathValue("id") != "":
-		rr, ok := s.co.refunds[r.PathValue("id")]
-		if !ok {
-			s.fault(w, 400, "ValidationFault", "610", "Object Not Found", "RefundReceipt "+r.PathValue("id"))
-			return
-		}
-		answer(w, map[string]any{"RefundReceipt": rr, "time": "now"})
+		s.byID(w, "RefundReceipt", s.co.refunds, r.PathValue("id"))
 	case ent == "payment" && r.Method == http.MethodPost:
 		s.payment(w, body)
 	case ent == "payment" && r.Method == http.MethodGet && r.PathValue("id") != "":
-		p, ok := s.co.payments[r.PathValue("id")]
-		if !ok {
-			s.fault(w, 400, "ValidationFault", "610", "Object Not Found", "Payment "+r.PathValue("id"))
-			return
-		}
-		answer(w, map[string]any{"Payment": p, "time": "now"})
+		s.byID(w, "Payment", s.co.payments, r.PathValue("id"))
 	default:
 		s.fault(w, 400, "ValidationFault", "2020", "Unsupported operation", r.Method+" "+ent)
 	}
+}
+
+// create answers a create with QuickBooks' requestid replay: the first
+// answer to a requestid (per entity) is answered again and nothing new is
+// made. Called with s.mu held.
+func (s *Server) create(w http.ResponseWriter, entity, requestID string, createFn func() []byte) {
+	key := entity + ":" + requestID
+	if prev, ok := s.co.requests[key]; ok && requestID != "" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(prev)
+		return
+	}
+	if b := createFn(); b != nil && requestID != "" {
+		s.co.requests[key] = b
+	}
+}
+
+// byID answers the entity of table with id, or QuickBooks' 610. Called
+// with s.mu held.
+func (s *Server) byID(w http.ResponseWriter, entity string, table map[string]map[string]any, id string) {
+	row, ok := table[id]
+	if !ok {
+		s.fault(w, 400, "ValidationFault", "610", "Object Not Found", "Something you're trying to use has been made inactive or deleted: "+entity+" "+id)
+		return
+	}
+	answer(w, map[string]any{entity: row, "time": "now"})
 }
 
 func (s *Server) query(w http.ResponseWriter, q string) {
