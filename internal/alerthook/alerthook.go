@@ -3,6 +3,13 @@
 // endpoint): POST {"text": …} as JSON. A 2xx is delivered; 429, 5xx, no
 // answer or a timeout are worth retrying; another 4xx (a wrong or revoked
 // URL, 404 no_service, 410 channel gone) is final.
+//
+// An alert's subject and text mix our words with words that are not ours
+// (a customer's name, a printer's or a mail server's answer), and none of
+// ours is markup: both are escaped as Slack asks (&, <, >), so that a
+// customer named "<!channel>" or "<https://evil.example|Pay here>" reaches
+// the channel as text, mentioning no one and disguising no link. The bold
+// subject is the only markup, and it is ours.
 package alerthook
 
 import (
@@ -12,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -33,7 +41,7 @@ func New(url string) *Transport {
 
 // Post implements messages.HookTransport.
 func (t *Transport) Post(ctx context.Context, p messages.HookPost) error {
-	text := "*" + p.Subject + "*\n" + p.Text
+	text := "*" + escape(p.Subject) + "*\n" + escape(p.Text)
 	body, _ := json.Marshal(map[string]string{"text": text})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(body))
 	if err != nil {
@@ -54,6 +62,10 @@ func (t *Transport) Post(ctx context.Context, p messages.HookPost) error {
 	}
 	return apperr.New(apperr.FailedPrecondition, "the alert webhook refused the alert: %d %s", resp.StatusCode, bytes.TrimSpace(words))
 }
+
+// escape makes s text in Slack's markup: Slack reads <…> as a mention, a
+// link or a command, and &…; as an entity.
+var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
 // String names the transport without its URL (the URL is a secret).
 func (t *Transport) String() string { return fmt.Sprintf("alert webhook (%d-byte URL)", len(t.URL)) }
