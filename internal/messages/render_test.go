@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/order"
 )
 
 func TestFormat(t *testing.T) {
@@ -55,6 +56,35 @@ func TestBackoff(t *testing.T) {
 	for n, want := range map[int]string{1: "1m0s", 2: "2m0s", 3: "4m0s", 6: "32m0s", 7: "1h0m0s", 20: "1h0m0s"} {
 		if got := Backoff(n).String(); got != want {
 			t.Errorf("Backoff(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
+
+// The shipping email says "the rest ships separately" only while another
+// part of the order has yet to ship: not in the last part's email, nor in
+// the one of an order shipped in one part.
+func TestShippedEmailSaysWhatIsLeft(t *testing.T) {
+	printed := order.Part{ID: order.PartPrint, Kind: order.PartPrint, Status: order.PartShipped, Carrier: "UPS", TrackingNumber: "1Z"}
+	packed := order.Part{ID: order.PartParcel, Kind: order.PartParcel, Status: order.PartShipped, Carrier: "USPS", TrackingNumber: "9400"}
+	waiting := packed
+	waiting.Status, waiting.Carrier, waiting.TrackingNumber = "", "", ""
+	for _, c := range []struct {
+		name   string
+		parts  []order.Part
+		others bool
+	}{
+		{"the first of two", []order.Part{printed, waiting}, true},
+		{"the last of two", []order.Part{printed, packed}, false},
+		{"the only one", []order.Part{printed}, false},
+	} {
+		o := &order.Order{ID: "K7Q2M9XH4TBA", Parts: c.parts}
+		pv := PartViewOf(o, printed)
+		r, err := Render("shipped", View{Order: OrderViewOf(o), Part: pv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pv.Others != c.others || strings.Contains(r.Text, "ships separately") != c.others || strings.Contains(r.HTML, "ships separately") != c.others {
+			t.Errorf("%s: Others = %v, the email:\n%s", c.name, pv.Others, r.Text)
 		}
 	}
 }
