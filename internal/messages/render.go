@@ -86,7 +86,7 @@ type PartView struct {
 	Carrier        string
 	TrackingNumber string
 	TrackingURL    string
-	Others         bool // other parts ship separately
+	Others         bool // another part has yet to ship: "the rest ships separately"
 }
 
 // RefundView is a refund made.
@@ -175,9 +175,16 @@ func OrderViewOf(o *order.Order) OrderView {
 	return v
 }
 
-// PartViewOf is part p of o as the shipping email shows it.
+// PartViewOf is part p of o as the shipping email shows it: Others when
+// another part of o has yet to ship (the last part's email says nothing
+// of a rest).
 func PartViewOf(o *order.Order, p order.Part) PartView {
-	v := PartView{Carrier: p.Carrier, TrackingNumber: p.TrackingNumber, TrackingURL: p.TrackingURL, Others: len(o.Parts) > 1}
+	v := PartView{Carrier: p.Carrier, TrackingNumber: p.TrackingNumber, TrackingURL: p.TrackingURL}
+	for _, other := range o.Parts {
+		if other.ID != p.ID && !other.Shipped() {
+			v.Others = true
+		}
+	}
 	v.What = "The items we packed"
 	if p.Kind == order.PartPrint {
 		v.What = "The planners printed for you"
