@@ -51,6 +51,9 @@ type Payment struct {
 	SessionClosed bool
 	// Refunds are the owner's refunds after the charge, in order.
 	Refunds []Refund
+	// Dispute is the customer's dispute of the charge (a chargeback),
+	// nil while there is none.
+	Dispute *Dispute
 	// Strays are authorizations that reached the order by any other way
 	// (an old session, a session the order does not know): each is
 	// canceled, and how is recorded.
@@ -62,6 +65,16 @@ type Invoice struct {
 	ID        string
 	DocNumber string
 	Total     money.Money
+}
+
+// Dispute is a customer's dispute of the charge, as the provider reports
+// it.
+type Dispute struct {
+	ID     string
+	Amount int64  // minor units
+	Reason string // the provider's (fraudulent, product_not_received, …)
+	Status string // the provider's (needs_response, under_review, won, lost, …)
+	At     time.Time
 }
 
 // ShippingChoice is the rate and address the customer chose; its price

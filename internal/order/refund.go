@@ -44,6 +44,18 @@ type Refund struct {
 	// refused it for good (the owner was told); "" while it is still tried.
 	PaymentFailure string
 	BooksFailure   string
+	// Outside marks a refund made outside the store (in Stripe's
+	// dashboard) and found by re-reading the charge's refunds: there is
+	// nothing to make, only to record.
+	Outside bool
+	// Status is the provider's word for the refund (pending, succeeded,
+	// failed, canceled); "" until it answered. Only a succeeded refund
+	// gave money back (RefundedAt).
+	Status string
+	// Attempt counts the calls to make it that failed without a clear
+	// answer (a 5xx, a timeout): the provider replays such an answer for
+	// the same key, so each later call uses a new one (PaymentKey).
+	Attempt int
 }
 
 // Key is the refund's idempotency key at the provider and in the books:

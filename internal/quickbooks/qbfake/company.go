@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/readyplanner/oms/internal/fakehold"
 )
 
 // Realm is the local company's realm id.
@@ -115,6 +117,21 @@ func (s *Server) Invoice(id string) map[string]any {
 	return out
 }
 
+// Invoices returns copies of every invoice, by no particular order.
+func (s *Server) Invoices() []map[string]any {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.co.invoices))
+	for id := range s.co.invoices {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	out := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.Invoice(id))
+	}
+	return out
+}
+
 // InvoiceCount is how many invoices exist.
 func (s *Server) InvoiceCount() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.co.invoices) }
 
@@ -218,6 +235,23 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if h := s.holds.Take(r.Method, r.URL.Path); h != nil {
+		held := fakehold.NewWriter()
+		s.apply(held, r, body)
+		h.Wait(held, w)
+		return
+	}
+	s.apply(w, r, body)
+}
+
+// HoldNext holds back the answer of the next request whose method is
+// method and whose path ends with path (e.g. "POST", "/invoice"): the
+// request is applied (the invoice created, its webhook sent), then its
+// answer waits until the returned hold is released.
+func (s *Server) HoldNext(method, path string) *fakehold.Hold { return s.holds.Next(method, path) }
+
+// apply applies one entity request and writes its answer.
+func (s *Server) apply(w http.ResponseWriter, r *http.Request, body map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch ent := strings.ToLower(r.PathValue("entity")); {
@@ -546,9 +580,21 @@ func (s *Server) createRefundReceipt(w http.ResponseWriter, b map[string]any) []
 		out = append(out, line)
 	}
 	out = append(out, map[string]any{"Amount": dollars(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": map[string]any{}})
+	// A receipt paid from a Bank account is a check to QuickBooks: without
+	// a reference number it is listed "To Print" (PrintStatus NeedToPrint).
+	refNum, _ := b["PaymentRefNum"].(string)
+	if len(refNum) > 21 {
+		s.fault(w, 400, "ValidationFault", "2050", "String length is either shorter or longer than supported by specification", "PaymentRefNum: Min:0 Max:21")
+		return nil
+	}
+	print := "NotSet"
+	if a["AccountType"] == "Bank" && refNum == "" {
+		print = "NeedToPrint"
+	}
 	s.co.nextID++
 	id := strconv.Itoa(s.co.nextID)
 	rr := map[string]any{"Id": id, "SyncToken": "0", "DocNumber": b["DocNumber"], "CustomerRef": ref, "DepositToAccountRef": acc, "Line": out,
+		"PaymentRefNum": refNum, "PrintStatus": print,
 		"TotalAmt": dollars(total), "Balance": dollars(0), "PrivateNote": b["PrivateNote"], "BillEmail": b["BillEmail"], "TxnDate": b["TxnDate"],
 		"MetaData": map[string]any{"CreateTime": "now"}}
 	s.co.refunds[id] = rr

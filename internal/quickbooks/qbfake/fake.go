@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/readyplanner/oms/internal/fakehold"
 	"net"
 	"net/http"
 	"net/url"
@@ -50,6 +51,7 @@ type Server struct {
 	redirects        []string // allowed redirect URIs (any when empty)
 	declineConsent   bool
 	faultShape       atomic.Value // SetFaultShape; FaultJSON when unset
+	holds            fakehold.Set // answers held back (HoldNext)
 }
 
 // Start serves a local QuickBooks on a free loopback port.

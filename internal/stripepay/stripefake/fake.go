@@ -28,6 +28,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/readyplanner/oms/internal/fakehold"
 )
 
 // APIVersion is the version stripe-go v76 speaks; events carry it.
@@ -59,6 +61,9 @@ type Server struct {
 	latency     time.Duration
 	declineNext bool
 	disputed    map[string]bool // intents whose refunds are refused: the charge was disputed
+	disputes    map[string]map[string]any
+	pendingNext bool // the next refund is created pending
+	holds       fakehold.Set
 	now         func() time.Time
 	srv         *http.Server
 	client      *http.Client
@@ -89,6 +94,9 @@ func Start(endpoint string) (*Server, error) {
 	mux.HandleFunc("POST /v1/payment_intents/{id}/capture", s.api(s.capture))
 	mux.HandleFunc("POST /v1/payment_intents/{id}/cancel", s.api(s.cancel))
 	mux.HandleFunc("POST /v1/refunds", s.api(s.refund))
+	mux.HandleFunc("GET /v1/refunds", s.api(s.listRefunds))
+	mux.HandleFunc("GET /v1/refunds/{id}", s.api(s.getRefund))
+	mux.HandleFunc("GET /v1/disputes/{id}", s.api(s.getDispute))
 	mux.HandleFunc("GET /checkout/{id}", s.page)
 	mux.HandleFunc("POST /checkout/{id}/{action}", s.act)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -114,16 +122,110 @@ func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.
 // DeclineNext makes the next Pay a card decline.
 func (s *Server) DeclineNext() { s.mu.Lock(); s.declineNext = true; s.mu.Unlock() }
 
-// Dispute makes every later refund of the intent's charge fail as Stripe
-// answers for a charge the customer disputed (400 charge_disputed): a
-// refusal no retry mends.
-func (s *Server) Dispute(intentID string) {
+// Dispute opens a dispute on the intent's charge, as a customer's bank
+// does (a dispute object, status needs_response, reason fraudulent, and
+// the charge.dispute.created event), and makes every later refund of the
+// charge fail as Stripe answers for a disputed charge (400
+// charge_disputed): a refusal no retry mends. It returns the dispute's id.
+func (s *Server) Dispute(intentID string) string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.disputed == nil {
 		s.disputed = map[string]bool{}
 	}
 	s.disputed[intentID] = true
+	pi := s.intents[intentID]
+	if pi == nil {
+		s.mu.Unlock()
+		return ""
+	}
+	ch := s.charges[fmt.Sprint(pi["latest_charge"])]
+	dp := map[string]any{"id": newID("dp"), "object": "dispute", "amount": ch["amount_captured"], "currency": pi["currency"], "charge": ch["id"],
+		"payment_intent": intentID, "reason": "fraudulent", "status": "needs_response", "is_charge_refundable": false,
+		"created": s.now().Unix(), "livemode": false, "metadata": map[string]any{}}
+	if s.disputes == nil {
+		s.disputes = map[string]map[string]any{}
+	}
+	s.disputes[dp["id"].(string)] = dp
+	ch["disputed"] = true
+	s.event("charge.dispute.created", dp)
+	s.mu.Unlock()
+	go s.deliver(false)
+	return dp["id"].(string)
+}
+
+// HoldNext holds back the answer of the next API request whose method is
+// method and whose path ends with path: the request is applied (the
+// capture made, the refund created, its events sent), then its answer
+// waits until the returned hold is released.
+func (s *Server) HoldNext(method, path string) *fakehold.Hold { return s.holds.Next(method, path) }
+
+// PendingNext makes the next refund start pending, as some refunds do;
+// SetRefundStatus settles it.
+func (s *Server) PendingNext() { s.mu.Lock(); s.pendingNext = true; s.mu.Unlock() }
+
+// RefundOutside refunds amount of the intent's charge as the owner does in
+// Stripe's dashboard: no idempotency key and none of this project's
+// metadata; charge.refunded and refund.created are sent. It returns the
+// refund's id.
+func (s *Server) RefundOutside(intentID string, amount int64) (string, error) {
+	s.mu.Lock()
+	status, out := s.makeRefund(intentID, amount, "requested_by_customer", map[string]any{})
+	s.mu.Unlock()
+	go s.deliver(false)
+	if status != 200 {
+		b, _ := json.Marshal(out)
+		return "", fmt.Errorf("refund refused: %s", b)
+	}
+	return out.(map[string]any)["id"].(string), nil
+}
+
+// SetRefundStatus moves a refund to status (succeeded, failed or
+// canceled), as Stripe does when a pending refund settles or a refund
+// fails later: a failed or canceled refund gives its amount back to the
+// charge's refundable. refund.updated and charge.refund.updated are sent.
+func (s *Server) SetRefundStatus(refundID, status string) error {
+	s.mu.Lock()
+	var re map[string]any
+	for _, r := range s.refunds {
+		if r["id"] == refundID {
+			re = r
+		}
+	}
+	if re == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("no refund %s", refundID)
+	}
+	was := re["status"]
+	re["status"] = status
+	ch := s.charges[fmt.Sprint(re["charge"])]
+	if (status == "failed" || status == "canceled") && was != "failed" && was != "canceled" {
+		ch["amount_refunded"] = ch["amount_refunded"].(int64) - re["amount"].(int64)
+		ch["refunded"] = false
+		if status == "failed" {
+			re["failure_reason"] = "expired_or_canceled_card"
+		}
+	}
+	s.event("refund.updated", re)
+	s.event("charge.refund.updated", re)
+	s.mu.Unlock()
+	go s.deliver(false)
+	return nil
+}
+
+// SetIntentMetadata changes a PaymentIntent's metadata as an edit in
+// Stripe's dashboard would.
+func (s *Server) SetIntentMetadata(intentID, key, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pi := s.intents[intentID]; pi != nil {
+		md, _ := pi["metadata"].(map[string]any)
+		md = clone(md)
+		if md == nil {
+			md = map[string]any{}
+		}
+		md[key] = value
+		pi["metadata"] = md
+	}
 }
 
 // Refunds returns every refund made so far, oldest first.
@@ -262,10 +364,21 @@ func (s *Server) api(fn apiFunc) http.HandlerFunc {
 			s.idempotency[key] = replay{fingerprint: fingerprint(r, form), status: status, body: b}
 		}
 		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Request-Id", "req_"+randHex(7))
-		w.WriteHeader(status)
-		_, _ = w.Write(b)
+		var to http.ResponseWriter = w
+		hold := s.holds.Take(r.Method, r.URL.Path)
+		var held *fakehold.Writer
+		if hold != nil {
+			held = fakehold.NewWriter()
+			to = held
+			go s.deliver(false) // Stripe's events do not wait for our answer
+		}
+		to.Header().Set("Content-Type", "application/json")
+		to.Header().Set("Request-Id", "req_"+randHex(7))
+		to.WriteHeader(status)
+		_, _ = to.Write(b)
+		if hold != nil {
+			hold.Wait(held, w)
+		}
 		// Deliver after answering, as Stripe does: the receiver may call
 		// the API back while handling the event.
 		go s.deliver(false)
@@ -481,42 +594,121 @@ func (s *Server) cancel(r *http.Request, f url.Values) (int, any) {
 }
 
 func (s *Server) refund(_ *http.Request, f url.Values) (int, any) {
-	pi, ok := s.intents[f.Get("payment_intent")]
-	if !ok {
-		return invalid("No such payment_intent: '"+f.Get("payment_intent")+"'", "payment_intent")
-	}
-	ch := s.charges[pi["latest_charge"].(string)]
-	if pi["status"] != "succeeded" {
-		return invalid("This PaymentIntent does not have a successful charge to refund.", "payment_intent")
-	}
 	switch f.Get("reason") {
 	case "", "duplicate", "fraudulent", "requested_by_customer":
 	default:
 		return invalid("Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer", "reason")
+	}
+	var amount int64
+	if v := f.Get("amount"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return invalid("Invalid positive integer", "amount")
+		}
+		amount = n
+	}
+	return s.makeRefund(f.Get("payment_intent"), amount, f.Get("reason"), metadata(f, "metadata"))
+}
+
+// makeRefund refunds amount (0: all that is left) of the intent's charge
+// (under the lock). A refund counts against the charge while it is
+// pending or succeeded, as Stripe's amount_refunded does.
+func (s *Server) makeRefund(intentID string, amount int64, reason string, md map[string]any) (int, any) {
+	pi, ok := s.intents[intentID]
+	if !ok {
+		return invalid("No such payment_intent: '"+intentID+"'", "payment_intent")
+	}
+	ch := s.charges[pi["latest_charge"].(string)]
+	if pi["status"] != "succeeded" {
+		return invalid("This PaymentIntent does not have a successful charge to refund.", "payment_intent")
 	}
 	if s.disputed[pi["id"].(string)] {
 		return 400, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "charge_disputed",
 			"message": "Charge " + ch["id"].(string) + " has been charged back; cannot issue a refund."}}
 	}
 	left := ch["amount_captured"].(int64) - ch["amount_refunded"].(int64)
+	if left == 0 {
+		return 400, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "charge_already_refunded",
+			"message": "Charge " + ch["id"].(string) + " has already been refunded."}}
+	}
 	amt := left
-	if v := f.Get("amount"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 || n > left {
-			return invalid("Refund amount is greater than the unrefunded amount on the charge.", "amount")
+	if amount > 0 {
+		if amount > left {
+			return invalid("Refund amount ($"+fmt.Sprintf("%d.%02d", amount/100, amount%100)+") is greater than unrefunded amount on charge ($"+
+				fmt.Sprintf("%d.%02d", left/100, left%100)+")", "amount")
 		}
-		amt = n
+		amt = amount
 	}
 	ch["amount_refunded"] = ch["amount_refunded"].(int64) + amt
 	ch["refunded"] = ch["amount_refunded"] == ch["amount_captured"]
+	status := "succeeded"
+	if s.pendingNext {
+		s.pendingNext, status = false, "pending"
+	}
 	re := map[string]any{"id": newID("re"), "object": "refund", "amount": amt, "currency": pi["currency"], "charge": ch["id"],
-		"payment_intent": pi["id"], "status": "succeeded", "created": s.now().Unix(), "metadata": metadata(f, "metadata"), "reason": nil}
-	if r := f.Get("reason"); r != "" {
-		re["reason"] = r
+		"payment_intent": pi["id"], "status": status, "created": s.now().Unix(), "metadata": md, "reason": nil}
+	if reason != "" {
+		re["reason"] = reason
 	}
 	s.refunds = append(s.refunds, re)
 	s.event("charge.refunded", ch)
+	s.event("refund.created", re)
 	return 200, re
+}
+
+// listRefunds answers GET /v1/refunds, newest first as Stripe lists,
+// filtered by payment_intent or charge, with limit and starting_after.
+func (s *Server) listRefunds(r *http.Request, _ url.Values) (int, any) {
+	q := r.URL.Query()
+	limit := 10
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return invalid("This value must be greater than or equal to 1 and less than or equal to 100.", "limit")
+		}
+		limit = n
+	}
+	var all []any
+	after := q.Get("starting_after")
+	skipping := after != ""
+	for i := len(s.refunds) - 1; i >= 0; i-- {
+		re := s.refunds[i]
+		if pi := q.Get("payment_intent"); pi != "" && re["payment_intent"] != pi {
+			continue
+		}
+		if ch := q.Get("charge"); ch != "" && re["charge"] != ch {
+			continue
+		}
+		if skipping {
+			skipping = re["id"] != after
+			continue
+		}
+		all = append(all, clone(re))
+	}
+	more := len(all) > limit
+	if more {
+		all = all[:limit]
+	}
+	if all == nil {
+		all = []any{}
+	}
+	return 200, map[string]any{"object": "list", "url": "/v1/refunds", "has_more": more, "data": all}
+}
+
+func (s *Server) getRefund(r *http.Request, _ url.Values) (int, any) {
+	for _, re := range s.refunds {
+		if re["id"] == r.PathValue("id") {
+			return 200, clone(re)
+		}
+	}
+	return 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such refund: '" + r.PathValue("id") + "'", "param": "id"}}
+}
+
+func (s *Server) getDispute(r *http.Request, _ url.Values) (int, any) {
+	if dp, ok := s.disputes[r.PathValue("id")]; ok {
+		return 200, clone(dp)
+	}
+	return 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such dispute: '" + r.PathValue("id") + "'", "param": "dispute"}}
 }
 
 // page is the local checkout page: the session's total with Pay and Decline.
