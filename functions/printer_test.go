@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -249,5 +251,45 @@ func TestUnpaidJobAlerts(t *testing.T) {
 	}
 	if o, _ := a.Orders.Get(ctx, id); o.Part(order.PartPrint).PrinterStatus != "UNPAID" || o.State() != order.Fulfilling {
 		t.Errorf("the order: %s %+v", o.State(), o.Part(order.PartPrint))
+	}
+}
+
+// Five concurrent copies of one delivery (Lulu retries, or two of its
+// workers race): exactly one is recorded, the others are answered
+// "duplicate", and one event is stored.
+func TestConcurrentPrinterDeliveries(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	srv := httptest.NewUnstartedServer(printerWebhook(a))
+	job := strconv.FormatInt(time.Now().UnixNano()%1e12, 10)
+	body := []byte(`{"topic":"PRINT_JOB_STATUS_CHANGED","data":{"id":` + job + `,"external_id":"K7Q2M9XH4TBZ","status":{"name":"IN_PRODUCTION","changed":"2026-12-03T10:00:00.000000"}}}`)
+	sig := lulu.Sign(body, localFakes(t).Printer.Secret)
+	const copies = 5
+	answers := make(chan string, copies)
+	var wg sync.WaitGroup
+	for range copies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, ans := deliver(t, srv, body, sig)
+			if code != 200 {
+				t.Errorf("a copy: %d %s", code, ans)
+			}
+			answers <- ans
+		}()
+	}
+	wg.Wait()
+	close(answers)
+	outcomes := map[string]int{}
+	for ans := range answers {
+		var v struct{ Outcome string }
+		_ = json.Unmarshal([]byte(ans), &v)
+		outcomes[v.Outcome]++
+	}
+	if outcomes["recorded"] != 1 || outcomes["duplicate"] != copies-1 {
+		t.Errorf("outcomes of %d concurrent copies: %v", copies, outcomes)
+	}
+	if evs := recordedPrinterEvents(t, job); len(evs) != 1 {
+		t.Errorf("%d events recorded", len(evs))
 	}
 }
