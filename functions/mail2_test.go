@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/storefront"
 )
@@ -83,5 +84,42 @@ func TestExtensionSender(t *testing.T) {
 	msg, _ := d["message"].(map[string]any)
 	if _, has := d["delivery"]; has || !strings.Contains(d["to"].(string), "@example.com") || msg["subject"] != "We have your order "+id || msg["html"] == "" || msg["text"] == "" {
 		t.Errorf("the extension's mail: %v", d)
+	}
+}
+
+// The owner's alerts show money, the shipping service and the address as
+// the customer's emails do: "$38.90", not "38.90 USD"; "USPS Ground
+// Advantage", not "USPS USPS Ground Advantage"; no empty address line
+// leaves "500 CONGRESS AVE , AUSTIN".
+func TestOwnerTextsReadLikeEmails(t *testing.T) {
+	t.Parallel()
+	r := newRigWith(t, map[string]string{"OMS_OWNER_EMAIL": "owner@readyplanner.example"})
+	a, ctx := r.a, context.Background()
+	s := newStore(t, a, 10, 10)
+	o, _ := r.charged(t, s, "A", 2)
+	text := func(collection, id, field string) string {
+		t.Helper()
+		snap, err := a.Firestore.Collection(collection).Doc(id).Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := snap.DataAt(field)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.(string)
+	}
+	review, parcel := text("alerts", "review-"+o.ID, "text"), text("alerts", "parcel-"+o.ID, "text")
+	receipt := text("mail", o.ID+"-receipt", "message.text")
+	total := messages.Format(o.Total())
+	if !strings.HasPrefix(total, "$") || !strings.Contains(review, total) || !strings.Contains(receipt, total) || strings.Contains(review, " USD") {
+		t.Errorf("the review alert shows the total %s otherwise than the receipt:\n%s", total, review)
+	}
+	service := o.Shipping.Rate.Service
+	if service != "USPS Ground Advantage" || !strings.Contains(parcel, "Service: "+service+"\n") || strings.Contains(parcel+receipt, "USPS USPS") {
+		t.Errorf("the service %q, in the parcel alert:\n%s\nin the receipt:\n%s", service, parcel, receipt)
+	}
+	if o.Shipping.Address.AddressLine2 != "" || strings.Contains(parcel, " ,") || !strings.Contains(parcel, o.Shipping.Address.AddressLine1+", "+o.Shipping.Address.CityLocality) {
+		t.Errorf("the address in the parcel alert:\n%s", parcel)
 	}
 }

@@ -110,3 +110,17 @@ func FuzzParseDecimal(f *testing.F) {
 		}
 	})
 }
+
+// Display shows an amount as people read it, in emails and alerts alike:
+// the currency's symbol where it has one here, thousands separated, the
+// currency's digits.
+func TestDisplay(t *testing.T) {
+	for m, want := range map[Money]string{
+		New(3890, "USD"): "$38.90", New(123456789, "USD"): "$1,234,567.89", New(5, "EUR"): "€0.05", New(0, "USD"): "$0.00",
+		New(1200, "JPY"): "1,200 JPY", New(-250, "GBP"): "-£2.50", New(100000, "CAD"): "CA$1,000.00", New(99, "CHF"): "0.99 CHF",
+	} {
+		if got := m.Display(); got != want {
+			t.Errorf("%v.Display() = %q, want %q", m, got, want)
+		}
+	}
+}
