@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,5 +180,108 @@ func TestSubscribe(t *testing.T) {
 	slices.Sort(statuses)
 	if !slices.Equal(statuses, []string{"CREATED", "PRODUCTION_READY"}) {
 		t.Errorf("delivered %v", statuses)
+	}
+}
+
+// Lulu answers a subscription with a UUID string id and refuses a second
+// subscription of the same URL (400): subscribing again, as a second run of
+// cmd/printer-webhook does, reuses the subscription; one Lulu deactivated
+// after five failed deliveries in a row is activated again.
+func TestSubscribeTwice(t *testing.T) {
+	f, c := start(t)
+	ctx := context.Background()
+	var failing atomic.Bool
+	got := make(chan string, 20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		d, _ := lulu.ParseWebhook(body)
+		got <- d.Status
+	}))
+	defer srv.Close()
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	id, err := c.Subscribe(ctx, srv.URL)
+	if err != nil || !uuid.MatchString(id) {
+		t.Fatalf("subscribe: %q %v", id, err)
+	}
+	// The printer itself refuses the same URL twice, as Lulu does.
+	token := func() string {
+		req, _ := http.NewRequest("POST", f.URL+lulu.TokenPath, strings.NewReader("grant_type=client_credentials"))
+		req.SetBasicAuth("key-1", "secret-1")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		return v.AccessToken
+	}()
+	call := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, f.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, ans := call("POST", "/webhooks/", `{"topics":["PRINT_JOB_STATUS_CHANGED"],"url":"`+srv.URL+`"}`); code != 400 {
+		t.Errorf("the same URL subscribed twice at the printer: %d %s", code, ans)
+	}
+	subscriptions := func() []map[string]any {
+		t.Helper()
+		code, ans := call("GET", "/webhooks/", "")
+		var page struct{ Results []map[string]any }
+		if err := json.Unmarshal([]byte(ans), &page); code != 200 || err != nil {
+			t.Fatalf("GET /webhooks/: %d %s", code, ans)
+		}
+		return page.Results
+	}
+	// A second run reuses it.
+	if again, err := c.Subscribe(ctx, srv.URL); err != nil || again != id {
+		t.Errorf("subscribing again: %q %v, want %q", again, err, id)
+	}
+	if subs := subscriptions(); len(subs) != 1 || subs[0]["id"] != id || subs[0]["is_active"] != true {
+		t.Errorf("subscriptions %v", subs)
+	}
+	// Five failed deliveries in a row deactivate it; subscribing again
+	// activates it, and deliveries arrive again.
+	failing.Store(true)
+	job, err := c.CreateJob(ctx, request("K7Q2M9XH4TBF"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for subs := subscriptions(); len(subs) != 1 || subs[0]["is_active"] != false; subs = subscriptions() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not deactivated after failed deliveries: %v", subs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	failing.Store(false)
+	if again, err := c.Subscribe(ctx, srv.URL); err != nil || again != id {
+		t.Errorf("subscribing a deactivated URL again: %q %v, want %q", again, err, id)
+	}
+	if subs := subscriptions(); len(subs) != 1 || subs[0]["is_active"] != true {
+		t.Errorf("after subscribing again: %v", subs)
+	}
+	if _, err := f.Advance(job.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Error("no delivery after the subscription was activated again")
 	}
 }
