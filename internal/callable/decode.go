@@ -39,7 +39,7 @@ func decodeData(data json.RawMessage, v any) error {
 		}
 		return apperr.New(apperr.Invalid, "data must be an object with this function's fields, not null").Because(httpedge.ReasonWrongType)
 	}
-	tree, err := unwrapLongs(tree)
+	tree, err := unwrapLongs(tree, "")
 	if err != nil {
 		return err
 	}
@@ -58,26 +58,22 @@ func decodeData(data json.RawMessage, v any) error {
 	return nil
 }
 
-func unwrapLongs(v any) (any, error) {
+// unwrapLongs replaces every Int64Value and UInt64Value wrapper in v by
+// the number it carries; one that carries none is wrong_type naming its
+// field (path is v's, dotted, lists as [i]), as a plain value of the wrong
+// type is.
+func unwrapLongs(v any, path string) (any, error) {
 	switch t := v.(type) {
 	case map[string]any:
 		if typ, ok := t["@type"].(string); ok && len(t) == 2 && (typ == int64Type || typ == uint64Type) {
-			s, ok := t["value"].(string)
-			if !ok {
-				return nil, apperr.New(apperr.Invalid, "a %s must carry its value as a string", typ).Because(httpedge.ReasonWrongType)
+			n, err := unwrapLong(typ, t["value"])
+			if err != nil {
+				return nil, apperr.New(apperr.Invalid, "%s%s", fieldPrefix(path), err.Error()).Because(httpedge.ReasonWrongType).On(path)
 			}
-			n := strings.TrimSpace(s)
-			if typ == int64Type {
-				if _, err := strconv.ParseInt(n, 10, 64); err != nil {
-					return nil, apperr.New(apperr.Invalid, "%q is not a 64-bit integer", s).Because(httpedge.ReasonWrongType)
-				}
-			} else if _, err := strconv.ParseUint(n, 10, 64); err != nil {
-				return nil, apperr.New(apperr.Invalid, "%q is not an unsigned 64-bit integer", s).Because(httpedge.ReasonWrongType)
-			}
-			return json.Number(n), nil
+			return n, nil
 		}
 		for k, e := range t {
-			u, err := unwrapLongs(e)
+			u, err := unwrapLongs(e, join(path, k))
 			if err != nil {
 				return nil, err
 			}
@@ -85,7 +81,7 @@ func unwrapLongs(v any) (any, error) {
 		}
 	case []any:
 		for i, e := range t {
-			u, err := unwrapLongs(e)
+			u, err := unwrapLongs(e, fmt.Sprintf("%s[%d]", path, i))
 			if err != nil {
 				return nil, err
 			}
@@ -93,6 +89,33 @@ func unwrapLongs(v any) (any, error) {
 		}
 	}
 	return v, nil
+}
+
+// unwrapLong is the number a wrapper of type typ carries as value: a
+// string holding an integer of the wrapper's kind.
+func unwrapLong(typ string, value any) (json.Number, error) {
+	s, ok := value.(string)
+	if !ok {
+		return "", fmt.Errorf("a %s must carry its value as a string", typ)
+	}
+	n := strings.TrimSpace(s)
+	if typ == int64Type {
+		if _, err := strconv.ParseInt(n, 10, 64); err != nil {
+			return "", fmt.Errorf("%q is not a 64-bit integer", s)
+		}
+	} else if _, err := strconv.ParseUint(n, 10, 64); err != nil {
+		return "", fmt.Errorf("%q is not an unsigned 64-bit integer", s)
+	}
+	return json.Number(n), nil
+}
+
+// fieldPrefix starts a message about the field at path ("data.amount: "),
+// or about data itself.
+func fieldPrefix(path string) string {
+	if path == "" {
+		return ""
+	}
+	return "data." + path + ": "
 }
 
 // describe turns encoding/json's errors into messages a storefront developer
