@@ -126,7 +126,7 @@ func (s *Service) refundRefused(ctx context.Context, o *order.Order, r order.Ref
 		Subject: fmt.Sprintf("Order %s: the refund could not be recorded in QuickBooks", o.ID),
 		Text: fmt.Sprintf("Refund %d of order %s (%s, Stripe refund %s) was made, but QuickBooks refused to record it: %s\n"+
 			"Record it by hand as a refund receipt, or fix the cause (OMS_QUICKBOOKS_REFUND_ITEM, OMS_QUICKBOOKS_REFUND_ACCOUNT).",
-			r.N, o.ID, money.New(r.Amount, o.Currency), r.ProviderID, why)})
+			r.N, o.ID, money.New(r.Amount, o.Currency).Display(), r.ProviderID, why)})
 	return err
 }
 
@@ -144,7 +144,7 @@ func (s *Service) alertReview(ctx context.Context, t orderflow.Transition) error
 	}
 	text := fmt.Sprintf("Order %s for %s (%s) waits for your review: QuickBooks invoice %s, %s.\n"+
 		"Record the invoice paid in QuickBooks to approve it: the card is then charged and the order fulfilled.\n"+
-		"Void the invoice to cancel the order: the authorization is released.", o.ID, name, email, doc, total)
+		"Void the invoice to cancel the order: the authorization is released.", o.ID, name, email, doc, total.Display())
 	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: "review-" + o.ID, Kind: alert.OrderReview, OrderID: o.ID, Subject: "Order " + doc + " waits for your review", Text: text})
 	return err
 }

@@ -72,9 +72,7 @@ func (p *Parts) alertParcel(ctx context.Context, t orderflow.Transition) error {
 		fmt.Fprintf(&b, "  %d × %s (%s)\n", l.Quantity, l.Name, l.SKU)
 	}
 	if s := o.Shipping; s != nil {
-		a := s.Address
-		fmt.Fprintf(&b, "\nShip to: %s, %s %s, %s, %s %s, %s\nService: %s %s\n", a.Name, a.AddressLine1, a.AddressLine2, a.CityLocality,
-			a.StateProvince, a.PostalCode, a.CountryCode, s.Rate.Carrier, s.Rate.Service)
+		fmt.Fprintf(&b, "\nShip to: %s\nService: %s\n", s.Address.OneLine(), s.Rate.Name())
 	}
 	b.WriteString("\nThen record its tracking with markShipped (part \"parcel\").\n")
 	_, err := p.Alerts.Raise(ctx, alert.Alert{Key: "parcel-" + o.ID, Kind: alert.ParcelToShip, OrderID: o.ID,

@@ -96,34 +96,9 @@ type RefundView struct {
 	Total  string // refunded so far
 }
 
-// Format shows an amount as customers read it: "$53.90", "€9.00",
-// "1,200 JPY" for currencies without a symbol here.
-func Format(m money.Money) string {
-	symbols := map[string]string{"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£"}
-	d := m.Decimal()
-	neg := strings.HasPrefix(d, "-")
-	d = strings.TrimPrefix(d, "-")
-	intPart, frac, _ := strings.Cut(d, ".")
-	var b strings.Builder
-	for i, c := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	s := b.String()
-	if frac != "" {
-		s += "." + frac
-	}
-	sign := ""
-	if neg {
-		sign = "-"
-	}
-	if sym, ok := symbols[m.Currency]; ok {
-		return sign + sym + s
-	}
-	return sign + s + " " + m.Currency
-}
+// Format shows an amount as customers read it: money.Money.Display, which
+// the owner's alerts use too.
+func Format(m money.Money) string { return m.Display() }
 
 // OrderViewOf is o as the emails show it.
 func OrderViewOf(o *order.Order) OrderView {
@@ -150,14 +125,8 @@ func OrderViewOf(o *order.Order) OrderView {
 		v.ShippingDiscount = cur(d)
 	}
 	if o.Shipping != nil {
-		v.ShippingService = strings.TrimSpace(o.Shipping.Rate.Carrier + " " + o.Shipping.Rate.Service)
-		a := o.Shipping.Address
-		for _, l := range []string{a.Name, a.CompanyName, a.AddressLine1, a.AddressLine2, a.AddressLine3,
-			strings.TrimSpace(a.CityLocality + ", " + a.StateProvince + " " + a.PostalCode), a.CountryCode} {
-			if l = strings.TrimSpace(strings.Trim(l, ", ")); l != "" {
-				v.AddressLines = append(v.AddressLines, l)
-			}
-		}
+		v.ShippingService = o.Shipping.Rate.Name()
+		v.AddressLines = o.Shipping.Address.Lines()
 		v.Address = strings.Join(v.AddressLines, "\n")
 	}
 	if p := o.Payment; p != nil {

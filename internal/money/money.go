@@ -101,8 +101,38 @@ func (m Money) Decimal() string {
 	return digits
 }
 
-// String renders "19.99 USD".
+// String renders "19.99 USD": for logs and errors, where the ISO code is
+// unambiguous. What people read (emails, the owner's alerts) uses Display.
 func (m Money) String() string { return m.Decimal() + " " + m.Currency }
+
+// symbols are the currencies Display shows by symbol.
+var symbols = map[string]string{"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£"}
+
+// Display renders the amount as people read it, the same in the
+// customer's emails and the owner's alerts: "$53.90", "-£2.50",
+// "$1,234,567.89"; "1,200 JPY" for a currency without a symbol here.
+func (m Money) Display() string {
+	d := m.Decimal()
+	sign := ""
+	if strings.HasPrefix(d, "-") {
+		sign, d = "-", d[1:]
+	}
+	whole, frac, _ := strings.Cut(d, ".")
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if frac != "" {
+		b.WriteString("." + frac)
+	}
+	if sym, ok := symbols[m.Currency]; ok {
+		return sign + sym + b.String()
+	}
+	return sign + b.String() + " " + m.Currency
+}
 
 // ParseDecimal converts a decimal string in major units ("19.99", "-0.5",
 // "20", "1e2" is refused) to minor units of currency, exactly. More fraction

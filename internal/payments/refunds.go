@@ -66,9 +66,9 @@ func (s *Service) refundRefused(ctx context.Context, o *order.Order, r order.Ref
 		return err
 	}
 	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: r.Key(o.ID) + "-payment", Kind: alert.RefundFailed, OrderID: o.ID,
-		Subject: fmt.Sprintf("Order %s: the refund of %s was refused", o.ID, money.New(r.Amount, o.Currency)),
+		Subject: fmt.Sprintf("Order %s: the refund of %s was refused", o.ID, money.New(r.Amount, o.Currency).Display()),
 		Text: fmt.Sprintf("Refund %d of order %s (%s, \"%s\") could not be made: %s\n"+
 			"Nothing was given back. Refund it in the Stripe dashboard if it should be, or ask for a smaller amount.",
-			r.N, o.ID, money.New(r.Amount, o.Currency), r.Reason, why)})
+			r.N, o.ID, money.New(r.Amount, o.Currency).Display(), r.Reason, why)})
 	return err
 }

@@ -108,7 +108,7 @@ func (s *Service) releaseStrays(ctx context.Context, t orderflow.Transition) err
 		}
 		o := t.Order
 		text := fmt.Sprintf("A card payment of %s reached order %s through a way that may not pay for it (%s: payment session %s, payment %s).\n"+
-			"The authorization was released: %s.\nThe order stays %s.", money.New(st.Amount, o.Currency), o.ID, st.Reason, st.SessionID, st.IntentID, outcome, o.State())
+			"The authorization was released: %s.\nThe order stays %s.", money.New(st.Amount, o.Currency).Display(), o.ID, st.Reason, st.SessionID, st.IntentID, outcome, o.State())
 		if _, err := s.Alerts.Raise(ctx, alert.Alert{Key: "stray-" + st.IntentID, Kind: alert.StrayPayment, OrderID: o.ID,
 			Subject: "A stray payment on order " + o.ID + " was released", Text: text}); err != nil {
 			errs = append(errs, err)
@@ -160,7 +160,7 @@ func (s *Service) lapse(ctx context.Context, now time.Time) (string, error) {
 				_, err = s.Alerts.Raise(ctx, alert.Alert{Key: "lapsed-" + id, Kind: alert.AuthorizationLapsed, OrderID: id,
 					Subject: "Order " + id + ": the card authorization lapsed; the order is canceled",
 					Text: fmt.Sprintf("The card authorization of order %s (%s) lapsed at %s before it was captured, so the order was canceled and its stock and promotions released.\n"+
-						"Nothing was charged. If you still want to ship it, ask the customer to order again.", id, money.New(o.Payment.AmountCapturable, o.Currency),
+						"Nothing was charged. If you still want to ship it, ask the customer to order again.", id, money.New(o.Payment.AmountCapturable, o.Currency).Display(),
 						o.Payment.CaptureBefore.UTC().Format(time.RFC1123))})
 			}
 			if err != nil {
@@ -177,7 +177,7 @@ func (s *Service) lapse(ctx context.Context, now time.Time) (string, error) {
 			Subject: "Order " + id + ": the card authorization lapses within 24 hours",
 			Text: fmt.Sprintf("Order %s (%s) is %s and its card authorization lapses at %s.\n"+
 				"Approve it (record its invoice paid in QuickBooks) before then so that the card is charged; after that the order is canceled and nothing can be charged.",
-				id, money.New(o.Payment.AmountCapturable, o.Currency), o.State(), o.Payment.CaptureBefore.UTC().Format(time.RFC1123))}); err != nil {
+				id, money.New(o.Payment.AmountCapturable, o.Currency).Display(), o.State(), o.Payment.CaptureBefore.UTC().Format(time.RFC1123))}); err != nil {
 			errs = append(errs, fmt.Errorf("order %s: %w", id, err))
 			continue
 		}
