@@ -43,6 +43,22 @@ func (w *WebhookEvents) Record(ctx context.Context, source, id string, fields ma
 	return snap.Data()["processedAt"] != nil, nil
 }
 
+// Create stores the event create-if-absent and reports whether this call
+// created it: of concurrent deliveries of one event, exactly one does (the
+// one a Firestore trigger on the collection acts on); every other is a
+// duplicate, processed or not.
+func (w *WebhookEvents) Create(ctx context.Context, source, id string, fields map[string]any, now time.Time) (created bool, err error) {
+	doc := map[string]any{"source": source, "eventId": id, "receivedAt": now.UTC(), "processedAt": nil}
+	for k, v := range fields {
+		doc[k] = v
+	}
+	_, err = w.ref(source, id).Create(ctx, doc)
+	if status.Code(err) == codes.AlreadyExists {
+		return false, nil
+	}
+	return err == nil, wrap(err, "record %s event %s", source, id)
+}
+
 // Processed marks the event done, with what came of it.
 func (w *WebhookEvents) Processed(ctx context.Context, source, id, outcome string, now time.Time) error {
 	_, err := w.ref(source, id).Set(ctx, map[string]any{"processedAt": now.UTC(), "outcome": outcome}, firestore.MergeAll)

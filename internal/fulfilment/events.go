@@ -18,7 +18,9 @@ const EventSource = "printer"
 // EventRecorder records webhook deliveries create-if-absent and marks them
 // processed.
 type EventRecorder interface {
-	Record(ctx context.Context, source, id string, fields map[string]any, now time.Time) (processed bool, err error)
+	// Create records a delivery unless it is recorded already, and reports
+	// whether this call recorded it: of concurrent copies, exactly one.
+	Create(ctx context.Context, source, id string, fields map[string]any, now time.Time) (created bool, err error)
 	Processed(ctx context.Context, source, id, outcome string, now time.Time) error
 }
 
@@ -40,12 +42,13 @@ type PrinterEvent struct {
 }
 
 // RecordEvent records a delivery of the printer's webhook (its signature
-// checked by the caller) and reports whether it was new or not yet
-// processed: onPrinterEvent acts on it.
+// checked by the caller) and reports whether this call recorded it:
+// onPrinterEvent acts on the record it made. Any other copy of the
+// delivery, concurrent or later, is a duplicate (false): the record is
+// acted on once, whoever answers first.
 func (p *Parts) RecordEvent(ctx context.Context, e PrinterEvent) (bool, error) {
-	processed, err := p.Events.Record(ctx, EventSource, e.EventID, map[string]any{"jobId": e.JobID, "externalId": e.ExternalID, "status": e.Status},
+	return p.Events.Create(ctx, EventSource, e.EventID, map[string]any{"jobId": e.JobID, "externalId": e.ExternalID, "status": e.Status},
 		p.Now())
-	return !processed, err
 }
 
 // HandleEvent acts on a recorded printer event: it re-reads the job from
