@@ -1,5 +1,7 @@
 // Command printer-webhook registers the deployed printerWebhook with the
-// printer (Lulu) for PRINT_JOB_STATUS_CHANGED deliveries. It reads
+// printer (Lulu) for PRINT_JOB_STATUS_CHANGED deliveries. Running it again
+// is harmless: a URL already subscribed is reused, and activated again if
+// Lulu deactivated it (after five failed deliveries in a row). It reads
 // LULU_CLIENT_KEY and LULU_CLIENT_SECRET from the environment (or .env) and
 // OMS_PRINTER_URL (https://api.lulu.com by default).
 //
@@ -44,5 +46,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "printer-webhook:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("subscribed %s to PRINT_JOB_STATUS_CHANGED at %s (subscription %s)\n", *url, base, id)
+	fmt.Printf("%s receives PRINT_JOB_STATUS_CHANGED from %s (subscription %s, active)\n", *url, base, id)
 }

@@ -13,7 +13,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
+	neturl "net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -279,7 +280,7 @@ func (c *Client) FindJob(ctx context.Context, externalID string) (*fulfilment.Pr
 	var page struct {
 		Results []job `json:"results"`
 	}
-	if err := c.do(ctx, "GET", "/print-jobs/?search="+url.QueryEscape(externalID), nil, &page); err != nil {
+	if err := c.do(ctx, "GET", "/print-jobs/?search="+neturl.QueryEscape(externalID), nil, &page); err != nil {
 		return nil, err
 	}
 	for _, j := range page.Results {
@@ -339,7 +340,7 @@ func (c *Client) CreateJob(ctx context.Context, r fulfilment.PrintJobRequest) (f
 // Job implements fulfilment.Printer.
 func (c *Client) Job(ctx context.Context, id string) (fulfilment.PrintJob, error) {
 	var j job
-	if err := c.do(ctx, "GET", "/print-jobs/"+url.PathEscape(id)+"/", nil, &j); err != nil {
+	if err := c.do(ctx, "GET", "/print-jobs/"+neturl.PathEscape(id)+"/", nil, &j); err != nil {
 		return fulfilment.PrintJob{}, err
 	}
 	return j.printJob(), nil
@@ -347,7 +348,7 @@ func (c *Client) Job(ctx context.Context, id string) (fulfilment.PrintJob, error
 
 // CancelJob implements fulfilment.Printer.
 func (c *Client) CancelJob(ctx context.Context, id string) (fulfilment.PrintJob, error) {
-	if err := c.do(ctx, "PUT", "/print-jobs/"+url.PathEscape(id)+"/status/", map[string]string{"name": "CANCELED"}, nil); err != nil {
+	if err := c.do(ctx, "PUT", "/print-jobs/"+neturl.PathEscape(id)+"/status/", map[string]string{"name": "CANCELED"}, nil); err != nil {
 		return fulfilment.PrintJob{}, err
 	}
 	return c.Job(ctx, id)
@@ -357,14 +358,77 @@ func (c *Client) CancelJob(ctx context.Context, id string) (fulfilment.PrintJob,
 // match its body.
 var ErrBadSignature = errors.New("the Lulu-HMAC-SHA256 signature does not match the body")
 
-// Subscribe registers url for the printer's PRINT_JOB_STATUS_CHANGED
-// deliveries (POST /webhooks/) and returns the subscription's id.
+// webhook is a webhook subscription as Lulu answers it: its id is a UUID
+// string.
+type webhook struct {
+	ID     string   `json:"id"`
+	URL    string   `json:"url"`
+	Topics []string `json:"topics"`
+	Active bool     `json:"is_active"`
+}
+
+// StatusTopic is the webhook topic of print jobs' status changes.
+const StatusTopic = "PRINT_JOB_STATUS_CHANGED"
+
+// maxWebhookPages bounds the listing of subscriptions (Lulu pages them).
+const maxWebhookPages = 20
+
+// Subscribe makes url receive the printer's PRINT_JOB_STATUS_CHANGED
+// deliveries and returns the subscription's id. Lulu subscribes a URL
+// once (a second POST of it is refused), so it lists the subscriptions
+// first: one of url already is reused, and updated (PATCH) when it lacks
+// the topic or was deactivated (Lulu deactivates a webhook after five
+// failed deliveries in a row); only a URL not subscribed yet is
+// subscribed (POST). Running it again is harmless.
 func (c *Client) Subscribe(ctx context.Context, url string) (string, error) {
-	var w struct {
-		ID json.Number `json:"id"`
+	path := "/webhooks/"
+	for page := 0; path != "" && page < maxWebhookPages; page++ {
+		var list struct {
+			Next    *string   `json:"next"`
+			Results []webhook `json:"results"`
+		}
+		if err := c.do(ctx, "GET", path, nil, &list); err != nil {
+			return "", fmt.Errorf("list the printer's webhooks: %w", err)
+		}
+		for _, w := range list.Results {
+			if w.URL != url {
+				continue
+			}
+			if w.Active && slices.Contains(w.Topics, StatusTopic) {
+				return w.ID, nil
+			}
+			topics := w.Topics
+			if !slices.Contains(topics, StatusTopic) {
+				topics = append(topics, StatusTopic)
+			}
+			var updated webhook
+			if err := c.do(ctx, "PATCH", "/webhooks/"+neturl.PathEscape(w.ID)+"/", map[string]any{"topics": topics, "is_active": true}, &updated); err != nil {
+				return "", fmt.Errorf("update the printer's webhook %s: %w", w.ID, err)
+			}
+			return w.ID, nil
+		}
+		path = ""
+		if list.Next != nil {
+			path = c.sameHost(*list.Next)
+		}
 	}
-	if err := c.do(ctx, "POST", "/webhooks/", map[string]any{"topics": []string{"PRINT_JOB_STATUS_CHANGED"}, "url": url}, &w); err != nil {
+	var w webhook
+	if err := c.do(ctx, "POST", "/webhooks/", map[string]any{"topics": []string{StatusTopic}, "url": url}, &w); err != nil {
 		return "", err
 	}
-	return w.ID.String(), nil
+	if w.ID == "" {
+		return "", errors.New("lulu: the subscription was answered without an id")
+	}
+	return w.ID, nil
+}
+
+// sameHost returns the path and query of a page link on the API's host
+// ("" for a link elsewhere, which is not followed).
+func (c *Client) sameHost(link string) string {
+	u, err := neturl.Parse(link)
+	base, _ := neturl.Parse(c.o.BaseURL)
+	if err != nil || base == nil || (u.Host != "" && u.Host != base.Host) {
+		return ""
+	}
+	return strings.TrimPrefix(u.RequestURI(), strings.TrimRight(base.Path, "/"))
 }

@@ -62,6 +62,20 @@ type job struct {
 	Estimated  map[string]any `json:"estimated_shipping_dates"`
 }
 
+// subscription is a webhook subscription (POST /webhooks/), as Lulu
+// answers it.
+type subscription struct {
+	ID     string   `json:"id"` // a UUID string
+	URL    string   `json:"url"`
+	Topics []string `json:"topics"`
+	Active bool     `json:"is_active"`
+	failed int      // failed delivery attempts in a row
+}
+
+// deactivateAfter is how many failed delivery attempts in a row
+// deactivate a subscription, as Lulu does.
+const deactivateAfter = 5
+
 type status struct {
 	Name    string `json:"name"`
 	Message string `json:"message"`
@@ -93,6 +107,7 @@ type Server struct {
 	fail429    int
 	unpaid     bool
 	webhook    string
+	subs       []*subscription
 	requests   []Request
 	deliveries []Delivery
 	clock      func() time.Time
@@ -112,6 +127,9 @@ func Start(key, secret string) (*Server, error) {
 	mux.HandleFunc("POST "+lulu.TokenPath, s.token)
 	mux.HandleFunc("/print-jobs/", s.api)
 	mux.HandleFunc("POST /webhooks/", s.subscribe)
+	mux.HandleFunc("GET /webhooks/", s.subscriptions)
+	mux.HandleFunc("GET /webhooks/{id}/", s.subscriptionByID)
+	mux.HandleFunc("PATCH /webhooks/{id}/", s.updateSubscription)
 	mux.HandleFunc("GET /app/print-jobs", s.page)
 	mux.HandleFunc("POST /app/print-jobs/{id}/{action}", s.pageAction)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -126,7 +144,8 @@ func (s *Server) Close() error {
 }
 
 // SetWebhook makes every status change POST a signed delivery to url
-// ("" stops them).
+// ("" stops them), besides the subscriptions made through the API (a
+// tester's shortcut: it is never deactivated).
 func (s *Server) SetWebhook(url string) { s.mu.Lock(); s.webhook = url; s.mu.Unlock() }
 
 // FailNext answers the next n API calls 500.
@@ -486,12 +505,23 @@ func (s *Server) AutoAdvance(every time.Duration) {
 // notify sends the job's delivery (the caller holds mu), retried up to 5
 // times as Lulu does.
 func (s *Server) notify(j *job) {
-	if s.webhook == "" {
-		return
-	}
 	body, _ := json.Marshal(map[string]any{"topic": "PRINT_JOB_STATUS_CHANGED", "data": j})
+	if s.webhook != "" {
+		s.deliver(s.webhook, nil, j, body)
+	}
+	for _, sub := range s.subs {
+		if sub.Active && slices.Contains(sub.Topics, "PRINT_JOB_STATUS_CHANGED") && sub.URL != s.webhook {
+			s.deliver(sub.URL, sub, j, body)
+		}
+	}
+}
+
+// deliver POSTs one delivery to url in the background, retried; a
+// subscription's attempts count towards its deactivation (the caller
+// holds mu).
+func (s *Server) deliver(url string, sub *subscription, j *job, body []byte) {
 	sig := lulu.Sign(body, s.Secret)
-	url, id, st := s.webhook, strconv.FormatInt(j.ID, 10), j.Status.Name
+	id, st := strconv.FormatInt(j.ID, 10), j.Status.Name
 	go func() {
 		for attempt := 0; attempt < 5; attempt++ {
 			req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
@@ -503,10 +533,19 @@ func (s *Server) notify(j *job) {
 				code = resp.StatusCode
 				resp.Body.Close()
 			}
+			ok := code >= 200 && code < 300
 			s.mu.Lock()
 			s.deliveries = append(s.deliveries, Delivery{JobID: id, Status: st, HTTPStatus: code})
+			stop := ok
+			if sub != nil {
+				if ok {
+					sub.failed = 0
+				} else if sub.failed++; sub.failed >= deactivateAfter {
+					sub.Active, stop = false, true
+				}
+			}
 			s.mu.Unlock()
-			if code >= 200 && code < 300 {
+			if stop {
 				return
 			}
 			time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
@@ -514,24 +553,130 @@ func (s *Server) notify(j *job) {
 	}()
 }
 
-// subscribe registers a webhook subscription (POST /webhooks/): its URL
-// receives every status change from then on.
-func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
+// authorized checks the bearer token of a webhooks call (recording the
+// request) and answers 401 when it is not one the printer gave out.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body := new(bytes.Buffer)
+	_, _ = body.ReadFrom(r.Body)
 	s.mu.Lock()
-	_, ok := s.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: body.Bytes()})
+	exp, ok := s.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+	ok = ok && !s.clock().After(exp)
 	s.mu.Unlock()
 	if !ok {
 		writeJSON(w, 401, map[string]any{"detail": "Authentication credentials were not provided."})
+	}
+	return body.Bytes(), ok
+}
+
+// subscribe registers a webhook subscription (POST /webhooks/): its URL
+// receives every status change from then on. A URL is subscribed once, as
+// at Lulu: a second subscription of it is a 400.
+func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.authorized(w, r)
+	if !ok {
 		return
 	}
 	var in struct {
 		Topics []string `json:"topics"`
 		URL    string   `json:"url"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || !strings.HasPrefix(in.URL, "http") || !slices.Contains(in.Topics, "PRINT_JOB_STATUS_CHANGED") {
+	if err := json.Unmarshal(body, &in); err != nil || !strings.HasPrefix(in.URL, "http") || !slices.Contains(in.Topics, "PRINT_JOB_STATUS_CHANGED") {
 		writeJSON(w, 400, map[string]any{"url": []string{"Enter a valid URL."}, "topics": []string{"Choose PRINT_JOB_STATUS_CHANGED."}})
 		return
 	}
-	s.SetWebhook(in.URL)
-	writeJSON(w, 201, map[string]any{"id": 1, "topics": in.Topics, "url": in.URL, "is_active": true})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sub := range s.subs {
+		if sub.URL == in.URL {
+			writeJSON(w, 400, map[string]any{"url": []string{"webhook with this url already exists."}})
+			return
+		}
+	}
+	sub := &subscription{ID: newUUID(), URL: in.URL, Topics: in.Topics, Active: true}
+	s.subs = append(s.subs, sub)
+	writeJSON(w, 201, sub)
+}
+
+// subscriptions lists the subscriptions (GET /webhooks/), in one page.
+func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.authorized(w, r); !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	writeJSON(w, 200, map[string]any{"count": len(s.subs), "next": nil, "previous": nil, "results": s.subs})
+}
+
+func (s *Server) subscriptionByID(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.authorized(w, r); !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sub := range s.subs {
+		if sub.ID == r.PathValue("id") {
+			writeJSON(w, 200, sub)
+			return
+		}
+	}
+	writeJSON(w, 404, map[string]any{"detail": "Not found."})
+}
+
+// updateSubscription changes a subscription's url, topics or is_active
+// (PATCH /webhooks/{id}/); activating it starts its failure count again.
+func (s *Server) updateSubscription(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.authorized(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		Topics []string `json:"topics"`
+		URL    *string  `json:"url"`
+		Active *bool    `json:"is_active"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeJSON(w, 400, map[string]any{"detail": "JSON parse error"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sub := range s.subs {
+		if sub.ID != r.PathValue("id") {
+			continue
+		}
+		if in.URL != nil {
+			if !strings.HasPrefix(*in.URL, "http") {
+				writeJSON(w, 400, map[string]any{"url": []string{"Enter a valid URL."}})
+				return
+			}
+			sub.URL = *in.URL
+		}
+		if in.Topics != nil {
+			for _, tp := range in.Topics {
+				if tp != "PRINT_JOB_STATUS_CHANGED" {
+					writeJSON(w, 400, map[string]any{"topics": []string{fmt.Sprintf("\"%s\" is not a valid choice.", tp)}})
+					return
+				}
+			}
+			sub.Topics = in.Topics
+		}
+		if in.Active != nil {
+			sub.Active = *in.Active
+			if sub.Active {
+				sub.failed = 0
+			}
+		}
+		writeJSON(w, 200, sub)
+		return
+	}
+	writeJSON(w, 404, map[string]any{"detail": "Not found."})
+}
+
+// newUUID returns a random (version 4) UUID, the form of Lulu's webhook ids.
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
