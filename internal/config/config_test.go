@@ -139,3 +139,23 @@ func TestDotEnv(t *testing.T) {
 		t.Errorf("a missing .env is not an error: %v", err)
 	}
 }
+
+// The printer writes to the job's contact email about the job (a refusal,
+// a missing payment method): the owner's, never the customer's. With the
+// printer configured, OMS_OWNER_EMAIL is required at start-up.
+func TestPrinterNeedsTheOwnersEmail(t *testing.T) {
+	vars := map[string]string{"OMS_PROJECT_ID": "demo-oms", "OMS_ENV": "development", "LULU_CLIENT_KEY": "key", "LULU_CLIENT_SECRET": "secret"}
+	_, err := Load(env(vars), "LULU_CLIENT_KEY", "LULU_CLIENT_SECRET")
+	if err == nil || !strings.Contains(err.Error(), "OMS_OWNER_EMAIL is missing") {
+		t.Errorf("the printer without the owner's email: %v", err)
+	}
+	vars["OMS_OWNER_EMAIL"] = "owner@example.com"
+	if c, err := Load(env(vars), "LULU_CLIENT_KEY", "LULU_CLIENT_SECRET"); err != nil || c.OwnerEmail != "owner@example.com" {
+		t.Errorf("with the owner's email: %v", err)
+	}
+	delete(vars, "OMS_OWNER_EMAIL")
+	vars["STRIPE_SECRET_KEY"] = "sk_test_x"
+	if _, err := Load(env(vars), "STRIPE_SECRET_KEY"); err != nil {
+		t.Errorf("a function without the printer needs no owner's email: %v", err)
+	}
+}
