@@ -139,6 +139,8 @@ type Config struct {
 	AdminClaim string
 	// OwnerEmail (OMS_OWNER_EMAIL) receives the owner's alerts by mail
 	// (mail/{id}); without it alerts are recorded in alerts/ and logged.
+	// It is the printer's contact for its jobs, so it is required where
+	// the printer is configured (LULU_CLIENT_KEY).
 	OwnerEmail string
 
 	// Mail. MailSender (OMS_MAIL_SENDER) is who delivers the outbox
@@ -188,6 +190,10 @@ type Config struct {
 	// Secrets holds the secrets that were asked for, by variable name.
 	Secrets map[string]Secret
 }
+
+// printerKey is the printer's client key (app.PrinterKey): set, the
+// printer is configured.
+const printerKey = "LULU_CLIENT_KEY"
 
 // optionalSecrets may be empty where a function asks for them (the
 // feature they enable is then off).
@@ -535,6 +541,12 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 			continue
 		}
 		c.Secrets[name] = NewSecret(v)
+	}
+
+	// The printer writes to the job's contact email (a refused file, a
+	// missing payment method): that is the owner, never the customer.
+	if c.Secrets[printerKey].IsSet() && c.OwnerEmail == "" {
+		bad("OMS_OWNER_EMAIL is missing: the printer (%s is set) needs the owner's email as its jobs' contact", printerKey)
 	}
 
 	if len(problems) > 0 {

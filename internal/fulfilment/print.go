@@ -27,7 +27,8 @@ type PrintSettings struct {
 	DefaultLevel string
 	// Phone is the store's phone, sent when the customer gave none.
 	Phone string
-	// ContactEmail is who the printer writes to about a job (the owner).
+	// ContactEmail is who the printer writes to about a job: the owner
+	// (OMS_OWNER_EMAIL), required; a job is never made without it.
 	ContactEmail string
 	// UnpaidAlertAfter is how long a job may wait unpaid before the owner
 	// is alerted.
@@ -243,11 +244,13 @@ func (p *Parts) jobRequest(ctx context.Context, o *order.Order) (PrintJobRequest
 	if level == "" {
 		level = p.Settings.DefaultLevel
 	}
-	contact := p.Settings.ContactEmail
-	if contact == "" {
-		contact = o.Customer.Email
+	// The printer writes to the contact about the job: the owner, never
+	// the customer (the configuration requires it with the printer).
+	if p.Settings.ContactEmail == "" {
+		return PrintJobRequest{}, apperr.New(apperr.FailedPrecondition,
+			"the printer needs the owner's email as its jobs' contact (OMS_OWNER_EMAIL)").Because("no_contact_email")
 	}
-	r := PrintJobRequest{ExternalID: o.ID, ContactEmail: contact, ShippingLevel: level,
+	r := PrintJobRequest{ExternalID: o.ID, ContactEmail: p.Settings.ContactEmail, ShippingLevel: level,
 		Address: PrintAddress{Name: a.Name, Street1: a.AddressLine1, Street2: a.AddressLine2, City: a.CityLocality, StateCode: a.StateProvince,
 			PostCode: a.PostalCode, CountryCode: a.CountryCode, Phone: phone, Email: o.Customer.Email}}
 	for _, l := range part.Lines {
