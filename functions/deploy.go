@@ -59,6 +59,9 @@ func DeployCommands(o DeployOptions) [][]string {
 				"--trigger-location="+o.TriggerLocation,
 				"--retry")
 		}
+		if f.Timeout > 0 {
+			c = append(c, fmt.Sprintf("--timeout=%ds", int(f.Timeout.Seconds())))
+		}
 		if len(f.Secrets) > 0 {
 			var s []string
 			for _, name := range f.Secrets {

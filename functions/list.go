@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/readyplanner/oms/internal/app"
@@ -46,6 +47,10 @@ type Function struct {
 	// Secrets are the Secret Manager secrets the function reads, mounted
 	// as environment variables of the same name.
 	Secrets []string
+
+	// Timeout is how long one invocation may run (0: the platform's 60 s);
+	// at most 9 minutes for a trigger.
+	Timeout time.Duration
 
 	handler func(*app.App) http.Handler                                   // HTTP kinds
 	event   func(*app.App) func(context.Context, cloudevents.Event) error // Trigger
@@ -159,6 +164,9 @@ var List = []Function{
 		Doc:       "The built-in sender: delivers a queued email (mail/{id}, the Trigger Email extension's schema) through SMTP_URL, keeping its delivery record.",
 		EventType: docevent.TypeWritten, Document: "mail/{mailId}",
 		Secrets: []string{app.SMTPURL},
+		// An attempt waits up to smtpmail.DataTimeout for a slow server's
+		// answer (its bound is 5.5 minutes; the mail's lease 10).
+		Timeout: 9 * time.Minute,
 		event:   onMailWritten,
 	},
 	{
@@ -180,7 +188,9 @@ var List = []Function{
 		Doc:      "The sweeper: expires lapsed holds, warns before authorizations lapse, re-drives lost steps, re-reads waiting invoices, retries mail.",
 		Schedule: "*/5 * * * *",
 		Secrets:  []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret, app.PrinterKey, app.PrinterSecret, app.SMTPURL, app.AlertWebhookURL},
-		handler:  sweepHandler,
+		// deliverMail starts attempts for 2 minutes, each bounded by 5.5.
+		Timeout: 15 * time.Minute,
+		handler: sweepHandler,
 	},
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/smtpmail"
 	"github.com/readyplanner/oms/internal/storefront"
 	"github.com/readyplanner/oms/internal/testenv"
 )
@@ -410,5 +411,26 @@ func TestDailySummary(t *testing.T) {
 	}
 	if len(got) != 1 || !strings.Contains(got[0].Text, id) || !strings.Contains(got[0].Text, "Waiting for your review in QuickBooks") {
 		t.Fatalf("the summaries: %+v", got)
+	}
+}
+
+// A slow mail server's attempt ends within the mail's lease and within
+// the functions that make it: the lease is longer than the transport's
+// longest attempt (the sender gives an attempt 3/4 of it), and
+// onMailWritten and sweep may run longer than that attempt.
+func TestMailLeaseOutlastsAnAttempt(t *testing.T) {
+	t.Parallel()
+	r, _ := mailRig(t)
+	tr, ok := r.a.Sender.Transport.(*smtpmail.Transport)
+	if !ok {
+		t.Fatalf("the transport is a %T", r.a.Sender.Transport)
+	}
+	if r.a.Sender.Lease*3/4 <= tr.Bound() {
+		t.Errorf("the lease %v, an attempt up to %v", r.a.Sender.Lease, tr.Bound())
+	}
+	for _, name := range []string{"onMailWritten", "sweep"} {
+		if f, ok := Lookup(name); !ok || f.Timeout <= tr.Bound() {
+			t.Errorf("%s runs at most %v, an attempt up to %v", name, f.Timeout, tr.Bound())
+		}
 	}
 }

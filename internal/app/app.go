@@ -213,7 +213,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			a.Close()
 			return nil, fmt.Errorf("app: %w", err)
 		}
-		a.Sender = &messages.Sender{Mail: a.Mail, Transport: tr, Alerts: a.Alerts, Lease: 60 * time.Second, MaxAttempts: 8, Now: o.Now}
+		// The lease outlasts an attempt (tr.Bound(): 5.5 minutes, a slow
+		// server's final answer waited for) with room to spare.
+		a.Sender = &messages.Sender{Mail: a.Mail, Transport: tr, Alerts: a.Alerts, Lease: 10 * time.Minute, MaxAttempts: 8, Now: o.Now}
 	} else if builtIn {
 		a.Log.Warn().Msg("SMTP_URL is not set: emails are queued in mail/ and sent once it is (or set OMS_MAIL_SENDER=extension)")
 	}

@@ -2,6 +2,7 @@ package messages
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -88,9 +89,11 @@ type Sent struct {
 }
 
 // Transport delivers a mail. Errors: UNAVAILABLE for a failure worth
-// retrying (a 4xx answer, the server unreachable, a timeout);
-// FAILED_PRECONDITION for a refusal no retry mends (a 5xx answer), with
-// the server's words.
+// retrying (a 4xx answer, the server unreachable, a timeout before the
+// mail was sent); FAILED_PRECONDITION for a refusal no retry mends (a 5xx
+// answer), with the server's words, or for a delivery whose outcome is
+// unknown (the mail was sent but the server's answer never came), which
+// then wraps ErrDeliveryUnknown: it is never sent again blindly.
 type Transport interface {
 	Send(ctx context.Context, m Mail) (Sent, error)
 }
@@ -103,3 +106,7 @@ type NoTransport struct{}
 func (NoTransport) Send(context.Context, Mail) (Sent, error) {
 	return Sent{}, apperr.New(apperr.Unavailable, "no mail server is configured (SMTP_URL)")
 }
+
+// ErrDeliveryUnknown marks an attempt whose outcome is unknown: the mail
+// went to the server, but its answer did not come back.
+var ErrDeliveryUnknown = errors.New("delivery unknown")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/readyplanner/oms/internal/alert"
@@ -25,8 +26,10 @@ type Sender struct {
 	Mail      MailStore
 	Transport Transport
 	Alerts    alert.Raiser
-	// Lease is how long an attempt holds a mail (the extension's 60 s);
-	// an attempt not finished by then has an unknown outcome.
+	// Lease is how long an attempt holds a mail; an attempt not finished
+	// by then has an unknown outcome. It must be longer than the
+	// Transport's longest attempt (smtpmail: 5.5 minutes, a slow server's
+	// final answer waited for): the attempt is given 3/4 of it.
 	Lease time.Duration
 	// MaxAttempts bounds the attempts after transient failures; the last
 	// one failing ends the mail in ERROR (and one owner alert).
@@ -108,14 +111,23 @@ func messageOf(err error) string {
 
 // alertFailed tells the owner, once per mail, that it was not delivered.
 func (s *Sender) alertFailed(ctx context.Context, m Mail, why string) error {
+	return alertFailed(ctx, s.Alerts, m, why)
+}
+
+// alertFailed tells the owner, once per mail (the alert's key is the
+// mail's), that it was not delivered, or may not have been.
+func alertFailed(ctx context.Context, alerts alert.Raiser, m Mail, why string) error {
 	if m.Purpose == PurposeAlert {
 		logging.FromContext(ctx).Error().Str("mail", m.ID).Str("why", why).Msg("an alert mail to the owner was not delivered")
 		return nil
 	}
-	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: "mail-" + m.ID, Kind: alert.MailFailed, OrderID: m.OrderID,
-		Subject: fmt.Sprintf("An email to %s was not delivered", m.To),
-		Text: fmt.Sprintf("The email %q (%s) to %s was not delivered: %s\nThe customer has not received it; "+
-			"write to them yourself, or set mail/%s's delivery.state to RETRY once the cause is fixed.", m.Subject, m.ID, m.To, why, m.ID)})
+	subject, fate := "An email to %s was not delivered", "The customer has not received it; write to them yourself"
+	if strings.HasPrefix(why, "delivery unknown") {
+		subject, fate = "An email to %s may not have been delivered", "The customer may or may not have received it; ask them"
+	}
+	_, err := alerts.Raise(ctx, alert.Alert{Key: "mail-" + m.ID, Kind: alert.MailFailed, OrderID: m.OrderID,
+		Subject: fmt.Sprintf(subject, m.To),
+		Text:    fmt.Sprintf("The email %q (%s) to %s: %s\n%s, or set mail/%s's delivery.state to RETRY once the cause is fixed.", m.Subject, m.ID, m.To, why, fate, m.ID)})
 	return err
 }
 
@@ -128,6 +140,12 @@ func (s *Sender) Tasks() map[string]sweep.TaskFunc {
 
 // sweepBatch bounds one sweep's deliveries.
 const sweepBatch = 50
+
+// sweepBudget is how long one sweep starts attempts: a slow server's
+// attempt may take minutes, and the sweep must end within its function's
+// timeout (15 minutes) rather than be cut mid-attempt, which would leave
+// that attempt's outcome unknown. The next sweep takes the rest.
+const sweepBudget = 2 * time.Minute
 
 // DeliveryUnknown is the error of a mail whose attempt's lease ran out:
 // the server may or may not have accepted it.
@@ -154,8 +172,11 @@ func (s *Sender) sweep(ctx context.Context, now time.Time) (string, error) {
 	if err != nil {
 		return "", errors.Join(append(errs, err)...)
 	}
-	sent := 0
+	sent, started := 0, time.Now()
 	for _, id := range due {
+		if time.Since(started) > sweepBudget {
+			break
+		}
 		out, err := s.Deliver(ctx, id)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mail %s: %w", id, err))
