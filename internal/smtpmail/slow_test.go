@@ -3,12 +3,14 @@ package smtpmail
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/messages"
 	gomail "github.com/wneessen/go-mail"
 )
@@ -110,5 +112,52 @@ func TestSlowFinalReplyIsWaitedFor(t *testing.T) {
 	time.Sleep(700 * time.Millisecond)
 	if n := srv.count(); n != 1 {
 		t.Errorf("the server took %d copies", n)
+	}
+}
+
+// Given up after the end of the data — no answer within the data timeout,
+// or before the context's deadline — the delivery is unknown: the error is
+// final and says so, since the server may have taken the mail (here it
+// did), and a retry would send it twice.
+func TestNoFinalReplyIsDeliveryUnknown(t *testing.T) {
+	m := messages.Mail{ID: "K7Q2M9XH4TBA-receipt", To: "ann@example.com", Subject: "Your receipt", Text: "Thank you."}
+	for name, c := range map[string]struct {
+		data, ctx time.Duration
+	}{"the data timeout": {200 * time.Millisecond, time.Minute}, "the context's deadline": {time.Minute, 200 * time.Millisecond}} {
+		srv := startSlowServer(t, 500*time.Millisecond)
+		tr, err := New("smtp://"+srv.addr, "orders@readyplanner.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.dataTimeout = c.data
+		ctx, cancel := context.WithTimeout(context.Background(), c.ctx)
+		start := time.Now()
+		_, err = tr.Send(ctx, m)
+		took := time.Since(start)
+		cancel()
+		if !errors.Is(err, messages.ErrDeliveryUnknown) || apperr.CodeOf(err) != apperr.FailedPrecondition || !strings.Contains(err.Error(), "delivery unknown") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if took > 400*time.Millisecond {
+			t.Errorf("%s: the attempt took %v", name, took)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if n := srv.count(); n != 1 {
+			t.Errorf("%s: the server took %d copies", name, n)
+		}
+	}
+}
+
+// A real server's 30 s and more: the defaults wait 5 minutes for the
+// final answer (RFC 5321 §4.5.3.2 asks 10), well past the 30 s the
+// transport allowed before, and an attempt's bound stays within a Cloud
+// Functions event trigger's 9 minutes.
+func TestTimeoutsWaitForASlowServer(t *testing.T) {
+	tr, err := New("smtp://mail.example.com", "orders@readyplanner.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.timeout != 30*time.Second || tr.dataTimeout != 5*time.Minute || tr.Bound() >= 9*time.Minute {
+		t.Errorf("timeouts %v and %v, bound %v", tr.timeout, tr.dataTimeout, tr.Bound())
 	}
 }
