@@ -2,6 +2,9 @@ package devhost
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"github.com/readyplanner/oms/internal/storefront"
@@ -22,6 +25,7 @@ import (
 	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/quickbooks"
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/testenv"
 )
@@ -630,4 +634,45 @@ func viewDiff(a any, d map[string]any) string {
 		return ""
 	}
 	return walk("order", av, dv)
+}
+
+// STRIPE_WEBHOOK_SECRET and QUICKBOOKS_WEBHOOK_VERIFIER set in the
+// environment win over the local fakes' random ones (.env.example says the
+// environment wins): the App verifies with them and the local Stripe and
+// QuickBooks sign with them, so a developer can send a signed test webhook.
+func TestWebhookSecretsFromTheEnvironment(t *testing.T) {
+	const secret, verifier = "whsec_from_the_environment", "verifier-from-the-environment"
+	t.Setenv(app.StripeWebhookSecret, secret)
+	t.Setenv(app.QuickBooksWebhookVerifier, verifier)
+	rules, _ := testenv.RepoFile("firestore.rules")
+	h, err := Start(context.Background(), Options{AuthHost: testenv.AuthHost(t), Rules: rules, NoSeed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Stop()
+	cfg := h.App.Config
+	if got := cfg.Secret(app.StripeWebhookSecret).Reveal(); got != secret || h.Stripe == nil || h.Stripe.WebhookSecret != secret {
+		t.Errorf("Stripe's webhook secret: the App verifies with %q, the local Stripe signs with %q; want %q", got, h.Stripe.WebhookSecret, secret)
+	}
+	if got := cfg.Secret(app.QuickBooksWebhookVerifier).Reveal(); got != verifier || h.QuickBooks == nil || h.QuickBooks.VerifierToken != verifier {
+		t.Errorf("QuickBooks' verifier: the App verifies with %q, the local QuickBooks signs with %q; want %q", got, h.QuickBooks.VerifierToken, verifier)
+	}
+	// A test webhook signed by hand with the environment's values is accepted.
+	body := []byte(`{"eventNotifications":[{"realmId":"` + qbfake.Realm + `","dataChangeEvent":{"entities":[]}}]}`)
+	req, _ := http.NewRequest("POST", h.URL+"/quickbooksWebhook", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("intuit-signature", quickbooks.SignWebhook(body, verifier))
+	if resp, b := read(t)(http.DefaultClient.Do(req)); resp.StatusCode != 200 {
+		t.Errorf("a QuickBooks webhook signed with the environment's verifier: %d %s", resp.StatusCode, b)
+	}
+	ev := []byte(fmt.Sprintf(`{"id":"evt_env_1","object":"event","type":"customer.created","created":%d,"data":{"object":{"object":"customer","id":"cus_1"}}}`, time.Now().Unix()))
+	ts := time.Now().Unix()
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "%d.%s", ts, ev)
+	req, _ = http.NewRequest("POST", h.URL+"/stripeWebhook", strings.NewReader(string(ev)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Stripe-Signature", fmt.Sprintf("t=%d,v1=%s", ts, hex.EncodeToString(mac.Sum(nil))))
+	if resp, b := read(t)(http.DefaultClient.Do(req)); resp.StatusCode != 200 {
+		t.Errorf("a Stripe webhook signed with the environment's secret: %d %s", resp.StatusCode, b)
+	}
 }
