@@ -84,6 +84,14 @@ func (c *crashing) Intent(ctx context.Context, id string) (payments.Intent, erro
 	return c.i.Intent(ctx, id)
 }
 
+func (c *crashing) Refunds(ctx context.Context, id string) ([]order.ProviderRefund, error) {
+	return c.i.Refunds(ctx, id)
+}
+
+func (c *crashing) Dispute(ctx context.Context, id string) (payments.Dispute, error) {
+	return c.i.Dispute(ctx, id)
+}
+
 func (c *crashing) Capture(ctx context.Context, id string, amount int64, key string) (payments.Intent, error) {
 	in, err := c.i.Capture(ctx, id, amount, key)
 	if err = c.lose(err); err != nil {
@@ -343,6 +351,8 @@ func (m *model) refund(t *rapid.T) {
 	data := map[string]any{"orderId": id, "reason": "the owner refunds"}
 	if amount := rapid.SampledFrom([]int64{0, 1, 250, 1000, 100000}).Draw(t, "amount"); amount > 0 {
 		data["amount"] = amount
+	} else {
+		data["full"] = true
 	}
 	ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(m.r.a), m.boss.IDToken, data)
 	if observe(m, t, "refundOrder", ans) {

@@ -19,6 +19,10 @@ const (
 	MailFailed             = "mail_failed"             // an email to a customer was not delivered (refused, or its outcome unknown)
 	AuthorizationLapsing   = "authorization_lapsing"   // a card authorization lapses within 24 hours without a capture
 	AuthorizationLapsed    = "authorization_lapsed"    // a card authorization lapsed before capture: the order was canceled
+	RefundedOutside        = "refunded_outside"        // a refund made outside the store (Stripe's dashboard) refunded an order with parts still to ship
+	PaymentDisputed        = "payment_disputed"        // the customer disputed the charge (a chargeback)
+	InvoiceVoided          = "invoice_voided"          // an approved or charged order's invoice was voided in QuickBooks: the books and the money disagree
+	BooksMismatch          = "books_mismatch"          // a canceled order's invoice recorded paid, or an invoice that names no order
 )
 
 // Alert is one thing the owner must hear about.

@@ -252,7 +252,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	orderflow.Register(a.Flow, steps)
 
 	a.Payments.Payable = a.Parts.Printable
-	a.Owner = &owner.Operations{Orders: a.Orders, Print: a.Parts, AdminClaim: cfg.AdminClaim, Now: o.Now}
+	a.Owner = &owner.Operations{Orders: a.Orders, Print: a.Parts, Money: a.Payments, AdminClaim: cfg.AdminClaim, Now: o.Now}
 	a.Sweeper = sweep.New(o.Now)
 	a.Sweeper.Add("expireHolds", a.CheckoutSteps.Tasks()["expireHolds"])
 	a.Sweeper.Add("authorizationLapse", a.Payments.Tasks()["authorizationLapse"])

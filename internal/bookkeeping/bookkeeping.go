@@ -12,6 +12,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 )
 
@@ -24,6 +25,7 @@ var ErrNotConnected = apperr.New(apperr.FailedPrecondition, "QuickBooks is not c
 type InvoiceStatus struct {
 	ID        string
 	DocNumber string
+	Total     money.Money
 	Voided    bool
 	// Paid: something was due and nothing is any more — the owner
 	// recorded the invoice paid (an invoice of nothing is no approval).
@@ -50,9 +52,12 @@ type Books interface {
 	Invoice(ctx context.Context, o *order.Order) (order.Invoice, error)
 	InvoiceStatus(ctx context.Context, id, currency string) (InvoiceStatus, error)
 	InvoicesOfPayment(ctx context.Context, paymentID string) ([]string, error)
+	// FindInvoice finds the order's invoice by its document number (the
+	// order id), for an invoice made whose answer never reached the order.
+	FindInvoice(ctx context.Context, o *order.Order) (inv order.Invoice, found bool, err error)
 	// Void voids the order's invoice unless it is voided already or was
-	// paid; it reports whether it voided.
-	Void(ctx context.Context, o *order.Order) (bool, error)
+	// paid, and says which (VoidDone, VoidAlready, VoidPaid, VoidNoInvoice).
+	Void(ctx context.Context, o *order.Order) (string, error)
 	// RecordRefund records refund r of the order, made at the payment
 	// provider, as money given back to the invoice's customer (a repeat
 	// returns the same record), and returns the record's id.
@@ -63,6 +68,14 @@ type Books interface {
 	// Connected reports whether calls can be made now.
 	Connected(ctx context.Context) (bool, error)
 }
+
+// What Books.Void found.
+const (
+	VoidDone      = "voided"         // the invoice was voided now
+	VoidAlready   = "already voided" // voided before (by the owner, or an earlier attempt)
+	VoidPaid      = "paid"           // recorded paid: left for the owner
+	VoidNoInvoice = "no invoice"     // the order has none
+)
 
 // OrderStore is what bookkeeping needs of the orders.
 type OrderStore interface {
@@ -132,8 +145,13 @@ func (NotConfigured) InvoicesOfPayment(context.Context, string) ([]string, error
 }
 
 // Void implements Books.
-func (NotConfigured) Void(context.Context, *order.Order) (bool, error) {
-	return false, errNotConfigured
+func (NotConfigured) Void(context.Context, *order.Order) (string, error) {
+	return "", errNotConfigured
+}
+
+// FindInvoice implements Books.
+func (NotConfigured) FindInvoice(context.Context, *order.Order) (order.Invoice, bool, error) {
+	return order.Invoice{}, false, errNotConfigured
 }
 
 // RecordRefund implements Books.

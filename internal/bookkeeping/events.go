@@ -2,7 +2,10 @@ package bookkeeping
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
+	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/order"
@@ -70,9 +73,12 @@ func (s *Service) HandleRecorded(ctx context.Context, ev RecordedEvent) (outcome
 // HandleEvent acts on one QuickBooks entity event: it re-reads the invoices
 // involved (an Invoice event's, or the invoices a Payment applies to) and
 // moves their orders: paid → approved (the owner recorded the invoice
-// paid; the capture follows), voided or deleted → canceled. Invoices of no
-// order, and other entities, are ignored. The outcome says what happened;
-// an error means "retry".
+// paid; the capture follows), voided or deleted → canceled. An invoice the
+// store has no order for is found by its document number (the order id):
+// the order's if it exists (an invoice whose answer never reached it),
+// otherwise the owner is alerted; an invoice whose number is no order id
+// is not the store's and is ignored, as are other entities. The outcome
+// says what happened; an error means "retry".
 func (s *Service) HandleEvent(ctx context.Context, entity, id, operation string) (string, error) {
 	var invoices []string
 	switch entity {
@@ -90,53 +96,135 @@ func (s *Service) HandleEvent(ctx context.Context, entity, id, operation string)
 	default:
 		return "ignored: " + entity, nil
 	}
-	outcome := "no order"
+	var outcomes []string
 	for _, inv := range invoices {
 		o, err := s.Orders.ByInvoice(ctx, inv)
 		if apperr.CodeOf(err) == apperr.NotFound {
-			continue
+			var outcome string
+			if o, outcome, err = s.orderByNumber(ctx, inv); err != nil {
+				return "", err
+			}
+			if o == nil {
+				outcomes = append(outcomes, outcome)
+				continue
+			}
 		}
 		if err != nil {
 			return "", err
 		}
-		if outcome, _, err = s.settle(logging.WithOrder(ctx, o.ID), o, inv, operation); err != nil {
+		outcome, _, err := s.settle(logging.WithOrder(ctx, o.ID), o, inv, operation)
+		if err != nil {
 			return "", err
 		}
+		outcomes = append(outcomes, outcome)
 	}
-	return outcome, nil
+	if len(outcomes) == 0 {
+		return "no invoice", nil
+	}
+	return strings.Join(outcomes, "; "), nil
+}
+
+// orderByNumber finds the order of an invoice no order records, by the
+// invoice's document number. No order for a number that is an order id
+// alerts the owner (the outcome says so); a number that is not one is
+// another of the owner's invoices.
+func (s *Service) orderByNumber(ctx context.Context, inv string) (*order.Order, string, error) {
+	st, err := s.Books.InvoiceStatus(ctx, inv, "")
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, "invoice " + inv + " is gone", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if order.ValidID(st.DocNumber) != nil {
+		return nil, "ignored: invoice " + st.DocNumber + " is not the store's", nil
+	}
+	o, err := s.Orders.Get(ctx, st.DocNumber)
+	if apperr.CodeOf(err) != apperr.NotFound {
+		return o, "", err
+	}
+	_, err = s.Alerts.Raise(ctx, alert.Alert{Key: "invoice-orphan-" + inv, Kind: alert.BooksMismatch, OrderID: st.DocNumber,
+		Subject: "QuickBooks invoice " + st.DocNumber + " names an order the store does not have",
+		Text: fmt.Sprintf("QuickBooks invoice %s (id %s) names order %s, which the store does not have, and it changed in QuickBooks.\n"+
+			"No card was charged for it by the store. Void it in QuickBooks if it is a mistake.", st.DocNumber, inv, st.DocNumber)})
+	return nil, "no order " + st.DocNumber + ": the owner was alerted", err
 }
 
 // settle moves order o as its invoice inv now stands (re-read; a Delete or
 // Void operation needs no read): paid → approved, voided or deleted →
-// canceled. It says what happened and whether the order moved.
+// canceled. An order that had not recorded the invoice records it. A
+// canceled order's invoice still open is voided next; one recorded paid
+// alerts the owner, and so does the invoice of an approved or charged
+// order voided in QuickBooks: the books and the money disagree. It says
+// what happened and whether the order moved.
 func (s *Service) settle(ctx context.Context, o *order.Order, inv, operation string) (outcome string, moved bool, err error) {
-	var m order.Move
-	if operation == "Delete" || operation == "Deleted" || operation == "Void" || operation == "Voided" {
-		m = order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided or deleted in QuickBooks"}
-	} else {
-		st, err := s.Books.InvoiceStatus(ctx, inv, o.Currency)
-		if err != nil {
+	gone := operation == "Delete" || operation == "Deleted" || operation == "Void" || operation == "Voided"
+	found := order.Invoice{ID: inv}
+	var st InvoiceStatus
+	if !gone || o.Invoice == nil {
+		if st, err = s.Books.InvoiceStatus(ctx, inv, o.Currency); err != nil && !(gone && apperr.CodeOf(err) == apperr.NotFound) {
 			return "", false, err
 		}
-		switch {
-		case st.Voided:
-			m = order.Move{From: []order.State{order.Invoiced}, To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided in QuickBooks"}
-		case st.Paid:
-			m = order.Move{From: []order.State{order.Invoiced}, To: order.Approved, Actor: "quickbooks", Reason: "the owner recorded invoice " + st.DocNumber + " paid"}
-		default:
-			return "invoice " + inv + " still open", false, nil
+		gone = gone || st.Voided
+		found = order.Invoice{ID: inv, DocNumber: st.DocNumber, Total: st.Total}
+	}
+	now := s.Now().UTC()
+	var alertVoided, alertPaid bool
+	cur, changed, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+		outcome, alertVoided, alertPaid = "", false, false
+		recorded, err := cur.InvoiceMade(found, "quickbooks", now)
+		if err != nil {
+			return false, err
 		}
-	}
-	_, applied, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
-		return cur.Transition(m, s.Now().UTC())
+		var moved bool
+		switch state := cur.State(); {
+		case gone && (state == order.Invoiced || state == order.Authorized):
+			moved, err = cur.Transition(order.Move{To: order.Canceled, Actor: "quickbooks", Reason: "the invoice was voided or deleted in QuickBooks"}, now)
+			cur.InvoiceSettled(order.InvoiceVoided)
+			outcome = "order " + cur.ID + " " + string(order.Canceled)
+		case gone && (state == order.Canceled || state == order.Expired):
+			moved = cur.InvoiceSettled(order.InvoiceVoided)
+			outcome = "order " + cur.ID + " already " + string(state)
+		case gone:
+			alertVoided = true
+			outcome = "order " + cur.ID + " is " + string(state) + ": its invoice was voided (the owner was alerted)"
+		case state == order.Canceled && st.Paid:
+			alertPaid = true
+			moved = cur.InvoiceSettled(order.InvoiceLeft)
+			outcome = "order " + cur.ID + " is canceled but its invoice was recorded paid (the owner was alerted)"
+		case state == order.Canceled:
+			if cur.InvoiceVoidDue() {
+				cur.Note("quickbooks", "QuickBooks invoice "+found.DocNumber+" changed after the cancel: it is voided next", now)
+				cur.Work.Wake++
+				moved = true
+			}
+			outcome = "order " + cur.ID + " is canceled: its invoice is voided"
+		case !st.Paid:
+			outcome = "invoice " + inv + " still open"
+		default:
+			moved, err = cur.Transition(order.Move{From: []order.State{order.Invoiced}, To: order.Approved, Actor: "quickbooks",
+				Reason: "the owner recorded invoice " + found.DocNumber + " paid"}, now)
+			switch {
+			case apperr.CodeOf(err) == apperr.FailedPrecondition:
+				outcome, err = "does not apply to order "+cur.ID, nil
+			case err == nil && moved:
+				outcome = "order " + cur.ID + " " + string(order.Approved)
+			case err == nil:
+				outcome = "order " + cur.ID + " already " + string(order.Approved)
+			}
+		}
+		return moved || recorded, err
 	})
-	switch {
-	case apperr.CodeOf(err) == apperr.FailedPrecondition:
-		return "does not apply to order " + o.ID, false, nil
-	case err != nil:
+	if err != nil {
 		return "", false, err
-	case applied:
-		return "order " + o.ID + " " + string(m.To), true, nil
 	}
-	return "order " + o.ID + " already " + string(m.To), false, nil
+	switch {
+	case alertVoided:
+		err = s.booksMismatch(ctx, cur, alert.InvoiceVoided, "invoice-voided-"+cur.ID, "Order "+cur.ID+": its invoice was voided in QuickBooks after the order was approved",
+			fmt.Sprintf("QuickBooks invoice %s of order %s was voided, but the order is %s. %s\n"+
+				"The books no longer record the sale: cancel or refund the order if that was meant, or record the sale again in QuickBooks.", found.DocNumber, cur.ID, cur.State(), moneyNote(cur)))
+	case alertPaid:
+		err = s.alertPaidCanceled(ctx, cur)
+	}
+	return outcome, changed, err
 }

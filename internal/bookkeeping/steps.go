@@ -18,10 +18,11 @@ import (
 // Steps returns this capability's order-flow steps by name.
 func (s *Service) Steps() map[string]orderflow.StepFunc {
 	return map[string]orderflow.StepFunc{
-		orderflow.StepCreateInvoice: s.createInvoice,
-		orderflow.StepAlertReview:   s.alertReview,
-		orderflow.StepVoidInvoice:   s.voidInvoice,
-		orderflow.StepRecordRefund:  s.recordRefund,
+		orderflow.StepCreateInvoice:   s.createInvoice,
+		orderflow.StepAlertReview:     s.alertReview,
+		orderflow.StepVoidInvoice:     s.voidInvoice,
+		orderflow.StepVoidLateInvoice: s.voidLateInvoice,
+		orderflow.StepRecordRefund:    s.recordRefund,
 	}
 }
 
@@ -32,7 +33,8 @@ func (s *Service) Tasks() map[string]sweep.TaskFunc {
 
 // createInvoice invoices an authorized order (requestid derived from the
 // order, so a repeated step creates nothing new) and moves it to invoiced
-// with the invoice's id and number. While QuickBooks is disconnected the
+// with the invoice's id and number. An order canceled while QuickBooks
+// was making the invoice keeps it, to be voided (voidLateInvoice). While QuickBooks is disconnected the
 // order waits in authorized (orderflow.ErrWaiting: the sweeper and
 // reconnecting send it on); a missing item or a total that differs are
 // permanent (needs_attention with the reason); QuickBooks busy or down is
@@ -47,28 +49,103 @@ func (s *Service) createInvoice(ctx context.Context, t orderflow.Transition) err
 		return err
 	}
 	_, _, err = s.Orders.Update(ctx, t.Order.ID, func(o *order.Order) (bool, error) {
-		applied, err := o.Transition(order.Move{From: []order.State{order.Authorized}, To: order.Invoiced, Actor: "trigger",
-			Reason: "QuickBooks invoice " + inv.DocNumber}, s.Now().UTC())
-		if err != nil || !applied {
-			return false, err
-		}
-		o.Invoice = &inv
-		return true, nil
+		return o.InvoiceMade(inv, "trigger", s.Now().UTC())
 	})
 	return err
 }
 
 // voidInvoice voids a canceled order's invoice (once: a voided invoice is
-// left alone, and so is one the owner recorded paid). While QuickBooks is
-// disconnected it is retried.
+// left alone, and so is one the owner recorded paid) and records how it
+// ended. An order whose card was authorized but that knows of no invoice
+// (canceled while QuickBooks was making it, or the answer lost) looks for
+// it by its document number first. While QuickBooks is disconnected it is
+// retried.
 func (s *Service) voidInvoice(ctx context.Context, t orderflow.Transition) error {
-	if t.Order.Invoice == nil {
+	o := t.Order
+	if o.Invoice == nil {
+		if o.Payment == nil || o.Payment.IntentID == "" {
+			return nil // never authorized: never invoiced
+		}
+		inv, found, err := s.Books.FindInvoice(ctx, o)
+		if err != nil || !found {
+			return notConnected(err)
+		}
+		if o, _, err = s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+			return cur.InvoiceMade(inv, "trigger", s.Now().UTC())
+		}); err != nil {
+			return err
+		}
+	}
+	return s.void(ctx, o)
+}
+
+// voidLateInvoice (any state) voids the invoice a canceled order learned
+// of after its cancel: the invoice step's answer, or a QuickBooks event.
+func (s *Service) voidLateInvoice(ctx context.Context, t orderflow.Transition) error {
+	return s.void(ctx, t.Order)
+}
+
+// void voids the canceled order's invoice if it is still to void, and
+// records how it ended. One the owner recorded paid is left, and the
+// owner told: the books say money came in for an order that is canceled.
+func (s *Service) void(ctx context.Context, o *order.Order) error {
+	if !o.InvoiceVoidDue() {
 		return nil
 	}
-	_, err := s.Books.Void(ctx, t.Order)
+	how, err := s.Books.Void(ctx, o)
+	if err != nil {
+		return notConnected(err)
+	}
+	settled := order.InvoiceVoided
+	if how == VoidPaid {
+		settled = order.InvoiceLeft
+		if err := s.alertPaidCanceled(ctx, o); err != nil {
+			return err
+		}
+	}
+	_, _, err = s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+		return cur.InvoiceSettled(settled), nil
+	})
+	return err
+}
+
+// notConnected turns "QuickBooks is not connected" into a retry (the
+// sweeper re-drives the order once it is).
+func notConnected(err error) error {
 	if errors.Is(err, ErrNotConnected) {
 		return apperr.Wrap(err, apperr.Unavailable, "the invoice is voided once QuickBooks is connected again")
 	}
+	return err
+}
+
+// moneyNote says where the order's money stands, for an alert about its
+// books.
+func moneyNote(o *order.Order) string {
+	p := o.Payment
+	switch {
+	case p == nil || p.IntentID == "":
+		return "The customer paid nothing."
+	case p.AmountCaptured == 0:
+		return "The card was not charged."
+	case o.RefundedTotal() >= p.AmountCaptured:
+		return fmt.Sprintf("The card was charged %s and refunded in full.", money.New(p.AmountCaptured, o.Currency))
+	}
+	return fmt.Sprintf("The card was charged %s; %s of it is refunded.", money.New(p.AmountCaptured, o.Currency), money.New(o.RefundedTotal(), o.Currency))
+}
+
+// alertPaidCanceled tells the owner once that canceled order o's invoice
+// was recorded paid (so it was not voided).
+func (s *Service) alertPaidCanceled(ctx context.Context, o *order.Order) error {
+	return s.booksMismatch(ctx, o, alert.BooksMismatch, "invoice-paid-"+o.ID, "Order "+o.ID+" is canceled but its invoice was recorded paid",
+		fmt.Sprintf("Order %s is canceled, but its QuickBooks invoice %s was recorded paid, so it was not voided. %s\n"+
+			"Undo the payment in QuickBooks (or refund the customer there) so that the books agree with the money.", o.ID, o.Invoice.DocNumber, moneyNote(o)))
+}
+
+// booksMismatch tells the owner once (key) that the books and the money
+// disagree about order o.
+func (s *Service) booksMismatch(ctx context.Context, o *order.Order, kind, key, subject, text string) error {
+	logging.FromContext(ctx).Warn().Str("alert", key).Msg(subject)
+	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: key, Kind: kind, OrderID: o.ID, Subject: subject, Text: text})
 	return err
 }
 

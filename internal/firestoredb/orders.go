@@ -209,6 +209,18 @@ type paymentDoc struct {
 	SessionClosed    bool        `firestore:"sessionClosed"`
 	Strays           []strayDoc  `firestore:"strays"`
 	Refunds          []refundDoc `firestore:"refunds"`
+	// Internal: the capture calls that failed without a clear answer.
+	CaptureAttempt  int64       `firestore:"captureAttempt,omitempty"`
+	CaptureFailures int64       `firestore:"captureFailures,omitempty"`
+	Dispute         *disputeDoc `firestore:"dispute,omitempty"`
+}
+
+type disputeDoc struct {
+	ID     string    `firestore:"id"`
+	Amount int64     `firestore:"amount"`
+	Reason string    `firestore:"reason"`
+	Status string    `firestore:"status"`
+	At     time.Time `firestore:"at"`
 }
 
 type refundDoc struct {
@@ -223,6 +235,9 @@ type refundDoc struct {
 	RecordedAt     *time.Time `firestore:"recordedAt"`
 	PaymentFailure string     `firestore:"paymentFailure,omitempty"`
 	BooksFailure   string     `firestore:"booksFailure,omitempty"`
+	Outside        bool       `firestore:"outside,omitempty"`
+	Status         string     `firestore:"status,omitempty"`
+	Attempt        int64      `firestore:"attempt,omitempty"` // internal
 }
 
 // optTime is a time stored as null when zero.
@@ -273,6 +288,7 @@ type invoiceDoc struct {
 	ID        string `firestore:"id"`
 	DocNumber string `firestore:"docNumber"`
 	Total     int64  `firestore:"total"`
+	Settled   string `firestore:"settled,omitempty"`
 }
 
 type choiceDoc struct {
@@ -356,7 +372,7 @@ func toDoc(o *order.Order) orderDoc {
 		d.Choice = &choiceDoc{rateDoc: toRateDoc(c.Rate), Address: toAddressDoc(c.Address)}
 	}
 	if inv := o.Invoice; inv != nil {
-		d.Invoice = &invoiceDoc{ID: inv.ID, DocNumber: inv.DocNumber, Total: inv.Total.Amount}
+		d.Invoice = &invoiceDoc{ID: inv.ID, DocNumber: inv.DocNumber, Total: inv.Total.Amount, Settled: inv.Settled}
 	}
 	if p := o.Payment; p != nil {
 		pd := &paymentDoc{Revision: p.Revision, Attempt: p.Attempt, SessionID: p.SessionID, URL: p.URL, ExpiresAt: p.ExpiresAt, IntentID: p.IntentID,
@@ -365,6 +381,10 @@ func toDoc(o *order.Order) orderDoc {
 		pd.CaptureBefore = optTime(p.CaptureBefore)
 		pd.LapseWarnedAt = optTime(p.LapseWarnedAt)
 		pd.SessionClosed, pd.Strays = p.SessionClosed, []strayDoc{}
+		pd.CaptureAttempt, pd.CaptureFailures = int64(p.CaptureAttempt), int64(p.CaptureFailures)
+		if dp := p.Dispute; dp != nil {
+			pd.Dispute = &disputeDoc{ID: dp.ID, Amount: dp.Amount, Reason: dp.Reason, Status: dp.Status, At: dp.At}
+		}
 		for _, st := range p.Strays {
 			sd := strayDoc{IntentID: st.IntentID, SessionID: st.SessionID, Amount: st.Amount, Reason: st.Reason, At: st.At, Outcome: st.Outcome}
 			sd.CanceledAt = optTime(st.CanceledAt)
@@ -374,7 +394,7 @@ func toDoc(o *order.Order) orderDoc {
 		for _, r := range p.Refunds {
 			pd.Refunds = append(pd.Refunds, refundDoc{N: int64(r.N), Amount: r.Amount, Reason: r.Reason, Actor: r.Actor, At: r.At,
 				ProviderID: r.ProviderID, RefundedAt: optTime(r.RefundedAt), ReceiptID: r.ReceiptID, RecordedAt: optTime(r.RecordedAt),
-				PaymentFailure: r.PaymentFailure, BooksFailure: r.BooksFailure})
+				PaymentFailure: r.PaymentFailure, BooksFailure: r.BooksFailure, Outside: r.Outside, Status: r.Status, Attempt: int64(r.Attempt)})
 		}
 		d.Payment = pd
 	}
@@ -428,7 +448,7 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 		o.Shipping = &order.ShippingChoice{Rate: c.rate(d.Currency), Address: shipping.Address(c.Address)}
 	}
 	if inv := d.Invoice; inv != nil {
-		o.Invoice = &order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: money.New(inv.Total, d.Currency)}
+		o.Invoice = &order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: money.New(inv.Total, d.Currency), Settled: inv.Settled}
 	}
 	if p := d.Payment; p != nil {
 		o.Payment = &order.Payment{Revision: p.Revision, Attempt: p.Attempt, SessionID: p.SessionID, URL: p.URL, ExpiresAt: p.ExpiresAt, IntentID: p.IntentID,
@@ -437,6 +457,10 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 		o.Payment.CaptureBefore = timeOf(p.CaptureBefore)
 		o.Payment.LapseWarnedAt = timeOf(p.LapseWarnedAt)
 		o.Payment.SessionClosed = p.SessionClosed
+		o.Payment.CaptureAttempt, o.Payment.CaptureFailures = int(p.CaptureAttempt), int(p.CaptureFailures)
+		if dp := p.Dispute; dp != nil {
+			o.Payment.Dispute = &order.Dispute{ID: dp.ID, Amount: dp.Amount, Reason: dp.Reason, Status: dp.Status, At: dp.At}
+		}
 		for _, sd := range p.Strays {
 			st := order.StrayPayment{IntentID: sd.IntentID, SessionID: sd.SessionID, Amount: sd.Amount, Reason: sd.Reason, At: sd.At, Outcome: sd.Outcome}
 			st.CanceledAt = timeOf(sd.CanceledAt)
@@ -445,7 +469,7 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 		for _, rd := range p.Refunds {
 			o.Payment.Refunds = append(o.Payment.Refunds, order.Refund{N: int(rd.N), Amount: rd.Amount, Reason: rd.Reason, Actor: rd.Actor, At: rd.At,
 				ProviderID: rd.ProviderID, RefundedAt: timeOf(rd.RefundedAt), ReceiptID: rd.ReceiptID, RecordedAt: timeOf(rd.RecordedAt),
-				PaymentFailure: rd.PaymentFailure, BooksFailure: rd.BooksFailure})
+				PaymentFailure: rd.PaymentFailure, BooksFailure: rd.BooksFailure, Outside: rd.Outside, Status: rd.Status, Attempt: int(rd.Attempt)})
 		}
 	}
 	o.Work = order.Work{State: order.State(d.Work.State), Entry: int(d.Work.Entry), Done: d.Work.Done, Complete: d.Work.Complete, Wake: d.Work.Wake}

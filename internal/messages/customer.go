@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
@@ -98,10 +99,16 @@ func (c *Customers) shipped(ctx context.Context, t orderflow.Transition) error {
 // canceled: on canceled, to a customer whose card was authorized (what
 // happens to the money, released or refunded).
 func (c *Customers) canceled(ctx context.Context, t orderflow.Transition) error {
-	if p := t.Order.Payment; p == nil || p.IntentID == "" {
+	o := t.Order
+	if p := o.Payment; p == nil || p.IntentID == "" {
 		return nil
 	}
-	return c.queue(ctx, t.Order, MailID(t.Order.ID, PurposeCanceled), PurposeCanceled, "canceled", View{})
+	if o.Payment.AmountCaptured == 0 && o.Work.State == order.Canceled && !o.Work.Finished(orderflow.StepCancelPayment) {
+		// Whether the card was charged (a capture in flight as the order
+		// was canceled) is known once the payment's cancel has run.
+		return apperr.New(apperr.Unavailable, "the cancellation email waits for the payment's cancel, which tells whether the card was charged")
+	}
+	return c.queue(ctx, o, MailID(o.ID, PurposeCanceled), PurposeCanceled, "canceled", View{})
 }
 
 // expired: on expired, only to a customer who reached payment (a session
@@ -123,7 +130,7 @@ func (c *Customers) refunds(ctx context.Context, t orderflow.Transition) error {
 	var errs []error
 	var total int64
 	for _, r := range o.Payment.Refunds {
-		if r.RefundedAt.IsZero() {
+		if !r.Made() {
 			continue
 		}
 		total += r.Amount

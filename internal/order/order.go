@@ -36,7 +36,15 @@ type Payment struct {
 	AmountCapturable int64
 	CaptureBefore    time.Time
 	AmountCaptured   int64
-	AmountRefunded   int64
+	// AmountRefunded is what the provider refunded of the charge: the
+	// order's refunds that succeeded, its own and those made outside.
+	AmountRefunded int64
+	// CaptureAttempt counts the capture calls that failed without a clear
+	// answer (a 5xx, a timeout): the provider replays such an answer for
+	// the same key, so the next call uses a new one (CaptureKey).
+	// CaptureFailures counts them since the owner last took the order on.
+	CaptureAttempt  int
+	CaptureFailures int
 	// CardBrand and CardLast4 are the authorized card's ("visa", "4242"),
 	// for the receipt.
 	CardBrand string
@@ -65,6 +73,9 @@ type Invoice struct {
 	ID        string
 	DocNumber string
 	Total     money.Money
+	// Settled says how a canceled order's invoice ended: "voided", or why
+	// it was left as it is; "" while it is still to void.
+	Settled string
 }
 
 // Dispute is a customer's dispute of the charge, as the provider reports

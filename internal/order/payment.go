@@ -1,22 +1,25 @@
 package order
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/money"
 )
 
 // Why an authorization does not authorize the order (StrayPayment.Reason
 // and the webhook's outcomes). The values are stored and documented.
 const (
-	RefusedNotCurrent    = "not_current_session"   // the session is not the order's current one
-	RefusedSessionClosed = "session_closed"        // the order closed the session (it changed) before it was paid
-	RefusedNotPending    = "order_not_pending"     // the order is not waiting for payment any more
-	RefusedNoCustomer    = "no_customer"           // nothing to invoice: the order has no customer
-	RefusedNoShipping    = "no_shipping"           // nowhere to ship: the order has no shipping choice
-	RefusedUncommitted   = "pricing_not_committed" // the pricing changed since the session was made
-	RefusedAmount        = "amount_mismatch"       // the authorized amount is not the committed total
+	RefusedNotCurrent    = "not_current_session"     // the session is not the order's current one
+	RefusedSessionClosed = "session_closed"          // the order closed the session (it changed) before it was paid
+	RefusedNotPending    = "order_not_pending"       // the order is not waiting for payment any more
+	RefusedNoCustomer    = "no_customer"             // nothing to invoice: the order has no customer
+	RefusedNoShipping    = "no_shipping"             // nowhere to ship: the order has no shipping choice
+	RefusedUncommitted   = "pricing_not_committed"   // the pricing changed since the session was made
+	RefusedAmount        = "amount_mismatch"         // the authorized amount is not the committed total
+	RefusedOtherOrder    = "intent_of_another_order" // the session's PaymentIntent names another order (its metadata edited)
 )
 
 // StrayPayment is a card authorization that reached the order but may not
@@ -164,4 +167,86 @@ func (o *Order) PaymentStatus() PaymentStatus {
 		return PaymentAwaiting
 	}
 	return PaymentNone
+}
+
+// MaxCaptureFailures bounds the capture calls that may fail without a
+// clear answer in a row before the order needs the owner.
+const MaxCaptureFailures = 5
+
+// CaptureKey is the idempotency key of the next capture call:
+// capture-<orderId>, then capture-<orderId>-<n> once n calls failed
+// without a clear answer (the provider replays a stored 5xx for a key).
+func (o *Order) CaptureKey() string {
+	if o.Payment == nil || o.Payment.CaptureAttempt == 0 {
+		return "capture-" + o.ID
+	}
+	return fmt.Sprintf("capture-%s-%d", o.ID, o.Payment.CaptureAttempt)
+}
+
+// CaptureFailed records that a capture call failed without a clear
+// answer (why): the next call uses a new key. The MaxCaptureFailures-th
+// such failure in a row moves an approved order to needs_attention, by
+// actor; it reports whether it did.
+func (o *Order) CaptureFailed(why, actor string, at time.Time) (bool, error) {
+	p := o.Payment
+	if p == nil || p.AmountCaptured > 0 {
+		return false, nil
+	}
+	p.CaptureAttempt++
+	p.CaptureFailures++
+	if p.CaptureFailures < MaxCaptureFailures || o.state != Approved {
+		return false, nil
+	}
+	p.CaptureFailures = 0
+	_, err := o.Transition(Move{From: []State{Approved}, To: NeedsAttention, Actor: actor,
+		Reason: fmt.Sprintf("the payment could not be captured: Stripe failed %d times in a row (%s); retry the order once Stripe answers again", MaxCaptureFailures, why)}, at)
+	return err == nil, err
+}
+
+// Captured records that the provider captured amount of the order's
+// authorization: the capture step's answer, or a re-read that found a
+// capture whose answer was lost or is still on its way. An approved order
+// (or one that needs the owner after its capture failed) moves to paid; a
+// canceled order is refunded everything captured (a refund asked for by
+// actor, which the refund steps make), so that its money never stays with
+// the store. It reports whether anything changed.
+func (o *Order) Captured(amount int64, actor string, at time.Time) (bool, error) {
+	p := o.Payment
+	if p == nil || amount <= 0 || p.AmountCaptured > 0 {
+		return false, nil
+	}
+	p.AmountCaptured, p.AmountCapturable, p.CaptureFailures = amount, 0, 0
+	last, _ := o.LastTransition()
+	switch {
+	case o.state == Approved, o.state == NeedsAttention && last.From == Approved:
+		_, err := o.Transition(Move{To: Paid, Actor: actor, Reason: "payment captured"}, at)
+		return true, err
+	case o.state == Canceled:
+		_, err := o.AddRefund(amount, "the order was canceled while its payment was being captured: everything captured is refunded", actor, at)
+		return true, err
+	}
+	o.Note(actor, fmt.Sprintf("payment of %s captured", money.New(amount, o.Currency)), at)
+	return true, nil
+}
+
+// Disputed records the customer's dispute of the charge as the provider
+// reports it. It reports whether the dispute is new to the order and
+// whether anything changed.
+func (o *Order) Disputed(d Dispute, at time.Time) (isNew, changed bool) {
+	if o.Payment == nil {
+		return false, false
+	}
+	cur := o.Payment.Dispute
+	switch {
+	case cur == nil || cur.ID != d.ID:
+		o.Payment.Dispute = &d
+		o.Note("stripe", fmt.Sprintf("the charge is disputed (%s, %s): %s", d.Reason, money.New(d.Amount, o.Currency), d.Status), at)
+		return true, true
+	case cur.Status != d.Status || cur.Amount != d.Amount || cur.Reason != d.Reason:
+		d.At = cur.At
+		o.Payment.Dispute = &d
+		o.Note("stripe", "the dispute is "+d.Status, at)
+		return false, true
+	}
+	return false, false
 }

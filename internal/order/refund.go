@@ -3,6 +3,7 @@ package order
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -58,27 +59,53 @@ type Refund struct {
 	Attempt int
 }
 
-// Key is the refund's idempotency key at the provider and in the books:
-// refund-<orderId>-<n>.
+// Key is the refund's key in the books (QuickBooks' requestid) and its
+// first idempotency key at the provider: refund-<orderId>-<n>.
 func (r Refund) Key(orderID string) string { return fmt.Sprintf("refund-%s-%d", orderID, r.N) }
 
+// PaymentKey is the idempotency key of the next call that makes the
+// refund at the provider: Key, then Key-<k> once k calls failed without a
+// clear answer (the provider replays a stored 5xx for a key).
+func (r Refund) PaymentKey(orderID string) string {
+	if r.Attempt == 0 {
+		return r.Key(orderID)
+	}
+	return fmt.Sprintf("%s-%d", r.Key(orderID), r.Attempt)
+}
+
+// MaxRefundAttempts bounds the calls to make a refund that may fail
+// without a clear answer before it is given up (and the owner told).
+const MaxRefundAttempts = 5
+
 // PaymentDue reports whether the refund is still to be made at the
-// provider.
-func (r Refund) PaymentDue() bool { return r.RefundedAt.IsZero() && r.PaymentFailure == "" }
+// provider: asked for, not answered, not refused.
+func (r Refund) PaymentDue() bool { return r.ProviderID == "" && r.PaymentFailure == "" && !r.Outside }
+
+// Pending reports whether the provider took the refund but has not said
+// it succeeded: it is re-read until it does (or fails).
+func (r Refund) Pending() bool {
+	return r.ProviderID != "" && r.RefundedAt.IsZero() && r.PaymentFailure == ""
+}
+
+// Made reports whether the refund gave money back: the provider said it
+// succeeded, and nothing since said it failed.
+func (r Refund) Made() bool { return !r.RefundedAt.IsZero() && r.PaymentFailure == "" }
 
 // BooksDue reports whether the refund was made and is still to be
 // recorded in the books.
 func (r Refund) BooksDue() bool {
-	return !r.RefundedAt.IsZero() && r.RecordedAt.IsZero() && r.BooksFailure == ""
+	return r.Made() && r.RecordedAt.IsZero() && r.BooksFailure == ""
 }
 
-// RefundsDue reports whether a refund is still to be made or recorded.
+// RefundsDue reports whether a refund is still to be made, re-read or
+// recorded.
 func (o *Order) RefundsDue() bool {
-	return o.Payment != nil && slices.ContainsFunc(o.Payment.Refunds, func(r Refund) bool { return r.PaymentDue() || r.BooksDue() })
+	return o.Payment != nil && slices.ContainsFunc(o.Payment.Refunds, func(r Refund) bool { return r.PaymentDue() || r.Pending() || r.BooksDue() })
 }
 
 // Refundable is what is left to refund: the charge less every refund
-// asked for that the provider did not refuse.
+// (the order's and those made outside) that the provider did not refuse
+// and that did not fail.
 func (o *Order) Refundable() int64 {
 	if o.Payment == nil {
 		return 0
@@ -92,20 +119,19 @@ func (o *Order) Refundable() int64 {
 	return max(left, 0)
 }
 
-// RefundedTotal is what the provider refunded: the order's refunds made,
-// or what the provider reported refunded on the charge (a refund made in
-// its dashboard), whichever is more.
+// RefundedTotal is what the provider refunded: the refunds made, the
+// order's own and those made outside.
 func (o *Order) RefundedTotal() int64 {
 	if o.Payment == nil {
 		return 0
 	}
 	var sum int64
 	for _, r := range o.Payment.Refunds {
-		if !r.RefundedAt.IsZero() {
+		if r.Made() {
 			sum += r.Amount
 		}
 	}
-	return max(sum, o.Payment.AmountRefunded)
+	return sum
 }
 
 // AddRefund asks for a refund of amount (0: all that is left) with the
@@ -141,6 +167,14 @@ func (o *Order) AddRefund(amount int64, reason, actor string, at time.Time) (Ref
 	return r, nil
 }
 
+// RefundOf returns a copy of the order's refund number n.
+func (o *Order) RefundOf(n int) (Refund, bool) {
+	if r := o.refund(n); r != nil {
+		return *r, true
+	}
+	return Refund{}, false
+}
+
 // refund returns the order's refund number n, or nil.
 func (o *Order) refund(n int) *Refund {
 	if o.Payment == nil {
@@ -153,24 +187,152 @@ func (o *Order) refund(n int) *Refund {
 	return &o.Payment.Refunds[i]
 }
 
-// RefundMade records that the provider made refund n (providerID), wakes
-// the work that records it in the books, and moves a charged order whose
-// refunds now reach the charge to refunded, by actor. It reports whether
-// anything changed.
+// RefundMade records that the provider made refund n (providerID) and
+// said it succeeded, wakes the work that records it in the books, and
+// moves a charged order whose refunds now reach the charge to refunded, by
+// actor. It reports whether anything changed.
 func (o *Order) RefundMade(n int, providerID, actor string, at time.Time) (bool, error) {
 	r := o.refund(n)
-	if r == nil || !r.RefundedAt.IsZero() {
+	if r == nil || r.Made() {
 		return false, nil
 	}
-	r.ProviderID, r.RefundedAt, r.PaymentFailure = providerID, at, ""
-	o.Payment.AmountRefunded = max(o.Payment.AmountRefunded, o.RefundedTotal())
+	r.ProviderID, r.RefundedAt, r.PaymentFailure, r.Status = providerID, at, "", "succeeded"
 	o.Work.Wake++
-	if o.RefundedTotal() >= o.Payment.AmountCaptured && CanMove(o.state, Refunded) {
-		_, err := o.Transition(Move{To: Refunded, Actor: actor, Reason: fmt.Sprintf("refunded in full (refund %d, %s)", n, providerID)}, at)
-		return err == nil, err
+	return true, o.refundsChanged(actor, fmt.Sprintf("refund %d of %s made (%s)", n, money.New(r.Amount, o.Currency), providerID), at)
+}
+
+// refundsChanged keeps the refunded amount, and the state, in step with
+// the refunds made: a charged order whose refunds reach the charge
+// becomes refunded; otherwise note is recorded in the history.
+func (o *Order) refundsChanged(actor, note string, at time.Time) error {
+	o.Payment.AmountRefunded = o.RefundedTotal()
+	if o.Payment.AmountRefunded >= o.Payment.AmountCaptured && o.Payment.AmountCaptured > 0 && CanMove(o.state, Refunded) {
+		_, err := o.Transition(Move{To: Refunded, Actor: actor, Reason: "refunded in full (" + note + ")"}, at)
+		return err
 	}
-	o.Note(actor, fmt.Sprintf("refund %d of %s made (%s)", n, money.New(r.Amount, o.Currency), providerID), at)
-	return true, nil
+	if note != "" {
+		o.Note(actor, note, at)
+	}
+	return nil
+}
+
+// RefundPending records that the provider took refund n (providerID) but
+// has not said it succeeded. It reports whether that changed anything.
+func (o *Order) RefundPending(n int, providerID string) bool {
+	r := o.refund(n)
+	if r == nil || r.ProviderID == providerID && r.Status == "pending" {
+		return false
+	}
+	r.ProviderID, r.Status = providerID, "pending"
+	return true
+}
+
+// RefundAttemptFailed records that a call to make refund n failed without
+// a clear answer (why): the next call uses a new key. After
+// MaxRefundAttempts the refund is given up (PaymentFailure); it reports
+// whether it was.
+func (o *Order) RefundAttemptFailed(n int, why string) bool {
+	r := o.refund(n)
+	if r == nil || !r.PaymentDue() {
+		return false
+	}
+	r.Attempt++
+	if r.Attempt < MaxRefundAttempts {
+		return false
+	}
+	r.PaymentFailure = fmt.Sprintf("Stripe failed %d times in a row: %s", r.Attempt, why)
+	return true
+}
+
+// ProviderRefund is a refund of the order's charge as the provider lists
+// it: its id, amount, status, and the order and refund number its
+// metadata names (0 for a refund made outside the store).
+type ProviderRefund struct {
+	ID      string
+	Amount  int64
+	Status  string // pending, succeeded, failed, canceled, requires_action
+	OrderID string
+	N       int
+}
+
+// RefundSync is what SyncRefunds changed that the owner must hear of.
+type RefundSync struct {
+	Changed bool
+	// Outside are refunds made outside the store, newly recorded.
+	Outside []Refund
+	// Failed are refunds the provider now says failed or were canceled:
+	// nothing (more) was given back.
+	Failed []Refund
+}
+
+// SyncRefunds brings the order's refunds in step with the provider's
+// refunds of its charge (found, as the provider lists them): the order's
+// own refunds (by provider id, or by the order and number in their
+// metadata when an answer was lost) take the provider's status; a refund
+// the order does not know was made outside the store and is recorded as
+// such (its books record follows). Only a succeeded refund counts as made;
+// a pending one waits; a failed or canceled one is not counted. The order
+// becomes refunded when the refunds made reach the charge. By actor, at
+// at.
+func (o *Order) SyncRefunds(found []ProviderRefund, actor string, at time.Time) (RefundSync, error) {
+	var out RefundSync
+	p := o.Payment
+	if p == nil || p.AmountCaptured == 0 {
+		return out, nil
+	}
+	var notes []string
+	for _, pr := range found {
+		r := o.refundOf(pr)
+		failed := pr.Status == "failed" || pr.Status == "canceled"
+		switch {
+		case r == nil && !failed:
+			nr := Refund{N: len(p.Refunds) + 1, Amount: pr.Amount, Reason: "refunded outside the store (Stripe's dashboard)", Actor: actor, At: at,
+				Outside: true, ProviderID: pr.ID, Status: pr.Status}
+			if pr.Status == "succeeded" {
+				nr.RefundedAt = at
+			}
+			p.Refunds = append(p.Refunds, nr)
+			out.Outside = append(out.Outside, nr)
+			notes = append(notes, fmt.Sprintf("refund %d of %s made outside the store (%s, %s)", nr.N, money.New(nr.Amount, o.Currency), pr.ID, pr.Status))
+		case r == nil:
+		case failed && r.Status != pr.Status:
+			r.ProviderID, r.Status, r.RefundedAt = pr.ID, pr.Status, time.Time{}
+			r.PaymentFailure = fmt.Sprintf("Stripe's refund %s %s: nothing was given back", pr.ID, map[bool]string{true: "failed", false: "was canceled"}[pr.Status == "failed"])
+			out.Failed = append(out.Failed, *r)
+			notes = append(notes, fmt.Sprintf("refund %d of %s %s at Stripe", r.N, money.New(r.Amount, o.Currency), pr.Status))
+		case pr.Status == "succeeded" && !r.Made():
+			r.ProviderID, r.Status, r.RefundedAt, r.PaymentFailure = pr.ID, pr.Status, at, ""
+			notes = append(notes, fmt.Sprintf("refund %d of %s made (%s)", r.N, money.New(r.Amount, o.Currency), pr.ID))
+		case !failed && pr.Status != "succeeded" && (r.ProviderID != pr.ID || r.Status != pr.Status):
+			r.ProviderID, r.Status = pr.ID, pr.Status
+		default:
+			continue
+		}
+		out.Changed = true
+	}
+	if !out.Changed {
+		return out, nil
+	}
+	o.Work.Wake++
+	return out, o.refundsChanged(actor, strings.Join(notes, "; "), at)
+}
+
+// refundOf finds the order's refund that the provider's refund is: by its
+// id, or by the order and number of its metadata (a refund whose answer
+// was lost).
+func (o *Order) refundOf(pr ProviderRefund) *Refund {
+	for i := range o.Payment.Refunds {
+		if o.Payment.Refunds[i].ProviderID == pr.ID {
+			return &o.Payment.Refunds[i]
+		}
+	}
+	if pr.OrderID != o.ID || pr.N == 0 {
+		return nil
+	}
+	if r := o.refund(pr.N); r != nil && r.ProviderID == "" && r.Amount == pr.Amount && !r.Outside {
+		return r
+	}
+	return nil
 }
 
 // RefundRecorded records that the books recorded refund n as receiptID. It

@@ -33,7 +33,8 @@ const (
 	StepReleaseHolds        = "releaseHolds"         // expired, canceled: give the stock back (checkout)
 	StepCancelPayment       = "cancelPayment"        // canceled: release the card's authorization (payments)
 	StepReleaseRedemptions  = "releaseRedemptions"   // expired, canceled: give promotion redemptions back (checkout)
-	StepVoidInvoice         = "voidInvoice"          // canceled: void the QuickBooks invoice (bookkeeping)
+	StepVoidInvoice         = "voidInvoice"          // canceled: void the QuickBooks invoice, found by its number if the order never heard of it (bookkeeping)
+	StepVoidLateInvoice     = "voidLateInvoice"      // any state: void the invoice a canceled order learned of after its cancel (bookkeeping)
 	StepAlertOwner          = "alertOwner"           // needs_attention: tell the owner why
 	StepReleaseStrays       = "releaseStrayPayments" // any state: cancel authorizations that may not pay for the order (payments)
 	StepRefundPayment       = "refundPayment"        // any state: make the owner's refunds at Stripe (payments)
@@ -75,7 +76,7 @@ func Register(d *Dispatcher, impl map[string]StepFunc) {
 	} {
 		d.On(s.to, s.name, implOf(impl, s.name))
 	}
-	for _, name := range []string{StepReleaseStrays, StepRefundPayment, StepRecordRefund, StepNotifyParts, StepNotifyRefunds} {
+	for _, name := range []string{StepReleaseStrays, StepRefundPayment, StepRecordRefund, StepVoidLateInvoice, StepNotifyParts, StepNotifyRefunds} {
 		d.OnAny(name, implOf(impl, name))
 	}
 }

@@ -3,9 +3,12 @@ package payments
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 )
 
@@ -41,8 +44,10 @@ func (s *Service) apply(ctx context.Context, ev Event) (string, error) {
 		return s.expired(ctx, ev.SessionID)
 	case "payment_intent.canceled", "charge.expired":
 		return s.canceled(ctx, ev.IntentID)
-	case "charge.refunded":
-		return s.refunded(ctx, ev.IntentID, ev.AmountRefunded)
+	case "charge.refunded", "refund.created", "refund.updated", "refund.failed", "charge.refund.updated":
+		return s.refunded(ctx, ev.IntentID)
+	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed":
+		return s.disputed(ctx, ev.DisputeID)
 	}
 	return "ignored", nil
 }
@@ -82,16 +87,14 @@ func (s *Service) completed(ctx context.Context, sessionID string) (string, erro
 	if err != nil {
 		return unknown(err, "payment intent")
 	}
-	if in.OrderID != sess.OrderID {
-		// Not this order's money: the intent's own order is the one its
-		// events move.
-		return fmt.Sprintf("does not apply: the payment intent belongs to order %q, the session to %q", in.OrderID, sess.OrderID), nil
-	}
 	if in.Status != "requires_capture" {
 		return "not authorized: the intent is " + in.Status, nil
 	}
 	ctx = logging.WithOrder(ctx, sess.OrderID)
 	now := s.Now().UTC()
+	if in.OrderID != sess.OrderID {
+		return s.otherOrders(ctx, sess, in, now)
+	}
 	var outcome string
 	_, _, err = s.Orders.Update(ctx, sess.OrderID, func(o *order.Order) (bool, error) {
 		if o.Payment != nil && o.Payment.IntentID == in.ID {
@@ -121,6 +124,34 @@ func (s *Service) completed(ctx context.Context, sessionID string) (string, erro
 	if outcome != string(order.Authorized) {
 		logging.FromContext(ctx).Warn().Str("intent", in.ID).Str("session", sess.ID).Str("outcome", outcome).Msg("a payment that does not authorize the order")
 	}
+	return outcome, nil
+}
+
+// otherOrders: a completed session whose PaymentIntent names another
+// order. If the intent is that order's own payment, it pays for that
+// order and is left alone; otherwise nothing may capture it, and it is a
+// stray of the session's order: released, and the owner told.
+func (s *Service) otherOrders(ctx context.Context, sess SessionInfo, in Intent, now time.Time) (string, error) {
+	if in.OrderID != "" {
+		named, err := s.Orders.Get(ctx, in.OrderID)
+		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
+			return "", err
+		}
+		if err == nil && named.Payment != nil && named.Payment.IntentID == in.ID {
+			return fmt.Sprintf("does not apply: the payment intent is order %q's payment, the session order %q's", in.OrderID, sess.OrderID), nil
+		}
+	}
+	outcome := "stray: " + order.RefusedOtherOrder
+	_, _, err := s.Orders.Update(ctx, sess.OrderID, func(o *order.Order) (bool, error) {
+		return o.AddStray(order.StrayPayment{IntentID: in.ID, SessionID: sess.ID, Amount: in.AmountCapturable, Reason: order.RefusedOtherOrder, At: now}), nil
+	})
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "unknown order", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	logging.FromContext(ctx).Warn().Str("intent", in.ID).Str("session", sess.ID).Str("intentOrder", in.OrderID).Msg("a session whose payment names another order")
 	return outcome, nil
 }
 
@@ -213,9 +244,11 @@ func (s *Service) canceled(ctx context.Context, intentID string) (string, error)
 	return outcome, err
 }
 
-// refunded records the charge's refunded total on the order whose payment
-// it is (it only grows: an older event changes nothing).
-func (s *Service) refunded(ctx context.Context, intentID string, refunded int64) (string, error) {
+// refunded: a refund of a charge was made, changed or failed — the
+// store's own or one made in Stripe's dashboard. The charge's refunds are
+// re-read and the order's brought in step (SyncRefunds); the events'
+// copies are not trusted, and their order does not matter.
+func (s *Service) refunded(ctx context.Context, intentID string) (string, error) {
 	in, err := s.Intents.Intent(ctx, intentID)
 	if err != nil {
 		return unknown(err, "payment intent")
@@ -223,16 +256,65 @@ func (s *Service) refunded(ctx context.Context, intentID string, refunded int64)
 	if in.OrderID == "" {
 		return "no order", nil
 	}
-	outcome := "nothing new"
-	_, _, err = s.Orders.Update(ctx, in.OrderID, func(o *order.Order) (bool, error) {
-		if o.Payment == nil || o.Payment.IntentID != in.ID || refunded <= o.Payment.AmountRefunded {
+	o, err := s.Orders.Get(ctx, in.OrderID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return "unknown order", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if o.Payment == nil || o.Payment.IntentID != in.ID {
+		return "not the order's payment: ignored", nil
+	}
+	before := o.RefundedTotal()
+	o, err = s.SyncRefunds(logging.WithOrder(ctx, o.ID), o.ID)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("refunds re-read: %d refunded (was %d)", o.RefundedTotal(), before), nil
+}
+
+// disputed: the customer disputed the charge (or the dispute changed).
+// The dispute is re-read and marked on the order whose payment it is; the
+// owner hears of each dispute once.
+func (s *Service) disputed(ctx context.Context, disputeID string) (string, error) {
+	if disputeID == "" {
+		return "no dispute", nil
+	}
+	dp, err := s.Intents.Dispute(ctx, disputeID)
+	if err != nil {
+		return unknown(err, "dispute")
+	}
+	in, err := s.Intents.Intent(ctx, dp.IntentID)
+	if err != nil {
+		return unknown(err, "payment intent")
+	}
+	if in.OrderID == "" {
+		return "no order", nil
+	}
+	ctx = logging.WithOrder(ctx, in.OrderID)
+	var isNew bool
+	outcome := "not the order's payment: ignored"
+	o, _, err := s.Orders.Update(ctx, in.OrderID, func(o *order.Order) (bool, error) {
+		if o.Payment == nil || o.Payment.IntentID != in.ID {
 			return false, nil
 		}
-		o.Payment.AmountRefunded, outcome = refunded, "refund recorded"
-		return true, nil
+		var changed bool
+		isNew, changed = o.Disputed(order.Dispute{ID: dp.ID, Amount: dp.Amount, Reason: dp.Reason, Status: dp.Status, At: s.Now().UTC()}, s.Now().UTC())
+		outcome = "dispute " + dp.Status
+		return changed, nil
 	})
 	if apperr.CodeOf(err) == apperr.NotFound {
 		return "unknown order", nil
 	}
+	if err != nil || !isNew {
+		return outcome, err
+	}
+	logging.FromContext(ctx).Warn().Str("dispute", dp.ID).Str("reason", dp.Reason).Msg("the charge is disputed")
+	_, err = s.Alerts.Raise(ctx, alert.Alert{Key: "dispute-" + dp.ID, Kind: alert.PaymentDisputed, OrderID: o.ID,
+		Subject: fmt.Sprintf("Order %s: the customer disputed the charge of %s", o.ID, money.New(dp.Amount, o.Currency)),
+		Text: fmt.Sprintf("The customer's bank opened dispute %s (%s) on the charge of order %s (%s); its status is %s.\n"+
+			"Stripe has taken the amount and a dispute fee from your balance until it is decided. Answer it in the Stripe dashboard with your evidence (the order, its tracking) before the deadline Stripe shows.\n"+
+			"While the charge is disputed it cannot be refunded.", dp.ID, dp.Reason, o.ID, money.New(dp.Amount, o.Currency), dp.Status)})
 	return outcome, err
 }

@@ -82,8 +82,7 @@ type Event struct {
 	OrderID   string // client_reference_id or metadata.orderId, when the object carries it
 	SessionID string // checkout.session.* events
 	IntentID  string // the PaymentIntent the object belongs to
-	// AmountRefunded is a charge's refunded total (charge.refunded).
-	AmountRefunded int64
+	DisputeID string // charge.dispute.* events
 }
 
 // ErrSessionFailed marks a provider error that the provider answered (a
@@ -120,6 +119,21 @@ type Intents interface {
 	// Refund gives back part or all of a captured intent's charge. The
 	// same key again answers the refund made the first time.
 	Refund(ctx context.Context, r RefundRequest) (RefundResult, error)
+	// Refunds lists every refund of the intent's charge, oldest first,
+	// with the order and refund number their metadata names (none for a
+	// refund made in the provider's dashboard).
+	Refunds(ctx context.Context, intentID string) ([]order.ProviderRefund, error)
+	// Dispute re-reads a dispute of a charge.
+	Dispute(ctx context.Context, id string) (Dispute, error)
+}
+
+// Dispute is a charge's dispute as re-read from the provider.
+type Dispute struct {
+	ID       string
+	IntentID string
+	Amount   int64
+	Reason   string
+	Status   string
 }
 
 // RefundRequest is a refund to make at the provider.
@@ -127,6 +141,7 @@ type RefundRequest struct {
 	IntentID       string
 	Amount         int64 // minor units
 	OrderID        string
+	N              int    // the refund's number within the order (kept in its metadata)
 	Reason         string // the owner's words (kept in the refund's metadata)
 	IdempotencyKey string
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/apperr"
@@ -14,32 +15,59 @@ import (
 )
 
 // refundPayment makes the order's refunds still to make at the provider,
-// oldest first, each with the key refund-<orderId>-<n> (so a retried or
+// oldest first, each under its key (refund-<orderId>-<n>, so a retried or
 // re-driven step, or a crash after the provider answered, makes each
-// refund once), and records each on the order: made (the order becomes
-// refunded when its refunds reach the charge), or refused for good (the
-// provider's words, and one owner alert). The provider down is retried.
+// refund once), with the order and the refund's number in its metadata,
+// and records the provider's answer on the order: succeeded (made; the
+// order becomes refunded when its refunds reach the charge), pending
+// (re-read until it settles), or refused for good (the provider's words,
+// and one owner alert). The provider down is retried.
+//
+// Stripe replays a stored 5xx for the same key, so a call that failed
+// without a clear answer is recorded on the refund (the next call uses a
+// new key), and before the next call the charge's refunds are re-read: a
+// refund the lost answer made is found by its metadata. After
+// order.MaxRefundAttempts the refund is given up, with one alert; the
+// owner may ask again. Pending refunds are re-read the same way.
 func (s *Service) refundPayment(ctx context.Context, t orderflow.Transition) error {
 	o := t.Order
 	if o.Payment == nil || o.Payment.IntentID == "" {
 		return nil
+	}
+	if slices.ContainsFunc(o.Payment.Refunds, func(r order.Refund) bool { return r.Pending() || r.PaymentDue() && r.Attempt > 0 }) {
+		cur, err := s.SyncRefunds(ctx, o.ID)
+		if apperr.Transient(err) {
+			// Stripe down for reads too: each refund still to make counts
+			// the attempt, so that a refund is given up after a bound.
+			var errs []error
+			for _, r := range o.Payment.Refunds {
+				if r.PaymentDue() {
+					errs = append(errs, s.refundAttemptFailed(ctx, o, r, err))
+				}
+			}
+			return errors.Join(append(errs, err)...)
+		}
+		if err != nil {
+			return err
+		}
+		o = cur
 	}
 	var errs []error
 	for _, r := range o.Payment.Refunds {
 		if !r.PaymentDue() {
 			continue
 		}
-		re, err := s.Intents.Refund(ctx, RefundRequest{IntentID: o.Payment.IntentID, Amount: r.Amount, OrderID: o.ID, Reason: r.Reason,
-			IdempotencyKey: r.Key(o.ID)})
+		re, err := s.Intents.Refund(ctx, RefundRequest{IntentID: o.Payment.IntentID, Amount: r.Amount, OrderID: o.ID, N: r.N, Reason: r.Reason,
+			IdempotencyKey: r.PaymentKey(o.ID)})
 		if err == nil && (re.Status == RefundFailed || re.Status == RefundCanceled) {
 			err = apperr.New(apperr.FailedPrecondition, "Stripe's refund %s is %s", re.ID, re.Status)
 		}
 		switch {
 		case apperr.Transient(err):
-			errs = append(errs, fmt.Errorf("refund %d: %w", r.N, err))
+			errs = append(errs, s.refundAttemptFailed(ctx, o, r, err))
 		case err != nil:
 			errs = append(errs, s.refundRefused(ctx, o, r, err))
-		default:
+		case re.Status == RefundSucceeded:
 			if _, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
 				return cur.RefundMade(r.N, re.ID, "trigger", s.Now().UTC())
 			}); err != nil {
@@ -47,9 +75,113 @@ func (s *Service) refundPayment(ctx context.Context, t orderflow.Transition) err
 				continue
 			}
 			logging.FromContext(ctx).Info().Int("refund", r.N).Int64("amount", r.Amount).Str("stripeRefund", re.ID).Msg("refund made")
+		default: // pending, requires_action: re-read until it settles
+			if _, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+				return cur.RefundPending(r.N, re.ID), nil
+			}); err != nil {
+				errs = append(errs, fmt.Errorf("record refund %d: %w", r.N, err))
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// refundAttemptFailed records a call for refund r that failed without a
+// clear answer (the next call uses a new key) and returns the error to
+// retry with; the last allowed attempt gives the refund up, with one
+// owner alert.
+func (s *Service) refundAttemptFailed(ctx context.Context, o *order.Order, r order.Refund, cause error) error {
+	why := cause.Error()
+	if e := apperr.As(cause); e != nil {
+		why = e.Message
+	}
+	var gaveUp bool
+	if _, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+		if rf, ok := cur.RefundOf(r.N); !ok || rf.Attempt != r.Attempt {
+			return false, nil // another run recorded this attempt
+		}
+		gaveUp = cur.RefundAttemptFailed(r.N, why)
+		return true, nil
+	}); err != nil {
+		return errors.Join(cause, err)
+	}
+	if !gaveUp {
+		return fmt.Errorf("refund %d: %w", r.N, cause)
+	}
+	logging.FromContext(ctx).Error().Err(cause).Int("refund", r.N).Msg("the refund kept failing: given up")
+	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: r.Key(o.ID) + "-payment", Kind: alert.RefundFailed, OrderID: o.ID,
+		Subject: fmt.Sprintf("Order %s: the refund of %s could not be made", o.ID, money.New(r.Amount, o.Currency)),
+		Text: fmt.Sprintf("Refund %d of order %s (%s, \"%s\") could not be made: Stripe failed %d times in a row (%s).\n"+
+			"Stripe has no refund of it (its refunds were re-read). Nothing was given back: ask for the refund again once Stripe answers, or refund it in the Stripe dashboard.",
+			r.N, o.ID, money.New(r.Amount, o.Currency), r.Reason, order.MaxRefundAttempts, why)})
+	return err
+}
+
+// SyncRefunds re-reads the refunds of the order's charge at the provider
+// and brings the order's in step (order.SyncRefunds): refunds made
+// outside the store are recorded (and then recorded in the books), pending
+// ones settle, failed ones stop counting. The owner hears once of each
+// refund that failed, and of an order refunded in full outside the store
+// while it still had parts to ship. It answers the order as it now stands;
+// Stripe down is UNAVAILABLE.
+func (s *Service) SyncRefunds(ctx context.Context, orderID string) (*order.Order, error) {
+	o, err := s.Orders.Get(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if o.Payment == nil || o.Payment.IntentID == "" || o.Payment.AmountCaptured == 0 {
+		return o, nil
+	}
+	found, err := s.Intents.Refunds(ctx, o.Payment.IntentID)
+	if err != nil {
+		return nil, err
+	}
+	var res order.RefundSync
+	var before order.State
+	cur, _, err := s.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
+		before = cur.State()
+		var err error
+		res, err = cur.SyncRefunds(found, "stripe", s.Now().UTC())
+		return res.Changed, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, r := range res.Failed {
+		_, err := s.Alerts.Raise(ctx, alert.Alert{Key: "refund-failed-" + r.ProviderID, Kind: alert.RefundFailed, OrderID: orderID,
+			Subject: fmt.Sprintf("Order %s: Stripe's refund of %s %s", orderID, money.New(r.Amount, cur.Currency), r.Status),
+			Text: fmt.Sprintf("Refund %d of order %s (%s, Stripe refund %s) %s at Stripe: nothing was given back, and it no longer counts as refunded.\n"+
+				"%s\nRefund the customer another way, or ask for the refund again.", r.N, orderID, money.New(r.Amount, cur.Currency), r.ProviderID, r.Status,
+				booksNote(r))})
+		errs = append(errs, err)
+	}
+	if len(res.Outside) > 0 && cur.State() == order.Refunded && before != order.Refunded && unshipped(cur) {
+		_, err := s.Alerts.Raise(ctx, alert.Alert{Key: "refunded-outside-" + orderID, Kind: alert.RefundedOutside, OrderID: orderID,
+			Subject: "Order " + orderID + " was refunded in full outside the store before it shipped",
+			Text: fmt.Sprintf("Order %s was refunded in full in Stripe's dashboard (%s) while parts of it were still to ship, so the order is now refunded and its held stock goes back on the shelf.\n"+
+				"Do not ship its parcel; if a print job was sent to the printer, cancel it there. To ship it after all, ask the customer to order again.",
+				orderID, money.New(cur.RefundedTotal(), cur.Currency))})
+		errs = append(errs, err)
+	}
+	return cur, errors.Join(errs...)
+}
+
+// booksNote is what an alert about a failed refund says of the books.
+func booksNote(r order.Refund) string {
+	if r.ReceiptID != "" {
+		return "QuickBooks recorded it as refund receipt " + r.ReceiptID + ": delete or void that receipt."
+	}
+	return "It was not recorded in QuickBooks."
+}
+
+// unshipped reports whether part of the order had yet to ship (or had no
+// parts yet: it was paid and not fulfilled).
+func unshipped(o *order.Order) bool {
+	if len(o.Parts) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(o.Parts, func(p order.Part) bool { return !p.Shipped() && p.Status != order.PartCanceled })
 }
 
 // refundRefused records that the provider refused refund r for good and

@@ -27,50 +27,143 @@ func (s *Service) Steps() map[string]orderflow.StepFunc {
 }
 
 // capture captures an approved order's authorization for the order total
-// (key capture-<orderId>, so a retried or re-driven step replays instead
-// of capturing twice), checks that what the provider captured is that
-// total of that order's intent, and moves the order to paid. Stripe sends
-// the receipt.
+// under the order's capture key (capture-<orderId>, so a retried or
+// re-driven step replays instead of capturing twice), checks that what the
+// provider captured is that total of that order's intent, and records the
+// capture: the order moves to paid (Stripe sends the receipt), or, if the
+// owner canceled it meanwhile, is refunded everything captured.
+//
+// Stripe replays a stored 5xx for the same key, so a call that failed
+// without a clear answer is recorded on the order (CaptureFailed: the next
+// call uses a new key) and the next run first reads what Stripe has; after
+// order.MaxCaptureFailures in a row the order needs the owner.
 func (s *Service) capture(ctx context.Context, t orderflow.Transition) error {
 	o := t.Order
 	if o.Payment == nil || o.Payment.IntentID == "" {
 		return apperr.New(apperr.FailedPrecondition, "order %s has no authorized payment to capture", o.ID)
 	}
+	if o.Payment.AmountCaptured > 0 {
+		return nil // recorded (a re-read found it): the order moved on
+	}
 	amount := o.Total().Amount
 	if amount > o.Payment.AmountCapturable {
 		return apperr.New(apperr.FailedPrecondition, "the order total %d exceeds the authorized %d", amount, o.Payment.AmountCapturable)
 	}
-	in, err := s.Intents.Capture(ctx, o.Payment.IntentID, amount, "capture-"+o.ID)
+	if o.Payment.CaptureAttempt > 0 {
+		// An earlier call failed without a clear answer: what does Stripe have?
+		in, err := s.Intents.Intent(ctx, o.Payment.IntentID)
+		if apperr.Transient(err) {
+			return s.captureFailed(ctx, o, err)
+		}
+		if err != nil {
+			return err
+		}
+		switch in.Status {
+		case "succeeded":
+			return s.recordCapture(ctx, o, in)
+		case "requires_capture":
+		default:
+			return apperr.New(apperr.FailedPrecondition, "the card authorization is %s at Stripe: nothing can be captured", in.Status)
+		}
+	}
+	in, err := s.Intents.Capture(ctx, o.Payment.IntentID, amount, o.CaptureKey())
+	if apperr.Transient(err) {
+		return s.captureFailed(ctx, o, err)
+	}
 	if err != nil {
 		return err
 	}
-	if in.ID != o.Payment.IntentID || in.OrderID != o.ID || in.AmountReceived != amount {
-		return apperr.New(apperr.FailedPrecondition, "Stripe captured %s of payment %s (order %q); the order total is %s",
-			money.New(in.AmountReceived, o.Currency), in.ID, in.OrderID, money.New(amount, o.Currency))
+	return s.recordCapture(ctx, o, in)
+}
+
+// captureFailed records a capture run that failed without a clear answer
+// (the next call uses a new key) and returns the error to retry with, or
+// nil once the order, failing again and again, was moved to the owner.
+func (s *Service) captureFailed(ctx context.Context, o *order.Order, cause error) error {
+	why := cause.Error()
+	if e := apperr.As(cause); e != nil {
+		why = e.Message
 	}
-	_, _, err = s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
-		applied, err := cur.Transition(order.Move{From: []order.State{order.Approved}, To: order.Paid, Actor: "trigger", Reason: "payment captured"}, s.Now().UTC())
-		if err != nil || !applied {
-			return false, err
+	var gaveUp bool
+	if _, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+		if cur.Payment == nil || cur.Payment.CaptureAttempt != o.Payment.CaptureAttempt {
+			return false, nil // another run recorded this attempt
 		}
-		cur.Payment.AmountCaptured, cur.Payment.AmountCapturable = in.AmountReceived, 0
-		return true, nil
+		var err error
+		gaveUp, err = cur.CaptureFailed(why, "trigger", s.Now().UTC())
+		return true, err
+	}); err != nil {
+		return errors.Join(cause, err)
+	}
+	if gaveUp {
+		logging.FromContext(ctx).Error().Err(cause).Msg("the capture kept failing: the order needs the owner")
+		return nil
+	}
+	return cause
+}
+
+// recordCapture records what the provider captured of the order's intent.
+// A capture of another amount or intent is refused (the order needs the
+// owner), unless the order was canceled meanwhile: then whatever was
+// captured is refunded.
+func (s *Service) recordCapture(ctx context.Context, o *order.Order, in Intent) error {
+	amount := o.Total().Amount
+	_, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+		if in.ID != cur.Payment.IntentID || in.OrderID != cur.ID {
+			return false, apperr.New(apperr.FailedPrecondition, "Stripe captured payment %s (order %q), not the order's", in.ID, in.OrderID)
+		}
+		if in.AmountReceived != amount && cur.State() != order.Canceled {
+			return false, apperr.New(apperr.FailedPrecondition, "Stripe captured %s of payment %s (order %q); the order total is %s",
+				money.New(in.AmountReceived, o.Currency), in.ID, in.OrderID, money.New(amount, o.Currency))
+		}
+		if cur.State() == order.Canceled && cur.Payment.AmountCaptured == 0 {
+			logging.FromContext(ctx).Warn().Int64("captured", in.AmountReceived).Msg("the payment was captured as the order was canceled: it is refunded")
+		}
+		return cur.Captured(in.AmountReceived, "trigger", s.Now().UTC())
 	})
 	return err
 }
 
 // cancel releases a canceled order's uncaptured authorization (key
-// cancel-<orderId>).
+// cancel-<orderId>). Stripe refusing because the payment was captured
+// meanwhile (a capture in flight as the owner canceled) is not "nothing to
+// release": the capture is recorded and everything captured refunded.
 func (s *Service) cancel(ctx context.Context, t orderflow.Transition) error {
 	o := t.Order
 	if o.Payment == nil || o.Payment.IntentID == "" || o.Payment.AmountCaptured > 0 {
-		return nil // nothing authorized, or captured (refunds are the owner's decision)
+		return nil // nothing authorized, or captured (its refund is on the order)
 	}
 	_, err := s.Intents.Cancel(ctx, o.Payment.IntentID, "cancel-"+o.ID)
-	if apperr.CodeOf(err) == apperr.FailedPrecondition {
-		return nil // already captured or canceled elsewhere: nothing to release
+	if apperr.CodeOf(err) != apperr.FailedPrecondition {
+		return err
 	}
-	return err
+	in, err := s.Intents.Intent(ctx, o.Payment.IntentID)
+	if err != nil || in.Status != "succeeded" {
+		return err // canceled elsewhere (or lapsed): nothing to release
+	}
+	return s.recordCapture(ctx, o, in)
+}
+
+// Captured is what the provider has captured of the order's payment: what
+// the order recorded, or, when it recorded nothing, the intent re-read (a
+// capture whose answer was lost, or that is still on its way). The owner's
+// cancel decides from it. Stripe down is UNAVAILABLE.
+func (s *Service) Captured(ctx context.Context, o *order.Order) (int64, error) {
+	p := o.Payment
+	switch {
+	case p == nil || p.IntentID == "":
+		return 0, nil
+	case p.AmountCaptured > 0:
+		return p.AmountCaptured, nil
+	}
+	in, err := s.Intents.Intent(ctx, p.IntentID)
+	if err != nil {
+		return 0, err
+	}
+	if in.Status == "succeeded" && in.ID == p.IntentID {
+		return in.AmountReceived, nil
+	}
+	return 0, nil
 }
 
 // closeStep makes sure an expired or canceled order's session can no

@@ -79,7 +79,22 @@ func (b *Books) InvoiceStatus(ctx context.Context, id, currency string) (bookkee
 	if err != nil {
 		return bookkeeping.InvoiceStatus{}, err
 	}
-	return bookkeeping.InvoiceStatus{ID: inv.ID, DocNumber: inv.DocNumber, Voided: inv.Voided, Paid: inv.Paid()}, nil
+	return bookkeeping.InvoiceStatus{ID: inv.ID, DocNumber: inv.DocNumber, Total: inv.Total, Voided: inv.Voided, Paid: inv.Paid()}, nil
+}
+
+// FindInvoice implements bookkeeping.Books: the order's invoice found by
+// its DocNumber (the order id), for an invoice whose answer never reached
+// the order.
+func (b *Books) FindInvoice(ctx context.Context, o *order.Order) (order.Invoice, bool, error) {
+	c, _, err := b.client(ctx)
+	if err != nil {
+		return order.Invoice{}, false, err
+	}
+	inv, found, err := c.InvoiceByDocNumber(ctx, o.ID, o.Currency)
+	if err != nil || !found {
+		return order.Invoice{}, false, err
+	}
+	return order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: inv.Total}, true, nil
 }
 
 // InvoicesOfPayment implements bookkeeping.Books: the invoices a payment
@@ -94,29 +109,32 @@ func (b *Books) InvoicesOfPayment(ctx context.Context, paymentID string) ([]stri
 
 // Void implements bookkeeping.Books: it voids the order's invoice unless it
 // is voided already or was paid (a paid invoice is the owner's to
-// handle); it reports whether it voided.
-func (b *Books) Void(ctx context.Context, o *order.Order) (bool, error) {
+// handle), and says which.
+func (b *Books) Void(ctx context.Context, o *order.Order) (string, error) {
 	if o.Invoice == nil {
-		return false, nil
+		return bookkeeping.VoidNoInvoice, nil
 	}
 	c, _, err := b.client(ctx)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	inv, err := c.GetInvoice(ctx, o.Invoice.ID, o.Currency)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	if inv.Voided || (inv.Balance.IsZero() && len(inv.Payments) > 0) {
-		return false, nil
+	switch {
+	case inv.Voided:
+		return bookkeeping.VoidAlready, nil
+	case inv.Balance.IsZero() && len(inv.Payments) > 0:
+		return bookkeeping.VoidPaid, nil
 	}
 	if err := c.VoidInvoice(ctx, inv.ID, inv.SyncToken); err != nil {
 		if f := AsFault(err); f != nil && f.Has("5010") {
-			return false, apperr.Wrap(err, apperr.Aborted, "the invoice changed meanwhile; will try again")
+			return "", apperr.Wrap(err, apperr.Aborted, "the invoice changed meanwhile; will try again")
 		}
-		return false, err
+		return "", err
 	}
-	return true, nil
+	return bookkeeping.VoidDone, nil
 }
 
 // itemsFor returns the item cache of c's company (it survives between

@@ -225,6 +225,24 @@ func (c *Client) GetInvoice(ctx context.Context, id, currency string) (Invoice, 
 	return ans.Invoice.invoice(currency)
 }
 
+// InvoiceByDocNumber finds the invoice whose DocNumber is docNumber
+// (QuickBooks answers a query of it); found is false when there is none.
+func (c *Client) InvoiceByDocNumber(ctx context.Context, docNumber, currency string) (inv Invoice, found bool, err error) {
+	var ans struct {
+		QueryResponse struct {
+			Invoice []wireInvoice `json:"Invoice"`
+		}
+	}
+	if err := c.Query(ctx, "select * from Invoice where DocNumber = "+Quote(docNumber), &ans); err != nil {
+		return Invoice{}, false, err
+	}
+	if len(ans.QueryResponse.Invoice) == 0 {
+		return Invoice{}, false, nil
+	}
+	inv, err = ans.QueryResponse.Invoice[0].invoice(currency)
+	return inv, err == nil, err
+}
+
 // PaymentInvoices returns the ids of the invoices a payment applies to.
 func (c *Client) PaymentInvoices(ctx context.Context, paymentID string) ([]string, error) {
 	var ans struct {

@@ -39,8 +39,12 @@ func BuildRefundReceipt(o *order.Order, r order.Refund, customerID, itemID, acco
 		"CustomerRef":         Ref{Value: customerID},
 		"DepositToAccountRef": Ref{Value: accountID},
 		"DocNumber":           fmt.Sprintf("%s-R%d", o.ID, r.N),
-		"TxnDate":             txnDate.Format("2006-01-02"),
-		"PrivateNote":         note,
+		// A receipt paid from a Bank account is a check to QuickBooks:
+		// without a reference number it waits "To Print". The refund's
+		// document number is the reference (at most 21 characters).
+		"PaymentRefNum": fmt.Sprintf("%s-R%d", o.ID, r.N),
+		"TxnDate":       txnDate.Format("2006-01-02"),
+		"PrivateNote":   note,
 		"Line": []any{map[string]any{"Amount": amount, "DetailType": "SalesItemLineDetail",
 			"Description":         fmt.Sprintf("Refund %d of order %s", r.N, o.ID),
 			"SalesItemLineDetail": map[string]any{"ItemRef": Ref{Value: itemID}, "Qty": 1, "UnitPrice": amount, "TaxCodeRef": Ref{Value: "NON"}}}},

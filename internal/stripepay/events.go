@@ -52,11 +52,10 @@ func ParseEvent(payload []byte, header, secret string) (payments.Event, error) {
 		}
 	case "payment_intent":
 		out.IntentID = str(obj, "id")
-	case "charge":
+	case "charge", "refund":
 		out.IntentID = idOf(obj["payment_intent"])
-		if n, ok := obj["amount_refunded"].(float64); ok {
-			out.AmountRefunded = int64(n)
-		}
+	case "dispute":
+		out.IntentID, out.DisputeID = idOf(obj["payment_intent"]), str(obj, "id")
 	}
 	return out, nil
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/payments"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
@@ -194,6 +197,7 @@ func (s Payments) Refund(ctx context.Context, r payments.RefundRequest) (payment
 	p := &stripe.RefundParams{PaymentIntent: stripe.String(r.IntentID), Amount: stripe.Int64(r.Amount),
 		Reason: stripe.String(string(stripe.RefundReasonRequestedByCustomer))}
 	p.AddMetadata("orderId", r.OrderID)
+	p.AddMetadata("refund", strconv.Itoa(r.N))
 	if reason := []rune(r.Reason); len(reason) > 0 {
 		p.AddMetadata("reason", string(reason[:min(len(reason), 500)]))
 	}
@@ -204,6 +208,41 @@ func (s Payments) Refund(ctx context.Context, r payments.RefundRequest) (payment
 		return payments.RefundResult{}, stepError(err, "refund the payment")
 	}
 	return payments.RefundResult{ID: re.ID, Status: string(re.Status), Amount: re.Amount}, nil
+}
+
+// Refunds implements payments.Intents: GET /v1/refunds?payment_intent=…,
+// every page, oldest first.
+func (s Payments) Refunds(ctx context.Context, intentID string) ([]order.ProviderRefund, error) {
+	p := &stripe.RefundListParams{PaymentIntent: stripe.String(intentID)}
+	p.Context = ctx
+	p.Limit = stripe.Int64(100)
+	var out []order.ProviderRefund
+	it := s.API.Refunds.List(p)
+	for it.Next() {
+		re := it.Refund()
+		n, _ := strconv.Atoi(re.Metadata["refund"])
+		out = append(out, order.ProviderRefund{ID: re.ID, Amount: re.Amount, Status: string(re.Status), OrderID: re.Metadata["orderId"], N: n})
+	}
+	if err := it.Err(); err != nil {
+		return nil, stepError(err, "list the refunds")
+	}
+	slices.Reverse(out) // Stripe lists newest first
+	return out, nil
+}
+
+// Dispute implements payments.Intents.
+func (s Payments) Dispute(ctx context.Context, id string) (payments.Dispute, error) {
+	p := &stripe.DisputeParams{}
+	p.Context = ctx
+	dp, err := s.API.Disputes.Get(id, p)
+	if err != nil {
+		return payments.Dispute{}, stepError(err, "read the dispute")
+	}
+	out := payments.Dispute{ID: dp.ID, Amount: dp.Amount, Reason: string(dp.Reason), Status: string(dp.Status)}
+	if dp.PaymentIntent != nil {
+		out.IntentID = dp.PaymentIntent.ID
+	}
+	return out, nil
 }
 
 // stepError: Stripe down is UNAVAILABLE (the trigger retries); an object
@@ -265,6 +304,16 @@ func (NotConfigured) Session(context.Context, string) (payments.SessionInfo, err
 // Refund implements payments.Intents.
 func (NotConfigured) Refund(context.Context, payments.RefundRequest) (payments.RefundResult, error) {
 	return payments.RefundResult{}, errNotConfigured
+}
+
+// Refunds implements payments.Intents.
+func (NotConfigured) Refunds(context.Context, string) ([]order.ProviderRefund, error) {
+	return nil, errNotConfigured
+}
+
+// Dispute implements payments.Intents.
+func (NotConfigured) Dispute(context.Context, string) (payments.Dispute, error) {
+	return payments.Dispute{}, errNotConfigured
 }
 
 // Intent implements payments.Intents.
