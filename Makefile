@@ -25,7 +25,7 @@ SOAK_SEQUENCES ?= 600
 
 help:
 	@echo "make setup   install what this machine lacks (Java, Firestore emulator, npm packages, staticcheck, stripe-mock, mailpit)"
-	@echo "make dev     run the whole backend locally (emulators, every function, demo store)"
+	@echo "make dev     run the whole backend locally (emulators, every function, demo store); flags: make dev ARGS=\"-port 0\""
 	@echo "make test    run every test (unit, emulator integration, rules, buildpack, JS SDK)"
 	@echo "make soak    run the payment lifecycle's model-based test long ($(SOAK_SEQUENCES) random sequences)"
 	@echo "make bench   run the benchmarks and print their figures"
@@ -66,10 +66,11 @@ $(STRIPE_MOCK):
 $(MAILPIT):
 	GOBIN=$(BIN) $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
-## dev: the whole system on one machine; Ctrl-C stops it.
+## dev: the whole system on one machine; Ctrl-C stops it. ARGS go to
+## oms-dev, e.g. make dev ARGS="-port 0 -print-advance 10s".
 dev: setup
 	@$(GO) build -o $(BIN)/oms-dev ./cmd/oms-dev
-	@trap '' INT; $(BIN)/oms-dev
+	@trap '' INT; $(BIN)/oms-dev $(ARGS)
 
 ## test: every test, with the race detector, against the real emulators;
 ## first the storefront's TypeScript client is type-checked (tsc, pinned in

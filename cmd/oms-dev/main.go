@@ -4,6 +4,7 @@
 //
 // Ports default to Firebase's usual ones, so a storefront configured for the
 // Firebase emulators works unchanged: functions 5001, Firestore 8080, Auth 9099.
+// make dev passes its ARGS: make dev ARGS="-port 0 -print-advance 10s".
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/functions"
+	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/devhost"
 )
@@ -86,16 +88,25 @@ func banner(w io.Writer, h *devhost.Host) {
 	} else {
 		fmt.Fprintf(w, "  ShipEngine        %s\n", h.App.Config.ShipEngineURL)
 	}
+	// signed prints the secret a local fake signs its webhooks with (the
+	// environment's when set there), so that a developer can sign a test
+	// webhook by hand.
+	signed := func(name string) {
+		fmt.Fprintf(w, "                    webhooks signed with %s=%s\n", name, h.App.Config.Secret(name).Reveal())
+	}
 	if h.Stripe != nil {
 		fmt.Fprintf(w, "  Stripe            %s   (local; pay at the session URL; set STRIPE_SECRET_KEY for test mode)\n", h.Stripe.URL)
+		signed(app.StripeWebhookSecret)
 	}
 	if h.QuickBooks != nil {
 		fmt.Fprintf(w, "  QuickBooks        %s   (local, connected; mark invoices paid at %s/app/invoices; set QUICKBOOKS_CLIENT_ID for a sandbox company)\n", h.QuickBooks.URL, h.QuickBooks.URL)
+		signed(app.QuickBooksWebhookVerifier)
 	} else if h.QuickBooksConnectLink != "" {
 		fmt.Fprintf(w, "  QuickBooks        not connected: open %s   (one-time link; redirect URI %s)\n", h.QuickBooksConnectLink, h.App.Config.QuickBooksRedirectURL)
 	}
 	if h.Printer != nil {
 		fmt.Fprintf(w, "  Printer           %s   (local; advance, ship or reject print jobs at %s/app/print-jobs; set LULU_CLIENT_KEY for Lulu's sandbox)\n", h.Printer.URL, h.Printer.URL)
+		signed(app.PrinterSecret)
 	}
 	if h.Mailpit != nil {
 		fmt.Fprintf(w, "  Mail              %s (SMTP)   (local mailpit: read what was sent at %s/api/v1/messages; set SMTP_URL for a real server)\n", h.Mailpit.SMTP, h.Mailpit.URL)

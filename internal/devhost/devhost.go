@@ -167,9 +167,14 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		"OMS_ENV": config.Development, "OMS_PROJECT_ID": o.Project, "OMS_REGION": o.Region,
 	}
 	// The local stand-ins of every paid service whose key is not
-	// configured (real test-mode keys in .env use the real services).
+	// configured (real test-mode keys in .env use the real services). The
+	// environment wins: webhook secrets set there are what the local
+	// Stripe and QuickBooks sign with, so that a developer's own signed
+	// test webhooks verify.
 	fakes, err := localfakes.Start(localfakes.Options{ShipEngine: os.Getenv(app.ShipEngineKey) == "", Stripe: os.Getenv(app.StripeKey) == "",
-		QuickBooks: os.Getenv(app.QuickBooksClientID) == "", Printer: os.Getenv(app.PrinterKey) == "", StripeWebhook: h.URL + "/stripeWebhook", QuickBooksRedirect: h.URL + "/quickbooksCallback"})
+		QuickBooks: os.Getenv(app.QuickBooksClientID) == "", Printer: os.Getenv(app.PrinterKey) == "", StripeWebhook: h.URL + "/stripeWebhook",
+		QuickBooksRedirect: h.URL + "/quickbooksCallback", StripeWebhookSecret: os.Getenv(app.StripeWebhookSecret),
+		QuickBooksVerifier: os.Getenv(app.QuickBooksWebhookVerifier)})
 	if err != nil {
 		return nil, err
 	}

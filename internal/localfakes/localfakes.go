@@ -38,6 +38,11 @@ type Options struct {
 	// QuickBooksRedirect is the callback URL the local QuickBooks' consent
 	// page accepts and the App registers ("" for none).
 	QuickBooksRedirect string
+	// StripeWebhookSecret and QuickBooksVerifier, when set, are what the
+	// local Stripe and QuickBooks sign their webhooks with (the
+	// developer's own, from the environment); random ones otherwise.
+	StripeWebhookSecret string
+	QuickBooksVerifier  string
 }
 
 // Fakes are the running fakes (nil: not started).
@@ -65,6 +70,9 @@ func Start(o Options) (_ *Fakes, err error) {
 		if f.Stripe, err = stripefake.Start(o.StripeWebhook); err != nil {
 			return nil, fmt.Errorf("local Stripe: %w", err)
 		}
+		if o.StripeWebhookSecret != "" {
+			f.Stripe.WebhookSecret = o.StripeWebhookSecret // before any event: nothing is signed yet
+		}
 	}
 	if o.QuickBooks {
 		if f.QuickBooks, err = qbfake.Start(); err != nil {
@@ -72,6 +80,9 @@ func Start(o Options) (_ *Fakes, err error) {
 		}
 		if o.QuickBooksRedirect != "" {
 			f.QuickBooks.AllowRedirect(o.QuickBooksRedirect)
+		}
+		if o.QuickBooksVerifier != "" {
+			f.QuickBooks.VerifierToken = o.QuickBooksVerifier // before any webhook: nothing is signed yet
 		}
 	}
 	if o.Printer {
@@ -83,7 +94,8 @@ func Start(o Options) (_ *Fakes, err error) {
 }
 
 // Vars are the configuration variables (secrets included) that point the
-// App at the fakes started; redirect is quickbooksCallback's URL.
+// App at the fakes started; redirect is quickbooksCallback's URL. The
+// webhook secrets are the ones the fakes sign with (Options' when given).
 func (f *Fakes) Vars(redirect string) map[string]string {
 	v := map[string]string{}
 	if s := f.ShipEngine; s != nil {
