@@ -102,7 +102,7 @@ func TestCancelWhileCaptureInFlight(t *testing.T) {
 	s := newStore(t, r.a, 10, 10)
 	boss := owner(t)
 	id, pi := r.approvedInBooks(t, s, "A", 2)
-	hold := r.st.HoldNext("POST", "/capture")
+	hold := r.st.HoldNext("POST", "/capture", "")
 	done := r.redriveInBackground(t, id)
 	waitReached(t, hold.Reached(), "the capture")
 
@@ -174,7 +174,7 @@ func TestCancelWhileInvoiceInFlight(t *testing.T) {
 	boss := owner(t)
 	qb := localQuickBooks(t)
 	u, id := readyToPay(t, r.a, s, "", "A", 1)
-	hold := qb.HoldNext("POST", "/invoice")
+	hold := qb.HoldNext("POST", "/invoice", id)
 	if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 // every later call is a no-op).
 type Hold struct {
 	method, path string
+	contains     string // "" or a string the request's body must contain
 	reached      chan struct{}
 	release      chan struct{}
 	reachOnce    sync.Once
@@ -37,10 +38,12 @@ type Set struct {
 	holds []*Hold
 }
 
-// Next holds the answer of the next request whose method is method and
-// whose path ends with path (e.g. "POST", "/capture").
-func (s *Set) Next(method, path string) *Hold {
-	h := &Hold{method: method, path: path, reached: make(chan struct{}), release: make(chan struct{})}
+// Next holds the answer of the next request whose method is method, whose
+// path ends with path (e.g. "POST", "/capture") and whose body contains
+// contains (any body when ""): a fake shared by tests running in parallel
+// holds only the request of the test's own order.
+func (s *Set) Next(method, path, contains string) *Hold {
+	h := &Hold{method: method, path: path, contains: contains, reached: make(chan struct{}), release: make(chan struct{})}
 	s.mu.Lock()
 	s.holds = append(s.holds, h)
 	s.mu.Unlock()
@@ -49,11 +52,11 @@ func (s *Set) Next(method, path string) *Hold {
 
 // Take returns (and removes) the first hold that matches the request,
 // or nil.
-func (s *Set) Take(method, path string) *Hold {
+func (s *Set) Take(method, path string, body []byte) *Hold {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, h := range s.holds {
-		if h.method == method && strings.HasSuffix(path, h.path) {
+		if h.method == method && strings.HasSuffix(path, h.path) && bytes.Contains(body, []byte(h.contains)) {
 			s.holds = append(s.holds[:i], s.holds[i+1:]...)
 			return h
 		}

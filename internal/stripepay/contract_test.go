@@ -43,8 +43,14 @@ func TestContractWithStripeMock(t *testing.T) {
 	if _, err := p.Cancel(ctx, "pi_123", "cancel-pi_123"); err != nil {
 		t.Errorf("cancel a stray authorization: %v", err)
 	}
-	if _, err := p.Refund(ctx, payments.RefundRequest{IntentID: "pi_123", Amount: 1500, OrderID: "K7Q2M9XH4TBA",
-		Reason: "the planner arrived damaged", IdempotencyKey: "refund-K7Q2M9XH4TBA-1"}); err != nil {
+	if _, err := p.Refund(ctx, payments.RefundRequest{IntentID: "pi_123", Amount: 1500, OrderID: "K7Q2M9XH4TBA", N: 1,
+		Reason: "the planner arrived damaged", IdempotencyKey: "refund-K7Q2M9XH4TBA-1-2"}); err != nil {
 		t.Errorf("refund: %v", err)
+	}
+	if _, err := p.Refunds(ctx, "pi_123"); err != nil {
+		t.Errorf("list the intent's refunds: %v", err)
+	}
+	if _, err := p.Dispute(ctx, "dp_123"); err != nil {
+		t.Errorf("retrieve a dispute: %v", err)
 	}
 }

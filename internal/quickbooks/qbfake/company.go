@@ -1,6 +1,7 @@
 package qbfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -227,15 +228,16 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body map[string]any
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if r.Method == http.MethodPost {
-		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		if err := dec.Decode(&body); err != nil {
 			s.fault(w, 400, "ValidationFault", "2020", "Request has invalid or unsupported property", "the body is not JSON")
 			return
 		}
 	}
-	if h := s.holds.Take(r.Method, r.URL.Path); h != nil {
+	if h := s.holds.Take(r.Method, r.URL.Path, raw); h != nil {
 		held := fakehold.NewWriter()
 		s.apply(held, r, body)
 		h.Wait(held, w)
@@ -245,10 +247,14 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) {
 }
 
 // HoldNext holds back the answer of the next request whose method is
-// method and whose path ends with path (e.g. "POST", "/invoice"): the
-// request is applied (the invoice created, its webhook sent), then its
-// answer waits until the returned hold is released.
-func (s *Server) HoldNext(method, path string) *fakehold.Hold { return s.holds.Next(method, path) }
+// method, whose path ends with path (e.g. "POST", "/invoice") and whose
+// body contains contains ("" for any; the local QuickBooks is shared by
+// tests running in parallel, so name the order): the request is applied
+// (the invoice created, its webhook sent), then its answer waits until the
+// returned hold is released.
+func (s *Server) HoldNext(method, path, contains string) *fakehold.Hold {
+	return s.holds.Next(method, path, contains)
+}
 
 // apply applies one entity request and writes its answer.
 func (s *Server) apply(w http.ResponseWriter, r *http.Request, body map[string]any) {

@@ -154,10 +154,13 @@ func (s *Server) Dispute(intentID string) string {
 }
 
 // HoldNext holds back the answer of the next API request whose method is
-// method and whose path ends with path: the request is applied (the
-// capture made, the refund created, its events sent), then its answer
-// waits until the returned hold is released.
-func (s *Server) HoldNext(method, path string) *fakehold.Hold { return s.holds.Next(method, path) }
+// method, whose path ends with path and whose form-encoded body contains
+// contains ("" for any): the request is applied (the capture made, the
+// refund created, its events sent), then its answer waits until the
+// returned hold is released.
+func (s *Server) HoldNext(method, path, contains string) *fakehold.Hold {
+	return s.holds.Next(method, path, contains)
+}
 
 // PendingNext makes the next refund start pending, as some refunds do;
 // SetRefundStatus settles it.
@@ -365,7 +368,7 @@ func (s *Server) api(fn apiFunc) http.HandlerFunc {
 		}
 		s.mu.Unlock()
 		var to http.ResponseWriter = w
-		hold := s.holds.Take(r.Method, r.URL.Path)
+		hold := s.holds.Take(r.Method, r.URL.Path, body)
 		var held *fakehold.Writer
 		if hold != nil {
 			held = fakehold.NewWriter()

@@ -117,12 +117,23 @@ func TestLifecycleThroughStripeGo(t *testing.T) {
 	if _, err := refund(100, "refund-O1-3", "changed_mind"); !errors.As(err, &se) || se.Param != "reason" {
 		t.Errorf("an unknown reason: %v", err)
 	}
-	f.Dispute(pi)
+	dp := f.Dispute(pi)
 	if _, err := refund(100, "refund-O1-4", "requested_by_customer"); !errors.As(err, &se) || se.Code != "charge_disputed" {
 		t.Errorf("a disputed charge: %v", err)
 	}
 	if n := len(f.Refunds()); n != 1 {
 		t.Errorf("%d refunds made, want 1", n)
+	}
+	it := api.Refunds.List(&stripe.RefundListParams{PaymentIntent: stripe.String(pi)})
+	var listed []*stripe.Refund
+	for it.Next() {
+		listed = append(listed, it.Refund())
+	}
+	if it.Err() != nil || len(listed) != 1 || listed[0].ID != r1.ID || listed[0].Metadata["orderId"] != "O1" {
+		t.Errorf("the intent's refunds listed: %v %v", listed, it.Err())
+	}
+	if d, err := api.Disputes.Get(dp, nil); err != nil || d.PaymentIntent == nil || d.PaymentIntent.ID != pi || d.Status != "needs_response" {
+		t.Errorf("the dispute read back: %+v %v", d, err)
 	}
 
 	f.Redeliver() // API calls deliver asynchronously
@@ -132,7 +143,7 @@ func TestLifecycleThroughStripeGo(t *testing.T) {
 	for _, e := range events {
 		types = append(types, string(e.Type))
 	}
-	want := []string{"checkout.session.completed", "charge.captured", "payment_intent.succeeded", "charge.refunded"}
+	want := []string{"checkout.session.completed", "charge.captured", "payment_intent.succeeded", "charge.refunded", "refund.created", "charge.dispute.created"}
 	if len(types) != len(want) {
 		t.Fatalf("events %v, want %v", types, want)
 	}
