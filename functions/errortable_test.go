@@ -624,11 +624,14 @@ func TestErrorTableWalk(t *testing.T) {
 		return refundWith(boss.IDToken, map[string]any{"orderId": unknownID, "amount": -5, "reason": "why"})
 	}
 	scenarios["refundOrder/order_not_found"] = func() rpcAnswer[json.RawMessage] {
-		return refundWith(boss.IDToken, map[string]any{"orderId": unknownID, "reason": "why"})
+		return refundWith(boss.IDToken, map[string]any{"orderId": unknownID, "full": true, "reason": "why"})
+	}
+	scenarios["refundOrder/full_with_amount"] = func() rpcAnswer[json.RawMessage] {
+		return refundWith(boss.IDToken, map[string]any{"orderId": unknownID, "full": true, "amount": 500, "reason": "why"})
 	}
 	scenarios["refundOrder/not_captured"] = func() rpcAnswer[json.RawMessage] {
 		_, id := checkedOut(t, a, s, "A", 1)
-		return refundWith(boss.IDToken, map[string]any{"orderId": id, "reason": "why"})
+		return refundWith(boss.IDToken, map[string]any{"orderId": id, "full": true, "reason": "why"})
 	}
 	charged := fulfillingOrder("B", 1)
 	scenarios["refundOrder/amount_too_large"] = func() rpcAnswer[json.RawMessage] {
@@ -644,7 +647,7 @@ func TestErrorTableWalk(t *testing.T) {
 	}
 	scenarios["refundOrder/fully_refunded"] = func() rpcAnswer[json.RawMessage] {
 		id := fulfillingOrder("B", 1)
-		if ans := refundWith(boss.IDToken, map[string]any{"orderId": id, "reason": "all of it"}); ans.status != 200 {
+		if ans := refundWith(boss.IDToken, map[string]any{"orderId": id, "full": true, "reason": "all of it"}); ans.status != 200 {
 			t.Fatalf("the full refund: %+v", ans.Error)
 		}
 		return refundWith(boss.IDToken, map[string]any{"orderId": id, "amount": 1, "reason": "and a cent more"})

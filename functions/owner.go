@@ -10,8 +10,15 @@ import (
 	"github.com/readyplanner/oms/internal/storefront"
 )
 
+// ownerCallable serves one of the owner's callables: as callableOf, and the
+// owner's ID token is checked for revocation on every call, so that an
+// owner signed out everywhere (or disabled) loses these at once.
+func ownerCallable[Req, Ans any](a *app.App, c storefront.Call[Req, Ans], fn callable.Handler[Req, Ans]) http.Handler {
+	return callableOf(a, c, fn, callable.CheckRevoked())
+}
+
 func adjustStock(a *app.App) http.Handler {
-	return callableOf(a, storefront.AdjustStock, func(ctx context.Context, c callable.Caller, req storefront.AdjustStockRequest) (storefront.StockLevel, error) {
+	return ownerCallable(a, storefront.AdjustStock, func(ctx context.Context, c callable.Caller, req storefront.AdjustStockRequest) (storefront.StockLevel, error) {
 		l, err := a.Stock.Adjust(ctx, c.Identity, req.SKU, req.Delta, req.Reason)
 		if err != nil {
 			return storefront.StockLevel{}, err
@@ -21,7 +28,7 @@ func adjustStock(a *app.App) http.Handler {
 }
 
 func markShipped(a *app.App) http.Handler {
-	return callableOf(a, storefront.MarkShipped, func(ctx context.Context, c callable.Caller, req storefront.MarkShippedRequest) (storefront.Order, error) {
+	return ownerCallable(a, storefront.MarkShipped, func(ctx context.Context, c callable.Caller, req storefront.MarkShippedRequest) (storefront.Order, error) {
 		o, err := a.Parts.MarkShipped(ctx, c.Identity, req.OrderID, req.PartID,
 			order.Tracking{Carrier: req.Carrier, TrackingNumber: req.TrackingNumber, TrackingURL: req.TrackingURL})
 		if err != nil {
@@ -32,7 +39,7 @@ func markShipped(a *app.App) http.Handler {
 }
 
 func retryOrder(a *app.App) http.Handler {
-	return callableOf(a, storefront.RetryOrder, func(ctx context.Context, c callable.Caller, req storefront.RetryOrderRequest) (storefront.Order, error) {
+	return ownerCallable(a, storefront.RetryOrder, func(ctx context.Context, c callable.Caller, req storefront.RetryOrderRequest) (storefront.Order, error) {
 		o, err := a.Owner.Retry(ctx, c.Identity, req.OrderID)
 		if err != nil {
 			return storefront.Order{}, err
@@ -42,7 +49,7 @@ func retryOrder(a *app.App) http.Handler {
 }
 
 func cancelOrder(a *app.App) http.Handler {
-	return callableOf(a, storefront.CancelOrder, func(ctx context.Context, c callable.Caller, req storefront.CancelOrderRequest) (storefront.Order, error) {
+	return ownerCallable(a, storefront.CancelOrder, func(ctx context.Context, c callable.Caller, req storefront.CancelOrderRequest) (storefront.Order, error) {
 		o, err := a.Owner.Cancel(ctx, c.Identity, req.OrderID, req.Reason)
 		if err != nil {
 			return storefront.Order{}, err
@@ -52,8 +59,8 @@ func cancelOrder(a *app.App) http.Handler {
 }
 
 func refundOrder(a *app.App) http.Handler {
-	return callableOf(a, storefront.RefundOrder, func(ctx context.Context, c callable.Caller, req storefront.RefundOrderRequest) (storefront.RefundOrderAnswer, error) {
-		o, r, err := a.Owner.Refund(ctx, c.Identity, req.OrderID, req.Amount, req.Reason)
+	return ownerCallable(a, storefront.RefundOrder, func(ctx context.Context, c callable.Caller, req storefront.RefundOrderRequest) (storefront.RefundOrderAnswer, error) {
+		o, r, err := a.Owner.Refund(ctx, c.Identity, req.OrderID, req.Amount, req.Full, req.Reason)
 		if err != nil {
 			return storefront.RefundOrderAnswer{}, err
 		}

@@ -241,7 +241,8 @@ func TestOwnerCallablesCheckRevocation(t *testing.T) {
 
 // Issue 20, item 14: markShipped again with the same carrier and tracking
 // after the order shipped answers the order unchanged (as docs/api.md
-// promises); other tracking is still already_shipped.
+// promises); other tracking is refused as before (the order is not
+// fulfilling: state says shipped).
 func TestMarkShippedAgainAfterTheOrderShipped(t *testing.T) {
 	t.Parallel()
 	a := testApp(t)
@@ -266,7 +267,7 @@ func TestMarkShippedAgainAfterTheOrderShipped(t *testing.T) {
 	}
 	data["trackingNumber"] = "9400 2000"
 	other := rpc[json.RawMessage](t, markShipped(a), boss.IDToken, data)
-	if d := detailsOf(other); d["reason"] != "already_shipped" {
+	if d := detailsOf(other); d["reason"] != order.ReasonNotFulfilling || d["state"] != string(order.Shipped) {
 		t.Errorf("other tracking: %d %s %s", other.status, other.Error.Status, other.Error.Details)
 	}
 }

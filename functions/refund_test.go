@@ -203,8 +203,8 @@ func TestOwnerRefundsPartThenAll(t *testing.T) {
 		t.Errorf("the document: refunded %v, paymentStatus %v", doc["refunded"], doc["paymentStatus"])
 	}
 
-	// The rest (no amount).
-	ans = refund(boss.IDToken, map[string]any{"reason": "the customer changed their mind"})
+	// The rest (full: true).
+	ans = refund(boss.IDToken, map[string]any{"full": true, "reason": "the customer changed their mind"})
 	if ans.status != 200 || ans.Result.Refund.N != 2 || ans.Result.Refund.Amount != total-500 || ans.Result.Refund.Refundable != 0 {
 		t.Fatalf("refund the rest: %d %+v %+v", ans.status, ans.Error, ans.Result)
 	}
@@ -252,7 +252,7 @@ func TestRefusedRefundsAlertOnce(t *testing.T) {
 
 	disputed, pi := r.charged(t, s, "A", 1)
 	r.st.Dispute(pi)
-	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(a), boss.IDToken, map[string]any{"orderId": disputed.ID, "reason": "damaged"}); ans.status != 200 {
+	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(a), boss.IDToken, map[string]any{"orderId": disputed.ID, "full": true, "reason": "damaged"}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
 	for i := 0; i < 3; i++ {

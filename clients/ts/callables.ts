@@ -72,7 +72,7 @@ export const retryOrder = (functions: Functions, data: RetryOrderRequest) => inv
 /** cancelOrder (the owner only): cancels an order before anything ships; a charged one is refunded in full. */
 export const cancelOrder = (functions: Functions, data: CancelOrderRequest) => invoke(functions, "cancelOrder", data);
 
-/** refundOrder (the owner only): refunds part (amount, in cents) or all of a charged order. */
+/** refundOrder (the owner only): refunds part ({ amount } in cents) or all ({ full: true }, no amount) of a charged order: one of the two, never neither. */
 export const refundOrder = (functions: Functions, data: RefundOrderRequest) => invoke(functions, "refundOrder", data);
 
 /**

@@ -215,7 +215,7 @@ export interface AdjustStockRequest {
    * damage or a count correction (−100000 to 100000, not 0).
    */
   delta: number;
-  /** Reason is why, for the stock ledger (1–200 characters). */
+  /** Reason is why, for the stock ledger (1–200 characters on one line). */
   reason: string;
 }
 
@@ -234,9 +234,9 @@ export interface MarkShippedRequest {
   orderId: string;
   /** "parcel" */
   partId: string;
-  /** 1–100 characters, as the customer should read it ("USPS") */
+  /** 1–100 characters on one line, as the customer should read it ("USPS") */
   carrier: string;
-  /** 1–100 characters */
+  /** 1–100 characters on one line */
   trackingNumber: string;
   trackingUrl?: string;
 }
@@ -249,7 +249,7 @@ export interface RetryOrderRequest {
 /** CancelOrderRequest names the order the owner cancels, and why. */
 export interface CancelOrderRequest {
   orderId: string;
-  /** 1–500 characters, kept in the order's history */
+  /** 1–500 characters on one line, kept in the order's history */
   reason: string;
 }
 
@@ -257,11 +257,13 @@ export interface CancelOrderRequest {
 export interface RefundOrderRequest {
   orderId: string;
   /**
-   * Amount is what to refund, in minor units (cents); absent for all
-   * that is left to refund.
+   * Amount is what to refund, in minor units (cents). Required unless
+   * Full: a missing or null amount never means everything.
    */
   amount?: number;
-  /** 1–500 characters, kept with the refund and in the order's history */
+  /** Full asks for everything left to refund, with no amount. */
+  full?: boolean;
+  /** 1–500 characters on one line, kept with the refund and in the order's history */
   reason: string;
 }
 
@@ -507,7 +509,7 @@ export interface Callables {
   refundOrder: {
     request: RefundOrderRequest;
     answer: RefundOrderAnswer;
-    reason: "amount_invalid" | "amount_too_large" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "fully_refunded" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_captured" | "not_owner" | "order_not_found" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "too_many_refunds" | "unknown_field" | "wrong_type";
+    reason: "amount_invalid" | "amount_too_large" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "full_with_amount" | "fully_refunded" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_captured" | "not_owner" | "order_not_found" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "too_many_refunds" | "unknown_field" | "wrong_type";
   };
 }
 

@@ -86,11 +86,19 @@ type Server struct {
 // Option changes how one callable is served.
 type Option func(*options)
 
-type options struct{ allowUnauthenticated bool }
+type options struct{ allowUnauthenticated, checkRevoked bool }
 
 // AllowUnauthenticated lets calls without an ID token through (Caller.UID()
 // is then ""). By default such calls answer UNAUTHENTICATED.
 func AllowUnauthenticated() Option { return func(o *options) { o.allowUnauthenticated = true } }
+
+// CheckRevoked also asks Firebase Auth, on every call, whether the ID token
+// was revoked or its account disabled (TokenVerifier's
+// VerifyIDTokenAndCheckRevoked): for the owner's callables, so that an
+// owner signed out everywhere or disabled loses them at once rather than
+// when the token expires. It costs a request to Auth per call, which the
+// customers' callables do not pay.
+func CheckRevoked() Option { return func(o *options) { o.checkRevoked = true } }
 
 // Handler is a typed callable.
 type Handler[Req, Resp any] func(ctx context.Context, caller Caller, req Req) (Resp, error)
@@ -206,7 +214,11 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, o options) (
 		return c, err
 	}
 	if token != "" {
-		id, err := s.Tokens.VerifyIDToken(ctx, token)
+		verify := s.Tokens.VerifyIDToken
+		if o.checkRevoked {
+			verify = s.Tokens.VerifyIDTokenAndCheckRevoked
+		}
+		id, err := verify(ctx, token)
 		if cerr := ctx.Err(); err != nil && cerr != nil {
 			// The call ran out of time (or was canceled) while the token
 			// was checked: that says nothing about the token.

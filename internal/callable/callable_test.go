@@ -24,6 +24,14 @@ func (f fakeTokens) VerifyIDToken(_ context.Context, token string) (*Identity, e
 	return nil, errors.New("token refused")
 }
 
+// VerifyIDTokenAndCheckRevoked refuses tokens that start with "revoked-".
+func (f fakeTokens) VerifyIDTokenAndCheckRevoked(ctx context.Context, token string) (*Identity, error) {
+	if strings.HasPrefix(token, "revoked-") {
+		return nil, errors.New("ID token has been revoked")
+	}
+	return f.VerifyIDToken(ctx, token)
+}
+
 type fakeAppCheck struct{}
 
 func (fakeAppCheck) VerifyAppCheck(_ context.Context, token string) (string, error) {

@@ -31,7 +31,18 @@ func New(ctx context.Context, app *firebase.App) (*Verifier, error) {
 
 // VerifyIDToken implements callable.TokenVerifier.
 func (v *Verifier) VerifyIDToken(ctx context.Context, token string) (*callable.Identity, error) {
-	t, err := v.client.VerifyIDToken(ctx, token)
+	return identityOf(v.client.VerifyIDToken(ctx, token))
+}
+
+// VerifyIDTokenAndCheckRevoked implements callable.TokenVerifier: the
+// Admin SDK's check, which loads the user from Firebase Auth and refuses
+// a token issued before its refresh tokens were revoked, or one of a
+// disabled account.
+func (v *Verifier) VerifyIDTokenAndCheckRevoked(ctx context.Context, token string) (*callable.Identity, error) {
+	return identityOf(v.client.VerifyIDTokenAndCheckRevoked(ctx, token))
+}
+
+func identityOf(t *auth.Token, err error) (*callable.Identity, error) {
 	if err != nil {
 		return nil, err
 	}

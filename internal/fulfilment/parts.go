@@ -13,6 +13,7 @@ import (
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/owner"
 )
 
 // OrderStore is what the parts need of the orders: the one write path.
@@ -90,7 +91,8 @@ const (
 // carrier, tracking number and (optional) tracking URL, with the owner as
 // the actor in the order's history. When every part has shipped the order
 // moves to shipped in the same write. Marking it again with the same
-// tracking changes nothing.
+// carrier and tracking answers the order unchanged, also once it shipped
+// (or went on to refunded, canceled…).
 func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, orderID, partID string, t order.Tracking) (*order.Order, error) {
 	if err := identity.RequireOwner(who, p.AdminClaim); err != nil {
 		return nil, err
@@ -98,16 +100,23 @@ func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, orderID
 	if err := order.ValidID(orderID); err != nil {
 		return nil, err
 	}
-	t.Carrier, t.TrackingNumber, t.TrackingURL = strings.TrimSpace(t.Carrier), strings.TrimSpace(t.TrackingNumber), strings.TrimSpace(t.TrackingURL)
-	for _, f := range []struct{ name, v string }{{"partId", partID}, {"carrier", t.Carrier}, {"trackingNumber", t.TrackingNumber}} {
-		switch {
-		case f.v == "":
-			return nil, apperr.New(apperr.Invalid, "%s is required", f.name).Because(order.ReasonRequired).On(f.name)
-		case utf8.RuneCountInString(f.v) > maxTrackingField:
-			return nil, apperr.New(apperr.Invalid, "%s must be at most %d characters", f.name, maxTrackingField).Because(order.ReasonTooLong).
-				On(f.name).WithDetails(map[string]int{"max": maxTrackingField})
-		}
+	switch {
+	case strings.TrimSpace(partID) == "":
+		return nil, apperr.New(apperr.Invalid, "partId is required").Because(order.ReasonRequired).On("partId")
+	case utf8.RuneCountInString(partID) > maxTrackingField:
+		return nil, apperr.New(apperr.Invalid, "partId must be at most %d characters", maxTrackingField).Because(order.ReasonTooLong).
+			On("partId").WithDetails(map[string]int{"max": maxTrackingField})
 	}
+	// The carrier and the tracking number reach the customer's email: one
+	// line of text each.
+	var err error
+	if t.Carrier, err = owner.Text("carrier", t.Carrier, maxTrackingField); err != nil {
+		return nil, err
+	}
+	if t.TrackingNumber, err = owner.Text("trackingNumber", t.TrackingNumber, maxTrackingField); err != nil {
+		return nil, err
+	}
+	t.TrackingURL = strings.TrimSpace(t.TrackingURL)
 	if t.TrackingURL != "" {
 		u, err := url.Parse(t.TrackingURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(t.TrackingURL) > maxTrackingURL {
@@ -116,9 +125,16 @@ func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, orderID
 		}
 	}
 	o, _, err := p.Orders.Update(ctx, orderID, func(o *order.Order) (bool, error) {
-		if part := o.Part(partID); part != nil && part.Kind != order.PartParcel {
+		part := o.Part(partID)
+		if part != nil && part.Kind != order.PartParcel {
 			return false, apperr.New(apperr.FailedPrecondition, "part %s of order %s is shipped by the printer, not by hand", partID, orderID).
 				Because("not_a_parcel")
+		}
+		if part != nil && part.Shipped() && part.Carrier == t.Carrier && part.TrackingNumber == t.TrackingNumber {
+			// A repeat (the owner's page sent it twice, or the answer was
+			// lost), in whatever state the order went on to: the order as
+			// it is.
+			return false, nil
 		}
 		return o.ShipPart(partID, t, "owner:"+who.UID, p.Now().UTC())
 	})

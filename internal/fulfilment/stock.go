@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/apperr"
@@ -17,6 +16,7 @@ import (
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/owner"
 	"github.com/readyplanner/oms/internal/sweep"
 )
 
@@ -59,16 +59,17 @@ func (s *Stock) Adjust(ctx context.Context, who *identity.Identity, sku string, 
 	if err := identity.RequireOwner(who, s.AdminClaim); err != nil {
 		return inventory.Level{}, err
 	}
-	switch note = strings.TrimSpace(note); {
+	switch {
 	case sku == "":
 		return inventory.Level{}, apperr.New(apperr.Invalid, "sku is required").Because(order.ReasonRequired).On("sku")
 	case !catalog.ValidSKU(sku):
 		return inventory.Level{}, apperr.New(apperr.Invalid, "sku %q is not a SKU id", sku).Because(order.ReasonMalformed).On("sku")
-	case note == "":
+	case strings.TrimSpace(note) == "":
 		return inventory.Level{}, apperr.New(apperr.Invalid, "reason is required: say why (restock, damage, count)").Because(order.ReasonRequired).On("reason")
-	case utf8.RuneCountInString(note) > maxNote:
-		return inventory.Level{}, apperr.New(apperr.Invalid, "reason must be at most %d characters", maxNote).Because(order.ReasonTooLong).On("reason").
-			WithDetails(map[string]int{"max": maxNote})
+	}
+	note, err := owner.Text("reason", note, maxNote)
+	if err != nil {
+		return inventory.Level{}, err
 	}
 	return s.Store.AdjustStock(ctx, sku, func(l inventory.Level) (inventory.Level, error) { return inventory.Adjust(l, delta) },
 		"owner:"+who.UID, note)

@@ -18,11 +18,18 @@ type Identity struct {
 	Claims         map[string]any // every claim of the token, custom ones included
 }
 
-// Verifier checks a Firebase ID token. It returns an error for any token
-// that is not valid (bad signature, expired, wrong project, revoked,
-// unknown user).
+// Verifier checks a Firebase ID token.
 type Verifier interface {
+	// VerifyIDToken returns an error for any token that is not valid (bad
+	// signature, expired, wrong project, unknown user). It checks the
+	// token itself: a token revoked (or whose account was disabled) since
+	// it was issued passes until it expires (an hour at most).
 	VerifyIDToken(ctx context.Context, token string) (*Identity, error)
+	// VerifyIDTokenAndCheckRevoked is VerifyIDToken that also asks
+	// Firebase Auth whether the token was revoked or its account disabled
+	// (one more request to Auth per call): for the owner's operations,
+	// which a revoked or disabled owner must lose at once.
+	VerifyIDTokenAndCheckRevoked(ctx context.Context, token string) (*Identity, error)
 }
 
 // IsOwner reports whether the identity carries the owner's custom claim

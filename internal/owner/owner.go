@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -94,14 +95,37 @@ const ReasonPartShipped = "part_shipped"
 
 // checkReason checks the owner's words.
 func checkReason(reason string) (string, error) {
-	switch reason = strings.TrimSpace(reason); {
-	case reason == "":
+	if strings.TrimSpace(reason) == "" {
 		return "", apperr.New(apperr.Invalid, "reason is required: say why (it is kept in the order's history)").Because(order.ReasonRequired).On("reason")
-	case utf8.RuneCountInString(reason) > maxReason:
-		return "", apperr.New(apperr.Invalid, "reason must be at most %d characters", maxReason).Because(order.ReasonTooLong).On("reason").
-			WithDetails(map[string]int{"max": maxReason})
 	}
-	return reason, nil
+	return Text("reason", reason, maxReason)
+}
+
+// Text checks a free-text field the owner typed, field naming it: trimmed,
+// it must be 1 to max characters and hold no control character, line or
+// paragraph separator, or bidirectional override — the owner's words reach
+// customers' emails, alerts, Stripe and QuickBooks, where a line break
+// starts a line the owner did not write. It returns the text trimmed, or
+// INVALID_ARGUMENT (required, too_long with max, malformed) on field.
+func Text(field, s string, max int) (string, error) {
+	switch s = strings.TrimSpace(s); {
+	case s == "":
+		return "", apperr.New(apperr.Invalid, "%s is required", field).Because(order.ReasonRequired).On(field)
+	case utf8.RuneCountInString(s) > max:
+		return "", apperr.New(apperr.Invalid, "%s must be at most %d characters", field, max).Because(order.ReasonTooLong).On(field).
+			WithDetails(map[string]int{"max": max})
+	case strings.IndexFunc(s, notText) >= 0:
+		return "", apperr.New(apperr.Invalid, "%s must be one line of text, without control characters", field).Because(order.ReasonMalformed).On(field)
+	}
+	return s, nil
+}
+
+// notText reports whether r may not appear in the owner's text: a control
+// character (C0, DEL, C1: line breaks and tabs included), a line or
+// paragraph separator, or a bidirectional embedding, override or isolate
+// (which would show the text in another order than it is read).
+func notText(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // Cancel cancels an order with the owner's reason. Before its card is
@@ -189,12 +213,19 @@ func cancelRefusal(ord *order.Order) error {
 		Because("not_cancelable").WithDetails(map[string]string{"state": string(st)})
 }
 
-// Refund asks for a refund of amount minor units (0: everything left) of
-// a charged order, with the owner's reason: the refund steps make it at
-// Stripe (key refund-<orderId>-<n>) and record it in QuickBooks, and the
-// order becomes refunded when its refunds reach the charge. The order is
-// answered with the refund asked for (its outcome follows on the order).
-func (o *Operations) Refund(ctx context.Context, who *identity.Identity, orderID string, amount *int64, reason string) (*order.Order, order.Refund, error) {
+// ReasonFullWithAmount is refundOrder's reason when the owner asks for
+// a full refund and an amount at once.
+const ReasonFullWithAmount = "full_with_amount"
+
+// Refund asks for a refund of a charged order, with the owner's reason:
+// amount minor units, or — full, and no amount — everything left to
+// refund. A missing amount is never read as everything (the JS SDK sends
+// undefined as null): without full it is INVALID_ARGUMENT required on
+// amount, and full with an amount is full_with_amount. The refund steps make it at Stripe (key
+// refund-<orderId>-<n>) and record it in QuickBooks, and the order becomes
+// refunded when its refunds reach the charge. The order is answered with
+// the refund asked for (its outcome follows on the order).
+func (o *Operations) Refund(ctx context.Context, who *identity.Identity, orderID string, amount *int64, full bool, reason string) (*order.Order, order.Refund, error) {
 	if err := identity.RequireOwner(who, o.AdminClaim); err != nil {
 		return nil, order.Refund{}, err
 	}
@@ -205,13 +236,24 @@ func (o *Operations) Refund(ctx context.Context, who *identity.Identity, orderID
 	if err != nil {
 		return nil, order.Refund{}, err
 	}
-	var cents int64 // 0: everything left
-	if amount != nil {
-		if *amount <= 0 {
-			return nil, order.Refund{}, apperr.New(apperr.Invalid, "amount must be a positive number of minor units (cents), or absent for all that is left").
-				Because(order.ReasonAmountInvalid).On("amount")
-		}
+	var cents int64 // the domain's 0: everything left
+	switch {
+	case full && amount != nil:
+		return nil, order.Refund{}, apperr.New(apperr.Invalid, "ask for full: true or an amount, not both").Because(ReasonFullWithAmount).On("amount")
+	case full: // cents stays 0
+	case amount == nil:
+		return nil, order.Refund{}, apperr.New(apperr.Invalid, "amount is required: the minor units (cents) to refund, or full: true for all that is left").
+			Because(order.ReasonRequired).On("amount")
+	case *amount <= 0:
+		return nil, order.Refund{}, apperr.New(apperr.Invalid, "amount must be a positive number of minor units (cents); full: true refunds all that is left").
+			Because(order.ReasonAmountInvalid).On("amount")
+	default:
 		cents = *amount
+	}
+	// What is left to refund is Stripe's word: refunds made in its
+	// dashboard count.
+	if _, err := o.Money.SyncRefunds(ctx, orderID); err != nil {
+		return nil, order.Refund{}, err
 	}
 	var made order.Refund
 	cur, _, err := o.Orders.Update(ctx, orderID, func(ord *order.Order) (bool, error) {

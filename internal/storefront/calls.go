@@ -141,7 +141,7 @@ type AdjustStockRequest struct {
 	// Delta is added to what is on hand: positive to restock, negative for
 	// damage or a count correction (−100000 to 100000, not 0).
 	Delta int64 `json:"delta"`
-	// Reason is why, for the stock ledger (1–200 characters).
+	// Reason is why, for the stock ledger (1–200 characters on one line).
 	Reason string `json:"reason"`
 }
 
@@ -157,8 +157,8 @@ type StockLevel struct {
 type MarkShippedRequest struct {
 	OrderID        string `json:"orderId"`
 	PartID         string `json:"partId"`         // "parcel"
-	Carrier        string `json:"carrier"`        // 1–100 characters, as the customer should read it ("USPS")
-	TrackingNumber string `json:"trackingNumber"` // 1–100 characters
+	Carrier        string `json:"carrier"`        // 1–100 characters on one line, as the customer should read it ("USPS")
+	TrackingNumber string `json:"trackingNumber"` // 1–100 characters on one line
 	TrackingURL    string `json:"trackingUrl,omitempty"`
 }
 
@@ -170,16 +170,18 @@ type RetryOrderRequest struct {
 // CancelOrderRequest names the order the owner cancels, and why.
 type CancelOrderRequest struct {
 	OrderID string `json:"orderId"`
-	Reason  string `json:"reason"` // 1–500 characters, kept in the order's history
+	Reason  string `json:"reason"` // 1–500 characters on one line, kept in the order's history
 }
 
 // RefundOrderRequest is the owner's refund of a charged order.
 type RefundOrderRequest struct {
 	OrderID string `json:"orderId"`
-	// Amount is what to refund, in minor units (cents); absent for all
-	// that is left to refund.
+	// Amount is what to refund, in minor units (cents). Required unless
+	// Full: a missing or null amount never means everything.
 	Amount *int64 `json:"amount,omitempty"`
-	Reason string `json:"reason"` // 1–500 characters, kept with the refund and in the order's history
+	// Full asks for everything left to refund, with no amount.
+	Full   bool   `json:"full,omitempty"`
+	Reason string `json:"reason"` // 1–500 characters on one line, kept with the refund and in the order's history
 }
 
 // RefundOrderAnswer is the order with the refund asked for; the refund is

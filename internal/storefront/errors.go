@@ -6,6 +6,7 @@ import (
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/owner"
 	"github.com/readyplanner/oms/internal/pricing"
 	"github.com/readyplanner/oms/internal/shipping"
 )
@@ -52,7 +53,7 @@ var Common = []ErrorCase{
 	{apperr.Invalid, httpedge.ReasonUnknownField, "data has a field the callable does not take (a price, a total, a typo)", []string{"field"}},
 	{apperr.Invalid, httpedge.ReasonWrongType, "a field has the wrong JSON type, or data is not an object (null is allowed only where no fields are taken)", []string{"field"}},
 	{apperr.Unauthenticated, httpedge.ReasonSignInRequired, "no ID token, where signing in is required (every callable but whoami)", nil},
-	{apperr.Unauthenticated, httpedge.ReasonInvalidToken, "an ID token that is not valid (expired, another project, malformed Authorization header)", nil},
+	{apperr.Unauthenticated, httpedge.ReasonInvalidToken, "an ID token that is not valid (expired, another project, malformed Authorization header); on the owner's callables also one revoked since it was issued, or of a disabled account", nil},
 	{apperr.Unauthenticated, httpedge.ReasonAppCheckRequired, "OMS_APPCHECK=enforce and no App Check token", nil},
 	{apperr.Unauthenticated, httpedge.ReasonInvalidAppCheck, "an App Check token that is not valid", nil},
 	{apperr.PermissionDenied, httpedge.ReasonOriginNotAllowed, "the browser's Origin is not one of OMS_STOREFRONT_ORIGINS", nil},
@@ -129,7 +130,7 @@ var notOwner = ErrorCase{apperr.PermissionDenied, identity.ReasonNotOwner, "the 
 var adjustStockErrors = []ErrorCase{
 	notOwner,
 	{apperr.Invalid, order.ReasonRequired, "sku or reason is missing or blank", []string{"field"}},
-	{apperr.Invalid, order.ReasonMalformed, "sku is not a SKU id, or delta is 0 or beyond ±100000", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "sku is not a SKU id, delta is 0 or beyond ±100000, or reason holds a control character or line break", []string{"field"}},
 	{apperr.Invalid, order.ReasonTooLong, "reason is over 200 characters", []string{"field", "max"}},
 	{apperr.NotFound, "unknown_sku", "the SKU has no stock (print on demand, or no such SKU)", nil},
 	{apperr.FailedPrecondition, inventory.ReasonBelowHeld, "on hand would fall below what open orders hold (or below 0): onHand and held are the SKU's now", []string{"onHand", "held"}},
@@ -138,11 +139,11 @@ var adjustStockErrors = []ErrorCase{
 var markShippedErrors = []ErrorCase{
 	notOwner,
 	{apperr.Invalid, order.ReasonRequired, "orderId, partId, carrier or trackingNumber is missing or blank", []string{"field"}},
-	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, or trackingUrl is not an http(s) URL", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, trackingUrl is not an http(s) URL, or carrier or trackingNumber holds a control character or line break", []string{"field"}},
 	{apperr.Invalid, order.ReasonTooLong, "carrier, trackingNumber or partId is over 100 characters", []string{"field", "max"}},
 	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
 	{apperr.NotFound, "unknown_part", "the order has no part partId", nil},
-	{apperr.FailedPrecondition, order.ReasonNotFulfilling, "the order is not fulfilling (not paid yet, or already shipped, canceled…); state says where it is", []string{"state"}},
+	{apperr.FailedPrecondition, order.ReasonNotFulfilling, "the order is not fulfilling (not paid yet, canceled, or shipped and this is not the same carrier and tracking again); state says where it is", []string{"state"}},
 	{apperr.FailedPrecondition, "not_a_parcel", "the part is the print part: the printer ships it and reports its tracking", nil},
 	{apperr.FailedPrecondition, "already_shipped", "the part already shipped with other tracking", nil},
 }
@@ -158,7 +159,7 @@ var retryOrderErrors = []ErrorCase{
 var cancelOrderErrors = []ErrorCase{
 	notOwner,
 	{apperr.Invalid, order.ReasonRequired, "orderId or reason is missing or blank", []string{"field"}},
-	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, or reason holds a control character or line break", []string{"field"}},
 	{apperr.Invalid, order.ReasonTooLong, "reason is over 500 characters", []string{"field", "max"}},
 	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
 	{apperr.FailedPrecondition, "not_paid", "the order is pending: the customer has not paid, and it expires by itself", nil},
@@ -170,10 +171,11 @@ var cancelOrderErrors = []ErrorCase{
 
 var refundOrderErrors = []ErrorCase{
 	notOwner,
-	{apperr.Invalid, order.ReasonRequired, "orderId or reason is missing or blank", []string{"field"}},
-	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id", []string{"field"}},
+	{apperr.Invalid, order.ReasonRequired, "orderId or reason is missing or blank, or amount is missing or null without full: true (nothing left out means everything)", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, or reason holds a control character or line break", []string{"field"}},
 	{apperr.Invalid, order.ReasonTooLong, "reason is over 500 characters", []string{"field", "max"}},
-	{apperr.Invalid, order.ReasonAmountInvalid, "amount is not a positive whole number of minor units", []string{"field"}},
+	{apperr.Invalid, order.ReasonAmountInvalid, "amount is not a positive whole number of minor units (0 is not everything: ask for full: true)", []string{"field"}},
+	{apperr.Invalid, owner.ReasonFullWithAmount, "full: true and an amount: ask for one or the other", []string{"field"}},
 	{apperr.Invalid, order.ReasonAmountTooLarge, "amount is more than is left to refund (refundable)", []string{"field", "refundable"}},
 	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
 	{apperr.FailedPrecondition, order.ReasonNotCaptured, "the card was not charged: cancel the order instead; state says where it is", []string{"state"}},

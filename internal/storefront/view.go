@@ -131,12 +131,14 @@ type PartLine struct {
 	Quantity int64  `json:"quantity"`
 }
 
-// OrderOf is o's public view.
+// OrderOf is o's public view. Its times are those the order document
+// holds, to the microsecond Firestore keeps: an answer built from a write
+// (whose clock has nanoseconds) says what a read of the document says.
 func OrderOf(o *order.Order) Order {
 	v := Order{OrderID: o.ID, State: o.State(), Currency: o.Currency, Lines: []Line{}, Subtotal: o.Subtotal.Amount,
 		Discount: o.LinesDiscount().Amount, Shipping: o.ShippingAmount().Amount, ShippingDiscount: o.Pricing.ShippingDiscount.Amount,
 		Total: o.Total().Amount, Promotions: []Promotion{}, PaymentStatus: o.PaymentStatus(),
-		Refunded: o.RefundedTotal(), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC()}
+		Refunded: o.RefundedTotal(), CreatedAt: stored(o.CreatedAt), UpdatedAt: stored(o.UpdatedAt)}
 	for i, l := range o.Lines {
 		vl := Line{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity, UnitPrice: l.UnitPrice.Amount,
 			ListPrice: l.ListPrice.Amount, OnSale: l.OnSale, Total: l.Total.Amount, Fulfillment: l.Fulfillment}
@@ -178,6 +180,9 @@ func utcOrNil(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
 	}
-	u := t.UTC()
+	u := stored(t)
 	return &u
 }
+
+// stored is t as a Firestore timestamp keeps it: UTC, to the microsecond.
+func stored(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
