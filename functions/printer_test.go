@@ -16,6 +16,7 @@ import (
 	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/lulu"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/storefront"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
@@ -291,5 +292,36 @@ func TestConcurrentPrinterDeliveries(t *testing.T) {
 	}
 	if evs := recordedPrinterEvents(t, job); len(evs) != 1 {
 		t.Errorf("%d events recorded", len(evs))
+	}
+}
+
+// The owner cancels a charged order while the printer takes payment for
+// its job (PAYMENT_IN_PROGRESS, which cannot be canceled): the job becomes
+// PRODUCTION_DELAYED (or UNPAID) moments later, which can, so the cancel
+// waits for it and cancels the job rather than answering "too late".
+func TestCancelWhileThePrinterTakesPayment(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	a := r.a
+	s := newStore(t, a, 10, 10)
+	boss := owner(t)
+	printer := localFakes(t).Printer
+	o, _ := r.charged(t, s, "P", 1)
+	job := o.Part(order.PartPrint).JobID
+	if err := printer.SetStatus(job, "PAYMENT_IN_PROGRESS", "Payment is being processed."); err != nil {
+		t.Fatal(err)
+	}
+	paid := make(chan error, 1)
+	go func() {
+		time.Sleep(time.Second) // Lulu takes payment in moments
+		_, err := printer.Advance(job)
+		paid <- err
+	}()
+	ans := rpc[storefront.Order](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": o.ID, "reason": "the customer wrote: wrong year"})
+	if err := <-paid; err != nil {
+		t.Fatal(err)
+	}
+	if ans.status != 200 || ans.Result.State != order.Canceled || printer.Jobs()[job] != "CANCELED" {
+		t.Errorf("cancel while the printer takes payment: %d %+v, job %s", ans.status, ans.Error, printer.Jobs()[job])
 	}
 }
