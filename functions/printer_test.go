@@ -102,10 +102,8 @@ func TestPrinterWebhook(t *testing.T) {
 	lp := localFakes(t).Printer
 	lp.SetWebhook(hook.URL)
 	defer lp.SetWebhook("")
-	for i := 0; i < 3; i++ {
-		if _, err := lp.Advance(job); err != nil {
-			t.Fatal(err)
-		}
+	if err := lp.AdvanceTo(job, "SHIPPED"); err != nil {
+		t.Fatal(err)
 	}
 	testenv.Poll(t, 5*time.Second, "the SHIPPED delivery", func() bool {
 		for _, e := range recordedPrinterEvents(t, job) {
@@ -137,7 +135,13 @@ func TestPrinterWebhook(t *testing.T) {
 	if err := lp.SetStatus(job, "RETURNED_TO_SENDER", "a status Lulu may add"); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Poll(t, 5*time.Second, "the later deliveries", func() bool { return len(recordedPrinterEvents(t, job)) >= 4 })
+	testenv.Poll(t, 5*time.Second, "the later deliveries", func() bool {
+		seen := map[string]bool{}
+		for _, e := range recordedPrinterEvents(t, job) {
+			seen[e.Status] = true
+		}
+		return seen["DELIVERED"] && seen["RETURNED_TO_SENDER"]
+	})
 	for _, e := range recordedPrinterEvents(t, job) {
 		if _, err := a.Parts.HandleEvent(ctx, e); err != nil {
 			t.Errorf("event %s: %v", e.Status, err)
@@ -303,6 +307,7 @@ func TestCancelWhileThePrinterTakesPayment(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	a := r.a
+	a.Parts.Settings.PaymentWait = 2 * time.Second
 	s := newStore(t, a, 10, 10)
 	boss := owner(t)
 	printer := localFakes(t).Printer
@@ -323,5 +328,24 @@ func TestCancelWhileThePrinterTakesPayment(t *testing.T) {
 	}
 	if ans.status != 200 || ans.Result.State != order.Canceled || printer.Jobs()[job] != "CANCELED" {
 		t.Errorf("cancel while the printer takes payment: %d %+v, job %s", ans.status, ans.Error, printer.Jobs()[job])
+	}
+
+	// The printer still takes payment when the wait is over: UNAVAILABLE,
+	// try again; the order is unchanged.
+	slow, _ := r.charged(t, s, "P", 1)
+	slowJob := slow.Part(order.PartPrint).JobID
+	if err := printer.SetStatus(slowJob, "PAYMENT_IN_PROGRESS", "Payment is being processed."); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	ans = rpc[storefront.Order](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": slow.ID, "reason": "the customer wrote: wrong year"})
+	if ans.Error.Status != "UNAVAILABLE" || !strings.Contains(string(ans.Error.Details), `"printer_unavailable"`) || !strings.Contains(ans.Error.Message, "taking payment") {
+		t.Errorf("cancel while the printer keeps taking payment: %d %+v", ans.status, ans.Error)
+	}
+	if waited := time.Since(began); waited < a.Parts.Settings.PaymentWait {
+		t.Errorf("answered after %s, before the wait (%s) was over", waited, a.Parts.Settings.PaymentWait)
+	}
+	if cur, _ := a.Orders.Get(context.Background(), slow.ID); cur.State() != order.Fulfilling || len(cur.Payment.Refunds) != 0 || printer.Jobs()[slowJob] != "PAYMENT_IN_PROGRESS" {
+		t.Errorf("the refused cancel changed the order: %s %+v, job %s", cur.State(), cur.Payment.Refunds, printer.Jobs()[slowJob])
 	}
 }

@@ -33,7 +33,15 @@ type PrintSettings struct {
 	// UnpaidAlertAfter is how long a job may wait unpaid before the owner
 	// is alerted.
 	UnpaidAlertAfter time.Duration
+	// PaymentWait is how long canceling a job waits while the printer takes
+	// payment for it (PAYMENT_IN_PROGRESS cannot be canceled; what follows
+	// it can); DefaultPaymentWait when 0.
+	PaymentWait time.Duration
 }
+
+// DefaultPaymentWait is how long a cancel waits, by default, for the
+// printer to finish taking payment for a job: Lulu takes moments.
+const DefaultPaymentWait = 10 * time.Second
 
 // claimFor is how long a claim to create a print job stands: a runner that
 // died holding it is replaced after that (and finds the job it may have
@@ -110,6 +118,9 @@ const ReasonInProduction = "in_production"
 // status) when it is too late.
 func (p *Parts) StopPrint(ctx context.Context, orderID, jobID string) error {
 	err := p.stopPrint(ctx, orderID, jobID, true)
+	if e := apperr.As(err); e != nil && e.Code == apperr.Unavailable && e.Reason == "printer_unavailable" && e.Err == nil {
+		return err // ours, with its own words: the printer kept taking payment
+	}
 	if apperr.CodeOf(err) == apperr.Unavailable {
 		return apperr.Wrap(err, apperr.Unavailable, "the printer could not be asked to cancel the job of order %s; try again", orderID).Because("printer_unavailable")
 	}
@@ -134,6 +145,15 @@ func (p *Parts) stopPrint(ctx context.Context, orderID, jobID string, again bool
 		}
 		job = &j
 	}
+	if job.Status == JobPaymentInProgress {
+		// The printer is taking payment: moments later the job is
+		// PRODUCTION_DELAYED (or UNPAID again), and both can be canceled.
+		paid, err := p.awaitPayment(ctx, orderID, job.ID)
+		if err != nil {
+			return err
+		}
+		job = &paid
+	}
 	switch {
 	case job.Status == JobCanceled || job.Status == JobRejected || job.Status == JobError:
 		return nil
@@ -151,6 +171,40 @@ func (p *Parts) stopPrint(ctx context.Context, orderID, jobID string, again bool
 	}
 	return apperr.New(apperr.FailedPrecondition, "the printer's job %s for order %s is %s: too late to cancel; refund the order instead", job.ID, orderID, job.Status).
 		Because(ReasonInProduction).WithDetails(map[string]string{"printerStatus": job.Status})
+}
+
+// awaitPayment re-reads a job the printer is taking payment for until it
+// has moved on, backing off, for at most Settings.PaymentWait: UNAVAILABLE
+// (printer_unavailable) when it still takes payment then, so that the
+// caller tries again.
+func (p *Parts) awaitPayment(ctx context.Context, orderID, jobID string) (PrintJob, error) {
+	wait := p.Settings.PaymentWait
+	if wait <= 0 {
+		wait = DefaultPaymentWait
+	}
+	pause := 250 * time.Millisecond
+	for waited := time.Duration(0); waited < wait; {
+		pause = min(pause, wait-waited)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return PrintJob{}, apperr.Wrap(ctx.Err(), apperr.Unavailable, "the printer did not finish taking payment in time").Because("printer_unavailable")
+		case <-t.C:
+		}
+		waited += pause
+		pause *= 2
+		job, err := p.Printer.Job(ctx, jobID)
+		if err != nil {
+			return PrintJob{}, err
+		}
+		if job.Status != JobPaymentInProgress {
+			return job, nil
+		}
+	}
+	return PrintJob{}, apperr.New(apperr.Unavailable,
+		"the printer is taking payment for job %s of order %s (%s), when it cannot be canceled; it can be in a moment: try again", jobID, orderID, JobPaymentInProgress).
+		Because("printer_unavailable")
 }
 
 // recordJob writes what the printer says of the order's print job on its

@@ -77,10 +77,8 @@ func TestJobsTokensAndRetries(t *testing.T) {
 	}
 	f.FailNext(0)
 	// Shipped: the tracking of the line item.
-	for i := 0; i < 3; i++ { // CREATED → PRODUCTION_READY → IN_PRODUCTION → SHIPPED
-		if _, err := f.Advance(job.ID); err != nil {
-			t.Fatal(err)
-		}
+	if err := f.AdvanceTo(job.ID, fulfilment.JobShipped); err != nil {
+		t.Fatal(err)
 	}
 	shipped, err := c.Job(ctx, job.ID)
 	if err != nil || shipped.Status != fulfilment.JobShipped || shipped.TrackingNumber == "" || shipped.Carrier != "USPS" || !strings.HasPrefix(shipped.TrackingURL, "https://") {
@@ -178,7 +176,7 @@ func TestSubscribe(t *testing.T) {
 		}
 	}
 	slices.Sort(statuses)
-	if !slices.Equal(statuses, []string{"CREATED", "PRODUCTION_READY"}) {
+	if !slices.Equal(statuses, []string{"CREATED", "UNPAID"}) {
 		t.Errorf("delivered %v", statuses)
 	}
 }
@@ -283,5 +281,47 @@ func TestSubscribeTwice(t *testing.T) {
 	case <-got:
 	case <-time.After(5 * time.Second):
 		t.Error("no delivery after the subscription was activated again")
+	}
+}
+
+// The statuses a job passes through on its way to production, as Lulu's
+// table of transitions has them: UNPAID and PRODUCTION_DELAYED can be
+// canceled, PAYMENT_IN_PROGRESS cannot; an account without a payment
+// method leaves its jobs UNPAID.
+func TestPaymentStatuses(t *testing.T) {
+	f, c := start(t)
+	ctx := context.Background()
+	var path []string
+	job, _ := c.CreateJob(ctx, request("K7Q2M9XH4TBG"))
+	for {
+		st, err := f.Advance(job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path = append(path, st)
+		if st == fulfilment.JobProductionReady {
+			break
+		}
+	}
+	if want := []string{"UNPAID", "PAYMENT_IN_PROGRESS", "PRODUCTION_DELAYED", "PRODUCTION_READY"}; !slices.Equal(path, want) {
+		t.Errorf("the way to production: %v, want %v", path, want)
+	}
+	for _, c2 := range []struct {
+		status string
+		cancel bool
+	}{{"UNPAID", true}, {"PAYMENT_IN_PROGRESS", false}, {"PRODUCTION_DELAYED", true}, {"PRODUCTION_READY", false}} {
+		j, _ := c.CreateJob(ctx, request("K7Q2M9XH4TBH"))
+		if err := f.AdvanceTo(j.ID, c2.status); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.CancelJob(ctx, j.ID)
+		if got := err == nil; got != c2.cancel {
+			t.Errorf("canceling a job %s: %v", c2.status, err)
+		}
+	}
+	f.NoPaymentMethod(true)
+	unpaid, _ := c.CreateJob(ctx, request("K7Q2M9XH4TBJ"))
+	if err := f.AdvanceTo(unpaid.ID, fulfilment.JobProductionReady); err == nil || f.Jobs()[unpaid.ID] != fulfilment.JobUnpaid {
+		t.Errorf("without a payment method: %v, %s", err, f.Jobs()[unpaid.ID])
 	}
 }

@@ -154,8 +154,8 @@ func (s *Server) FailNext(n int) { s.mu.Lock(); s.failNext = n; s.mu.Unlock() }
 // Fail429 answers the next n API calls 429.
 func (s *Server) Fail429(n int) { s.mu.Lock(); s.fail429 = n; s.mu.Unlock() }
 
-// NoPaymentMethod makes new jobs stop in UNPAID (the account has no
-// payment method), as Lulu does.
+// NoPaymentMethod makes jobs stop in UNPAID (the account has no payment
+// method), as Lulu does: Advance leaves them there.
 func (s *Server) NoPaymentMethod(on bool) { s.mu.Lock(); s.unpaid = on; s.mu.Unlock() }
 
 // ExpireTokens makes every token it gave out invalid (the next call is 401).
@@ -402,10 +402,19 @@ func (s *Server) set(j *job, name, message string) {
 	s.notify(j)
 }
 
-// Advance moves a job one step along the happy path (CREATED →
-// PRODUCTION_READY, or UNPAID when the account has no payment method; …
-// IN_PRODUCTION → SHIPPED with tracking → DELIVERED). It reports the new
-// status.
+// happyPath is the way a job goes at Lulu when nothing goes wrong: it is
+// validated (CREATED), waits to be paid (UNPAID), is paid
+// (PAYMENT_IN_PROGRESS, which cannot be canceled), waits out its
+// production delay (PRODUCTION_DELAYED, which can), and is made, shipped
+// and delivered.
+var happyPath = map[string]string{"CREATED": "UNPAID", "UNPAID": "PAYMENT_IN_PROGRESS", "PAYMENT_IN_PROGRESS": "PRODUCTION_DELAYED",
+	"PRODUCTION_DELAYED": "PRODUCTION_READY", "PRODUCTION_READY": "IN_PRODUCTION", "IN_PRODUCTION": "SHIPPED", "SHIPPED": "DELIVERED"}
+
+// Advance moves a job one step along Lulu's happy path (CREATED → UNPAID
+// → PAYMENT_IN_PROGRESS → PRODUCTION_DELAYED → PRODUCTION_READY →
+// IN_PRODUCTION → SHIPPED with tracking → DELIVERED). A job of an account
+// without a payment method stays UNPAID (an error says so). It reports the
+// new status.
 func (s *Server) Advance(id string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -413,14 +422,14 @@ func (s *Server) Advance(id string) (string, error) {
 	if j == nil {
 		return "", fmt.Errorf("no print job %s", id)
 	}
-	next := map[string]string{"CREATED": "PRODUCTION_READY", "UNPAID": "PAYMENT_IN_PROGRESS", "PAYMENT_IN_PROGRESS": "PRODUCTION_DELAYED",
-		"PRODUCTION_DELAYED": "PRODUCTION_READY", "PRODUCTION_READY": "IN_PRODUCTION", "IN_PRODUCTION": "SHIPPED", "SHIPPED": "DELIVERED"}[j.Status.Name]
-	if j.Status.Name == "CREATED" && s.unpaid {
-		next = "UNPAID"
+	next := happyPath[j.Status.Name]
+	switch {
+	case next == "":
+		return j.Status.Name, fmt.Errorf("print job %s is %s: nothing follows", id, j.Status.Name)
+	case j.Status.Name == "UNPAID" && s.unpaid:
+		return j.Status.Name, fmt.Errorf("print job %s is UNPAID: the account has no payment method", id)
 	}
 	switch next {
-	case "":
-		return j.Status.Name, fmt.Errorf("print job %s is %s: nothing follows", id, j.Status.Name)
 	case "SHIPPED":
 		s.ship(j, "USPS", "9261290100130435082"+strconv.FormatInt(j.ID%1000, 10), "")
 		return next, nil
@@ -438,6 +447,27 @@ func (s *Server) ship(j *job, carrier, tracking, url string) {
 		l.CarrierName, l.TrackingID, l.TrackingURLs = &c, &t, []string{url}
 	}
 	s.set(j, "SHIPPED", "Shipped.")
+}
+
+// AdvanceTo advances a job along the happy path until it is in status
+// (SHIPPED, say); an error when the path does not lead there.
+func (s *Server) AdvanceTo(id, status string) error {
+	for range len(happyPath) + 1 {
+		s.mu.Lock()
+		j := s.find(id)
+		cur := ""
+		if j != nil {
+			cur = j.Status.Name
+		}
+		s.mu.Unlock()
+		if cur == status {
+			return nil
+		}
+		if _, err := s.Advance(id); err != nil {
+			return fmt.Errorf("advancing to %s: %w", status, err)
+		}
+	}
+	return fmt.Errorf("print job %s does not reach %s", id, status)
 }
 
 // Ship ships a job in production (or any job not yet final, as a tester
