@@ -13,13 +13,18 @@ import (
 // onMailWritten is the built-in sender: a mail written PENDING (queued) or
 // RETRY (by the owner, once a cause is fixed) is delivered through
 // SMTP_URL at once; the sweeper takes the retries that wait for their
-// time. With OMS_MAIL_SENDER=extension (or no SMTP_URL) it does nothing.
+// time. With OMS_MAIL_SENDER=extension the extension delivers, and a mail
+// it writes ERROR alerts the owner (once). Without SMTP_URL it does
+// nothing.
 func onMailWritten(a *app.App) func(context.Context, cloudevents.Event) error {
-	return onDue(a, "onMailWritten", "delivery.state", func() func(context.Context, string) (string, error) {
-		if a.Sender == nil {
-			return nil
+	return onState(a, "onMailWritten", "delivery.state", func(state string) func(context.Context, string) (string, error) {
+		switch {
+		case a.Sender != nil && (state == messages.StatePending || state == messages.StateRetry):
+			return a.Sender.Deliver
+		case a.Extension != nil && state == messages.StateError:
+			return a.Extension.Ended
 		}
-		return a.Sender.Deliver
+		return nil
 	})
 }
 
@@ -28,19 +33,20 @@ func onMailWritten(a *app.App) func(context.Context, cloudevents.Event) error {
 // that failed. The alert's mail is queued with the alert and never waits
 // for this. Without a webhook it does nothing.
 func onAlertWritten(a *app.App) func(context.Context, cloudevents.Event) error {
-	return onDue(a, "onAlertWritten", "webhook.state", func() func(context.Context, string) (string, error) {
-		if a.Hooks == nil {
+	return onState(a, "onAlertWritten", "webhook.state", func(state string) func(context.Context, string) (string, error) {
+		if a.Hooks == nil || (state != messages.StatePending && state != messages.StateRetry) {
 			return nil
 		}
 		return a.Hooks.Post
 	})
 }
 
-// onDue is a trigger that runs attempt on the written document when the
-// delivery record at field is PENDING or RETRY (the attempt claims it, so
-// a duplicate event does nothing); attempt returns nil when the feature
-// is off.
-func onDue(a *app.App, name, field string, attempt func() func(context.Context, string) (string, error)) func(context.Context, cloudevents.Event) error {
+// onState is a trigger that runs what act answers for the state of the
+// delivery record at field of the written document (nil: nothing to do —
+// the feature is off, or the state needs nothing). What it runs must be
+// safe under a duplicate event (an attempt claims the record; an alert is
+// raised once).
+func onState(a *app.App, name, field string, act func(state string) func(context.Context, string) (string, error)) func(context.Context, cloudevents.Event) error {
 	return func(ctx context.Context, ce cloudevents.Event) error {
 		ctx = a.Log.With().Str("function", name).Str("event", ce.ID()).Logger().WithContext(ctx)
 		log := logging.FromContext(ctx)
@@ -49,11 +55,12 @@ func onDue(a *app.App, name, field string, attempt func() func(context.Context, 
 			log.Error().Err(err).Msg("undecodable event dropped")
 			return nil
 		}
-		run := attempt()
-		if run == nil || ev.New == nil {
+		if ev.New == nil {
 			return nil
 		}
-		if st, _ := ev.New.String(field); st != messages.StatePending && st != messages.StateRetry {
+		st, _ := ev.New.String(field)
+		run := act(st)
+		if run == nil {
 			return nil
 		}
 		outcome, err := run(ctx, ev.DocumentID())

@@ -160,7 +160,7 @@ func TestExtensionModeLosesNothing(t *testing.T) {
 	a, ctx := r.a, context.Background()
 	now := r.clk.Now()
 	mail := a.Firestore.Collection("mail")
-	write := func(id string, delivery map[string]any) {
+	write := func(id string, delivery map[string]any) { // as the extension or the other sender left it
 		t.Helper()
 		if _, err := mail.Doc(id).Set(ctx, map[string]any{"to": id + "@example.com", "message": map[string]any{"subject": "Hello " + id, "text": "hello"},
 			"orderId": id, "purpose": "test", "createdAt": now, "delivery": delivery}); err != nil {
@@ -218,6 +218,7 @@ func TestExtensionModeLosesNothing(t *testing.T) {
 	}
 	t.Cleanup(func() { mp.Stop() })
 	b := newRigWith(t, map[string]string{"SMTP_URL": mp.SMTPURL(), "OMS_OWNER_EMAIL": "owner@readyplanner.example"})
+	mail = b.a.Firestore.Collection("mail") // its own project
 	pending := testenv.ID("extpending")
 	write(pending, map[string]any{"state": "PENDING", "attempts": 0, "startTime": now, "error": nil})
 	for i := 0; i < 2; i++ {

@@ -102,6 +102,11 @@ type App struct {
 	Mail   *firestoredb.Mail
 	Emails *messages.Customers
 	Sender *messages.Sender
+	// Extension watches the outbox while the Trigger Email extension
+	// delivers it (OMS_MAIL_SENDER=extension; nil otherwise): its failures
+	// alerted, its lost attempts ended, the built-in sender's leftovers
+	// handed over.
+	Extension *messages.Extension
 	// Hooks posts the owner's alerts to OMS_ALERT_WEBHOOK_URL (nil
 	// without one).
 	Hooks *messages.Hooks
@@ -218,6 +223,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.Sender = &messages.Sender{Mail: a.Mail, Transport: tr, Alerts: a.Alerts, Lease: 10 * time.Minute, MaxAttempts: 8, Now: o.Now}
 	} else if builtIn {
 		a.Log.Warn().Msg("SMTP_URL is not set: emails are queued in mail/ and sent once it is (or set OMS_MAIL_SENDER=extension)")
+	} else {
+		a.Extension = &messages.Extension{Mail: a.Mail, Alerts: a.Alerts, Grace: 5 * time.Minute}
 	}
 	if hook := cfg.Secret(AlertWebhookURL).Reveal(); hook != "" {
 		a.Hooks = &messages.Hooks{Alerts: a.Alerts, Transport: alerthook.New(hook), Lease: 30 * time.Second, MaxAttempts: 8, Now: o.Now}
@@ -262,6 +269,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Sweeper.Add("rereadPrintJobs", a.Parts.Tasks(cfg.RedriveAfter)["rereadPrintJobs"])
 	if a.Sender != nil {
 		a.Sweeper.Add("deliverMail", a.Sender.Tasks()["deliverMail"])
+	}
+	if a.Extension != nil {
+		a.Sweeper.Add("watchMail", a.Extension.Tasks()["watchMail"])
 	}
 	if a.Hooks != nil {
 		a.Sweeper.Add("postAlerts", a.Hooks.Tasks()["postAlerts"])

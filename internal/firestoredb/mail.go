@@ -2,6 +2,7 @@ package firestoredb
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -29,8 +30,9 @@ func NewMail(client *firestore.Client, builtIn bool) *Mail {
 }
 
 var (
-	_ messages.Outbox    = (*Mail)(nil)
-	_ messages.MailStore = (*Mail)(nil)
+	_ messages.Outbox         = (*Mail)(nil)
+	_ messages.MailStore      = (*Mail)(nil)
+	_ messages.ExtensionStore = (*Mail)(nil)
 )
 
 type mailDoc struct {
@@ -215,10 +217,69 @@ func finishDelivery(ctx context.Context, client *firestore.Client, ref *firestor
 	return wrap(err, "record the delivery of %s", ref.ID)
 }
 
-// Due implements messages.MailStore. (Single-field index:
-// delivery.nextAttempt; it is null once a mail is taken or ended.)
+// Due implements messages.MailStore: mail whose nextAttempt came
+// (single-field index delivery.nextAttempt; it is null once a mail is
+// taken or ended) and, with the built-in sender, mail PENDING without one:
+// the extension's, left when the owner switched senders (single-field
+// index delivery.state).
 func (s *Mail) Due(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	return dueIDs(ctx, s.client.Collection(MailCollection), "delivery.nextAttempt", now, limit)
+	col := s.client.Collection(MailCollection)
+	ids, err := dueIDs(ctx, col, "delivery.nextAttempt", now, limit)
+	if err != nil || !s.builtIn || len(ids) >= limit {
+		return ids, err
+	}
+	snaps, err := col.Where("delivery.state", "==", messages.StatePending).Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, wrap(err, "query pending mail")
+	}
+	for _, snap := range snaps {
+		if len(ids) < limit && !slices.Contains(ids, snap.Ref.ID) {
+			ids = append(ids, snap.Ref.ID)
+		}
+	}
+	return ids, nil
+}
+
+// Get implements messages.ExtensionStore.
+func (s *Mail) Get(ctx context.Context, id string) (messages.Mail, messages.Delivery, error) {
+	snap, err := s.client.Collection(MailCollection).Doc(id).Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return messages.Mail{}, messages.Delivery{}, apperr.New(apperr.NotFound, "no mail %s", id)
+	}
+	if err != nil {
+		return messages.Mail{}, messages.Delivery{}, wrap(err, "read mail %s", id)
+	}
+	var doc mailDoc
+	if err := snap.DataTo(&doc); err != nil {
+		return messages.Mail{}, messages.Delivery{}, wrap(err, "read mail %s", id)
+	}
+	return doc.mail(id), doc.Delivery.delivery(), nil
+}
+
+// HandOver implements messages.ExtensionStore: a PENDING or RETRY mail
+// with a nextAttempt of the built-in sender's becomes RETRY without it,
+// in one transaction — a write the extension acts on.
+func (s *Mail) HandOver(ctx context.Context, id string) (bool, error) {
+	ref := s.client.Collection(MailCollection).Doc(id)
+	var handed bool
+	err := s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		handed = false
+		snap, err := tx.Get(ref)
+		if err != nil {
+			return err
+		}
+		var doc mailDoc
+		if err := snap.DataTo(&doc); err != nil {
+			return err
+		}
+		d := doc.Delivery.delivery()
+		if doc.Delivery == nil || (d.State != messages.StatePending && d.State != messages.StateRetry) || d.NextAttempt.IsZero() {
+			return nil
+		}
+		handed = true
+		return tx.Update(ref, []firestore.Update{{Path: "delivery.state", Value: messages.StateRetry}, {Path: "delivery.nextAttempt", Value: nil}})
+	}, firestore.MaxAttempts(transactionAttempts))
+	return handed, wrap(err, "hand over mail %s", id)
 }
 
 // Lapsed implements messages.MailStore. (Single-field index:
