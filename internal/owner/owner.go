@@ -35,10 +35,24 @@ type PrintStopper interface {
 	StopPrint(ctx context.Context, orderID, jobID string) error
 }
 
+// Money re-reads an order's money at the payment provider, so that the
+// owner's commands decide from it rather than from what the order
+// recorded (payments.Service): a capture whose answer was lost or is still
+// on its way, refunds made in the provider's dashboard. UNAVAILABLE while
+// the provider is down.
+type Money interface {
+	// Captured is what the provider has captured of the order's payment.
+	Captured(ctx context.Context, o *order.Order) (int64, error)
+	// SyncRefunds brings the order's refunds in step with the
+	// provider's and answers the order as it then stands.
+	SyncRefunds(ctx context.Context, orderID string) (*order.Order, error)
+}
+
 // Operations are the owner's operations on orders.
 type Operations struct {
 	Orders     OrderStore
 	Print      PrintStopper
+	Money      Money
 	AdminClaim string // the owner's custom claim (OMS_ADMIN_CLAIM)
 	Now        func() time.Time
 }
@@ -153,6 +167,15 @@ func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, orderID
 	if err != nil {
 		return nil, err
 	}
+	// Decide from the money as Stripe has it: a capture in flight, or
+	// whose answer was lost, makes this a cancel of a charged order.
+	captured, err := o.Money.Captured(ctx, cur)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cur.Captured(captured, actor(who), o.Now().UTC()); err != nil {
+		return nil, err
+	}
 	if err := cancelRefusal(cur); err != nil {
 		return nil, err
 	}
@@ -167,10 +190,13 @@ func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, orderID
 		if ord.State() == order.Canceled {
 			return false, nil
 		}
+		now := o.Now().UTC()
+		if _, err := ord.Captured(captured, actor(who), now); err != nil {
+			return false, err
+		}
 		if err := cancelRefusal(ord); err != nil {
 			return false, err
 		}
-		now := o.Now().UTC()
 		why := "canceled by the owner: " + reason
 		if _, err := ord.Transition(order.Move{To: order.Canceled, Actor: actor(who), Reason: why}, now); err != nil {
 			return false, err
