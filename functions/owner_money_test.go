@@ -463,3 +463,31 @@ func TestRefundReceiptFromABankAccount(t *testing.T) {
 		}
 	}
 }
+
+// Finding 3, the release of money: a 5xx stored for cancel-<orderId> (or a
+// session's expire key) must not keep the authorization held for the 24
+// hours Stripe replays it; canceling and expiring are idempotent by
+// nature and are tried again without the key.
+func TestReplayed5xxDoesNotHoldTheAuthorization(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	s := newStore(t, r.a, 10, 10)
+	boss := owner(t)
+	u, id := readyToPay(t, r.a, s, "", "A", 1)
+	pi, err := r.st.Pay(r.mustSession(t, u.IDToken, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.settle(t, id)
+	if ans := cancelAs(t, r, boss.IDToken, id); ans.status != 200 {
+		t.Fatalf("cancel: %+v", ans.Error)
+	}
+	r.st.FailNext(1)
+	for i := 0; i < 3; i++ {
+		r.settle(t, id)
+	}
+	o, _ := r.a.Orders.Get(context.Background(), id)
+	if st := r.st.Intent(pi)["status"]; st != "canceled" || o.WorkDue() {
+		t.Errorf("after a 5xx on the cancel: the authorization is %v, work due %v (%+v)", st, o.WorkDue(), o.Work)
+	}
+}
