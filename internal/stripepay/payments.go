@@ -100,10 +100,16 @@ func (s Payments) Session(ctx context.Context, id string) (payments.SessionInfo,
 // learns whether it was paid (complete) or had expired already, without
 // depending on the message's words.
 func (s Payments) ExpireSession(ctx context.Context, id string) (payments.SessionInfo, error) {
-	p := &stripe.CheckoutSessionExpireParams{}
-	p.Context = ctx
-	p.SetIdempotencyKey("expire-" + id)
-	cs, err := s.API.CheckoutSessions.Expire(id, p)
+	var cs *stripe.CheckoutSession
+	err := retryAnswered5xx("expire-"+id, func(key string) (err error) {
+		p := &stripe.CheckoutSessionExpireParams{}
+		p.Context = ctx
+		if key != "" {
+			p.SetIdempotencyKey(key)
+		}
+		cs, err = s.API.CheckoutSessions.Expire(id, p)
+		return err
+	})
 	if err == nil {
 		return sessionOf(cs), nil
 	}
@@ -112,6 +118,22 @@ func (s Payments) ExpireSession(ctx context.Context, id string) (payments.Sessio
 		return s.Session(ctx, id)
 	}
 	return payments.SessionInfo{}, classify(err, "expire Checkout Session "+id)
+}
+
+// retryAnswered5xx calls call with key, and once more without a key when
+// Stripe answered 5xx. Stripe stores an answer for an idempotency key, a
+// 5xx included, and replays it for 24 hours, so a key that once met a 5xx
+// would block the call for a day. Only calls that are idempotent by
+// nature take this second try — expiring a session, canceling an
+// authorization: a repeat of either is answered "already expired" or
+// "already canceled" — never a call that makes something.
+func retryAnswered5xx(key string, call func(key string) error) error {
+	err := call(key)
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode >= 500 {
+		err = call("")
+	}
+	return err
 }
 
 // Intent implements payments.Intents, with the authorization's deadline
@@ -175,10 +197,16 @@ func (s Payments) Capture(ctx context.Context, id string, amount int64, key stri
 
 // Cancel implements payments.Intents.
 func (s Payments) Cancel(ctx context.Context, id, key string) (payments.Intent, error) {
-	p := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned))}
-	p.Context = ctx
-	p.SetIdempotencyKey(key)
-	pi, err := s.API.PaymentIntents.Cancel(id, p)
+	var pi *stripe.PaymentIntent
+	err := retryAnswered5xx(key, func(key string) (err error) {
+		p := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned))}
+		p.Context = ctx
+		if key != "" {
+			p.SetIdempotencyKey(key)
+		}
+		pi, err = s.API.PaymentIntents.Cancel(id, p)
+		return err
+	})
 	if err == nil {
 		return intentOf(pi), nil
 	}
