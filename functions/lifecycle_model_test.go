@@ -31,6 +31,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/fakehold"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/payments"
 	"github.com/readyplanner/oms/internal/stripepay"
@@ -374,6 +375,141 @@ func (m *model) cancelCharged(t *rapid.T) {
 	}
 }
 
+// inState are the model's orders in one of states.
+func (m *model) inState(states ...order.State) []string {
+	var out []string
+	for _, id := range sorted(keys(m.orders)) {
+		if o, _ := m.r.a.Orders.Get(context.Background(), id); o != nil && slices.Contains(states, o.State()) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// duringCall: the owner acts while a step's outside call is in flight —
+// the outside service has acted (the capture made, the invoice created,
+// the refund made) and its answer is held back: the owner cancels the
+// order (or, for a refund in flight, refunds again), then the answer
+// arrives.
+func (m *model) duringCall(t *rapid.T) {
+	var calls []string
+	approved, authorized := m.inState(order.Approved), m.inState(order.Authorized)
+	var refunding []string
+	for _, id := range m.charged() {
+		if o, _ := m.r.a.Orders.Get(context.Background(), id); o != nil && slices.ContainsFunc(o.Payment.Refunds, order.Refund.PaymentDue) {
+			refunding = append(refunding, id)
+		}
+	}
+	for name, ids := range map[string][]string{"capture": approved, "invoice": authorized, "refund": refunding} {
+		if len(ids) > 0 {
+			calls = append(calls, name)
+		}
+	}
+	if len(calls) == 0 {
+		t.Skip("no step with an outside call due")
+	}
+	call := rapid.SampledFrom(sorted(calls)).Draw(t, "call")
+	var id string
+	var hold *fakehold.Hold
+	switch call {
+	case "capture":
+		id = rapid.SampledFrom(approved).Draw(t, "order")
+		hold = m.r.st.HoldNext("POST", "/capture", "")
+	case "invoice":
+		id = rapid.SampledFrom(authorized).Draw(t, "order")
+		hold = localQuickBooks(t).HoldNext("POST", "/invoice", id)
+	case "refund":
+		id = rapid.SampledFrom(refunding).Draw(t, "order")
+		hold = m.r.st.HoldNext("POST", "/v1/refunds", id)
+	}
+	defer hold.Release() // a hold never reached lets its request through later
+	o, _ := m.r.a.Orders.Get(context.Background(), id)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = m.r.a.Flow.Redrive(context.Background(), o) }()
+	select {
+	case <-hold.Reached():
+	case <-done:
+		t.Skip("the step made no call") // refused before calling (a 5xx injected, …)
+	}
+	if call == "refund" && rapid.Bool().Draw(t, "refund again") {
+		ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(m.r.a), m.boss.IDToken, map[string]any{"orderId": id, "amount": int64(100), "reason": "again"})
+		observe(m, t, "refundOrder during a refund", ans)
+	} else {
+		ans := rpc[storefront.Order](t, cancelOrder(m.r.a), m.boss.IDToken, map[string]any{"orderId": id, "reason": "the owner cancels mid-call"})
+		observe(m, t, "cancelOrder during the "+call, ans)
+	}
+	hold.Release()
+	<-done
+	m.stats.add("owner acted during the "+call, 1)
+}
+
+// charge takes an authorized or invoiced order through the owner's
+// approval to its capture, so that sequences reach the actions on charged
+// orders more often.
+func (m *model) charge(t *rapid.T) {
+	ids := m.inState(order.Authorized, order.Invoiced)
+	if len(ids) == 0 {
+		t.Skip("no authorized order")
+	}
+	id := rapid.SampledFrom(ids).Draw(t, "order")
+	m.deliver(t)
+	if o, _ := m.r.a.Orders.Get(context.Background(), id); o.State() == order.Invoiced {
+		_ = localQuickBooks(t).MarkPaid(o.Invoice.ID)
+		if _, err := m.r.a.Bookkeeping.HandleEvent(context.Background(), "Invoice", o.Invoice.ID, "Update"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.deliver(t)
+}
+
+// outsideRefund: the owner refunds part or all of a charged order in
+// Stripe's dashboard; Stripe's events follow.
+func (m *model) outsideRefund(t *rapid.T) {
+	ids := m.charged()
+	if len(ids) == 0 {
+		t.Skip("no charged order")
+	}
+	id := rapid.SampledFrom(ids).Draw(t, "order")
+	o, _ := m.r.a.Orders.Get(context.Background(), id)
+	if _, err := m.r.st.RefundOutside(o.Payment.IntentID, rapid.SampledFrom([]int64{0, 100, 700}).Draw(t, "amount")); err == nil {
+		m.stats.add("refunds made outside", 1)
+	}
+	m.r.st.Redeliver()
+}
+
+// voidPaid: the owner voids a charged order's invoice in QuickBooks, and
+// its event arrives.
+func (m *model) voidPaid(t *rapid.T) {
+	var ids []string
+	for _, id := range m.charged() {
+		if o, _ := m.r.a.Orders.Get(context.Background(), id); o.Invoice != nil && o.Invoice.Settled == "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		t.Skip("no charged order with an invoice")
+	}
+	o, _ := m.r.a.Orders.Get(context.Background(), rapid.SampledFrom(ids).Draw(t, "order"))
+	if err := localQuickBooks(t).VoidInvoice(o.Invoice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.r.a.Bookkeeping.HandleEvent(context.Background(), "Invoice", o.Invoice.ID, "Void"); err != nil {
+		t.Fatal(err)
+	}
+	m.stats.add("invoices voided after payment", 1)
+}
+
+// failing: Stripe answers the next calls 500 and stores the answer for
+// their keys (replayed for any retry under the same key) while the order
+// trigger's steps run.
+func (m *model) failing(t *rapid.T) {
+	n := rapid.IntRange(1, 3).Draw(t, "5xx")
+	m.r.st.FailNext(n)
+	m.deliver(t)
+	m.r.st.FailNext(0)
+	m.stats.add("Stripe 5xx injected", n)
+}
+
 // approve: the owner records an invoice paid in QuickBooks (and
 // onQuickBooksEvent's move follows).
 func (m *model) approve(t *rapid.T) {
@@ -465,17 +601,19 @@ func (m *model) checkRefunds(t *rapid.T, o *order.Order, final bool) {
 	}
 	var atStripe, made int64
 	for _, re := range refundsAt(m.r.st, p.IntentID) {
-		atStripe += num(re["amount"])
+		if re["status"] == "succeeded" {
+			atStripe += num(re["amount"])
+		}
 	}
-	pending := false
 	for _, rf := range p.Refunds {
-		if !rf.RefundedAt.IsZero() {
+		if rf.Made() {
 			made += rf.Amount
 		}
-		pending = pending || rf.PaymentDue()
 	}
+	// Stripe may have refunded more than the order knows only while an
+	// answer or an event is on its way; never less.
 	switch {
-	case atStripe < made, atStripe > made && (final || !pending):
+	case atStripe < made, atStripe > made && final:
 		t.Fatalf("order %s: Stripe refunded %d, the order made %d (%+v)", o.ID, atStripe, made, p.Refunds)
 	case made > p.AmountCaptured:
 		t.Fatalf("order %s: %d refunded of %d charged", o.ID, made, p.AmountCaptured)
@@ -485,11 +623,53 @@ func (m *model) checkRefunds(t *rapid.T, o *order.Order, final bool) {
 	}
 	if final {
 		for _, rf := range p.Refunds {
-			if rf.PaymentFailure == "" && (rf.RefundedAt.IsZero() || rf.ReceiptID == "") {
+			if rf.PaymentFailure == "" && (!rf.Made() || rf.ReceiptID == "") {
 				t.Fatalf("order %s: refund %d not made or not recorded after the sweeper: %+v", o.ID, rf.N, rf)
 			}
 		}
 		m.stats.add("refunds made and recorded", len(p.Refunds))
+	}
+}
+
+// checkBooks asserts, after the sweeper, that money captured for a
+// canceled order was refunded in full (and the order says so), and that
+// the books agree: a canceled order's invoice is voided in QuickBooks
+// (or, recorded paid, left and the owner alerted), and no invoice of an
+// order is left that the order does not know.
+func (m *model) checkBooks(t *rapid.T, ids []string) {
+	invoices := map[string][]map[string]any{}
+	for _, inv := range localQuickBooks(t).Invoices() {
+		dn, _ := inv["DocNumber"].(string)
+		invoices[dn] = append(invoices[dn], inv)
+	}
+	for _, id := range ids {
+		o, _ := m.r.a.Orders.Get(context.Background(), id)
+		if o.Payment != nil && o.Payment.IntentID != "" {
+			in := m.r.st.Intent(o.Payment.IntentID)
+			received := num(in["amount_received"])
+			if o.State() == order.Canceled && in["status"] == "succeeded" {
+				if o.Payment.AmountCaptured != received || m.r.stripeRefunded(o.Payment.IntentID) != received || o.RefundedTotal() != received {
+					t.Fatalf("canceled order %s: Stripe captured %d and refunded %d; the order says captured %d, refunded %d",
+						id, received, m.r.stripeRefunded(o.Payment.IntentID), o.Payment.AmountCaptured, o.RefundedTotal())
+				}
+				m.stats.add("canceled orders whose capture was refunded", 1)
+			}
+		}
+		if len(invoices[id]) > 1 {
+			t.Fatalf("order %s has %d invoices", id, len(invoices[id]))
+		}
+		for _, inv := range invoices[id] {
+			if o.Invoice == nil || o.Invoice.ID != inv["Id"] {
+				t.Fatalf("order %s (%s) does not know its invoice %v", id, o.State(), inv["Id"])
+			}
+			voided := strings.HasPrefix(fmt.Sprint(inv["PrivateNote"]), "Voided")
+			if o.State() == order.Canceled && !voided && o.Invoice.Settled != order.InvoiceLeft {
+				t.Fatalf("canceled order %s: its invoice %v is open (%q)", id, inv["Id"], o.Invoice.Settled)
+			}
+			if o.State() == order.Canceled {
+				m.stats.add("canceled orders' invoices settled", 1)
+			}
+		}
 	}
 }
 
@@ -560,6 +740,7 @@ func (m *model) finish(t *rapid.T) {
 		}
 	}
 	m.stats.add("sessions", len(m.sessions))
+	m.checkBooks(t, ids)
 	for _, id := range ids {
 		o, _ := m.r.a.Orders.Get(context.Background(), id)
 		m.checkRefunds(t, o, true)
@@ -594,6 +775,11 @@ func TestPaymentLifecycleModel(t *testing.T) {
 			"crash":   m.crashDuring,
 			"orphan":  m.orphan,
 			"sweep":   m.sweep,
+			"during":  m.duringCall,
+			"outside": m.outsideRefund,
+			"void":    m.voidPaid,
+			"5xx":     m.failing,
+			"charge":  m.charge,
 			"":        m.check,
 		})
 		m.finish(rt)
