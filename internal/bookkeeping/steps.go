@@ -128,9 +128,9 @@ func moneyNote(o *order.Order) string {
 	case p.AmountCaptured == 0:
 		return "The card was not charged."
 	case o.RefundedTotal() >= p.AmountCaptured:
-		return fmt.Sprintf("The card was charged %s and refunded in full.", money.New(p.AmountCaptured, o.Currency))
+		return fmt.Sprintf("The card was charged %s and refunded in full.", money.New(p.AmountCaptured, o.Currency).Display())
 	}
-	return fmt.Sprintf("The card was charged %s; %s of it is refunded.", money.New(p.AmountCaptured, o.Currency), money.New(o.RefundedTotal(), o.Currency))
+	return fmt.Sprintf("The card was charged %s; %s of it is refunded.", money.New(p.AmountCaptured, o.Currency).Display(), money.New(o.RefundedTotal(), o.Currency).Display())
 }
 
 // alertPaidCanceled tells the owner once that canceled order o's invoice

@@ -312,9 +312,9 @@ func (s *Service) disputed(ctx context.Context, disputeID string) (string, error
 	}
 	logging.FromContext(ctx).Warn().Str("dispute", dp.ID).Str("reason", dp.Reason).Msg("the charge is disputed")
 	_, err = s.Alerts.Raise(ctx, alert.Alert{Key: "dispute-" + dp.ID, Kind: alert.PaymentDisputed, OrderID: o.ID,
-		Subject: fmt.Sprintf("Order %s: the customer disputed the charge of %s", o.ID, money.New(dp.Amount, o.Currency)),
+		Subject: fmt.Sprintf("Order %s: the customer disputed the charge of %s", o.ID, money.New(dp.Amount, o.Currency).Display()),
 		Text: fmt.Sprintf("The customer's bank opened dispute %s (%s) on the charge of order %s (%s); its status is %s.\n"+
 			"Stripe has taken the amount and a dispute fee from your balance until it is decided. Answer it in the Stripe dashboard with your evidence (the order, its tracking) before the deadline Stripe shows.\n"+
-			"While the charge is disputed it cannot be refunded.", dp.ID, dp.Reason, o.ID, money.New(dp.Amount, o.Currency), dp.Status)})
+			"While the charge is disputed it cannot be refunded.", dp.ID, dp.Reason, o.ID, money.New(dp.Amount, o.Currency).Display(), dp.Status)})
 	return outcome, err
 }

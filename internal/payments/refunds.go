@@ -110,10 +110,10 @@ func (s *Service) refundAttemptFailed(ctx context.Context, o *order.Order, r ord
 	}
 	logging.FromContext(ctx).Error().Err(cause).Int("refund", r.N).Msg("the refund kept failing: given up")
 	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: r.Key(o.ID) + "-payment", Kind: alert.RefundFailed, OrderID: o.ID,
-		Subject: fmt.Sprintf("Order %s: the refund of %s could not be made", o.ID, money.New(r.Amount, o.Currency)),
+		Subject: fmt.Sprintf("Order %s: the refund of %s could not be made", o.ID, money.New(r.Amount, o.Currency).Display()),
 		Text: fmt.Sprintf("Refund %d of order %s (%s, \"%s\") could not be made: Stripe failed %d times in a row (%s).\n"+
 			"Stripe has no refund of it (its refunds were re-read). Nothing was given back: ask for the refund again once Stripe answers, or refund it in the Stripe dashboard.",
-			r.N, o.ID, money.New(r.Amount, o.Currency), r.Reason, order.MaxRefundAttempts, why)})
+			r.N, o.ID, money.New(r.Amount, o.Currency).Display(), r.Reason, order.MaxRefundAttempts, why)})
 	return err
 }
 
@@ -150,9 +150,9 @@ func (s *Service) SyncRefunds(ctx context.Context, orderID string) (*order.Order
 	var errs []error
 	for _, r := range res.Failed {
 		_, err := s.Alerts.Raise(ctx, alert.Alert{Key: "refund-failed-" + r.ProviderID, Kind: alert.RefundFailed, OrderID: orderID,
-			Subject: fmt.Sprintf("Order %s: Stripe's refund of %s %s", orderID, money.New(r.Amount, cur.Currency), r.Status),
+			Subject: fmt.Sprintf("Order %s: Stripe's refund of %s %s", orderID, money.New(r.Amount, cur.Currency).Display(), r.Status),
 			Text: fmt.Sprintf("Refund %d of order %s (%s, Stripe refund %s) %s at Stripe: nothing was given back, and it no longer counts as refunded.\n"+
-				"%s\nRefund the customer another way, or ask for the refund again.", r.N, orderID, money.New(r.Amount, cur.Currency), r.ProviderID, r.Status,
+				"%s\nRefund the customer another way, or ask for the refund again.", r.N, orderID, money.New(r.Amount, cur.Currency).Display(), r.ProviderID, r.Status,
 				booksNote(r))})
 		errs = append(errs, err)
 	}
@@ -161,7 +161,7 @@ func (s *Service) SyncRefunds(ctx context.Context, orderID string) (*order.Order
 			Subject: "Order " + orderID + " was refunded in full outside the store before it shipped",
 			Text: fmt.Sprintf("Order %s was refunded in full in Stripe's dashboard (%s) while parts of it were still to ship, so the order is now refunded and its held stock goes back on the shelf.\n"+
 				"Do not ship its parcel; if a print job was sent to the printer, cancel it there. To ship it after all, ask the customer to order again.",
-				orderID, money.New(cur.RefundedTotal(), cur.Currency))})
+				orderID, money.New(cur.RefundedTotal(), cur.Currency).Display())})
 		errs = append(errs, err)
 	}
 	return cur, errors.Join(errs...)

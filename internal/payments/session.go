@@ -187,7 +187,7 @@ func (s *Service) create(ctx context.Context, orderID string, plan order.Payment
 	if err != nil {
 		return nil, err
 	}
-	shipName := strings.TrimSpace(o.Shipping.Rate.Carrier + " " + o.Shipping.Rate.Service)
+	shipName := o.Shipping.Rate.Name()
 	sess, err := s.Sessions.CreateSession(ctx, SessionRequest{
 		OrderID: o.ID, IdempotencyKey: fmt.Sprintf("session-%s-r%d-a%d", o.ID, plan.Revision, plan.Attempt),
 		Email: o.Customer.Email, Currency: strings.ToLower(o.Currency), Lines: SessionLines(o),

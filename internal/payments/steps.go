@@ -114,7 +114,7 @@ func (s *Service) recordCapture(ctx context.Context, o *order.Order, in Intent) 
 		}
 		if in.AmountReceived != amount && cur.State() != order.Canceled {
 			return false, apperr.New(apperr.FailedPrecondition, "Stripe captured %s of payment %s (order %q); the order total is %s",
-				money.New(in.AmountReceived, o.Currency), in.ID, in.OrderID, money.New(amount, o.Currency))
+				money.New(in.AmountReceived, o.Currency).Display(), in.ID, in.OrderID, money.New(amount, o.Currency).Display())
 		}
 		if cur.State() == order.Canceled && cur.Payment.AmountCaptured == 0 {
 			logging.FromContext(ctx).Warn().Int64("captured", in.AmountReceived).Msg("the payment was captured as the order was canceled: it is refunded")

@@ -178,7 +178,7 @@ func (b *Books) Invoice(ctx context.Context, o *order.Order) (order.Invoice, err
 		return order.Invoice{}, err
 	}
 	if inv.Total != o.Total() {
-		return order.Invoice{}, apperr.New(apperr.FailedPrecondition, "QuickBooks totals invoice %s at %s, the order at %s", inv.ID, inv.Total, o.Total())
+		return order.Invoice{}, apperr.New(apperr.FailedPrecondition, "QuickBooks totals invoice %s at %s, the order at %s", inv.ID, inv.Total.Display(), o.Total().Display())
 	}
 	return order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: inv.Total}, nil
 }
