@@ -22,6 +22,7 @@ import (
 	"github.com/readyplanner/oms/internal/payments"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
 	"github.com/readyplanner/oms/internal/storefront"
+	"github.com/readyplanner/oms/internal/stripepay"
 	"github.com/readyplanner/oms/internal/testenv"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -644,6 +645,22 @@ func TestErrorTableWalk(t *testing.T) {
 			}
 		}
 		return refundWith(boss.IDToken, map[string]any{"orderId": charged, "amount": 1, "reason": "one too many"})
+	}
+	intentsDown := func(call func() rpcAnswer[json.RawMessage]) rpcAnswer[json.RawMessage] {
+		live := a.Payments.Intents
+		a.Payments.Intents = stripepay.NotConfigured{} // Stripe down for reads too
+		defer func() { a.Payments.Intents = live }()
+		return call()
+	}
+	scenarios["cancelOrder/payment_provider_unavailable"] = func() rpcAnswer[json.RawMessage] {
+		id := fulfillingOrder("B", 1)
+		return intentsDown(func() rpcAnswer[json.RawMessage] { return cancelWith(id, "Stripe is down") })
+	}
+	scenarios["refundOrder/payment_provider_unavailable"] = func() rpcAnswer[json.RawMessage] {
+		id := fulfillingOrder("B", 1)
+		return intentsDown(func() rpcAnswer[json.RawMessage] {
+			return refundWith(boss.IDToken, map[string]any{"orderId": id, "amount": 1, "reason": "Stripe is down"})
+		})
 	}
 	scenarios["refundOrder/fully_refunded"] = func() rpcAnswer[json.RawMessage] {
 		id := fulfillingOrder("B", 1)

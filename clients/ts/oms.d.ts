@@ -503,13 +503,13 @@ export interface Callables {
   cancelOrder: {
     request: CancelOrderRequest;
     answer: Order;
-    reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "in_production" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_cancelable" | "not_owner" | "not_paid" | "order_not_found" | "origin_not_allowed" | "part_shipped" | "printer_unavailable" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "in_production" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_cancelable" | "not_owner" | "not_paid" | "order_not_found" | "origin_not_allowed" | "part_shipped" | "payment_provider_unavailable" | "printer_unavailable" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
   };
   /** The owner only: refunds part or all of a charged order at Stripe and records it in QuickBooks; the order is refunded once its refunds reach the charge. */
   refundOrder: {
     request: RefundOrderRequest;
     answer: RefundOrderAnswer;
-    reason: "amount_invalid" | "amount_too_large" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "full_with_amount" | "fully_refunded" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_captured" | "not_owner" | "order_not_found" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "too_many_refunds" | "unknown_field" | "wrong_type";
+    reason: "amount_invalid" | "amount_too_large" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "full_with_amount" | "fully_refunded" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_captured" | "not_owner" | "order_not_found" | "origin_not_allowed" | "payment_provider_unavailable" | "required" | "sign_in_required" | "timeout" | "too_long" | "too_many_refunds" | "unknown_field" | "wrong_type";
   };
 }
 

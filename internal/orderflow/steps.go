@@ -45,7 +45,8 @@ const (
 // Register registers every step of the flow, in flow order, with its
 // implementation from impl (the capabilities' Steps merged). A step
 // without one only records that it was reached. StepReleaseStrays,
-// StepRefundPayment and StepRecordRefund run in every state (OnAny).
+// StepRefundPayment, StepRecordRefund, StepVoidLateInvoice and the
+// notifications of parts and refunds run in every state (OnAny).
 func Register(d *Dispatcher, impl map[string]StepFunc) {
 	for _, s := range []struct {
 		to   order.State

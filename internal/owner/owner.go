@@ -1,7 +1,9 @@
 // Package owner is the store owner's operations on orders: retrying an
 // order that needs them, canceling one (before its card is charged, or
 // after but before anything ships, refunding it), refunding one. Each
-// checks the owner's claim, writes the change through the one order write
+// checks the owner's claim, decides from the money as Stripe has it (a
+// capture in flight, refunds made in its dashboard: the Money port), writes
+// the change through the one order write
 // path with the owner as the actor in the order's history, and leaves the
 // rest to the order flow's steps (the canceled steps release the
 // authorization, the invoice, the holds and the redemptions; the refund

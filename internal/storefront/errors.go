@@ -167,6 +167,7 @@ var cancelOrderErrors = []ErrorCase{
 	{apperr.FailedPrecondition, "in_production", "the order is charged and the printer has started its job: refund it once it ships; printerStatus says where the job is", []string{"printerStatus"}},
 	{apperr.FailedPrecondition, "not_cancelable", "the order ended (expired, shipped, refunded); state says where it is", []string{"state"}},
 	{apperr.Unavailable, "printer_unavailable", "the printer could not be asked to cancel the job; try again", nil},
+	{apperr.Unavailable, "payment_provider_unavailable", "Stripe could not be asked whether the card was charged (the cancel decides from it); nothing changed, try again", nil},
 }
 
 var refundOrderErrors = []ErrorCase{
@@ -181,6 +182,7 @@ var refundOrderErrors = []ErrorCase{
 	{apperr.FailedPrecondition, order.ReasonNotCaptured, "the card was not charged: cancel the order instead; state says where it is", []string{"state"}},
 	{apperr.FailedPrecondition, order.ReasonFullyRefunded, "everything charged is refunded already", nil},
 	{apperr.FailedPrecondition, order.ReasonTooManyRefunds, "the order has 20 refunds, the most one takes", nil},
+	{apperr.Unavailable, "payment_provider_unavailable", "Stripe could not be asked for the charge's refunds (what is left counts those made in its dashboard); nothing changed, try again", nil},
 }
 
 func concat(lists ...[]ErrorCase) []ErrorCase {
