@@ -323,3 +323,24 @@ func TestAnswersCarryTheDocumentsTimes(t *testing.T) {
 		}
 	}
 }
+
+// Issue 20, item 12, the owner's QuickBooks page too: quickbooksConnect
+// checks that the owner's ID token was not revoked.
+func TestQuickBooksConnectChecksRevocation(t *testing.T) {
+	t.Parallel()
+	testenv.Firestore(t)
+	testenv.AuthHost(t)
+	boss := &identity.Identity{UID: testenv.ID("owner"), SignInProvider: "password", Claims: map[string]any{"admin": true}}
+	tokens := &revokingTokens{ids: map[string]*identity.Identity{"owner": boss, "revoked-owner": boss}, revoked: map[string]bool{"revoked-owner": true}}
+	a, err := app.New(context.Background(), devConfig(t), app.Options{LogOutput: io.Discard, Tokens: tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if w := serve(quickbooksConnect(a), "GET", "/quickbooksConnect", map[string]string{"Authorization": "Bearer revoked-owner"}); w.Code != 401 {
+		t.Errorf("a revoked owner's token: %d %s", w.Code, w.Body)
+	}
+	if w := serve(quickbooksConnect(a), "GET", "/quickbooksConnect", map[string]string{"Authorization": "Bearer owner"}); w.Code/100 != 3 {
+		t.Errorf("the owner's token: %d %s", w.Code, w.Body)
+	}
+}
