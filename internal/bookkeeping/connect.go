@@ -82,7 +82,7 @@ func (s *Service) StartConnect(ctx context.Context, p OwnerProof) (authorizeURL 
 	log := logging.FromContext(ctx)
 	switch {
 	case p.IDToken != "":
-		id, err := c.Owners.VerifyIDToken(ctx, p.IDToken)
+		id, err := c.Owners.VerifyIDTokenAndCheckRevoked(ctx, p.IDToken) // a disabled owner loses access at once
 		if err != nil {
 			log.Info().Err(err).Msg("ID token refused")
 			return "", time.Time{}, apperr.Wrap(err, apperr.Unauthenticated, "the Firebase ID token is not valid; sign in again")
