@@ -653,7 +653,12 @@ func TestErrorTableWalk(t *testing.T) {
 		return call()
 	}
 	scenarios["cancelOrder/payment_provider_unavailable"] = func() rpcAnswer[json.RawMessage] {
-		id := fulfillingOrder("B", 1)
+		// Authorized, not yet charged: the cancel asks Stripe whether a
+		// capture is on its way.
+		u, id := readyToPay(t, a, s, "", "B", 1)
+		if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
+			t.Fatal(err)
+		}
 		return intentsDown(func() rpcAnswer[json.RawMessage] { return cancelWith(id, "Stripe is down") })
 	}
 	scenarios["refundOrder/payment_provider_unavailable"] = func() rpcAnswer[json.RawMessage] {
