@@ -133,6 +133,11 @@ func TestCancelWhileCaptureInFlight(t *testing.T) {
 	if text := r.mailText(t, id, messages.PurposeCanceled); !strings.Contains(text, "refunded") || strings.Contains(text, "not charged") {
 		t.Errorf("the customer was told: %q", text)
 	}
+	// The invoice, paid, stays: the refund receipt balances it. Nothing
+	// for the owner to undo.
+	if got := r.alertsOf(t, id, "books_mismatch"); len(got) != 0 || o.Invoice == nil || o.Invoice.Settled != order.InvoiceBalanced {
+		t.Errorf("the books after a charged cancel: alerts %v, invoice %+v", got, o.Invoice)
+	}
 }
 
 // Finding 1, crash: the host dies between Stripe's capture and our write
@@ -286,15 +291,79 @@ func TestRefundAfterAReplayed5xx(t *testing.T) {
 	s := newStore(t, r.a, 10, 10)
 	boss := owner(t)
 	o, pi := r.charged(t, s, "A", 2)
-	r.st.FailNext(1)
 	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(r.a), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 500, "reason": "scuffed"}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
+	r.st.FailNextPosts(1)
 	for i := 0; i < 3; i++ {
-		o = settle(t, r.a, o.ID)
+		o, _ = r.a.Orders.Get(context.Background(), o.ID)
+		_ = r.a.Flow.Redrive(context.Background(), o) // the first run meets the 5xx
 	}
-	if rf := o.Payment.Refunds[0]; rf.RefundedAt.IsZero() || len(refundsAt(r.st, pi)) != 1 || r.stripeRefunded(pi) != 500 {
-		t.Errorf("refund after a 5xx: %+v, at Stripe %v", rf, refundsAt(r.st, pi))
+	o, _ = r.a.Orders.Get(context.Background(), o.ID)
+	keys := map[string]bool{}
+	for _, q := range r.st.Requests() {
+		if q.Method == "POST" && q.Path == "/v1/refunds" {
+			keys[q.IdempotencyKey] = true
+		}
+	}
+	if rf := o.Payment.Refunds[0]; rf.RefundedAt.IsZero() || len(refundsAt(r.st, pi)) != 1 || r.stripeRefunded(pi) != 500 || len(keys) != 2 {
+		t.Errorf("refund after a 5xx: %+v, at Stripe %v, keys %v", rf, refundsAt(r.st, pi), keys)
+	}
+
+	// Stripe failing every call: the refund is given up once its refunds,
+	// re-read, hold none of it; one alert; the owner may ask again.
+	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(r.a), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 300, "reason": "late"}); ans.status != 200 {
+		t.Fatal(ans.Error)
+	}
+	r.st.FailNextPosts(1000)
+	for i := 0; i < order.MaxRefundAttempts+2; i++ {
+		o, _ = r.a.Orders.Get(context.Background(), o.ID)
+		_ = r.a.Flow.Redrive(context.Background(), o)
+	}
+	r.st.FailNextPosts(0)
+	o = settle(t, r.a, o.ID)
+	if rf := o.Payment.Refunds[1]; rf.PaymentFailure == "" || o.WorkDue() || len(r.alertsOf(t, o.ID, "refund_failed")) != 1 || r.stripeRefunded(pi) != 500 {
+		t.Errorf("a refund Stripe kept failing: %+v, work due %v, alerts %v", rf, o.WorkDue(), r.alertsOf(t, o.ID, ""))
+	}
+}
+
+// Review of round two: a refund made in Stripe's dashboard whose events
+// have not arrived — before the owner's cancel, and after it but before
+// the refund step — never makes the cancel's full refund fail: the cancel
+// and the step re-read Stripe's refunds, and what is still to make is
+// lowered to what is left.
+func TestCancelAfterADashboardRefund(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	s := newStore(t, r.a, 10, 10)
+	boss := owner(t)
+	for _, before := range []bool{true, false} {
+		o, pi := r.charged(t, s, "A", 2)
+		total := o.Total().Amount
+		r.st.SetEndpoint("") // the dashboard refund's events are late
+		if before {
+			if _, err := r.st.RefundOutside(pi, 1000); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ans := cancelAs(t, r, boss.IDToken, o.ID); ans.status != 200 {
+			t.Fatalf("cancel: %+v", ans.Error)
+		}
+		if !before {
+			if _, err := r.st.RefundOutside(pi, 1000); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < 3; i++ {
+			o = settle(t, r.a, o.ID)
+		}
+		r.st.SetEndpoint(r.hook)
+		r.st.Redeliver()
+		o = settle(t, r.a, o.ID)
+		if r.stripeRefunded(pi) != total || o.RefundedTotal() != total || o.Refundable() != 0 || len(r.alertsOf(t, o.ID, "refund_failed")) != 0 || o.WorkDue() {
+			t.Errorf("dashboard refund before the cancel %v: Stripe refunded %d of %d, the order %d (%+v), alerts %v", before,
+				r.stripeRefunded(pi), total, o.RefundedTotal(), o.Payment.Refunds, r.alertsOf(t, o.ID, ""))
+		}
 	}
 }
 

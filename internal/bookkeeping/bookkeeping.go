@@ -56,7 +56,8 @@ type Books interface {
 	// order id), for an invoice made whose answer never reached the order.
 	FindInvoice(ctx context.Context, o *order.Order) (inv order.Invoice, found bool, err error)
 	// Void voids the order's invoice unless it is voided already or was
-	// paid, and says which (VoidDone, VoidAlready, VoidPaid, VoidNoInvoice).
+	// paid, and says which (VoidDone, VoidAlready, VoidPaid, VoidNoInvoice,
+	// VoidGone).
 	Void(ctx context.Context, o *order.Order) (string, error)
 	// RecordRefund records refund r of the order, made at the payment
 	// provider, as money given back to the invoice's customer (a repeat
@@ -75,6 +76,7 @@ const (
 	VoidAlready   = "already voided" // voided before (by the owner, or an earlier attempt)
 	VoidPaid      = "paid"           // recorded paid: left for the owner
 	VoidNoInvoice = "no invoice"     // the order has none
+	VoidGone      = "deleted"        // QuickBooks has it no more (deleted)
 )
 
 // OrderStore is what bookkeeping needs of the orders.

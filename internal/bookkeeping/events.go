@@ -158,6 +158,15 @@ func (s *Service) orderByNumber(ctx context.Context, inv string) (*order.Order, 
 // order voided in QuickBooks: the books and the money disagree. It says
 // what happened and whether the order moved.
 func (s *Service) settle(ctx context.Context, o *order.Order, inv, operation string) (outcome string, moved bool, err error) {
+	if o.Invoice != nil && o.Invoice.ID != "" && o.Invoice.ID != inv {
+		// Another invoice with the order's number (numbers can be typed):
+		// it says nothing of the order's money, and must not move it.
+		_, err := s.Alerts.Raise(ctx, alert.Alert{Key: "invoice-other-" + inv, Kind: alert.BooksMismatch, OrderID: o.ID,
+			Subject: "A second QuickBooks invoice carries order " + o.ID + "'s number",
+			Text: fmt.Sprintf("QuickBooks invoice id %s has the document number of order %s, whose invoice is id %s. The store ignores it: the order follows its own invoice only.\n"+
+				"If it was made by mistake, void it in QuickBooks.", inv, o.ID, o.Invoice.ID)})
+		return "invoice " + inv + " is not order " + o.ID + "'s: the owner was alerted", false, err
+	}
 	gone := operation == "Delete" || operation == "Deleted" || operation == "Void" || operation == "Voided"
 	found := order.Invoice{ID: inv}
 	var st InvoiceStatus
@@ -188,6 +197,9 @@ func (s *Service) settle(ctx context.Context, o *order.Order, inv, operation str
 		case gone:
 			alertVoided = true
 			outcome = "order " + cur.ID + " is " + string(state) + ": its invoice was voided (the owner was alerted)"
+		case state == order.Canceled && st.Paid && cur.Payment != nil && cur.Payment.AmountCaptured > 0:
+			moved = cur.InvoiceSettled(order.InvoiceBalanced)
+			outcome = "order " + cur.ID + " is canceled after its charge: its paid invoice stays, balanced by the refund"
 		case state == order.Canceled && st.Paid:
 			alertPaid = true
 			moved = cur.InvoiceSettled(order.InvoiceLeft)
@@ -220,7 +232,7 @@ func (s *Service) settle(ctx context.Context, o *order.Order, inv, operation str
 	}
 	switch {
 	case alertVoided:
-		err = s.booksMismatch(ctx, cur, alert.InvoiceVoided, "invoice-voided-"+cur.ID, "Order "+cur.ID+": its invoice was voided in QuickBooks after the order was approved",
+		err = s.booksMismatch(ctx, cur, alert.InvoiceVoided, "invoice-voided-"+cur.ID, "Order "+cur.ID+": its invoice was voided in QuickBooks, but the order is "+string(cur.State()),
 			fmt.Sprintf("QuickBooks invoice %s of order %s was voided, but the order is %s. %s\n"+
 				"The books no longer record the sale: cancel or refund the order if that was meant, or record the sale again in QuickBooks.", found.DocNumber, cur.ID, cur.State(), moneyNote(cur)))
 	case alertPaid:

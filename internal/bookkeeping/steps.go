@@ -93,15 +93,33 @@ func (s *Service) void(ctx context.Context, o *order.Order) error {
 		return nil
 	}
 	how, err := s.Books.Void(ctx, o)
+	if err != nil && !apperr.Transient(err) && !errors.Is(err, ErrNotConnected) {
+		// QuickBooks refuses for good (a closed books period, say): the
+		// owner hears of it once, and the order stops asking.
+		why := err.Error()
+		if e := apperr.As(err); e != nil {
+			why = e.Message
+		}
+		if aerr := s.booksMismatch(ctx, o, alert.BooksMismatch, "invoice-void-"+o.ID, "Order "+o.ID+" is canceled but its invoice could not be voided",
+			fmt.Sprintf("Order %s is canceled, but QuickBooks refused to void its invoice %s: %s\n%s Void it in QuickBooks.", o.ID, o.Invoice.DocNumber, why, moneyNote(o))); aerr != nil {
+			return aerr
+		}
+		how, err = "not voided: "+why, nil
+	}
 	if err != nil {
 		return notConnected(err)
 	}
 	settled := order.InvoiceVoided
-	if how == VoidPaid {
+	switch {
+	case how == VoidPaid && o.Payment != nil && o.Payment.AmountCaptured > 0:
+		settled = order.InvoiceBalanced // canceled after the charge: its refund is recorded against it
+	case how == VoidPaid:
 		settled = order.InvoiceLeft
 		if err := s.alertPaidCanceled(ctx, o); err != nil {
 			return err
 		}
+	case how != VoidDone && how != VoidAlready && how != VoidGone:
+		settled = how
 	}
 	_, _, err = s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
 		return cur.InvoiceSettled(settled), nil

@@ -6,6 +6,9 @@ import "time"
 const (
 	InvoiceVoided = "voided"                                                                 // voided, by the order flow or in the books
 	InvoiceLeft   = "left as it is: it was recorded paid in the books (the owner's to undo)" // a paid invoice is never voided by the store
+	// InvoiceBalanced: a charged order's invoice, paid, stays; the refund
+	// receipts of its refunds balance it in the books.
+	InvoiceBalanced = "left paid: the charge is refunded, and the refund receipts balance it"
 )
 
 // InvoiceMade records the order's invoice, made by the invoice step or
@@ -15,9 +18,14 @@ const (
 // woken). It reports whether anything changed.
 func (o *Order) InvoiceMade(inv Invoice, actor string, at time.Time) (bool, error) {
 	if o.Invoice != nil && o.Invoice.ID != "" {
-		return false, nil
+		if o.Invoice.ID != inv.ID || o.state != Authorized {
+			return false, nil
+		}
+		// Recorded meanwhile (a QuickBooks event found it); the invoice
+		// step still moves the order on.
+	} else {
+		o.Invoice = &inv
 	}
-	o.Invoice = &inv
 	switch o.state {
 	case Authorized:
 		_, err := o.Transition(Move{From: []State{Authorized}, To: Invoiced, Actor: actor, Reason: "QuickBooks invoice " + inv.DocNumber}, at)

@@ -220,27 +220,46 @@ func (o *Order) refundsChanged(actor, note string, at time.Time) error {
 // has not said it succeeded. It reports whether that changed anything.
 func (o *Order) RefundPending(n int, providerID string) bool {
 	r := o.refund(n)
-	if r == nil || r.ProviderID == providerID && r.Status == "pending" {
-		return false
+	if r == nil || r.Made() || r.PaymentFailure != "" || r.ProviderID == providerID && r.Status == "pending" {
+		return false // settled meanwhile (a re-read overtook the call's answer)
 	}
 	r.ProviderID, r.Status = providerID, "pending"
 	return true
 }
 
-// RefundAttemptFailed records that a call to make refund n failed without
-// a clear answer (why): the next call uses a new key. After
-// MaxRefundAttempts the refund is given up (PaymentFailure); it reports
-// whether it was.
-func (o *Order) RefundAttemptFailed(n int, why string) bool {
+// RefundAnswered records the provider's refund of refund n and its
+// status, without counting it made. It reports whether that changed
+// anything.
+func (o *Order) RefundAnswered(n int, providerID, status string) bool {
+	r := o.refund(n)
+	if r == nil || r.ProviderID == providerID && r.Status == status {
+		return false
+	}
+	r.ProviderID, r.Status = providerID, status
+	return true
+}
+
+// RefundAttemptFailed records that the provider answered a call to make
+// refund n with a failure it stores for the call's key (a 5xx): the next
+// call uses a new key. It reports whether that changed anything.
+func (o *Order) RefundAttemptFailed(n int) bool {
 	r := o.refund(n)
 	if r == nil || !r.PaymentDue() {
 		return false
 	}
 	r.Attempt++
-	if r.Attempt < MaxRefundAttempts {
+	return true
+}
+
+// GiveUpRefund gives refund n up (PaymentFailure: why) once
+// MaxRefundAttempts calls failed and the provider's refunds, re-read after
+// them, hold none of it. It reports whether it did.
+func (o *Order) GiveUpRefund(n int, why string) bool {
+	r := o.refund(n)
+	if r == nil || !r.PaymentDue() || r.Attempt < MaxRefundAttempts {
 		return false
 	}
-	r.PaymentFailure = fmt.Sprintf("Stripe failed %d times in a row: %s", r.Attempt, why)
+	r.PaymentFailure = why
 	return true
 }
 
@@ -313,6 +332,7 @@ func (o *Order) SyncRefunds(found []ProviderRefund, actor string, at time.Time) 
 	if !out.Changed {
 		return out, nil
 	}
+	notes = append(notes, o.fitDueRefunds()...)
 	o.Work.Wake++
 	return out, o.refundsChanged(actor, strings.Join(notes, "; "), at)
 }
@@ -326,13 +346,54 @@ func (o *Order) refundOf(pr ProviderRefund) *Refund {
 			return &o.Payment.Refunds[i]
 		}
 	}
-	if pr.OrderID != o.ID || pr.N == 0 {
+	if pr.OrderID != o.ID {
+		return nil // a refund made outside the store carries none of our metadata
+	}
+	if pr.N == 0 {
+		// The store's, made before refunds carried their number: the
+		// first of the order's own still unanswered of that amount.
+		for i := range o.Payment.Refunds {
+			if r := &o.Payment.Refunds[i]; r.ProviderID == "" && r.Amount == pr.Amount && !r.Outside {
+				return r
+			}
+		}
 		return nil
 	}
 	if r := o.refund(pr.N); r != nil && r.ProviderID == "" && r.Amount == pr.Amount && !r.Outside {
 		return r
 	}
 	return nil
+}
+
+// fitDueRefunds shrinks the refunds still to make so that, with every
+// refund that counts, they do not exceed the charge: a refund made
+// outside the store meanwhile took part of what was left. A refund left
+// with nothing is ended (PaymentFailure). It returns what it changed, for
+// the history.
+func (o *Order) fitDueRefunds() []string {
+	over := -o.Payment.AmountCaptured
+	for _, r := range o.Payment.Refunds {
+		if r.PaymentFailure == "" {
+			over += r.Amount
+		}
+	}
+	var notes []string
+	for i := len(o.Payment.Refunds) - 1; i >= 0 && over > 0; i-- {
+		r := &o.Payment.Refunds[i]
+		if !r.PaymentDue() {
+			continue
+		}
+		cut := min(over, r.Amount)
+		over -= cut
+		if r.Amount -= cut; r.Amount == 0 {
+			r.Amount = cut
+			r.PaymentFailure = "nothing was left to refund: refunds made outside the store took it"
+			notes = append(notes, fmt.Sprintf("refund %d not made: refunds made outside the store took what was left", r.N))
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("refund %d lowered to %s: refunds made outside the store took the rest", r.N, money.New(r.Amount, o.Currency)))
+	}
+	return notes
 }
 
 // RefundRecorded records that the books recorded refund n as receiptID. It

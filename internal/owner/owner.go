@@ -175,6 +175,13 @@ func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, orderID
 	if err != nil {
 		return nil, err
 	}
+	if charged(cur) {
+		// What is left to refund is Stripe's word: refunds made in its
+		// dashboard count.
+		if cur, err = o.Money.SyncRefunds(ctx, orderID); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := cur.Captured(captured, actor(who), o.Now().UTC()); err != nil {
 		return nil, err
 	}

@@ -92,6 +92,14 @@ type Event struct {
 // did make is returned by the retry instead of made twice.
 var ErrSessionFailed = errors.New("the payment provider answered with a failure")
 
+// ErrFailureStored marks a provider failure answered for a call that
+// makes something (a refund): Stripe stores a 5xx for the call's
+// idempotency key and replays it, so the next call must use a new key
+// (once what exists was re-read). A failure without an answer (network,
+// timeout) or a rate limit keeps the key: Stripe replays the outcome of
+// what it did, or did nothing.
+var ErrFailureStored = errors.New("the payment provider answered with a failure it stores for the key")
+
 // Sessions makes, expires and re-reads Checkout Sessions. Errors:
 // UNAVAILABLE when the provider is down, NOT_FOUND for a session it does
 // not know.

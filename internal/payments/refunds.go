@@ -23,38 +23,32 @@ import (
 // (re-read until it settles), or refused for good (the provider's words,
 // and one owner alert). The provider down is retried.
 //
-// Stripe replays a stored 5xx for the same key, so a call that failed
-// without a clear answer is recorded on the refund (the next call uses a
-// new key), and before the next call the charge's refunds are re-read: a
-// refund the lost answer made is found by its metadata. After
-// order.MaxRefundAttempts the refund is given up, with one alert; the
-// owner may ask again. Pending refunds are re-read the same way.
+// Before any call the charge's refunds are re-read (SyncRefunds): a refund
+// a lost answer made is found by its metadata, a pending one settles, and
+// one made in the dashboard meanwhile is counted (what is still to make
+// is lowered to what is left). Stripe stores a 5xx for the call's key and
+// replays it, so such an answer is recorded on the refund and the next
+// call uses a new key; no answer at all keeps the key (Stripe replays
+// what it did). After order.MaxRefundAttempts answered failures, with the
+// refunds re-read and none of it there, the refund is given up, with one
+// owner alert; the owner may ask again.
 func (s *Service) refundPayment(ctx context.Context, t orderflow.Transition) error {
 	o := t.Order
-	if o.Payment == nil || o.Payment.IntentID == "" {
+	if o.Payment == nil || o.Payment.IntentID == "" ||
+		!slices.ContainsFunc(o.Payment.Refunds, func(r order.Refund) bool { return r.Pending() || r.PaymentDue() }) {
 		return nil
 	}
-	if slices.ContainsFunc(o.Payment.Refunds, func(r order.Refund) bool { return r.Pending() || r.PaymentDue() && r.Attempt > 0 }) {
-		cur, err := s.SyncRefunds(ctx, o.ID)
-		if apperr.Transient(err) {
-			// Stripe down for reads too: each refund still to make counts
-			// the attempt, so that a refund is given up after a bound.
-			var errs []error
-			for _, r := range o.Payment.Refunds {
-				if r.PaymentDue() {
-					errs = append(errs, s.refundAttemptFailed(ctx, o, r, err))
-				}
-			}
-			return errors.Join(append(errs, err)...)
-		}
-		if err != nil {
-			return err
-		}
-		o = cur
+	o, err := s.SyncRefunds(ctx, o.ID)
+	if err != nil {
+		return err
 	}
 	var errs []error
 	for _, r := range o.Payment.Refunds {
 		if !r.PaymentDue() {
+			continue
+		}
+		if r.Attempt >= order.MaxRefundAttempts {
+			errs = append(errs, s.giveUpRefund(ctx, o, r))
 			continue
 		}
 		re, err := s.Intents.Refund(ctx, RefundRequest{IntentID: o.Payment.IntentID, Amount: r.Amount, OrderID: o.ID, N: r.N, Reason: r.Reason,
@@ -63,10 +57,18 @@ func (s *Service) refundPayment(ctx context.Context, t orderflow.Transition) err
 			err = apperr.New(apperr.FailedPrecondition, "Stripe's refund %s is %s", re.ID, re.Status)
 		}
 		switch {
+		case errors.Is(err, ErrFailureStored):
+			if _, _, uerr := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+				rf, ok := cur.RefundOf(r.N)
+				return ok && rf.Attempt == r.Attempt && cur.RefundAttemptFailed(r.N), nil // another run may have recorded it
+			}); uerr != nil {
+				err = errors.Join(err, uerr)
+			}
+			errs = append(errs, fmt.Errorf("refund %d: %w", r.N, err))
 		case apperr.Transient(err):
-			errs = append(errs, s.refundAttemptFailed(ctx, o, r, err))
+			errs = append(errs, fmt.Errorf("refund %d: %w", r.N, err))
 		case err != nil:
-			errs = append(errs, s.refundRefused(ctx, o, r, err))
+			errs = append(errs, s.refundRefused(ctx, o, r, re, err))
 		case re.Status == RefundSucceeded:
 			if _, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
 				return cur.RefundMade(r.N, re.ID, "trigger", s.Now().UTC())
@@ -86,34 +88,22 @@ func (s *Service) refundPayment(ctx context.Context, t orderflow.Transition) err
 	return errors.Join(errs...)
 }
 
-// refundAttemptFailed records a call for refund r that failed without a
-// clear answer (the next call uses a new key) and returns the error to
-// retry with; the last allowed attempt gives the refund up, with one
-// owner alert.
-func (s *Service) refundAttemptFailed(ctx context.Context, o *order.Order, r order.Refund, cause error) error {
-	why := cause.Error()
-	if e := apperr.As(cause); e != nil {
-		why = e.Message
-	}
-	var gaveUp bool
+// giveUpRefund gives refund r up — its calls failed
+// order.MaxRefundAttempts times and the charge's refunds, just re-read,
+// hold none of it — with one owner alert.
+func (s *Service) giveUpRefund(ctx context.Context, o *order.Order, r order.Refund) error {
+	why := fmt.Sprintf("Stripe answered %d calls to make it with a failure, and its refunds of the charge, re-read after, hold none of it", r.Attempt)
 	if _, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
-		if rf, ok := cur.RefundOf(r.N); !ok || rf.Attempt != r.Attempt {
-			return false, nil // another run recorded this attempt
-		}
-		gaveUp = cur.RefundAttemptFailed(r.N, why)
-		return true, nil
+		return cur.GiveUpRefund(r.N, why), nil
 	}); err != nil {
-		return errors.Join(cause, err)
+		return err
 	}
-	if !gaveUp {
-		return fmt.Errorf("refund %d: %w", r.N, cause)
-	}
-	logging.FromContext(ctx).Error().Err(cause).Int("refund", r.N).Msg("the refund kept failing: given up")
+	logging.FromContext(ctx).Error().Int("refund", r.N).Msg("the refund kept failing: given up")
 	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: r.Key(o.ID) + "-payment", Kind: alert.RefundFailed, OrderID: o.ID,
 		Subject: fmt.Sprintf("Order %s: the refund of %s could not be made", o.ID, money.New(r.Amount, o.Currency).Display()),
-		Text: fmt.Sprintf("Refund %d of order %s (%s, \"%s\") could not be made: Stripe failed %d times in a row (%s).\n"+
-			"Stripe has no refund of it (its refunds were re-read). Nothing was given back: ask for the refund again once Stripe answers, or refund it in the Stripe dashboard.",
-			r.N, o.ID, money.New(r.Amount, o.Currency).Display(), r.Reason, order.MaxRefundAttempts, why)})
+		Text: fmt.Sprintf("Refund %d of order %s (%s, \"%s\") could not be made: %s.\n"+
+			"Nothing was given back. Ask for the refund again once Stripe answers, or refund it in the Stripe dashboard (the store then records that refund too).",
+			r.N, o.ID, money.New(r.Amount, o.Currency).Display(), r.Reason, why)})
 	return err
 }
 
@@ -184,16 +174,19 @@ func unshipped(o *order.Order) bool {
 	return slices.ContainsFunc(o.Parts, func(p order.Part) bool { return !p.Shipped() && p.Status != order.PartCanceled })
 }
 
-// refundRefused records that the provider refused refund r for good and
-// tells the owner once.
-func (s *Service) refundRefused(ctx context.Context, o *order.Order, r order.Refund, cause error) error {
+// refundRefused records that the provider refused refund r for good (re,
+// when it answered a refund that failed) and tells the owner once.
+func (s *Service) refundRefused(ctx context.Context, o *order.Order, r order.Refund, re RefundResult, cause error) error {
 	why := cause.Error()
 	if e := apperr.As(cause); e != nil {
 		why = e.Message
 	}
 	logging.FromContext(ctx).Error().Err(cause).Int("refund", r.N).Msg("the refund was refused")
 	if _, _, err := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
-		return cur.RefundFailed(r.N, true, why), nil
+		// A refund Stripe made and answered failed keeps its id, so that
+		// a re-read knows it (and alerts nothing twice).
+		answered := re.ID != "" && cur.RefundAnswered(r.N, re.ID, re.Status)
+		return cur.RefundFailed(r.N, true, why) || answered, nil
 	}); err != nil {
 		return err
 	}

@@ -77,9 +77,18 @@ func (b *Books) InvoiceStatus(ctx context.Context, id, currency string) (bookkee
 	}
 	inv, err := c.GetInvoice(ctx, id, currency)
 	if err != nil {
-		return bookkeeping.InvoiceStatus{}, err
+		return bookkeeping.InvoiceStatus{}, gone(err, id)
 	}
 	return bookkeeping.InvoiceStatus{ID: inv.ID, DocNumber: inv.DocNumber, Total: inv.Total, Voided: inv.Voided, Paid: inv.Paid()}, nil
+}
+
+// gone turns QuickBooks' 610 (an object deleted, or never there) into
+// NOT_FOUND.
+func gone(err error, id string) error {
+	if f := AsFault(err); f != nil && f.Has("610") {
+		return apperr.Wrap(err, apperr.NotFound, "QuickBooks has no invoice %s (deleted?)", id)
+	}
+	return err
 }
 
 // FindInvoice implements bookkeeping.Books: the order's invoice found by
@@ -119,6 +128,9 @@ func (b *Books) Void(ctx context.Context, o *order.Order) (string, error) {
 		return "", err
 	}
 	inv, err := c.GetInvoice(ctx, o.Invoice.ID, o.Currency)
+	if f := AsFault(err); f != nil && f.Has("610") {
+		return bookkeeping.VoidGone, nil
+	}
 	if err != nil {
 		return "", err
 	}

@@ -58,6 +58,7 @@ type Server struct {
 	requests    []Request
 	events      []map[string]any
 	failNext    int // answer the next n API requests 500
+	failPosts   int // answer the next n POST requests 500
 	latency     time.Duration
 	declineNext bool
 	disputed    map[string]bool // intents whose refunds are refused: the charge was disputed
@@ -115,6 +116,10 @@ func (s *Server) SetEndpoint(u string) { s.mu.Lock(); s.endpoint = u; s.mu.Unloc
 
 // FailNext answers the next n API requests 500 (api_error).
 func (s *Server) FailNext(n int) { s.mu.Lock(); s.failNext = n; s.mu.Unlock() }
+
+// FailNextPosts answers the next n POST requests 500 (api_error), stored
+// for their keys as Stripe does; reads go through.
+func (s *Server) FailNextPosts(n int) { s.mu.Lock(); s.failPosts = n; s.mu.Unlock() }
 
 // SetLatency delays every API answer by d.
 func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
@@ -356,8 +361,12 @@ func (s *Server) api(fn apiFunc) http.HandlerFunc {
 		}
 		var status int
 		var out any
-		if s.failNext > 0 {
-			s.failNext--
+		if s.failNext > 0 || s.failPosts > 0 && r.Method == http.MethodPost {
+			if s.failNext > 0 {
+				s.failNext--
+			} else {
+				s.failPosts--
+			}
 			status, out = 500, map[string]any{"error": map[string]any{"type": "api_error", "message": "An unknown error occurred."}}
 		} else {
 			status, out = fn(r, form)
