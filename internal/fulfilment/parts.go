@@ -13,7 +13,6 @@ import (
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
-	"github.com/readyplanner/oms/internal/owner"
 )
 
 // OrderStore is what the parts need of the orders: the one write path.
@@ -110,10 +109,10 @@ func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, orderID
 	// The carrier and the tracking number reach the customer's email: one
 	// line of text each.
 	var err error
-	if t.Carrier, err = owner.Text("carrier", t.Carrier, maxTrackingField); err != nil {
+	if t.Carrier, err = order.OwnerText("carrier", t.Carrier, maxTrackingField); err != nil {
 		return nil, err
 	}
-	if t.TrackingNumber, err = owner.Text("trackingNumber", t.TrackingNumber, maxTrackingField); err != nil {
+	if t.TrackingNumber, err = order.OwnerText("trackingNumber", t.TrackingNumber, maxTrackingField); err != nil {
 		return nil, err
 	}
 	t.TrackingURL = strings.TrimSpace(t.TrackingURL)

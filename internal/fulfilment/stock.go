@@ -16,7 +16,6 @@ import (
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/order"
-	"github.com/readyplanner/oms/internal/owner"
 	"github.com/readyplanner/oms/internal/sweep"
 )
 
@@ -67,7 +66,7 @@ func (s *Stock) Adjust(ctx context.Context, who *identity.Identity, sku string, 
 	case strings.TrimSpace(note) == "":
 		return inventory.Level{}, apperr.New(apperr.Invalid, "reason is required: say why (restock, damage, count)").Because(order.ReasonRequired).On("reason")
 	}
-	note, err := owner.Text("reason", note, maxNote)
+	note, err := order.OwnerText("reason", note, maxNote)
 	if err != nil {
 		return inventory.Level{}, err
 	}

@@ -16,8 +16,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/identity"
@@ -114,34 +112,7 @@ func checkReason(reason string) (string, error) {
 	if strings.TrimSpace(reason) == "" {
 		return "", apperr.New(apperr.Invalid, "reason is required: say why (it is kept in the order's history)").Because(order.ReasonRequired).On("reason")
 	}
-	return Text("reason", reason, maxReason)
-}
-
-// Text checks a free-text field the owner typed, field naming it: trimmed,
-// it must be 1 to max characters and hold no control character, line or
-// paragraph separator, or bidirectional override — the owner's words reach
-// customers' emails, alerts, Stripe and QuickBooks, where a line break
-// starts a line the owner did not write. It returns the text trimmed, or
-// INVALID_ARGUMENT (required, too_long with max, malformed) on field.
-func Text(field, s string, max int) (string, error) {
-	switch s = strings.TrimSpace(s); {
-	case s == "":
-		return "", apperr.New(apperr.Invalid, "%s is required", field).Because(order.ReasonRequired).On(field)
-	case utf8.RuneCountInString(s) > max:
-		return "", apperr.New(apperr.Invalid, "%s must be at most %d characters", field, max).Because(order.ReasonTooLong).On(field).
-			WithDetails(map[string]int{"max": max})
-	case strings.IndexFunc(s, notText) >= 0:
-		return "", apperr.New(apperr.Invalid, "%s must be one line of text, without control characters", field).Because(order.ReasonMalformed).On(field)
-	}
-	return s, nil
-}
-
-// notText reports whether r may not appear in the owner's text: a control
-// character (C0, DEL, C1: line breaks and tabs included), a line or
-// paragraph separator, or a bidirectional embedding, override or isolate
-// (which would show the text in another order than it is read).
-func notText(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+	return order.OwnerText("reason", reason, maxReason)
 }
 
 // Cancel cancels an order with the owner's reason. Before its card is
