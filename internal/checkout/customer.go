@@ -21,17 +21,12 @@ import (
 type PromotionStore interface {
 	Active(ctx context.Context) ([]promotion.Promotion, error)
 	Usage(ctx context.Context, ids []string, mailboxKey string) (map[string]promotion.Usage, error)
-	HasPaidOrder(ctx context.Context, mailboxKey string) (bool, error)
-	// Reprice changes an order (fn reports whether it did) and, in the same
-	// transaction, gives back the order's live redemptions of promotions
-	// it no longer gets (or gets under another mailbox).
-	Reprice(ctx context.Context, orderID string, fn func(*order.Order) (bool, error)) (*order.Order, error)
-	// Redeem runs fn on the order in one transaction with its redemption
-	// records and the usage of candidates (its own not counted); fn says
-	// whether it changed the order and whether the order's redemptions are
-	// to follow its pricing now (see firestoredb.Promotions.Redeem).
-	Redeem(ctx context.Context, orderID string, candidates []string,
-		fn func(o *order.Order, usage map[string]promotion.Usage) (changed, commit bool, err error)) (*order.Order, error)
+	// HasOrderIn reports whether the mailbox has an order in one of
+	// states.
+	HasOrderIn(ctx context.Context, mailboxKey string, states []order.State) (bool, error)
+	// UpdateRedemptions (RedemptionStore) loads an order with its
+	// redemptions; the checkout decides (followPricing, decideCommit).
+	RedemptionStore
 }
 
 // OrderStore is what the checkout needs of the orders.
@@ -183,38 +178,40 @@ func (c *Customers) change(ctx context.Context, uid, orderID, email string, code
 		if usage, err = c.Promotions.Usage(ctx, ids, key); err != nil {
 			return nil, err
 		}
-		if paid, err = c.Promotions.HasPaidOrder(ctx, key); err != nil {
+		if paid, err = c.Promotions.HasOrderIn(ctx, key, PaidStates); err != nil {
 			return nil, err
 		}
 	}
 	now := c.Now()
 	for attempt := 0; attempt < closeAttempts; attempt++ {
-		res, err := c.Promotions.Reprice(ctx, orderID, func(cur *order.Order) (bool, error) {
-			if cur.State() != order.Pending {
-				return false, order.NotPending(cur, "change")
-			}
-			if cur.CartHash != o.CartHash {
-				return false, apperr.New(apperr.Aborted, "the order changed while it was priced; call again").Because("order_changed")
-			}
-			saved, before := *cur, payableOf(cur)
-			if err := mutate(cur); err != nil {
-				return false, err
-			}
-			if cur.Customer != nil {
-				typed := cur.Pricing.Code
-				if code != nil {
-					typed = *code
+		res, err := c.Promotions.UpdateRedemptions(ctx, orderID, nil, func(l *Redemptions) (RedemptionWrite, error) {
+			return followPricing(l, func(cur *order.Order) (bool, error) {
+				if cur.State() != order.Pending {
+					return false, order.NotPending(cur, "change")
 				}
-				Reprice(cur, promos, usage, !paid, c.PlusAddressing, typed, now)
-			}
-			if reflect.DeepEqual(before, payableOf(cur)) {
-				*cur = saved // nothing that would be paid changed
-				return false, nil
-			}
-			if cur.SessionOpen() {
-				return false, order.ErrSessionOpen
-			}
-			return true, nil
+				if cur.CartHash != o.CartHash {
+					return false, apperr.New(apperr.Aborted, "the order changed while it was priced; call again").Because("order_changed")
+				}
+				saved, before := *cur, payableOf(cur)
+				if err := mutate(cur); err != nil {
+					return false, err
+				}
+				if cur.Customer != nil {
+					typed := cur.Pricing.Code
+					if code != nil {
+						typed = *code
+					}
+					Reprice(cur, promos, usage, !paid, c.PlusAddressing, typed, now)
+				}
+				if reflect.DeepEqual(before, payableOf(cur)) {
+					*cur = saved // nothing that would be paid changed
+					return false, nil
+				}
+				if cur.SessionOpen() {
+					return false, order.ErrSessionOpen
+				}
+				return true, nil
+			})
 		})
 		if !errors.Is(err, order.ErrSessionOpen) {
 			return res, err
@@ -262,38 +259,15 @@ func (c *Customers) CommitRedemptions(ctx context.Context, orderID string, onCom
 	candidates = append(candidates, o.Pricing.Redeemed...)
 	paid := false
 	if o.Customer != nil {
-		if paid, err = c.Promotions.HasPaidOrder(ctx, o.Customer.MailboxKey); err != nil {
+		if paid, err = c.Promotions.HasOrderIn(ctx, o.Customer.MailboxKey, PaidStates); err != nil {
 			return false, err
 		}
 	}
-	now := c.Now()
-	_, err = c.Promotions.Redeem(ctx, orderID, candidates, func(o *order.Order, usage map[string]promotion.Usage) (bool, bool, error) {
-		repriced = false
-		if o.Pricing.Revision > 0 && o.Pricing.CommittedRevision == o.Pricing.Revision {
-			// Already committed: only what follows the commit may be left.
-			if onCommit == nil {
-				return false, false, nil
-			}
-			changed, err := onCommit(o)
-			return changed, false, err
-		}
-		if o.Customer == nil {
-			return false, false, apperr.New(apperr.FailedPrecondition, "order %s has no customer yet", orderID).Because("no_customer")
-		}
-		before := o.Pricing
-		Reprice(o, promos, usage, !paid, c.PlusAddressing, o.Pricing.Code, now)
-		if !samePromotions(before, o.Pricing) {
-			repriced = true
-			return true, false, nil
-		}
-		o.Pricing = before
-		o.Pricing.CommittedRevision = o.Pricing.Revision
-		if onCommit != nil {
-			if _, err := onCommit(o); err != nil {
-				return false, false, err
-			}
-		}
-		return true, true, nil
+	in := commitInput{Candidates: candidates, Promotions: promos, Paid: paid, PlusAddressing: c.PlusAddressing, Now: c.Now(), OnCommit: onCommit}
+	_, err = c.Promotions.UpdateRedemptions(ctx, orderID, candidates, func(l *Redemptions) (RedemptionWrite, error) {
+		w, r, err := decideCommit(l, in)
+		repriced = r
+		return w, err
 	})
 	return repriced, err
 }

@@ -23,12 +23,6 @@ type HoldStore interface {
 	Lapsed(ctx context.Context, now time.Time, limit int) ([]string, error)
 }
 
-// RedemptionStore gives an order's promotion redemptions back.
-type RedemptionStore interface {
-	// Release gives back every live redemption record of the order, once.
-	Release(ctx context.Context, orderID string, now time.Time) (bool, error)
-}
-
 // Steps are the checkout's order-flow steps and sweeper tasks: the stock
 // and the redemptions an order holds.
 type Steps struct {
@@ -46,7 +40,7 @@ func (s *Steps) Steps() map[string]orderflow.StepFunc {
 			return err
 		},
 		orderflow.StepReleaseRedemptions: func(ctx context.Context, t orderflow.Transition) error {
-			_, err := s.Redemptions.Release(ctx, t.Order.ID, s.Now())
+			_, err := s.ReleaseRedemptions(ctx, t.Order.ID)
 			return err
 		},
 		orderflow.StepCommitStock: func(ctx context.Context, t orderflow.Transition) error {
@@ -55,6 +49,13 @@ func (s *Steps) Steps() map[string]orderflow.StepFunc {
 		},
 		orderflow.StepSettleStock: s.settleStock,
 	}
+}
+
+// ReleaseRedemptions gives back every live redemption record of order id
+// (it expired or was canceled), once, and reports whether it released
+// one.
+func (s *Steps) ReleaseRedemptions(ctx context.Context, id string) (bool, error) {
+	return releaseRedemptions(ctx, s.Redemptions, id)
 }
 
 // settleStock settles a refunded order's holds: the held units left stock

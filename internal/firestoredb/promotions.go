@@ -3,11 +3,12 @@ package firestoredb
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/checkout"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/promotion"
 )
@@ -24,7 +25,8 @@ const (
 	RedemptionsCollection = "redemptions"
 )
 
-// Promotions reads promotions and records their redemptions.
+// Promotions reads promotions and stores their redemptions: it loads and
+// saves; the checkout decides what is redeemed and given back.
 type Promotions struct {
 	client *firestore.Client
 	orders *Orders
@@ -127,151 +129,90 @@ func (p *Promotions) redemption(promotionID, orderID string) *firestore.Document
 	return p.client.Collection(RedemptionsCollection).Doc(promotionID + "_" + orderID)
 }
 
-// liveRecord is one of an order's redemption records that is not released.
-type liveRecord struct {
-	promotionID, mailboxKey string
-}
-
 // liveTx reads, in a transaction, the order's live redemption records: the
 // truth of what the order holds of each promotion's limits.
-func (p *Promotions) liveTx(tx *firestore.Transaction, orderID string) ([]liveRecord, error) {
+func (p *Promotions) liveTx(tx *firestore.Transaction, orderID string) ([]promotion.Redemption, error) {
 	snaps, err := tx.Documents(p.client.Collection(RedemptionsCollection).Where("orderId", "==", orderID)).GetAll()
 	if err != nil {
 		return nil, wrap(err, "read the redemptions of order %s", orderID)
 	}
-	var out []liveRecord
+	var out []promotion.Redemption
 	for _, s := range snaps {
 		d := s.Data()
 		if d["releasedAt"] != nil {
 			continue
 		}
-		out = append(out, liveRecord{promotionID: str(d["promotionId"]), mailboxKey: str(d["mailboxKey"])})
+		out = append(out, promotion.Redemption{PromotionID: str(d["promotionId"]), MailboxKey: str(d["mailboxKey"])})
 	}
 	return out, nil
 }
 
-// counters holds, read in a transaction, the total and per-mailbox counts
-// of some promotions, and writes them back changed.
-type counters struct {
-	p      *Promotions
-	total  map[string]int64
-	byMail map[[2]string]int64 // {promotion, mailbox}
-	dirty  map[[2]string]bool  // what add changed: {promotion, ""} for the total
+func (p *Promotions) counterRef(k promotion.CounterKey) *firestore.DocumentRef {
+	if k.MailboxKey == "" {
+		return p.counter(k.PromotionID)
+	}
+	return p.mailbox(k.PromotionID, k.MailboxKey)
 }
 
-// countersTx reads the counters of promotions ids for every mailbox named.
-func (p *Promotions) countersTx(tx *firestore.Transaction, ids []string, mailboxes []string) (*counters, error) {
-	c := &counters{p: p, total: map[string]int64{}, byMail: map[[2]string]int64{}, dirty: map[[2]string]bool{}}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	slices.Sort(mailboxes)
-	mailboxes = slices.Compact(mailboxes)
-	var refs []*firestore.DocumentRef
+// countersTx reads, in a transaction, the total and per-mailbox counters
+// of promotions ids for every mailbox named.
+func (p *Promotions) countersTx(tx *firestore.Transaction, ids, mailboxes []string) (promotion.Counters, error) {
+	ids, mailboxes = sorted(ids), sorted(mailboxes)
+	var keys []promotion.CounterKey
 	for _, id := range ids {
-		refs = append(refs, p.counter(id))
+		keys = append(keys, promotion.CounterKey{PromotionID: id})
 		for _, m := range mailboxes {
-			refs = append(refs, p.mailbox(id, m))
+			keys = append(keys, promotion.CounterKey{PromotionID: id, MailboxKey: m})
 		}
 	}
-	if len(refs) == 0 {
+	c := promotion.Counters{}
+	if len(keys) == 0 {
 		return c, nil
+	}
+	refs := make([]*firestore.DocumentRef, len(keys))
+	for i, k := range keys {
+		refs[i] = p.counterRef(k)
 	}
 	snaps, err := tx.GetAll(refs)
 	if err != nil {
 		return nil, wrap(err, "read promotion usage")
 	}
-	k := 0
-	for _, id := range ids {
-		c.total[id] = count(snaps[k], "total")
-		k++
-		for _, m := range mailboxes {
-			c.byMail[[2]string{id, m}] = count(snaps[k], "count")
-			k++
+	for i, k := range keys {
+		field := "count"
+		if k.MailboxKey == "" {
+			field = "total"
 		}
+		c[k] = count(snaps[i], field)
 	}
 	return c, nil
 }
 
-// add changes a promotion's counts by delta (never below 0) for mailbox.
-func (c *counters) add(id, mailbox string, delta int64) {
-	c.total[id] = max(0, c.total[id]+delta)
-	c.byMail[[2]string{id, mailbox}] = max(0, c.byMail[[2]string{id, mailbox}]+delta)
-	c.dirty[[2]string{id, ""}], c.dirty[[2]string{id, mailbox}] = true, true
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(slices.DeleteFunc(s, func(v string) bool { return v == "" }))
 }
 
-// write writes the counters add changed (after all reads of the
-// transaction).
-func (c *counters) write(tx *firestore.Transaction) error {
-	for k := range c.dirty {
-		var err error
-		if k[1] == "" {
-			err = tx.Set(c.p.counter(k[0]), map[string]any{"total": c.total[k[0]]}, firestore.MergeAll)
-		} else {
-			err = tx.Set(c.p.mailbox(k[0], k[1]), map[string]any{"count": c.byMail[k]}, firestore.MergeAll)
-		}
-		if err != nil {
-			return err
-		}
+var _ checkout.PromotionStore = (*Promotions)(nil)
+
+// UpdateRedemptions implements checkout.RedemptionStore: in one
+// transaction it loads order orderID, its live redemption records and
+// the counters of candidates and of the live records' promotions (for the
+// order's mailbox and the live records' mailboxes), calls decide, and
+// saves what it returns: the order, the records released (stamped
+// releasedAt) and made, the counters. A counter decide writes must be one
+// that was loaded. It returns the order as decide left it.
+func (p *Promotions) UpdateRedemptions(ctx context.Context, orderID string, candidates []string,
+	decide func(*checkout.Redemptions) (checkout.RedemptionWrite, error)) (*order.Order, error) {
+	candidates = sorted(candidates)
+	// Limited promotions are hot documents when many orders race for the
+	// last redemptions: one transaction per promotion at a time here.
+	keys := []string{orderKey(orderID)}
+	for _, k := range candidates {
+		keys = append(keys, "promotion/"+k)
 	}
-	return nil
-}
-
-// releaseTx gives back live records (after all reads).
-func (p *Promotions) releaseTx(tx *firestore.Transaction, c *counters, orderID string, recs []liveRecord, now time.Time) error {
-	for _, r := range recs {
-		c.add(r.promotionID, r.mailboxKey, -1)
-		if err := tx.Set(p.redemption(r.promotionID, orderID), map[string]any{"releasedAt": now.UTC()}, firestore.MergeAll); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// kept reports whether a live record still prices the order: the order
-// applies its promotion, for the same mailbox.
-func kept(o *order.Order, r liveRecord) bool {
-	if o.Customer == nil || o.Customer.MailboxKey != r.mailboxKey {
-		return false
-	}
-	return slices.ContainsFunc(o.Pricing.Promotions, func(a order.AppliedPromotion) bool { return a.ID == r.promotionID })
-}
-
-func split(o *order.Order, live []liveRecord) (keep, drop []liveRecord) {
-	for _, r := range live {
-		if kept(o, r) {
-			keep = append(keep, r)
-		} else {
-			drop = append(drop, r)
-		}
-	}
-	return keep, drop
-}
-
-func promotionIDs(recs []liveRecord) []string {
-	out := make([]string, len(recs))
-	for i, r := range recs {
-		out[i] = r.promotionID
-	}
-	return out
-}
-
-func mailboxKeys(recs []liveRecord) []string {
-	out := make([]string, len(recs))
-	for i, r := range recs {
-		out[i] = r.mailboxKey
-	}
-	return out
-}
-
-// Reprice changes order orderID with fn (which reports whether it did) and,
-// in the same transaction, gives back the order's live redemptions of
-// promotions the order no longer applies (or applies for another mailbox),
-// so that a dropped code never keeps a limited promotion from the next
-// customer. It returns the order as committed (or as read, when fn changed
-// nothing).
-func (p *Promotions) Reprice(ctx context.Context, orderID string, fn func(*order.Order) (bool, error)) (*order.Order, error) {
 	var result *order.Order
-	err := p.orders.transact(ctx, fmt.Sprintf("price order %s", orderID), []string{orderKey(orderID)}, func(tx *firestore.Transaction) error {
+	err := p.orders.transact(ctx, fmt.Sprintf("update the redemptions of order %s", orderID), keys, func(tx *firestore.Transaction) error {
 		ref, o, err := getTx(tx, p.client, orderID)
 		if err != nil {
 			return err
@@ -281,24 +222,50 @@ func (p *Promotions) Reprice(ctx context.Context, orderID string, fn func(*order
 		if err != nil {
 			return err
 		}
-		changed, err := fn(o)
-		if err != nil || !changed {
+		ids, mailboxes := slices.Clone(candidates), []string{}
+		if o.Customer != nil {
+			mailboxes = append(mailboxes, o.Customer.MailboxKey)
+		}
+		for _, r := range live {
+			ids, mailboxes = append(ids, r.PromotionID), append(mailboxes, r.MailboxKey)
+		}
+		counters, err := p.countersTx(tx, ids, mailboxes)
+		if err != nil {
 			return err
 		}
-		keep, drop := split(o, live)
-		if len(drop) > 0 {
-			c, err := p.countersTx(tx, promotionIDs(drop), mailboxKeys(drop))
-			if err != nil {
-				return err
+		w, err := decide(&checkout.Redemptions{Order: o, Live: live, Counters: maps.Clone(counters)})
+		if err != nil {
+			return err
+		}
+		for _, k := range w.Change.Counters.Keys() {
+			if _, ok := counters[k]; !ok {
+				return fmt.Errorf("redemptions of order %s: counter %v written but not read", orderID, k)
 			}
-			if err := p.releaseTx(tx, c, orderID, drop, p.orders.now()); err != nil {
-				return err
-			}
-			if err := c.write(tx); err != nil {
+		}
+		now := p.orders.now().UTC()
+		for _, r := range w.Change.Release {
+			if err := tx.Set(p.redemption(r.PromotionID, orderID), map[string]any{"releasedAt": now}, firestore.MergeAll); err != nil {
 				return err
 			}
 		}
-		o.Pricing.Redeemed = promotionIDs(keep)
+		for _, r := range w.Change.Redeem {
+			if err := tx.Set(p.redemption(r.PromotionID, orderID), map[string]any{"promotionId": r.PromotionID, "orderId": orderID,
+				"mailboxKey": r.MailboxKey, "at": now, "releasedAt": nil}); err != nil {
+				return err
+			}
+		}
+		for _, k := range w.Change.Counters.Keys() {
+			field := "count"
+			if k.MailboxKey == "" {
+				field = "total"
+			}
+			if err := tx.Set(p.counterRef(k), map[string]any{field: w.Change.Counters[k]}, firestore.MergeAll); err != nil {
+				return err
+			}
+		}
+		if !w.WriteOrder {
+			return nil
+		}
 		return p.orders.setTx(tx, ref, o)
 	})
 	if err != nil {
@@ -342,162 +309,17 @@ func (p *Promotions) usage(ids []string, mailboxKey string, getAll func([]*fires
 	return out, nil
 }
 
-// paidStates are the states of an order that was paid for (or is being).
-var paidStates = []string{string(order.Authorized), string(order.Invoiced), string(order.Approved), string(order.Paid),
-	string(order.Fulfilling), string(order.Shipped), string(order.Refunded)}
-
-// HasPaidOrder reports whether the mailbox has an order that got as far as
-// payment. (Index: customer.mailboxKey ASC, state ASC.)
-func (p *Promotions) HasPaidOrder(ctx context.Context, mailboxKey string) (bool, error) {
+// HasOrderIn reports whether the mailbox has an order in one of states.
+// (Index: customer.mailboxKey ASC, state ASC.)
+func (p *Promotions) HasOrderIn(ctx context.Context, mailboxKey string, states []order.State) (bool, error) {
+	names := make([]string, len(states))
+	for i, st := range states {
+		names[i] = string(st)
+	}
 	snaps, err := p.client.Collection(OrdersCollection).Where("customer.mailboxKey", "==", mailboxKey).
-		Where("state", "in", paidStates).Limit(1).Documents(ctx).GetAll()
+		Where("state", "in", names).Limit(1).Documents(ctx).GetAll()
 	if err != nil {
 		return false, wrap(err, "find earlier orders")
 	}
 	return len(snaps) > 0, nil
-}
-
-// Redeem runs fn on order orderID in one transaction with the order's
-// redemption records and the usage counters of candidates (the order's
-// own live redemptions not counted: usage is what others use), so that
-// fn can decide with limits as they are now. fn reports whether it
-// changed the order (then it is written) and whether the order's
-// redemptions are to follow its pricing now (commit): then the promotions
-// it applies are recorded for its customer's mailbox and its live records
-// of any other promotion (or mailbox) are given back, in the same
-// transaction. Every promotion the order applies or holds must be among
-// candidates (the order was re-priced meanwhile otherwise: ABORTED). It
-// returns the order as fn left it.
-func (p *Promotions) Redeem(ctx context.Context, orderID string, candidates []string,
-	fn func(o *order.Order, usage map[string]promotion.Usage) (changed, commit bool, err error)) (*order.Order, error) {
-	candidates = slices.Clone(candidates)
-	slices.Sort(candidates)
-	candidates = slices.Compact(candidates)
-	// Limited promotions are hot documents when many orders race for the
-	// last redemptions: one transaction per promotion at a time here.
-	keys := []string{orderKey(orderID)}
-	for _, k := range candidates {
-		keys = append(keys, "promotion/"+k)
-	}
-	now := p.orders.now().UTC()
-	var result *order.Order
-	err := p.orders.transact(ctx, fmt.Sprintf("redeem promotions of order %s", orderID), keys, func(tx *firestore.Transaction) error {
-		ref, o, err := getTx(tx, p.client, orderID)
-		if err != nil {
-			return err
-		}
-		result = o
-		live, err := p.liveTx(tx, orderID)
-		if err != nil {
-			return err
-		}
-		key := ""
-		if o.Customer != nil {
-			key = o.Customer.MailboxKey
-		}
-		for _, id := range append(promotionIDs(live), appliedIDs(o)...) {
-			if !slices.Contains(candidates, id) {
-				return apperr.New(apperr.Aborted, "order %s was re-priced meanwhile; try again", orderID).Because("order_changed")
-			}
-		}
-		c, err := p.countersTx(tx, candidates, append(mailboxKeys(live), key))
-		if err != nil {
-			return err
-		}
-		usage := map[string]promotion.Usage{}
-		for _, id := range candidates {
-			usage[id] = promotion.Usage{Total: c.total[id], ByEmail: c.byMail[[2]string{id, key}]}
-		}
-		for _, r := range live {
-			u := usage[r.promotionID]
-			u.Total--
-			if r.mailboxKey == key {
-				u.ByEmail--
-			}
-			usage[r.promotionID] = u
-		}
-		changed, commit, err := fn(o, usage)
-		if err != nil {
-			return err
-		}
-		if commit {
-			if o.Customer == nil {
-				return apperr.New(apperr.FailedPrecondition, "order %s has no customer to redeem promotions for", orderID).Because("no_customer")
-			}
-			keep, drop := split(o, live)
-			if err := p.releaseTx(tx, c, orderID, drop, now); err != nil {
-				return err
-			}
-			for _, id := range appliedIDs(o) {
-				if slices.ContainsFunc(keep, func(r liveRecord) bool { return r.promotionID == id }) {
-					continue
-				}
-				c.add(id, key, +1)
-				if err := tx.Set(p.redemption(id, orderID), map[string]any{"promotionId": id, "orderId": orderID, "mailboxKey": key, "at": now, "releasedAt": nil}); err != nil {
-					return err
-				}
-			}
-			if err := c.write(tx); err != nil {
-				return err
-			}
-			o.Pricing.Redeemed, changed = appliedIDs(o), true
-		}
-		if !changed {
-			return nil
-		}
-		return p.orders.setTx(tx, ref, o)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return result, nil
-}
-
-func appliedIDs(o *order.Order) []string {
-	ids := make([]string, 0, len(o.Pricing.Promotions))
-	for _, a := range o.Pricing.Promotions {
-		ids = append(ids, a.ID)
-	}
-	return ids
-}
-
-// Release gives back every live redemption record of an order (it expired
-// or was canceled) — the records, not the order's current pricing, so that
-// a code dropped after it was committed is given back too. A second call
-// finds nothing live and changes nothing. It reports whether it released
-// anything.
-func (p *Promotions) Release(ctx context.Context, orderID string, now time.Time) (bool, error) {
-	var released bool
-	err := p.orders.transact(ctx, fmt.Sprintf("release redemptions of order %s", orderID), []string{orderKey(orderID)}, func(tx *firestore.Transaction) error {
-		released = false
-		ref, o, err := getTx(tx, p.client, orderID)
-		if err != nil {
-			return err
-		}
-		live, err := p.liveTx(tx, orderID)
-		if err != nil {
-			return err
-		}
-		if len(live) == 0 {
-			if o.Pricing.RedemptionsReleased || len(o.Pricing.Redeemed) == 0 {
-				return nil
-			}
-			o.Pricing.RedemptionsReleased = true
-			return p.orders.setTx(tx, ref, o)
-		}
-		c, err := p.countersTx(tx, promotionIDs(live), mailboxKeys(live))
-		if err != nil {
-			return err
-		}
-		if err := p.releaseTx(tx, c, orderID, live, now); err != nil {
-			return err
-		}
-		if err := c.write(tx); err != nil {
-			return err
-		}
-		released = true
-		o.Pricing.RedemptionsReleased = true
-		return p.orders.setTx(tx, ref, o)
-	})
-	return released, err
 }
