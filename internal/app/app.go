@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -252,32 +251,35 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			RedirectURL: cfg.QuickBooksRedirectURL, Store: a.QuickBooksTokens}
 	}
 
-	steps := map[string]orderflow.StepFunc{}
-	for _, capability := range []map[string]orderflow.StepFunc{a.Payments.Steps(), a.CheckoutSteps.Steps(), a.Bookkeeping.Steps(), a.Messages.Steps(), a.Emails.Steps(), a.Parts.Steps()} {
-		maps.Copy(steps, capability)
+	// Every step of the flow implemented exactly once, or no App.
+	if err := orderflow.Register(a.Flow, a.Payments.Steps(), a.CheckoutSteps.Steps(), a.Bookkeeping.Steps(), a.Messages.Steps(),
+		a.Emails.Steps(), a.Parts.Steps()); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("app: %w", err)
 	}
-	orderflow.Register(a.Flow, steps)
 
 	a.Payments.Payable = a.Parts.Printable
 	a.Owner = &owner.Operations{Orders: a.Orders, Print: a.Parts, Money: a.Payments, AdminClaim: cfg.AdminClaim, Now: o.Now}
-	a.Sweeper = sweep.New(o.Now)
-	a.Sweeper.Add("expireHolds", a.CheckoutSteps.Tasks()["expireHolds"])
-	a.Sweeper.Add("authorizationLapse", a.Payments.Tasks()["authorizationLapse"])
-	a.Sweeper.Add("redriveStaleOrders", a.Flow.RedriveTask(a.Orders, cfg.RedriveAfter))
-	a.Sweeper.Add("reconcileInvoices", a.Bookkeeping.Tasks()["reconcileInvoices"])
-	a.Sweeper.Add("alertLowStock", a.Stock.Tasks()["alertLowStock"])
-	a.Sweeper.Add("rereadPrintJobs", a.Parts.Tasks(cfg.RedriveAfter)["rereadPrintJobs"])
+	// Every task of every capability, each name once, or no App: no task
+	// is picked out of a capability's list by name.
+	tasks := []map[string]sweep.TaskFunc{a.CheckoutSteps.Tasks(), a.Payments.Tasks(),
+		{"redriveStaleOrders": a.Flow.RedriveTask(a.Orders, cfg.RedriveAfter)},
+		a.Bookkeeping.Tasks(), a.Stock.Tasks(), a.Parts.Tasks(cfg.RedriveAfter)}
 	if a.Sender != nil {
-		a.Sweeper.Add("deliverMail", a.Sender.Tasks()["deliverMail"])
+		tasks = append(tasks, a.Sender.Tasks())
 	}
 	if a.Extension != nil {
-		a.Sweeper.Add("watchMail", a.Extension.Tasks()["watchMail"])
+		tasks = append(tasks, a.Extension.Tasks())
 	}
 	if a.Hooks != nil {
-		a.Sweeper.Add("postAlerts", a.Hooks.Tasks()["postAlerts"])
+		tasks = append(tasks, a.Hooks.Tasks())
 	}
 	summary := &messages.Summary{Outbox: a.Mail, Orders: a.Orders, OwnerEmail: cfg.OwnerEmail, Hour: cfg.SummaryHour, Location: cfg.TimeZone, Store: a.Emails.Store}
-	a.Sweeper.Add("dailySummary", summary.Tasks()["dailySummary"])
+	tasks = append(tasks, summary.Tasks())
+	if a.Sweeper, err = sweep.New(o.Now, tasks...); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	return a, nil
 }
 

@@ -157,7 +157,9 @@ func TestRedriveAndSkeleton(t *testing.T) {
 		t.Errorf("second re-drive: %v, %d runs, work %+v", err, rec.count(), o.Work)
 	}
 	sk := New(store, nil)
-	Register(sk, nil)
+	if err := Register(sk, stubSteps()); err != nil {
+		t.Fatal(err)
+	}
 	if got := sk.StepNames(order.Canceled); len(got) != 6 {
 		t.Errorf("canceled steps %v", got)
 	}

@@ -4,16 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
-	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/order"
 )
 
 // Step names: the places in the flow. Each capability implements its own
-// (see Register); until one lands, its steps only record that they were
-// reached, so that the dispatch table, the logs and docs/api.md already
-// show the whole flow.
+// (see Register): a step with no implementation is an error at start-up,
+// never a step recorded done without running.
 const (
 	StepCreateInvoice       = "createInvoice"        // authorized → invoiced (bookkeeping)
 	StepAlertReview         = "alertOwnerReview"     // invoiced: tell the owner an order waits for review
@@ -42,54 +42,128 @@ const (
 	StepSettleStock         = "settleStock"          // refunded: the holds leave stock if the parcel shipped, else go back (checkout)
 )
 
-// Register registers every step of the flow, in flow order, with its
-// implementation from impl (the capabilities' Steps merged). A step
-// without one only records that it was reached. StepReleaseStrays,
-// StepRefundPayment, StepRecordRefund, StepVoidLateInvoice and the
-// notifications of parts and refunds run in every state (OnAny).
-func Register(d *Dispatcher, impl map[string]StepFunc) {
-	for _, s := range []struct {
-		to   order.State
-		name string
-	}{
-		{order.Authorized, StepNotifyReceived}, // before the steps that move the order on
-		{order.Authorized, StepCreateInvoice},
-		{order.Invoiced, StepAlertReview},
-		{order.Approved, StepCapturePayment},
-		{order.Paid, StepSendReceipt},
-		{order.Paid, StepFulfil},
-		{order.Fulfilling, StepSubmitPrintJob},
-		{order.Fulfilling, StepAlertParcel},
-		{order.Shipped, StepCommitStock},
-		{order.Shipped, StepNotifyShipped},
-		{order.Refunded, StepSettleStock},
-		{order.Expired, StepClosePaymentSession},
-		{order.Expired, StepReleaseHolds},
-		{order.Expired, StepReleaseRedemptions},
-		{order.Expired, StepNotifyExpired},
-		{order.Canceled, StepClosePaymentSession},
-		{order.Canceled, StepCancelPayment},
-		{order.Canceled, StepReleaseHolds},
-		{order.Canceled, StepReleaseRedemptions},
-		{order.Canceled, StepVoidInvoice},
-		{order.Canceled, StepNotifyCanceled},
-		{order.NeedsAttention, StepAlertOwner},
-	} {
-		d.On(s.to, s.name, implOf(impl, s.name))
-	}
-	for _, name := range []string{StepReleaseStrays, StepRefundPayment, StepRecordRefund, StepVoidLateInvoice, StepNotifyParts, StepNotifyRefunds} {
-		d.OnAny(name, implOf(impl, name))
-	}
+// flow is every step of the flow, in flow order, with the state it runs
+// on; "" marks the steps that run in every state (OnAny).
+var flow = []struct {
+	to   order.State
+	name string
+}{
+	{order.Authorized, StepNotifyReceived}, // before the steps that move the order on
+	{order.Authorized, StepCreateInvoice},
+	{order.Invoiced, StepAlertReview},
+	{order.Approved, StepCapturePayment},
+	{order.Paid, StepSendReceipt},
+	{order.Paid, StepFulfil},
+	{order.Fulfilling, StepSubmitPrintJob},
+	{order.Fulfilling, StepAlertParcel},
+	{order.Shipped, StepCommitStock},
+	{order.Shipped, StepNotifyShipped},
+	{order.Refunded, StepSettleStock},
+	{order.Expired, StepClosePaymentSession},
+	{order.Expired, StepReleaseHolds},
+	{order.Expired, StepReleaseRedemptions},
+	{order.Expired, StepNotifyExpired},
+	{order.Canceled, StepClosePaymentSession},
+	{order.Canceled, StepCancelPayment},
+	{order.Canceled, StepReleaseHolds},
+	{order.Canceled, StepReleaseRedemptions},
+	{order.Canceled, StepVoidInvoice},
+	{order.Canceled, StepNotifyCanceled},
+	{order.NeedsAttention, StepAlertOwner},
+	{"", StepReleaseStrays},
+	{"", StepRefundPayment},
+	{"", StepRecordRefund},
+	{"", StepVoidLateInvoice},
+	{"", StepNotifyParts},
+	{"", StepNotifyRefunds},
 }
 
-func implOf(impl map[string]StepFunc, name string) StepFunc {
-	if fn, ok := impl[name]; ok {
-		return fn
+// Steps returns the names of every step of the flow, each once, in flow
+// order.
+func Steps() []string {
+	var names []string
+	for _, s := range flow {
+		if !slices.Contains(names, s.name) {
+			names = append(names, s.name)
+		}
 	}
-	return func(ctx context.Context, t Transition) error {
-		logging.FromContext(ctx).Debug().Str("step", name).Msg("step reached; its capability has not landed yet")
-		return nil
+	return names
+}
+
+// Register registers every step of the flow, in flow order, with its
+// implementation from the capabilities' step maps (each capability's
+// Steps()). StepReleaseStrays, StepRefundPayment, StepRecordRefund,
+// StepVoidLateInvoice and the notifications of parts and refunds run in
+// every state (OnAny).
+//
+// Nothing falls back: a step of the flow that no capability implements, a
+// step two capabilities implement, a nil implementation, and a name that is
+// not a step of the flow are each an error, and then nothing is
+// registered, so that a wiring mistake stops the start-up instead of an
+// order's step being recorded done without running.
+func Register(d *Dispatcher, capabilities ...map[string]StepFunc) error {
+	var errs []error
+	impl := map[string]StepFunc{}
+	from := map[string]int{} // step → the capability (1-based) implementing it
+	for i, c := range capabilities {
+		for _, name := range slices.Sorted(maps.Keys(c)) {
+			switch {
+			case c[name] == nil:
+				errs = append(errs, fmt.Errorf("step %s: capability %d's implementation is nil", name, i+1))
+			case from[name] != 0:
+				errs = append(errs, fmt.Errorf("step %s is implemented twice: by capabilities %d and %d", name, from[name], i+1))
+			default:
+				impl[name], from[name] = c[name], i+1
+			}
+		}
 	}
+	names := Steps()
+	for _, name := range names {
+		if impl[name] == nil && from[name] == 0 {
+			errs = append(errs, fmt.Errorf("step %s has no implementation", name))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(from)) {
+		if !slices.Contains(names, name) {
+			errs = append(errs, fmt.Errorf("%q is not a step of the flow (capability %d)", name, from[name]))
+		}
+	}
+	if err := flowErr(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("orderflow: register the steps: %w", errors.Join(errs...))
+	}
+	for _, s := range flow {
+		if s.to == "" {
+			d.OnAny(s.name, impl[s.name])
+		} else {
+			d.On(s.to, s.name, impl[s.name])
+		}
+	}
+	return nil
+}
+
+// flowErr checks the flow table itself: a step registered twice on one
+// state, or both on a state and on every state, would run twice.
+func flowErr() error {
+	seen := map[order.State]map[string]bool{}
+	var errs []error
+	for _, s := range flow {
+		if seen[s.to] == nil {
+			seen[s.to] = map[string]bool{}
+		}
+		if seen[s.to][s.name] {
+			errs = append(errs, fmt.Errorf("step %s is in the flow twice for state %q", s.name, s.to))
+		}
+		seen[s.to][s.name] = true
+	}
+	for _, s := range flow {
+		if s.to != "" && seen[""][s.name] {
+			errs = append(errs, fmt.Errorf("step %s runs in every state and also on %s", s.name, s.to))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // DueLister lists orders whose work is due (order.WorkDue) and whose last

@@ -5,7 +5,10 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/readyplanner/oms/internal/logging"
@@ -25,16 +28,35 @@ type task struct {
 	fn   TaskFunc
 }
 
-// New returns a sweeper with no tasks; now is the clock (time.Now if nil).
-func New(now func() time.Time) *Sweeper {
+// New returns a sweeper with every task of tasks: the groups (each
+// capability's Tasks()) in the order given, each group's tasks by name.
+// now is the clock (time.Now if nil). A task name given twice, an empty
+// name and a nil task are errors: nothing is overwritten or skipped.
+func New(now func() time.Time, tasks ...map[string]TaskFunc) (*Sweeper, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Sweeper{now: now}
+	s := &Sweeper{now: now}
+	var errs []error
+	for i, group := range tasks {
+		for _, name := range slices.Sorted(maps.Keys(group)) {
+			switch {
+			case name == "":
+				errs = append(errs, fmt.Errorf("group %d has a task with no name", i+1))
+			case group[name] == nil:
+				errs = append(errs, fmt.Errorf("task %s (group %d) is nil", name, i+1))
+			case s.Task(name) != nil:
+				errs = append(errs, fmt.Errorf("task %s is given twice (again in group %d)", name, i+1))
+			default:
+				s.tasks = append(s.tasks, task{name, group[name]})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("sweep: %w", errors.Join(errs...))
+	}
+	return s, nil
 }
-
-// Add registers a task. Tasks run in the order added.
-func (s *Sweeper) Add(name string, fn TaskFunc) { s.tasks = append(s.tasks, task{name, fn}) }
 
 // Tasks returns the task names.
 func (s *Sweeper) Tasks() []string {
@@ -45,8 +67,8 @@ func (s *Sweeper) Tasks() []string {
 	return names
 }
 
-// Task returns the task registered as name (nil if none): to run one
-// task at a chosen time.
+// Task returns the task registered as name, nil if none (New refused
+// every task it could not register): to run one task at a chosen time.
 func (s *Sweeper) Task(name string) TaskFunc {
 	for _, t := range s.tasks {
 		if t.name == name {
