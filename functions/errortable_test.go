@@ -542,7 +542,7 @@ func TestErrorTableWalk(t *testing.T) {
 	}
 
 	ownerCall := func(h func(*app.App) http.Handler, token string, data map[string]any) rpcAnswer[json.RawMessage] {
-		return rpc[json.RawMessage](t, h(a), token, data)
+		return rpc[json.RawMessage](t, withRequestID(h(a)), token, data)
 	}
 	scenarios["retryOrder/not_owner"] = func() rpcAnswer[json.RawMessage] {
 		return ownerCall(retryOrder, user(t).IDToken, map[string]any{"orderId": unknownID})
@@ -640,11 +640,11 @@ func TestErrorTableWalk(t *testing.T) {
 	}
 	scenarios["refundOrder/too_many_refunds"] = func() rpcAnswer[json.RawMessage] {
 		for i := 0; i < order.MaxRefunds; i++ {
-			if ans := refundWith(boss.IDToken, map[string]any{"orderId": charged, "amount": 1, "reason": "a cent back"}); ans.status != 200 {
+			if ans := refundWith(boss.IDToken, map[string]any{"orderId": charged, "amount": 1, "reason": "a cent back", "confirmDuplicate": true}); ans.status != 200 {
 				t.Fatalf("refund %d: %+v", i+1, ans.Error)
 			}
 		}
-		return refundWith(boss.IDToken, map[string]any{"orderId": charged, "amount": 1, "reason": "one too many"})
+		return refundWith(boss.IDToken, map[string]any{"orderId": charged, "amount": 1, "reason": "one too many", "confirmDuplicate": true})
 	}
 	intentsDown := func(call func() rpcAnswer[json.RawMessage]) rpcAnswer[json.RawMessage] {
 		live := a.Payments.Intents
@@ -666,6 +666,38 @@ func TestErrorTableWalk(t *testing.T) {
 		return intentsDown(func() rpcAnswer[json.RawMessage] {
 			return refundWith(boss.IDToken, map[string]any{"orderId": id, "amount": 1, "reason": "Stripe is down"})
 		})
+	}
+	// An order canceled under request id used, which then names another
+	// command or other input.
+	usedRequest := func() (string, string) {
+		u, id := readyToPay(t, a, s, "", "B", 1)
+		if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
+			t.Fatal(err)
+		}
+		used := testenv.ID("used-request")
+		if ans := ownerCall(cancelOrder, boss.IDToken, map[string]any{"requestId": used, "orderId": id, "reason": "first"}); ans.status != 200 {
+			t.Fatalf("the first cancel: %+v", ans.Error)
+		}
+		return id, used
+	}
+	scenarios["retryOrder/request_id_reused"] = func() rpcAnswer[json.RawMessage] {
+		id, used := usedRequest()
+		return ownerCall(retryOrder, boss.IDToken, map[string]any{"requestId": used, "orderId": id})
+	}
+	scenarios["cancelOrder/request_id_reused"] = func() rpcAnswer[json.RawMessage] {
+		id, used := usedRequest()
+		return ownerCall(cancelOrder, boss.IDToken, map[string]any{"requestId": used, "orderId": id, "reason": "another reason"})
+	}
+	scenarios["refundOrder/request_id_reused"] = func() rpcAnswer[json.RawMessage] {
+		id, used := usedRequest()
+		return refundWith(boss.IDToken, map[string]any{"requestId": used, "orderId": id, "amount": 1, "reason": "x"})
+	}
+	scenarios["refundOrder/possible_duplicate"] = func() rpcAnswer[json.RawMessage] {
+		id := fulfillingOrder("B", 1)
+		if ans := refundWith(boss.IDToken, map[string]any{"orderId": id, "amount": 100, "reason": "late"}); ans.status != 200 {
+			t.Fatalf("the first refund: %+v", ans.Error)
+		}
+		return refundWith(boss.IDToken, map[string]any{"orderId": id, "amount": 100, "reason": "late"}) // another id (withRequestID)
 	}
 	scenarios["refundOrder/fully_refunded"] = func() rpcAnswer[json.RawMessage] {
 		id := fulfillingOrder("B", 1)

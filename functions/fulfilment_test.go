@@ -258,7 +258,7 @@ func TestOwnerCancelsBeforeCapture(t *testing.T) {
 	u, id, pi := authorizedWith(t, a, s, "A", 2)
 	boss := owner(t)
 	cancel := func(token, id string) rpcAnswer[storefront.Order] {
-		return rpc[storefront.Order](t, cancelOrder(a), token, map[string]any{"orderId": id, "reason": "the customer called: wrong size"})
+		return rpc[storefront.Order](t, withRequestID(cancelOrder(a)), token, map[string]any{"orderId": id, "reason": "the customer called: wrong size"})
 	}
 	if ans := cancel(u.IDToken, id); ans.Error.Status != "PERMISSION_DENIED" {
 		t.Errorf("the customer canceling: %+v", ans.Error)

@@ -355,7 +355,7 @@ func (m *model) refund(t *rapid.T) {
 	} else {
 		data["full"] = true
 	}
-	ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(m.r.a), m.boss.IDToken, data)
+	ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(m.r.a)), m.boss.IDToken, data)
 	if observe(m, t, "refundOrder", ans) {
 		m.stats.add("refunds asked for", 1)
 	}
@@ -369,7 +369,7 @@ func (m *model) cancelCharged(t *rapid.T) {
 		t.Skip("no charged order")
 	}
 	id := rapid.SampledFrom(ids).Draw(t, "order")
-	ans := rpc[storefront.Order](t, cancelOrder(m.r.a), m.boss.IDToken, map[string]any{"orderId": id, "reason": "the owner cancels"})
+	ans := rpc[storefront.Order](t, withRequestID(cancelOrder(m.r.a)), m.boss.IDToken, map[string]any{"orderId": id, "reason": "the owner cancels"})
 	if observe(m, t, "cancelOrder", ans) {
 		m.stats.add("charged orders canceled", 1)
 	}
@@ -432,10 +432,10 @@ func (m *model) duringCall(t *rapid.T) {
 		t.Skip("the step made no call") // refused before calling (a 5xx injected, …)
 	}
 	if call == "refund" && rapid.Bool().Draw(t, "refund again") {
-		ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(m.r.a), m.boss.IDToken, map[string]any{"orderId": id, "amount": int64(100), "reason": "again"})
+		ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(m.r.a)), m.boss.IDToken, map[string]any{"orderId": id, "amount": int64(100), "reason": "again"})
 		observe(m, t, "refundOrder during a refund", ans)
 	} else {
-		ans := rpc[storefront.Order](t, cancelOrder(m.r.a), m.boss.IDToken, map[string]any{"orderId": id, "reason": "the owner cancels mid-call"})
+		ans := rpc[storefront.Order](t, withRequestID(cancelOrder(m.r.a)), m.boss.IDToken, map[string]any{"orderId": id, "reason": "the owner cancels mid-call"})
 		observe(m, t, "cancelOrder during the "+call, ans)
 	}
 	hold.Release()

@@ -30,7 +30,7 @@ func TestCanceledAndExpiredEmails(t *testing.T) {
 	if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
 		t.Fatal(err)
 	}
-	if ans := rpc[storefront.Order](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": id, "reason": "the customer called"}); ans.status != 200 {
+	if ans := rpc[storefront.Order](t, withRequestID(cancelOrder(a)), boss.IDToken, map[string]any{"orderId": id, "reason": "the customer called"}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
 	o := settle(t, a, id)

@@ -127,7 +127,7 @@ func TestCustomerEmailsOnce(t *testing.T) {
 		t.Fatalf("the order is %s", o.State())
 	}
 	// And refunds part of it.
-	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(a), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 250, "reason": "a bent corner"}); ans.status != 200 {
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(a)), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 250, "reason": "a bent corner"}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
 	o = settle(t, a, o.ID)

@@ -7,6 +7,7 @@ import (
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/callable"
 	"github.com/readyplanner/oms/internal/order"
+	owners "github.com/readyplanner/oms/internal/owner"
 	"github.com/readyplanner/oms/internal/storefront"
 )
 
@@ -40,7 +41,7 @@ func markShipped(a *app.App) http.Handler {
 
 func retryOrder(a *app.App) http.Handler {
 	return ownerCallable(a, storefront.RetryOrder, func(ctx context.Context, c callable.Caller, req storefront.RetryOrderRequest) (storefront.Order, error) {
-		o, err := a.Owner.Retry(ctx, c.Identity, req.OrderID)
+		o, err := a.Owner.Retry(ctx, c.Identity, owners.RetryOrder{RequestID: req.RequestID, OrderID: req.OrderID})
 		if err != nil {
 			return storefront.Order{}, err
 		}
@@ -50,7 +51,7 @@ func retryOrder(a *app.App) http.Handler {
 
 func cancelOrder(a *app.App) http.Handler {
 	return ownerCallable(a, storefront.CancelOrder, func(ctx context.Context, c callable.Caller, req storefront.CancelOrderRequest) (storefront.Order, error) {
-		o, err := a.Owner.Cancel(ctx, c.Identity, req.OrderID, req.Reason)
+		o, err := a.Owner.Cancel(ctx, c.Identity, owners.CancelOrder{RequestID: req.RequestID, OrderID: req.OrderID, Reason: req.Reason})
 		if err != nil {
 			return storefront.Order{}, err
 		}
@@ -60,7 +61,8 @@ func cancelOrder(a *app.App) http.Handler {
 
 func refundOrder(a *app.App) http.Handler {
 	return ownerCallable(a, storefront.RefundOrder, func(ctx context.Context, c callable.Caller, req storefront.RefundOrderRequest) (storefront.RefundOrderAnswer, error) {
-		o, r, err := a.Owner.Refund(ctx, c.Identity, req.OrderID, req.Amount, req.Full, req.Reason)
+		o, r, err := a.Owner.Refund(ctx, c.Identity, owners.RefundOrder{RequestID: req.RequestID, OrderID: req.OrderID, Amount: req.Amount, Full: req.Full,
+			Reason: req.Reason, ConfirmDuplicate: req.ConfirmDuplicate})
 		if err != nil {
 			return storefront.RefundOrderAnswer{}, err
 		}

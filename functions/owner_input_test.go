@@ -70,9 +70,9 @@ func TestWrappedValuesNameTheirField(t *testing.T) {
 	}{
 		{adjustStock(a), map[string]any{"sku": "SKU-1", "delta": wrapped(i64, "99999999999999999999"), "reason": "restock"}, "delta"},
 		{adjustStock(a), map[string]any{"sku": "SKU-1", "delta": wrapped(u64, "18446744073709551615"), "reason": "restock"}, "delta"},
-		{refundOrder(a), map[string]any{"orderId": someOrderID, "amount": wrapped(i64, "-99999999999999999999"), "reason": "why"}, "amount"},
-		{refundOrder(a), map[string]any{"orderId": someOrderID, "amount": wrapped(u64, "-5"), "reason": "why"}, "amount"},
-		{refundOrder(a), map[string]any{"orderId": someOrderID, "amount": wrapped(i64, "5.5"), "reason": "why"}, "amount"},
+		{withRequestID(refundOrder(a)), map[string]any{"orderId": someOrderID, "amount": wrapped(i64, "-99999999999999999999"), "reason": "why"}, "amount"},
+		{withRequestID(refundOrder(a)), map[string]any{"orderId": someOrderID, "amount": wrapped(u64, "-5"), "reason": "why"}, "amount"},
+		{withRequestID(refundOrder(a)), map[string]any{"orderId": someOrderID, "amount": wrapped(i64, "5.5"), "reason": "why"}, "amount"},
 	} {
 		ans := rpc[json.RawMessage](t, c.h, boss.IDToken, c.data)
 		if d := detailsOf(ans); d["reason"] != "wrong_type" || d["field"] != c.field || !strings.Contains(ans.Error.Message, c.field) {
@@ -103,8 +103,8 @@ func TestOwnerTextRefusesControlCharacters(t *testing.T) {
 		cases = append(cases,
 			tc{markShipped(a), ship(s, "1Z999"), "carrier"},
 			tc{markShipped(a), ship("USPS", s), "trackingNumber"},
-			tc{cancelOrder(a), map[string]any{"orderId": someOrderID, "reason": s}, "reason"},
-			tc{refundOrder(a), map[string]any{"orderId": someOrderID, "full": true, "reason": s}, "reason"},
+			tc{withRequestID(cancelOrder(a)), map[string]any{"orderId": someOrderID, "reason": s}, "reason"},
+			tc{withRequestID(refundOrder(a)), map[string]any{"orderId": someOrderID, "full": true, "reason": s}, "reason"},
 			tc{adjustStock(a), map[string]any{"sku": testenv.ID("SKU-NONE"), "delta": 1, "reason": s}, "reason"},
 		)
 	}
@@ -115,7 +115,7 @@ func TestOwnerTextRefusesControlCharacters(t *testing.T) {
 		}
 	}
 	// Letters of any script, punctuation and inner spaces are words.
-	ans := rpc[json.RawMessage](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": someOrderID, "reason": "Kundin möchte — «storniert» 注文"})
+	ans := rpc[json.RawMessage](t, withRequestID(cancelOrder(a)), boss.IDToken, map[string]any{"orderId": someOrderID, "reason": "Kundin möchte — «storniert» 注文"})
 	if d := detailsOf(ans); d["reason"] != order.ReasonOrderNotFound {
 		t.Errorf("a reason in words: %s %s", ans.Error.Status, ans.Error.Details)
 	}
@@ -130,7 +130,7 @@ func TestRefundAsksForEverythingExplicitly(t *testing.T) {
 	a := testApp(t)
 	boss := owner(t)
 	refund := func(data map[string]any) rpcAnswer[json.RawMessage] {
-		return rpc[json.RawMessage](t, refundOrder(a), boss.IDToken, data)
+		return rpc[json.RawMessage](t, withRequestID(refundOrder(a)), boss.IDToken, data)
 	}
 	for _, c := range []struct {
 		data   map[string]any
@@ -154,7 +154,7 @@ func TestRefundAsksForEverythingExplicitly(t *testing.T) {
 	}
 	s := newStore(t, a, 10, 10)
 	_, o := fulfilling(t, a, s, "B", 1)
-	ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(a), boss.IDToken, map[string]any{"orderId": o.ID, "full": true, "reason": "returned"})
+	ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(a)), boss.IDToken, map[string]any{"orderId": o.ID, "full": true, "reason": "returned"})
 	if ans.status != 200 || ans.Result.Refund.Amount != o.Total().Amount || ans.Result.Refund.Refundable != 0 {
 		t.Errorf("full: true: %d %+v %+v", ans.status, ans.Error, ans.Result.Refund)
 	}

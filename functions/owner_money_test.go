@@ -65,7 +65,7 @@ func (r *rig) stripeRefunded(pi string) int64 {
 // cancelAs is the owner's cancelOrder.
 func cancelAs(t tester, r *rig, token, id string) rpcAnswer[storefront.Order] {
 	t.Helper()
-	return rpc[storefront.Order](t, cancelOrder(r.a), token, map[string]any{"orderId": id, "reason": "the customer asked"})
+	return rpc[storefront.Order](t, withRequestID(cancelOrder(r.a)), token, map[string]any{"orderId": id, "reason": "the customer asked"})
 }
 
 // redriveInBackground runs the order's due steps in the background (a
@@ -274,7 +274,7 @@ func TestCaptureAfterAReplayed5xx(t *testing.T) {
 	if o2.State() != order.NeedsAttention || len(r.alertsOf(t, id2, "needs_attention")) != 1 {
 		t.Fatalf("a capture failing again and again: %s, alerts %v", o2.State(), r.alertsOf(t, id2, ""))
 	}
-	if ans := rpc[storefront.Order](t, retryOrder(r.a), boss.IDToken, map[string]any{"orderId": id2}); ans.status != 200 {
+	if ans := rpc[storefront.Order](t, withRequestID(retryOrder(r.a)), boss.IDToken, map[string]any{"orderId": id2}); ans.status != 200 {
 		t.Fatalf("retry: %+v", ans.Error)
 	}
 	if o2 = settle(t, r.a, id2); o2.Payment.AmountCaptured != o2.Total().Amount {
@@ -291,7 +291,7 @@ func TestRefundAfterAReplayed5xx(t *testing.T) {
 	s := newStore(t, r.a, 10, 10)
 	boss := owner(t)
 	o, pi := r.charged(t, s, "A", 2)
-	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(r.a), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 500, "reason": "scuffed"}); ans.status != 200 {
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(r.a)), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 500, "reason": "scuffed"}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
 	r.st.FailNextPosts(1)
@@ -312,7 +312,7 @@ func TestRefundAfterAReplayed5xx(t *testing.T) {
 
 	// Stripe failing every call: the refund is given up once its refunds,
 	// re-read, hold none of it; one alert; the owner may ask again.
-	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(r.a), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 300, "reason": "late"}); ans.status != 200 {
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(r.a)), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 300, "reason": "late"}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
 	r.st.FailNextPosts(1000)
@@ -389,7 +389,7 @@ func TestRefundsMadeOutside(t *testing.T) {
 	if o.Refundable() != total-1000 || o.RefundedTotal() != 1000 || len(o.Payment.Refunds) != 1 || !o.Payment.Refunds[0].Outside {
 		t.Fatalf("after a $10 dashboard refund: refundable %d, refunded %d, %+v", o.Refundable(), o.RefundedTotal(), o.Payment.Refunds)
 	}
-	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(r.a), boss.IDToken, map[string]any{"orderId": o.ID, "amount": total - 1000, "reason": "the rest"}); ans.status != 200 {
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(r.a)), boss.IDToken, map[string]any{"orderId": o.ID, "amount": total - 1000, "reason": "the rest"}); ans.status != 200 {
 		t.Fatalf("refund the rest: %+v", ans.Error)
 	}
 	for i := 0; i < 3; i++ {
@@ -410,7 +410,7 @@ func TestRefundsMadeOutside(t *testing.T) {
 	if full.State() != order.Refunded || len(r.alertsOf(t, full.ID, "refunded_outside")) != 1 {
 		t.Errorf("after a full dashboard refund: %s, alerts %v", full.State(), r.alertsOf(t, full.ID, ""))
 	}
-	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(r.a), boss.IDToken, map[string]any{"orderId": full.ID, "amount": 100, "reason": "more"}); ans.status == 200 {
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(r.a)), boss.IDToken, map[string]any{"orderId": full.ID, "amount": 100, "reason": "more"}); ans.status == 200 {
 		t.Errorf("a refund of a fully refunded order was accepted")
 	}
 }
@@ -425,7 +425,7 @@ func TestRefundStatusesAndDisputes(t *testing.T) {
 	boss := owner(t)
 	o, pi := r.charged(t, s, "A", 2)
 	r.st.PendingNext()
-	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(r.a), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 300, "reason": "late"}); ans.status != 200 {
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(r.a)), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 300, "reason": "late"}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
 	for i := 0; i < 2; i++ {
@@ -516,7 +516,7 @@ func TestRefundReceiptFromABankAccount(t *testing.T) {
 	s := newStore(t, r.a, 10, 10)
 	boss := owner(t)
 	o, _ := r.charged(t, s, "A", 1)
-	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(r.a), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 200, "reason": "late"}); ans.status != 200 {
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(r.a)), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 200, "reason": "late"}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
 	for i := 0; i < 2; i++ {

@@ -183,10 +183,10 @@ func TestRejectedJobAndLostWebhook(t *testing.T) {
 	// The owner fixed the files and retries: back to fulfilling, a new job
 	// (the rejected one is not the order's live job any more).
 	boss := owner(t)
-	if ans := rpc[json.RawMessage](t, retryOrder(a), user(t).IDToken, map[string]any{"orderId": o.ID}); ans.Error.Status != "PERMISSION_DENIED" {
+	if ans := rpc[json.RawMessage](t, withRequestID(retryOrder(a)), user(t).IDToken, map[string]any{"orderId": o.ID}); ans.Error.Status != "PERMISSION_DENIED" {
 		t.Errorf("a customer retrying: %+v", ans.Error)
 	}
-	ans := rpc[json.RawMessage](t, retryOrder(a), boss.IDToken, map[string]any{"orderId": o.ID})
+	ans := rpc[json.RawMessage](t, withRequestID(retryOrder(a)), boss.IDToken, map[string]any{"orderId": o.ID})
 	if ans.status != 200 {
 		t.Fatalf("retryOrder: %+v", ans.Error)
 	}
@@ -197,7 +197,7 @@ func TestRejectedJobAndLostWebhook(t *testing.T) {
 	if last := o.History()[len(o.History())-1]; last.To != order.Fulfilling || last.Actor != "owner:"+boss.UID {
 		t.Errorf("history %+v", o.History())
 	}
-	if again := rpc[json.RawMessage](t, retryOrder(a), boss.IDToken, map[string]any{"orderId": o.ID}); !strings.Contains(string(again.Error.Details), "order_not_needing_attention") {
+	if again := rpc[json.RawMessage](t, withRequestID(retryOrder(a)), boss.IDToken, map[string]any{"orderId": o.ID}); !strings.Contains(string(again.Error.Details), "order_not_needing_attention") {
 		t.Errorf("retrying a fulfilling order: %+v", again.Error)
 	}
 
@@ -322,7 +322,7 @@ func TestCancelWhileThePrinterTakesPayment(t *testing.T) {
 		_, err := printer.Advance(job)
 		paid <- err
 	}()
-	ans := rpc[storefront.Order](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": o.ID, "reason": "the customer wrote: wrong year"})
+	ans := rpc[storefront.Order](t, withRequestID(cancelOrder(a)), boss.IDToken, map[string]any{"orderId": o.ID, "reason": "the customer wrote: wrong year"})
 	if err := <-paid; err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestCancelWhileThePrinterTakesPayment(t *testing.T) {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	ans = rpc[storefront.Order](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": slow.ID, "reason": "the customer wrote: wrong year"})
+	ans = rpc[storefront.Order](t, withRequestID(cancelOrder(a)), boss.IDToken, map[string]any{"orderId": slow.ID, "reason": "the customer wrote: wrong year"})
 	if ans.Error.Status != "UNAVAILABLE" || !strings.Contains(string(ans.Error.Details), `"printer_unavailable"`) || !strings.Contains(ans.Error.Message, "taking payment") {
 		t.Errorf("cancel while the printer keeps taking payment: %d %+v", ans.status, ans.Error)
 	}

@@ -127,7 +127,7 @@ func TestOwnerRefundsPartThenAll(t *testing.T) {
 	boss := owner(t)
 	refund := func(token string, data map[string]any) rpcAnswer[storefront.RefundOrderAnswer] {
 		data["orderId"] = o.ID
-		return rpc[storefront.RefundOrderAnswer](t, refundOrder(a), token, data)
+		return rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(a)), token, data)
 	}
 
 	if ans := refund(user(t).IDToken, map[string]any{"amount": 500, "reason": "mine"}); ans.Error.Status != "PERMISSION_DENIED" {
@@ -255,7 +255,7 @@ func TestRefusedRefundsAlertOnce(t *testing.T) {
 
 	disputed, pi := r.charged(t, s, "A", 1)
 	r.st.Dispute(pi)
-	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(a), boss.IDToken, map[string]any{"orderId": disputed.ID, "full": true, "reason": "damaged"}); ans.status != 200 {
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(a)), boss.IDToken, map[string]any{"orderId": disputed.ID, "full": true, "reason": "damaged"}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
 	for i := 0; i < 3; i++ {
@@ -268,7 +268,7 @@ func TestRefusedRefundsAlertOnce(t *testing.T) {
 	}
 
 	unbooked, pi2 := r.charged(t, s, "A", 1)
-	if ans := rpc[storefront.RefundOrderAnswer](t, refundOrder(a), boss.IDToken, map[string]any{"orderId": unbooked.ID, "amount": 100, "reason": "late"}); ans.status != 200 {
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(a)), boss.IDToken, map[string]any{"orderId": unbooked.ID, "amount": 100, "reason": "late"}); ans.status != 200 {
 		t.Fatal(ans.Error)
 	}
 	for i := 0; i < 3; i++ {
@@ -295,7 +295,7 @@ func TestOwnerCancelsAfterCapture(t *testing.T) {
 	boss := owner(t)
 	printer := localFakes(t).Printer
 	cancel := func(id string) rpcAnswer[storefront.Order] {
-		return rpc[storefront.Order](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": id, "reason": "the customer wrote: wrong year"})
+		return rpc[storefront.Order](t, withRequestID(cancelOrder(a)), boss.IDToken, map[string]any{"orderId": id, "reason": "the customer wrote: wrong year"})
 	}
 
 	o, pi := r.charged(t, s, "P", 1, "A", 1)
@@ -381,7 +381,7 @@ func TestCancelWhileThePrintJobIsMade(t *testing.T) {
 	boss := owner(t)
 	var canceled rpcAnswer[storefront.Order]
 	hp := &hookedPrinter{Printer: a.Parts.Printer, before: func(req fulfilment.PrintJobRequest) {
-		canceled = rpc[storefront.Order](t, cancelOrder(a), boss.IDToken, map[string]any{"orderId": req.ExternalID, "reason": "changed their mind"})
+		canceled = rpc[storefront.Order](t, withRequestID(cancelOrder(a)), boss.IDToken, map[string]any{"orderId": req.ExternalID, "reason": "changed their mind"})
 	}}
 	a.Parts.Printer = hp
 	id, pi := r.approvedInBooks(t, s, "P", 1)

@@ -243,11 +243,19 @@ export interface MarkShippedRequest {
 
 /** RetryOrderRequest names the order the owner retries. */
 export interface RetryOrderRequest {
+  /**
+   * RequestID identifies this act (8–100 letters, digits, '-' or '_':
+   * a UUID made for each click): the same id again answers the order
+   * and changes nothing.
+   */
+  requestId: string;
   orderId: string;
 }
 
 /** CancelOrderRequest names the order the owner cancels, and why. */
 export interface CancelOrderRequest {
+  /** as RetryOrderRequest's */
+  requestId: string;
   orderId: string;
   /** 1–500 characters on one line, kept in the order's history */
   reason: string;
@@ -255,6 +263,11 @@ export interface CancelOrderRequest {
 
 /** RefundOrderRequest is the owner's refund of a charged order. */
 export interface RefundOrderRequest {
+  /**
+   * RequestID identifies this act: the same id again answers the refund
+   * it asked for and refunds nothing more (as RetryOrderRequest's).
+   */
+  requestId: string;
   orderId: string;
   /**
    * Amount is what to refund, in minor units (cents). Required unless
@@ -265,6 +278,11 @@ export interface RefundOrderRequest {
   full?: boolean;
   /** 1–500 characters on one line, kept with the refund and in the order's history */
   reason: string;
+  /**
+   * ConfirmDuplicate asks for the same amount again within a minute of
+   * the last refund of it (otherwise refused as possible_duplicate).
+   */
+  confirmDuplicate?: boolean;
 }
 
 /**
@@ -497,19 +515,19 @@ export interface Callables {
   retryOrder: {
     request: RetryOrderRequest;
     answer: Order;
-    reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_owner" | "order_not_found" | "order_not_needing_attention" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_owner" | "order_not_found" | "order_not_needing_attention" | "origin_not_allowed" | "request_id_reused" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
   };
   /** The owner only: cancels an order before anything ships (the authorization, invoice, holds and redemptions are released; a charged order's print job is canceled and the charge refunded). */
   cancelOrder: {
     request: CancelOrderRequest;
     answer: Order;
-    reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "in_production" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_cancelable" | "not_owner" | "not_paid" | "order_not_found" | "origin_not_allowed" | "part_shipped" | "payment_provider_unavailable" | "printer_unavailable" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "in_production" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_cancelable" | "not_owner" | "not_paid" | "order_not_found" | "origin_not_allowed" | "part_shipped" | "payment_provider_unavailable" | "printer_unavailable" | "request_id_reused" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
   };
   /** The owner only: refunds part or all of a charged order at Stripe and records it in QuickBooks; the order is refunded once its refunds reach the charge. */
   refundOrder: {
     request: RefundOrderRequest;
     answer: RefundOrderAnswer;
-    reason: "amount_invalid" | "amount_too_large" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "full_with_amount" | "fully_refunded" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_captured" | "not_owner" | "order_not_found" | "origin_not_allowed" | "payment_provider_unavailable" | "required" | "sign_in_required" | "timeout" | "too_long" | "too_many_refunds" | "unknown_field" | "wrong_type";
+    reason: "amount_invalid" | "amount_too_large" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "full_with_amount" | "fully_refunded" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_captured" | "not_owner" | "order_not_found" | "origin_not_allowed" | "payment_provider_unavailable" | "possible_duplicate" | "request_id_reused" | "required" | "sign_in_required" | "timeout" | "too_long" | "too_many_refunds" | "unknown_field" | "wrong_type";
   };
 }
 

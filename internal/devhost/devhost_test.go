@@ -313,7 +313,7 @@ func TestLocalSystem(t *testing.T) {
 		// order; the order's triggers make the refund at the local Stripe
 		// and record it in the local QuickBooks, and the order is refunded.
 		refundAt := time.Now()
-		body = `{"data":{"orderId":"` + sdkOrder + `","full":true,"reason":"returned: the customer ordered the wrong year"}}`
+		body = `{"data":{"orderId":"` + sdkOrder + `","requestId":"refund-the-return-1","full":true,"reason":"returned: the customer ordered the wrong year"}}`
 		req, _ = http.NewRequest("POST", h.URL+"/refundOrder", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+boss.IDToken)

@@ -68,8 +68,10 @@ type orderDoc struct {
 	HoldsReleased  bool        `firestore:"holdsReleased"`
 	StockCommitted bool        `firestore:"stockCommitted"`
 	Work           workDoc     `firestore:"work"`
-	History        []changeDoc `firestore:"history"`
-	StateSince     *time.Time  `firestore:"stateSince"`
+	// Internal: the owner's latest commands, by request id.
+	Requests   []requestDoc `firestore:"requests,omitempty"`
+	History    []changeDoc  `firestore:"history"`
+	StateSince *time.Time   `firestore:"stateSince"`
 }
 
 type lineDoc struct {
@@ -278,6 +280,15 @@ type workDoc struct {
 	Due      bool         `firestore:"due"`
 }
 
+type requestDoc struct {
+	ID      string    `firestore:"id"`
+	Command string    `firestore:"command"`
+	Hash    string    `firestore:"hash"`
+	Actor   string    `firestore:"actor"`
+	At      time.Time `firestore:"at"`
+	Refund  int64     `firestore:"refund,omitempty"`
+}
+
 type failureDoc struct {
 	Step   string    `firestore:"step"`
 	Reason string    `firestore:"reason"`
@@ -404,6 +415,9 @@ func toDoc(o *order.Order) orderDoc {
 	for _, f := range w.Failed {
 		d.Work.Failed = append(d.Work.Failed, failureDoc{Step: f.Step, Reason: f.Reason, At: f.At})
 	}
+	for _, r := range o.Requests {
+		d.Requests = append(d.Requests, requestDoc{ID: r.ID, Command: r.Command, Hash: r.Hash, Actor: r.Actor, At: r.At, Refund: int64(r.Refund)})
+	}
 	for _, c := range o.History() {
 		d.History = append(d.History, changeDoc{At: c.At, From: string(c.From), To: string(c.To), Actor: c.Actor, Reason: c.Reason})
 	}
@@ -475,6 +489,9 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	o.Work = order.Work{State: order.State(d.Work.State), Entry: int(d.Work.Entry), Done: d.Work.Done, Complete: d.Work.Complete, Wake: d.Work.Wake}
 	for _, f := range d.Work.Failed {
 		o.Work.Failed = append(o.Work.Failed, order.StepFailure{Step: f.Step, Reason: f.Reason, At: f.At})
+	}
+	for _, r := range d.Requests {
+		o.Requests = append(o.Requests, order.Request{ID: r.ID, Command: r.Command, Hash: r.Hash, Actor: r.Actor, At: r.At, Refund: int(r.Refund)})
 	}
 	cur := func(a int64) money.Money { return money.New(a, d.Currency) }
 	p := d.Pricing

@@ -201,6 +201,10 @@ type Order struct {
 	// state the order is in.
 	Work Work
 
+	// Requests are the owner's latest commands on the order, by request
+	// id (Requested, Remember).
+	Requests []Request
+
 	state   State
 	history []Change
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/identity"
+	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 )
 
@@ -68,14 +69,16 @@ func actor(who *identity.Identity) string { return "owner:" + who.UID }
 // files, a payment method at the printer). A print part the printer
 // refused is reset to wait for a new job. FAILED_PRECONDITION
 // (order_not_needing_attention) for an order that does not need them.
-func (o *Operations) Retry(ctx context.Context, who *identity.Identity, orderID string) (*order.Order, error) {
-	if err := identity.RequireOwner(who, o.AdminClaim); err != nil {
+func (o *Operations) Retry(ctx context.Context, who *identity.Identity, c RetryOrder) (*order.Order, error) {
+	if err := checkCommand(who, o.AdminClaim, c.RequestID, c.OrderID); err != nil {
 		return nil, err
 	}
-	if err := order.ValidID(orderID); err != nil {
-		return nil, err
-	}
+	orderID := c.OrderID
+	req := order.Request{ID: c.RequestID, Command: CommandRetry, Hash: order.RequestHash(CommandRetry, orderID), Actor: actor(who)}
 	cur, _, err := o.Orders.Update(ctx, orderID, func(ord *order.Order) (bool, error) {
+		if _, seen, err := ord.Requested(req.ID, req.Command, req.Hash); seen || err != nil {
+			return false, err // the same act again: the order as it stands
+		}
 		if ord.State() != order.NeedsAttention {
 			return false, apperr.New(apperr.FailedPrecondition, "order %s is %s; only an order that needs attention can be retried", orderID, ord.State()).
 				Because("order_not_needing_attention").WithDetails(map[string]string{"state": string(ord.State())})
@@ -90,6 +93,8 @@ func (o *Operations) Retry(ctx context.Context, who *identity.Identity, orderID 
 		if p := ord.Part(order.PartPrint); p != nil && p.Status == order.PartFailed {
 			p.Status, p.JobID, p.PrinterStatus, p.SubmitStarted, p.UpdatedAt = order.PartWaiting, "", "", time.Time{}, now
 		}
+		req.At = now
+		ord.Remember(req)
 		return ord.Transition(order.Move{From: []order.State{order.NeedsAttention}, To: from, Actor: actor(who), Reason: "retried by the owner"}, now)
 	})
 	return cur, err
@@ -125,20 +130,22 @@ func checkReason(reason string) (string, error) {
 // has not paid) is left to expire; one with a part shipped is refunded
 // instead (part_shipped). Canceling a canceled order again changes
 // nothing.
-func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, orderID, reason string) (*order.Order, error) {
-	if err := identity.RequireOwner(who, o.AdminClaim); err != nil {
+func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, c CancelOrder) (*order.Order, error) {
+	if err := checkCommand(who, o.AdminClaim, c.RequestID, c.OrderID); err != nil {
 		return nil, err
 	}
-	if err := order.ValidID(orderID); err != nil {
-		return nil, err
-	}
-	reason, err := checkReason(reason)
+	orderID := c.OrderID
+	reason, err := checkReason(c.Reason)
 	if err != nil {
 		return nil, err
 	}
+	req := order.Request{ID: c.RequestID, Command: CommandCancel, Hash: order.RequestHash(CommandCancel, orderID, reason), Actor: actor(who)}
 	cur, err := o.Orders.Get(ctx, orderID)
 	if err != nil {
 		return nil, err
+	}
+	if _, seen, err := cur.Requested(req.ID, req.Command, req.Hash); seen || err != nil {
+		return cur, err // the same act again: nothing new is asked of Stripe or the printer
 	}
 	// Decide from the money as Stripe has it: a capture in flight, or
 	// whose answer was lost, makes this a cancel of a charged order.
@@ -167,10 +174,15 @@ func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, orderID
 		}
 	}
 	cur, _, err = o.Orders.Update(ctx, orderID, func(ord *order.Order) (bool, error) {
+		if _, seen, err := ord.Requested(req.ID, req.Command, req.Hash); seen || err != nil {
+			return false, err
+		}
 		if ord.State() == order.Canceled {
 			return false, nil
 		}
 		now := o.Now().UTC()
+		req.At = now
+		ord.Remember(req)
 		if _, err := ord.Captured(captured, actor(who), now); err != nil {
 			return false, err
 		}
@@ -231,22 +243,20 @@ const ReasonFullWithAmount = "full_with_amount"
 // refund-<orderId>-<n>) and record it in QuickBooks, and the order becomes
 // refunded when its refunds reach the charge. The order is answered with
 // the refund asked for (its outcome follows on the order).
-func (o *Operations) Refund(ctx context.Context, who *identity.Identity, orderID string, amount *int64, full bool, reason string) (*order.Order, order.Refund, error) {
-	if err := identity.RequireOwner(who, o.AdminClaim); err != nil {
+func (o *Operations) Refund(ctx context.Context, who *identity.Identity, c RefundOrder) (*order.Order, order.Refund, error) {
+	if err := checkCommand(who, o.AdminClaim, c.RequestID, c.OrderID); err != nil {
 		return nil, order.Refund{}, err
 	}
-	if err := order.ValidID(orderID); err != nil {
-		return nil, order.Refund{}, err
-	}
-	reason, err := checkReason(reason)
+	orderID := c.OrderID
+	reason, err := checkReason(c.Reason)
 	if err != nil {
 		return nil, order.Refund{}, err
 	}
 	var cents int64 // the domain's 0: everything left
-	switch {
-	case full && amount != nil:
+	switch amount := c.Amount; {
+	case c.Full && amount != nil:
 		return nil, order.Refund{}, apperr.New(apperr.Invalid, "ask for full: true or an amount, not both").Because(ReasonFullWithAmount).On("amount")
-	case full: // cents stays 0
+	case c.Full: // cents stays 0
 	case amount == nil:
 		return nil, order.Refund{}, apperr.New(apperr.Invalid, "amount is required: the minor units (cents) to refund, or full: true for all that is left").
 			Because(order.ReasonRequired).On("amount")
@@ -256,6 +266,7 @@ func (o *Operations) Refund(ctx context.Context, who *identity.Identity, orderID
 	default:
 		cents = *amount
 	}
+	req := order.Request{ID: c.RequestID, Command: CommandRefund, Hash: order.RequestHash(CommandRefund, orderID, cents, c.Full, reason), Actor: actor(who)}
 	// What is left to refund is Stripe's word: refunds made in its
 	// dashboard count.
 	if _, err := o.Money.SyncRefunds(ctx, orderID); err != nil {
@@ -263,12 +274,47 @@ func (o *Operations) Refund(ctx context.Context, who *identity.Identity, orderID
 	}
 	var made order.Refund
 	cur, _, err := o.Orders.Update(ctx, orderID, func(ord *order.Order) (bool, error) {
-		r, err := ord.AddRefund(cents, reason, actor(who), o.Now().UTC())
+		prev, seen, err := ord.Requested(req.ID, req.Command, req.Hash)
+		if err != nil {
+			return false, err
+		}
+		if seen { // the same act again: the refund it asked for
+			made, _ = ord.RefundOf(prev.Refund)
+			return false, nil
+		}
+		now := o.Now().UTC()
+		if cents > 0 && !c.ConfirmDuplicate {
+			if dup, ok := ord.DuplicateRefund(cents, now, DuplicateWindow); ok {
+				return false, apperr.New(apperr.FailedPrecondition, "refund %d of the same %s was asked for %s ago: send confirmDuplicate: true to refund it again",
+					dup.N, money.New(cents, ord.Currency).Display(), now.Sub(dup.At).Round(time.Second)).
+					Because(order.ReasonPossibleDuplicate).WithDetails(map[string]int64{"refund": int64(dup.N), "amount": dup.Amount})
+			}
+		}
+		r, err := ord.AddRefund(cents, reason, actor(who), now)
 		if err != nil {
 			return false, err
 		}
 		made = r
+		req.At, req.Refund = now, r.N
+		ord.Remember(req)
 		return true, nil
 	})
 	return cur, made, err
+}
+
+// DuplicateWindow is how long after a refund the same amount again,
+// under another request id, is taken for a second click the owner cannot
+// have meant (possible_duplicate, unless confirmDuplicate).
+const DuplicateWindow = time.Minute
+
+// checkCommand checks what every owner command carries: the owner's
+// claim, a request id, an order id.
+func checkCommand(who *identity.Identity, claim, requestID, orderID string) error {
+	if err := identity.RequireOwner(who, claim); err != nil {
+		return err
+	}
+	if err := order.ValidID(orderID); err != nil {
+		return err
+	}
+	return order.ValidRequestID(requestID)
 }

@@ -164,24 +164,35 @@ type MarkShippedRequest struct {
 
 // RetryOrderRequest names the order the owner retries.
 type RetryOrderRequest struct {
-	OrderID string `json:"orderId"`
+	// RequestID identifies this act (8–100 letters, digits, '-' or '_':
+	// a UUID made for each click): the same id again answers the order
+	// and changes nothing.
+	RequestID string `json:"requestId"`
+	OrderID   string `json:"orderId"`
 }
 
 // CancelOrderRequest names the order the owner cancels, and why.
 type CancelOrderRequest struct {
-	OrderID string `json:"orderId"`
-	Reason  string `json:"reason"` // 1–500 characters on one line, kept in the order's history
+	RequestID string `json:"requestId"` // as RetryOrderRequest's
+	OrderID   string `json:"orderId"`
+	Reason    string `json:"reason"` // 1–500 characters on one line, kept in the order's history
 }
 
 // RefundOrderRequest is the owner's refund of a charged order.
 type RefundOrderRequest struct {
-	OrderID string `json:"orderId"`
+	// RequestID identifies this act: the same id again answers the refund
+	// it asked for and refunds nothing more (as RetryOrderRequest's).
+	RequestID string `json:"requestId"`
+	OrderID   string `json:"orderId"`
 	// Amount is what to refund, in minor units (cents). Required unless
 	// Full: a missing or null amount never means everything.
 	Amount *int64 `json:"amount,omitempty"`
 	// Full asks for everything left to refund, with no amount.
 	Full   bool   `json:"full,omitempty"`
 	Reason string `json:"reason"` // 1–500 characters on one line, kept with the refund and in the order's history
+	// ConfirmDuplicate asks for the same amount again within a minute of
+	// the last refund of it (otherwise refused as possible_duplicate).
+	ConfirmDuplicate bool `json:"confirmDuplicate,omitempty"`
 }
 
 // RefundOrderAnswer is the order with the refund asked for; the refund is

@@ -148,18 +148,24 @@ var markShippedErrors = []ErrorCase{
 	{apperr.FailedPrecondition, "already_shipped", "the part already shipped with other tracking", nil},
 }
 
+// requestReused is every owner command's answer to a request id used
+// before for another command or other input.
+var requestReused = ErrorCase{apperr.Invalid, order.ReasonRequestReused, "requestId was used before for another command or other input: use a new id for a new act", []string{"field"}}
+
 var retryOrderErrors = []ErrorCase{
 	notOwner,
-	{apperr.Invalid, order.ReasonRequired, "orderId is missing or blank", []string{"field"}},
-	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id", []string{"field"}},
+	{apperr.Invalid, order.ReasonRequired, "requestId or orderId is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, or requestId is not 8–100 letters, digits, '-' or '_'", []string{"field"}},
+	requestReused,
 	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
 	{apperr.FailedPrecondition, "order_not_needing_attention", "the order does not need attention; state says where it is", []string{"state"}},
 }
 
 var cancelOrderErrors = []ErrorCase{
 	notOwner,
-	{apperr.Invalid, order.ReasonRequired, "orderId or reason is missing or blank", []string{"field"}},
-	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, or reason holds a control character or line break", []string{"field"}},
+	{apperr.Invalid, order.ReasonRequired, "requestId, orderId or reason is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, requestId not 8–100 letters, digits, '-' or '_', or reason holds a control character or line break", []string{"field"}},
+	requestReused,
 	{apperr.Invalid, order.ReasonTooLong, "reason is over 500 characters", []string{"field", "max"}},
 	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
 	{apperr.FailedPrecondition, "not_paid", "the order is pending: the customer has not paid, and it expires by itself", nil},
@@ -172,8 +178,9 @@ var cancelOrderErrors = []ErrorCase{
 
 var refundOrderErrors = []ErrorCase{
 	notOwner,
-	{apperr.Invalid, order.ReasonRequired, "orderId or reason is missing or blank, or amount is missing or null without full: true (nothing left out means everything)", []string{"field"}},
-	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, or reason holds a control character or line break", []string{"field"}},
+	{apperr.Invalid, order.ReasonRequired, "requestId, orderId or reason is missing or blank, or amount is missing or null without full: true (nothing left out means everything)", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, requestId not 8–100 letters, digits, '-' or '_', or reason holds a control character or line break", []string{"field"}},
+	requestReused,
 	{apperr.Invalid, order.ReasonTooLong, "reason is over 500 characters", []string{"field", "max"}},
 	{apperr.Invalid, order.ReasonAmountInvalid, "amount is not a positive whole number of minor units (0 is not everything: ask for full: true)", []string{"field"}},
 	{apperr.Invalid, owner.ReasonFullWithAmount, "full: true and an amount: ask for one or the other", []string{"field"}},
@@ -182,6 +189,7 @@ var refundOrderErrors = []ErrorCase{
 	{apperr.FailedPrecondition, order.ReasonNotCaptured, "the card was not charged: cancel the order instead; state says where it is", []string{"state"}},
 	{apperr.FailedPrecondition, order.ReasonFullyRefunded, "everything charged is refunded already", nil},
 	{apperr.FailedPrecondition, order.ReasonTooManyRefunds, "the order has 20 refunds, the most one takes", nil},
+	{apperr.FailedPrecondition, order.ReasonPossibleDuplicate, "a refund of the same amount was asked for under another requestId within the last minute: send confirmDuplicate: true if a second one is meant", []string{"refund", "amount"}},
 	{apperr.Unavailable, "payment_provider_unavailable", "Stripe could not be asked for the charge's refunds (what is left counts those made in its dashboard); nothing changed, try again", nil},
 }
 
