@@ -85,15 +85,13 @@ func Decide(st State, req Request) (Decision, error) {
 		if short != nil {
 			return Decision{}, shortage(short)
 		}
-		open.Lines, open.Subtotal, open.CartHash = req.Priced.Lines, req.Priced.Subtotal, req.CartHash
-		open.Holds, open.HoldExpiresAt, open.UpdatedAt = holds, expires, req.Now.UTC()
-		// The discounts were for the old lines: clear them (the caller
-		// re-applies the customer's promotions). The package changed too, so
-		// the shipping must be quoted and chosen again.
-		old := open.Pricing
-		open.Pricing = order.Pricing{Revision: old.Revision + 1, Code: old.Code,
-			CommittedRevision: old.CommittedRevision, Redeemed: old.Redeemed, RedemptionsReleased: old.RedemptionsReleased}
-		open.Quote, open.Shipping = nil, nil
+		// The discounts were for the old lines: they are cleared (the
+		// caller re-applies the customer's promotions), and the shipping
+		// is quoted and chosen again.
+		if err := open.ReplaceCart(order.Cart{Lines: req.Priced.Lines, Subtotal: req.Priced.Subtotal, Hash: req.CartHash,
+			Holds: holds, HoldExpiresAt: expires}, req.Now.UTC()); err != nil {
+			return Decision{}, err
+		}
 		return Decision{Order: open, Write: true, Levels: levels}, nil
 	}
 

@@ -49,11 +49,7 @@ func (p *Parts) fulfil(ctx context.Context, t orderflow.Transition) error {
 		if o.State() != order.Paid {
 			return false, nil
 		}
-		now := p.Now().UTC()
-		if len(o.Parts) == 0 {
-			o.Parts = order.SplitParts(o.Lines, now)
-		}
-		return o.Transition(order.Move{From: []order.State{order.Paid}, To: order.Fulfilling, Actor: "trigger", Reason: "parts recorded"}, now)
+		return o.Fulfil("trigger", p.Now().UTC())
 	})
 	return err
 }

@@ -2,7 +2,6 @@ package fulfilment
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -58,15 +57,8 @@ func (p *Parts) submitPrintJob(ctx context.Context, t orderflow.Transition) erro
 	now := p.Now().UTC()
 	claimed := false
 	o, _, err := p.Orders.Update(ctx, t.Order.ID, func(o *order.Order) (bool, error) {
-		part := o.Part(order.PartPrint)
-		if o.State() != order.Fulfilling || part == nil || part.JobID != "" || part.Status != order.PartWaiting {
-			return false, nil
-		}
-		if !part.SubmitStarted.IsZero() && now.Sub(part.SubmitStarted) < claimFor {
-			return false, nil // another runner is at it
-		}
-		part.SubmitStarted, claimed = now, true
-		return true, nil
+		claimed = o.ClaimPrintJob(claimFor, now)
+		return claimed, nil
 	})
 	if err != nil {
 		return err
@@ -208,66 +200,33 @@ func (p *Parts) awaitPayment(ctx context.Context, orderID, jobID string) (PrintJ
 }
 
 // recordJob writes what the printer says of the order's print job on its
-// print part: the job id, the printer's status and the part's status
-// (shipped with tracking, failed with the printer's words: the order then
-// needs the owner).
+// print part (order.RecordPrintJob): the job id, the printer's status and
+// the part's status (shipped with tracking, failed with the printer's
+// words: the order then needs the owner).
 func (p *Parts) recordJob(ctx context.Context, id string, job PrintJob) error {
 	_, _, err := p.Orders.Update(ctx, id, func(o *order.Order) (bool, error) {
-		part := o.Part(order.PartPrint)
-		if part == nil {
-			return false, nil
-		}
-		now := p.Now().UTC()
-		changed := false
-		if part.JobID == "" {
-			part.JobID, part.SubmitStarted, changed = job.ID, time.Time{}, true
-			if part.Status != order.PartCanceled {
-				part.Status = order.PartSubmitted
-			}
-		}
-		if part.JobID != job.ID {
-			return false, nil // another job than the part's: not this order's to act on
-		}
-		if part.PrinterStatus != job.Status {
-			part.PrinterStatus, changed = job.Status, true
-		}
-		switch job.Status {
-		case JobInProduction, JobProductionReady:
-			if part.Status == order.PartSubmitted {
-				part.Status, changed = order.PartInProduction, true
-			}
-		case JobShipped, JobDelivered:
-			if !part.Shipped() && o.State() == order.Fulfilling {
-				if _, err := o.ShipPart(order.PartPrint, order.Tracking{Carrier: job.Carrier, TrackingNumber: job.TrackingNumber, TrackingURL: job.TrackingURL},
-					"printer", now); err != nil {
-					return false, err
-				}
-				changed = true
-			}
-			if job.Status == JobDelivered && part.Status == order.PartShipped {
-				part.Status, changed = order.PartDelivered, true
-			}
-		case JobRejected, JobError, JobCanceled:
-			if part.Status != order.PartFailed && part.Status != order.PartCanceled && !part.Shipped() {
-				part.Status, changed = order.PartFailed, true
-				if order.CanMove(o.State(), order.NeedsAttention) {
-					msg := job.StatusMessage
-					if msg == "" {
-						msg = "no reason given"
-					}
-					if _, err := o.Transition(order.Move{To: order.NeedsAttention, Actor: "printer",
-						Reason: fmt.Sprintf("the printer's job %s is %s: %s", job.ID, job.Status, msg)}, now); err != nil {
-						return false, err
-					}
-				}
-			}
-		}
-		if changed {
-			part.UpdatedAt = now
-		}
-		return changed, nil
+		return o.RecordPrintJob(order.PrintJob{ID: job.ID, PrinterStatus: job.Status, Part: partStatusOf(job.Status),
+			Tracking: order.Tracking{Carrier: job.Carrier, TrackingNumber: job.TrackingNumber, TrackingURL: job.TrackingURL},
+			Message:  job.StatusMessage}, p.Now().UTC())
 	})
 	return err
+}
+
+// partStatusOf is what the printer's status of a job means for its print
+// part: made (in production, ready), shipped, delivered, refused or lost
+// (failed), or still waiting at the printer (submitted).
+func partStatusOf(jobStatus string) string {
+	switch jobStatus {
+	case JobInProduction, JobProductionReady:
+		return order.PartInProduction
+	case JobShipped:
+		return order.PartShipped
+	case JobDelivered:
+		return order.PartDelivered
+	case JobRejected, JobError, JobCanceled:
+		return order.PartFailed
+	}
+	return order.PartSubmitted
 }
 
 // jobRequest is the print job of an order's print part: its lines with

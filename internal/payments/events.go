@@ -105,13 +105,11 @@ func (s *Service) completed(ctx context.Context, sessionID string) (string, erro
 			outcome = "stray: " + reason
 			return o.AddStray(order.StrayPayment{IntentID: in.ID, SessionID: sess.ID, Amount: in.AmountCapturable, Reason: reason, At: now}), nil
 		}
-		applied, err := o.Transition(order.Move{From: []order.State{order.Pending}, To: order.Authorized, Actor: "stripe",
-			Reason: "the card was authorized"}, now)
+		applied, err := o.Authorize(order.Authorization{SessionID: sess.ID, IntentID: in.ID, Amount: in.AmountCapturable,
+			CaptureBefore: in.CaptureBefore, CardBrand: in.CardBrand, CardLast4: in.CardLast4}, "stripe", now)
 		if err != nil || !applied {
 			return false, err
 		}
-		o.Payment.IntentID, o.Payment.AmountCapturable, o.Payment.CaptureBefore = in.ID, in.AmountCapturable, in.CaptureBefore
-		o.Payment.CardBrand, o.Payment.CardLast4 = in.CardBrand, in.CardLast4
 		outcome = string(order.Authorized)
 		return true, nil
 	})
@@ -178,8 +176,7 @@ func (s *Service) expired(ctx context.Context, sessionID string) (string, error)
 		if o.Payment == nil || o.Payment.SessionID != sess.ID {
 			return false, nil
 		}
-		changed := !o.Payment.SessionClosed
-		o.Payment.SessionClosed = true
+		changed := o.CloseSession(sess.ID)
 		outcome = "session closed"
 		if o.State() == order.Pending && !now.Before(sess.ExpiresAt) {
 			if _, err := o.Transition(order.Move{From: []order.State{order.Pending}, To: order.Expired, Actor: "stripe",

@@ -151,15 +151,9 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 				plan = *p // a planned session whose answer was lost: ask again with the same key
 				return false, nil
 			}
-			next := order.Payment{Revision: cur.Pricing.Revision, Attempt: 1, ExpiresAt: now.Add(s.SessionTTL).Truncate(time.Second)}
-			if p := cur.Payment; p != nil {
-				next.Attempt, next.Strays = p.Attempt+1, p.Strays
-			}
-			cur.Payment, plan = &next, next
-			if cur.HoldExpiresAt.Before(next.ExpiresAt) {
-				cur.HoldExpiresAt = next.ExpiresAt // the holds last as long as the session
-			}
-			return true, nil
+			var err error
+			plan, err = cur.PlanSession(now.Add(s.SessionTTL).Truncate(time.Second))
+			return err == nil, err
 		})
 		if errors.Is(err, order.ErrSessionOpen) {
 			continue
@@ -196,11 +190,7 @@ func (s *Service) create(ctx context.Context, orderID string, plan order.Payment
 	})
 	if errors.Is(err, ErrSessionFailed) {
 		if _, _, uerr := s.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
-			if cur.Payment == nil || cur.Payment.SessionID != "" || cur.Payment.Attempt != plan.Attempt {
-				return false, nil
-			}
-			cur.Payment.ExpiresAt = time.Time{} // plan anew next time
-			return true, nil
+			return cur.SessionPlanFailed(plan.Attempt), nil // plan anew next time
 		}); uerr != nil {
 			return nil, errors.Join(err, uerr)
 		}
@@ -209,17 +199,9 @@ func (s *Service) create(ctx context.Context, orderID string, plan order.Payment
 		return nil, err
 	}
 	o, _, err = s.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
-		p := cur.Payment
-		if cur.State() != order.Pending || p == nil || p.Attempt != plan.Attempt || p.Revision != plan.Revision || cur.Pricing.Revision != plan.Revision {
-			return false, errSuperseded
-		}
-		if p.SessionID == sess.ID {
-			return false, nil
-		}
-		p.SessionID, p.URL, p.SessionClosed = sess.ID, sess.URL, false
-		return true, nil
+		return cur.SessionMade(plan, sess.ID, sess.URL)
 	})
-	if errors.Is(err, errSuperseded) {
+	if errors.Is(err, order.ErrSessionSuperseded) {
 		// Nobody will be sent to this session: make sure nobody can pay it.
 		// Should the expiry fail, a payment of it is a stray and released.
 		if _, xerr := s.Sessions.ExpireSession(ctx, sess.ID); xerr != nil {
@@ -229,8 +211,6 @@ func (s *Service) create(ctx context.Context, orderID string, plan order.Payment
 	}
 	return o, err
 }
-
-var errSuperseded = errors.New("the session plan was superseded")
 
 // CloseSession makes sure the order's current session can no longer be
 // paid before anything that would be paid changes: it expires an open
@@ -261,11 +241,7 @@ func (s *Service) CloseSession(ctx context.Context, orderID string) error {
 		return apperr.New(apperr.Unavailable, "the payment session %s could not be expired (it is %s); try again", id, info.Status).Because(ReasonUnavailable)
 	}
 	_, _, err = s.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
-		if cur.Payment == nil || cur.Payment.SessionID != id || cur.Payment.SessionClosed {
-			return false, nil
-		}
-		cur.Payment.SessionClosed = true
-		return true, nil
+		return cur.CloseSession(id), nil
 	})
 	return err
 }

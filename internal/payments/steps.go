@@ -275,11 +275,7 @@ func (s *Service) lapse(ctx context.Context, now time.Time) (string, error) {
 			continue
 		}
 		_, changed, err := s.Orders.Update(ctx, id, func(cur *order.Order) (bool, error) {
-			if cur.Payment == nil || !cur.Payment.LapseWarnedAt.IsZero() {
-				return false, nil
-			}
-			cur.Payment.LapseWarnedAt = now.UTC()
-			return true, nil
+			return cur.LapseWarned(now.UTC()), nil
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("order %s: %w", id, err))
