@@ -67,8 +67,8 @@ func (a *Alerts) Raise(ctx context.Context, al alert.Alert) (bool, error) {
 			}
 		}
 		if a.ownerEmail != "" && !snaps[1].Exists() {
-			return tx.Create(mailRef, toMailDoc(messages.Mail{ID: mailRef.ID, To: a.ownerEmail, Subject: al.Subject, Text: al.Text,
-				OrderID: al.OrderID, Purpose: messages.PurposeAlert}, now, a.builtIn))
+			return queueTx(tx, a.client, messages.Mail{ID: mailRef.ID, To: a.ownerEmail, Subject: al.Subject, Text: al.Text,
+				OrderID: al.OrderID, Purpose: messages.PurposeAlert}, now, a.builtIn)
 		}
 		return nil
 	}, firestore.MaxAttempts(transactionAttempts))

@@ -341,17 +341,57 @@ func (c *Checkouts) writeStock(tx *firestore.Transaction, stock stockLevels, nex
 		if err := tx.Set(c.client.Collection(InventoryCollection).Doc(m.SKU), fields, firestore.MergeAll); err != nil {
 			return err
 		}
-		rec := map[string]any{"sku": m.SKU, "deltaOnHand": m.DeltaOnHand, "deltaHeld": m.DeltaHeld, "onHand": m.After.OnHand,
-			"held": m.After.Held, "reason": m.Reason, "orderId": m.OrderID, "actor": m.Actor, "at": m.At}
-		if note != "" {
-			rec["note"] = note
-		}
-		if err := tx.Create(c.client.Collection(InventoryMovementsCollection).NewDoc(), rec); err != nil {
+		if err := c.recordMovement(tx, m, note, "", ""); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// recordMovement writes m's ledger record in tx (as the owner's request
+// requestID, when given).
+func (c *Checkouts) recordMovement(tx *firestore.Transaction, m inventory.Movement, note, requestID, requestHash string) error {
+	rec := map[string]any{"sku": m.SKU, "deltaOnHand": m.DeltaOnHand, "deltaHeld": m.DeltaHeld, "onHand": m.After.OnHand,
+		"held": m.After.Held, "reason": m.Reason, "orderId": m.OrderID, "actor": m.Actor, "at": m.At}
+	if note != "" {
+		rec["note"] = note
+	}
+	ref := c.client.Collection(InventoryMovementsCollection).NewDoc()
+	if requestID != "" {
+		ref = c.client.Collection(InventoryMovementsCollection).Doc("request-" + requestID)
+		rec["requestHash"] = requestHash
+	}
+	return tx.Create(ref, rec)
+}
+
+// OpenStock gives sku its stock, onHand units of which none held, with its
+// first ledger record (reason seed), in one transaction, and only where
+// sku has none: an existing stock is left as it is (a re-seed keeps the
+// holds and counts made since) and OpenStock reports false. lowStockAt is
+// the available units under which the owner is alerted.
+func (c *Checkouts) OpenStock(ctx context.Context, sku string, onHand, lowStockAt int64, actor string) (bool, error) {
+	ref := c.client.Collection(InventoryCollection).Doc(sku)
+	var created bool
+	err := c.orders.transact(ctx, "open stock "+sku, []string{"sku/" + sku}, func(tx *firestore.Transaction) error {
+		created = false
+		if _, err := tx.Get(ref); status.Code(err) != codes.NotFound {
+			return err // nil: the stock exists
+		}
+		if err := tx.Create(ref, map[string]any{"onHand": onHand, "held": 0, "lowStockAt": lowStockAt}); err != nil {
+			return err
+		}
+		created = true
+		ms := inventory.Movements(nil, map[string]inventory.Level{sku: {OnHand: onHand}}, inventory.MoveSeed, "", actor, c.orders.now().UTC())
+		for _, m := range ms {
+			if err := c.recordMovement(tx, m, "", "", ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return created, err
+}
+
 
 // Holds runs fn on an order and the stock of its holds in one
 // transaction, writing the order and the levels fn returns when it says so

@@ -328,3 +328,10 @@ func (s *Mail) Expire(ctx context.Context, id string, now time.Time, why string)
 	}, firestore.MaxAttempts(transactionAttempts))
 	return m, ended, wrap(err, "end mail %s", id)
 }
+
+// queueTx queues m in tx, the caller having read that mail/{m.ID} does not
+// exist: the Alerts store queues an alert's mail with the alert, and the
+// outbox is written by this store alone.
+func queueTx(tx *firestore.Transaction, client *firestore.Client, m messages.Mail, now time.Time, builtIn bool) error {
+	return tx.Create(client.Collection(MailCollection).Doc(m.ID), toMailDoc(m, now.UTC(), builtIn))
+}

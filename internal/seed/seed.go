@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/readyplanner/oms/internal/firestoredb"
+	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/promotion"
 )
 
 // Report says what Seed wrote.
@@ -23,7 +24,7 @@ type Report struct {
 	InventoryKept              int // inventory documents left as they were
 }
 
-func money(cents int64) map[string]any { return map[string]any{"amount": cents, "currency": "USD"} }
+func price(cents int64) map[string]any { return map[string]any{"amount": cents, "currency": "USD"} }
 
 type sku struct {
 	id, product, name string
@@ -88,13 +89,13 @@ func Seed(ctx context.Context, c *firestore.Client, now time.Time) (Report, erro
 	}
 	for _, s := range skus {
 		doc := map[string]any{
-			"productId": s.product, "name": s.name, "active": true, "price": money(s.price),
+			"productId": s.product, "name": s.name, "active": true, "price": price(s.price),
 			"fulfillment": s.kind, "weightGrams": s.weightGrams,
 			"sizeMm":         map[string]any{"length": s.sizeMM[0], "width": s.sizeMM[1], "height": s.sizeMM[2]},
 			"quickbooksItem": s.qbItem, "maxPerOrder": 10,
 		}
 		if s.sale > 0 {
-			doc["sale"] = map[string]any{"price": money(s.sale), "startsAt": day.Add(-24 * time.Hour), "endsAt": day.Add(30 * 24 * time.Hour)}
+			doc["sale"] = map[string]any{"price": price(s.sale), "startsAt": day.Add(-24 * time.Hour), "endsAt": day.Add(30 * 24 * time.Hour)}
 		}
 		if s.kind == "print_on_demand" {
 			doc["printer"] = map[string]any{
@@ -108,12 +109,6 @@ func Seed(ctx context.Context, c *firestore.Client, now time.Time) (Report, erro
 		}
 		r.SKUs++
 	}
-	for id, p := range promotions(day) {
-		if err := set(c.Collection("promotions").Doc(id), p); err != nil {
-			return r, err
-		}
-		r.Promotions++
-	}
 	bw.End()
 	for _, j := range jobs {
 		if _, err := j.Results(); err != nil {
@@ -121,54 +116,50 @@ func Seed(ctx context.Context, c *firestore.Client, now time.Time) (Report, erro
 		}
 	}
 
-	// Inventory only where there is none: a re-seed keeps holds and counts.
+	// Promotions and stock through their stores, the only writers of
+	// their collections. Stock only where there is none: a re-seed keeps
+	// holds and counts.
+	orders := firestoredb.NewOrders(c, nil)
+	promos := firestoredb.NewPromotions(orders, time.UTC)
+	for _, p := range promotions(day) {
+		if err := promos.Save(ctx, p); err != nil {
+			return r, fmt.Errorf("seed: %w", err)
+		}
+		r.Promotions++
+	}
+	stock := firestoredb.NewCheckouts(orders, time.UTC)
 	for _, s := range skus {
 		if s.kind != "stock" {
 			continue
 		}
-		// The document and its first ledger record together (the ledger
-		// replays to the levels). Low stock: fewer than 2 available units.
-		err := c.RunTransaction(ctx, func(_ context.Context, tx *firestore.Transaction) error {
-			if err := tx.Create(c.Collection("inventory").Doc(s.id), map[string]any{"onHand": s.onHand, "held": 0, "lowStockAt": 2}); err != nil {
-				return err
-			}
-			return tx.Create(c.Collection("inventoryMovements").NewDoc(), map[string]any{"sku": s.id, "deltaOnHand": s.onHand, "deltaHeld": 0,
-				"onHand": s.onHand, "held": 0, "reason": "seed", "orderId": "", "actor": "seed", "at": time.Now().UTC()})
-		}, firestore.MaxAttempts(1))
-		switch status.Code(err) {
-		case codes.OK:
+		// Low stock: fewer than 2 available units.
+		created, err := stock.OpenStock(ctx, s.id, int64(s.onHand), 2, "seed")
+		switch {
+		case err != nil:
+			return r, fmt.Errorf("seed: %w", err)
+		case created:
 			r.InventoryCreated++
-		case codes.AlreadyExists:
-			r.InventoryKept++
 		default:
-			return r, fmt.Errorf("seed inventory %s: %w", s.id, err)
+			r.InventoryKept++
 		}
 	}
 	return r, nil
 }
 
-func promotions(day time.Time) map[string]map[string]any {
-	year := day.Add(365 * 24 * time.Hour)
-	return map[string]map[string]any{
-		"welcome10": {
-			"name": "10% off your first order", "description": "10% off your first planner order.",
-			"kind": "percent_off_order", "percent": 10, "code": "WELCOME10", "firstOrderOnly": true,
-			"exclusive": false, "priority": 20, "startsAt": day.Add(-24 * time.Hour), "endsAt": year, "active": true,
-		},
-		"friends-family": {
-			"name": "Friends and family", "description": "20% off everything, with love.",
-			"kind": "percent_off_order", "percent": 20, "emails": []string{"friend@example.com", "aunt.may@example.com"},
-			"exclusive": true, "priority": 10, "maxRedemptionsPerEmail": 3, "startsAt": day.Add(-24 * time.Hour), "endsAt": year, "active": true,
-		},
-		"newsletter-pens": {
-			"name": "Newsletter: $5 off pens", "description": "$5 off the fine-liner set for newsletter subscribers.",
-			"kind": "amount_off_items", "amount": money(500), "skus": []string{"PEN-SET-6"}, "emails": []string{"reader@example.com"},
-			"exclusive": false, "priority": 30, "startsAt": day.Add(-24 * time.Hour), "endsAt": year, "active": true,
-		},
-		"free-shipping-75": {
-			"name": "Free shipping over $75", "description": "Free standard shipping on orders of $75 or more.",
-			"kind": "free_shipping", "minSubtotal": money(7500),
-			"exclusive": false, "priority": 40, "maxRedemptions": 500, "startsAt": day.Add(-24 * time.Hour), "endsAt": year, "active": true,
-		},
+func promotions(day time.Time) []promotion.Promotion {
+	start, year := day.Add(-24*time.Hour), day.Add(365*24*time.Hour)
+	return []promotion.Promotion{
+		{ID: "welcome10", Name: "10% off your first order", Description: "10% off your first planner order.",
+			Kind: promotion.PercentOffOrder, Percent: 10, Code: "WELCOME10", FirstOrderOnly: true,
+			Priority: 20, StartsAt: start, EndsAt: year, Active: true},
+		{ID: "friends-family", Name: "Friends and family", Description: "20% off everything, with love.",
+			Kind: promotion.PercentOffOrder, Percent: 20, Emails: []string{"friend@example.com", "aunt.may@example.com"},
+			Exclusive: true, Priority: 10, MaxRedemptionsPerEmail: 3, StartsAt: start, EndsAt: year, Active: true},
+		{ID: "newsletter-pens", Name: "Newsletter: $5 off pens", Description: "$5 off the fine-liner set for newsletter subscribers.",
+			Kind: promotion.AmountOffItems, Amount: money.New(500, "USD"), SKUs: []string{"PEN-SET-6"}, Emails: []string{"reader@example.com"},
+			Priority: 30, StartsAt: start, EndsAt: year, Active: true},
+		{ID: "free-shipping-75", Name: "Free shipping over $75", Description: "Free standard shipping on orders of $75 or more.",
+			Kind: promotion.FreeShipping, MinSubtotal: money.New(7500, "USD"),
+			Priority: 40, MaxRedemptions: 500, StartsAt: start, EndsAt: year, Active: true},
 	}
 }

@@ -2,11 +2,15 @@ package seed
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/firestoredb"
+	"github.com/readyplanner/oms/internal/promotion"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
@@ -58,5 +62,23 @@ func TestSeedTwice(t *testing.T) {
 	}
 	if _, err := env.Client.Collection("inventory").Doc("PLN-DAY-A5-LINEN").Get(ctx); err == nil {
 		t.Error("print-on-demand SKUs must have no inventory document")
+	}
+
+	// The promotions read back as the seed wrote them, through their store.
+	got, err := firestoredb.NewPromotions(firestoredb.NewOrders(env.Client, nil), time.UTC).Active(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := promotions(now.Truncate(24 * time.Hour))
+	if len(got) != len(want) {
+		t.Fatalf("%d promotions read back, want %d", len(got), len(want))
+	}
+	for _, w := range want {
+		i := slices.IndexFunc(got, func(p promotion.Promotion) bool { return p.ID == w.ID })
+		if i < 0 {
+			t.Errorf("promotion %s not read back", w.ID)
+		} else if g, w := fmt.Sprintf("%+v", got[i]), fmt.Sprintf("%+v", w); g != w { // nil and empty lists alike
+			t.Errorf("promotion read back as\n%s\nwant\n%s", g, w)
+		}
 	}
 }
