@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/mail"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -78,8 +77,14 @@ func ValidateCustomer(name, email string) (string, string, error) {
 }
 
 // Reprice prices o with the promotions as they are now: it replaces the
-// pricing (one revision more), keeping what was committed.
-func Reprice(o *order.Order, promos []promotion.Promotion, usage map[string]promotion.Usage, firstOrder, plus bool, code string, now time.Time) {
+// pricing (one revision more), keeping what was committed (see
+// order.Order.Reprice, which refuses discounts that do not fit the order).
+func Reprice(o *order.Order, promos []promotion.Promotion, usage map[string]promotion.Usage, firstOrder, plus bool, code string, now time.Time) error {
+	return o.Reprice(discounts(o, promos, usage, firstOrder, plus, code, now))
+}
+
+// discounts works out o's discounts by the promotions as they are now.
+func discounts(o *order.Order, promos []promotion.Promotion, usage map[string]promotion.Usage, firstOrder, plus bool, code string, now time.Time) order.Discounts {
 	lines := make([]promotion.Line, len(o.Lines))
 	for i, l := range o.Lines {
 		lines[i] = promotion.Line{SKU: l.SKU, ProductID: l.ProductID, Quantity: l.Quantity, Total: l.Total}
@@ -90,13 +95,12 @@ func Reprice(o *order.Order, promos []promotion.Promotion, usage map[string]prom
 	}
 	r := promotion.Apply(promotion.Input{Currency: o.Currency, Lines: lines, Shipping: o.ShippingAmount(), Email: email,
 		Code: code, Now: now, FirstOrder: firstOrder, PlusAddressing: plus, Promotions: promos, Usage: usage})
-	p := order.Pricing{Revision: o.Pricing.Revision + 1, Code: strings.TrimSpace(code), CodeStatus: string(r.Code), CodeReason: r.CodeReason,
-		LineDiscounts: r.LineDiscounts, ShippingDiscount: r.ShippingDiscount,
-		CommittedRevision: o.Pricing.CommittedRevision, Redeemed: o.Pricing.Redeemed, RedemptionsReleased: o.Pricing.RedemptionsReleased}
+	d := order.Discounts{Code: strings.TrimSpace(code), CodeStatus: string(r.Code), CodeReason: r.CodeReason,
+		LineDiscounts: r.LineDiscounts, ShippingDiscount: r.ShippingDiscount}
 	for _, a := range r.Applied {
-		p.Promotions = append(p.Promotions, order.AppliedPromotion{ID: a.ID, Name: a.Name, Description: a.Description, Discount: a.Discount})
+		d.Promotions = append(d.Promotions, order.AppliedPromotion{ID: a.ID, Name: a.Name, Description: a.Description, Discount: a.Discount})
 	}
-	o.Pricing = p
+	return d
 }
 
 // payable is what a customer would pay for, to compare an order before and
@@ -201,7 +205,9 @@ func (c *Customers) change(ctx context.Context, uid, orderID, email string, code
 					if code != nil {
 						typed = *code
 					}
-					Reprice(cur, promos, usage, !paid, c.PlusAddressing, typed, now)
+					if err := Reprice(cur, promos, usage, !paid, c.PlusAddressing, typed, now); err != nil {
+						return false, err
+					}
 				}
 				if reflect.DeepEqual(before, payableOf(cur)) {
 					*cur = saved // nothing that would be paid changed
@@ -270,18 +276,4 @@ func (c *Customers) CommitRedemptions(ctx context.Context, orderID string, onCom
 		return w, err
 	})
 	return repriced, err
-}
-
-// samePromotions reports whether two pricings apply the same promotions
-// for the same amounts.
-func samePromotions(a, b order.Pricing) bool {
-	if len(a.Promotions) != len(b.Promotions) || a.ShippingDiscount != b.ShippingDiscount || !slices.Equal(a.LineDiscounts, b.LineDiscounts) {
-		return false
-	}
-	for i := range a.Promotions {
-		if a.Promotions[i].ID != b.Promotions[i].ID || a.Promotions[i].Discount != b.Promotions[i].Discount {
-			return false
-		}
-	}
-	return true
 }

@@ -72,7 +72,7 @@ func followPricing(l *Redemptions, change func(*order.Order) (bool, error)) (Red
 		return RedemptionWrite{}, err
 	}
 	ch, kept := promotion.Follow(l.Counters, l.Live, appliedIDs(l.Order), mailboxOf(l.Order))
-	l.Order.Pricing.Redeemed = kept
+	l.Order.RecordRedeemed(kept)
 	return RedemptionWrite{WriteOrder: true, Change: ch}, nil
 }
 
@@ -116,20 +116,20 @@ func decideCommit(l *Redemptions, in commitInput) (w RedemptionWrite, repriced b
 	}
 	key := o.Customer.MailboxKey
 	usage := l.Counters.Usage(in.Candidates, key, l.Live)
-	before := o.Pricing
-	Reprice(o, in.Promotions, usage, !in.Paid, in.PlusAddressing, o.Pricing.Code, in.Now)
-	if !samePromotions(before, o.Pricing) {
+	if d := discounts(o, in.Promotions, usage, !in.Paid, in.PlusAddressing, o.Pricing.Code, in.Now); !d.SamePromotions(o.Pricing) {
+		if err := o.Reprice(d); err != nil {
+			return RedemptionWrite{}, false, err
+		}
 		return RedemptionWrite{WriteOrder: true}, true, nil
 	}
-	o.Pricing = before
-	o.Pricing.CommittedRevision = o.Pricing.Revision
+	o.CommitPricing()
 	if in.OnCommit != nil {
 		if _, err := in.OnCommit(o); err != nil {
 			return RedemptionWrite{}, false, err
 		}
 	}
 	applied := appliedIDs(o)
-	o.Pricing.Redeemed = applied
+	o.RecordRedeemed(applied)
 	return RedemptionWrite{WriteOrder: true, Change: promotion.Commit(l.Counters, l.Live, applied, key)}, false, nil
 }
 
@@ -142,15 +142,15 @@ func errRepricedMeanwhile(orderID string) error {
 // second time finds nothing live and changes nothing. It reports whether
 // it released a record.
 func decideRelease(l *Redemptions) (RedemptionWrite, bool) {
-	p := &l.Order.Pricing
+	o := l.Order
 	if len(l.Live) == 0 {
-		if p.RedemptionsReleased || len(p.Redeemed) == 0 {
+		if o.Pricing.RedemptionsReleased || len(o.Pricing.Redeemed) == 0 {
 			return RedemptionWrite{}, false
 		}
-		p.RedemptionsReleased = true
+		o.ReleaseRedemptions()
 		return RedemptionWrite{WriteOrder: true}, false
 	}
-	p.RedemptionsReleased = true
+	o.ReleaseRedemptions()
 	return RedemptionWrite{WriteOrder: true, Change: promotion.ReleaseAll(l.Counters, l.Live)}, true
 }
 

@@ -106,11 +106,9 @@ func (o *Order) ReplaceCart(c Cart, at time.Time) error {
 // recorded for the order (the checkout's commit, or what a re-pricing
 // keeps). It reports whether that changed anything.
 func (o *Order) RecordRedeemed(ids []string) bool {
-	if slices.Equal(o.Pricing.Redeemed, ids) {
-		return false
-	}
+	changed := !slices.Equal(o.Pricing.Redeemed, ids)
 	o.Pricing.Redeemed = slices.Clone(ids)
-	return true
+	return changed
 }
 
 // ReleaseRedemptions records that the order's redemptions were given back
