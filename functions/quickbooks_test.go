@@ -132,7 +132,7 @@ func TestVoidedInvoiceCancels(t *testing.T) {
 	ctx := context.Background()
 	id, o := invoiced(t)
 	inv := qb.Invoice(o.Invoice.ID)
-	c := quickbooks.New(qb.URL, qbfake.Realm, a.QuickBooksTokens, nil)
+	c := quickbooks.New(qb.URL, qbfake.Realm, a.QuickBooksAccess, nil)
 	if err := c.VoidInvoice(ctx, o.Invoice.ID, inv["SyncToken"].(string)); err != nil {
 		t.Fatal(err)
 	}

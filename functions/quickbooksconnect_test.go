@@ -111,7 +111,7 @@ func TestQuickBooksConnectFlow(t *testing.T) {
 		t.Fatalf("status %+v %v", st, err)
 	}
 	// The stored tokens are the exchanged ones, and they work.
-	at, err := a.QuickBooksTokens.AccessToken(ctx)
+	at, err := a.QuickBooksAccess.AccessToken(ctx)
 	if err != nil || !qb.ValidAccess(at) {
 		t.Errorf("access token after connecting: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestQuickBooksConnectFlow(t *testing.T) {
 	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "already used") {
 		t.Errorf("replayed callback: %d %s", w.Code, w.Body)
 	}
-	if at2, _ := a.QuickBooksTokens.AccessToken(ctx); at2 != at {
+	if at2, _ := a.QuickBooksAccess.AccessToken(ctx); at2 != at {
 		t.Error("the replayed callback changed the tokens")
 	}
 }
@@ -193,7 +193,7 @@ func TestQuickBooksCallbackRefuses(t *testing.T) {
 	a := testApp(t)
 	qb := localQuickBooks(t)
 	ctx := context.Background()
-	before, _ := a.QuickBooksTokens.AccessToken(ctx)
+	before, _ := a.QuickBooksAccess.AccessToken(ctx)
 	states := bookkeeping.NewStates(qb.ClientSecret)
 	state := func(valid time.Duration) string { return states.Sign(bookkeeping.Nonce(), time.Now().Add(valid)) }
 	query := func(kv ...string) string {
@@ -235,7 +235,7 @@ func TestQuickBooksCallbackRefuses(t *testing.T) {
 		t.Errorf("declined consent: %d %s", w.Code, w.Body)
 	}
 	// Nothing above touched the connection.
-	if after, err := a.QuickBooksTokens.AccessToken(ctx); err != nil || after != before {
+	if after, err := a.QuickBooksAccess.AccessToken(ctx); err != nil || after != before {
 		t.Errorf("the connection changed: %v", err)
 	}
 }

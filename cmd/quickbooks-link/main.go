@@ -44,7 +44,7 @@ func main() {
 		fail(1, err.Error())
 	}
 	defer c.Close()
-	key, expires, err := firestoredb.NewQuickBooksTokens(c, nil, nil).MintConnectKey(ctx, *ttl)
+	key, expires, err := firestoredb.NewQuickBooksTokens(c, nil).MintConnectKey(ctx, *ttl)
 	if err != nil {
 		fail(1, err.Error())
 	}

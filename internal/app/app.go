@@ -86,6 +86,9 @@ type App struct {
 	// QuickBooksTokens keeps the QuickBooks connection (nil without the
 	// Intuit app's credentials).
 	QuickBooksTokens *firestoredb.QuickBooksTokens
+	// QuickBooksAccess gives QuickBooks access tokens over QuickBooksTokens,
+	// with the refresh policy (nil without the Intuit app's credentials).
+	QuickBooksAccess *bookkeeping.Tokens
 	// Stock is the owner's stock adjustments and the low-stock alert.
 	Stock *fulfilment.Stock
 	// Parts splits paid orders into the parts they ship in and ships the
@@ -242,9 +245,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Flow: a.Flow, Connect: &bookkeeping.Connect{Owners: tokens, AdminClaim: cfg.AdminClaim}, RedriveAfter: cfg.RedriveAfter, Now: o.Now}
 	if id, secret := cfg.Secret(QuickBooksClientID), cfg.Secret(QuickBooksClientSecret); id.IsSet() && secret.IsSet() {
 		oauth := quickbooks.OAuth{Endpoint: cfg.QuickBooksTokenURL, ClientID: id.Reveal(), ClientSecret: secret.Reveal()}
-		a.QuickBooksTokens = firestoredb.NewQuickBooksTokens(fs, oauth, o.Now)
-		a.QuickBooksTokens.OnDisconnect = a.Bookkeeping.AlertDisconnected
-		a.Bookkeeping.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksTokens, ShippingItem: cfg.ShippingItem, ItemMapping: cfg.QuickBooksItems,
+		a.QuickBooksTokens = firestoredb.NewQuickBooksTokens(fs, o.Now)
+		a.QuickBooksAccess = bookkeeping.NewTokens(a.QuickBooksTokens, oauth, o.Now)
+		a.QuickBooksAccess.OnDisconnect = a.Bookkeeping.AlertDisconnected
+		a.Bookkeeping.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksAccess, ShippingItem: cfg.ShippingItem, ItemMapping: cfg.QuickBooksItems,
 			RefundItem: cfg.RefundItem, RefundAccount: cfg.RefundAccount}
 		a.Bookkeeping.Connect.States = bookkeeping.NewStates(secret.Reveal())
 		a.Bookkeeping.Connect.Connector = quickbooks.Connector{OAuth: oauth, AuthorizeEndpoint: cfg.QuickBooksAuthorizeURL,

@@ -123,11 +123,11 @@ func tally(counters Counters, release, redeem []Redemption) RedemptionChange {
 	}
 	for _, r := range release {
 		add(CounterKey{r.PromotionID, ""}, -1)
-		add(CounterKey{r.PromotionID, r.MailboxKey}, -1)
+		add(CounterKey(r), -1)
 	}
 	for _, r := range redeem {
 		add(CounterKey{r.PromotionID, ""}, +1)
-		add(CounterKey{r.PromotionID, r.MailboxKey}, +1)
+		add(CounterKey(r), +1)
 	}
 	return ch
 }

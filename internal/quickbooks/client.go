@@ -36,7 +36,7 @@ const (
 
 // Tokens gives access tokens: the current one, and a fresh one after the
 // API refused it (the refresh, one at a time across instances, is the
-// token store's job).
+// token policy's job: bookkeeping.Tokens).
 type Tokens interface {
 	AccessToken(ctx context.Context) (string, error)
 	Refresh(ctx context.Context, rejected string) (string, error)

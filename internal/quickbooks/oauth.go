@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/readyplanner/oms/internal/bookkeeping"
 )
 
 // TokenEndpoint is Intuit's OAuth 2.0 token endpoint (sandbox and
@@ -19,16 +20,20 @@ import (
 const TokenEndpoint = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 
 // ErrInvalidGrant means the refresh token (or code) is dead: a person must
-// reconnect QuickBooks. Never retry it.
-var ErrInvalidGrant = errors.New("quickbooks: invalid_grant: reconnect QuickBooks")
+// reconnect QuickBooks. Never retry it. (It is bookkeeping's, whose token
+// policy decides what a dead token means.)
+var ErrInvalidGrant = bookkeeping.ErrInvalidGrant
 
-// TokenSet is what the token endpoint answers.
-type TokenSet struct {
-	AccessToken     string
-	RefreshToken    string
-	ExpiresAt       time.Time // of the access token
-	RefreshExpireAt time.Time // of the refresh token
-}
+// TokenSet is what the token endpoint answers (bookkeeping's type, so that
+// the token store need not import this client).
+type TokenSet = bookkeeping.TokenSet
+
+// OAuth is the token policy's Refresher; the policy gives this client its
+// access tokens.
+var (
+	_ bookkeeping.Refresher = OAuth{}
+	_ RealmTokens           = (*bookkeeping.Tokens)(nil)
+)
 
 // OAuth exchanges codes and refresh tokens at the token endpoint.
 type OAuth struct {
