@@ -471,7 +471,7 @@ func TestErrorTableWalk(t *testing.T) {
 	boss := owner(t)
 	stockSKU := s.sku["A"]
 	adjust := func(token string, data map[string]any) rpcAnswer[json.RawMessage] {
-		return rpc[json.RawMessage](t, adjustStock(a), token, data)
+		return rpc[json.RawMessage](t, withRequestID(adjustStock(a)), token, data)
 	}
 	scenarios["adjustStock/not_owner"] = func() rpcAnswer[json.RawMessage] {
 		return adjust(user(t).IDToken, map[string]any{"sku": stockSKU, "delta": 1, "reason": "restock"})
@@ -505,10 +505,10 @@ func TestErrorTableWalk(t *testing.T) {
 		return id
 	}
 	ship := func(data map[string]any) rpcAnswer[json.RawMessage] {
-		return rpc[json.RawMessage](t, markShipped(a), boss.IDToken, data)
+		return rpc[json.RawMessage](t, withRequestID(markShipped(a)), boss.IDToken, data)
 	}
 	scenarios["markShipped/not_owner"] = func() rpcAnswer[json.RawMessage] {
-		return rpc[json.RawMessage](t, markShipped(a), user(t).IDToken, map[string]any{"orderId": unknownID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"})
+		return rpc[json.RawMessage](t, withRequestID(markShipped(a)), user(t).IDToken, map[string]any{"orderId": unknownID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"})
 	}
 	scenarios["markShipped/required"] = func() rpcAnswer[json.RawMessage] {
 		return ship(map[string]any{"orderId": unknownID, "partId": "parcel", "carrier": "USPS", "trackingNumber": " "})

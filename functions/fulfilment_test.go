@@ -92,7 +92,7 @@ func TestPaidOrderShipsInParts(t *testing.T) {
 	ship := func(data map[string]any) rpcAnswer[storefront.Order] {
 		t.Helper()
 		data["orderId"] = o.ID
-		return rpc[storefront.Order](t, markShipped(a), boss.IDToken, data)
+		return rpc[storefront.Order](t, withRequestID(markShipped(a)), boss.IDToken, data)
 	}
 	ans := ship(map[string]any{"partId": "parcel", "carrier": "USPS", "trackingNumber": "9400 1000 0000 0000 0000 00", "trackingUrl": "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400"})
 	if ans.status != 200 || ans.Result.State != order.Fulfilling || ans.Result.Fulfilment == nil {
@@ -144,10 +144,10 @@ func TestParcelOnlyOrderShipsByTheOwner(t *testing.T) {
 		t.Fatalf("parts %+v", o.Parts)
 	}
 	boss := owner(t)
-	if ans := rpc[json.RawMessage](t, markShipped(a), u.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"}); ans.Error.Status != "PERMISSION_DENIED" {
+	if ans := rpc[json.RawMessage](t, withRequestID(markShipped(a)), u.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"}); ans.Error.Status != "PERMISSION_DENIED" {
 		t.Errorf("the customer marking it shipped: %d %+v", ans.status, ans.Error)
 	}
-	ans := rpc[storefront.Order](t, markShipped(a), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "UPS", "trackingNumber": "1Z999AA10123456784"})
+	ans := rpc[storefront.Order](t, withRequestID(markShipped(a)), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "UPS", "trackingNumber": "1Z999AA10123456784"})
 	if ans.status != 200 || ans.Result.State != order.Shipped {
 		t.Fatalf("shipped: %d %+v %s", ans.status, ans.Error, ans.Result.State)
 	}

@@ -110,7 +110,7 @@ func TestCustomerEmailsOnce(t *testing.T) {
 
 	// The owner ships the parcel, then the printer the planner.
 	boss := owner(t)
-	if ship := rpc[storefront.Order](t, markShipped(a), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "USPS",
+	if ship := rpc[storefront.Order](t, withRequestID(markShipped(a)), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "USPS",
 		"trackingNumber": "9400111899223", "trackingUrl": "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223"}); ship.status != 200 {
 		t.Fatal(ship.Error)
 	}

@@ -20,7 +20,7 @@ func ownerCallable[Req, Ans any](a *app.App, c storefront.Call[Req, Ans], fn cal
 
 func adjustStock(a *app.App) http.Handler {
 	return ownerCallable(a, storefront.AdjustStock, func(ctx context.Context, c callable.Caller, req storefront.AdjustStockRequest) (storefront.StockLevel, error) {
-		l, err := a.Stock.Adjust(ctx, c.Identity, req.SKU, req.Delta, req.Reason)
+		l, err := a.OwnerApp.Commands.AdjustStock(ctx, c.Identity, owners.AdjustStock{RequestID: req.RequestID, SKU: req.SKU, Delta: req.Delta, Reason: req.Reason})
 		if err != nil {
 			return storefront.StockLevel{}, err
 		}
@@ -30,8 +30,8 @@ func adjustStock(a *app.App) http.Handler {
 
 func markShipped(a *app.App) http.Handler {
 	return ownerCallable(a, storefront.MarkShipped, func(ctx context.Context, c callable.Caller, req storefront.MarkShippedRequest) (storefront.Order, error) {
-		o, err := a.Parts.MarkShipped(ctx, c.Identity, req.OrderID, req.PartID,
-			order.Tracking{Carrier: req.Carrier, TrackingNumber: req.TrackingNumber, TrackingURL: req.TrackingURL})
+		o, err := a.OwnerApp.Commands.MarkShipped(ctx, c.Identity, owners.MarkShipped{RequestID: req.RequestID, OrderID: req.OrderID, PartID: req.PartID,
+			Tracking: order.Tracking{Carrier: req.Carrier, TrackingNumber: req.TrackingNumber, TrackingURL: req.TrackingURL}})
 		if err != nil {
 			return storefront.Order{}, err
 		}
@@ -41,7 +41,7 @@ func markShipped(a *app.App) http.Handler {
 
 func retryOrder(a *app.App) http.Handler {
 	return ownerCallable(a, storefront.RetryOrder, func(ctx context.Context, c callable.Caller, req storefront.RetryOrderRequest) (storefront.Order, error) {
-		o, err := a.Owner.Retry(ctx, c.Identity, owners.RetryOrder{RequestID: req.RequestID, OrderID: req.OrderID})
+		o, err := a.OwnerApp.Commands.RetryOrder(ctx, c.Identity, owners.RetryOrder{RequestID: req.RequestID, OrderID: req.OrderID})
 		if err != nil {
 			return storefront.Order{}, err
 		}
@@ -51,7 +51,7 @@ func retryOrder(a *app.App) http.Handler {
 
 func cancelOrder(a *app.App) http.Handler {
 	return ownerCallable(a, storefront.CancelOrder, func(ctx context.Context, c callable.Caller, req storefront.CancelOrderRequest) (storefront.Order, error) {
-		o, err := a.Owner.Cancel(ctx, c.Identity, owners.CancelOrder{RequestID: req.RequestID, OrderID: req.OrderID, Reason: req.Reason})
+		o, err := a.OwnerApp.Commands.CancelOrder(ctx, c.Identity, owners.CancelOrder{RequestID: req.RequestID, OrderID: req.OrderID, Reason: req.Reason})
 		if err != nil {
 			return storefront.Order{}, err
 		}
@@ -61,7 +61,7 @@ func cancelOrder(a *app.App) http.Handler {
 
 func refundOrder(a *app.App) http.Handler {
 	return ownerCallable(a, storefront.RefundOrder, func(ctx context.Context, c callable.Caller, req storefront.RefundOrderRequest) (storefront.RefundOrderAnswer, error) {
-		o, r, err := a.Owner.Refund(ctx, c.Identity, owners.RefundOrder{RequestID: req.RequestID, OrderID: req.OrderID, Amount: req.Amount, Full: req.Full,
+		o, r, err := a.OwnerApp.Commands.RefundOrder(ctx, c.Identity, owners.RefundOrder{RequestID: req.RequestID, OrderID: req.OrderID, Amount: req.Amount, Full: req.Full,
 			Reason: req.Reason, ConfirmDuplicate: req.ConfirmDuplicate})
 		if err != nil {
 			return storefront.RefundOrderAnswer{}, err

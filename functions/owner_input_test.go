@@ -68,8 +68,8 @@ func TestWrappedValuesNameTheirField(t *testing.T) {
 		data  map[string]any
 		field string
 	}{
-		{adjustStock(a), map[string]any{"sku": "SKU-1", "delta": wrapped(i64, "99999999999999999999"), "reason": "restock"}, "delta"},
-		{adjustStock(a), map[string]any{"sku": "SKU-1", "delta": wrapped(u64, "18446744073709551615"), "reason": "restock"}, "delta"},
+		{withRequestID(adjustStock(a)), map[string]any{"sku": "SKU-1", "delta": wrapped(i64, "99999999999999999999"), "reason": "restock"}, "delta"},
+		{withRequestID(adjustStock(a)), map[string]any{"sku": "SKU-1", "delta": wrapped(u64, "18446744073709551615"), "reason": "restock"}, "delta"},
 		{withRequestID(refundOrder(a)), map[string]any{"orderId": someOrderID, "amount": wrapped(i64, "-99999999999999999999"), "reason": "why"}, "amount"},
 		{withRequestID(refundOrder(a)), map[string]any{"orderId": someOrderID, "amount": wrapped(u64, "-5"), "reason": "why"}, "amount"},
 		{withRequestID(refundOrder(a)), map[string]any{"orderId": someOrderID, "amount": wrapped(i64, "5.5"), "reason": "why"}, "amount"},
@@ -101,11 +101,11 @@ func TestOwnerTextRefusesControlCharacters(t *testing.T) {
 	var cases []tc
 	for _, s := range bad {
 		cases = append(cases,
-			tc{markShipped(a), ship(s, "1Z999"), "carrier"},
-			tc{markShipped(a), ship("USPS", s), "trackingNumber"},
+			tc{withRequestID(markShipped(a)), ship(s, "1Z999"), "carrier"},
+			tc{withRequestID(markShipped(a)), ship("USPS", s), "trackingNumber"},
 			tc{withRequestID(cancelOrder(a)), map[string]any{"orderId": someOrderID, "reason": s}, "reason"},
 			tc{withRequestID(refundOrder(a)), map[string]any{"orderId": someOrderID, "full": true, "reason": s}, "reason"},
-			tc{adjustStock(a), map[string]any{"sku": testenv.ID("SKU-NONE"), "delta": 1, "reason": s}, "reason"},
+			tc{withRequestID(adjustStock(a)), map[string]any{"sku": testenv.ID("SKU-NONE"), "delta": 1, "reason": s}, "reason"},
 		)
 	}
 	for _, c := range cases {
@@ -250,14 +250,14 @@ func TestMarkShippedAgainAfterTheOrderShipped(t *testing.T) {
 	_, o := fulfilling(t, a, s, "B", 1)
 	boss := owner(t)
 	data := map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "9400 1000"}
-	first := rpc[json.RawMessage](t, markShipped(a), boss.IDToken, data)
+	first := rpc[json.RawMessage](t, withRequestID(markShipped(a)), boss.IDToken, data)
 	var shipped storefront.Order
 	if err := json.Unmarshal(first.Result, &shipped); err != nil || first.status != 200 || shipped.State != order.Shipped {
 		t.Fatalf("shipped: %d %+v %s", first.status, first.Error, first.Result)
 	}
 	before, _ := a.Orders.Get(context.Background(), o.ID)
 	data["trackingNumber"] = " 9400 1000 " // as typed again
-	again := rpc[json.RawMessage](t, markShipped(a), boss.IDToken, data)
+	again := rpc[json.RawMessage](t, withRequestID(markShipped(a)), boss.IDToken, data)
 	if again.status != 200 || string(again.Result) != string(first.Result) {
 		t.Errorf("the same tracking again: %d %+v\n got  %s\n want %s", again.status, again.Error, again.Result, first.Result)
 	}
@@ -266,7 +266,7 @@ func TestMarkShippedAgainAfterTheOrderShipped(t *testing.T) {
 		t.Errorf("the order changed: %v → %v, %d → %d history entries", before.UpdatedAt, after.UpdatedAt, len(before.History()), len(after.History()))
 	}
 	data["trackingNumber"] = "9400 2000"
-	other := rpc[json.RawMessage](t, markShipped(a), boss.IDToken, data)
+	other := rpc[json.RawMessage](t, withRequestID(markShipped(a)), boss.IDToken, data)
 	if d := detailsOf(other); d["reason"] != order.ReasonNotFulfilling || d["state"] != string(order.Shipped) {
 		t.Errorf("other tracking: %d %s %s", other.status, other.Error.Status, other.Error.Details)
 	}
@@ -285,7 +285,7 @@ func TestAnswersCarryTheDocumentsTimes(t *testing.T) {
 	)
 	for i := 0; i < 5; i++ { // a clock may land on a whole microsecond: five tries
 		_, o = fulfilling(t, a, s, "B", 1)
-		ans = rpc[storefront.Order](t, markShipped(a), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"})
+		ans = rpc[storefront.Order](t, withRequestID(markShipped(a)), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"})
 		if ans.status != 200 {
 			t.Fatalf("shipped: %d %+v", ans.status, ans.Error)
 		}

@@ -124,7 +124,7 @@ func TestPrinterWebhook(t *testing.T) {
 		t.Errorf("after SHIPPED: %s, part %+v", o.State(), p)
 	}
 	boss := owner(t)
-	rpc[json.RawMessage](t, markShipped(a), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "UPS", "trackingNumber": "1Z1"})
+	rpc[json.RawMessage](t, withRequestID(markShipped(a)), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "UPS", "trackingNumber": "1Z1"})
 	if o := settle(t, a, o.ID); o.State() != order.Shipped || !o.StockCommitted {
 		t.Errorf("both parts shipped: %s", o.State())
 	}

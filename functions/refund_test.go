@@ -341,7 +341,7 @@ func TestOwnerCancelsAfterCapture(t *testing.T) {
 	}
 
 	sent, _ := r.charged(t, s, "A", 1, "P", 1)
-	if ship := rpc[storefront.Order](t, markShipped(a), boss.IDToken, map[string]any{"orderId": sent.ID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "9400"}); ship.status != 200 {
+	if ship := rpc[storefront.Order](t, withRequestID(markShipped(a)), boss.IDToken, map[string]any{"orderId": sent.ID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "9400"}); ship.status != 200 {
 		t.Fatal(ship.Error)
 	}
 	if ans := cancel(sent.ID); !strings.Contains(string(ans.Error.Details), `"part_shipped"`) {

@@ -96,6 +96,30 @@ func TestOwnerCommandsAreSafeToRepeat(t *testing.T) {
 		t.Errorf("ten repeats of one cancel: %d refunds on the order, %d at Stripe", len(c.Payment.Refunds), len(got))
 	}
 
+	// A stock adjustment repeated (ten at once) moves the stock once.
+	sku := s.sku["B"]
+	aid := testenv.ID("adjust-once")
+	levels := make([]rpcAnswer[storefront.StockLevel], 10)
+	for i := range levels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			levels[i] = rpc[storefront.StockLevel](t, adjustStock(r.a), boss.IDToken, map[string]any{"requestId": aid, "sku": sku, "delta": 7, "reason": "restock"})
+		}()
+	}
+	wg.Wait()
+	for i, l := range levels {
+		if l.status != 200 || l.Result.OnHand != 17 {
+			t.Errorf("adjustment %d: %d %+v %+v", i, l.status, l.Result, l.Error)
+		}
+	}
+	if l := rpc[storefront.StockLevel](t, adjustStock(r.a), boss.IDToken, map[string]any{"requestId": aid, "sku": sku, "delta": 8, "reason": "restock"}); !hasReason(l.Error.Details, order.ReasonRequestReused, "requestId") {
+		t.Errorf("the same id, another delta: %d %+v", l.status, l.Error)
+	}
+	if l := rpc[storefront.StockLevel](t, adjustStock(r.a), boss.IDToken, map[string]any{"requestId": testenv.ID("adjust-again"), "sku": sku, "delta": 7, "reason": "restock"}); l.Result.OnHand != 24 {
+		t.Errorf("another id: %d %+v %+v", l.status, l.Result, l.Error)
+	}
+
 	// Without a request id the owner's commands are refused.
 	for name, h := range map[string]func() rpcAnswer[json.RawMessage]{
 		"retryOrder": func() rpcAnswer[json.RawMessage] {
@@ -106,6 +130,12 @@ func TestOwnerCommandsAreSafeToRepeat(t *testing.T) {
 		},
 		"refundOrder": func() rpcAnswer[json.RawMessage] {
 			return rpc[json.RawMessage](t, refundOrder(r.a), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 1, "reason": "x"})
+		},
+		"markShipped": func() rpcAnswer[json.RawMessage] {
+			return rpc[json.RawMessage](t, markShipped(r.a), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"})
+		},
+		"adjustStock": func() rpcAnswer[json.RawMessage] {
+			return rpc[json.RawMessage](t, adjustStock(r.a), boss.IDToken, map[string]any{"sku": sku, "delta": 1, "reason": "x"})
 		},
 	} {
 		if ans := h(); ans.Error.Status != "INVALID_ARGUMENT" || !hasReason(ans.Error.Details, order.ReasonRequired, "requestId") {

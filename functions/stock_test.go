@@ -56,7 +56,7 @@ func TestStockLedgerReplays(t *testing.T) {
 	s := newStore(t, a, 0, 0)
 	boss := owner(t)
 	for _, name := range []string{"A", "B"} { // the starting stock comes in through the ledger too
-		if ans := rpc[storefront.StockLevel](t, adjustStock(a), boss.IDToken, map[string]any{"sku": s.sku[name], "delta": 40, "reason": "first delivery"}); ans.status != 200 {
+		if ans := rpc[storefront.StockLevel](t, withRequestID(adjustStock(a)), boss.IDToken, map[string]any{"sku": s.sku[name], "delta": 40, "reason": "first delivery"}); ans.status != 200 {
 			t.Fatalf("restock %s: %+v", name, ans.Error)
 		}
 	}
@@ -84,7 +84,7 @@ func TestStockLedgerReplays(t *testing.T) {
 	go func() { // the owner, meanwhile
 		defer wg.Done()
 		for _, d := range []int{5, -2, 3, -1} {
-			rpcB[json.RawMessage](adjustStock(a), boss.IDToken, map[string]any{"sku": s.sku["A"], "delta": d, "reason": fmt.Sprintf("count %+d", d)})
+			rpcB[json.RawMessage](withRequestID(adjustStock(a)), boss.IDToken, map[string]any{"sku": s.sku["A"], "delta": d, "reason": fmt.Sprintf("count %+d", d)})
 		}
 	}()
 	wg.Wait()
@@ -169,8 +169,8 @@ func TestLowStockAlertsOncePerCrossing(t *testing.T) {
 	if got := alerts(); len(got) != 1 {
 		t.Fatalf("a second sweep: %v", got)
 	}
-	rpc[storefront.StockLevel](t, adjustStock(a), boss.IDToken, map[string]any{"sku": sku, "delta": 10, "reason": "restock"}) // 11 available
-	checkout(9)                                                                                                               // 2 available: crossed again
+	rpc[storefront.StockLevel](t, withRequestID(adjustStock(a)), boss.IDToken, map[string]any{"sku": sku, "delta": 10, "reason": "restock"}) // 11 available
+	checkout(9)                                                                                                                              // 2 available: crossed again
 	if got := alerts(); !slices.Equal(got, []string{"low-stock-" + sku + "-1", "low-stock-" + sku + "-2"}) {
 		t.Fatalf("after the second crossing: %v", got)
 	}
@@ -189,7 +189,7 @@ func TestAdjustStock(t *testing.T) {
 	call(t, startCheckout(a), u.IDToken) // 3 held
 	boss := owner(t)
 	pretender, _ := emulator.SignInAs(context.Background(), testenv.AuthHost(t), testenv.ID("pretender"), map[string]any{"admin": "true"})
-	h := adjustStock(a)
+	h := withRequestID(adjustStock(a))
 	for _, who := range []emulator.User{u, pretender} {
 		if ans := rpc[json.RawMessage](t, h, who.IDToken, map[string]any{"sku": sku, "delta": 100, "reason": "mine now"}); ans.Error.Status != "PERMISSION_DENIED" {
 			t.Errorf("a customer adjusting stock: %d %+v", ans.status, ans.Error)

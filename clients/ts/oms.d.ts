@@ -209,6 +209,8 @@ export interface CreatePaymentSessionAnswer {
 
 /** AdjustStockRequest is the owner's change of a SKU's stock on hand. */
 export interface AdjustStockRequest {
+  /** as RetryOrderRequest's: the same id again adjusts nothing more */
+  requestId: string;
   sku: string;
   /**
    * Delta is added to what is on hand: positive to restock, negative for
@@ -231,6 +233,8 @@ export interface StockLevel {
 
 /** MarkShippedRequest is the owner's shipment of an order's parcel part. */
 export interface MarkShippedRequest {
+  /** as RetryOrderRequest's */
+  requestId: string;
   orderId: string;
   /** "parcel" */
   partId: string;
@@ -503,13 +507,13 @@ export interface Callables {
   adjustStock: {
     request: AdjustStockRequest;
     answer: StockLevel;
-    reason: "app_check_required" | "bad_request" | "below_held" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_owner" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "unknown_sku" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "below_held" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_owner" | "origin_not_allowed" | "request_id_reused" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "unknown_sku" | "wrong_type";
   };
   /** The owner only: records the carrier and tracking of an order's parcel part; the order is shipped once every part is. */
   markShipped: {
     request: MarkShippedRequest;
     answer: Order;
-    reason: "already_shipped" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_a_parcel" | "not_owner" | "order_not_found" | "order_not_fulfilling" | "origin_not_allowed" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "unknown_part" | "wrong_type";
+    reason: "already_shipped" | "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_a_parcel" | "not_owner" | "order_not_found" | "order_not_fulfilling" | "origin_not_allowed" | "request_id_reused" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "unknown_part" | "wrong_type";
   };
   /** The owner only: sends an order that needs attention back to the state whose step failed, so that the step runs again. */
   retryOrder: {

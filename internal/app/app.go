@@ -96,6 +96,9 @@ type App struct {
 	Parts *fulfilment.Parts
 	// Owner is the owner's operations on orders (retry, cancel, refund).
 	Owner *owner.Operations
+	// OwnerApp is the owner's side of the application: every owner
+	// command in one place (the owner's callables, the console next).
+	OwnerApp owner.Application
 	// Messages raises the order flow's owner alerts.
 	Messages *messages.Alerts
 	// Mail is the outbox (mail/{id}); Emails queues the customer's
@@ -264,6 +267,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 	a.Payments.Payable = a.Parts.Printable
 	a.Owner = &owner.Operations{Orders: a.Orders, Print: a.Parts, Money: a.Payments, AdminClaim: cfg.AdminClaim, Now: o.Now}
+	a.OwnerApp = owner.NewApplication(a.Owner, a.Parts, a.Stock, &owner.Reads{Orders: a.Orders, Inbox: a.Alerts, AdminClaim: cfg.AdminClaim, Now: o.Now,
+		Mailbox: func(email string) string { return checkout.MailboxKey(email, cfg.PlusAddressing) }})
 	// Every task of every capability, each name once, or no App: no task
 	// is picked out of a capability's list by name.
 	tasks := []map[string]sweep.TaskFunc{a.CheckoutSteps.Tasks(), a.Payments.Tasks(),

@@ -269,7 +269,7 @@ func TestLocalSystem(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body := `{"data":{"orderId":"` + sdkOrder + `","partId":"parcel","carrier":"USPS","trackingNumber":"9400100000000000000000"}}`
+		body := `{"data":{"requestId":"ship-the-parcel-1","orderId":"` + sdkOrder + `","partId":"parcel","carrier":"USPS","trackingNumber":"9400100000000000000000"}}`
 		req, _ := http.NewRequest("POST", h.URL+"/markShipped", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+boss.IDToken)

@@ -6,8 +6,12 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/alert"
+	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/messages"
+	"github.com/readyplanner/oms/internal/owner"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Collections of owner alerts: alerts/{key} is the record an admin page
@@ -122,4 +126,38 @@ func (a *Alerts) FinishHook(ctx context.Context, key string, d messages.Delivery
 // webhook.nextAttempt.)
 func (a *Alerts) DueHooks(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	return dueIDs(ctx, a.client.Collection(AlertsCollection), "webhook.nextAttempt", now, limit)
+}
+
+// ResolveOne implements owner.AlertInbox: the alert key resolved at at,
+// once (a resolved alert keeps its first resolution). NOT_FOUND for no
+// such alert.
+func (a *Alerts) ResolveOne(ctx context.Context, key string, at time.Time) (owner.AlertRecord, error) {
+	ref := a.client.Collection(AlertsCollection).Doc(key)
+	var rec owner.AlertRecord
+	err := a.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if err != nil {
+			return err
+		}
+		d := snap.Data()
+		rec = owner.AlertRecord{Key: key}
+		rec.Kind, _ = d["kind"].(string)
+		rec.OrderID, _ = d["orderId"].(string)
+		rec.Subject, _ = d["subject"].(string)
+		rec.Text, _ = d["text"].(string)
+		rec.CreatedAt, _ = d["createdAt"].(time.Time)
+		if r, ok := d["resolvedAt"].(time.Time); ok {
+			rec.ResolvedAt = r
+			return nil
+		}
+		rec.ResolvedAt = at
+		return tx.Update(ref, []firestore.Update{{Path: "resolvedAt", Value: at}})
+	}, firestore.MaxAttempts(transactionAttempts))
+	if status.Code(err) == codes.NotFound {
+		return owner.AlertRecord{}, apperr.New(apperr.NotFound, "no alert %s", key).Because(owner.ReasonAlertNotFound)
+	}
+	if err != nil {
+		return owner.AlertRecord{}, wrap(err, "resolve alert %s", key)
+	}
+	return rec, nil
 }

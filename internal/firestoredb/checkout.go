@@ -328,6 +328,13 @@ const InventoryMovementsCollection = "inventoryMovements"
 // recorded on it for the low-stock alert (lowStock, lowStockAlerted:
 // false, lowStockCrossings + 1), and cleared when they are back.
 func (c *Checkouts) writeStock(tx *firestore.Transaction, stock stockLevels, next map[string]inventory.Level, reason, orderID, actor, note string) error {
+	return c.writeStockAs(tx, stock, next, reason, orderID, actor, note, "", "")
+}
+
+// writeStockAs is writeStock whose ledger record is the owner's request
+// (requestID, requestHash): inventoryMovements/request-<requestID>, so
+// that the same request again finds it.
+func (c *Checkouts) writeStockAs(tx *firestore.Transaction, stock stockLevels, next map[string]inventory.Level, reason, orderID, actor, note, requestID, requestHash string) error {
 	now := c.orders.now().UTC()
 	for _, m := range inventory.Movements(stock.levels(), next, reason, orderID, actor, now) {
 		before := stock[m.SKU]
@@ -341,7 +348,7 @@ func (c *Checkouts) writeStock(tx *firestore.Transaction, stock stockLevels, nex
 		if err := tx.Set(c.client.Collection(InventoryCollection).Doc(m.SKU), fields, firestore.MergeAll); err != nil {
 			return err
 		}
-		if err := c.recordMovement(tx, m, note, "", ""); err != nil {
+		if err := c.recordMovement(tx, m, note, requestID, requestHash); err != nil {
 			return err
 		}
 	}
@@ -391,7 +398,6 @@ func (c *Checkouts) OpenStock(ctx context.Context, sku string, onHand, lowStockA
 	})
 	return created, err
 }
-
 
 // Holds runs fn on an order and the stock of its holds in one
 // transaction, writing the order and the levels fn returns when it says so
@@ -448,13 +454,21 @@ func (c *Checkouts) Lapsed(ctx context.Context, now time.Time, limit int) ([]str
 }
 
 // AdjustStock runs change on the level of sku in one transaction and
-// writes what it returns with its ledger record (reason adjust). A SKU
-// with no inventory document (print on demand, or unknown) is NOT_FOUND,
-// reason unknown_sku.
-func (c *Checkouts) AdjustStock(ctx context.Context, sku string, change func(inventory.Level) (inventory.Level, error), actor, note string) (inventory.Level, error) {
+// writes what it returns with its ledger record (reason adjust), which is
+// the owner's request requestID: the same request again (the same hash)
+// answers the level as it stands and changes nothing; other input under
+// it is INVALID_ARGUMENT request_id_reused. A SKU with no inventory
+// document (print on demand, or unknown) is NOT_FOUND, reason
+// unknown_sku.
+func (c *Checkouts) AdjustStock(ctx context.Context, sku string, change func(inventory.Level) (inventory.Level, error), actor, note, requestID, requestHash string) (inventory.Level, error) {
 	var after inventory.Level
 	ref := c.client.Collection(InventoryCollection).Doc(sku)
+	request := c.client.Collection(InventoryMovementsCollection).Doc("request-" + requestID)
 	err := c.orders.transact(ctx, "adjust stock "+sku, []string{"sku/" + sku}, func(tx *firestore.Transaction) error {
+		prev, err := tx.Get(request)
+		if err != nil && status.Code(err) != codes.NotFound {
+			return wrap(err, "read request %s", requestID)
+		}
 		snap, err := tx.Get(ref)
 		if status.Code(err) == codes.NotFound {
 			return apperr.New(apperr.NotFound, "%s has no stock to adjust (print on demand, or no such SKU)", sku).Because("unknown_sku")
@@ -464,10 +478,18 @@ func (c *Checkouts) AdjustStock(ctx context.Context, sku string, change func(inv
 		}
 		stock := stockLevels{}
 		stock.add(snap)
+		if prev != nil && prev.Exists() {
+			if h, _ := prev.Data()["requestHash"].(string); h != requestHash {
+				return apperr.New(apperr.Invalid, "requestId %s was used for another adjustment: use a new id for a new act", requestID).
+					Because(order.ReasonRequestReused).On("requestId")
+			}
+			after = stock[sku].level // the same act again: the level as it stands
+			return nil
+		}
 		if after, err = change(stock[sku].level); err != nil {
 			return err
 		}
-		return c.writeStock(tx, stock, map[string]inventory.Level{sku: after}, inventory.MoveAdjust, "", actor, note)
+		return c.writeStockAs(tx, stock, map[string]inventory.Level{sku: after}, inventory.MoveAdjust, "", actor, note, requestID, requestHash)
 	})
 	return after, err
 }

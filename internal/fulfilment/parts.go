@@ -88,11 +88,14 @@ const (
 // moves to shipped in the same write. Marking it again with the same
 // carrier and tracking answers the order unchanged, also once it shipped
 // (or went on to refunded, canceled…).
-func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, orderID, partID string, t order.Tracking) (*order.Order, error) {
+func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, requestID, orderID, partID string, t order.Tracking) (*order.Order, error) {
 	if err := identity.RequireOwner(who, p.AdminClaim); err != nil {
 		return nil, err
 	}
 	if err := order.ValidID(orderID); err != nil {
+		return nil, err
+	}
+	if err := order.ValidRequestID(requestID); err != nil {
 		return nil, err
 	}
 	switch {
@@ -119,7 +122,12 @@ func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, orderID
 				Because(order.ReasonMalformed).On("trackingUrl")
 		}
 	}
+	req := order.Request{ID: requestID, Command: CommandMarkShipped, Hash: order.RequestHash(CommandMarkShipped, orderID, partID, t.Carrier, t.TrackingNumber, t.TrackingURL),
+		Actor: "owner:" + who.UID}
 	o, _, err := p.Orders.Update(ctx, orderID, func(o *order.Order) (bool, error) {
+		if _, seen, err := o.Requested(req.ID, req.Command, req.Hash); seen || err != nil {
+			return false, err // the same act again: the order as it stands
+		}
 		part := o.Part(partID)
 		if part != nil && part.Kind != order.PartParcel {
 			return false, apperr.New(apperr.FailedPrecondition, "part %s of order %s is shipped by the printer, not by hand", partID, orderID).
@@ -131,7 +139,13 @@ func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, orderID
 			// it is.
 			return false, nil
 		}
-		return o.ShipPart(partID, t, "owner:"+who.UID, p.Now().UTC())
+		changed, err := o.ShipPart(partID, t, "owner:"+who.UID, p.Now().UTC())
+		if err != nil || !changed {
+			return false, err
+		}
+		req.At = p.Now().UTC()
+		o.Remember(req)
+		return true, nil
 	})
 	return o, err
 }

@@ -33,7 +33,7 @@ type StockStore interface {
 	// AdjustStock runs change on sku's level in a transaction and writes
 	// the result with its ledger record. NOT_FOUND (unknown_sku) when sku
 	// has no stock.
-	AdjustStock(ctx context.Context, sku string, change func(inventory.Level) (inventory.Level, error), actor, note string) (inventory.Level, error)
+	AdjustStock(ctx context.Context, sku string, change func(inventory.Level) (inventory.Level, error), actor, note, requestID, requestHash string) (inventory.Level, error)
 	// LowStock lists up to limit SKUs with an unalerted low-stock crossing.
 	LowStock(ctx context.Context, limit int) ([]LowStockSKU, error)
 	// LowStockAlerted records that crossing of sku was alerted.
@@ -50,12 +50,22 @@ type Stock struct {
 // maxNote bounds the owner's words on an adjustment.
 const maxNote = 200
 
+// The owner's commands of fulfilment, as their request ids remember them.
+const (
+	CommandAdjustStock = "adjustStock"
+	CommandMarkShipped = "markShipped"
+)
+
 // Adjust changes what is on hand of sku by delta (restock: positive;
 // damage or a count correction: either), never below what open orders
-// hold, and records why in the stock ledger with the owner as actor. It
-// answers the new level.
-func (s *Stock) Adjust(ctx context.Context, who *identity.Identity, sku string, delta int64, note string) (inventory.Level, error) {
+// hold, and records why in the stock ledger with the owner as actor, as
+// the owner's request requestID: the same request again answers the
+// level as it stands and changes nothing. It answers the new level.
+func (s *Stock) Adjust(ctx context.Context, who *identity.Identity, requestID, sku string, delta int64, note string) (inventory.Level, error) {
 	if err := identity.RequireOwner(who, s.AdminClaim); err != nil {
+		return inventory.Level{}, err
+	}
+	if err := order.ValidRequestID(requestID); err != nil {
 		return inventory.Level{}, err
 	}
 	switch {
@@ -71,7 +81,7 @@ func (s *Stock) Adjust(ctx context.Context, who *identity.Identity, sku string, 
 		return inventory.Level{}, err
 	}
 	return s.Store.AdjustStock(ctx, sku, func(l inventory.Level) (inventory.Level, error) { return inventory.Adjust(l, delta) },
-		"owner:"+who.UID, note)
+		"owner:"+who.UID, note, requestID, order.RequestHash(CommandAdjustStock, sku, delta, note))
 }
 
 // Tasks returns the sweeper tasks by name.

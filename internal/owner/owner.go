@@ -90,9 +90,7 @@ func (o *Operations) Retry(ctx context.Context, who *identity.Identity, c RetryO
 				Because("not_retriable")
 		}
 		now := o.Now().UTC()
-		if p := ord.Part(order.PartPrint); p != nil && p.Status == order.PartFailed {
-			p.Status, p.JobID, p.PrinterStatus, p.SubmitStarted, p.UpdatedAt = order.PartWaiting, "", "", time.Time{}, now
-		}
+		ord.RetryPrintPart(now)
 		req.At = now
 		ord.Remember(req)
 		return ord.Transition(order.Move{From: []order.State{order.NeedsAttention}, To: from, Actor: actor(who), Reason: "retried by the owner"}, now)
@@ -196,11 +194,7 @@ func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, c Cance
 		if !charged(ord) {
 			return true, nil
 		}
-		for i := range ord.Parts {
-			if p := &ord.Parts[i]; !p.Shipped() {
-				p.Status, p.SubmitStarted, p.UpdatedAt = order.PartCanceled, time.Time{}, now
-			}
-		}
+		ord.CancelParts(now)
 		if _, err := ord.AddRefund(0, why, actor(who), now); err != nil && apperr.As(err).Reason != order.ReasonFullyRefunded {
 			return false, err
 		}

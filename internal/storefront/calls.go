@@ -137,7 +137,8 @@ type CreatePaymentSessionAnswer struct {
 
 // AdjustStockRequest is the owner's change of a SKU's stock on hand.
 type AdjustStockRequest struct {
-	SKU string `json:"sku"`
+	RequestID string `json:"requestId"` // as RetryOrderRequest's: the same id again adjusts nothing more
+	SKU       string `json:"sku"`
 	// Delta is added to what is on hand: positive to restock, negative for
 	// damage or a count correction (−100000 to 100000, not 0).
 	Delta int64 `json:"delta"`
@@ -155,6 +156,7 @@ type StockLevel struct {
 
 // MarkShippedRequest is the owner's shipment of an order's parcel part.
 type MarkShippedRequest struct {
+	RequestID      string `json:"requestId"` // as RetryOrderRequest's
 	OrderID        string `json:"orderId"`
 	PartID         string `json:"partId"`         // "parcel"
 	Carrier        string `json:"carrier"`        // 1–100 characters on one line, as the customer should read it ("USPS")

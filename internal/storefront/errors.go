@@ -129,8 +129,9 @@ var notOwner = ErrorCase{apperr.PermissionDenied, identity.ReasonNotOwner, "the 
 
 var adjustStockErrors = []ErrorCase{
 	notOwner,
-	{apperr.Invalid, order.ReasonRequired, "sku or reason is missing or blank", []string{"field"}},
-	{apperr.Invalid, order.ReasonMalformed, "sku is not a SKU id, delta is 0 or beyond ±100000, or reason holds a control character or line break", []string{"field"}},
+	{apperr.Invalid, order.ReasonRequired, "requestId, sku or reason is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "sku is not a SKU id, delta is 0 or beyond ±100000, requestId not 8–100 letters, digits, '-' or '_', or reason holds a control character or line break", []string{"field"}},
+	requestReused,
 	{apperr.Invalid, order.ReasonTooLong, "reason is over 200 characters", []string{"field", "max"}},
 	{apperr.NotFound, "unknown_sku", "the SKU has no stock (print on demand, or no such SKU)", nil},
 	{apperr.FailedPrecondition, inventory.ReasonBelowHeld, "on hand would fall below what open orders hold (or below 0): onHand and held are the SKU's now", []string{"onHand", "held"}},
@@ -138,8 +139,9 @@ var adjustStockErrors = []ErrorCase{
 
 var markShippedErrors = []ErrorCase{
 	notOwner,
-	{apperr.Invalid, order.ReasonRequired, "orderId, partId, carrier or trackingNumber is missing or blank", []string{"field"}},
-	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, trackingUrl is not an http(s) URL, or carrier or trackingNumber holds a control character or line break", []string{"field"}},
+	{apperr.Invalid, order.ReasonRequired, "requestId, orderId, partId, carrier or trackingNumber is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, requestId not 8–100 letters, digits, '-' or '_', trackingUrl is not an http(s) URL, or carrier or trackingNumber holds a control character or line break", []string{"field"}},
+	requestReused,
 	{apperr.Invalid, order.ReasonTooLong, "carrier, trackingNumber or partId is over 100 characters", []string{"field", "max"}},
 	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
 	{apperr.NotFound, "unknown_part", "the order has no part partId", nil},

@@ -1,0 +1,153 @@
+package firestoredb
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/owner"
+	"google.golang.org/api/iterator"
+)
+
+// The owner's reads: pages of orders by state and of alerts, counts,
+// search. Each query has its index in firestore.indexes.json (a test
+// records every query the code makes and checks it).
+
+var (
+	_ owner.OrderReader = (*Orders)(nil)
+	_ owner.AlertInbox  = (*Alerts)(nil)
+)
+
+// cursor is a page's position: the last item's time and id, opaque to
+// the caller.
+func cursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixNano(), 10) + "|" + id))
+}
+
+func parseCursor(c string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	at, id, ok := strings.Cut(string(b), "|")
+	n, perr := strconv.ParseInt(at, 10, 64)
+	if err != nil || !ok || perr != nil || id == "" {
+		return time.Time{}, "", apperr.New(apperr.Invalid, "cursor is not one a page answered").Because(order.ReasonMalformed).On("cursor")
+	}
+	return time.Unix(0, n).UTC(), id, nil
+}
+
+// InState implements owner.OrderReader: orders in state, newest first,
+// limit a page, after cursor (""= the first page). (Index: state ASC,
+// createdAt DESC.)
+func (s *Orders) InState(ctx context.Context, state order.State, after string, limit int) ([]*order.Order, string, error) {
+	q := s.client.Collection(OrdersCollection).Where("state", "==", string(state)).
+		OrderBy("createdAt", firestore.Desc).OrderBy(firestore.DocumentID, firestore.Desc).Limit(limit)
+	if after != "" {
+		at, id, err := parseCursor(after)
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.StartAfter(at, s.client.Collection(OrdersCollection).Doc(id))
+	}
+	out, err := s.query(ctx, q, "list orders "+string(state))
+	if err != nil || len(out) < limit {
+		return out, "", err
+	}
+	last := out[len(out)-1]
+	return out, cursor(last.CreatedAt, last.ID), nil
+}
+
+// CountInState implements owner.OrderReader: how many orders are in
+// state (a count aggregation: no documents read).
+func (s *Orders) CountInState(ctx context.Context, state order.State) (int64, error) {
+	q := s.client.Collection(OrdersCollection).Where("state", "==", string(state))
+	res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
+	if err != nil {
+		return 0, wrap(err, "count orders %s", state)
+	}
+	v, ok := res["n"]
+	if !ok {
+		return 0, fmt.Errorf("count orders %s: no count in the answer", state)
+	}
+	switch n := v.(type) {
+	case int64:
+		return n, nil
+	case interface{ GetIntegerValue() int64 }:
+		return n.GetIntegerValue(), nil
+	}
+	return 0, fmt.Errorf("count orders %s: a count of type %T", state, v)
+}
+
+// ByMailbox implements owner.OrderReader: a customer's orders by their
+// mailbox key (the normalised email, hashed), newest first.
+// (Index: customer.mailboxKey ASC, createdAt DESC.)
+func (s *Orders) ByMailbox(ctx context.Context, key string, limit int) ([]*order.Order, error) {
+	return s.query(ctx, s.client.Collection(OrdersCollection).Where("customer.mailboxKey", "==", key).
+		OrderBy("createdAt", firestore.Desc).Limit(limit), "find a customer's orders")
+}
+
+// ByNamePrefix implements owner.OrderReader: orders whose customer's name
+// starts with prefix (as typed, case-sensitive), by name.
+func (s *Orders) ByNamePrefix(ctx context.Context, prefix string, limit int) ([]*order.Order, error) {
+	return s.query(ctx, s.client.Collection(OrdersCollection).Where("customer.name", ">=", prefix).Where("customer.name", "<", prefix+"\uf8ff").
+		OrderBy("customer.name", firestore.Asc).Limit(limit), "find orders by name")
+}
+
+// Page implements owner.AlertInbox: open alerts newest first (index:
+// resolvedAt ASC, createdAt DESC), or resolved ones, the latest resolved
+// first, limit a page after cursor.
+func (a *Alerts) Page(ctx context.Context, open bool, after string, limit int) ([]owner.AlertRecord, string, error) {
+	col := a.client.Collection(AlertsCollection)
+	field := "createdAt"
+	q := col.Where("resolvedAt", "==", nil).OrderBy("createdAt", firestore.Desc)
+	if !open {
+		field = "resolvedAt"
+		q = col.Where("resolvedAt", ">", time.Unix(0, 0)).OrderBy("resolvedAt", firestore.Desc)
+	}
+	q = q.OrderBy(firestore.DocumentID, firestore.Desc).Limit(limit)
+	if after != "" {
+		at, key, err := parseCursor(after)
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.StartAfter(at, col.Doc(key))
+	}
+	it := q.Documents(ctx)
+	defer it.Stop()
+	var out []owner.AlertRecord
+	for {
+		snap, err := it.Next()
+		if err == iterator.Done {
+			break
+		}
+		if err != nil {
+			return nil, "", wrap(err, "list alerts")
+		}
+		var d struct {
+			Kind       string     `firestore:"kind"`
+			OrderID    string     `firestore:"orderId"`
+			Subject    string     `firestore:"subject"`
+			Text       string     `firestore:"text"`
+			CreatedAt  time.Time  `firestore:"createdAt"`
+			ResolvedAt *time.Time `firestore:"resolvedAt"`
+		}
+		if err := snap.DataTo(&d); err != nil {
+			return nil, "", wrap(err, "read alert %s", snap.Ref.ID)
+		}
+		out = append(out, owner.AlertRecord{Key: snap.Ref.ID, Kind: d.Kind, OrderID: d.OrderID, Subject: d.Subject, Text: d.Text,
+			CreatedAt: d.CreatedAt, ResolvedAt: timeOf(d.ResolvedAt)})
+	}
+	if len(out) < limit {
+		return out, "", nil
+	}
+	last := out[len(out)-1]
+	at := last.CreatedAt
+	if field == "resolvedAt" {
+		at = last.ResolvedAt
+	}
+	return out, cursor(at, last.Key), nil
+}

@@ -1,0 +1,73 @@
+package owner
+
+import (
+	"context"
+
+	"github.com/readyplanner/oms/internal/identity"
+	"github.com/readyplanner/oms/internal/inventory"
+	"github.com/readyplanner/oms/internal/order"
+)
+
+// Application is the owner's side of the application, in one place (as
+// wild-workouts' app.Application): every command the owner can give, for
+// the owner's callables now and the console next, and every query the
+// console reads. Each command carries a request id, so that a repeat is
+// the same act (see the commands' types).
+type Application struct {
+	Commands Commands
+	Queries  *Reads
+}
+
+// Commands are the owner's commands.
+type Commands struct {
+	RetryOrder   func(context.Context, *identity.Identity, RetryOrder) (*order.Order, error)
+	CancelOrder  func(context.Context, *identity.Identity, CancelOrder) (*order.Order, error)
+	RefundOrder  func(context.Context, *identity.Identity, RefundOrder) (*order.Order, order.Refund, error)
+	MarkShipped  func(context.Context, *identity.Identity, MarkShipped) (*order.Order, error)
+	AdjustStock  func(context.Context, *identity.Identity, AdjustStock) (inventory.Level, error)
+	ResolveAlert func(context.Context, *identity.Identity, ResolveAlert) (AlertRecord, error)
+}
+
+// MarkShipped records the carrier and tracking of an order's parcel part.
+type MarkShipped struct {
+	RequestID string
+	OrderID   string
+	PartID    string
+	Tracking  order.Tracking
+}
+
+// AdjustStock changes a SKU's stock on hand by Delta, with the owner's
+// reason for the ledger.
+type AdjustStock struct {
+	RequestID string
+	SKU       string
+	Delta     int64
+	Reason    string
+}
+
+// Shipper records a parcel shipped by the owner (fulfilment.Parts).
+type Shipper interface {
+	MarkShipped(ctx context.Context, who *identity.Identity, requestID, orderID, partID string, t order.Tracking) (*order.Order, error)
+}
+
+// StockAdjuster changes stock on the owner's word (fulfilment.Stock).
+type StockAdjuster interface {
+	Adjust(ctx context.Context, who *identity.Identity, requestID, sku string, delta int64, note string) (inventory.Level, error)
+}
+
+// NewApplication assembles the owner's application from the order
+// operations, fulfilment's parcels and stock, and the owner's reads.
+func NewApplication(orders *Operations, parcels Shipper, stock StockAdjuster, reads *Reads) Application {
+	return Application{Queries: reads, Commands: Commands{
+		ResolveAlert: reads.ResolveAlert,
+		RetryOrder:   orders.Retry,
+		CancelOrder:  orders.Cancel,
+		RefundOrder:  orders.Refund,
+		MarkShipped: func(ctx context.Context, who *identity.Identity, c MarkShipped) (*order.Order, error) {
+			return parcels.MarkShipped(ctx, who, c.RequestID, c.OrderID, c.PartID, c.Tracking)
+		},
+		AdjustStock: func(ctx context.Context, who *identity.Identity, c AdjustStock) (inventory.Level, error) {
+			return stock.Adjust(ctx, who, c.RequestID, c.SKU, c.Delta, c.Reason)
+		},
+	}}
+}

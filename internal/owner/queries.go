@@ -1,0 +1,170 @@
+package owner
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/identity"
+	"github.com/readyplanner/oms/internal/order"
+)
+
+// The owner's reads, for the console: orders by state with counts (those
+// that need the owner first), search, the alerts inbox. Paged with opaque
+// cursors; every query has its index (firestore.indexes.json).
+
+// OrderReader is what the owner's reads need of the orders.
+type OrderReader interface {
+	Get(ctx context.Context, id string) (*order.Order, error)
+	// InState lists orders in state, newest first, a page after cursor,
+	// with the next page's cursor ("" at the end).
+	InState(ctx context.Context, state order.State, after string, limit int) ([]*order.Order, string, error)
+	CountInState(ctx context.Context, state order.State) (int64, error)
+	// ByMailbox lists a customer's orders by mailbox key, newest first.
+	ByMailbox(ctx context.Context, key string, limit int) ([]*order.Order, error)
+	// ByNamePrefix lists orders whose customer's name starts with prefix.
+	ByNamePrefix(ctx context.Context, prefix string, limit int) ([]*order.Order, error)
+}
+
+// AlertRecord is an alert as the owner's inbox shows it.
+type AlertRecord struct {
+	Key, Kind, OrderID, Subject, Text string
+	CreatedAt, ResolvedAt             time.Time // ResolvedAt zero while open
+}
+
+// AlertInbox is what the owner's reads need of the alerts.
+type AlertInbox interface {
+	// Page lists open alerts (newest first) or resolved ones (latest
+	// resolved first), a page after cursor.
+	Page(ctx context.Context, open bool, after string, limit int) ([]AlertRecord, string, error)
+	// ResolveOne resolves one alert (once) and answers it.
+	ResolveOne(ctx context.Context, key string, at time.Time) (AlertRecord, error)
+}
+
+// ReasonAlertNotFound: resolveAlert of a key no alert has.
+const ReasonAlertNotFound = "alert_not_found"
+
+// MaxPage bounds a page; DefaultPage is a page when none is asked.
+const (
+	MaxPage     = 100
+	DefaultPage = 25
+)
+
+// StateCount is how many orders are in a state.
+type StateCount struct {
+	State order.State
+	Count int64
+}
+
+// Reads are the owner's queries.
+type Reads struct {
+	Orders     OrderReader
+	Inbox      AlertInbox
+	AdminClaim string
+	// Mailbox turns an email into the mailbox key orders are found by
+	// (checkout.MailboxKey with the store's plus-addressing setting).
+	Mailbox func(email string) string
+	Now     func() time.Time
+}
+
+// OrdersInState answers a page of orders in state, newest first.
+func (r *Reads) OrdersInState(ctx context.Context, who *identity.Identity, state order.State, after string, limit int) ([]*order.Order, string, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return nil, "", err
+	}
+	if !state.Valid() {
+		return nil, "", apperr.New(apperr.Invalid, "state %q is not an order state", state).Because(order.ReasonMalformed).On("state")
+	}
+	return r.Orders.InState(ctx, state, after, pageSize(limit))
+}
+
+// Counts answers how many orders are in each state: those that need the
+// owner first (needs_attention, then the states that wait for them:
+// invoiced, paid, fulfilling), then the others in flow order.
+func (r *Reads) Counts(ctx context.Context, who *identity.Identity) ([]StateCount, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return nil, err
+	}
+	first := []order.State{order.NeedsAttention, order.Invoiced, order.Paid, order.Fulfilling}
+	states := append([]order.State{}, first...)
+	for _, s := range order.States {
+		if !slices.Contains(first, s) {
+			states = append(states, s)
+		}
+	}
+	out := make([]StateCount, 0, len(states))
+	for _, s := range states {
+		n, err := r.Orders.CountInState(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, StateCount{State: s, Count: n})
+	}
+	return out, nil
+}
+
+// Search finds orders by what the owner types: an order id (exactly), an
+// email (the customer's, any case or plus-address the store folds), or
+// the start of a customer's name.
+func (r *Reads) Search(ctx context.Context, who *identity.Identity, text string) ([]*order.Order, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return nil, err
+	}
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		return nil, apperr.New(apperr.Invalid, "say what to search for: an order id, an email or a name").Because(order.ReasonRequired).On("text")
+	case order.ValidID(strings.ToUpper(text)) == nil:
+		o, err := r.Orders.Get(ctx, strings.ToUpper(text))
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []*order.Order{o}, nil
+	case strings.Contains(text, "@"):
+		return r.Orders.ByMailbox(ctx, r.Mailbox(text), DefaultPage)
+	}
+	return r.Orders.ByNamePrefix(ctx, text, DefaultPage)
+}
+
+// Alerts answers a page of the owner's alerts: open ones, or resolved.
+func (r *Reads) Alerts(ctx context.Context, who *identity.Identity, open bool, after string, limit int) ([]AlertRecord, string, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return nil, "", err
+	}
+	return r.Inbox.Page(ctx, open, after, pageSize(limit))
+}
+
+// ResolveAlert resolves one alert: the owner saw to it. Resolving a
+// resolved alert again answers it unchanged, so the command is safe to
+// repeat by nature; it still carries a request id, as every owner
+// command does.
+func (r *Reads) ResolveAlert(ctx context.Context, who *identity.Identity, c ResolveAlert) (AlertRecord, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return AlertRecord{}, err
+	}
+	if err := order.ValidRequestID(c.RequestID); err != nil {
+		return AlertRecord{}, err
+	}
+	if strings.TrimSpace(c.Key) == "" || len(c.Key) > 200 || strings.Contains(c.Key, "/") {
+		return AlertRecord{}, apperr.New(apperr.Invalid, "key must be an alert's key").Because(order.ReasonMalformed).On("key")
+	}
+	return r.Inbox.ResolveOne(ctx, c.Key, r.Now().UTC())
+}
+
+// ResolveAlert marks one of the owner's alerts resolved.
+type ResolveAlert struct {
+	RequestID string
+	Key       string
+}
+
+func pageSize(n int) int {
+	if n <= 0 {
+		return DefaultPage
+	}
+	return min(n, MaxPage)
+}
