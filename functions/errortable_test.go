@@ -541,6 +541,21 @@ func TestErrorTableWalk(t *testing.T) {
 		return ship(map[string]any{"orderId": mixed, "partId": "parcel", "carrier": "UPS", "trackingNumber": "2"})
 	}
 
+	scenarios["markShipped/request_id_reused"] = func() rpcAnswer[json.RawMessage] {
+		id, used := fulfillingOrder("B", 1), testenv.ID("used-request")
+		if ans := ship(map[string]any{"requestId": used, "orderId": id, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"}); ans.status != 200 {
+			t.Errorf("shipping the parcel: %+v", ans.Error)
+		}
+		return ship(map[string]any{"requestId": used, "orderId": id, "partId": "parcel", "carrier": "UPS", "trackingNumber": "2"})
+	}
+	scenarios["adjustStock/request_id_reused"] = func() rpcAnswer[json.RawMessage] {
+		used := testenv.ID("used-request")
+		if ans := adjust(boss.IDToken, map[string]any{"requestId": used, "sku": stockSKU, "delta": 1, "reason": "restock"}); ans.status != 200 {
+			t.Errorf("the first adjustment: %+v", ans.Error)
+		}
+		return adjust(boss.IDToken, map[string]any{"requestId": used, "sku": stockSKU, "delta": 2, "reason": "restock"})
+	}
+
 	ownerCall := func(h func(*app.App) http.Handler, token string, data map[string]any) rpcAnswer[json.RawMessage] {
 		return rpc[json.RawMessage](t, withRequestID(h(a)), token, data)
 	}

@@ -210,6 +210,17 @@ func TestEveryQueryHasItsIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, _, err := r.Outbox(ctx, who, 5); err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t, a, 5, 5)
+	if _, err := r.Stock(ctx, who, s.sku["A"], "", 5); err != nil {
+		t.Fatal(err)
+	}
+	_, id := checkedOut(t, a, s, "A", 1)
+	if _, err := r.Order(ctx, who, id); err != nil {
+		t.Fatal(err)
+	}
 
 	declared := declaredIndexes(t)
 	seen := map[string]bool{}

@@ -119,4 +119,32 @@ func TestOwnerReads(t *testing.T) {
 	if len(stillOpen) != len(open)-1 {
 		t.Errorf("open alerts after a resolve: %d, were %d", len(stillOpen), len(open))
 	}
+
+	// One order with everything: its emails with their delivery state.
+	r.settle(t, authorized)
+	detail, err := q.Order(ctx, who, authorized)
+	if err != nil || detail.Order.ID != authorized || len(detail.Mail) == 0 || detail.Mail[0].Delivery.State == "" {
+		t.Errorf("the order's page: %+v %v", detail.Mail, err)
+	}
+	failed, latest, err := q.Outbox(ctx, who, 10)
+	if err != nil || len(failed) != 0 || len(latest) == 0 {
+		t.Errorf("the outbox: %d failed, %d latest, %v", len(failed), len(latest), err)
+	}
+
+	// A SKU's stock and its ledger, newest first, in pages.
+	sku := s.sku["A"]
+	for _, d := range []int64{5, -1} {
+		if _, err := r.a.OwnerApp.Commands.AdjustStock(ctx, who, owners.AdjustStock{RequestID: testenv.ID("adjust"), SKU: sku, Delta: d, Reason: "count"}); err != nil {
+			t.Fatal(err)
+		}
+		r.clk.Advance(1e9)
+	}
+	page1, err := q.Stock(ctx, who, sku, "", 1)
+	if err != nil || len(page1.Movements) != 1 || page1.Movements[0].DeltaOnHand != -1 || page1.Next == "" || page1.Level.OnHand != 24 {
+		t.Fatalf("the stock's first page: %+v %v", page1, err)
+	}
+	second, err := q.Stock(ctx, who, sku, page1.Next, 1)
+	if err != nil || len(second.Movements) != 1 || second.Movements[0].DeltaOnHand != 5 {
+		t.Errorf("the stock's second page: %+v %v", second, err)
+	}
 }

@@ -10,9 +10,12 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/owner"
 	"google.golang.org/api/iterator"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // The owner's reads: pages of orders by state and of alerts, counts,
@@ -150,4 +153,89 @@ func (a *Alerts) Page(ctx context.Context, open bool, after string, limit int) (
 		at = last.ResolvedAt
 	}
 	return out, cursor(at, last.Key), nil
+}
+
+var (
+	_ owner.MailReader  = (*Mail)(nil)
+	_ owner.StockReader = (*Checkouts)(nil)
+)
+
+// mailRecords reads the mail documents of q.
+func mailRecords(ctx context.Context, q firestore.Query, what string) ([]owner.MailRecord, error) {
+	snaps, err := q.Documents(ctx).GetAll()
+	if err != nil {
+		return nil, wrap(err, "%s", what)
+	}
+	out := make([]owner.MailRecord, 0, len(snaps))
+	for _, snap := range snaps {
+		var d mailDoc
+		if err := snap.DataTo(&d); err != nil {
+			return nil, wrap(err, "read mail %s", snap.Ref.ID)
+		}
+		out = append(out, owner.MailRecord{Mail: d.mail(snap.Ref.ID), CreatedAt: d.CreatedAt, Delivery: d.Delivery.delivery()})
+	}
+	return out, nil
+}
+
+// OfOrder implements owner.MailReader: an order's emails, oldest first,
+// with their delivery state. (Index: orderId ASC, createdAt ASC.)
+func (s *Mail) OfOrder(ctx context.Context, orderID string) ([]owner.MailRecord, error) {
+	return mailRecords(ctx, s.client.Collection(MailCollection).Where("orderId", "==", orderID).OrderBy("createdAt", firestore.Asc).Limit(100),
+		"list the emails of order "+orderID)
+}
+
+// Outbox implements owner.MailReader: the mail in delivery state
+// (every state when ""), newest first. (Index: delivery.state ASC,
+// createdAt DESC.)
+func (s *Mail) Outbox(ctx context.Context, state string, limit int) ([]owner.MailRecord, error) {
+	q := s.client.Collection(MailCollection).Query
+	if state != "" {
+		q = q.Where("delivery.state", "==", state)
+	}
+	return mailRecords(ctx, q.OrderBy("createdAt", firestore.Desc).Limit(limit), "list the outbox")
+}
+
+// Stock implements owner.StockReader: a SKU's level and its ledger,
+// newest first, a page after cursor. (Index: sku ASC, at DESC.)
+func (c *Checkouts) Stock(ctx context.Context, sku, after string, limit int) (inventory.Level, []inventory.Movement, string, error) {
+	snap, err := c.client.Collection(InventoryCollection).Doc(sku).Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return inventory.Level{}, nil, "", apperr.New(apperr.NotFound, "%s has no stock (print on demand, or no such SKU)", sku).Because("unknown_sku")
+	}
+	if err != nil {
+		return inventory.Level{}, nil, "", wrap(err, "read stock %s", sku)
+	}
+	col := c.client.Collection(InventoryMovementsCollection)
+	q := col.Where("sku", "==", sku).OrderBy("at", firestore.Desc).OrderBy(firestore.DocumentID, firestore.Desc).Limit(limit)
+	if after != "" {
+		at, id, err := parseCursor(after)
+		if err != nil {
+			return inventory.Level{}, nil, "", err
+		}
+		q = q.StartAfter(at, col.Doc(id))
+	}
+	snaps, err := q.Documents(ctx).GetAll()
+	if err != nil {
+		return inventory.Level{}, nil, "", wrap(err, "read the ledger of %s", sku)
+	}
+	var out []inventory.Movement
+	for _, s := range snaps {
+		d := s.Data()
+		m := inventory.Movement{SKU: sku}
+		m.DeltaOnHand, _ = d["deltaOnHand"].(int64)
+		m.DeltaHeld, _ = d["deltaHeld"].(int64)
+		m.After.OnHand, _ = d["onHand"].(int64)
+		m.After.Held, _ = d["held"].(int64)
+		m.Reason, _ = d["reason"].(string)
+		m.OrderID, _ = d["orderId"].(string)
+		m.Actor, _ = d["actor"].(string)
+		m.Note, _ = d["note"].(string)
+		m.At, _ = d["at"].(time.Time)
+		out = append(out, m)
+	}
+	next := ""
+	if len(snaps) == limit {
+		next = cursor(out[len(out)-1].At, snaps[len(snaps)-1].Ref.ID)
+	}
+	return levelOf(snap), out, next, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/identity"
+	"github.com/readyplanner/oms/internal/inventory"
+	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/order"
 )
 
@@ -43,6 +45,30 @@ type AlertInbox interface {
 	ResolveOne(ctx context.Context, key string, at time.Time) (AlertRecord, error)
 }
 
+// MailRecord is an email as the owner's pages show it: the message, when
+// it was queued, and how its delivery stands.
+type MailRecord struct {
+	Mail      messages.Mail
+	CreatedAt time.Time
+	Delivery  messages.Delivery
+}
+
+// MailReader is what the owner's reads need of the outbox.
+type MailReader interface {
+	// OfOrder lists an order's emails, oldest first.
+	OfOrder(ctx context.Context, orderID string) ([]MailRecord, error)
+	// Outbox lists the mail in a delivery state ("" for any), newest
+	// first.
+	Outbox(ctx context.Context, state string, limit int) ([]MailRecord, error)
+}
+
+// StockReader is what the owner's reads need of the stock.
+type StockReader interface {
+	// Stock answers a SKU's level and a page of its ledger, newest
+	// first, after cursor.
+	Stock(ctx context.Context, sku, after string, limit int) (inventory.Level, []inventory.Movement, string, error)
+}
+
 // ReasonAlertNotFound: resolveAlert of a key no alert has.
 const ReasonAlertNotFound = "alert_not_found"
 
@@ -62,6 +88,8 @@ type StateCount struct {
 type Reads struct {
 	Orders     OrderReader
 	Inbox      AlertInbox
+	Mail       MailReader
+	Ledger     StockReader
 	AdminClaim string
 	// Mailbox turns an email into the mailbox key orders are found by
 	// (checkout.MailboxKey with the store's plus-addressing setting).
@@ -129,6 +157,63 @@ func (r *Reads) Search(ctx context.Context, who *identity.Identity, text string)
 		return r.Orders.ByMailbox(ctx, r.Mailbox(text), DefaultPage)
 	}
 	return r.Orders.ByNamePrefix(ctx, text, DefaultPage)
+}
+
+// OrderDetail is one order with everything the owner's page shows: the
+// order (lines, totals, customer, address, payment and refunds, stray
+// payments, invoice, parts with tracking, history) and its emails with
+// their delivery state.
+type OrderDetail struct {
+	Order *order.Order
+	Mail  []MailRecord
+}
+
+// Order answers one order with everything.
+func (r *Reads) Order(ctx context.Context, who *identity.Identity, id string) (OrderDetail, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return OrderDetail{}, err
+	}
+	if err := order.ValidID(id); err != nil {
+		return OrderDetail{}, err
+	}
+	o, err := r.Orders.Get(ctx, id)
+	if err != nil {
+		return OrderDetail{}, err
+	}
+	mail, err := r.Mail.OfOrder(ctx, id)
+	if err != nil {
+		return OrderDetail{}, err
+	}
+	return OrderDetail{Order: o, Mail: mail}, nil
+}
+
+// Outbox answers the outbox for the owner: the mail that failed first
+// (ERROR), then the latest of every state.
+func (r *Reads) Outbox(ctx context.Context, who *identity.Identity, limit int) (failed, latest []MailRecord, err error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return nil, nil, err
+	}
+	if failed, err = r.Mail.Outbox(ctx, messages.StateError, pageSize(limit)); err != nil {
+		return nil, nil, err
+	}
+	latest, err = r.Mail.Outbox(ctx, "", pageSize(limit))
+	return failed, latest, err
+}
+
+// StockView is a SKU's stock and a page of its ledger.
+type StockView struct {
+	Level     inventory.Level
+	Movements []inventory.Movement
+	Next      string // the next page's cursor, "" at the end
+}
+
+// Stock answers a SKU's level and its ledger, newest first.
+func (r *Reads) Stock(ctx context.Context, who *identity.Identity, sku, after string, limit int) (StockView, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return StockView{}, err
+	}
+	l, ms, next, err := r.Ledger.Stock(ctx, sku, after, pageSize(limit))
+	return StockView{Level: l, Movements: ms, Next: next}, err
 }
 
 // Alerts answers a page of the owner's alerts: open ones, or resolved.
