@@ -7,10 +7,9 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/docevent"
-	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/lulu"
+	webhookev "github.com/readyplanner/oms/internal/webhook"
 )
 
 // printerWebhook receives the printer's PRINT_JOB_STATUS_CHANGED
@@ -30,8 +29,8 @@ func printerWebhook(a *app.App) http.Handler {
 		if d.Topic != "PRINT_JOB_STATUS_CHANGED" {
 			return map[string]any{"received": true, "outcome": "ignored"}, nil
 		}
-		fresh, err := a.Parts.RecordEvent(r.Context(), fulfilment.PrinterEvent{EventID: d.JobID + ":" + d.Status + ":" + d.Changed,
-			JobID: d.JobID, ExternalID: d.ExternalID, Status: d.Status})
+		fresh, err := a.Parts.RecordEvent(r.Context(), d.JobID+":"+d.Status+":"+d.Changed,
+			webhookev.PrinterEvent{JobID: d.JobID, ExternalID: d.ExternalID, Status: d.Status})
 		if err != nil {
 			return nil, retry(err)
 		}
@@ -49,22 +48,10 @@ func onPrinterEvent(a *app.App) func(context.Context, cloudevents.Event) error {
 	return func(ctx context.Context, ce cloudevents.Event) error {
 		ctx = a.Log.With().Str("function", "onPrinterEvent").Str("event", ce.ID()).Logger().WithContext(ctx)
 		log := logging.FromContext(ctx)
-		ev, err := docevent.Decode(ce)
-		if err != nil {
-			log.Error().Err(err).Msg("undecodable event dropped")
+		e, ok := newWebhookRecord(ctx, ce)
+		if !ok {
 			return nil
 		}
-		if ev.New == nil || ev.Old != nil {
-			return nil
-		}
-		if src, _ := ev.New.String("source"); src != fulfilment.EventSource {
-			return nil
-		}
-		var e fulfilment.PrinterEvent
-		e.EventID, _ = ev.New.String("eventId")
-		e.JobID, _ = ev.New.String("jobId")
-		e.ExternalID, _ = ev.New.String("externalId")
-		e.Status, _ = ev.New.String("status")
 		outcome, err := a.Parts.HandleEvent(ctx, e)
 		if err != nil {
 			log.Warn().Err(err).Msg("printer event not handled; will retry")

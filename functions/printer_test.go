@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/readyplanner/oms/internal/fulfilment"
+	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/lulu"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/storefront"
 	"github.com/readyplanner/oms/internal/testenv"
+	webhookev "github.com/readyplanner/oms/internal/webhook"
 )
 
 // deliver POSTs body to printerWebhook with the signature header sig
@@ -35,17 +36,20 @@ func deliver(t *testing.T, h *httptest.Server, body []byte, sig string) (int, st
 }
 
 // recordedPrinterEvents are the printer events recorded for a job.
-func recordedPrinterEvents(t *testing.T, jobID string) []fulfilment.PrinterEvent {
+func recordedPrinterEvents(t *testing.T, jobID string) []webhookev.Event {
 	t.Helper()
 	a := testApp(t)
 	snaps, err := a.Firestore.Collection("webhookEvents").Where("source", "==", "printer").Where("jobId", "==", jobID).Documents(context.Background()).GetAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []fulfilment.PrinterEvent
+	var out []webhookev.Event
 	for _, s := range snaps {
-		d := s.Data()
-		out = append(out, fulfilment.PrinterEvent{EventID: d["eventId"].(string), JobID: d["jobId"].(string), ExternalID: d["externalId"].(string), Status: d["status"].(string)})
+		e, err := firestoredb.DecodeWebhookEvent(s.Data())
+		if err != nil || e.Printer == nil || e.Printer.JobID != jobID {
+			t.Fatalf("record %s decodes to %+v, %v", s.Ref.ID, e, err)
+		}
+		out = append(out, e)
 	}
 	return out
 }
@@ -107,7 +111,7 @@ func TestPrinterWebhook(t *testing.T) {
 	}
 	testenv.Poll(t, 5*time.Second, "the SHIPPED delivery", func() bool {
 		for _, e := range recordedPrinterEvents(t, job) {
-			if e.Status == "SHIPPED" {
+			if e.Printer.Status == "SHIPPED" {
 				return true
 			}
 		}
@@ -138,13 +142,13 @@ func TestPrinterWebhook(t *testing.T) {
 	testenv.Poll(t, 5*time.Second, "the later deliveries", func() bool {
 		seen := map[string]bool{}
 		for _, e := range recordedPrinterEvents(t, job) {
-			seen[e.Status] = true
+			seen[e.Printer.Status] = true
 		}
 		return seen["DELIVERED"] && seen["RETURNED_TO_SENDER"]
 	})
 	for _, e := range recordedPrinterEvents(t, job) {
 		if _, err := a.Parts.HandleEvent(ctx, e); err != nil {
-			t.Errorf("event %s: %v", e.Status, err)
+			t.Errorf("event %s: %v", e.Printer.Status, err)
 		}
 	}
 	if o, _ := a.Orders.Get(ctx, o.ID); o.Part(order.PartPrint).PrinterStatus != "RETURNED_TO_SENDER" || o.State() != order.Shipped {

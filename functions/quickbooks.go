@@ -7,8 +7,6 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/bookkeeping"
-	"github.com/readyplanner/oms/internal/docevent"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/quickbooks"
 )
@@ -44,18 +42,9 @@ func onQuickBooksEvent(a *app.App) func(context.Context, cloudevents.Event) erro
 	return func(ctx context.Context, ce cloudevents.Event) error {
 		ctx = a.Log.With().Str("function", "onQuickBooksEvent").Str("event", ce.ID()).Logger().WithContext(ctx)
 		log := logging.FromContext(ctx)
-		ev, err := docevent.Decode(ce)
-		if err != nil {
-			log.Error().Err(err).Msg("undecodable event dropped")
+		rec, ok := newWebhookRecord(ctx, ce)
+		if !ok {
 			return nil
-		}
-		rec := bookkeeping.RecordedEvent{New: ev.New != nil && ev.Old == nil}
-		if ev.New != nil {
-			rec.Source, _ = ev.New.String("source")
-			rec.EventID, _ = ev.New.String("eventId")
-			rec.Entity, _ = ev.New.String("entity")
-			rec.EntityID, _ = ev.New.String("entityId")
-			rec.Operation, _ = ev.New.String("operation")
 		}
 		outcome, err := a.Bookkeeping.HandleRecorded(ctx, rec)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/firestoredb"
 
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/quickbooks"
@@ -171,8 +172,11 @@ func TestLocalQuickBooksNotifiesApproval(t *testing.T) {
 		}
 		return len(recorded) > 0
 	})
-	ev := recorded[0].Data()
-	outcome, err := a.Bookkeeping.HandleEvent(ctx, ev["entity"].(string), ev["entityId"].(string), ev["operation"].(string))
+	ev, err := firestoredb.DecodeWebhookEvent(recorded[0].Data())
+	if err != nil || ev.QuickBooks == nil {
+		t.Fatalf("the record decodes to %+v, %v", ev, err)
+	}
+	outcome, err := a.Bookkeeping.HandleRecorded(ctx, ev)
 	if err != nil || outcome != "order "+id+" approved" {
 		t.Errorf("handle: %q %v", outcome, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/storefront"
 	"github.com/readyplanner/oms/internal/stripepay/stripefake"
+	webhookev "github.com/readyplanner/oms/internal/webhook"
 )
 
 // charged takes an order of lines through payment, its invoice in the
@@ -350,8 +351,8 @@ func TestOwnerCancelsAfterCapture(t *testing.T) {
 }
 
 // jobEvent is a recorded printer event of job (its status is re-read).
-func jobEvent(job string) fulfilment.PrinterEvent {
-	return fulfilment.PrinterEvent{EventID: "test-" + job, JobID: job}
+func jobEvent(job string) webhookev.Event {
+	return webhookev.Event{ID: "test-" + job, Printer: &webhookev.PrinterEvent{JobID: job}}
 }
 
 // hookedPrinter runs before, once, just before the first job is created:

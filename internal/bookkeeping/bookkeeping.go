@@ -14,6 +14,7 @@ import (
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/webhook"
 )
 
 // ErrNotConnected is the answer of everything that needs QuickBooks while
@@ -89,12 +90,6 @@ type OrderStore interface {
 	Stale(ctx context.Context, states []order.State, before time.Time, limit int) ([]*order.Order, error)
 }
 
-// EventRecorder records webhook events create-if-absent.
-type EventRecorder interface {
-	Record(ctx context.Context, source, id string, fields map[string]any, now time.Time) (processed bool, err error)
-	Processed(ctx context.Context, source, id, outcome string, now time.Time) error
-}
-
 // Alerts records the owner's alerts, and resolves them by kind.
 type Alerts interface {
 	alert.Raiser
@@ -110,7 +105,7 @@ type Redriver interface {
 type Service struct {
 	Books   Books
 	Orders  OrderStore
-	Events  EventRecorder
+	Events  webhook.Recorder
 	Alerts  Alerts
 	Flow    Redriver
 	Connect *Connect // the owner's connect flow (nil fields answer "not configured")

@@ -9,10 +9,8 @@ import (
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/webhook"
 )
-
-// source is the webhook events' source name (webhookEvents/quickbooks:…).
-const source = "quickbooks"
 
 // Recorded counts what RecordEvents did.
 type Recorded struct {
@@ -36,8 +34,8 @@ func (s *Service) RecordEvents(ctx context.Context, events []Event) (Recorded, e
 			r.Ignored++
 			continue
 		}
-		if _, err := s.Events.Record(ctx, source, e.Key, map[string]any{"entity": e.Entity, "entityId": e.ID,
-			"operation": e.Operation, "realmId": e.Realm}, s.Now()); err != nil {
+		rec := webhook.Event{ID: e.Key, QuickBooks: &webhook.QuickBooksEvent{Realm: e.Realm, Entity: e.Entity, EntityID: e.ID, Operation: e.Operation}}
+		if _, err := s.Events.Record(ctx, rec, s.Now()); err != nil {
 			return r, err
 		}
 		r.Recorded++
@@ -45,29 +43,20 @@ func (s *Service) RecordEvents(ctx context.Context, events []Event) (Recorded, e
 	return r, nil
 }
 
-// RecordedEvent is a webhook event record as its trigger sees it.
-type RecordedEvent struct {
-	New       bool // the record was just created (not an update of it)
-	Source    string
-	EventID   string
-	Entity    string
-	EntityID  string
-	Operation string
-}
-
-// HandleRecorded acts on a newly recorded QuickBooks event (other records
-// and other sources are not its work): it re-reads the invoices involved
-// and moves their orders, then marks the event processed. An error means
-// "retry".
-func (s *Service) HandleRecorded(ctx context.Context, ev RecordedEvent) (outcome string, err error) {
-	if !ev.New || ev.Source != source {
-		return "not a new QuickBooks event", nil
+// HandleRecorded acts on a newly recorded webhook event (its trigger hands
+// over only records just created; another source's are not its work): it
+// re-reads the invoices involved and moves their orders, then marks the
+// event processed. An error means "retry".
+func (s *Service) HandleRecorded(ctx context.Context, ev webhook.Event) (outcome string, err error) {
+	q := ev.QuickBooks
+	if q == nil {
+		return "not a QuickBooks event", nil
 	}
-	outcome, err = s.HandleEvent(ctx, ev.Entity, ev.EntityID, ev.Operation)
+	outcome, err = s.HandleEvent(ctx, q.Entity, q.EntityID, q.Operation)
 	if err != nil {
 		return "", err
 	}
-	return outcome, s.Events.Processed(ctx, source, ev.EventID, outcome, s.Now())
+	return outcome, s.Events.Processed(ctx, webhook.QuickBooks, ev.ID, outcome, s.Now())
 }
 
 // HandleEvent acts on one QuickBooks entity event: it re-reads the invoices

@@ -9,20 +9,8 @@ import (
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/sweep"
+	"github.com/readyplanner/oms/internal/webhook"
 )
-
-// EventSource is the source of the printer's recorded webhook events
-// (webhookEvents/printer:{jobId}:{status}:{changed}).
-const EventSource = "printer"
-
-// EventRecorder records webhook deliveries create-if-absent and marks them
-// processed.
-type EventRecorder interface {
-	// Create records a delivery unless it is recorded already, and reports
-	// whether this call recorded it: of concurrent copies, exactly one.
-	Create(ctx context.Context, source, id string, fields map[string]any, now time.Time) (created bool, err error)
-	Processed(ctx context.Context, source, id, outcome string, now time.Time) error
-}
 
 // OrderReader reads orders, and lists the fulfilling ones whose print
 // part waits on the printer.
@@ -33,33 +21,28 @@ type OrderReader interface {
 	PrintsWaiting(ctx context.Context, before time.Time, limit int) ([]*order.Order, error)
 }
 
-// PrinterEvent is a delivery of the printer's webhook, as recorded.
-type PrinterEvent struct {
-	EventID    string
-	JobID      string
-	ExternalID string // the order id, as the delivery says
-	Status     string
-}
-
 // RecordEvent records a delivery of the printer's webhook (its signature
-// checked by the caller) and reports whether this call recorded it:
-// onPrinterEvent acts on the record it made. Any other copy of the
+// checked by the caller) under id, and reports whether this call recorded
+// it: onPrinterEvent acts on the record it made. Any other copy of the
 // delivery, concurrent or later, is a duplicate (false): the record is
 // acted on once, whoever answers first.
-func (p *Parts) RecordEvent(ctx context.Context, e PrinterEvent) (bool, error) {
-	return p.Events.Create(ctx, EventSource, e.EventID, map[string]any{"jobId": e.JobID, "externalId": e.ExternalID, "status": e.Status},
-		p.Now())
+func (p *Parts) RecordEvent(ctx context.Context, id string, e webhook.PrinterEvent) (bool, error) {
+	return p.Events.Create(ctx, webhook.Event{ID: id, Printer: &e}, p.Now())
 }
 
-// HandleEvent acts on a recorded printer event: it re-reads the job from
-// the printer (the delivery's body is never trusted), updates the order's
-// print part (shipped with tracking; failed → the order needs the owner,
-// alerted once), and marks the event processed. An event of a job no
-// order knows is recorded with that outcome.
-func (p *Parts) HandleEvent(ctx context.Context, e PrinterEvent) (string, error) {
-	job, err := p.Printer.Job(ctx, e.JobID)
+// HandleEvent acts on a recorded printer event (another source's is not
+// its work): it re-reads the job from the printer (the delivery's body is
+// never trusted), updates the order's print part (shipped with tracking;
+// failed → the order needs the owner, alerted once), and marks the event
+// processed. An event of a job no order knows is recorded with that
+// outcome.
+func (p *Parts) HandleEvent(ctx context.Context, e webhook.Event) (string, error) {
+	if e.Printer == nil {
+		return "not a printer event", nil
+	}
+	job, err := p.Printer.Job(ctx, e.Printer.JobID)
 	if apperr.CodeOf(err) == apperr.NotFound {
-		return "unknown job", p.Events.Processed(ctx, EventSource, e.EventID, "unknown job", p.Now())
+		return "unknown job", p.Events.Processed(ctx, webhook.Printer, e.ID, "unknown job", p.Now())
 	}
 	if err != nil {
 		return "", err
@@ -68,7 +51,7 @@ func (p *Parts) HandleEvent(ctx context.Context, e PrinterEvent) (string, error)
 	if err != nil {
 		return "", err
 	}
-	return outcome, p.Events.Processed(ctx, EventSource, e.EventID, outcome, p.Now())
+	return outcome, p.Events.Processed(ctx, webhook.Printer, e.ID, outcome, p.Now())
 }
 
 // applyJob records a job read from the printer on its order.

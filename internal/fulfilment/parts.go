@@ -13,6 +13,7 @@ import (
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/webhook"
 )
 
 // OrderStore is what the parts need of the orders: the one write path.
@@ -29,7 +30,7 @@ type Parts struct {
 	Printer    Printer
 	Catalog    Catalog
 	Reader     OrderReader
-	Events     EventRecorder
+	Events     webhook.Recorder
 	Settings   PrintSettings
 	Now        func() time.Time
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/webhook"
 )
 
 // HandleEvent processes one verified provider event: it records it
@@ -19,7 +20,8 @@ import (
 // else, unknown orders and objects and stale events included, is recorded
 // with its outcome.
 func (s *Service) HandleEvent(ctx context.Context, ev Event) (outcome string, err error) {
-	processed, err := s.Recorder.Record(ctx, "stripe", ev.ID, map[string]any{"type": ev.Type, "orderId": ev.OrderID, "intentId": ev.IntentID}, s.Now())
+	processed, err := s.Recorder.Record(ctx, webhook.Event{ID: ev.ID,
+		Stripe: &webhook.StripeEvent{Type: ev.Type, OrderID: ev.OrderID, IntentID: ev.IntentID}}, s.Now())
 	if err != nil {
 		return "", err
 	}
@@ -33,7 +35,7 @@ func (s *Service) HandleEvent(ctx context.Context, ev Event) (outcome string, er
 	if err != nil {
 		return "", err
 	}
-	return outcome, s.Recorder.Processed(ctx, "stripe", ev.ID, outcome, s.Now())
+	return outcome, s.Recorder.Processed(ctx, webhook.Stripe, ev.ID, outcome, s.Now())
 }
 
 func (s *Service) apply(ctx context.Context, ev Event) (string, error) {

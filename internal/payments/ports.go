@@ -186,9 +186,3 @@ type OrderStore interface {
 type Committer interface {
 	CommitRedemptions(ctx context.Context, orderID string, onCommit func(*order.Order) (bool, error)) (repriced bool, err error)
 }
-
-// EventRecorder records webhook events create-if-absent.
-type EventRecorder interface {
-	Record(ctx context.Context, source, id string, fields map[string]any, now time.Time) (processed bool, err error)
-	Processed(ctx context.Context, source, id, outcome string, now time.Time) error
-}

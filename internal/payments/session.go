@@ -11,6 +11,7 @@ import (
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/webhook"
 )
 
 // Service is the payments capability.
@@ -19,7 +20,7 @@ type Service struct {
 	Sessions    Sessions
 	Intents     Intents
 	Redemptions Committer
-	Recorder    EventRecorder
+	Recorder    webhook.Recorder
 	Alerts      alert.Raiser
 	SessionTTL  time.Duration // 30m–24h, as Stripe allows
 	Origins     []string      // the storefront's origins: return URLs must be on one
