@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/docevent"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/order"
 )
@@ -105,25 +104,39 @@ func (d *Dispatcher) StepNames(s order.State) []string {
 	return names
 }
 
-// HandleEvent handles one Firestore event on orders/{orderId}. It returns an
-// error only when a retry can help.
-func (d *Dispatcher) HandleEvent(ctx context.Context, ev *docevent.Event) error {
-	id := ev.DocumentID()
+// Change is one write to an order as the order trigger saw it, decoded
+// from the store's event by the adapter: the dispatcher reads no document.
+type Change struct {
+	OrderID string
+	EventID string      // the event's id: stable across the platform's retries of it
+	From    order.State // "" when the write created the order
+	To      order.State // "" when it deleted the order
+	// OldWake and NewWake are the order's work.wake counter before and
+	// after the write: a change of it is work added without a transition
+	// (a refund, a stray authorization).
+	OldWake, NewWake int64
+	Deleted          bool
+}
+
+// woken reports whether the write added work without a transition (an
+// order's creation wakes nothing: its state's steps run).
+func (c Change) woken() bool { return c.From != "" && c.NewWake != c.OldWake }
+
+// HandleEvent handles one change to an order. It returns an error only
+// when a retry can help.
+func (d *Dispatcher) HandleEvent(ctx context.Context, c Change) error {
+	id, from, to := c.OrderID, c.From, c.To
 	ctx = logging.WithOrder(ctx, id)
 	log := logging.FromContext(ctx)
-	if ev.New == nil {
-		log.Debug().Str("event", ev.ID).Msg("order deleted; nothing to do")
+	if c.Deleted {
+		log.Debug().Str("event", c.EventID).Msg("order deleted; nothing to do")
 		return nil
 	}
-	to, _ := ev.New.String("state")
-	from, _ := ev.Old.String("state")
-	if !order.State(to).Valid() {
-		log.Error().Str("event", ev.ID).Str("state", to).Msg("order has an unknown state; ignored")
+	if !to.Valid() {
+		log.Error().Str("event", c.EventID).Str("state", string(to)).Msg("order has an unknown state; ignored")
 		return nil
 	}
-	oldWake, _ := ev.Old.Int("work.wake")
-	newWake, _ := ev.New.Int("work.wake")
-	woken := ev.Old != nil && newWake != oldWake // work added without a transition (a refund, a stray)
+	woken := c.woken()
 	if from == to && !woken {
 		// A write that did not change the state (a step recording its
 		// outcome, or the emulator's event for unchanged data) wakes only
@@ -140,11 +153,11 @@ func (d *Dispatcher) HandleEvent(ctx context.Context, ev *docevent.Event) error 
 	var err1 error
 	switch {
 	case from == to:
-	case cur.State() != order.State(to):
-		log.Info().Str("event", ev.ID).Str("eventState", to).Str("state", string(cur.State())).
+	case cur.State() != to:
+		log.Info().Str("event", c.EventID).Str("eventState", string(to)).Str("state", string(cur.State())).
 			Msg("stale order event: the order has moved on; its own event will follow")
 	default:
-		err1 = d.run(ctx, Transition{Order: cur, From: order.State(from), To: order.State(to), EventID: ev.ID})
+		err1 = d.run(ctx, Transition{Order: cur, From: from, To: to, EventID: c.EventID})
 	}
 	if !woken {
 		return err1
@@ -156,7 +169,7 @@ func (d *Dispatcher) HandleEvent(ctx context.Context, ev *docevent.Event) error 
 			return errors.Join(err1, err)
 		}
 	}
-	return errors.Join(err1, d.runAny(ctx, Transition{Order: cur, From: cur.State(), To: cur.State(), EventID: ev.ID}))
+	return errors.Join(err1, d.runAny(ctx, Transition{Order: cur, From: cur.State(), To: cur.State(), EventID: c.EventID}))
 }
 
 // Redrive does the order's due work again: the steps of its current state

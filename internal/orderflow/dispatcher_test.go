@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/docevent"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/order"
 	. "github.com/readyplanner/oms/internal/orderflow"
@@ -37,17 +36,10 @@ func (r *recorder) count() int {
 	return len(r.got)
 }
 
-// event builds the CloudEvent the trigger would receive for a change of an
+// event builds the change the trigger would hand over for a change of an
 // order's state from `from` to `to` ("" for no document).
-func event(id, from, to string) *docevent.Event {
-	doc := func(state string) *docevent.Document {
-		if state == "" {
-			return nil
-		}
-		return &docevent.Document{Name: "projects/demo-oms/databases/(default)/documents/orders/" + id,
-			Fields: map[string]docevent.Value{"state": {Kind: docevent.String, Str: state}}}
-	}
-	return &docevent.Event{ID: testenv.ID("ev"), Type: docevent.TypeWritten, Document: "orders/" + id, Old: doc(from), New: doc(to)}
+func event(id, from, to string) Change {
+	return Change{OrderID: id, EventID: testenv.ID("ev"), From: order.State(from), To: order.State(to), Deleted: to == ""}
 }
 
 func setup(t *testing.T, state order.State) (*firestoredb.Orders, *Dispatcher, *recorder, string) {
@@ -84,7 +76,7 @@ func TestNoStepWithoutStateChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	_, d, rec, id := setup(t, order.Approved)
-	for name, ev := range map[string]*docevent.Event{
+	for name, ev := range map[string]Change{
 		"same state":    event(id, "approved", "approved"),
 		"deleted":       event(id, "approved", ""),
 		"unknown state": event(id, "invoiced", "teleported"),
@@ -258,12 +250,9 @@ func TestTransitionWithWakeRunsBoth(t *testing.T) {
 	_, d, rec, id := setup(t, order.Approved)
 	anyRec := &recorder{}
 	d.OnAny("refund", anyRec.step)
-	woken := func(ev *docevent.Event, oldWake, newWake int64) *docevent.Event {
-		wake := func(n int64) docevent.Value {
-			return docevent.Value{Kind: docevent.Map, Map: map[string]docevent.Value{"wake": {Kind: docevent.Int, Int: n}}}
-		}
-		ev.Old.Fields["work"], ev.New.Fields["work"] = wake(oldWake), wake(newWake)
-		return ev
+	woken := func(c Change, oldWake, newWake int64) Change {
+		c.OldWake, c.NewWake = oldWake, newWake
+		return c
 	}
 	if err := d.HandleEvent(ctx, woken(event(id, "invoiced", "approved"), 0, 1)); err != nil {
 		t.Fatal(err)
