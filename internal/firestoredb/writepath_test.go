@@ -36,6 +36,7 @@ var writers = map[string]struct {
 	MailCollection:                      {"Mail", []string{"internal/firestoredb/mail.go"}},
 	AlertsCollection:                    {"Alerts", []string{"internal/firestoredb/alerts.go"}},
 	PromotionsCollection:                {"Promotions", []string{"internal/firestoredb/promotions.go", "internal/firestoredb/promotionsave.go"}},
+	PromotionChangesCollection:          {"Promotions", []string{"internal/firestoredb/promotionsave.go"}},
 	CountersCollection:                  {"Promotions", []string{"internal/firestoredb/promotions.go"}},
 	CountersCollection + "/*/mailboxes": {"Promotions", []string{"internal/firestoredb/promotions.go"}},
 	RedemptionsCollection:               {"Promotions", []string{"internal/firestoredb/promotions.go"}},

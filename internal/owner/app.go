@@ -6,6 +6,7 @@ import (
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/promotion"
 )
 
 // Application is the owner's side of the application, in one place (as
@@ -16,6 +17,9 @@ import (
 type Application struct {
 	Commands Commands
 	Queries  *Reads
+	// Promotions answers the promotions with their usage (the commands
+	// that edit them are SavePromotion and EndPromotion).
+	Promotions func(context.Context, *identity.Identity) ([]PromotionUsage, error)
 }
 
 // Commands are the owner's commands.
@@ -26,6 +30,10 @@ type Commands struct {
 	MarkShipped  func(context.Context, *identity.Identity, MarkShipped) (*order.Order, error)
 	AdjustStock  func(context.Context, *identity.Identity, AdjustStock) (inventory.Level, error)
 	ResolveAlert func(context.Context, *identity.Identity, ResolveAlert) (AlertRecord, error)
+	// SavePromotion creates or replaces a promotion; EndPromotion ends
+	// one now.
+	SavePromotion func(context.Context, *identity.Identity, SavePromotion) (promotion.Promotion, error)
+	EndPromotion  func(context.Context, *identity.Identity, EndPromotion) (promotion.Promotion, error)
 }
 
 // MarkShipped records the carrier and tracking of an order's parcel part.
@@ -56,13 +64,16 @@ type StockAdjuster interface {
 }
 
 // NewApplication assembles the owner's application from the order
-// operations, fulfilment's parcels and stock, and the owner's reads.
-func NewApplication(orders *Operations, parcels Shipper, stock StockAdjuster, reads *Reads) Application {
-	return Application{Queries: reads, Commands: Commands{
-		ResolveAlert: reads.ResolveAlert,
-		RetryOrder:   orders.Retry,
-		CancelOrder:  orders.Cancel,
-		RefundOrder:  orders.Refund,
+// operations, fulfilment's parcels and stock, the owner's reads and
+// promotions.
+func NewApplication(orders *Operations, parcels Shipper, stock StockAdjuster, reads *Reads, promos *Promotions) Application {
+	return Application{Queries: reads, Promotions: promos.List, Commands: Commands{
+		ResolveAlert:  reads.ResolveAlert,
+		SavePromotion: promos.Save,
+		EndPromotion:  promos.End,
+		RetryOrder:    orders.Retry,
+		CancelOrder:   orders.Cancel,
+		RefundOrder:   orders.Refund,
 		MarkShipped: func(ctx context.Context, who *identity.Identity, c MarkShipped) (*order.Order, error) {
 			return parcels.MarkShipped(ctx, who, c.RequestID, c.OrderID, c.PartID, c.Tracking)
 		},
