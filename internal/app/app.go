@@ -269,7 +269,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Owner = &owner.Operations{Orders: a.Orders, Print: a.Parts, Money: a.Payments, AdminClaim: cfg.AdminClaim, Now: o.Now}
 	a.OwnerApp = owner.NewApplication(a.Owner, a.Parts, a.Stock, &owner.Reads{Orders: a.Orders, Inbox: a.Alerts, Mail: a.Mail, Ledger: a.Checkouts, AdminClaim: cfg.AdminClaim, Now: o.Now,
 		Mailbox: func(email string) string { return checkout.MailboxKey(email, cfg.PlusAddressing) }},
-		&owner.Promotions{Store: a.Promos, AdminClaim: cfg.AdminClaim, Now: o.Now})
+		&owner.Promotions{Store: a.Promos, AdminClaim: cfg.AdminClaim, Now: o.Now},
+		&owner.Catalog{Store: firestoredb.NewCatalog(a.Checkouts), AdminClaim: cfg.AdminClaim, Now: o.Now})
 	// Every task of every capability, each name once, or no App: no task
 	// is picked out of a capability's list by name.
 	tasks := []map[string]sweep.TaskFunc{a.CheckoutSteps.Tasks(), a.Payments.Tasks(),

@@ -147,17 +147,12 @@ func (c *Checkouts) decodeSKU(id string, d map[string]any) (catalog.SKU, error) 
 
 func str(v any) string { s, _ := v.(string); return s }
 
-// maxAmount bounds an amount the owner writes in the catalog or a
-// promotion (10^10 minor units: $100,000,000.00), so that no price times
-// the largest quantity (pricing.MaxQuantity), summed over the most lines,
-// can overflow.
-const maxAmount = 10_000_000_000
 
 func moneyOf(v any) (money.Money, bool) {
 	m, ok := v.(map[string]any)
 	amt, okA := m["amount"].(int64)
 	cur, okC := m["currency"].(string)
-	if !ok || !okA || !okC || len(cur) != 3 || amt < 0 || amt > maxAmount {
+	if !ok || !okA || !okC || len(cur) != 3 || amt < 0 || amt > catalog.MaxAmount {
 		return money.Money{}, false
 	}
 	return money.New(amt, cur), true

@@ -5,7 +5,6 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/owner"
 	"github.com/readyplanner/oms/internal/promotion"
@@ -23,7 +22,6 @@ func (p *Promotions) Save(ctx context.Context, pr promotion.Promotion) error {
 func promotionDoc(pr promotion.Promotion) map[string]any {
 	doc := map[string]any{"name": pr.Name, "description": pr.Description, "active": pr.Active, "kind": string(pr.Kind),
 		"exclusive": pr.Exclusive, "priority": pr.Priority, "firstOrderOnly": pr.FirstOrderOnly}
-	moneyDoc := func(m money.Money) map[string]any { return map[string]any{"amount": m.Amount, "currency": m.Currency} }
 	switch pr.Kind {
 	case promotion.PercentOffOrder, promotion.PercentOffItems:
 		doc["percent"] = pr.Percent

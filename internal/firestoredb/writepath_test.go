@@ -44,9 +44,10 @@ var writers = map[string]struct {
 	IntegrationsCollection:              {"QuickBooksTokens", []string{"internal/firestoredb/qbtokens.go", "internal/firestoredb/qbconnect.go"}},
 	IntegrationsCollection + "/*/" + connectKeysCollection: {"QuickBooksTokens", []string{"internal/firestoredb/qbconnect.go"}},
 	IntegrationsCollection + "/*/" + statesCollection:      {"QuickBooksTokens", []string{"internal/firestoredb/qbconnect.go"}},
-	// The catalog has no store yet: the demo seed is its only writer.
-	"products":     {"the seed", []string{"internal/seed/seed.go"}},
-	SKUsCollection: {"the seed", []string{"internal/seed/seed.go"}},
+	// Products have no store yet: the demo seed is their only writer.
+	"products":           {"the seed", []string{"internal/seed/seed.go"}},
+	SKUsCollection:       {"Catalog", []string{"internal/firestoredb/catalog.go"}},
+	SKUChangesCollection: {"Catalog", []string{"internal/firestoredb/catalog.go"}},
 }
 
 // guarded are the collections the guard must find written: if it finds

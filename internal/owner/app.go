@@ -3,6 +3,7 @@ package owner
 import (
 	"context"
 
+	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/order"
@@ -34,6 +35,8 @@ type Commands struct {
 	// one now.
 	SavePromotion func(context.Context, *identity.Identity, SavePromotion) (promotion.Promotion, error)
 	EndPromotion  func(context.Context, *identity.Identity, EndPromotion) (promotion.Promotion, error)
+	// SetPricing sets a SKU's price, sale window and availability.
+	SetPricing func(context.Context, *identity.Identity, SetPricing) (catalog.SKU, error)
 }
 
 // MarkShipped records the carrier and tracking of an order's parcel part.
@@ -64,10 +67,11 @@ type StockAdjuster interface {
 }
 
 // NewApplication assembles the owner's application from the order
-// operations, fulfilment's parcels and stock, the owner's reads and
-// promotions.
-func NewApplication(orders *Operations, parcels Shipper, stock StockAdjuster, reads *Reads, promos *Promotions) Application {
+// operations, fulfilment's parcels and stock, the owner's reads,
+// promotions and catalog.
+func NewApplication(orders *Operations, parcels Shipper, stock StockAdjuster, reads *Reads, promos *Promotions, skus *Catalog) Application {
 	return Application{Queries: reads, Promotions: promos.List, Commands: Commands{
+		SetPricing:    skus.SetPricing,
 		ResolveAlert:  reads.ResolveAlert,
 		SavePromotion: promos.Save,
 		EndPromotion:  promos.End,

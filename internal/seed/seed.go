@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/promotion"
@@ -23,8 +24,6 @@ type Report struct {
 	InventoryCreated           int // inventory documents that did not exist
 	InventoryKept              int // inventory documents left as they were
 }
-
-func price(cents int64) map[string]any { return map[string]any{"amount": cents, "currency": "USD"} }
 
 type sku struct {
 	id, product, name string
@@ -87,28 +86,6 @@ func Seed(ctx context.Context, c *firestore.Client, now time.Time) (Report, erro
 		}
 		r.Products++
 	}
-	for _, s := range skus {
-		doc := map[string]any{
-			"productId": s.product, "name": s.name, "active": true, "price": price(s.price),
-			"fulfillment": s.kind, "weightGrams": s.weightGrams,
-			"sizeMm":         map[string]any{"length": s.sizeMM[0], "width": s.sizeMM[1], "height": s.sizeMM[2]},
-			"quickbooksItem": s.qbItem, "maxPerOrder": 10,
-		}
-		if s.sale > 0 {
-			doc["sale"] = map[string]any{"price": price(s.sale), "startsAt": day.Add(-24 * time.Hour), "endsAt": day.Add(30 * 24 * time.Hour)}
-		}
-		if s.kind == "print_on_demand" {
-			doc["printer"] = map[string]any{
-				"podPackageId": s.podPackage,
-				"interiorUrl":  "https://files.example.com/planners/" + s.id + "/interior.pdf",
-				"coverUrl":     "https://files.example.com/planners/" + s.id + "/cover.pdf",
-			}
-		}
-		if err := set(c.Collection("skus").Doc(s.id), doc); err != nil {
-			return r, err
-		}
-		r.SKUs++
-	}
 	bw.End()
 	for _, j := range jobs {
 		if _, err := j.Results(); err != nil {
@@ -128,6 +105,23 @@ func Seed(ctx context.Context, c *firestore.Client, now time.Time) (Report, erro
 		r.Promotions++
 	}
 	stock := firestoredb.NewCheckouts(orders, time.UTC)
+	cat := firestoredb.NewCatalog(stock)
+	for _, s := range skus {
+		k := catalog.SKU{ID: s.id, ProductID: s.product, Name: s.name, Active: true, Price: money.New(s.price, "USD"),
+			Fulfillment: catalog.Fulfillment(s.kind), WeightGrams: int64(s.weightGrams), SizeMM: [3]int64{int64(s.sizeMM[0]), int64(s.sizeMM[1]), int64(s.sizeMM[2])}, QuickBooksItem: s.qbItem, MaxPerOrder: 10}
+		if s.sale > 0 {
+			k.Sale = &catalog.Sale{Price: money.New(s.sale, "USD"), StartsAt: day.Add(-24 * time.Hour), EndsAt: day.Add(30 * 24 * time.Hour)}
+		}
+		if s.kind == "print_on_demand" {
+			k.Printer = &catalog.PrintFiles{PodPackageID: s.podPackage,
+				InteriorURL: "https://files.example.com/planners/" + s.id + "/interior.pdf",
+				CoverURL:    "https://files.example.com/planners/" + s.id + "/cover.pdf"}
+		}
+		if err := cat.SaveSKU(ctx, k); err != nil {
+			return r, fmt.Errorf("seed: %w", err)
+		}
+		r.SKUs++
+	}
 	for _, s := range skus {
 		if s.kind != "stock" {
 			continue
