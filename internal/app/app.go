@@ -249,8 +249,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if id, secret := cfg.Secret(QuickBooksClientID), cfg.Secret(QuickBooksClientSecret); id.IsSet() && secret.IsSet() {
 		oauth := quickbooks.OAuth{Endpoint: cfg.QuickBooksTokenURL, ClientID: id.Reveal(), ClientSecret: secret.Reveal()}
 		a.QuickBooksTokens = firestoredb.NewQuickBooksTokens(fs, o.Now)
-		a.QuickBooksAccess = bookkeeping.NewTokens(a.QuickBooksTokens, oauth, o.Now)
-		a.QuickBooksAccess.OnDisconnect = a.Bookkeeping.AlertDisconnected
+		a.QuickBooksAccess = bookkeeping.NewTokens(a.QuickBooksTokens, oauth, o.Now, a.Bookkeeping.AlertDisconnected)
 		a.Bookkeeping.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksAccess, ShippingItem: cfg.ShippingItem, ItemMapping: cfg.QuickBooksItems,
 			RefundItem: cfg.RefundItem, RefundAccount: cfg.RefundAccount}
 		a.Bookkeeping.Connect.States = bookkeeping.NewStates(secret.Reveal())

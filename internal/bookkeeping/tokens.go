@@ -84,14 +84,16 @@ type Tokens struct {
 }
 
 // NewTokens returns the token policy over store, refreshing with oauth,
-// as an instance of its own (a random Holder).
-func NewTokens(store TokenStore, oauth Refresher, now func() time.Time) *Tokens {
+// as an instance of its own (a random Holder), telling onDisconnect (nil:
+// nobody) when the connection dies. Every port is given here, at
+// construction.
+func NewTokens(store TokenStore, oauth Refresher, now func() time.Time, onDisconnect func(ctx context.Context, tokenKey string) error) *Tokens {
 	if now == nil {
 		now = time.Now
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Tokens{Store: store, OAuth: oauth, Now: now, Holder: hex.EncodeToString(b)}
+	return &Tokens{Store: store, OAuth: oauth, Now: now, Holder: hex.EncodeToString(b), OnDisconnect: onDisconnect}
 }
 
 // current decides what AccessToken answers from the record as read: the

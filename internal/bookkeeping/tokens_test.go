@@ -202,9 +202,8 @@ func TestTokensOverAStore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store, oauth := &memStore{rec: tt.rec}, &stubRefresher{err: tt.refreshErr}
-			tok := NewTokens(store, oauth, func() time.Time { return t0 })
 			var alerts []string
-			tok.OnDisconnect = func(_ context.Context, key string) error { alerts = append(alerts, key); return nil }
+			tok := NewTokens(store, oauth, func() time.Time { return t0 }, func(_ context.Context, key string) error { alerts = append(alerts, key); return nil })
 			got, err := tok.AccessToken(ctx)
 			if got != tt.wantToken || oauth.calls != tt.wantCalls || (tt.wantCode == "" && err != nil) || (tt.wantCode != "" && apperr.CodeOf(err) != tt.wantCode) {
 				t.Fatalf("got %q, %d calls, %v; want %q, %d, %s", got, oauth.calls, err, tt.wantToken, tt.wantCalls, tt.wantCode)
@@ -225,7 +224,7 @@ func TestTokensWaitForAnotherHolder(t *testing.T) {
 	store, oauth := &memStore{rec: rec}, &stubRefresher{}
 	clock := t0
 	var mu sync.Mutex
-	tok := NewTokens(store, oauth, func() time.Time { mu.Lock(); defer mu.Unlock(); return clock })
+	tok := NewTokens(store, oauth, func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }, nil)
 	tok.Poll = time.Millisecond
 	go func() { // the other holder stores its tokens
 		time.Sleep(5 * time.Millisecond)

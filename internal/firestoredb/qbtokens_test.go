@@ -45,7 +45,7 @@ func TestQuickBooksTokensRefreshOnce(t *testing.T) {
 	if err := store.Connect(ctx, "9130350000000001", ts); err != nil {
 		t.Fatal(err)
 	}
-	if at, err := bookkeeping.NewTokens(store, oauth, nil).AccessToken(ctx); err != nil || at != ts.AccessToken {
+	if at, err := bookkeeping.NewTokens(store, oauth, nil, nil).AccessToken(ctx); err != nil || at != ts.AccessToken {
 		t.Fatalf("current token: %q %v", at, err)
 	}
 
@@ -60,7 +60,7 @@ func TestQuickBooksTokensRefreshOnce(t *testing.T) {
 		tokens = map[string]int{}
 	)
 	for i := 0; i < instances; i++ {
-		inst := bookkeeping.NewTokens(NewQuickBooksTokens(env.Client, nil), oauth, nil)
+		inst := bookkeeping.NewTokens(NewQuickBooksTokens(env.Client, nil), oauth, nil, nil)
 		inst.Poll = 20 * time.Millisecond
 		wg.Add(1)
 		go func() {
@@ -90,8 +90,7 @@ func TestQuickBooksTokensRefreshOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var alerted []string
-	inst := bookkeeping.NewTokens(store, oauth, nil)
-	inst.OnDisconnect = func(_ context.Context, key string) error { alerted = append(alerted, key); return nil }
+	inst := bookkeeping.NewTokens(store, oauth, nil, func(_ context.Context, key string) error { alerted = append(alerted, key); return nil })
 	if _, err := inst.AccessToken(ctx); apperr.CodeOf(err) != apperr.FailedPrecondition {
 		t.Fatalf("dead refresh token: %v", err)
 	}
@@ -104,7 +103,7 @@ func TestQuickBooksTokensRefreshOnce(t *testing.T) {
 	if st, err := store.Status(ctx); err != nil || st.Connected || st.RealmID != "9130350000000001" {
 		t.Errorf("status %+v %v", st, err)
 	}
-	if _, err := bookkeeping.NewTokens(store, oauth, nil).AccessToken(ctx); apperr.CodeOf(err) != apperr.FailedPrecondition {
+	if _, err := bookkeeping.NewTokens(store, oauth, nil, nil).AccessToken(ctx); apperr.CodeOf(err) != apperr.FailedPrecondition {
 		t.Errorf("another instance after the disconnect: %v", err)
 	}
 }
