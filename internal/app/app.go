@@ -166,7 +166,15 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Alerts = firestoredb.NewAlerts(fs, cfg.OwnerEmail, builtIn, o.Now)
 	a.WebhookEvents = firestoredb.NewWebhookEvents(fs)
 
-	a.Payments = &payments.Service{Orders: a.Orders, Recorder: a.WebhookEvents, Alerts: a.Alerts,
+	var printer fulfilment.Printer = fulfilment.NoPrinter{}
+	if key := cfg.Secret(PrinterKey).Reveal(); key != "" {
+		printer = lulu.New(lulu.Options{BaseURL: cfg.PrinterURL, Key: key, Secret: cfg.Secret(PrinterSecret).Reveal(), Now: o.Now})
+	}
+	a.Parts = &fulfilment.Parts{Orders: a.Orders, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim, Printer: printer, Catalog: a.Checkouts,
+		Reader: a.Orders, Events: a.WebhookEvents,
+		Settings: fulfilment.PrintSettings{Levels: cfg.PrinterShippingLevels, DefaultLevel: cfg.PrinterShippingLevel, Phone: cfg.PrinterPhone,
+			ContactEmail: cfg.OwnerEmail, UnpaidAlertAfter: cfg.PrinterUnpaidAlertAfter}, Now: o.Now}
+	a.Payments = &payments.Service{Orders: a.Orders, Recorder: a.WebhookEvents, Alerts: a.Alerts, Payable: a.Parts.Printable,
 		SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins, Now: o.Now}
 	if key := cfg.Secret(StripeKey); key.IsSet() {
 		// Only the functions that list the Stripe key get it.
@@ -235,14 +243,6 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.Hooks = &messages.Hooks{Alerts: a.Alerts, Transport: alerthook.New(hook), Lease: 30 * time.Second, MaxAttempts: 8, Now: o.Now}
 	}
 	a.Stock = &fulfilment.Stock{Store: a.Checkouts, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim}
-	var printer fulfilment.Printer = fulfilment.NoPrinter{}
-	if key := cfg.Secret(PrinterKey).Reveal(); key != "" {
-		printer = lulu.New(lulu.Options{BaseURL: cfg.PrinterURL, Key: key, Secret: cfg.Secret(PrinterSecret).Reveal(), Now: o.Now})
-	}
-	a.Parts = &fulfilment.Parts{Orders: a.Orders, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim, Printer: printer, Catalog: a.Checkouts,
-		Reader: a.Orders, Events: a.WebhookEvents,
-		Settings: fulfilment.PrintSettings{Levels: cfg.PrinterShippingLevels, DefaultLevel: cfg.PrinterShippingLevel, Phone: cfg.PrinterPhone,
-			ContactEmail: cfg.OwnerEmail, UnpaidAlertAfter: cfg.PrinterUnpaidAlertAfter}, Now: o.Now}
 	a.Flow.Failed = a.Messages.StepFailed
 	a.Bookkeeping = &bookkeeping.Service{Books: bookkeeping.NotConfigured{}, Orders: a.Orders, Events: a.WebhookEvents, Alerts: a.Alerts,
 		Flow: a.Flow, Connect: &bookkeeping.Connect{Owners: tokens, AdminClaim: cfg.AdminClaim}, RedriveAfter: cfg.RedriveAfter, Now: o.Now}
@@ -264,7 +264,6 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 
-	a.Payments.Payable = a.Parts.Printable
 	a.Owner = &owner.Operations{Orders: a.Orders, Print: a.Parts, Money: a.Payments, AdminClaim: cfg.AdminClaim, Now: o.Now}
 	a.OwnerApp = owner.NewApplication(a.Owner, a.Parts, a.Stock, &owner.Reads{Orders: a.Orders, Inbox: a.Alerts, Mail: a.Mail, Ledger: a.Checkouts, AdminClaim: cfg.AdminClaim, Now: o.Now,
 		Mailbox: func(email string) string { return checkout.MailboxKey(email, cfg.PlusAddressing) }},
