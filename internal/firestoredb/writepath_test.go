@@ -187,9 +187,27 @@ type listed struct {
 // moduleWrites type-checks every package of the module at root (imports
 // from the build cache's export data) and returns every Firestore write.
 func moduleWrites(root string) ([]write, error) {
-	root, err := filepath.Abs(root)
+	var a *analysis
+	err := checkModule(root, func(fset *token.FileSet, abs string) {
+		a = &analysis{fset: fset, root: abs, funcs: map[string]*fnode{}, lits: map[*ast.FuncLit]*fnode{},
+			params: map[*types.Var]param{}, sources: map[types.Object][]source{}, litVars: map[types.Object]*ast.FuncLit{},
+			resolving: map[types.Object]bool{}, memo: map[types.Object][]string{}}
+	}, func(_ string, info *types.Info, files []*ast.File) { a.index(info, files) })
 	if err != nil {
 		return nil, err
+	}
+	a.findWrites()
+	return a.writes, nil
+}
+
+// checkModule type-checks every package of the module at root (imports
+// from the build cache's export data, test files aside): start is told
+// the file set and the module's absolute root first, then visit each
+// package with its type information.
+func checkModule(root string, start func(fset *token.FileSet, abs string), visit func(path string, info *types.Info, files []*ast.File)) error {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return err
 	}
 	cmd := exec.Command("go", "list", "-e", "-export", "-deps", "-json=ImportPath,Dir,GoFiles,Export,DepOnly,Module,Error", "./...")
 	cmd.Dir = root
@@ -197,7 +215,7 @@ func moduleWrites(root string) ([]write, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("go list: %w: %s", err, stderr.String())
+		return fmt.Errorf("go list: %w: %s", err, stderr.String())
 	}
 	exports := map[string]string{}
 	var pkgs []listed
@@ -206,10 +224,10 @@ func moduleWrites(root string) ([]write, error) {
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return nil, err
+			return err
 		}
 		if p.Error != nil {
-			return nil, fmt.Errorf("package %s: %s", p.ImportPath, p.Error.Err)
+			return fmt.Errorf("package %s: %s", p.ImportPath, p.Error.Err)
 		}
 		exports[p.ImportPath] = p.Export
 		if !p.DepOnly && p.Module != nil && p.Module.Main {
@@ -223,15 +241,13 @@ func moduleWrites(root string) ([]write, error) {
 		}
 		return os.Open(exports[path])
 	})
-	a := &analysis{fset: fset, root: root, funcs: map[string]*fnode{}, lits: map[*ast.FuncLit]*fnode{},
-		params: map[*types.Var]param{}, sources: map[types.Object][]source{}, litVars: map[types.Object]*ast.FuncLit{},
-		resolving: map[types.Object]bool{}, memo: map[types.Object][]string{}}
+	start(fset, root)
 	for _, p := range pkgs {
 		var files []*ast.File
 		for _, name := range p.GoFiles {
 			f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, 0)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			files = append(files, f)
 		}
@@ -239,12 +255,11 @@ func moduleWrites(root string) ([]write, error) {
 			Uses: map[*ast.Ident]types.Object{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}
 		conf := types.Config{Importer: imp}
 		if _, err := conf.Check(p.ImportPath, fset, files, info); err != nil {
-			return nil, fmt.Errorf("type-check %s: %w", p.ImportPath, err)
+			return fmt.Errorf("type-check %s: %w", p.ImportPath, err)
 		}
-		a.index(info, files)
+		visit(p.ImportPath, info, files)
 	}
-	a.findWrites()
-	return a.writes, nil
+	return nil
 }
 
 // fnode is a function (declared or literal) of the module.
