@@ -147,7 +147,6 @@ func (c *Checkouts) decodeSKU(id string, d map[string]any) (catalog.SKU, error) 
 
 func str(v any) string { s, _ := v.(string); return s }
 
-
 func moneyOf(v any) (money.Money, bool) {
 	m, ok := v.(map[string]any)
 	amt, okA := m["amount"].(int64)
