@@ -12,7 +12,9 @@ import (
 // each refusal names its field.
 func TestCheckPricing(t *testing.T) {
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	sale := func(p int64, cur string, from, to time.Time) *Sale { return &Sale{Price: money.New(p, cur), StartsAt: from, EndsAt: to} }
+	sale := func(p int64, cur string, from, to time.Time) *Sale {
+		return &Sale{Price: money.New(p, cur), StartsAt: from, EndsAt: to}
+	}
 	for _, c := range []struct {
 		name  string
 		sku   SKU
