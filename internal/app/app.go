@@ -174,8 +174,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Reader: a.Orders, Events: a.WebhookEvents,
 		Settings: fulfilment.PrintSettings{Levels: cfg.PrinterShippingLevels, DefaultLevel: cfg.PrinterShippingLevel, Phone: cfg.PrinterPhone,
 			ContactEmail: cfg.OwnerEmail, UnpaidAlertAfter: cfg.PrinterUnpaidAlertAfter}, Now: o.Now}
-	a.Payments = &payments.Service{Orders: a.Orders, Recorder: a.WebhookEvents, Alerts: a.Alerts, Payable: a.Parts.Printable,
-		SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins, Now: o.Now}
+	var sessions payments.Sessions = stripepay.NotConfigured{}
+	var intents payments.Intents = stripepay.NotConfigured{}
 	if key := cfg.Secret(StripeKey); key.IsSet() {
 		// Only the functions that list the Stripe key get it.
 		api, err := stripepay.New(stripepay.Options{SecretKey: key.Reveal(), APIBase: cfg.StripeAPIBase, Logger: a.Log})
@@ -183,11 +183,15 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			a.Close()
 			return nil, fmt.Errorf("app: %w", err)
 		}
-		a.Payments.Sessions, a.Payments.Intents = stripepay.Payments{API: api}, stripepay.Payments{API: api}
-	} else {
-		a.Payments.Sessions, a.Payments.Intents = stripepay.NotConfigured{}, stripepay.NotConfigured{}
+		sessions, intents = stripepay.Payments{API: api}, stripepay.Payments{API: api}
 	}
+	a.Payments = &payments.Service{Orders: a.Orders, Recorder: a.WebhookEvents, Alerts: a.Alerts, Payable: a.Parts.Printable,
+		Sessions: sessions, Intents: intents, SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins, Now: o.Now}
 	a.Customers = &checkout.Customers{Orders: a.Orders, Promotions: a.Promos, Sessions: a.Payments, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
+	// The one port set after construction, and why: the customer's
+	// changes close the open session (payments), and a new session
+	// commits the customer's redemptions (checkout) — each needs the
+	// other.
 	a.Payments.Redemptions = a.Customers
 	a.Checkout = &checkout.Service{Store: a.Checkouts, Customers: a.Customers, Sessions: a.Payments, Currency: cfg.Currency,
 		HoldTTL: cfg.HoldTTL, MaxPerLine: cfg.MaxPerLine, Now: o.Now}
@@ -217,8 +221,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 	}
 
-	a.Flow = orderflow.New(a.Orders, o.Now)
 	a.Messages = &messages.Alerts{Alerts: a.Alerts}
+	a.Flow = orderflow.New(a.Orders, o.Now, a.Messages.StepFailed)
 	a.Emails = &messages.Customers{Outbox: a.Mail, Now: o.Now, Store: messages.Store{Name: cfg.StoreName, Address: cfg.StoreAddress,
 		SupportEmail: cfg.SupportEmail, URL: cfg.StoreURL, BrandColor: cfg.BrandColor, From: cfg.MailFrom}}
 	if smtpURL := cfg.Secret(SMTPURL).Reveal(); builtIn && smtpURL != "" {
@@ -243,19 +247,20 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.Hooks = &messages.Hooks{Alerts: a.Alerts, Transport: alerthook.New(hook), Lease: 30 * time.Second, MaxAttempts: 8, Now: o.Now}
 	}
 	a.Stock = &fulfilment.Stock{Store: a.Checkouts, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim}
-	a.Flow.Failed = a.Messages.StepFailed
-	a.Bookkeeping = &bookkeeping.Service{Books: bookkeeping.NotConfigured{}, Orders: a.Orders, Events: a.WebhookEvents, Alerts: a.Alerts,
-		Flow: a.Flow, Connect: &bookkeeping.Connect{Owners: tokens, AdminClaim: cfg.AdminClaim}, RedriveAfter: cfg.RedriveAfter, Now: o.Now}
+	var books bookkeeping.Books = bookkeeping.NotConfigured{}
+	connect := &bookkeeping.Connect{Owners: tokens, AdminClaim: cfg.AdminClaim}
 	if id, secret := cfg.Secret(QuickBooksClientID), cfg.Secret(QuickBooksClientSecret); id.IsSet() && secret.IsSet() {
 		oauth := quickbooks.OAuth{Endpoint: cfg.QuickBooksTokenURL, ClientID: id.Reveal(), ClientSecret: secret.Reveal()}
 		a.QuickBooksTokens = firestoredb.NewQuickBooksTokens(fs, o.Now)
-		a.QuickBooksAccess = bookkeeping.NewTokens(a.QuickBooksTokens, oauth, o.Now, a.Bookkeeping.AlertDisconnected)
-		a.Bookkeeping.Books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksAccess, ShippingItem: cfg.ShippingItem, ItemMapping: cfg.QuickBooksItems,
+		a.QuickBooksAccess = bookkeeping.NewTokens(a.QuickBooksTokens, oauth, o.Now, bookkeeping.DisconnectAlert(a.Alerts))
+		books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksAccess, ShippingItem: cfg.ShippingItem, ItemMapping: cfg.QuickBooksItems,
 			RefundItem: cfg.RefundItem, RefundAccount: cfg.RefundAccount}
-		a.Bookkeeping.Connect.States = bookkeeping.NewStates(secret.Reveal())
-		a.Bookkeeping.Connect.Connector = quickbooks.Connector{OAuth: oauth, AuthorizeEndpoint: cfg.QuickBooksAuthorizeURL,
-			RedirectURL: cfg.QuickBooksRedirectURL, Store: a.QuickBooksTokens}
+		connect = &bookkeeping.Connect{Owners: tokens, AdminClaim: cfg.AdminClaim, States: bookkeeping.NewStates(secret.Reveal()),
+			Connector: quickbooks.Connector{OAuth: oauth, AuthorizeEndpoint: cfg.QuickBooksAuthorizeURL,
+				RedirectURL: cfg.QuickBooksRedirectURL, Store: a.QuickBooksTokens}}
 	}
+	a.Bookkeeping = &bookkeeping.Service{Books: books, Orders: a.Orders, Events: a.WebhookEvents, Alerts: a.Alerts,
+		Flow: a.Flow, Connect: connect, RedriveAfter: cfg.RedriveAfter, Now: o.Now}
 
 	// Every step of the flow implemented exactly once, or no App.
 	if err := orderflow.Register(a.Flow, a.Payments.Steps(), a.CheckoutSteps.Steps(), a.Bookkeeping.Steps(), a.Messages.Steps(),

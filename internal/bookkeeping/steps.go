@@ -248,12 +248,20 @@ func (s *Service) alertReview(ctx context.Context, t orderflow.Transition) error
 // refresh token: one alert per dead token (tokenKey identifies it),
 // however many instances saw it. The token store calls it.
 func (s *Service) AlertDisconnected(ctx context.Context, tokenKey string) error {
-	_, err := s.Alerts.Raise(ctx, alert.Alert{Key: "quickbooks-disconnected-" + tokenKey, Kind: alert.QuickBooksDisconnected,
-		Subject: "QuickBooks is disconnected: reconnect it",
-		Text: "QuickBooks refused the stored refresh token (invalid_grant), so no invoice can be created or read until you connect it again.\n" +
-			"Orders wait in \"authorized\" meanwhile and are invoiced once QuickBooks is reconnected.\n" +
-			"Reconnect: open quickbooksConnect with your admin account, or with a one-time link from `go run ./cmd/quickbooks-link`."})
-	return err
+	return DisconnectAlert(s.Alerts)(ctx, tokenKey)
+}
+
+// DisconnectAlert is AlertDisconnected over alerts, for the token policy
+// that is made before the service (it gets its ports at construction).
+func DisconnectAlert(alerts alert.Raiser) func(ctx context.Context, tokenKey string) error {
+	return func(ctx context.Context, tokenKey string) error {
+		_, err := alerts.Raise(ctx, alert.Alert{Key: "quickbooks-disconnected-" + tokenKey, Kind: alert.QuickBooksDisconnected,
+			Subject: "QuickBooks is disconnected: reconnect it",
+			Text: "QuickBooks refused the stored refresh token (invalid_grant), so no invoice can be created or read until you connect it again.\n" +
+				"Orders wait in \"authorized\" meanwhile and are invoiced once QuickBooks is reconnected.\n" +
+				"Reconnect: open quickbooksConnect with your admin account, or with a one-time link from `go run ./cmd/quickbooks-link`."})
+		return err
+	}
 }
 
 // reconcileBatch bounds one sweep's invoice reads (QuickBooks allows 500 a

@@ -67,12 +67,14 @@ type Dispatcher struct {
 	now    func() time.Time
 }
 
-// New returns an empty dispatcher; now is the clock (time.Now if nil).
-func New(store Store, now func() time.Time) *Dispatcher {
+// New returns an empty dispatcher; now is the clock (time.Now if nil);
+// failed (nil: nobody) is told of every step that fails for good in a
+// state that cannot move to needs_attention.
+func New(store Store, now func() time.Time, failed FailureFunc) *Dispatcher {
 	if now == nil {
 		now = time.Now
 	}
-	return &Dispatcher{store: store, steps: map[order.State][]step{}, now: now}
+	return &Dispatcher{store: store, steps: map[order.State][]step{}, now: now, Failed: failed}
 }
 
 // On registers a named step for orders entering state to. Steps of one

@@ -56,7 +56,7 @@ func setup(t *testing.T, state order.State) (*firestoredb.Orders, *Dispatcher, *
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	d := New(store, nil)
+	d := New(store, nil, nil)
 	d.On(order.Approved, "capture", rec.step)
 	return store, d, rec, o.ID
 }
@@ -148,7 +148,7 @@ func TestRedriveAndSkeleton(t *testing.T) {
 	if err := d.Redrive(context.Background(), o); err != nil || rec.count() != 1 || o.WorkDue() || !o.Work.Complete {
 		t.Errorf("second re-drive: %v, %d runs, work %+v", err, rec.count(), o.Work)
 	}
-	sk := New(store, nil)
+	sk := New(store, nil, nil)
 	if err := Register(sk, stubSteps()); err != nil {
 		t.Fatal(err)
 	}

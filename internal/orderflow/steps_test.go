@@ -43,7 +43,7 @@ func TestRegisterRefusesWiringMistakes(t *testing.T) {
 		{"unknown", []map[string]StepFunc{stubSteps(), {"captureTwice": noop}}, `"captureTwice" is not a step of the flow (capability 2)`},
 		{"nil", []map[string]StepFunc{without(StepFulfil), {StepFulfil: nil}}, "step fulfil: capability 2's implementation is nil"},
 	} {
-		d := New(nil, nil)
+		d := New(nil, nil, nil)
 		err := Register(d, tc.capabilities...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error with %q", tc.name, err, tc.want)
@@ -58,7 +58,7 @@ func TestRegisterRefusesWiringMistakes(t *testing.T) {
 // both on a state and on every state (Register checks it).
 func TestFlowTable(t *testing.T) {
 	t.Parallel()
-	d := New(nil, nil)
+	d := New(nil, nil, nil)
 	if err := Register(d, stubSteps()); err != nil {
 		t.Fatal(err)
 	}
