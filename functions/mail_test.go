@@ -380,7 +380,11 @@ func TestDailySummary(t *testing.T) {
 	}
 	task := func(at time.Time) string {
 		t.Helper()
-		out, err := a.Sweeper.Task("dailySummary")(ctx, at)
+		task, err := a.Sweeper.Task("dailySummary")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := task(ctx, at)
 		if err != nil {
 			t.Fatal(err)
 		}

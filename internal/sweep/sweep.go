@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/readyplanner/oms/internal/logging"
@@ -45,7 +46,7 @@ func New(now func() time.Time, tasks ...map[string]TaskFunc) (*Sweeper, error) {
 				errs = append(errs, fmt.Errorf("group %d has a task with no name", i+1))
 			case group[name] == nil:
 				errs = append(errs, fmt.Errorf("task %s (group %d) is nil", name, i+1))
-			case s.Task(name) != nil:
+			case slices.Contains(s.Tasks(), name):
 				errs = append(errs, fmt.Errorf("task %s is given twice (again in group %d)", name, i+1))
 			default:
 				s.tasks = append(s.tasks, task{name, group[name]})
@@ -67,15 +68,16 @@ func (s *Sweeper) Tasks() []string {
 	return names
 }
 
-// Task returns the task registered as name, nil if none (New refused
-// every task it could not register): to run one task at a chosen time.
-func (s *Sweeper) Task(name string) TaskFunc {
+// Task returns the task registered as name, to run one task at a chosen
+// time; a name nobody registered is an error, never a task that does
+// nothing.
+func (s *Sweeper) Task(name string) (TaskFunc, error) {
 	for _, t := range s.tasks {
 		if t.name == name {
-			return t.fn
+			return t.fn, nil
 		}
 	}
-	return nil
+	return nil, fmt.Errorf("sweep: no task %q (the tasks: %s)", name, strings.Join(s.Tasks(), ", "))
 }
 
 // Result is one task's outcome.

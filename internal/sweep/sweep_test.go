@@ -60,7 +60,14 @@ func TestNewRefusesWiringMistakes(t *testing.T) {
 			t.Errorf("%s: got %v, %v; want an error with %q", tc.name, s, err, tc.want)
 		}
 	}
-	if s, err := New(nil); err != nil || s.Task("expireHolds") != nil || len(s.Tasks()) != 0 {
+	if s, err := New(nil); err != nil || len(s.Tasks()) != 0 {
 		t.Errorf("no tasks: %v, %v", s, err)
+	}
+	s, _ := New(nil, map[string]TaskFunc{"expireHolds": ok})
+	if fn, err := s.Task("expireHolds"); fn == nil || err != nil {
+		t.Errorf("a task registered: %v", err)
+	}
+	if fn, err := s.Task("expireHold"); fn != nil || err == nil || !strings.Contains(err.Error(), "expireHolds") {
+		t.Errorf("a task nobody registered: %v", err)
 	}
 }
