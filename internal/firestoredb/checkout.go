@@ -333,10 +333,10 @@ func (c *Checkouts) writeStockAs(tx *firestore.Transaction, stock stockLevels, n
 	for _, m := range inventory.Movements(stock.levels(), next, reason, orderID, actor, now) {
 		before := stock[m.SKU]
 		fields := map[string]any{"onHand": m.After.OnHand, "held": m.After.Held}
-		switch {
-		case inventory.FellBelow(before.level, m.After, before.lowStockAt):
+		switch crossed, cleared := inventory.LowStockChange(before.level, m.After, before.lowStockAt, before.lowStock); {
+		case crossed:
 			fields["lowStock"], fields["lowStockAlerted"], fields["lowStockCrossings"] = true, false, before.crossings+1
-		case before.lowStock && m.After.Available() >= before.lowStockAt:
+		case cleared:
 			fields["lowStock"] = false
 		}
 		if err := tx.Set(c.client.Collection(InventoryCollection).Doc(m.SKU), fields, firestore.MergeAll); err != nil {

@@ -160,3 +160,17 @@ const ReasonBelowHeld = "below_held"
 func FellBelow(before, after Level, threshold int64) bool {
 	return threshold > 0 && before.Available() >= threshold && after.Available() < threshold
 }
+
+// LowStockChange decides a SKU's low-stock flag as its level changes from
+// before to after: set (a new crossing, for one alert) when it fell below
+// threshold, cleared when a SKU flagged low (wasLow) is back at or above
+// it, left otherwise.
+func LowStockChange(before, after Level, threshold int64, wasLow bool) (crossed, cleared bool) {
+	switch {
+	case FellBelow(before, after, threshold):
+		return true, false
+	case wasLow && after.Available() >= threshold:
+		return false, true
+	}
+	return false, false
+}

@@ -45,3 +45,28 @@ func TestReleaseAndCommit(t *testing.T) {
 		t.Error("available must never be negative")
 	}
 }
+
+// The low-stock flag: set on a crossing below the threshold, cleared
+// when a flagged SKU is back, left otherwise; a threshold of 0 is off.
+func TestLowStockChange(t *testing.T) {
+	lvl := func(onHand, held int64) Level { return Level{OnHand: onHand, Held: held} }
+	for _, c := range []struct {
+		name             string
+		before, after    Level
+		threshold        int64
+		wasLow           bool
+		crossed, cleared bool
+	}{
+		{"falls below", lvl(10, 0), lvl(10, 8), 5, false, true, false},
+		{"stays above", lvl(10, 0), lvl(10, 4), 5, false, false, false},
+		{"stays below", lvl(10, 8), lvl(10, 9), 5, true, false, false},
+		{"back above", lvl(10, 8), lvl(20, 8), 5, true, false, true},
+		{"back at it", lvl(10, 8), lvl(13, 8), 5, true, false, true},
+		{"off", lvl(10, 0), lvl(10, 10), 0, false, false, false},
+	} {
+		crossed, cleared := LowStockChange(c.before, c.after, c.threshold, c.wasLow)
+		if crossed != c.crossed || cleared != c.cleared {
+			t.Errorf("%s: crossed %v cleared %v, want %v %v", c.name, crossed, cleared, c.crossed, c.cleared)
+		}
+	}
+}
