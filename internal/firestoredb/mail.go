@@ -76,7 +76,7 @@ func toMailDoc(m messages.Mail, now time.Time, builtIn bool) mailDoc {
 	d := mailDoc{To: m.To, From: m.From, ReplyTo: m.ReplyTo, Message: messageDoc{Subject: m.Subject, Text: m.Text, HTML: m.HTML},
 		OrderID: m.OrderID, Purpose: m.Purpose, CreatedAt: now}
 	if builtIn {
-		d.Delivery = &deliveryDoc{State: messages.StatePending, NextAttempt: optTime(now)}
+		d.Delivery = toDeliveryDoc(messages.Queued(now))
 	}
 	return d
 }
@@ -141,10 +141,9 @@ func (s *Mail) Finish(ctx context.Context, id string, d messages.Delivery) error
 }
 
 // claimDelivery takes a lease on the delivery record at field of the
-// document ref (read into doc) for an attempt, in one transaction: only a
-// record PENDING, or RETRY whose next attempt is due, is taken
-// (PROCESSING until leaseExpire, attempts + 1). A document without the
-// record counts as PENDING when absentDue, else as nothing to deliver.
+// document ref (read into doc) for an attempt, in one transaction, as
+// messages.Delivery.Claim decides. A document without the record counts
+// as PENDING when absentDue, else as nothing to deliver.
 func claimDelivery(ctx context.Context, client *firestore.Client, ref *firestore.DocumentRef, field string, doc any, now, leaseExpire time.Time, absentDue bool) (messages.Delivery, bool, error) {
 	var d messages.Delivery
 	var claimed bool
@@ -161,12 +160,9 @@ func claimDelivery(ctx context.Context, client *firestore.Client, ref *firestore
 		if d, has, err = deliveryAt(snap, field); err != nil || (!has && !absentDue) {
 			return err // no record: nothing to deliver
 		}
-		due := d.State == messages.StatePending || d.State == messages.StateRetry
-		if !due || (!d.NextAttempt.IsZero() && d.NextAttempt.After(now)) {
+		if d, claimed = d.Claim(now, leaseExpire); !claimed {
 			return nil
 		}
-		d.State, d.Attempts, d.StartTime, d.LeaseExpire, d.NextAttempt = messages.StateProcessing, d.Attempts+1, now, leaseExpire, time.Time{}
-		claimed = true
 		return tx.Update(ref, []firestore.Update{{Path: field, Value: toDeliveryDoc(d)}})
 	}, firestore.MaxAttempts(transactionAttempts))
 	if status.Code(err) == codes.NotFound {
@@ -196,9 +192,9 @@ func deliveryAt(snap *firestore.DocumentSnapshot, field string) (messages.Delive
 	return rec.delivery(), rec != nil, nil
 }
 
-// finishDelivery records an attempt's outcome at field: only over the
-// same attempt, PROCESSING (or ended ERROR by its lease running out: a
-// late answer is the better record).
+// finishDelivery records an attempt's outcome at field, in one
+// transaction, if messages.Delivery.Finish lets it replace the stored
+// record.
 func finishDelivery(ctx context.Context, client *firestore.Client, ref *firestore.DocumentRef, field string, d messages.Delivery) error {
 	err := client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(ref)
@@ -209,10 +205,11 @@ func finishDelivery(ctx context.Context, client *firestore.Client, ref *firestor
 		if err != nil {
 			return err
 		}
-		if cur.Attempts != d.Attempts || (cur.State != messages.StateProcessing && cur.State != messages.StateError) {
+		out, ok := cur.Finish(d)
+		if !ok {
 			return nil
 		}
-		return tx.Update(ref, []firestore.Update{{Path: field, Value: toDeliveryDoc(d)}})
+		return tx.Update(ref, []firestore.Update{{Path: field, Value: toDeliveryDoc(out)}})
 	}, firestore.MaxAttempts(transactionAttempts))
 	return wrap(err, "record the delivery of %s", ref.ID)
 }
@@ -256,9 +253,10 @@ func (s *Mail) Get(ctx context.Context, id string) (messages.Mail, messages.Deli
 	return doc.mail(id), doc.Delivery.delivery(), nil
 }
 
-// HandOver implements messages.ExtensionStore: a PENDING or RETRY mail
-// with a nextAttempt of the built-in sender's becomes RETRY without it,
-// in one transaction — a write the extension acts on.
+// HandOver implements messages.ExtensionStore, in one transaction, as
+// messages.Delivery.HandOver decides. It writes only the two fields the
+// decision changes (state, nextAttempt), so the rest of the record stays
+// as it was written.
 func (s *Mail) HandOver(ctx context.Context, id string) (bool, error) {
 	ref := s.client.Collection(MailCollection).Doc(id)
 	var handed bool
@@ -272,12 +270,11 @@ func (s *Mail) HandOver(ctx context.Context, id string) (bool, error) {
 		if err := snap.DataTo(&doc); err != nil {
 			return err
 		}
-		d := doc.Delivery.delivery()
-		if doc.Delivery == nil || (d.State != messages.StatePending && d.State != messages.StateRetry) || d.NextAttempt.IsZero() {
+		var d messages.Delivery // a mail without a record reads as PENDING, never scheduled
+		if d, handed = doc.Delivery.delivery().HandOver(); !handed {
 			return nil
 		}
-		handed = true
-		return tx.Update(ref, []firestore.Update{{Path: "delivery.state", Value: messages.StateRetry}, {Path: "delivery.nextAttempt", Value: nil}})
+		return tx.Update(ref, []firestore.Update{{Path: "delivery.state", Value: d.State}, {Path: "delivery.nextAttempt", Value: optTime(d.NextAttempt)}})
 	}, firestore.MaxAttempts(transactionAttempts))
 	return handed, wrap(err, "hand over mail %s", id)
 }
@@ -302,7 +299,8 @@ func dueIDs(ctx context.Context, col *firestore.CollectionRef, field string, bef
 	return ids, nil
 }
 
-// Expire implements messages.MailStore.
+// Expire implements messages.MailStore and messages.ExtensionStore, in
+// one transaction, as messages.Delivery.Expire decides.
 func (s *Mail) Expire(ctx context.Context, id string, now time.Time, why string) (messages.Mail, bool, error) {
 	ref := s.client.Collection(MailCollection).Doc(id)
 	var m messages.Mail
@@ -318,11 +316,10 @@ func (s *Mail) Expire(ctx context.Context, id string, now time.Time, why string)
 			return err
 		}
 		m = doc.mail(id)
-		d := doc.Delivery.delivery()
-		if d.State != messages.StateProcessing || d.LeaseExpire.IsZero() || d.LeaseExpire.After(now) {
+		d, ok := doc.Delivery.delivery().Expire(now, why)
+		if !ok {
 			return nil
 		}
-		d.State, d.Error, d.EndTime, d.LeaseExpire = messages.StateError, why, now, time.Time{}
 		ended = true
 		return tx.Update(ref, []firestore.Update{{Path: "delivery", Value: toDeliveryDoc(d)}})
 	}, firestore.MaxAttempts(transactionAttempts))
