@@ -87,6 +87,19 @@ func TestOwnerEditsPromotions(t *testing.T) {
 	if changes, _ := a.Firestore.Collection("promotionChanges").Where("promotionId", "==", id).Documents(ctx).GetAll(); len(changes) != 2 {
 		t.Errorf("change records after the end: %d", len(changes))
 	}
+
+	// A stored promotion that cannot be read is listed with why, and can
+	// be ended all the same (inactive, its first form kept in the record).
+	broken := testenv.ID("broken")
+	if _, err := a.Firestore.Collection("promotions").Doc(broken).Set(ctx, map[string]any{"name": "Broken", "active": false, "kind": "percent_off_order", "percent": int64(400)}); err != nil {
+		t.Fatal(err)
+	}
+	if ps := promotionsNamed(t, a, who, broken); len(ps) != 1 || ps[0].Malformed == "" {
+		t.Errorf("a malformed promotion listed: %+v", ps)
+	}
+	if _, err := cmd.EndPromotion(ctx, who, owners.EndPromotion{RequestID: testenv.ID("end"), ID: broken}); err != nil {
+		t.Errorf("ending a malformed promotion: %v", err)
+	}
 }
 
 // promotionsNamed lists the owner's promotions with id.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/storefront"
+	"github.com/readyplanner/oms/internal/stripepay"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
@@ -53,6 +54,16 @@ func TestOwnerCommandsAreSafeToRepeat(t *testing.T) {
 		t.Fatalf("ten repeats of one request: %d refunds at Stripe, %d receipts, %d on the order", len(got), len(receiptsOf(t, o.ID)), len(o.Payment.Refunds))
 	}
 	t.Logf("ten concurrent refundOrder calls with one requestId: all answered refund 1 in %s; Stripe refunds 1, QuickBooks receipts 1", took.Round(time.Millisecond))
+
+	// The same request again while Stripe is down: the first answer, and
+	// nothing asked of Stripe.
+	live := r.a.Payments.Intents
+	r.a.Payments.Intents = stripepay.NotConfigured{}
+	again := refund(map[string]any{"requestId": id, "amount": 500, "reason": "scuffed"})
+	r.a.Payments.Intents = live
+	if again.status != 200 || again.Result.Refund.N != 1 {
+		t.Errorf("the same request with Stripe down: %d %+v", again.status, again.Error)
+	}
 
 	// The same id with other input is no repeat of it.
 	if ans := refund(map[string]any{"requestId": id, "amount": 600, "reason": "scuffed"}); ans.Error.Status != "INVALID_ARGUMENT" || !hasReason(ans.Error.Details, order.ReasonRequestReused, "requestId") {

@@ -93,8 +93,10 @@ func (a *Alerts) Resolve(ctx context.Context, kind string) (int, error) {
 		return 0, wrap(err, "find open %s alerts", kind)
 	}
 	for _, s := range snaps {
-		if _, err := s.Ref.Update(ctx, []firestore.Update{{Path: "resolvedAt", Value: a.now().UTC()}}); err != nil {
-			return 0, wrap(err, "resolve alert %s", s.Ref.ID)
+		// Each in a transaction that leaves an alert resolved meanwhile
+		// (by the owner) with its first resolution.
+		if _, err := a.ResolveOne(ctx, s.Ref.ID, a.now().UTC()); err != nil {
+			return 0, err
 		}
 	}
 	return len(snaps), nil

@@ -83,7 +83,7 @@ func (c *Catalog) EditSKU(ctx context.Context, requestID, command, hash, actor, 
 		}
 		cur, err := c.checkouts.decodeSKU(id, snaps[0].Data())
 		if err != nil {
-			return err
+			cur = catalog.SKU{ID: id} // its pricing is what is malformed, or is written over: the change repairs it
 		}
 		if snaps[1].Exists() {
 			if h, _ := snaps[1].Data()["hash"].(string); h != hash {
@@ -101,7 +101,7 @@ func (c *Catalog) EditSKU(ctx context.Context, requestID, command, hash, actor, 
 			return err
 		}
 		return tx.Create(rec, map[string]any{"sku": id, "command": command, "hash": hash, "actor": actor, "at": c.checkouts.orders.now().UTC(),
-			"before": skuPricingDoc(cur), "after": after})
+			"before": snaps[0].Data(), "after": after})
 	}, firestore.MaxAttempts(transactionAttempts))
 	if e := apperr.As(err); e != nil && e.Err == nil {
 		return catalog.SKU{}, err

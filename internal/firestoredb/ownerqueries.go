@@ -37,7 +37,7 @@ func parseCursor(c string) (time.Time, string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	at, id, ok := strings.Cut(string(b), "|")
 	n, perr := strconv.ParseInt(at, 10, 64)
-	if err != nil || !ok || perr != nil || id == "" {
+	if err != nil || !ok || perr != nil || id == "" || strings.Contains(id, "/") {
 		return time.Time{}, "", apperr.New(apperr.Invalid, "cursor is not one a page answered").Because(order.ReasonMalformed).On("cursor")
 	}
 	return time.Unix(0, n).UTC(), id, nil

@@ -77,13 +77,13 @@ func (p *Promotions) Edit(ctx context.Context, requestID, command, hash, actor, 
 		if err != nil {
 			return err
 		}
-		var cur promotion.Promotion
+		cur := promotion.Promotion{ID: id}
 		var before map[string]any
 		if snaps[0].Exists() {
 			before = snaps[0].Data()
-			if cur, err = p.decode(id, before); err != nil {
-				return err
-			}
+			if decoded, err := p.decode(id, before); err == nil {
+				cur = decoded
+			} // a malformed one is replaced or ended all the same: before keeps it
 		}
 		if snaps[1].Exists() {
 			if h, _ := snaps[1].Data()["hash"].(string); h != hash {
@@ -130,10 +130,11 @@ func (p *Promotions) List(ctx context.Context) ([]owner.PromotionUsage, error) {
 	out := make([]owner.PromotionUsage, 0, len(snaps))
 	for i, s := range snaps {
 		pr, err := p.decode(s.Ref.ID, s.Data())
+		u := owner.PromotionUsage{Promotion: pr, Redemptions: count(counters[i], "total")}
 		if err != nil {
-			return nil, err
+			u.Promotion, u.Malformed = promotion.Promotion{ID: s.Ref.ID, Name: str(s.Data()["name"])}, err.Error()
 		}
-		out = append(out, owner.PromotionUsage{Promotion: pr, Redemptions: count(counters[i], "total")})
+		out = append(out, u)
 	}
 	return out, nil
 }

@@ -261,13 +261,21 @@ func (o *Operations) Refund(ctx context.Context, who *identity.Identity, c Refun
 		cents = *amount
 	}
 	req := order.Request{ID: c.RequestID, Command: CommandRefund, Hash: order.RequestHash(CommandRefund, orderID, cents, c.Full, reason), Actor: actor(who)}
+	cur, err := o.Orders.Get(ctx, orderID)
+	if err != nil {
+		return nil, order.Refund{}, err
+	}
+	if prev, seen, err := cur.Requested(req.ID, req.Command, req.Hash); seen || err != nil {
+		made, _ := cur.RefundOf(prev.Refund)
+		return cur, made, err // the same act again: nothing is asked of Stripe
+	}
 	// What is left to refund is Stripe's word: refunds made in its
 	// dashboard count.
 	if _, err := o.Money.SyncRefunds(ctx, orderID); err != nil {
 		return nil, order.Refund{}, err
 	}
 	var made order.Refund
-	cur, _, err := o.Orders.Update(ctx, orderID, func(ord *order.Order) (bool, error) {
+	cur, _, err = o.Orders.Update(ctx, orderID, func(ord *order.Order) (bool, error) {
 		prev, seen, err := ord.Requested(req.ID, req.Command, req.Hash)
 		if err != nil {
 			return false, err

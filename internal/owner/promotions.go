@@ -37,6 +37,9 @@ type EndPromotion struct {
 type PromotionUsage struct {
 	Promotion   promotion.Promotion
 	Redemptions int64
+	// Malformed says why a stored promotion cannot be read (the checkout
+	// refuses to price while it is active): save it again, or end it.
+	Malformed string
 }
 
 // PromotionStore saves promotions as the owner edits them.

@@ -135,7 +135,7 @@ func (r *Reads) Counts(ctx context.Context, who *identity.Identity) ([]StateCoun
 
 // Search finds orders by what the owner types: an order id (exactly), an
 // email (the customer's, any case or plus-address the store folds), or
-// the start of a customer's name.
+// the start of a customer's name as typed (case-sensitive).
 func (r *Reads) Search(ctx context.Context, who *identity.Identity, text string) ([]*order.Order, error) {
 	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
 		return nil, err
@@ -146,13 +146,13 @@ func (r *Reads) Search(ctx context.Context, who *identity.Identity, text string)
 		return nil, apperr.New(apperr.Invalid, "say what to search for: an order id, an email or a name").Because(order.ReasonRequired).On("text")
 	case order.ValidID(strings.ToUpper(text)) == nil:
 		o, err := r.Orders.Get(ctx, strings.ToUpper(text))
-		if apperr.CodeOf(err) == apperr.NotFound {
-			return nil, nil
+		if err == nil {
+			return []*order.Order{o}, nil
 		}
-		if err != nil {
+		if apperr.CodeOf(err) != apperr.NotFound {
 			return nil, err
 		}
-		return []*order.Order{o}, nil
+		// No such order: a name that looks like an order id ("Schwarzkampf").
 	case strings.Contains(text, "@"):
 		return r.Orders.ByMailbox(ctx, r.Mailbox(text), DefaultPage)
 	}
