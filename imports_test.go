@@ -24,7 +24,7 @@ const firestoreSDK = "cloud.google.com/go/firestore"
 var firestoreExceptions = map[string]string{
 	"internal/app":     "the wiring: it makes the one client and hands it to the stores",
 	"internal/testenv": "the tests' emulator: it hands tests a client to it",
-	"internal/seed":    "products have no store yet; the seed writes them (firestoredb's writepath test says the same) and is handed the client",
+	"internal/seed":    "the seed is handed the client (it writes through the stores)",
 }
 
 // useCases are the use-case packages (README's layout); adapters are the

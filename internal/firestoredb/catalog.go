@@ -13,13 +13,18 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// ProductsCollection holds the catalog's products: products/{id} =
+// {name, description, active, skus}.
+const ProductsCollection = "products"
+
 // SKUChangesCollection records every change the owner made to a SKU's
 // pricing: skuChanges/{requestId} = {sku, command, hash, actor, at,
 // before, after}.
 const SKUChangesCollection = "skuChanges"
 
-// Catalog is the one writer of the catalog's SKUs: the seed saves them
-// whole, the owner changes their pricing (price, sale, availability).
+// Catalog is the one writer of the catalog, its products and SKUs: the
+// seed saves them whole, the owner changes SKUs' pricing (price, sale,
+// availability).
 type Catalog struct {
 	client    *firestore.Client
 	checkouts *Checkouts // reads SKUs as the checkout does
@@ -43,6 +48,13 @@ func skuPricingDoc(s catalog.SKU) map[string]any {
 		doc["sale"] = map[string]any{"price": moneyDoc(s.Sale.Price), "startsAt": s.Sale.StartsAt.UTC(), "endsAt": s.Sale.EndsAt.UTC()}
 	}
 	return doc
+}
+
+// SaveProduct writes products/{id}, replacing what was there (the demo
+// seed writes its products with it).
+func (c *Catalog) SaveProduct(ctx context.Context, id, name, description string, skus []string) error {
+	_, err := c.client.Collection(ProductsCollection).Doc(id).Set(ctx, map[string]any{"name": name, "description": description, "active": true, "skus": skus})
+	return wrap(err, "save product %s", id)
 }
 
 // SaveSKU writes s as skus/{s.ID}, replacing what was there, in the form

@@ -44,8 +44,7 @@ var writers = map[string]struct {
 	IntegrationsCollection:              {"QuickBooksTokens", []string{"internal/firestoredb/qbtokens.go", "internal/firestoredb/qbconnect.go"}},
 	IntegrationsCollection + "/*/" + connectKeysCollection: {"QuickBooksTokens", []string{"internal/firestoredb/qbconnect.go"}},
 	IntegrationsCollection + "/*/" + statesCollection:      {"QuickBooksTokens", []string{"internal/firestoredb/qbconnect.go"}},
-	// Products have no store yet: the demo seed is their only writer.
-	"products":           {"the seed", []string{"internal/seed/seed.go"}},
+	ProductsCollection:   {"Catalog", []string{"internal/firestoredb/catalog.go"}},
 	SKUsCollection:       {"Catalog", []string{"internal/firestoredb/catalog.go"}},
 	SKUChangesCollection: {"Catalog", []string{"internal/firestoredb/catalog.go"}},
 }

@@ -64,35 +64,6 @@ var skus = []sku{
 func Seed(ctx context.Context, c *firestore.Client, now time.Time) (Report, error) {
 	var r Report
 	day := now.UTC().Truncate(24 * time.Hour)
-	bw := c.BulkWriter(ctx)
-	var jobs []*firestore.BulkWriterJob
-	set := func(ref *firestore.DocumentRef, data map[string]any) error {
-		j, err := bw.Set(ref, data)
-		jobs = append(jobs, j)
-		return err
-	}
-
-	for _, p := range products {
-		var ids []string
-		for _, s := range skus {
-			if s.product == p.id {
-				ids = append(ids, s.id)
-			}
-		}
-		if err := set(c.Collection("products").Doc(p.id), map[string]any{
-			"name": p.name, "description": p.description, "active": true, "skus": ids,
-		}); err != nil {
-			return r, err
-		}
-		r.Products++
-	}
-	bw.End()
-	for _, j := range jobs {
-		if _, err := j.Results(); err != nil {
-			return r, fmt.Errorf("seed: %w", err)
-		}
-	}
-
 	// Promotions and stock through their stores, the only writers of
 	// their collections. Stock only where there is none: a re-seed keeps
 	// holds and counts.
@@ -106,6 +77,18 @@ func Seed(ctx context.Context, c *firestore.Client, now time.Time) (Report, erro
 	}
 	stock := firestoredb.NewCheckouts(orders, time.UTC)
 	cat := firestoredb.NewCatalog(stock)
+	for _, p := range products {
+		var ids []string
+		for _, s := range skus {
+			if s.product == p.id {
+				ids = append(ids, s.id)
+			}
+		}
+		if err := cat.SaveProduct(ctx, p.id, p.name, p.description, ids); err != nil {
+			return r, fmt.Errorf("seed: %w", err)
+		}
+		r.Products++
+	}
 	for _, s := range skus {
 		k := catalog.SKU{ID: s.id, ProductID: s.product, Name: s.name, Active: true, Price: money.New(s.price, "USD"),
 			Fulfillment: catalog.Fulfillment(s.kind), WeightGrams: int64(s.weightGrams), SizeMM: [3]int64{int64(s.sizeMM[0]), int64(s.sizeMM[1]), int64(s.sizeMM[2])}, QuickBooksItem: s.qbItem, MaxPerOrder: 10}
