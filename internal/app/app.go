@@ -185,14 +185,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		sessions, intents = stripepay.Payments{API: api}, stripepay.Payments{API: api}
 	}
+	commits := &checkout.Commits{Orders: a.Orders, Promotions: a.Promos, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
 	a.Payments = &payments.Service{Orders: a.Orders, Recorder: a.WebhookEvents, Alerts: a.Alerts, Payable: a.Parts.Printable,
-		Sessions: sessions, Intents: intents, SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins, Now: o.Now}
+		Redemptions: commits, Sessions: sessions, Intents: intents, SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins, Now: o.Now}
 	a.Customers = &checkout.Customers{Orders: a.Orders, Promotions: a.Promos, Sessions: a.Payments, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
-	// The one port set after construction, and why: the customer's
-	// changes close the open session (payments), and a new session
-	// commits the customer's redemptions (checkout) — each needs the
-	// other.
-	a.Payments.Redemptions = a.Customers
 	a.Checkout = &checkout.Service{Store: a.Checkouts, Customers: a.Customers, Sessions: a.Payments, Currency: cfg.Currency,
 		HoldTTL: cfg.HoldTTL, MaxPerLine: cfg.MaxPerLine, Now: o.Now}
 	se := shipengine.New(shipengine.Options{BaseURL: cfg.ShipEngineURL, APIKey: cfg.Secret(ShipEngineKey).Reveal()})
@@ -212,14 +208,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			return nil, fmt.Errorf("app: %w", err)
 		}
 	}
-	a.Callables = &callable.Server{Project: cfg.ProjectID, Origins: cfg.StorefrontOrigins, Tokens: tokens,
-		EnforceAppCheck: cfg.EnforceAppCheck, Logger: a.Log, Now: o.Now}
+	var appCheck callable.AppCheckVerifier // nil unless App Check is enforced
 	if cfg.EnforceAppCheck {
-		if a.Callables.AppCheck, err = firebaseauth.NewAppCheck(ctx, fb); err != nil {
+		ac, err := firebaseauth.NewAppCheck(ctx, fb)
+		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("app: %w", err)
 		}
+		appCheck = ac
 	}
+	a.Callables = &callable.Server{Project: cfg.ProjectID, Origins: cfg.StorefrontOrigins, Tokens: tokens, AppCheck: appCheck,
+		EnforceAppCheck: cfg.EnforceAppCheck, Logger: a.Log, Now: o.Now}
 
 	a.Messages = &messages.Alerts{Alerts: a.Alerts}
 	a.Flow = orderflow.New(a.Orders, o.Now, a.Messages.StepFailed)

@@ -245,6 +245,21 @@ func (c *Customers) own(ctx context.Context, uid, orderID string) (*order.Order,
 // Committing the same pricing again redeems nothing more (only onCommit
 // runs).
 func (c *Customers) CommitRedemptions(ctx context.Context, orderID string, onCommit func(*order.Order) (bool, error)) (repriced bool, err error) {
+	return (&Commits{Orders: c.Orders, Promotions: c.Promotions, PlusAddressing: c.PlusAddressing, Now: c.Now}).CommitRedemptions(ctx, orderID, onCommit)
+}
+
+// Commits commits orders' redemptions as they go to payment: payments'
+// Committer, which needs nothing of payments (so that payments gets it at
+// construction; Customers, which closes sessions, needs payments).
+type Commits struct {
+	Orders         OrderStore
+	Promotions     PromotionStore
+	PlusAddressing bool
+	Now            func() time.Time
+}
+
+// CommitRedemptions is Customers.CommitRedemptions.
+func (c *Commits) CommitRedemptions(ctx context.Context, orderID string, onCommit func(*order.Order) (bool, error)) (repriced bool, err error) {
 	promos, err := c.Promotions.Active(ctx)
 	if err != nil {
 		return false, err
