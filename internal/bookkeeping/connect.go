@@ -37,9 +37,10 @@ type Connection struct {
 type Connector interface {
 	// AuthorizeURL is Intuit's consent page for state.
 	AuthorizeURL(state string) string
-	// UseConnectKey spends a one-time connect key (PERMISSION_DENIED if
-	// it is unknown, used or expired).
-	UseConnectKey(ctx context.Context, key string) error
+	// UseConnectKey spends a one-time connect key, live deciding from its
+	// expiry whether it could be used (PERMISSION_DENIED if it is
+	// unknown, used or expired).
+	UseConnectKey(ctx context.Context, key string, live func(expiresAt time.Time) bool) error
 	// UseState records a consent's nonce; FAILED_PRECONDITION the second
 	// time.
 	UseState(ctx context.Context, nonce string, expires time.Time) error
@@ -62,6 +63,10 @@ type Connect struct {
 // errNoApp is the connect flow's answer without the Intuit app's
 // credentials.
 var errNoApp = apperr.New(apperr.FailedPrecondition, "QuickBooks is not configured: set QUICKBOOKS_CLIENT_ID and QUICKBOOKS_CLIENT_SECRET")
+
+// ConnectKeyLive decides whether a one-time connect key that expires at
+// expiresAt may still be used at now (it is spent either way).
+func ConnectKeyLive(expiresAt, now time.Time) bool { return now.Before(expiresAt) }
 
 // OwnerProof is how a request to connect QuickBooks proves it is the
 // owner's: a Firebase ID token carrying the admin claim, or a one-time
@@ -93,7 +98,7 @@ func (s *Service) StartConnect(ctx context.Context, p OwnerProof) (authorizeURL 
 		}
 		log.Info().Str("uid", id.UID).Msg("quickbooksConnect by the owner's account")
 	case p.ConnectKey != "":
-		if err := c.Connector.UseConnectKey(ctx, p.ConnectKey); err != nil {
+		if err := c.Connector.UseConnectKey(ctx, p.ConnectKey, func(exp time.Time) bool { return ConnectKeyLive(exp, s.Now()) }); err != nil {
 			return "", time.Time{}, err
 		}
 		log.Info().Msg("quickbooksConnect by a one-time key")

@@ -37,3 +37,16 @@ func TestStates(t *testing.T) {
 		}
 	}
 }
+
+// A one-time connect key is usable only before it expires.
+func TestConnectKeyLive(t *testing.T) {
+	at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		expires time.Time
+		want    bool
+	}{{at.Add(time.Second), true}, {at, false}, {at.Add(-time.Minute), false}, {time.Time{}, false}} {
+		if got := ConnectKeyLive(c.expires, at); got != c.want {
+			t.Errorf("a key expiring %s at %s: live %v, want %v", c.expires, at, got, c.want)
+		}
+	}
+}

@@ -41,34 +41,36 @@ func (t *QuickBooksTokens) MintConnectKey(ctx context.Context, ttl time.Duration
 // errBadConnectKey does not say which of unknown, used or expired it was.
 var errBadConnectKey = apperr.New(apperr.PermissionDenied, "this connect link is unknown, already used or expired: make a new one")
 
-// UseConnectKey spends a one-time connect key: it succeeds once per key,
-// before the key expires.
-func (t *QuickBooksTokens) UseConnectKey(ctx context.Context, key string) error {
+// UseConnectKey spends a one-time connect key: the key is deleted (found
+// or not, usable or not) and live decides from its expiry whether it
+// could be used (bookkeeping.ConnectKeyLive). Unknown, used and expired
+// keys answer alike.
+func (t *QuickBooksTokens) UseConnectKey(ctx context.Context, key string, live func(expiresAt time.Time) bool) error {
 	if key == "" || len(key) > 128 {
 		return errBadConnectKey
 	}
 	ref := t.ref().Collection(connectKeysCollection).Doc(keyID(key))
+	var usable bool
 	err := t.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(ref)
 		if status.Code(err) == codes.NotFound {
-			return errBadConnectKey
+			usable = false
+			return nil
 		}
 		if err != nil {
 			return err
 		}
 		exp, _ := snap.Data()["expiresAt"].(time.Time)
-		if err := tx.Delete(ref); err != nil {
-			return err
-		}
-		if !t.now().Before(exp) {
-			return errBadConnectKey
-		}
-		return nil
+		usable = live(exp)
+		return tx.Delete(ref)
 	}, firestore.MaxAttempts(transactionAttempts))
-	if apperr.As(err) != nil {
-		return err
+	if err != nil {
+		return wrap(err, "spend the QuickBooks connect key")
 	}
-	return wrap(err, "spend the QuickBooks connect key")
+	if !usable {
+		return errBadConnectKey
+	}
+	return nil
 }
 
 // errStateUsed: the callback already ran for this consent (a reload, or
@@ -95,9 +97,9 @@ type Connection struct {
 // Status reads the connection; a never-connected store answers an empty
 // Connection.
 func (t *QuickBooksTokens) Status(ctx context.Context) (Connection, error) {
-	d, err := t.read(ctx)
-	if err != nil && apperr.CodeOf(err) != apperr.FailedPrecondition {
+	r, err := t.LoadTokens(ctx)
+	if err != nil {
 		return Connection{}, err
 	}
-	return Connection{RealmID: d.RealmID, Connected: err == nil, DisconnectedReason: d.DisconnectedReason, UpdatedAt: d.UpdatedAt}, nil
+	return Connection{RealmID: r.RealmID, Connected: r.Exists && r.Connected, DisconnectedReason: r.DisconnectedReason, UpdatedAt: r.UpdatedAt}, nil
 }

@@ -64,45 +64,6 @@ func (t *QuickBooksTokens) Connect(ctx context.Context, realm string, ts bookkee
 	return wrap(err, "store the QuickBooks connection")
 }
 
-// Connected reports the realm and whether calls can be made now.
-func (t *QuickBooksTokens) Connected(ctx context.Context) (string, bool, error) {
-	st, err := t.Status(ctx)
-	return st.RealmID, st.Connected, err
-}
-
-// Realm returns the company's realm id: the connected one, or the one
-// last connected while the connection waits to be reconnected (its
-// webhooks are still recorded).
-func (t *QuickBooksTokens) Realm(ctx context.Context) (string, error) {
-	d, err := t.read(ctx)
-	if d.RealmID != "" && errors.Is(err, bookkeeping.ErrNotConnected) {
-		err = nil
-	}
-	return d.RealmID, err
-}
-
-// errDisconnected: QuickBooks is not connected (never, or its refresh
-// token died): nothing can be sent until the owner connects it again.
-var errDisconnected = bookkeeping.ErrNotConnected
-
-func (t *QuickBooksTokens) read(ctx context.Context) (qbDoc, error) {
-	snap, err := t.ref().Get(ctx)
-	if status.Code(err) == codes.NotFound {
-		return qbDoc{}, errDisconnected
-	}
-	if err != nil {
-		return qbDoc{}, wrap(err, "read the QuickBooks connection")
-	}
-	var d qbDoc
-	if err := snap.DataTo(&d); err != nil {
-		return qbDoc{}, err
-	}
-	if d.Status != "connected" {
-		return d, errDisconnected
-	}
-	return d, nil
-}
-
 func (d qbDoc) record() bookkeeping.TokenRecord {
 	return bookkeeping.TokenRecord{Exists: true, RealmID: d.RealmID, Connected: d.Status == "connected", DisconnectedReason: d.DisconnectedReason,
 		AccessToken: d.AccessToken, AccessExpiresAt: d.AccessExpiresAt, RefreshToken: d.RefreshToken, RefreshExpiresAt: d.RefreshExpiresAt,

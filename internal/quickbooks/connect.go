@@ -36,9 +36,9 @@ func ValidRealm(s string) bool { return realmRE.MatchString(s) }
 
 // ConnectionStore keeps the connection (firestoredb.QuickBooksTokens).
 type ConnectionStore interface {
-	UseConnectKey(ctx context.Context, key string) error
+	UseConnectKey(ctx context.Context, key string, live func(expiresAt time.Time) bool) error
 	UseState(ctx context.Context, nonce string, expires time.Time) error
-	Connected(ctx context.Context) (realm string, connected bool, err error)
+	LoadTokens(ctx context.Context) (bookkeeping.TokenRecord, error)
 	// Connect stores a new connection, replacing any earlier one.
 	Connect(ctx context.Context, realm string, ts TokenSet) error
 }
@@ -60,8 +60,8 @@ func (c Connector) AuthorizeURL(state string) string {
 }
 
 // UseConnectKey implements bookkeeping.Connector.
-func (c Connector) UseConnectKey(ctx context.Context, key string) error {
-	return c.Store.UseConnectKey(ctx, key)
+func (c Connector) UseConnectKey(ctx context.Context, key string, live func(expiresAt time.Time) bool) error {
+	return c.Store.UseConnectKey(ctx, key, live)
 }
 
 // UseState implements bookkeeping.Connector.
@@ -71,8 +71,8 @@ func (c Connector) UseState(ctx context.Context, nonce string, expires time.Time
 
 // Status implements bookkeeping.Connector.
 func (c Connector) Status(ctx context.Context) (bookkeeping.Connection, error) {
-	realm, ok, err := c.Store.Connected(ctx)
-	return bookkeeping.Connection{RealmID: realm, Connected: ok}, err
+	r, err := c.Store.LoadTokens(ctx)
+	return bookkeeping.Connection{RealmID: r.RealmID, Connected: r.Exists && r.Connected}, err
 }
 
 // Connect implements bookkeeping.Connector: the code is exchanged with the
