@@ -67,6 +67,8 @@ type Client struct {
 
 	mu    sync.Mutex
 	cache map[[32]byte]cached
+
+	buying keyLocks // labels.go: one purchase per rate at a time
 }
 
 type cached struct {
@@ -120,6 +122,10 @@ type RatesQuery struct {
 	Package    shipping.Package
 	CarrierIDs []string
 	ShipDate   time.Time
+	// ExternalShipmentID, if set, is our own id for the shipment the
+	// rates are quoted on (and a label bought from one of them): such a
+	// label is found with LabelByExternalShipmentID.
+	ExternalShipmentID string
 }
 
 func grams(g int64) Weight { return Weight{Value: json.Number(strconv.FormatInt(g, 10)), Unit: "gram"} }
@@ -135,7 +141,7 @@ func dims(p shipping.Package) *Dimensions {
 // Rates returns the valid rates for the shipment (POST /v1/rates).
 func (c *Client) Rates(ctx context.Context, q RatesQuery) ([]shipping.Rate, error) {
 	req := RatesRequest{
-		Shipment: Shipment{ShipTo: ToWire(q.To), ShipFrom: ToWire(q.From), Packages: []WirePackage{{Weight: grams(q.Package.WeightGrams), Dimensions: dims(q.Package)}},
+		Shipment: Shipment{ExternalShipmentID: q.ExternalShipmentID, ShipTo: ToWire(q.To), ShipFrom: ToWire(q.From), Packages: []WirePackage{{Weight: grams(q.Package.WeightGrams), Dimensions: dims(q.Package)}},
 			ValidateAddress: "no_validation", ShipDate: shipDate(q.ShipDate)},
 		RateOptions: RateOptions{CarrierIDs: q.CarrierIDs},
 	}
@@ -266,7 +272,16 @@ func (c *Client) post(ctx context.Context, path string, body, out any) error {
 }
 
 func (c *Client) once(ctx context.Context, path string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	return c.send(ctx, http.MethodPost, path, body)
+}
+
+// send makes one request; body nil sends none.
+func (c *Client) send(ctx context.Context, method, path string, body []byte) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return nil, err
 	}

@@ -83,11 +83,12 @@ type WirePackage struct {
 
 // Shipment is the shipment of POST /v1/rates.
 type Shipment struct {
-	ShipTo          WireAddress   `json:"ship_to"`
-	ShipFrom        WireAddress   `json:"ship_from"`
-	Packages        []WirePackage `json:"packages"`
-	ValidateAddress string        `json:"validate_address,omitempty"`
-	ShipDate        string        `json:"ship_date,omitempty"`
+	ExternalShipmentID string        `json:"external_shipment_id,omitempty"` // ours, max 50 characters
+	ShipTo             WireAddress   `json:"ship_to"`
+	ShipFrom           WireAddress   `json:"ship_from"`
+	Packages           []WirePackage `json:"packages"`
+	ValidateAddress    string        `json:"validate_address,omitempty"`
+	ShipDate           string        `json:"ship_date,omitempty"`
 }
 
 // RateOptions of POST /v1/rates; CarrierIDs is required.

@@ -26,15 +26,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/readyplanner/oms/internal/fakehold"
 	"github.com/readyplanner/oms/internal/shipengine"
 )
 
 // Request is one request the fake received.
 type Request struct {
-	Path string
-	Key  string
-	Body []byte
-	At   time.Time
+	Method string
+	Path   string
+	Query  string // the raw query of a GET
+	Key    string
+	Body   []byte
+	At     time.Time
 }
 
 // Server is a running fake.
@@ -51,6 +54,8 @@ type Server struct {
 	now        func() time.Time
 	srv        *http.Server
 	rateSerial int
+	holds      fakehold.Set
+	lab        labelState // labels.go
 }
 
 // Start serves a fake on a free loopback port. key is the API key it
@@ -65,6 +70,7 @@ func Start(key string) (*Server, error) {
 	mux.HandleFunc("POST /v1/addresses/validate", s.wrap(s.validate))
 	mux.HandleFunc("POST /v1/rates", s.wrap(s.rates))
 	mux.HandleFunc("POST /v1/rates/estimate", s.wrap(s.estimate))
+	s.labelRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "shipengine", "validation", "not_found", "The requested resource was not found.")
 	})
@@ -125,10 +131,17 @@ func writeError(w http.ResponseWriter, status int, source, typ, code, msg string
 }
 
 func (s *Server) wrap(h func(w http.ResponseWriter, body []byte)) http.HandlerFunc {
+	return s.wrapRequest(func(w http.ResponseWriter, _ *http.Request, body []byte) { h(w, body) })
+}
+
+// wrapRequest is wrap for handlers that read the request's path or query.
+// A request with a body must be JSON; the answer of a request matching a
+// HoldNext is held after the handler acted.
+func (s *Server) wrapRequest(h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 		s.mu.Lock()
-		s.requests = append(s.requests, Request{Path: r.URL.Path, Key: r.Header.Get("API-Key"), Body: body, At: s.now()})
+		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Key: r.Header.Get("API-Key"), Body: body, At: s.now()})
 		latency := s.latency
 		var fail int
 		if s.fail429 > 0 {
@@ -152,10 +165,16 @@ func (s *Server) wrap(h func(w http.ResponseWriter, body []byte)) http.HandlerFu
 			writeError(w, http.StatusTooManyRequests, "shipengine", "system", "rate_limit_exceeded", "You have exceeded the rate limit. Please see https://www.shipengine.com/docs/rate-limits")
 		case fail == 500:
 			writeError(w, http.StatusInternalServerError, "shipengine", "system", "unspecified", "An unknown error has occurred.")
-		case !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json"):
+		case len(body) > 0 && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json"):
 			writeError(w, http.StatusBadRequest, "shipengine", "validation", "invalid_field_value", "Content-Type must be application/json")
 		default:
-			h(w, body)
+			if hold := s.holds.Take(r.Method, r.URL.Path, body); hold != nil {
+				held := fakehold.NewWriter()
+				h(held, r, body)
+				hold.Wait(held, w)
+				return
+			}
+			h(w, r, body)
 		}
 	}
 }
@@ -432,10 +451,11 @@ func (s *Server) rates(w http.ResponseWriter, body []byte) {
 	}
 	ship := s.shipDate(in.Shipment.ShipDate)
 	rates := s.quote(in.RateOptions.CarrierIDs, g, in.Shipment.ShipFrom.PostalCode, in.Shipment.ShipTo.PostalCode, ship, true)
+	shipmentID := "se-" + strconv.Itoa(int(hash(requestID())%1000000))
+	s.rememberRates(shipmentID, in.Shipment, ship, rates)
 	// The answer is the shipment ShipEngine created (every field its
 	// schema requires) with the rate_response.
 	now := s.now().UTC().Format("2006-01-02T15:04:05.000Z")
-	shipmentID := "se-" + strconv.Itoa(int(hash(requestID())%1000000))
 	packages := make([]map[string]any, len(in.Shipment.Packages))
 	for i, p := range in.Shipment.Packages {
 		pkg := map[string]any{"package_code": "package", "weight": p.Weight, "insured_value": map[string]any{"currency": "usd", "amount": json.Number("0.0")}}
