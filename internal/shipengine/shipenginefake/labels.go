@@ -311,8 +311,8 @@ func (s *Server) labelAnswer(l *soldLabel) map[string]any {
 	}
 	pkg := l.rate.shipment.Packages
 	packages := make([]map[string]any, 0, len(pkg))
-	for i, p := range pkg {
-		e := map[string]any{"package_code": "package", "weight": p.Weight, "tracking_number": l.tracking, "sequence": i + 1,
+	for _, p := range pkg {
+		e := map[string]any{"package_code": "package", "weight": p.Weight, "tracking_number": l.tracking,
 			"insured_value": map[string]any{"currency": "usd", "amount": json.Number("0.0")}}
 		if p.Dimensions != nil {
 			e["dimensions"] = p.Dimensions
