@@ -144,7 +144,7 @@ func (c *Client) BuyLabel(ctx context.Context, rateID string, o LabelOptions) (L
 		return Label{}, err
 	}
 	path := "/v1/labels/rates/" + url.PathEscape(rateID)
-	for {
+	for attempt := 1; ; attempt++ {
 		answer, err := c.send(ctx, http.MethodPost, path, body)
 		if err == nil {
 			var w WireLabel
@@ -156,7 +156,7 @@ func (c *Client) BuyLabel(ctx context.Context, rateID string, o LabelOptions) (L
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
 			wait := max(ae.RetryAfter, 100*time.Millisecond)
-			if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > wait {
+			if dl, ok := ctx.Deadline(); attempt < c.attempts && (!ok || time.Until(dl) > wait) {
 				select {
 				case <-time.After(wait):
 					continue
