@@ -236,21 +236,34 @@ func (c *Client) post(ctx context.Context, path string, body, out any) error {
 	if hit, ok := c.fromCache(key); ok {
 		return json.Unmarshal(hit, out)
 	}
+	answer, err := c.retry(ctx, http.MethodPost, path, b, "shipping rates are unavailable right now; please try again in a moment")
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(answer, out); err != nil {
+		return fmt.Errorf("shipengine: %s: decode answer: %w", path, err)
+	}
+	c.toCache(key, answer)
+	return nil
+}
+
+// retry sends one request, again while what failed can be retried (with
+// backoff, within the deadline), and answers ShipEngine's answer. Errors:
+// *APIError for ShipEngine's own answers that cannot be retried, apperr
+// UNAVAILABLE (unavailable: its message) when ShipEngine stays
+// unreachable, failing or rate-limited.
+func (c *Client) retry(ctx context.Context, method, path string, body []byte, unavailable string) ([]byte, error) {
 	var last error
 	backoff := 100 * time.Millisecond
 	for attempt := 1; attempt <= c.attempts; attempt++ {
-		answer, err := c.once(ctx, path, b)
+		answer, err := c.send(ctx, method, path, body)
 		if err == nil {
-			if err := json.Unmarshal(answer, out); err != nil {
-				return fmt.Errorf("shipengine: %s: decode answer: %w", path, err)
-			}
-			c.toCache(key, answer)
-			return nil
+			return answer, nil
 		}
 		last = err
 		var ae *APIError
 		if errors.As(err, &ae) && !ae.Temporary() {
-			return err
+			return nil, err
 		}
 		if ctx.Err() != nil || attempt == c.attempts {
 			break
@@ -268,11 +281,7 @@ func (c *Client) post(ctx context.Context, path string, body, out any) error {
 		}
 		backoff = min(backoff*2, time.Second)
 	}
-	return apperr.Wrap(last, apperr.Unavailable, "shipping rates are unavailable right now; please try again in a moment").Because(ReasonUnavailable)
-}
-
-func (c *Client) once(ctx context.Context, path string, body []byte) ([]byte, error) {
-	return c.send(ctx, http.MethodPost, path, body)
+	return nil, apperr.Wrap(last, apperr.Unavailable, "%s", unavailable).Because(ReasonUnavailable)
 }
 
 // send makes one request; body nil sends none.

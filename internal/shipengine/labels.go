@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -299,38 +298,14 @@ func (c *Client) get(ctx context.Context, path string, out any) error {
 // 429 and 5xx as post does, uncached. ShipEngine's own 4xx answers come
 // back as *APIError.
 func (c *Client) call(ctx context.Context, method, path string, body []byte, out any) error {
-	var last error
-	backoff := 100 * time.Millisecond
-	for attempt := 1; attempt <= c.attempts; attempt++ {
-		answer, err := c.send(ctx, method, path, body)
-		if err == nil {
-			if err := json.Unmarshal(answer, out); err != nil {
-				return fmt.Errorf("shipengine: %s %s: decode answer: %w", method, path, err)
-			}
-			return nil
-		}
-		last = err
-		var ae *APIError
-		if errors.As(err, &ae) && !ae.Temporary() {
-			return err
-		}
-		if ctx.Err() != nil || attempt == c.attempts {
-			break
-		}
-		wait := backoff + rand.N(backoff/2)
-		if errors.As(err, &ae) && ae.RetryAfter > 0 {
-			wait = ae.RetryAfter
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			break
-		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-		}
-		backoff = min(backoff*2, time.Second)
+	answer, err := c.retry(ctx, method, path, body, "ShipEngine is unavailable right now; please try again in a moment")
+	if err != nil {
+		return err
 	}
-	return apperr.Wrap(last, apperr.Unavailable, "ShipEngine is unavailable right now; please try again in a moment").Because(ReasonUnavailable)
+	if err := json.Unmarshal(answer, out); err != nil {
+		return fmt.Errorf("shipengine: %s %s: decode answer: %w", method, path, err)
+	}
+	return nil
 }
 
 // labelOf converts ShipEngine's label: its cost is shipment_cost plus
