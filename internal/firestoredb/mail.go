@@ -262,12 +262,8 @@ func (s *Mail) HandOver(ctx context.Context, id string) (bool, error) {
 	var handed bool
 	err := s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		handed = false
-		snap, err := tx.Get(ref)
+		doc, err := mailTx(tx, ref)
 		if err != nil {
-			return err
-		}
-		var doc mailDoc
-		if err := snap.DataTo(&doc); err != nil {
 			return err
 		}
 		var d messages.Delivery // a mail without a record reads as PENDING, never scheduled
@@ -277,6 +273,16 @@ func (s *Mail) HandOver(ctx context.Context, id string) (bool, error) {
 		return tx.Update(ref, []firestore.Update{{Path: "delivery.state", Value: d.State}, {Path: "delivery.nextAttempt", Value: optTime(d.NextAttempt)}})
 	}, firestore.MaxAttempts(transactionAttempts))
 	return handed, wrap(err, "hand over mail %s", id)
+}
+
+// mailTx reads a mail document in tx.
+func mailTx(tx *firestore.Transaction, ref *firestore.DocumentRef) (mailDoc, error) {
+	var doc mailDoc
+	snap, err := tx.Get(ref)
+	if err != nil {
+		return doc, err
+	}
+	return doc, snap.DataTo(&doc)
 }
 
 // Lapsed implements messages.MailStore. (Single-field index:
@@ -307,12 +313,8 @@ func (s *Mail) Expire(ctx context.Context, id string, now time.Time, why string)
 	var ended bool
 	err := s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		ended = false
-		snap, err := tx.Get(ref)
+		doc, err := mailTx(tx, ref)
 		if err != nil {
-			return err
-		}
-		var doc mailDoc
-		if err := snap.DataTo(&doc); err != nil {
 			return err
 		}
 		m = doc.mail(id)
