@@ -15,15 +15,10 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
-func unsigned(claims map[string]any) string {
-	enc := base64.RawURLEncoding.EncodeToString
-	b, _ := json.Marshal(claims)
-	return enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc(b) + "."
-}
-
-// The production verifier against the real Auth emulator: what it accepts
-// and what it refuses.
-func TestVerifierAgainstAuthEmulator(t *testing.T) {
+// againstAuthEmulator starts (or reuses) the Auth emulator, pointing the SDK
+// at it, and answers its host, a Firebase app and the production verifier.
+func againstAuthEmulator(t *testing.T) (string, *firebase.App, *Verifier) {
+	t.Helper()
 	host := testenv.AuthHost(t) // also sets FIREBASE_AUTH_EMULATOR_HOST for the SDK
 	ctx := context.Background()
 	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: testenv.Project})
@@ -34,6 +29,20 @@ func TestVerifierAgainstAuthEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return host, app, v
+}
+
+func unsigned(claims map[string]any) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	b, _ := json.Marshal(claims)
+	return enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc(b) + "."
+}
+
+// The production verifier against the real Auth emulator: what it accepts
+// and what it refuses.
+func TestVerifierAgainstAuthEmulator(t *testing.T) {
+	host, _, v := againstAuthEmulator(t)
+	ctx := context.Background()
 
 	anon, err := emulator.SignInAnonymously(ctx, host)
 	if err != nil {

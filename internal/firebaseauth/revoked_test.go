@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	firebase "firebase.google.com/go/v4"
 	"firebase.google.com/go/v4/auth"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/testenv"
@@ -15,16 +14,8 @@ import (
 // tokens were revoked after it was issued, or whose account was disabled,
 // is refused (issue 20, item 12).
 func TestVerifyAndCheckRevokedAgainstAuthEmulator(t *testing.T) {
-	host := testenv.AuthHost(t)
+	host, app, v := againstAuthEmulator(t)
 	ctx := context.Background()
-	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: testenv.Project})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := New(ctx, app)
-	if err != nil {
-		t.Fatal(err)
-	}
 	admin, err := app.Auth(ctx)
 	if err != nil {
 		t.Fatal(err)
