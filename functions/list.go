@@ -96,6 +96,18 @@ var List = []Function{
 		handler: adjustStock,
 	},
 	{
+		Name: "buyLabel", Kind: Callable,
+		Doc:     "The owner buys the label of an order's parcel through ShipEngine, once (the chosen rate, or a fresh one for the same service); the parcel waits for the carrier's first scan.",
+		Secrets: []string{app.ShipEngineKey},
+		handler: buyLabel,
+	},
+	{
+		Name: "voidLabel", Kind: Callable,
+		Doc:     "The owner voids the label of an order's parcel before the carrier scanned it; its cost comes back and the parcel waits for a label again.",
+		Secrets: []string{app.ShipEngineKey},
+		handler: voidLabel,
+	},
+	{
 		Name: "markShipped", Kind: Callable,
 		Doc:     "The owner records the carrier and tracking of an order's parcel; the order is shipped once every part is.",
 		handler: markShipped,
@@ -180,14 +192,14 @@ var List = []Function{
 		Name: "onOrderWritten", Kind: Trigger,
 		Doc:       "Moves orders along: runs the steps for the state an order entered.",
 		EventType: docevent.TypeWritten, Document: "orders/{orderId}",
-		Secrets: []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret, app.PrinterKey, app.PrinterSecret},
+		Secrets: []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret, app.PrinterKey, app.PrinterSecret, app.ShipEngineKey},
 		event:   onOrderWritten,
 	},
 	{
 		Name: "sweep", Kind: Scheduled,
 		Doc:      "The sweeper: expires lapsed holds, warns before authorizations lapse, re-drives lost steps, re-reads waiting invoices, retries mail.",
 		Schedule: "*/5 * * * *",
-		Secrets:  []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret, app.PrinterKey, app.PrinterSecret, app.SMTPURL, app.AlertWebhookURL},
+		Secrets:  []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret, app.PrinterKey, app.PrinterSecret, app.ShipEngineKey, app.SMTPURL, app.AlertWebhookURL},
 		// deliverMail starts attempts for 2 minutes, each bounded by 5.5.
 		Timeout: 15 * time.Minute,
 		handler: sweepHandler,

@@ -39,6 +39,26 @@ func markShipped(a *app.App) http.Handler {
 	})
 }
 
+func buyLabel(a *app.App) http.Handler {
+	return ownerCallable(a, storefront.BuyLabel, func(ctx context.Context, c callable.Caller, req storefront.LabelRequest) (storefront.LabelAnswer, error) {
+		o, fresh, err := a.OwnerApp.Commands.BuyLabel(ctx, c.Identity, owners.LabelCommand{RequestID: req.RequestID, OrderID: req.OrderID})
+		if err != nil {
+			return storefront.LabelAnswer{}, err
+		}
+		return storefront.LabelAnswerOf(o, fresh), nil
+	})
+}
+
+func voidLabel(a *app.App) http.Handler {
+	return ownerCallable(a, storefront.VoidLabel, func(ctx context.Context, c callable.Caller, req storefront.LabelRequest) (storefront.LabelAnswer, error) {
+		o, err := a.OwnerApp.Commands.VoidLabel(ctx, c.Identity, owners.LabelCommand{RequestID: req.RequestID, OrderID: req.OrderID})
+		if err != nil {
+			return storefront.LabelAnswer{}, err
+		}
+		return storefront.LabelAnswerOf(o, false), nil
+	})
+}
+
 func retryOrder(a *app.App) http.Handler {
 	return ownerCallable(a, storefront.RetryOrder, func(ctx context.Context, c callable.Caller, req storefront.RetryOrderRequest) (storefront.Order, error) {
 		o, err := a.OwnerApp.Commands.RetryOrder(ctx, c.Identity, owners.RetryOrder{RequestID: req.RequestID, OrderID: req.OrderID})

@@ -23,6 +23,8 @@ const (
 	PaymentDisputed        = "payment_disputed"        // the customer disputed the charge (a chargeback)
 	InvoiceVoided          = "invoice_voided"          // an approved or charged order's invoice was voided in QuickBooks: the books and the money disagree
 	BooksMismatch          = "books_mismatch"          // a canceled order's invoice recorded paid, or an invoice that names no order
+	ParcelException        = "parcel_exception"        // the carrier reports a problem with a parcel (tracking's exception)
+	LabelNotVoided         = "label_not_voided"        // a label nothing will use could not be voided (its cost stays spent)
 )
 
 // Alert is one thing the owner must hear about.

@@ -170,10 +170,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if key := cfg.Secret(PrinterKey).Reveal(); key != "" {
 		printer = lulu.New(lulu.Options{BaseURL: cfg.PrinterURL, Key: key, Secret: cfg.Secret(PrinterSecret).Reveal(), Now: o.Now})
 	}
+	se := shipengine.New(shipengine.Options{BaseURL: cfg.ShipEngineURL, APIKey: cfg.Secret(ShipEngineKey).Reveal()})
 	a.Parts = &fulfilment.Parts{Orders: a.Orders, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim, Printer: printer, Catalog: a.Checkouts,
 		Reader: a.Orders, Events: a.WebhookEvents,
 		Settings: fulfilment.PrintSettings{Levels: cfg.PrinterShippingLevels, DefaultLevel: cfg.PrinterShippingLevel, Phone: cfg.PrinterPhone,
-			ContactEmail: cfg.OwnerEmail, UnpaidAlertAfter: cfg.PrinterUnpaidAlertAfter}, Now: o.Now}
+			ContactEmail: cfg.OwnerEmail, UnpaidAlertAfter: cfg.PrinterUnpaidAlertAfter},
+		Labels:        shipengine.Parcels{Client: se, CarrierIDs: cfg.Carriers, Options: shipengine.LabelOptions{Format: cfg.LabelFormat}},
+		LabelSettings: fulfilment.LabelSettings{From: cfg.ShipFrom, Box: cfg.DefaultBox}, Now: o.Now}
 	var sessions payments.Sessions = stripepay.NotConfigured{}
 	var intents payments.Intents = stripepay.NotConfigured{}
 	if key := cfg.Secret(StripeKey); key.IsSet() {
@@ -191,7 +194,6 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	a.Customers = &checkout.Customers{Orders: a.Orders, Promotions: a.Promos, Sessions: a.Payments, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
 	a.Checkout = &checkout.Service{Store: a.Checkouts, Customers: a.Customers, Sessions: a.Payments, Currency: cfg.Currency,
 		HoldTTL: cfg.HoldTTL, MaxPerLine: cfg.MaxPerLine, Now: o.Now}
-	se := shipengine.New(shipengine.Options{BaseURL: cfg.ShipEngineURL, APIKey: cfg.Secret(ShipEngineKey).Reveal()})
 	a.Quotes = &checkout.Quotes{Orders: a.Orders, Carrier: shipengine.Carrier{Client: se, CarrierIDs: cfg.Carriers}, Customers: a.Customers,
 		From: cfg.ShipFrom, Box: cfg.DefaultBox, TTL: cfg.QuoteTTL, Now: o.Now}
 	a.CheckoutSteps = &checkout.Steps{Holds: a.Checkouts, Redemptions: a.Promos, Sessions: a.Payments, Now: o.Now}

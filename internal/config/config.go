@@ -89,12 +89,14 @@ type Config struct {
 	// (OMS_SHIP_FROM, a JSON address) are required in production. DefaultBox
 	// (OMS_DEFAULT_BOX, "LxWxHcm+Tg", default 30x22x8cm+150g) is the box an
 	// order ships in; QuoteTTL (OMS_QUOTE_TTL, default 15m) how long a quote
-	// stands.
+	// stands. LabelFormat (OMS_LABEL_FORMAT: pdf, the default, or zpl) is
+	// the format of the parcels' labels, 4×6 inches.
 	ShipEngineURL string
 	Carriers      []string
 	ShipFrom      shipping.Address
 	DefaultBox    shipping.Box
 	QuoteTTL      time.Duration
+	LabelFormat   string
 
 	// Payments. StripeAPIBase (OMS_STRIPE_API_BASE) overrides Stripe's API
 	// URL (the local Stripe, stripe-mock); SessionTTL (OMS_PAYMENT_SESSION_TTL,
@@ -340,6 +342,13 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		bad("OMS_DEFAULT_BOX: %q is not LxWxHcm+Tg (e.g. 30x22x8cm+150g)", box)
 	}
 	c.QuoteTTL = duration("OMS_QUOTE_TTL", 15*time.Minute, time.Minute, 24*time.Hour)
+	switch c.LabelFormat = get("OMS_LABEL_FORMAT"); c.LabelFormat {
+	case "":
+		c.LabelFormat = "pdf"
+	case "pdf", "zpl":
+	default:
+		bad("OMS_LABEL_FORMAT: %q is not pdf or zpl", c.LabelFormat)
+	}
 	c.SessionTTL = duration("OMS_PAYMENT_SESSION_TTL", time.Hour, 30*time.Minute+time.Minute, 24*time.Hour)
 	for _, u := range []struct {
 		name string

@@ -68,6 +68,12 @@ type orderDoc struct {
 	HoldsReleased  bool        `firestore:"holdsReleased"`
 	StockCommitted bool        `firestore:"stockCommitted"`
 	Work           workDoc     `firestore:"work"`
+	// Internal: the tracking numbers of the parcel's good labels, by
+	// which a carrier's tracking event finds its order (array-contains).
+	TrackingNumbers []string `firestore:"trackingNumbers,omitempty"`
+	// Internal: a part is followed by the carrier's tracking
+	// (order.Tracked): the sweeper re-reads it when its webhook is late.
+	Tracking bool `firestore:"tracking"`
 	// Internal: the owner's latest commands, by request id.
 	Requests   []requestDoc `firestore:"requests,omitempty"`
 	History    []changeDoc  `firestore:"history"`
@@ -122,6 +128,36 @@ type partDoc struct {
 	SubmitStarted *time.Time `firestore:"submitStarted"`
 	CreatedAt     time.Time  `firestore:"createdAt"`
 	UpdatedAt     time.Time  `firestore:"updatedAt"`
+	// The parcel's labels (internal: the owner's reads show them) and the
+	// purchase in flight; the carrier's latest words and times.
+	Labels       []labelDoc     `firestore:"labels,omitempty"`
+	Buying       *labelClaimDoc `firestore:"buying,omitempty"`
+	TrackingNote string         `firestore:"trackingNote,omitempty"`
+	TrackedAt    *time.Time     `firestore:"trackedAt,omitempty"`
+	DeliveredAt  *time.Time     `firestore:"deliveredAt"`
+}
+
+type labelDoc struct {
+	ID             string     `firestore:"id"`
+	RateID         string     `firestore:"rateId"`
+	Carrier        string     `firestore:"carrier"`
+	CarrierCode    string     `firestore:"carrierCode"`
+	Service        string     `firestore:"service"`
+	TrackingNumber string     `firestore:"trackingNumber"`
+	TrackingURL    string     `firestore:"trackingUrl"`
+	DownloadURL    string     `firestore:"downloadUrl"`
+	Format         string     `firestore:"format"`
+	Cost           int64      `firestore:"cost"`
+	Currency       string     `firestore:"currency"`
+	BoughtAt       time.Time  `firestore:"boughtAt"`
+	VoidedAt       *time.Time `firestore:"voidedAt"`
+	VoidRefused    string     `firestore:"voidRefused,omitempty"`
+}
+
+type labelClaimDoc struct {
+	Rates     []string  `firestore:"rates"`
+	Since     time.Time `firestore:"since"`
+	RequestID string    `firestore:"requestId"`
 }
 
 type partLineDoc struct {
@@ -361,11 +397,24 @@ func toDoc(o *order.Order) orderDoc {
 				JobID: p.JobID, PrinterStatus: p.PrinterStatus, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Lines: []partLineDoc{}}
 			pd.ShippedAt = optTime(p.ShippedAt)
 			pd.SubmitStarted = optTime(p.SubmitStarted)
+			pd.TrackingNote, pd.TrackedAt, pd.DeliveredAt = p.TrackingNote, optTime(p.TrackedAt), optTime(p.DeliveredAt)
+			for _, l := range p.Labels {
+				pd.Labels = append(pd.Labels, labelDoc{ID: l.ID, RateID: l.RateID, Carrier: l.Carrier, CarrierCode: l.CarrierCode, Service: l.Service,
+					TrackingNumber: l.TrackingNumber, TrackingURL: l.TrackingURL, DownloadURL: l.DownloadURL, Format: l.Format,
+					Cost: l.Cost.Amount, Currency: l.Cost.Currency, BoughtAt: l.BoughtAt, VoidedAt: optTime(l.VoidedAt), VoidRefused: l.VoidRefused})
+				if !l.Voided() {
+					d.TrackingNumbers = append(d.TrackingNumbers, l.TrackingNumber)
+				}
+			}
+			if c := p.Buying; c != nil {
+				pd.Buying = &labelClaimDoc{Rates: append([]string{}, c.Rates...), Since: c.Since, RequestID: c.RequestID}
+			}
 			for _, l := range p.Lines {
 				pd.Lines = append(pd.Lines, partLineDoc{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})
 			}
 			d.Fulfilment.Parts = append(d.Fulfilment.Parts, pd)
 		}
+		d.Tracking = len(o.Tracked()) > 0
 	}
 	if q := o.Quote; q != nil {
 		qd := &quoteDoc{Address: toAddressDoc(q.Address), Status: q.Status, Messages: append([]string{}, q.Messages...), Rates: []rateDoc{},
@@ -512,6 +561,15 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 				TrackingURL: pd.TrackingURL, JobID: pd.JobID, PrinterStatus: pd.PrinterStatus, CreatedAt: pd.CreatedAt, UpdatedAt: pd.UpdatedAt}
 			p.ShippedAt = timeOf(pd.ShippedAt)
 			p.SubmitStarted = timeOf(pd.SubmitStarted)
+			p.TrackingNote, p.TrackedAt, p.DeliveredAt = pd.TrackingNote, timeOf(pd.TrackedAt), timeOf(pd.DeliveredAt)
+			for _, l := range pd.Labels {
+				p.Labels = append(p.Labels, order.Label{ID: l.ID, RateID: l.RateID, Carrier: l.Carrier, CarrierCode: l.CarrierCode, Service: l.Service,
+					TrackingNumber: l.TrackingNumber, TrackingURL: l.TrackingURL, DownloadURL: l.DownloadURL, Format: l.Format,
+					Cost: money.New(l.Cost, l.Currency), BoughtAt: l.BoughtAt, VoidedAt: timeOf(l.VoidedAt), VoidRefused: l.VoidRefused})
+			}
+			if c := pd.Buying; c != nil {
+				p.Buying = &order.LabelClaim{Rates: c.Rates, Since: c.Since, RequestID: c.RequestID}
+			}
 			for _, l := range pd.Lines {
 				p.Lines = append(p.Lines, order.PartLine{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})
 			}
@@ -763,6 +821,28 @@ func (s *Orders) Due(ctx context.Context, before time.Time, limit int) ([]*order
 	return s.query(ctx, s.client.Collection(OrdersCollection).
 		Where("work.due", "==", true).Where("updatedAt", "<", before).
 		OrderBy("updatedAt", firestore.Asc).Limit(limit), "query orders with work due")
+}
+
+// Tracked returns up to limit orders with a part the carrier's tracking
+// follows (order.Tracked), last changed before `before`, oldest first:
+// their labels' tracking is re-read. (Index: tracking ASC, updatedAt ASC.)
+func (s *Orders) Tracked(ctx context.Context, before time.Time, limit int) ([]*order.Order, error) {
+	return s.query(ctx, s.client.Collection(OrdersCollection).
+		Where("tracking", "==", true).Where("updatedAt", "<", before).
+		OrderBy("updatedAt", firestore.Asc).Limit(limit), "query tracked orders")
+}
+
+// ByTrackingNumber returns the order whose parcel has a good label with
+// tracking number n; NOT_FOUND when none has.
+func (s *Orders) ByTrackingNumber(ctx context.Context, n string) (*order.Order, error) {
+	found, err := s.query(ctx, s.client.Collection(OrdersCollection).Where("trackingNumbers", "array-contains", n).Limit(1), "query orders by tracking number")
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, apperr.New(apperr.NotFound, "no order has a label with tracking number %s", n).Because("unknown_tracking_number")
+	}
+	return found[0], nil
 }
 
 // PrintsWaiting returns up to limit fulfilling orders last changed before

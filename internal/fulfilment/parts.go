@@ -32,13 +32,17 @@ type Parts struct {
 	Reader     OrderReader
 	Events     webhook.Recorder
 	Settings   PrintSettings
-	Now        func() time.Time
+	// Labels sells the parcels' labels (nil: none is bought; the owner
+	// ships by hand with markShipped); LabelSettings are the store's.
+	Labels        LabelService
+	LabelSettings LabelSettings
+	Now           func() time.Time
 }
 
 // Steps returns this capability's order-flow steps by name.
 func (p *Parts) Steps() map[string]orderflow.StepFunc {
 	return map[string]orderflow.StepFunc{orderflow.StepFulfil: p.fulfil, orderflow.StepAlertParcel: p.alertParcel,
-		orderflow.StepSubmitPrintJob: p.submitPrintJob}
+		orderflow.StepSubmitPrintJob: p.submitPrintJob, orderflow.StepSettleLabels: p.settleLabels}
 }
 
 // fulfil records a paid order's parts (a print part for its
@@ -84,8 +88,9 @@ const (
 )
 
 // MarkShipped records the owner's shipment of an order's parcel part:
-// carrier, tracking number and (optional) tracking URL, with the owner as
-// the actor in the order's history. When every part has shipped the order
+// carrier, tracking number and (optional) tracking URL — or none of them
+// for a parcel whose bought label the owner handed over to the carrier
+// (its label's) — with the owner as the actor in the order's history. When every part has shipped the order
 // moves to shipped in the same write. Marking it again with the same
 // carrier and tracking answers the order unchanged, also once it shipped
 // (or went on to refunded, canceled…).
@@ -107,13 +112,17 @@ func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, request
 			On("partId").WithDetails(map[string]int{"max": maxTrackingField})
 	}
 	// The carrier and the tracking number reach the customer's email: one
-	// line of text each.
+	// line of text each. Both left out: the parcel's bought label was
+	// handed over (its carrier and tracking).
 	var err error
-	if t.Carrier, err = order.OwnerText("carrier", t.Carrier, maxTrackingField); err != nil {
-		return nil, err
-	}
-	if t.TrackingNumber, err = order.OwnerText("trackingNumber", t.TrackingNumber, maxTrackingField); err != nil {
-		return nil, err
+	handedOver := strings.TrimSpace(t.Carrier) == "" && strings.TrimSpace(t.TrackingNumber) == "" && strings.TrimSpace(t.TrackingURL) == ""
+	if !handedOver {
+		if t.Carrier, err = order.OwnerText("carrier", t.Carrier, maxTrackingField); err != nil {
+			return nil, err
+		}
+		if t.TrackingNumber, err = order.OwnerText("trackingNumber", t.TrackingNumber, maxTrackingField); err != nil {
+			return nil, err
+		}
 	}
 	t.TrackingURL = strings.TrimSpace(t.TrackingURL)
 	if t.TrackingURL != "" {
@@ -133,6 +142,17 @@ func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, request
 		if part != nil && part.Kind != order.PartParcel {
 			return false, apperr.New(apperr.FailedPrecondition, "part %s of order %s is shipped by the printer, not by hand", partID, orderID).
 				Because("not_a_parcel")
+		}
+		if handedOver {
+			l := (*order.Label)(nil)
+			if part != nil {
+				l = part.Label()
+			}
+			if l == nil {
+				return false, apperr.New(apperr.Invalid, "carrier is required (or buy the parcel's label first: handing it over needs no carrier or tracking)").
+					Because(order.ReasonRequired).On("carrier")
+			}
+			t = order.Tracking{Carrier: l.Carrier, TrackingNumber: l.TrackingNumber, TrackingURL: l.TrackingURL}
 		}
 		if part != nil && part.Shipped() && part.Carrier == t.Carrier && part.TrackingNumber == t.TrackingNumber {
 			// A repeat (the owner's page sent it twice, or the answer was

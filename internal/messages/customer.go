@@ -17,12 +17,13 @@ import (
 // Purposes of the customer's emails (mail/{orderId}-{purpose}[-{part or
 // refund}]), stored on each mail.
 const (
-	PurposeReceived = "received"
-	PurposeReceipt  = "receipt"
-	PurposeShipped  = "shipped"
-	PurposeCanceled = "canceled"
-	PurposeRefunded = "refunded"
-	PurposeExpired  = "expired"
+	PurposeReceived  = "received"
+	PurposeReceipt   = "receipt"
+	PurposeShipped   = "shipped"
+	PurposeDelivered = "delivered"
+	PurposeCanceled  = "canceled"
+	PurposeRefunded  = "refunded"
+	PurposeExpired   = "expired"
 )
 
 // Customers queues the customer's emails as the order moves: each once per
@@ -37,13 +38,14 @@ type Customers struct {
 // Steps returns the customer emails' order-flow steps by name.
 func (c *Customers) Steps() map[string]orderflow.StepFunc {
 	return map[string]orderflow.StepFunc{
-		orderflow.StepNotifyReceived: c.received,
-		orderflow.StepSendReceipt:    c.receipt,
-		orderflow.StepNotifyShipped:  c.shipped,
-		orderflow.StepNotifyParts:    c.shipped,
-		orderflow.StepNotifyCanceled: c.canceled,
-		orderflow.StepNotifyExpired:  c.expired,
-		orderflow.StepNotifyRefunds:  c.refunds,
+		orderflow.StepNotifyReceived:  c.received,
+		orderflow.StepSendReceipt:     c.receipt,
+		orderflow.StepNotifyShipped:   c.shipped,
+		orderflow.StepNotifyParts:     c.shipped,
+		orderflow.StepNotifyCanceled:  c.canceled,
+		orderflow.StepNotifyExpired:   c.expired,
+		orderflow.StepNotifyRefunds:   c.refunds,
+		orderflow.StepNotifyDelivered: c.delivered,
 	}
 }
 
@@ -91,6 +93,17 @@ func (c *Customers) shipped(ctx context.Context, t orderflow.Transition) error {
 	for _, p := range t.Order.Parts {
 		if p.Shipped() {
 			errs = append(errs, c.queue(ctx, t.Order, MailID(t.Order.ID, PurposeShipped, p.ID), PurposeShipped, "shipped", View{Part: PartViewOf(t.Order, p)}))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// delivered: each part the carrier delivered, once (in any state).
+func (c *Customers) delivered(ctx context.Context, t orderflow.Transition) error {
+	var errs []error
+	for _, p := range t.Order.Parts {
+		if p.Status == order.PartDelivered {
+			errs = append(errs, c.queue(ctx, t.Order, MailID(t.Order.ID, PurposeDelivered, p.ID), PurposeDelivered, "delivered", View{Part: PartViewOf(t.Order, p)}))
 		}
 	}
 	return errors.Join(errs...)

@@ -19,7 +19,7 @@ var templateFiles embed.FS
 // Templates are the customer emails' templates, each an HTML and a text
 // version (templates/<name>.html and .txt, with the shared layout), in the
 // binary: html/template escapes every value in the HTML version.
-var Templates = []string{"received", "receipt", "shipped", "canceled", "refunded", "expired", "summary"}
+var Templates = []string{"received", "receipt", "shipped", "delivered", "canceled", "refunded", "expired", "summary"}
 
 var (
 	htmlSets = map[string]*htmltemplate.Template{}
@@ -87,6 +87,7 @@ type PartView struct {
 	TrackingNumber string
 	TrackingURL    string
 	Others         bool // another part has yet to ship: "the rest ships separately"
+	Undelivered    bool // another part has yet to be delivered: "the rest is on its way"
 }
 
 // RefundView is a refund made.
@@ -152,6 +153,9 @@ func PartViewOf(o *order.Order, p order.Part) PartView {
 	for _, other := range o.Parts {
 		if other.ID != p.ID && !other.Shipped() {
 			v.Others = true
+		}
+		if other.ID != p.ID && other.Status != order.PartDelivered && other.Status != order.PartCanceled {
+			v.Undelivered = true
 		}
 	}
 	v.What = "The items we packed"

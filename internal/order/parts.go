@@ -20,34 +20,52 @@ const (
 // documented. A part's status changes only as the part table allows
 // (CanMovePart), through the order's methods.
 const (
-	PartWaiting      = "waiting"       // parcel: for the owner to pack and ship; print: for its print job
-	PartSubmitted    = "submitted"     // print: the job exists at the printer
-	PartInProduction = "in_production" // print: the printer is making it
-	PartShipped      = "shipped"       // on its way: carrier and tracking are known
-	PartDelivered    = "delivered"     // the carrier delivered it (when the carrier says so)
-	PartFailed       = "failed"        // the printer refused or lost it: the order needs the owner
-	PartCanceled     = "canceled"      // the order was canceled before the part shipped
+	PartWaiting        = "waiting"          // parcel: for the owner to pack and ship; print: for its print job
+	PartLabelled       = "labelled"         // parcel: its label is bought; it waits for the carrier's first scan (or the owner's word)
+	PartSubmitted      = "submitted"        // print: the job exists at the printer
+	PartInProduction   = "in_production"    // print: the printer is making it
+	PartShipped        = "shipped"          // on its way: carrier and tracking are known
+	PartInTransit      = "in_transit"       // the carrier has it (tracking says so)
+	PartOutForDelivery = "out_for_delivery" // the carrier is delivering it today
+	PartException      = "exception"        // the carrier reports a problem (the owner is alerted); tracking may still move on
+	PartDelivered      = "delivered"        // the carrier delivered it (when the carrier says so)
+	PartFailed         = "failed"           // the printer refused or lost it: the order needs the owner
+	PartCanceled       = "canceled"         // the order was canceled before the part shipped
 )
 
 // PartStatuses lists every part status, in the order a part goes through
 // them, then the side exits.
-var PartStatuses = []string{PartWaiting, PartSubmitted, PartInProduction, PartShipped, PartDelivered, PartFailed, PartCanceled}
+var PartStatuses = []string{PartWaiting, PartLabelled, PartSubmitted, PartInProduction, PartShipped, PartInTransit, PartOutForDelivery,
+	PartException, PartDelivered, PartFailed, PartCanceled}
+
+// onTheWay are the statuses of a part that left: the carrier has it, or
+// delivered it.
+var onTheWay = []string{PartShipped, PartInTransit, PartOutForDelivery, PartException, PartDelivered}
 
 // partMoves is the one table of a part's allowed status changes: from →
 // the statuses it may move to. delivered and canceled are terminal.
 //
-// A parcel goes waiting → shipped (the owner's markShipped); a print part
-// goes waiting → submitted (its job exists) → in_production → shipped →
-// delivered as the printer reports, skipping what the printer went through
-// between two reads. The printer refusing or losing a job fails the part;
-// the owner's retry sends a failed part back to wait for a new job. The
-// owner's cancel of a charged order cancels every part not yet shipped.
+// A parcel goes waiting → labelled (its label bought; back to waiting when
+// the label is voided) → shipped (the owner's markShipped, or the
+// carrier's first scan) → in_transit → out_for_delivery → delivered as
+// tracking reports, skipping what the carrier went through between two
+// reads (a parcel shipped without a bought label goes waiting → shipped);
+// a print part goes waiting → submitted (its job exists) → in_production
+// → shipped → delivered as the printer reports. A carrier's exception
+// may resolve into any later status. The printer refusing or losing a job
+// fails the part; the owner's retry sends a failed part back to wait for a
+// new job. The owner's cancel of a charged order cancels every part not
+// yet shipped (a labelled one's label is then voided).
 var partMoves = map[string][]string{
-	PartWaiting:      {PartSubmitted, PartShipped, PartCanceled},
-	PartSubmitted:    {PartInProduction, PartShipped, PartFailed, PartCanceled},
-	PartInProduction: {PartShipped, PartFailed, PartCanceled},
-	PartShipped:      {PartDelivered},
-	PartFailed:       {PartWaiting, PartCanceled},
+	PartWaiting:        {PartLabelled, PartSubmitted, PartShipped, PartCanceled},
+	PartLabelled:       {PartWaiting, PartShipped, PartCanceled},
+	PartSubmitted:      {PartInProduction, PartShipped, PartFailed, PartCanceled},
+	PartInProduction:   {PartShipped, PartFailed, PartCanceled},
+	PartShipped:        {PartInTransit, PartOutForDelivery, PartException, PartDelivered},
+	PartInTransit:      {PartOutForDelivery, PartException, PartDelivered},
+	PartOutForDelivery: {PartInTransit, PartException, PartDelivered},
+	PartException:      {PartInTransit, PartOutForDelivery, PartDelivered},
+	PartFailed:         {PartWaiting, PartCanceled},
 }
 
 // ValidPartStatus reports whether s is one of the part statuses.
@@ -89,10 +107,20 @@ type Part struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	ShippedAt      time.Time
+	// Labels are the labels bought for a parcel part, oldest first (a
+	// voided one stays, with its cost given back); Buying is the purchase
+	// in flight, recorded before ShipEngine is asked (label.go).
+	Labels []Label
+	Buying *LabelClaim
+	// Tracking as the carrier last reported it: its words (TrackingNote),
+	// when it was read (TrackedAt), and when the part was delivered.
+	TrackingNote string
+	TrackedAt    time.Time
+	DeliveredAt  time.Time
 }
 
 // Shipped reports whether the part is on its way (or arrived).
-func (p Part) Shipped() bool { return p.Status == PartShipped || p.Status == PartDelivered }
+func (p Part) Shipped() bool { return slices.Contains(onTheWay, p.Status) }
 
 // SplitParts splits priced lines into the order's parts: one print part
 // for the print-on-demand lines, one parcel part for the stock lines
@@ -251,8 +279,9 @@ func (o *Order) RecordPrintJob(j PrintJob, at time.Time) (bool, error) {
 			}
 			changed = true
 		}
-		if j.Part == PartDelivered && part.Status == PartShipped {
-			part.Status, changed = PartDelivered, true
+		if j.Part == PartDelivered && part.Shipped() && part.Status != PartDelivered {
+			part.Status, part.DeliveredAt, changed = PartDelivered, at, true
+			o.Work.Wake++ // its delivered email
 		}
 	case PartFailed:
 		if CanMovePart(part.Status, PartFailed) {
@@ -290,12 +319,16 @@ func (o *Order) RetryPrintPart(at time.Time) bool {
 
 // CancelParts cancels every part of the order that has not shipped (the
 // owner canceled a charged order): none of it is to ship, and no claim to
-// make a print job stands. It reports whether any part changed.
+// make a print job stands. A canceled part's label is to be voided (the
+// order's work wakes for it). It reports whether any part changed.
 func (o *Order) CancelParts(at time.Time) bool {
 	changed := false
 	for i := range o.Parts {
 		if p := &o.Parts[i]; CanMovePart(p.Status, PartCanceled) {
 			p.Status, p.SubmitStarted, p.UpdatedAt, changed = PartCanceled, time.Time{}, at, true
+			if p.Label() != nil || p.Buying != nil {
+				o.Work.Wake++
+			}
 		}
 	}
 	return changed

@@ -13,11 +13,15 @@ import (
 // The part table as the docs describe it, written out independently of
 // the implementation's map so that a change to either shows up here.
 var wantPartMoves = map[[2]string]bool{
-	{PartWaiting, PartSubmitted}: true, {PartWaiting, PartShipped}: true, {PartWaiting, PartCanceled}: true,
+	{PartWaiting, PartLabelled}: true, {PartWaiting, PartSubmitted}: true, {PartWaiting, PartShipped}: true, {PartWaiting, PartCanceled}: true,
+	{PartLabelled, PartWaiting}: true, {PartLabelled, PartShipped}: true, {PartLabelled, PartCanceled}: true,
 	{PartSubmitted, PartInProduction}: true, {PartSubmitted, PartShipped}: true, {PartSubmitted, PartFailed}: true, {PartSubmitted, PartCanceled}: true,
 	{PartInProduction, PartShipped}: true, {PartInProduction, PartFailed}: true, {PartInProduction, PartCanceled}: true,
-	{PartShipped, PartDelivered}: true,
-	{PartFailed, PartWaiting}:    true, {PartFailed, PartCanceled}: true,
+	{PartShipped, PartInTransit}: true, {PartShipped, PartOutForDelivery}: true, {PartShipped, PartException}: true, {PartShipped, PartDelivered}: true,
+	{PartInTransit, PartOutForDelivery}: true, {PartInTransit, PartException}: true, {PartInTransit, PartDelivered}: true,
+	{PartOutForDelivery, PartInTransit}: true, {PartOutForDelivery, PartException}: true, {PartOutForDelivery, PartDelivered}: true,
+	{PartException, PartInTransit}: true, {PartException, PartOutForDelivery}: true, {PartException, PartDelivered}: true,
+	{PartFailed, PartWaiting}: true, {PartFailed, PartCanceled}: true,
 }
 
 // withPart returns an order in state s with one print part in status.
@@ -91,7 +95,7 @@ func TestShipPartFollowsThePartTable(t *testing.T) {
 		changed, err := o.ShipPart(PartPrint, Tracking{Carrier: "UPS", TrackingNumber: "1Z"}, "owner", t0.Add(time.Minute))
 		p := o.Part(PartPrint)
 		switch {
-		case from == PartShipped || from == PartDelivered:
+		case (Part{Status: from}).Shipped():
 			if changed || apperr.CodeOf(err) != apperr.FailedPrecondition || reasonOf(err) != "already_shipped" {
 				t.Errorf("%s: changed=%v err=%v, want already_shipped", from, changed, err)
 			}

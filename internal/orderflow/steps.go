@@ -40,6 +40,8 @@ const (
 	StepRefundPayment       = "refundPayment"        // any state: make the owner's refunds at Stripe (payments)
 	StepRecordRefund        = "recordRefund"         // any state: record the refunds made in QuickBooks (bookkeeping)
 	StepSettleStock         = "settleStock"          // refunded: the holds leave stock if the parcel shipped, else go back (checkout)
+	StepSettleLabels        = "settleLabels"         // any state: settle a label purchase whose answer was lost; void a label nothing will use (fulfilment)
+	StepNotifyDelivered     = "notifyDelivered"      // any state: the customer's email of each part delivered (messages)
 )
 
 // flow is every step of the flow, in flow order, with the state it runs
@@ -76,6 +78,8 @@ var flow = []struct {
 	{"", StepVoidLateInvoice},
 	{"", StepNotifyParts},
 	{"", StepNotifyRefunds},
+	{"", StepSettleLabels},
+	{"", StepNotifyDelivered},
 }
 
 // Steps returns the names of every step of the flow, each once, in flow

@@ -25,10 +25,14 @@ type Application struct {
 
 // Commands are the owner's commands.
 type Commands struct {
-	RetryOrder   func(context.Context, *identity.Identity, RetryOrder) (*order.Order, error)
-	CancelOrder  func(context.Context, *identity.Identity, CancelOrder) (*order.Order, error)
-	RefundOrder  func(context.Context, *identity.Identity, RefundOrder) (*order.Order, order.Refund, error)
-	MarkShipped  func(context.Context, *identity.Identity, MarkShipped) (*order.Order, error)
+	RetryOrder  func(context.Context, *identity.Identity, RetryOrder) (*order.Order, error)
+	CancelOrder func(context.Context, *identity.Identity, CancelOrder) (*order.Order, error)
+	RefundOrder func(context.Context, *identity.Identity, RefundOrder) (*order.Order, order.Refund, error)
+	MarkShipped func(context.Context, *identity.Identity, MarkShipped) (*order.Order, error)
+	// BuyLabel buys the parcel's label (and answers whether it came from
+	// a fresh rate); VoidLabel voids it.
+	BuyLabel     func(context.Context, *identity.Identity, LabelCommand) (*order.Order, bool, error)
+	VoidLabel    func(context.Context, *identity.Identity, LabelCommand) (*order.Order, error)
 	AdjustStock  func(context.Context, *identity.Identity, AdjustStock) (inventory.Level, error)
 	ResolveAlert func(context.Context, *identity.Identity, ResolveAlert) (AlertRecord, error)
 	// SavePromotion creates or replaces a promotion; EndPromotion ends
@@ -47,6 +51,13 @@ type MarkShipped struct {
 	Tracking  order.Tracking
 }
 
+// LabelCommand names the order whose parcel's label the owner buys or
+// voids.
+type LabelCommand struct {
+	RequestID string
+	OrderID   string
+}
+
 // AdjustStock changes a SKU's stock on hand by Delta, with the owner's
 // reason for the ledger.
 type AdjustStock struct {
@@ -56,9 +67,12 @@ type AdjustStock struct {
 	Reason    string
 }
 
-// Shipper records a parcel shipped by the owner (fulfilment.Parts).
+// Shipper ships the owner's parcels: their labels bought and voided, and
+// their shipment recorded (fulfilment.Parts).
 type Shipper interface {
 	MarkShipped(ctx context.Context, who *identity.Identity, requestID, orderID, partID string, t order.Tracking) (*order.Order, error)
+	BuyLabel(ctx context.Context, who *identity.Identity, requestID, orderID string) (*order.Order, bool, error)
+	VoidLabel(ctx context.Context, who *identity.Identity, requestID, orderID string) (*order.Order, error)
 }
 
 // StockAdjuster changes stock on the owner's word (fulfilment.Stock).
@@ -80,6 +94,12 @@ func NewApplication(orders *Operations, parcels Shipper, stock StockAdjuster, re
 		RefundOrder:   orders.Refund,
 		MarkShipped: func(ctx context.Context, who *identity.Identity, c MarkShipped) (*order.Order, error) {
 			return parcels.MarkShipped(ctx, who, c.RequestID, c.OrderID, c.PartID, c.Tracking)
+		},
+		BuyLabel: func(ctx context.Context, who *identity.Identity, c LabelCommand) (*order.Order, bool, error) {
+			return parcels.BuyLabel(ctx, who, c.RequestID, c.OrderID)
+		},
+		VoidLabel: func(ctx context.Context, who *identity.Identity, c LabelCommand) (*order.Order, error) {
+			return parcels.VoidLabel(ctx, who, c.RequestID, c.OrderID)
 		},
 		AdjustStock: func(ctx context.Context, who *identity.Identity, c AdjustStock) (inventory.Level, error) {
 			return stock.Adjust(ctx, who, c.RequestID, c.SKU, c.Delta, c.Reason)

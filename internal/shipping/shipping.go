@@ -5,6 +5,7 @@
 package shipping
 
 import (
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -165,3 +166,32 @@ type Validation struct {
 // missing or malformed fields: details.fields names every one (sorted),
 // details.field the first.
 const ReasonBadAddress = "bad_address"
+
+// carriers are the carriers' names as customers read them, and their
+// public tracking pages, by ShipEngine's carrier code.
+var carriers = map[string]struct{ name, track string }{
+	"stamps_com":  {"USPS", "https://tools.usps.com/go/TrackConfirmAction?tLabels="},
+	"usps":        {"USPS", "https://tools.usps.com/go/TrackConfirmAction?tLabels="},
+	"ups":         {"UPS", "https://www.ups.com/track?tracknum="},
+	"fedex":       {"FedEx", "https://www.fedex.com/fedextrack/?trknbr="},
+	"dhl_express": {"DHL Express", "https://www.dhl.com/us-en/home/tracking.html?tracking-id="},
+	"canada_post": {"Canada Post", "https://www.canadapost-postescanada.ca/track-reperage/en#/search?searchFor="},
+}
+
+// CarrierName is the carrier of a carrier code as customers read it (the
+// code itself for a carrier not listed).
+func CarrierName(code string) string {
+	if c, ok := carriers[code]; ok {
+		return c.name
+	}
+	return code
+}
+
+// TrackingURL is the carrier's public tracking page of a tracking number
+// ("" for a carrier not listed).
+func TrackingURL(code, number string) string {
+	if c, ok := carriers[code]; ok && number != "" {
+		return c.track + url.QueryEscape(number)
+	}
+	return ""
+}

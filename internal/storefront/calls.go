@@ -2,6 +2,7 @@ package storefront
 
 import (
 	"reflect"
+	"time"
 
 	"github.com/readyplanner/oms/internal/shipping"
 )
@@ -164,6 +165,47 @@ type MarkShippedRequest struct {
 	TrackingURL    string `json:"trackingUrl,omitempty"`
 }
 
+// LabelRequest names the order whose parcel's label the owner buys
+// (buyLabel) or voids (voidLabel).
+type LabelRequest struct {
+	RequestID string `json:"requestId"` // as RetryOrderRequest's
+	OrderID   string `json:"orderId"`
+}
+
+// LabelAnswer is buyLabel's and voidLabel's answer: the order, its
+// parcel's label (the good one; the latest voided one after a void) and
+// the figures of its labels.
+type LabelAnswer struct {
+	Order Order        `json:"order"`
+	Label *ParcelLabel `json:"label"`
+	// FreshRate says the label was bought from a fresh rate for the
+	// carrier service the customer chose (the chosen rate was not honoured
+	// any more, or was for the whole order while the parcel holds only its
+	// stock lines); CostsMore says it cost more than ShippingPaid, what the
+	// customer paid for shipping.
+	FreshRate    bool  `json:"freshRate"`
+	ShippingPaid int64 `json:"shippingPaid"`
+	CostsMore    bool  `json:"costsMore"`
+	// LabelCost is what the order's good labels cost; LabelRefunded what
+	// its voided labels gave back (minor units).
+	LabelCost     int64 `json:"labelCost"`
+	LabelRefunded int64 `json:"labelRefunded"`
+}
+
+// ParcelLabel is a label bought for a parcel.
+type ParcelLabel struct {
+	LabelID        string     `json:"labelId"`
+	Carrier        string     `json:"carrier"` // as the customer reads it ("USPS")
+	Service        string     `json:"service"` // the carrier's service code
+	TrackingNumber string     `json:"trackingNumber"`
+	TrackingURL    string     `json:"trackingUrl"`
+	DownloadURL    string     `json:"downloadUrl"` // the label to print
+	Format         string     `json:"format"`      // pdf, zpl
+	Cost           int64      `json:"cost"`        // minor units
+	BoughtAt       time.Time  `json:"boughtAt"`
+	VoidedAt       *time.Time `json:"voidedAt"` // null while it is good
+}
+
 // RetryOrderRequest names the order the owner retries.
 type RetryOrderRequest struct {
 	// RequestID identifies this act (8–100 letters, digits, '-' or '_':
@@ -235,9 +277,14 @@ var (
 		Doc: "The owner only: cancels an order before anything ships (the authorization, invoice, holds and redemptions are released; a charged order's print job is canceled and the charge refunded).", Errors: cancelOrderErrors}
 	RefundOrder = Call[RefundOrderRequest, RefundOrderAnswer]{Name: "refundOrder",
 		Doc: "The owner only: refunds part or all of a charged order at Stripe and records it in QuickBooks; the order is refunded once its refunds reach the charge.", Errors: refundOrderErrors}
+	BuyLabel = Call[LabelRequest, LabelAnswer]{Name: "buyLabel",
+		Doc: "The owner only: buys the label of an order's parcel through ShipEngine, once (from the rate the customer chose, or a fresh rate for the same service); the parcel then waits for the carrier's first scan.", Errors: buyLabelErrors}
+	VoidLabel = Call[LabelRequest, LabelAnswer]{Name: "voidLabel",
+		Doc: "The owner only: voids the label of an order's parcel before the carrier scanned it; its cost comes back and the parcel waits for a label again.", Errors: voidLabelErrors}
 	MarkShipped = Call[MarkShippedRequest, Order]{Name: "markShipped",
 		Doc: "The owner only: records the carrier and tracking of an order's parcel part; the order is shipped once every part is.", Errors: markShippedErrors}
 )
 
 // Calls is every callable.
-var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession, AdjustStock, MarkShipped, RetryOrder, CancelOrder, RefundOrder}
+var Calls = []Described{Whoami, StartCheckout, ApplyCustomer, QuoteShipping, SelectShipping, CreatePaymentSession, AdjustStock, BuyLabel, VoidLabel, MarkShipped,
+	RetryOrder, CancelOrder, RefundOrder}

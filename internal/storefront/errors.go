@@ -150,6 +150,39 @@ var markShippedErrors = []ErrorCase{
 	{apperr.FailedPrecondition, "already_shipped", "the part already shipped with other tracking", nil},
 }
 
+var buyLabelErrors = []ErrorCase{
+	notOwner,
+	{apperr.Invalid, order.ReasonRequired, "requestId or orderId is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, or requestId is not 8–100 letters, digits, '-' or '_'", []string{"field"}},
+	requestReused,
+	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
+	{apperr.FailedPrecondition, order.ReasonNoParcel, "the order has no parcel: the printer ships all of it", nil},
+	{apperr.FailedPrecondition, order.ReasonNotFulfilling, "the order is not fulfilling (not paid yet, or canceled, refunded or shipped); state says where it is", []string{"state"}},
+	{apperr.FailedPrecondition, order.ReasonLabelExists, "the parcel has a good label: void it first to buy another", []string{"labelId", "trackingNumber"}},
+	{apperr.FailedPrecondition, order.ReasonBadPartMove, "the parcel is past needing a label (shipped by hand, canceled); status says where it is", []string{"status"}},
+	{apperr.FailedPrecondition, order.ReasonNoShipping, "the order has no shipping address and rate", nil},
+	{apperr.FailedPrecondition, order.ReasonServiceGone, "the carrier service the customer chose is not offered for the parcel any more: ship it another way and record it with markShipped", nil},
+	{apperr.FailedPrecondition, order.ReasonLabelRefused, "ShipEngine refused the purchase (no funds, the carrier refused the address, …): the message is ShipEngine's; nothing was bought", nil},
+	{apperr.Invalid, order.ReasonLabelRefused, "ShipEngine refused the request as invalid (its words)", nil},
+	{apperr.Unavailable, order.ReasonLabelInFlight, "a purchase for the parcel is in flight (another tab, or one whose answer was lost): try again in a moment; nothing is bought twice", nil},
+	{apperr.Unavailable, "label_outcome_unknown", "ShipEngine failed or did not answer and no label was found: try again; the purchase is looked for before anything is bought", nil},
+	{apperr.Unavailable, "shipping_unavailable", "ShipEngine is unavailable or busy: try again in a moment", nil},
+}
+
+var voidLabelErrors = []ErrorCase{
+	notOwner,
+	{apperr.Invalid, order.ReasonRequired, "requestId or orderId is missing or blank", []string{"field"}},
+	{apperr.Invalid, order.ReasonMalformed, "orderId is not an order id, or requestId is not 8–100 letters, digits, '-' or '_'", []string{"field"}},
+	requestReused,
+	{apperr.NotFound, order.ReasonOrderNotFound, "no such order", nil},
+	{apperr.FailedPrecondition, order.ReasonNoParcel, "the order has no parcel", nil},
+	{apperr.FailedPrecondition, order.ReasonNoLabel, "the parcel has no good label to void", nil},
+	{apperr.FailedPrecondition, order.ReasonLabelScanned, "the carrier has the parcel (status says where it is): too late to void", []string{"status"}},
+	{apperr.FailedPrecondition, order.ReasonLabelRefused, "ShipEngine would not void the label (its words)", nil},
+	{apperr.Unavailable, order.ReasonLabelInFlight, "a purchase for the parcel is in flight: try again in a moment", nil},
+	{apperr.Unavailable, "shipping_unavailable", "ShipEngine is unavailable or busy: try again in a moment", nil},
+}
+
 // requestReused is every owner command's answer to a request id used
 // before for another command or other input.
 var requestReused = ErrorCase{apperr.Invalid, order.ReasonRequestReused, "requestId was used before for another command or other input: use a new id for a new act", []string{"field"}}

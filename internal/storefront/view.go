@@ -114,7 +114,7 @@ type Fulfilment struct {
 type Part struct {
 	ID     string     `json:"id"`
 	Kind   string     `json:"kind"`   // print, parcel
-	Status string     `json:"status"` // waiting, submitted, in_production, shipped, delivered, failed, canceled
+	Status string     `json:"status"` // waiting, labelled, submitted, in_production, shipped, in_transit, out_for_delivery, exception, delivered, failed, canceled
 	Lines  []PartLine `json:"lines"`
 	// Carrier, TrackingNumber and TrackingURL are set once it shipped
 	// (empty before).
@@ -122,6 +122,31 @@ type Part struct {
 	TrackingNumber string     `json:"trackingNumber"`
 	TrackingURL    string     `json:"trackingUrl"`
 	ShippedAt      *time.Time `json:"shippedAt"`
+	// TrackingNote is the carrier's words of its latest event (""
+	// before any); DeliveredAt is when the carrier delivered it.
+	TrackingNote string     `json:"trackingNote"`
+	DeliveredAt  *time.Time `json:"deliveredAt"`
+}
+
+// LabelAnswerOf is buyLabel's and voidLabel's answer for o (fresh: the
+// label was bought from a fresh rate just now).
+func LabelAnswerOf(o *order.Order, fresh bool) LabelAnswer {
+	a := LabelAnswer{Order: OrderOf(o), FreshRate: fresh, ShippingPaid: o.ShippingAmount().Amount - o.Pricing.ShippingDiscount.Amount}
+	cost, voided := o.LabelCosts()
+	a.LabelCost, a.LabelRefunded = cost.Amount, voided.Amount
+	if p := o.Part(order.PartParcel); p != nil {
+		l := p.Label()
+		if l == nil && len(p.Labels) > 0 {
+			l = &p.Labels[len(p.Labels)-1]
+		}
+		if l != nil {
+			a.Label = &ParcelLabel{LabelID: l.ID, Carrier: l.Carrier, Service: l.Service, TrackingNumber: l.TrackingNumber, TrackingURL: l.TrackingURL,
+				DownloadURL: l.DownloadURL, Format: l.Format, Cost: l.Cost.Amount, BoughtAt: stored(l.BoughtAt), VoidedAt: utcOrNil(l.VoidedAt)}
+			a.CostsMore = l.Cost.Amount > a.ShippingPaid
+			a.FreshRate = a.FreshRate || (o.Shipping != nil && l.RateID != o.Shipping.Rate.RateID)
+		}
+	}
+	return a
 }
 
 // PartLine is what a part holds of a line.
@@ -166,7 +191,7 @@ func OrderOf(o *order.Order) Order {
 		v.Fulfilment = &Fulfilment{}
 		for _, p := range o.Parts {
 			vp := Part{ID: p.ID, Kind: p.Kind, Status: p.Status, Lines: []PartLine{}, Carrier: p.Carrier, TrackingNumber: p.TrackingNumber,
-				TrackingURL: p.TrackingURL, ShippedAt: utcOrNil(p.ShippedAt)}
+				TrackingURL: p.TrackingURL, ShippedAt: utcOrNil(p.ShippedAt), TrackingNote: p.TrackingNote, DeliveredAt: utcOrNil(p.DeliveredAt)}
 			for _, l := range p.Lines {
 				vp.Lines = append(vp.Lines, PartLine{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})
 			}
