@@ -13,8 +13,8 @@ import (
 
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/emulator"
-	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/fulfilment"
+	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/storefront"
