@@ -271,3 +271,103 @@ func TestCrashBetweenLabelAnswerAndWrite(t *testing.T) {
 		}
 	}
 }
+
+// ShipEngine's refusals answer in its words and change nothing; a chosen
+// rate it no longer honours is replaced by a fresh rate for the same
+// carrier service; a mixed order's parcel is rated for its own weight.
+// Not parallel: no funds is the whole local ShipEngine's state.
+func TestLabelRefusalsAndFreshRates(t *testing.T) {
+	a := testApp(t)
+	s := newStore(t, a, 20, 20)
+	boss := owner(t)
+	ctx := context.Background()
+	se := shipEngine(t)
+
+	_, o := fulfilling(t, a, s, "A", 1)
+	se.NoFunds(true)
+	refused := buyLabelAs(t, a, boss.IDToken, o.ID, "")
+	se.NoFunds(false)
+	if refused.Error.Status != "FAILED_PRECONDITION" || !reasonIn(refused.Error.Details, order.ReasonLabelRefused) ||
+		!strings.Contains(refused.Error.Message, "sufficient funds") {
+		t.Errorf("no funds: %+v", refused.Error)
+	}
+	cur, _ := a.Orders.Get(ctx, o.ID)
+	if p := cur.Part(order.PartParcel); p.Status != order.PartWaiting || p.Buying != nil || len(p.Labels) != 0 || cur.WorkDue() {
+		t.Errorf("after the refusal: %+v", p)
+	}
+
+	se.ExpireRate(o.Shipping.Rate.RateID)
+	fresh := buyLabelAs(t, a, boss.IDToken, o.ID, "")
+	if fresh.status != 200 || !fresh.Result.FreshRate || fresh.Result.Label == nil {
+		t.Fatalf("an expired rate: %d %+v %+v", fresh.status, fresh.Error, fresh.Result)
+	}
+	if se.Labels(o.Shipping.Rate.RateID) != 0 || labelsSold(t, a, o.ID) != 1 {
+		t.Errorf("labels sold: %d from the chosen rate, %d in all", se.Labels(o.Shipping.Rate.RateID), labelsSold(t, a, o.ID))
+	}
+	cur, _ = a.Orders.Get(ctx, o.ID)
+	if l := cur.Part(order.PartParcel).Label(); l.Service != o.Shipping.Rate.ServiceCode {
+		t.Errorf("the fresh rate's service %s, want %s", l.Service, o.Shipping.Rate.ServiceCode)
+	}
+
+	// A planner and stickers: the customer's rate was for both; the
+	// parcel's label is rated for the stickers and the box alone.
+	_, mixed := fulfilling(t, a, s, "A", 2, "P", 1)
+	ans := buyLabelAs(t, a, boss.IDToken, mixed.ID, "")
+	if ans.status != 200 || !ans.Result.FreshRate || ans.Result.Label.Cost >= mixed.ShippingAmount().Amount {
+		t.Fatalf("a mixed order's parcel: %d %+v %+v (the customer paid %d for both)", ans.status, ans.Error, ans.Result, mixed.ShippingAmount().Amount)
+	}
+	var grams string
+	for _, r := range se.Requests() {
+		if r.Path == "/v1/rates" && strings.Contains(string(r.Body), mixed.ID+"-parcel-") {
+			grams = string(r.Body)
+		}
+	}
+	if want := `"weight":{"value":230,"unit":"gram"}`; !strings.Contains(grams, want) {
+		t.Errorf("the parcel's rate request %s, want %s (2 × 40 g and the 150 g box)", grams, want)
+	}
+}
+
+// The owner cancels an order whose parcel has a label the carrier has not
+// scanned: the trigger voids it and its cost comes back; the void is not
+// asked for twice.
+func TestCancelVoidsTheLabel(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	s := newStore(t, a, 20, 20)
+	boss := owner(t)
+	ctx := context.Background()
+	_, o := fulfilling(t, a, s, "B", 1)
+	bought := buyLabelAs(t, a, boss.IDToken, o.ID, "")
+	if bought.status != 200 {
+		t.Fatal(bought.Error)
+	}
+	c := rpc[storefront.Order](t, withRequestID(cancelOrder(a)), boss.IDToken, map[string]any{"orderId": o.ID, "reason": "the customer asked"})
+	if c.status != 200 || c.Result.State != order.Canceled {
+		t.Fatalf("cancel: %d %+v", c.status, c.Error)
+	}
+	cur, _ := a.Orders.Get(ctx, o.ID)
+	if !cur.WorkDue() || cur.LabelToVoid() == nil {
+		t.Fatalf("after the cancel: due=%v label to void %+v", cur.WorkDue(), cur.LabelToVoid())
+	}
+	for i := 0; i < 2; i++ { // the trigger, then a duplicate re-drive
+		cur, _ = a.Orders.Get(ctx, o.ID)
+		if err := a.Flow.Redrive(ctx, cur); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cur, _ = a.Orders.Get(ctx, o.ID)
+	cost, voided := cur.LabelCosts()
+	if p := cur.Part(order.PartParcel); p.Status != order.PartCanceled || len(p.Labels) != 1 || !p.Labels[0].Voided() || cost.Amount != 0 ||
+		voided.Amount != bought.Result.Label.Cost || cur.LabelWorkDue() {
+		t.Errorf("after the trigger: %+v, cost %v, voided %v", p, cost, voided)
+	}
+	n := 0
+	for _, r := range shipEngine(t).Requests() {
+		if r.Method == "PUT" && r.Path == "/v1/labels/"+bought.Result.Label.LabelID+"/void" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d voids asked, want 1", n)
+	}
+}
