@@ -165,6 +165,18 @@ var List = []Function{
 		handler: printerWebhook,
 	},
 	{
+		Name: "shipengineWebhook", Kind: Webhook,
+		Doc:     "ShipEngine's track events: verifies the RSA-SHA256 signature with ShipEngine's published keys, records the delivery, answers at once.",
+		handler: shipengineWebhook,
+	},
+	{
+		Name: "onShipEngineEvent", Kind: Trigger,
+		Doc:       "Acts on a recorded track event: re-reads the label's tracking; the parcel moves in transit → out for delivery → delivered (an exception alerts the owner).",
+		EventType: docevent.TypeWritten, Document: "webhookEvents/{eventId}",
+		Secrets: []string{app.ShipEngineKey},
+		event:   onShipEngineEvent,
+	},
+	{
 		Name: "onPrinterEvent", Kind: Trigger,
 		Doc:       "Acts on a recorded printer event: re-reads the job; shipped → the part shipped (the order when every part is); refused → needs attention.",
 		EventType: docevent.TypeWritten, Document: "webhookEvents/{eventId}",

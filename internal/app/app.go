@@ -94,6 +94,8 @@ type App struct {
 	// Parts splits paid orders into the parts they ship in and ships the
 	// owner's parcels.
 	Parts *fulfilment.Parts
+	// TrackWebhooks verifies ShipEngine's track webhooks.
+	TrackWebhooks *shipengine.Verifier
 	// Owner is the owner's operations on orders (retry, cancel, refund).
 	Owner *owner.Operations
 	// OwnerApp is the owner's side of the application: every owner
@@ -171,6 +173,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		printer = lulu.New(lulu.Options{BaseURL: cfg.PrinterURL, Key: key, Secret: cfg.Secret(PrinterSecret).Reveal(), Now: o.Now})
 	}
 	se := shipengine.New(shipengine.Options{BaseURL: cfg.ShipEngineURL, APIKey: cfg.Secret(ShipEngineKey).Reveal()})
+	a.TrackWebhooks = &shipengine.Verifier{JWKSURL: cfg.ShipEngineJWKSURL, Now: o.Now}
 	a.Parts = &fulfilment.Parts{Orders: a.Orders, Alerts: a.Alerts, AdminClaim: cfg.AdminClaim, Printer: printer, Catalog: a.Checkouts,
 		Reader: a.Orders, Events: a.WebhookEvents,
 		Settings: fulfilment.PrintSettings{Levels: cfg.PrinterShippingLevels, DefaultLevel: cfg.PrinterShippingLevel, Phone: cfg.PrinterPhone,

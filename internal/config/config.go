@@ -90,13 +90,16 @@ type Config struct {
 	// (OMS_DEFAULT_BOX, "LxWxHcm+Tg", default 30x22x8cm+150g) is the box an
 	// order ships in; QuoteTTL (OMS_QUOTE_TTL, default 15m) how long a quote
 	// stands. LabelFormat (OMS_LABEL_FORMAT: pdf, the default, or zpl) is
-	// the format of the parcels' labels, 4×6 inches.
-	ShipEngineURL string
-	Carriers      []string
-	ShipFrom      shipping.Address
-	DefaultBox    shipping.Box
-	QuoteTTL      time.Duration
-	LabelFormat   string
+	// the format of the parcels' labels, 4×6 inches. ShipEngineJWKSURL
+	// (OMS_SHIPENGINE_JWKS_URL, default ShipEngine's) is the key set its
+	// track webhooks are verified with.
+	ShipEngineJWKSURL string
+	ShipEngineURL     string
+	Carriers          []string
+	ShipFrom          shipping.Address
+	DefaultBox        shipping.Box
+	QuoteTTL          time.Duration
+	LabelFormat       string
 
 	// Payments. StripeAPIBase (OMS_STRIPE_API_BASE) overrides Stripe's API
 	// URL (the local Stripe, stripe-mock); SessionTTL (OMS_PAYMENT_SESSION_TTL,
@@ -342,6 +345,11 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		bad("OMS_DEFAULT_BOX: %q is not LxWxHcm+Tg (e.g. 30x22x8cm+150g)", box)
 	}
 	c.QuoteTTL = duration("OMS_QUOTE_TTL", 15*time.Minute, time.Minute, 24*time.Hour)
+	if c.ShipEngineJWKSURL = get("OMS_SHIPENGINE_JWKS_URL"); c.ShipEngineJWKSURL == "" {
+		c.ShipEngineJWKSURL = "https://api.shipengine.com/jwks"
+	} else if u, err := url.Parse(c.ShipEngineJWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("OMS_SHIPENGINE_JWKS_URL: %q is not an http(s) URL", c.ShipEngineJWKSURL)
+	}
 	switch c.LabelFormat = get("OMS_LABEL_FORMAT"); c.LabelFormat {
 	case "":
 		c.LabelFormat = "pdf"

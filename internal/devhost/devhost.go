@@ -227,6 +227,9 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		}
 		h.QuickBooksConnectLink = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/quickbooksConnect?key=" + key
 	}
+	if h.ShipEngine != nil {
+		h.ShipEngine.SetWebhook(h.URL + "/shipengineWebhook")
+	}
 	if h.Printer != nil {
 		h.Printer.SetWebhook(h.URL + "/printerWebhook")
 		if o.PrintAdvance > 0 {

@@ -263,20 +263,58 @@ func TestLocalSystem(t *testing.T) {
 		if got := strings.Join(states, ","); !strings.HasSuffix(got, "authorized,invoiced,approved,paid,fulfilling") {
 			t.Errorf("history %s", got)
 		}
-		// The owner ships the parcel (the pen set) through markShipped; the
-		// planner's print part still waits for the printer.
+		// The owner buys the parcel's label (the pen set) through buyLabel:
+		// the local ShipEngine sells it from the rate the customer chose;
+		// the planner's print part still waits for the printer.
 		boss, err := emulator.SignInAs(ctx, h.AuthHost, testenv.ID("owner"), map[string]any{"admin": true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		body := `{"data":{"requestId":"ship-the-parcel-1","orderId":"` + sdkOrder + `","partId":"parcel","carrier":"USPS","trackingNumber":"9400100000000000000000"}}`
-		req, _ := http.NewRequest("POST", h.URL+"/markShipped", strings.NewReader(body))
+		body := `{"data":{"requestId":"label-the-parcel-1","orderId":"` + sdkOrder + `"}}`
+		req, _ := http.NewRequest("POST", h.URL+"/buyLabel", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+boss.IDToken)
 		resp, page = read(t)(http.DefaultClient.Do(req))
-		if resp.StatusCode != 200 || !strings.Contains(string(page), `"state":"fulfilling"`) || !strings.Contains(string(page), `"trackingNumber":"9400100000000000000000"`) {
-			t.Errorf("markShipped: %d %s", resp.StatusCode, page)
+		var bought struct {
+			Result storefront.LabelAnswer `json:"result"`
 		}
+		if err := json.Unmarshal(page, &bought); resp.StatusCode != 200 || err != nil || bought.Result.Label == nil || bought.Result.Order.State != order.Fulfilling {
+			t.Fatalf("buyLabel: %d %s", resp.StatusCode, page)
+		}
+		label := bought.Result.Label
+		// The carrier scans it, carries it, and delivers it: each move of
+		// the local ShipEngine sends its signed track webhook → recorded →
+		// onShipEngineEvent re-reads the label's tracking → the part moves
+		// (its first scan ships it) → the delivered email.
+		parcelIs := func(status string) *order.Order {
+			t.Helper()
+			var cur *order.Order
+			testenv.Poll(t, 20*time.Second, "the parcel "+status, func() bool {
+				cur, _ = h.App.Orders.Get(ctx, sdkOrder)
+				return cur.Part(order.PartParcel).Status == status
+			})
+			return cur
+		}
+		for _, m := range []struct{ move, status string }{{"accepted", order.PartInTransit}, {"out_for_delivery", order.PartOutForDelivery}} {
+			if err := h.ShipEngine.Track(label.LabelID, m.move); err != nil {
+				t.Fatal(err)
+			}
+			o = parcelIs(m.status)
+		}
+		if p := o.Part(order.PartParcel); p.TrackingNumber != label.TrackingNumber || p.Carrier != "USPS" || p.ShippedAt.IsZero() || o.State() != order.Fulfilling {
+			t.Errorf("the parcel scanned: %+v, order %s", p, o.State())
+		}
+		deliveredAt := time.Now()
+		if err := h.ShipEngine.Track(label.LabelID, "delivered"); err != nil {
+			t.Fatal(err)
+		}
+		o = parcelIs(order.PartDelivered)
+		t.Logf("from the carrier's delivery to the parcel delivered (signed webhook, record, trigger, re-read): %s", time.Since(deliveredAt).Round(time.Millisecond))
+		testenv.Poll(t, 20*time.Second, "the parcel's delivered email", func() bool {
+			found, err := h.Mailpit.Search(ctx, `to:"`+o.Customer.Email+`" subject:"was delivered"`)
+			return err == nil && len(found) == 1
+		})
+		t.Logf("from the carrier's delivery to the customer's delivered email in mailpit (four triggers, SMTP): %s", time.Since(deliveredAt).Round(time.Millisecond))
 		// The planner's print job, made by the submitPrintJob step at the
 		// local printer; then the printer ships it: its signed webhook →
 		// recorded → onPrinterEvent re-reads the job → the part and the
@@ -309,6 +347,13 @@ func TestLocalSystem(t *testing.T) {
 		if p := o.Part(order.PartPrint); p.Carrier != "USPS" || p.TrackingNumber == "" {
 			t.Errorf("the print part: %+v", p)
 		}
+		if _, err := h.Printer.Advance(job); err != nil { // → DELIVERED
+			t.Fatal(err)
+		}
+		testenv.Poll(t, 20*time.Second, "the print part delivered", func() bool {
+			o, _ = h.App.Orders.Get(ctx, sdkOrder)
+			return o.Part(order.PartPrint).Status == order.PartDelivered
+		})
 		// The customer sends the planner back: the owner refunds the whole
 		// order; the order's triggers make the refund at the local Stripe
 		// and record it in the local QuickBooks, and the order is refunded.
@@ -322,22 +367,25 @@ func TestLocalSystem(t *testing.T) {
 			t.Fatalf("refundOrder: %d %s", resp.StatusCode, page)
 		}
 		o = waitState(t, h, sdkOrder, order.Refunded)
-		testenv.Poll(t, 20*time.Second, "the refund receipt", func() bool {
+		testenv.Poll(t, 20*time.Second, "the refund receipt and the refunded order's steps", func() bool {
 			o, _ = h.App.Orders.Get(ctx, sdkOrder)
-			return o.Payment.Refunds[0].ReceiptID != ""
+			return o.Payment.Refunds[0].ReceiptID != "" && !o.WorkDue()
 		})
 		t.Logf("from refundOrder to refunded at Stripe and recorded in QuickBooks (two triggers): %s", time.Since(refundAt).Round(time.Millisecond))
 		if o.PaymentStatus() != order.PaymentRefunded || o.RefundedTotal() != o.Total().Amount || o.WorkDue() {
-			t.Errorf("after the refund: %s refunded %d of %d, work due %v", o.PaymentStatus(), o.RefundedTotal(), o.Total().Amount, o.WorkDue())
+			t.Errorf("after the refund: %s refunded %d of %d, work due %v (%+v, labels %v, refunds %v)", o.PaymentStatus(), o.RefundedTotal(), o.Total().Amount, o.WorkDue(),
+				o.Work, o.LabelWorkDue(), o.RefundsDue())
 		}
 		// The customer's emails, queued by the order's steps and delivered
 		// by onMailWritten (a trigger on mail/) to the host's mailpit, each
-		// once: authorized, receipt, two parts shipped, the refund.
+		// once: authorized, receipt, two parts shipped, two delivered, the
+		// refund.
 		to := o.Customer.Email
 		want := []string{"We have your order " + sdkOrder, "Your receipt for order " + sdkOrder, "Part of your order " + sdkOrder + " has shipped",
-			"Part of your order " + sdkOrder + " has shipped", "A refund of " + messages.Format(o.Total()) + " for order " + sdkOrder}
+			"Part of your order " + sdkOrder + " has shipped", "Part of your order " + sdkOrder + " was delivered",
+			"Part of your order " + sdkOrder + " was delivered", "A refund of " + messages.Format(o.Total()) + " for order " + sdkOrder}
 		var subjects []string
-		testenv.Poll(t, 20*time.Second, "the customer's five emails", func() bool {
+		testenv.Poll(t, 20*time.Second, "the customer's seven emails", func() bool {
 			found, err := h.Mailpit.Search(ctx, `to:"`+to+`"`)
 			if err != nil {
 				t.Fatal(err)

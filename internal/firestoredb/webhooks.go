@@ -53,6 +53,8 @@ type webhookEventDoc struct {
 	JobID      string `firestore:"jobId,omitempty"`
 	ExternalID string `firestore:"externalId,omitempty"`
 	Status     string `firestore:"status,omitempty"`
+	// ShipEngine (its status code in Status)
+	TrackingNumber string `firestore:"trackingNumber,omitempty"`
 }
 
 // encodeWebhookEvent returns the stored form of e, received at now.
@@ -69,6 +71,8 @@ func encodeWebhookEvent(e webhook.Event, now time.Time) (webhookEventDoc, error)
 		d.RealmID, d.Entity, d.EntityID, d.Operation = q.Realm, q.Entity, q.EntityID, q.Operation
 	case e.Printer != nil:
 		d.JobID, d.ExternalID, d.Status = e.Printer.JobID, e.Printer.ExternalID, e.Printer.Status
+	case e.ShipEngine != nil:
+		d.TrackingNumber, d.Status = e.ShipEngine.TrackingNumber, e.ShipEngine.StatusCode
 	}
 	return d, nil
 }
@@ -83,6 +87,8 @@ func (d webhookEventDoc) event() (webhook.Event, error) {
 		e.QuickBooks = &webhook.QuickBooksEvent{Realm: d.RealmID, Entity: d.Entity, EntityID: d.EntityID, Operation: d.Operation}
 	case webhook.Printer:
 		e.Printer = &webhook.PrinterEvent{JobID: d.JobID, ExternalID: d.ExternalID, Status: d.Status}
+	case webhook.ShipEngine:
+		e.ShipEngine = &webhook.TrackEvent{TrackingNumber: d.TrackingNumber, StatusCode: d.Status}
 	default:
 		return webhook.Event{}, fmt.Errorf("webhook event %q has an unknown source %q", d.EventID, d.Source)
 	}

@@ -19,6 +19,12 @@ type OrderReader interface {
 	// PrintsWaiting lists up to limit fulfilling orders last changed
 	// before `before` (their print parts are re-read).
 	PrintsWaiting(ctx context.Context, before time.Time, limit int) ([]*order.Order, error)
+	// Tracked lists up to limit orders with a part tracking follows
+	// (order.Tracked), last changed before `before`.
+	Tracked(ctx context.Context, before time.Time, limit int) ([]*order.Order, error)
+	// ByTrackingNumber finds the order whose parcel has a good label with
+	// that tracking number (NOT_FOUND: none).
+	ByTrackingNumber(ctx context.Context, n string) (*order.Order, error)
 }
 
 // RecordEvent records a delivery of the printer's webhook (its signature
@@ -108,6 +114,8 @@ func (p *Parts) alertJob(ctx context.Context, orderID string, job PrintJob) erro
 func (p *Parts) Tasks(redriveAfter time.Duration) map[string]sweep.TaskFunc {
 	return map[string]sweep.TaskFunc{"rereadPrintJobs": func(ctx context.Context, now time.Time) (string, error) {
 		return p.rereadPrintJobs(ctx, now, redriveAfter)
+	}, "rereadTracking": func(ctx context.Context, now time.Time) (string, error) {
+		return p.rereadTracking(ctx, now, redriveAfter)
 	}}
 }
 

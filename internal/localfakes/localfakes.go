@@ -101,6 +101,7 @@ func (f *Fakes) Vars(redirect string) map[string]string {
 	if s := f.ShipEngine; s != nil {
 		v[app.ShipEngineKey], v["OMS_SHIPENGINE_URL"] = ShipEngineKey, s.URL
 		v["OMS_SHIPENGINE_CARRIERS"] = strings.Join(shipenginefake.Carriers, ",")
+		v["OMS_SHIPENGINE_JWKS_URL"] = s.JWKSURL()
 	}
 	if s := f.Stripe; s != nil {
 		v[app.StripeKey], v[app.StripeWebhookSecret], v["OMS_STRIPE_API_BASE"] = StripeKey, s.WebhookSecret, s.URL

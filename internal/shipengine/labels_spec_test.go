@@ -27,6 +27,7 @@ var labelOps = []struct {
 	{"POST", "/v1/labels/rates/{rate_id}", regexp.MustCompile(`^/v1/labels/rates/([^/]+)$`)},
 	{"GET", "/v1/labels/external_shipment_id/{external_shipment_id}", regexp.MustCompile(`^/v1/labels/external_shipment_id/([^/]+)$`)},
 	{"PUT", "/v1/labels/{label_id}/void", regexp.MustCompile(`^/v1/labels/([^/]+)/void$`)},
+	{"GET", "/v1/labels/{label_id}/track", regexp.MustCompile(`^/v1/labels/([^/]+)/track$`)},
 	{"GET", "/v1/labels/{label_id}", regexp.MustCompile(`^/v1/labels/([^/]+)$`)},
 	{"GET", "/v1/labels", regexp.MustCompile(`^/v1/labels$`)},
 }
@@ -106,6 +107,9 @@ func TestLabelRequestsFollowTheSpec(t *testing.T) {
 	if _, _, err := c.LabelByExternalShipmentID(ctx, "ord-42.parcel", ""); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Track(ctx, l.ID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.VoidLabel(ctx, l.ID, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +147,7 @@ func TestLabelRequestsFollowTheSpec(t *testing.T) {
 		}
 	}
 	for _, op := range []string{"POST /v1/labels/rates/{rate_id}", "GET /v1/labels", "GET /v1/labels/external_shipment_id/{external_shipment_id}",
-		"PUT /v1/labels/{label_id}/void", "GET /v1/labels/{label_id}"} {
+		"PUT /v1/labels/{label_id}/void", "GET /v1/labels/{label_id}", "GET /v1/labels/{label_id}/track"} {
 		if seen[op] == 0 {
 			t.Errorf("no %s checked (%v)", op, seen)
 		}
@@ -214,6 +218,17 @@ func TestLocalShipEngineLabelsFollowTheSpec(t *testing.T) {
 		{"void unknown", "PUT", "/v1/labels/se-1/void", "", 404, nil, nil},
 		{"read voided", "GET", "/v1/labels/{id}", "", 200, nil, nil},
 		{"read unknown", "GET", "/v1/labels/se-1", "", 404, nil, nil},
+		{"track, not yet in system", "GET", "/v1/labels/{used}/track", "", 200, nil, nil},
+		{"track, out for delivery", "GET", "/v1/labels/{used}/track", "", 200, func() {
+			for _, m := range []string{"accepted", "in_transit", "out_for_delivery"} {
+				if err := f.Track(usedID, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, nil},
+		{"track, delivered", "GET", "/v1/labels/{used}/track", "", 200, func() { _ = f.Track(usedID, "delivered") }, nil},
+		{"track, exception", "GET", "/v1/labels/{used}/track", "", 200, func() { _ = f.Track(usedID, "exception") }, nil},
+		{"track unknown", "GET", "/v1/labels/se-1/track", "", 404, nil, nil},
 	}
 	for _, tt := range cases {
 		path := strings.NewReplacer("{id}", labelID, "{used}", usedID).Replace(tt.path)

@@ -22,6 +22,7 @@ const (
 	Stripe     Source = "stripe"
 	QuickBooks Source = "quickbooks"
 	Printer    Source = "printer"
+	ShipEngine Source = "shipengine"
 )
 
 // Event is a webhook event as recorded. ID is the sender's id for the
@@ -32,6 +33,7 @@ type Event struct {
 	Stripe     *StripeEvent
 	QuickBooks *QuickBooksEvent
 	Printer    *PrinterEvent
+	ShipEngine *TrackEvent
 }
 
 // StripeEvent is what is recorded of a Stripe event (its objects are
@@ -59,6 +61,13 @@ type PrinterEvent struct {
 	Status     string
 }
 
+// TrackEvent is what is recorded of a delivery of ShipEngine's track
+// webhook (the label's tracking is re-read when it is acted on).
+type TrackEvent struct {
+	TrackingNumber string
+	StatusCode     string // as the delivery says: AC, IT, DE, EX, …
+}
+
 // Source returns the source of the part that is set ("" if none is).
 func (e Event) Source() Source {
 	switch {
@@ -68,6 +77,8 @@ func (e Event) Source() Source {
 		return QuickBooks
 	case e.Printer != nil:
 		return Printer
+	case e.ShipEngine != nil:
+		return ShipEngine
 	}
 	return ""
 }
@@ -76,7 +87,7 @@ func (e Event) Source() Source {
 // one part set.
 func (e Event) Validate() error {
 	n := 0
-	for _, set := range []bool{e.Stripe != nil, e.QuickBooks != nil, e.Printer != nil} {
+	for _, set := range []bool{e.Stripe != nil, e.QuickBooks != nil, e.Printer != nil, e.ShipEngine != nil} {
 		if set {
 			n++
 		}

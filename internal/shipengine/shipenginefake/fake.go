@@ -56,6 +56,7 @@ type Server struct {
 	rateSerial int
 	holds      fakehold.Set
 	lab        labelState // labels.go
+	trk        tracking   // tracking.go
 }
 
 // Start serves a fake on a free loopback port. key is the API key it
@@ -71,6 +72,10 @@ func Start(key string) (*Server, error) {
 	mux.HandleFunc("POST /v1/rates", s.wrap(s.rates))
 	mux.HandleFunc("POST /v1/rates/estimate", s.wrap(s.estimate))
 	s.labelRoutes(mux)
+	if err := s.trackRoutes(mux); err != nil {
+		l.Close()
+		return nil, err
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "shipengine", "validation", "not_found", "The requested resource was not found.")
 	})

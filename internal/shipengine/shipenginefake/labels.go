@@ -43,6 +43,8 @@ type soldLabel struct {
 	created                              time.Time
 	voidedAt                             time.Time
 	used                                 bool
+	trackCode                            string // tracking's status code ("": not yet in system)
+	events                               []trackEvent
 }
 
 type labelState struct {
@@ -55,7 +57,18 @@ type labelState struct {
 func (s *Server) labelRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/labels/rates/{rate_id}", s.wrapRequest(s.buyLabel))
 	mux.HandleFunc("GET /v1/labels", s.wrapRequest(s.listLabels))
-	mux.HandleFunc("GET /v1/labels/external_shipment_id/{id}", s.wrapRequest(s.labelByExternalID))
+	// /v1/labels/external_shipment_id/{id} and /v1/labels/{label_id}/track
+	// share a shape: one route tells them apart.
+	mux.HandleFunc("GET /v1/labels/{first}/{second}", s.wrapRequest(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		switch {
+		case r.PathValue("first") == "external_shipment_id":
+			s.labelByExternalID(w, r.PathValue("second"))
+		case r.PathValue("second") == "track":
+			s.track(w, r.PathValue("first"))
+		default:
+			writeError(w, http.StatusNotFound, "shipengine", "validation", "not_found", "The requested resource was not found.")
+		}
+	}))
 	mux.HandleFunc("GET /v1/labels/{label_id}", s.wrapRequest(s.getLabel))
 	mux.HandleFunc("PUT /v1/labels/{label_id}/void", s.wrapRequest(s.voidLabel))
 	mux.HandleFunc("GET /v1/downloads/labels/{file}", s.download) // a label's file needs no key, as ShipEngine's links
@@ -233,8 +246,7 @@ func (s *Server) find(match func(*soldLabel) bool) map[string]any {
 	return nil
 }
 
-func (s *Server) labelByExternalID(w http.ResponseWriter, r *http.Request, _ []byte) {
-	id := r.PathValue("id")
+func (s *Server) labelByExternalID(w http.ResponseWriter, id string) {
 	if a := s.find(func(l *soldLabel) bool { return l.rate.externalID == id }); a != nil {
 		writeJSON(w, http.StatusOK, a)
 		return
