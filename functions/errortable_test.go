@@ -507,6 +507,129 @@ func TestErrorTableWalk(t *testing.T) {
 	ship := func(data map[string]any) rpcAnswer[json.RawMessage] {
 		return rpc[json.RawMessage](t, withRequestID(markShipped(a)), boss.IDToken, data)
 	}
+	label := func(h func(*app.App) http.Handler, token string, data map[string]any) rpcAnswer[json.RawMessage] {
+		return rpc[json.RawMessage](t, withRequestID(h(a)), token, data)
+	}
+	// claimed is a parcel-only order whose label purchase is in flight.
+	claimed := func() string {
+		id := fulfillingOrder("B", 1)
+		if _, _, err := a.Orders.Update(ctx, id, func(o *order.Order) (bool, error) {
+			_, ok, err := o.ClaimLabel("another-tab", time.Hour, r.clk.Now())
+			return ok, err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	a.Parts.LabelSettings.Wait = 300 * time.Millisecond
+	for _, call := range []struct {
+		name string
+		h    func(*app.App) http.Handler
+	}{{"buyLabel", buyLabel}, {"voidLabel", voidLabel}} {
+		scenarios[call.name+"/not_owner"] = func() rpcAnswer[json.RawMessage] {
+			return label(call.h, user(t).IDToken, map[string]any{"orderId": unknownID})
+		}
+		scenarios[call.name+"/required"] = func() rpcAnswer[json.RawMessage] {
+			return label(call.h, boss.IDToken, map[string]any{"orderId": ""})
+		}
+		scenarios[call.name+"/malformed"] = func() rpcAnswer[json.RawMessage] {
+			return label(call.h, boss.IDToken, map[string]any{"orderId": "not-an-order"})
+		}
+		scenarios[call.name+"/order_not_found"] = func() rpcAnswer[json.RawMessage] {
+			return label(call.h, boss.IDToken, map[string]any{"orderId": unknownID})
+		}
+		scenarios[call.name+"/request_id_reused"] = func() rpcAnswer[json.RawMessage] {
+			id, used := fulfillingOrder("B", 1), testenv.ID("used-request")
+			if ans := ship(map[string]any{"requestId": used, "orderId": id, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"}); ans.status != 200 {
+				t.Errorf("shipping the parcel: %+v", ans.Error)
+			}
+			return label(call.h, boss.IDToken, map[string]any{"requestId": used, "orderId": id})
+		}
+		scenarios[call.name+"/no_parcel"] = func() rpcAnswer[json.RawMessage] {
+			return label(call.h, boss.IDToken, map[string]any{"orderId": fulfillingOrder("P", 1)})
+		}
+		scenarios[call.name+"/label_in_flight"] = func() rpcAnswer[json.RawMessage] {
+			return label(call.h, boss.IDToken, map[string]any{"orderId": claimed()})
+		}
+		scenarios[call.name+"/shipping_unavailable"] = func() rpcAnswer[json.RawMessage] {
+			id := fulfillingOrder("B", 1)
+			if call.name == "voidLabel" {
+				if ans := label(buyLabel, boss.IDToken, map[string]any{"orderId": id}); ans.status != 200 {
+					t.Errorf("buying the label: %+v", ans.Error)
+				}
+				se.Fail5xx(100)
+				defer se.Fail5xx(0)
+			} else {
+				se.Fail429(100, 0)
+				defer se.Fail429(0, 0)
+			}
+			return label(call.h, boss.IDToken, map[string]any{"orderId": id})
+		}
+	}
+	scenarios["buyLabel/order_not_fulfilling"] = func() rpcAnswer[json.RawMessage] {
+		_, id := checkedOut(t, a, s, "B", 1)
+		return label(buyLabel, boss.IDToken, map[string]any{"orderId": id})
+	}
+	scenarios["buyLabel/label_exists"] = func() rpcAnswer[json.RawMessage] {
+		id := fulfillingOrder("B", 1)
+		if ans := label(buyLabel, boss.IDToken, map[string]any{"orderId": id}); ans.status != 200 {
+			t.Errorf("the first label: %+v", ans.Error)
+		}
+		return label(buyLabel, boss.IDToken, map[string]any{"orderId": id})
+	}
+	scenarios["buyLabel/bad_part_transition"] = func() rpcAnswer[json.RawMessage] {
+		id := fulfillingOrder("B", 1, "P", 1)
+		if ans := ship(map[string]any{"orderId": id, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"}); ans.status != 200 {
+			t.Errorf("shipping the parcel by hand: %+v", ans.Error)
+		}
+		return label(buyLabel, boss.IDToken, map[string]any{"orderId": id})
+	}
+	scenarios["buyLabel/service_not_rated"] = func() rpcAnswer[json.RawMessage] {
+		id := fulfillingOrder("B", 1, "P", 1) // the parcel needs a fresh rate
+		if _, _, err := a.Orders.Update(ctx, id, func(o *order.Order) (bool, error) {
+			o.Shipping.Rate.ServiceCode = "usps_retired_service"
+			return true, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return label(buyLabel, boss.IDToken, map[string]any{"orderId": id})
+	}
+	scenarios["buyLabel/label_refused"] = func() rpcAnswer[json.RawMessage] {
+		id := fulfillingOrder("B", 1)
+		se.NoFunds(true)
+		defer se.NoFunds(false)
+		return label(buyLabel, boss.IDToken, map[string]any{"orderId": id})
+	}
+	scenarios["buyLabel/label_outcome_unknown"] = func() rpcAnswer[json.RawMessage] {
+		id := fulfillingOrder("B", 1)
+		se.Fail5xx(100)
+		defer se.Fail5xx(0)
+		return label(buyLabel, boss.IDToken, map[string]any{"orderId": id})
+	}
+	scenarios["voidLabel/no_label"] = func() rpcAnswer[json.RawMessage] {
+		return label(voidLabel, boss.IDToken, map[string]any{"orderId": fulfillingOrder("B", 1)})
+	}
+	// bought is a parcel-only order with its label.
+	bought := func() (string, string) {
+		id := fulfillingOrder("B", 1)
+		ans := rpc[storefront.LabelAnswer](t, withRequestID(buyLabel(a)), boss.IDToken, map[string]any{"orderId": id})
+		if ans.status != 200 || ans.Result.Label == nil {
+			t.Fatalf("buying the label: %+v", ans.Error)
+		}
+		return id, ans.Result.Label.LabelID
+	}
+	scenarios["voidLabel/label_scanned"] = func() rpcAnswer[json.RawMessage] {
+		id, _ := bought()
+		if ans := ship(map[string]any{"orderId": id, "partId": "parcel"}); ans.status != 200 {
+			t.Errorf("handing the parcel over: %+v", ans.Error)
+		}
+		return label(voidLabel, boss.IDToken, map[string]any{"orderId": id})
+	}
+	scenarios["voidLabel/label_refused"] = func() rpcAnswer[json.RawMessage] {
+		id, l := bought()
+		se.MarkUsed(l) // the carrier scanned it; its webhook has not come
+		return label(voidLabel, boss.IDToken, map[string]any{"orderId": id})
+	}
 	scenarios["markShipped/not_owner"] = func() rpcAnswer[json.RawMessage] {
 		return rpc[json.RawMessage](t, withRequestID(markShipped(a)), user(t).IDToken, map[string]any{"orderId": unknownID, "partId": "parcel", "carrier": "USPS", "trackingNumber": "1"})
 	}

@@ -221,8 +221,8 @@ func TestOwnerCallablesCheckRevocation(t *testing.T) {
 			t.Errorf("%s with the owner's token: %d %s %s", c.CallName(), ans.status, ans.Error.Status, ans.Error.Details)
 		}
 	}
-	if owned != 5 {
-		t.Errorf("%d owner callables, want 5", owned)
+	if owned != 7 {
+		t.Errorf("%d owner callables, want 7", owned)
 	}
 	checked := tokens.checks.Load()
 	for _, c := range storefront.Calls {

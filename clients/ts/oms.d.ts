@@ -231,6 +231,42 @@ export interface StockLevel {
   available: number;
 }
 
+/**
+ * LabelRequest names the order whose parcel's label the owner buys
+ * (buyLabel) or voids (voidLabel).
+ */
+export interface LabelRequest {
+  /** as RetryOrderRequest's */
+  requestId: string;
+  orderId: string;
+}
+
+/**
+ * LabelAnswer is buyLabel's and voidLabel's answer: the order, its
+ * parcel's label (the good one; the latest voided one after a void) and
+ * the figures of its labels.
+ */
+export interface LabelAnswer<Time = string> {
+  order: Order<Time>;
+  label: ParcelLabel<Time> | null;
+  /**
+   * FreshRate says the label was bought from a fresh rate for the
+   * carrier service the customer chose (the chosen rate was not honoured
+   * any more, or was for the whole order while the parcel holds only its
+   * stock lines); CostsMore says it cost more than ShippingPaid, what the
+   * customer paid for shipping.
+   */
+  freshRate: boolean;
+  shippingPaid: number;
+  costsMore: boolean;
+  /**
+   * LabelCost is what the order's good labels cost; LabelRefunded what
+   * its voided labels gave back (minor units).
+   */
+  labelCost: number;
+  labelRefunded: number;
+}
+
 /** MarkShippedRequest is the owner's shipment of an order's parcel part. */
 export interface MarkShippedRequest {
   /** as RetryOrderRequest's */
@@ -407,6 +443,26 @@ export interface Rate {
   estimatedDelivery?: string;
 }
 
+/** ParcelLabel is a label bought for a parcel. */
+export interface ParcelLabel<Time = string> {
+  labelId: string;
+  /** as the customer reads it ("USPS") */
+  carrier: string;
+  /** the carrier's service code */
+  service: string;
+  trackingNumber: string;
+  trackingUrl: string;
+  /** the label to print */
+  downloadUrl: string;
+  /** pdf, zpl */
+  format: string;
+  /** minor units */
+  cost: number;
+  boughtAt: Time;
+  /** null while it is good */
+  voidedAt: Time | null;
+}
+
 /** RefundAsked is a refund as the owner asked for it. */
 export interface RefundAsked {
   /** its number within the order (1, 2, …): Stripe's idempotency key is refund-<orderId>-<n> */
@@ -425,7 +481,7 @@ export interface Part<Time = string> {
   id: string;
   /** print, parcel */
   kind: string;
-  /** waiting, submitted, in_production, shipped, delivered, failed, canceled */
+  /** waiting, labelled, submitted, in_production, shipped, in_transit, out_for_delivery, exception, delivered, failed, canceled */
   status: string;
   lines: PartLine[];
   /**
@@ -436,6 +492,12 @@ export interface Part<Time = string> {
   trackingNumber: string;
   trackingUrl: string;
   shippedAt: Time | null;
+  /**
+   * TrackingNote is the carrier's words of its latest event (""
+   * before any); DeliveredAt is when the carrier delivered it.
+   */
+  trackingNote: string;
+  deliveredAt: Time | null;
 }
 
 /** PartLine is what a part holds of a line. */
@@ -508,6 +570,18 @@ export interface Callables {
     request: AdjustStockRequest;
     answer: StockLevel;
     reason: "app_check_required" | "bad_request" | "below_held" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "not_owner" | "origin_not_allowed" | "request_id_reused" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "unknown_sku" | "wrong_type";
+  };
+  /** The owner only: buys the label of an order's parcel through ShipEngine, once (from the rate the customer chose, or a fresh rate for the same service); the parcel then waits for the carrier's first scan. */
+  buyLabel: {
+    request: LabelRequest;
+    answer: LabelAnswer;
+    reason: "app_check_required" | "bad_part_transition" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "label_exists" | "label_in_flight" | "label_outcome_unknown" | "label_refused" | "malformed" | "no_parcel" | "not_owner" | "order_not_found" | "order_not_fulfilling" | "origin_not_allowed" | "request_id_reused" | "required" | "service_not_rated" | "shipping_unavailable" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
+  };
+  /** The owner only: voids the label of an order's parcel before the carrier scanned it; its cost comes back and the parcel waits for a label again. */
+  voidLabel: {
+    request: LabelRequest;
+    answer: LabelAnswer;
+    reason: "app_check_required" | "bad_request" | "canceled" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "label_in_flight" | "label_refused" | "label_scanned" | "malformed" | "no_label" | "no_parcel" | "not_owner" | "order_not_found" | "origin_not_allowed" | "request_id_reused" | "required" | "shipping_unavailable" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
   };
   /** The owner only: records the carrier and tracking of an order's parcel part; the order is shipped once every part is. */
   markShipped: {

@@ -84,7 +84,7 @@ func banner(w io.Writer, h *devhost.Host) {
 	fmt.Fprintf(w, "  Firestore         %s   (FIRESTORE_EMULATOR_HOST)\n", h.Firestore.Host)
 	fmt.Fprintf(w, "  Auth              %s   (FIREBASE_AUTH_EMULATOR_HOST)\n", h.AuthHost)
 	if h.ShipEngine != nil {
-		fmt.Fprintf(w, "  ShipEngine        %s   (local; set SHIPENGINE_API_KEY to use the real one)\n", h.ShipEngine.URL)
+		fmt.Fprintf(w, "  ShipEngine        %s   (local; labels: %s/_local/labels; set SHIPENGINE_API_KEY to use the real one)\n", h.ShipEngine.URL, h.ShipEngine.URL)
 	} else {
 		fmt.Fprintf(w, "  ShipEngine        %s\n", h.App.Config.ShipEngineURL)
 	}

@@ -211,7 +211,7 @@ func (p *Parts) findClaimed(ctx context.Context, rates []string) (*order.Label, 
 func (p *Parts) purchase(ctx context.Context, o *order.Order, claim *order.LabelClaim) (*order.Label, bool, error) {
 	s := o.Shipping
 	if s == nil || s.Rate.RateID == "" {
-		return nil, false, apperr.New(apperr.FailedPrecondition, "order %s has no shipping address and rate to buy a label for", o.ID).Because(order.ReasonNoShipping)
+		return nil, false, apperr.New(apperr.Internal, "order %s was paid without a shipping address and rate", o.ID)
 	}
 	parcel, _ := o.Parcel()
 	// The chosen rate was quoted for every line of the order: it fits the
@@ -340,13 +340,8 @@ func (p *Parts) settleLabels(ctx context.Context, t orderflow.Transition) error 
 	if c := part.Buying; c != nil && now.Sub(c.Since) >= p.claimFor() {
 		var claim *order.LabelClaim
 		cur, _, err := p.Orders.Update(ctx, o.ID, func(o *order.Order) (bool, error) {
-			pp := o.Part(order.PartParcel)
-			if pp.Buying == nil || now.Sub(pp.Buying.Since) < p.claimFor() {
-				return false, nil
-			}
-			claim = &order.LabelClaim{Rates: append([]string(nil), pp.Buying.Rates...), Since: now.Truncate(time.Microsecond), RequestID: pp.Buying.RequestID}
-			pp.Buying = claim
-			return true, nil
+			claim = o.RenewLabelClaim(p.claimFor(), now)
+			return claim != nil, nil
 		})
 		if err != nil || claim == nil {
 			return err

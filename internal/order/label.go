@@ -51,7 +51,6 @@ const (
 	ReasonNoLabel       = "no_label"          // the parcel has no good label to void
 	ReasonLabelScanned  = "label_scanned"     // the carrier has the parcel: too late to void
 	ReasonLabelInFlight = "label_in_flight"   // a purchase for the parcel is in flight
-	ReasonNoShipping    = "no_shipping"       // the order has no shipping address or rate
 	ReasonNotParcel     = "not_a_parcel"      // the part is the printer's
 	ReasonNoParcel      = "no_parcel"         // the order has no parcel part
 	ReasonLabelRefused  = "label_refused"     // the label service refused (its words)
@@ -88,13 +87,13 @@ func (o *Order) Parcel() (*Part, error) {
 // is in flight. A parcel with a good label is FAILED_PRECONDITION
 // (label_exists).
 func (o *Order) ClaimLabel(requestID string, claimFor time.Duration, at time.Time) (*LabelClaim, bool, error) {
-	p, err := o.Parcel()
-	if err != nil {
-		return nil, false, err
-	}
 	if o.state != Fulfilling {
 		return nil, false, apperr.New(apperr.FailedPrecondition, "order %s is %s; a label is bought for a fulfilling order's parcel", o.ID, o.state).
 			Because(ReasonNotFulfilling).WithDetails(map[string]string{"state": string(o.state)})
+	}
+	p, err := o.Parcel()
+	if err != nil {
+		return nil, false, err
 	}
 	if l := p.Label(); l != nil || p.Status != PartWaiting {
 		if l == nil {
@@ -115,6 +114,20 @@ func (o *Order) ClaimLabel(requestID string, claimFor time.Duration, at time.Tim
 	}
 	p.Buying, p.UpdatedAt = c, at
 	return c, true, nil
+}
+
+// RenewLabelClaim takes over the parcel's purchase claim that stood for
+// claimFor or longer at `at` (its runner died between the label service's
+// answer and our write): the claim keeps its rates, to be looked up, and
+// is the caller's from at. nil when there is no such claim.
+func (o *Order) RenewLabelClaim(claimFor time.Duration, at time.Time) *LabelClaim {
+	p := o.Part(PartParcel)
+	if p == nil || p.Buying == nil || at.Sub(p.Buying.Since) < claimFor {
+		return nil
+	}
+	p.Buying = &LabelClaim{Rates: slices.Clone(p.Buying.Rates), Since: at.Truncate(time.Microsecond), RequestID: p.Buying.RequestID}
+	c := *p.Buying
+	return &c
 }
 
 // AddClaimRate records, under the claim made at since, that a label is

@@ -239,11 +239,7 @@ func (c *Client) LabelByExternalShipmentID(ctx context.Context, id, format strin
 func (c *Client) Label(ctx context.Context, labelID, format string) (Label, error) {
 	var w WireLabel
 	if err := c.get(ctx, "/v1/labels/"+url.PathEscape(labelID), &w); err != nil {
-		var ae *APIError
-		if errors.As(err, &ae) {
-			return Label{}, refusal(ae)
-		}
-		return Label{}, err
+		return Label{}, refusalOf(err)
 	}
 	return labelOf(w, format)
 }
@@ -255,11 +251,7 @@ func (c *Client) Label(ctx context.Context, labelID, format string) (Label, erro
 func (c *Client) VoidLabel(ctx context.Context, labelID, format string) (Label, error) {
 	var out VoidAnswer
 	if err := c.call(ctx, http.MethodPut, "/v1/labels/"+url.PathEscape(labelID)+"/void", nil, &out); err != nil {
-		var ae *APIError
-		if errors.As(err, &ae) {
-			return Label{}, refusal(ae)
-		}
-		return Label{}, err
+		return Label{}, refusalOf(err)
 	}
 	l, err := c.Label(ctx, labelID, format)
 	if err != nil {
@@ -269,6 +261,17 @@ func (c *Client) VoidLabel(ctx context.Context, labelID, format string) (Label, 
 		return l, apperr.New(apperr.FailedPrecondition, "ShipEngine did not void the label: %s", out.Message).Because(ReasonLabelRefused)
 	}
 	return l, nil
+}
+
+// refusalOf is refusal for ShipEngine's answer to a request it will not
+// serve; a failure trying again may mend (5xx, 429: already retried) is
+// left as it is (UNAVAILABLE).
+func refusalOf(err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) && !ae.Temporary() {
+		return refusal(ae)
+	}
+	return err
 }
 
 // refusal maps ShipEngine's answer to a request it will not serve: a

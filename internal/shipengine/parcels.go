@@ -43,6 +43,11 @@ func (p Parcels) Buy(ctx context.Context, rateID string) (order.Label, error) {
 				}
 			}
 		}
+		if e := apperr.As(err); e != nil && e.Code == apperr.Invalid && e.Reason == ReasonLabelRefused {
+			// The carrier refused what the owner cannot change here (the
+			// address, the package): a refusal, not bad input.
+			return order.Label{}, apperr.Wrap(err, apperr.FailedPrecondition, "%s", e.Message).Because(ReasonLabelRefused)
+		}
 		return order.Label{}, err
 	}
 	return orderLabel(l, rateID), nil
@@ -69,11 +74,7 @@ func (p Parcels) Void(ctx context.Context, labelID string) error {
 func (p Parcels) Track(ctx context.Context, labelID string) (order.TrackingUpdate, error) {
 	t, err := p.Client.Track(ctx, labelID)
 	if err != nil {
-		var ae *APIError
-		if errors.As(err, &ae) {
-			return order.TrackingUpdate{}, refusal(ae)
-		}
-		return order.TrackingUpdate{}, err
+		return order.TrackingUpdate{}, refusalOf(err)
 	}
 	return t.Update(), nil
 }

@@ -268,3 +268,12 @@ func (s *Server) labelsPageAction(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/_local/labels", http.StatusSeeOther)
 }
+
+// SigningKey is the key the fake signs its webhooks with and its id in
+// the key set it publishes, so that a test can sign a delivery of its
+// own as ShipEngine would.
+func (s *Server) SigningKey() (kid string, key *rsa.PrivateKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.trk.kid, s.trk.key
+}
