@@ -371,3 +371,32 @@ func TestCancelVoidsTheLabel(t *testing.T) {
 		t.Errorf("%d voids asked, want 1", n)
 	}
 }
+
+// The owner refunds a charged order in full before the carrier scanned
+// its parcel's label: nothing ships, and the trigger voids the label.
+func TestFullRefundVoidsAnUnscannedLabel(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	s := newStore(t, a, 20, 20)
+	boss := owner(t)
+	ctx := context.Background()
+	_, o := fulfilling(t, a, s, "A", 1)
+	bought := buyLabelAs(t, a, boss.IDToken, o.ID, "")
+	if bought.status != 200 {
+		t.Fatal(bought.Error)
+	}
+	ref := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(a)), boss.IDToken, map[string]any{"orderId": o.ID, "full": true, "reason": "the customer changed their mind"})
+	if ref.status != 200 {
+		t.Fatalf("refund: %d %+v", ref.status, ref.Error)
+	}
+	var cur *order.Order
+	for i := 0; i < 6; i++ {
+		cur, _ = a.Orders.Get(ctx, o.ID)
+		_ = a.Flow.Redrive(ctx, cur)
+	}
+	cur, _ = a.Orders.Get(ctx, o.ID)
+	p := cur.Part(order.PartParcel)
+	if cur.State() != order.Refunded || len(p.Labels) != 1 || !p.Labels[0].Voided() || cur.LabelWorkDue() {
+		t.Errorf("after the refund: %s, parcel %+v", cur.State(), p)
+	}
+}
