@@ -21,6 +21,7 @@ import type {
   CancelOrderRequest,
   RefundOrderRequest,
   RetryOrderRequest,
+  LabelRequest,
   MarkShippedRequest,
   ApplyCustomerRequest,
   CallableError,
@@ -62,6 +63,12 @@ export const createPaymentSession = (functions: Functions, data: CreatePaymentSe
 
 /** adjustStock (the owner only): changes a SKU's stock on hand, with a reason for the ledger. */
 export const adjustStock = (functions: Functions, data: AdjustStockRequest) => invoke(functions, "adjustStock", data);
+
+/** buyLabel (the owner only): the parcel's label, bought once through ShipEngine. */
+export const buyLabel = (functions: Functions, data: LabelRequest) => invoke(functions, "buyLabel", data);
+
+/** voidLabel (the owner only): voids the parcel's label before the carrier scanned it. */
+export const voidLabel = (functions: Functions, data: LabelRequest) => invoke(functions, "voidLabel", data);
 
 /** markShipped (the owner only): the carrier and tracking of an order's parcel part. */
 export const markShipped = (functions: Functions, data: MarkShippedRequest) => invoke(functions, "markShipped", data);

@@ -57,5 +57,5 @@ export function document(snapshot: OrderDocument): Date | undefined {
 }
 
 // Every callable has a typed wrapper.
-type Wrapped = "whoami" | "startCheckout" | "applyCustomer" | "quoteShipping" | "selectShipping" | "createPaymentSession" | "adjustStock" | "markShipped" | "retryOrder" | "cancelOrder" | "refundOrder";
+type Wrapped = "whoami" | "startCheckout" | "applyCustomer" | "quoteShipping" | "selectShipping" | "createPaymentSession" | "adjustStock" | "buyLabel" | "voidLabel" | "markShipped" | "retryOrder" | "cancelOrder" | "refundOrder";
 export const everyCallableWrapped: [Exclude<keyof Callables, Wrapped>] extends [never] ? true : false = true;
