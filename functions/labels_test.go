@@ -400,3 +400,72 @@ func TestFullRefundVoidsAnUnscannedLabel(t *testing.T) {
 		t.Errorf("after the refund: %s, parcel %+v", cur.State(), p)
 	}
 }
+
+// The owner cancels while the label purchase is in flight (ShipEngine
+// sold it; its answer is held): the cancel goes through, the label
+// arrives on the canceled parcel, and the trigger voids it — once.
+func TestCancelWhileALabelIsBought(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	s := newStore(t, a, 20, 20)
+	boss := owner(t)
+	ctx := context.Background()
+	_, o := fulfilling(t, a, s, "B", 1)
+	hold := shipEngine(t).HoldNext("POST", "/v1/labels/rates/"+o.Shipping.Rate.RateID, "")
+	done := make(chan rpcAnswer[storefront.LabelAnswer], 1)
+	go func() {
+		done <- rpcB[storefront.LabelAnswer](withRequestID(buyLabel(a)), boss.IDToken, map[string]any{"orderId": o.ID})
+	}()
+	select {
+	case <-hold.Reached():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the purchase did not reach ShipEngine")
+	}
+	c := rpc[storefront.Order](t, withRequestID(cancelOrder(a)), boss.IDToken, map[string]any{"orderId": o.ID, "reason": "the customer asked"})
+	hold.Release()
+	bought := <-done
+	if c.status != 200 || c.Result.State != order.Canceled {
+		t.Fatalf("cancel during the purchase: %d %+v", c.status, c.Error)
+	}
+	if bought.status != 200 || bought.Result.Label == nil {
+		t.Fatalf("the purchase: %d %+v", bought.status, bought.Error)
+	}
+	for i := 0; i < 2; i++ {
+		cur, _ := a.Orders.Get(ctx, o.ID)
+		if err := a.Flow.Redrive(ctx, cur); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cur, _ := a.Orders.Get(ctx, o.ID)
+	p := cur.Part(order.PartParcel)
+	if p.Status != order.PartCanceled || len(p.Labels) != 1 || !p.Labels[0].Voided() || p.Buying != nil || cur.WorkDue() {
+		t.Errorf("after the trigger: %+v, work due %v", p, cur.WorkDue())
+	}
+	if n := labelsSold(t, a, o.ID); n != 1 {
+		t.Errorf("%d labels sold, want 1", n)
+	}
+}
+
+// The owner ships a labelled parcel another way (other tracking typed
+// into markShipped): the bought label is voided by the trigger and no
+// longer tracked.
+func TestShippedAnotherWayVoidsTheLabel(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	s := newStore(t, a, 20, 20)
+	boss := owner(t)
+	_, o := fulfilling(t, a, s, "B", 1)
+	if ans := buyLabelAs(t, a, boss.IDToken, o.ID, ""); ans.status != 200 {
+		t.Fatal(ans.Error)
+	}
+	shipped := rpc[storefront.Order](t, withRequestID(markShipped(a)), boss.IDToken, map[string]any{"orderId": o.ID, "partId": "parcel", "carrier": "UPS", "trackingNumber": "1Z999AA10123456784"})
+	if shipped.status != 200 || shipped.Result.State != order.Shipped {
+		t.Fatalf("shipped another way: %d %+v", shipped.status, shipped.Error)
+	}
+	cur := settle(t, a, o.ID)
+	cost, voided := cur.LabelCosts()
+	if p := cur.Part(order.PartParcel); p.TrackingNumber != "1Z999AA10123456784" || p.Label() != nil || cost.Amount != 0 || voided.Amount == 0 ||
+		len(cur.Tracked()) != 0 || cur.WorkDue() {
+		t.Errorf("after the trigger: %+v, cost %v voided %v", p, cost, voided)
+	}
+}

@@ -220,16 +220,20 @@ func (o *Order) RecordVoidRefused(labelID, words string, at time.Time) bool {
 }
 
 // LabelToVoid returns the parcel's good label that nothing will use — its
-// part canceled, or its order canceled or refunded before the carrier
-// scanned it — and not refused a void already; nil when there is none.
+// part canceled, its order canceled or refunded before the carrier
+// scanned it, or the parcel shipped with other tracking (the owner sent
+// it another way) — and not refused a void already; nil when there is
+// none.
 func (o *Order) LabelToVoid() *Label {
 	p := o.Part(PartParcel)
 	if p == nil {
 		return nil
 	}
-	unused := p.Status == PartCanceled || (p.Status == PartLabelled && (o.state == Canceled || o.state == Refunded))
 	for i := range p.Labels {
-		if l := &p.Labels[i]; unused && !l.Voided() && l.VoidRefused == "" {
+		l := &p.Labels[i]
+		unused := p.Status == PartCanceled || (p.Status == PartLabelled && (o.state == Canceled || o.state == Refunded)) ||
+			(p.Shipped() && p.TrackingNumber != l.TrackingNumber)
+		if unused && !l.Voided() && l.VoidRefused == "" {
 			return l
 		}
 	}
@@ -321,12 +325,14 @@ func (o *Order) RecordTracking(id string, u TrackingUpdate, at time.Time) (bool,
 }
 
 // Tracked returns the parts whose carrier is followed by tracking: a
-// labelled or shipped parcel with a good label, not delivered yet.
+// labelled parcel, or one shipped with its good label's tracking, not
+// delivered yet.
 func (o *Order) Tracked() []*Part {
 	var out []*Part
 	for i := range o.Parts {
 		p := &o.Parts[i]
-		if p.Kind == PartParcel && p.Label() != nil && (p.Status == PartLabelled || (p.Shipped() && p.Status != PartDelivered)) {
+		l := p.Label()
+		if p.Kind == PartParcel && l != nil && (p.Status == PartLabelled || (p.Shipped() && p.Status != PartDelivered && p.TrackingNumber == l.TrackingNumber)) {
 			out = append(out, p)
 		}
 	}

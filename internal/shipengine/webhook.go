@@ -101,12 +101,8 @@ func (v *Verifier) Verify(ctx context.Context, h http.Header, body []byte) error
 	if kid == "" || sig == "" || ts == "" {
 		return ErrNoSignature
 	}
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
 	at, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil || at.Sub(now()).Abs() > MaxSkew {
+	if err != nil || at.Sub(v.now()).Abs() > MaxSkew {
 		return ErrStale
 	}
 	raw, err := base64.StdEncoding.DecodeString(sig)
@@ -124,6 +120,13 @@ func (v *Verifier) Verify(ctx context.Context, h http.Header, body []byte) error
 	return nil
 }
 
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
 // key returns the key kid, fetching the set when the cache is stale or
 // lacks it (at most once a minute for an unknown id).
 func (v *Verifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
@@ -133,7 +136,7 @@ func (v *Verifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) 
 	if ttl <= 0 {
 		ttl = time.Hour
 	}
-	now := time.Now()
+	now := v.now()
 	k, ok := v.keys[kid]
 	fresh := now.Sub(v.fetched) < ttl
 	if ok && fresh {
