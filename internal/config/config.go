@@ -347,8 +347,9 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	c.QuoteTTL = duration("OMS_QUOTE_TTL", 15*time.Minute, time.Minute, 24*time.Hour)
 	if c.ShipEngineJWKSURL = get("OMS_SHIPENGINE_JWKS_URL"); c.ShipEngineJWKSURL == "" {
 		c.ShipEngineJWKSURL = "https://api.shipengine.com/jwks"
-	} else if u, err := url.Parse(c.ShipEngineJWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("OMS_SHIPENGINE_JWKS_URL: %q is not an http(s) URL", c.ShipEngineJWKSURL)
+	} else if u, err := url.Parse(c.ShipEngineJWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Scheme != "https" && c.Env == Production) {
+		bad("OMS_SHIPENGINE_JWKS_URL: %q is not an https URL (http only outside production)", c.ShipEngineJWKSURL)
 	}
 	switch c.LabelFormat = get("OMS_LABEL_FORMAT"); c.LabelFormat {
 	case "":

@@ -155,9 +155,9 @@ type labelDoc struct {
 }
 
 type labelClaimDoc struct {
-	Rates     []string  `firestore:"rates"`
-	Since     time.Time `firestore:"since"`
-	RequestID string    `firestore:"requestId"`
+	Rates      []string  `firestore:"rates"`
+	Since      time.Time `firestore:"since"`
+	RequestIDs []string  `firestore:"requestIds"`
 }
 
 type partLineDoc struct {
@@ -407,7 +407,7 @@ func toDoc(o *order.Order) orderDoc {
 				}
 			}
 			if c := p.Buying; c != nil {
-				pd.Buying = &labelClaimDoc{Rates: append([]string{}, c.Rates...), Since: c.Since, RequestID: c.RequestID}
+				pd.Buying = &labelClaimDoc{Rates: append([]string{}, c.Rates...), Since: c.Since, RequestIDs: append([]string{}, c.RequestIDs...)}
 			}
 			for _, l := range p.Lines {
 				pd.Lines = append(pd.Lines, partLineDoc{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})
@@ -568,7 +568,7 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 					Cost: money.New(l.Cost, l.Currency), BoughtAt: l.BoughtAt, VoidedAt: timeOf(l.VoidedAt), VoidRefused: l.VoidRefused})
 			}
 			if c := pd.Buying; c != nil {
-				p.Buying = &order.LabelClaim{Rates: c.Rates, Since: c.Since, RequestID: c.RequestID}
+				p.Buying = &order.LabelClaim{Rates: c.Rates, Since: c.Since, RequestIDs: c.RequestIDs}
 			}
 			for _, l := range pd.Lines {
 				p.Lines = append(p.Lines, order.PartLine{SKU: l.SKU, Name: l.Name, Quantity: l.Quantity})

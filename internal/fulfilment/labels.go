@@ -158,8 +158,9 @@ func (p *Parts) buy(ctx context.Context, o *order.Order, claim *order.LabelClaim
 	fresh := false
 	if label == nil {
 		if label, fresh, err = p.purchase(ctx, o, claim); err != nil {
-			if apperr.CodeOf(err) != apperr.Unavailable {
-				// Refused: nothing was bought; the parcel is free again.
+			if nothingBought(err) {
+				// Refused, or failed before ShipEngine acted: nothing was
+				// bought; the parcel is free again.
 				if _, _, uerr := p.Orders.Update(ctx, o.ID, func(o *order.Order) (bool, error) {
 					return o.ReleaseLabelClaim(claim.Since), nil
 				}); uerr != nil {
@@ -174,18 +175,7 @@ func (p *Parts) buy(ctx context.Context, o *order.Order, claim *order.LabelClaim
 	}
 	now := p.Now().UTC()
 	o, _, err = p.Orders.Update(ctx, o.ID, func(o *order.Order) (bool, error) {
-		changed, err := o.RecordLabel(*label, actor, now)
-		if err != nil {
-			return false, err
-		}
-		if req != nil {
-			if _, seen, _ := o.Requested(req.ID, req.Command, req.Hash); !seen {
-				req.At = now
-				o.Remember(*req)
-				changed = true
-			}
-		}
-		return changed, nil
+		return o.RecordLabel(*label, actor, CommandBuyLabel, order.RequestHash(CommandBuyLabel, o.ID), now)
 	})
 	if err != nil {
 		return nil, false, err
@@ -193,6 +183,30 @@ func (p *Parts) buy(ctx context.Context, o *order.Order, claim *order.LabelClaim
 	logging.FromContext(ctx).Info().Str("order", o.ID).Str("label", label.ID).Bool("freshRate", fresh).Msg("label bought")
 	return o, fresh, nil
 }
+
+// nothingBought reports whether a purchase's failure proves that no label
+// was bought: ShipEngine refused (a validation or business rule), or it
+// was unavailable without acting on the purchase (rate-limited, or down
+// before it was asked). An unknown outcome (label_outcome_unknown) or an
+// unexpected error (an answer we could not read) keeps the claim, whose
+// rates are looked up before anything is bought again.
+func nothingBought(err error) bool {
+	e := apperr.As(err)
+	if e == nil {
+		return false
+	}
+	switch e.Code {
+	case apperr.FailedPrecondition, apperr.Invalid:
+		return true
+	case apperr.Unavailable:
+		return e.Reason != ReasonLabelUnknown && e.Reason != order.ReasonLabelInFlight
+	}
+	return false
+}
+
+// ReasonLabelUnknown is the label service's reason for a purchase whose
+// outcome is not known (shipengine.ReasonLabelUnknown).
+const ReasonLabelUnknown = "label_outcome_unknown"
 
 // findClaimed looks for a good label bought from any of a claim's rates
 // (a purchase whose answer was lost).
@@ -354,7 +368,7 @@ func (p *Parts) settleLabels(ctx context.Context, t orderflow.Transition) error 
 			if l == nil {
 				return o.ReleaseLabelClaim(claim.Since), nil
 			}
-			return o.RecordLabel(*l, "sweeper", now)
+			return o.RecordLabel(*l, "sweeper", CommandBuyLabel, order.RequestHash(CommandBuyLabel, o.ID), now)
 		}); err != nil {
 			return err
 		}

@@ -75,7 +75,7 @@ func (p *Parts) alertParcel(ctx context.Context, t orderflow.Transition) error {
 	if s := o.Shipping; s != nil {
 		fmt.Fprintf(&b, "\nShip to: %s\nService: %s\n", s.Address.OneLine(), s.Rate.Name())
 	}
-	b.WriteString("\nThen record its tracking with markShipped (part \"parcel\").\n")
+	b.WriteString("\nBuy its label with buyLabel (the customer's service, through ShipEngine), or ship it another way and record its tracking with markShipped (part \"parcel\").\n")
 	_, err := p.Alerts.Raise(ctx, alert.Alert{Key: "parcel-" + o.ID, Kind: alert.ParcelToShip, OrderID: o.ID,
 		Subject: "Order " + o.ID + ": a parcel to ship", Text: b.String()})
 	return err

@@ -2,6 +2,7 @@ package fulfilment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -38,23 +39,34 @@ func (p *Parts) HandleTrackEvent(ctx context.Context, e webhook.Event) (string, 
 	outcome := "not a tracked label"
 	for _, part := range o.Tracked() {
 		if l := part.Label(); l.TrackingNumber == e.ShipEngine.TrackingNumber {
-			if outcome, err = p.track(ctx, o.ID, part.ID, *l); err != nil {
-				return "", err
+			if outcome, err = p.track(ctx, o.ID, part.ID, *l, false); err != nil {
+				if apperr.Transient(err) {
+					return "", err
+				}
+				// ShipEngine refuses to track it (the label is unknown to
+				// it): retrying changes nothing; the sweeper reads it again.
+				outcome = "tracking refused: " + err.Error()
 			}
 		}
 	}
 	return outcome, p.Events.Processed(ctx, webhook.ShipEngine, e.ID, outcome, p.Now())
 }
 
-// track re-reads a label's tracking and records it on the part; an
-// exception alerts the owner once per label.
-func (p *Parts) track(ctx context.Context, orderID, partID string, l order.Label) (string, error) {
+// track re-reads a label's tracking and records it on the part (swept:
+// the read itself too, so that the sweeper goes round every tracked
+// order instead of re-reading the same stuck ones); an exception alerts
+// the owner once per label.
+func (p *Parts) track(ctx context.Context, orderID, partID string, l order.Label, swept bool) (string, error) {
 	u, err := p.Labels.Track(ctx, l.ID)
 	if err != nil {
 		return "", err
 	}
 	o, changed, err := p.Orders.Update(ctx, orderID, func(o *order.Order) (bool, error) {
-		return o.RecordTracking(partID, u, p.Now().UTC())
+		changed, err := o.RecordTracking(partID, u, p.Now().UTC())
+		if swept && err == nil && !changed {
+			changed = o.MarkTracked(partID, p.Now().UTC())
+		}
+		return changed, err
 	})
 	if err != nil {
 		return "", err
@@ -83,11 +95,15 @@ func (p *Parts) rereadTracking(ctx context.Context, now time.Time, redriveAfter 
 		return "", err
 	}
 	n, moved := 0, 0
+	var errs []error
 	for _, o := range orders {
 		for _, part := range o.Tracked() {
-			outcome, err := p.track(ctx, o.ID, part.ID, *part.Label())
+			outcome, err := p.track(ctx, o.ID, part.ID, *part.Label(), true)
 			if err != nil {
-				return fmt.Sprintf("re-read %d labels' tracking, %d moved", n, moved), err
+				// One label ShipEngine will not read does not hold back
+				// the others.
+				errs = append(errs, fmt.Errorf("order %s: %w", o.ID, err))
+				continue
 			}
 			n++
 			if !strings.HasSuffix(outcome, "unchanged") {
@@ -95,5 +111,5 @@ func (p *Parts) rereadTracking(ctx context.Context, now time.Time, redriveAfter 
 			}
 		}
 	}
-	return fmt.Sprintf("re-read %d labels' tracking, %d moved", n, moved), nil
+	return fmt.Sprintf("re-read %d labels' tracking, %d moved, %d failed", n, moved, len(errs)), errors.Join(errs...)
 }

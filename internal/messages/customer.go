@@ -102,7 +102,7 @@ func (c *Customers) shipped(ctx context.Context, t orderflow.Transition) error {
 func (c *Customers) delivered(ctx context.Context, t orderflow.Transition) error {
 	var errs []error
 	for _, p := range t.Order.Parts {
-		if p.Status == order.PartDelivered {
+		if p.Status == order.PartDelivered && !p.DeliveredAt.IsZero() { // a part delivered before this email existed has no time: no late news
 			errs = append(errs, c.queue(ctx, t.Order, MailID(t.Order.ID, PurposeDelivered, p.ID), PurposeDelivered, "delivered", View{Part: PartViewOf(t.Order, p)}))
 		}
 	}

@@ -40,9 +40,12 @@ func (l Label) Voided() bool { return !l.VoidedAt.IsZero() }
 type LabelClaim struct {
 	// Rates are every rate a label was asked for under this claim, each
 	// recorded before the call.
-	Rates     []string
-	Since     time.Time
-	RequestID string
+	Rates []string
+	Since time.Time
+	// RequestIDs are the owner's requests that claimed the parcel (a
+	// stale claim taken over keeps its own): each is remembered with the
+	// label it comes to, so that a retry of any answers that label.
+	RequestIDs []string
 }
 
 // Reasons of the label commands' refusals.
@@ -108,9 +111,12 @@ func (o *Order) ClaimLabel(requestID string, claimFor time.Duration, at time.Tim
 	}
 	// The claim is known by its time: to the microsecond, as the store
 	// keeps it.
-	c := &LabelClaim{Since: at.Truncate(time.Microsecond), RequestID: requestID}
+	c := &LabelClaim{Since: at.Truncate(time.Microsecond)}
 	if p.Buying != nil {
-		c.Rates = slices.Clone(p.Buying.Rates)
+		c.Rates, c.RequestIDs = slices.Clone(p.Buying.Rates), slices.Clone(p.Buying.RequestIDs)
+	}
+	if requestID != "" && !slices.Contains(c.RequestIDs, requestID) {
+		c.RequestIDs = append(c.RequestIDs, requestID)
 	}
 	p.Buying, p.UpdatedAt = c, at
 	return c, true, nil
@@ -125,7 +131,7 @@ func (o *Order) RenewLabelClaim(claimFor time.Duration, at time.Time) *LabelClai
 	if p == nil || p.Buying == nil || at.Sub(p.Buying.Since) < claimFor {
 		return nil
 	}
-	p.Buying = &LabelClaim{Rates: slices.Clone(p.Buying.Rates), Since: at.Truncate(time.Microsecond), RequestID: p.Buying.RequestID}
+	p.Buying = &LabelClaim{Rates: slices.Clone(p.Buying.Rates), Since: at.Truncate(time.Microsecond), RequestIDs: slices.Clone(p.Buying.RequestIDs)}
 	c := *p.Buying
 	return &c
 }
@@ -156,28 +162,37 @@ func (o *Order) ReleaseLabelClaim(since time.Time) bool {
 }
 
 // RecordLabel records a label bought for the order's parcel, by actor, and
-// drops the purchase's claim: the parcel waits for the carrier's first
-// scan (labelled). A label recorded already changes nothing. It is
-// recorded in any state: a label bought for an order canceled meanwhile
-// is the parcel's, to be voided (the order's work wakes for it).
-func (o *Order) RecordLabel(l Label, actor string, at time.Time) (bool, error) {
+// drops the purchase's claim, remembering the requests that claimed it
+// (command buyLabel, input hash): a waiting parcel is labelled, waiting
+// for the carrier's first scan. A label recorded already changes nothing
+// but the claim. It is recorded in any state: a label bought for an order
+// canceled or refunded meanwhile, or for a parcel shipped another way, is
+// the parcel's, to be voided (the order's work wakes for it).
+func (o *Order) RecordLabel(l Label, actor, command, hash string, at time.Time) (bool, error) {
 	p, err := o.Parcel()
 	if err != nil {
 		return false, err
 	}
+	changed := false
+	if c := p.Buying; c != nil {
+		for _, id := range c.RequestIDs {
+			if _, seen, _ := o.Requested(id, command, hash); !seen {
+				o.Remember(Request{ID: id, Command: command, Hash: hash, Actor: actor, At: at})
+			}
+		}
+		p.Buying, changed = nil, true
+	}
 	if slices.ContainsFunc(p.Labels, func(x Label) bool { return x.ID == l.ID }) {
-		changed := p.Buying != nil
-		p.Buying = nil
 		return changed, nil
 	}
-	p.Labels, p.Buying, p.UpdatedAt = append(p.Labels, l), nil, at
-	switch {
-	case p.Status == PartWaiting && o.state == Fulfilling:
+	p.Labels, p.UpdatedAt = append(p.Labels, l), at
+	if p.Status == PartWaiting {
 		p.Status = PartLabelled
-	case !l.Voided() && !CanMovePart(p.Status, PartLabelled) && p.Status != PartLabelled:
-		o.Work.Wake++ // a label for a part that will not use it: void it
 	}
 	o.Note(actor, fmt.Sprintf("label %s bought: %s %s, %s", l.ID, l.Carrier, l.TrackingNumber, l.Cost), at)
+	if o.LabelToVoid() != nil {
+		o.Work.Wake++ // a label nothing will use: void it
+	}
 	return true, nil
 }
 
@@ -322,6 +337,17 @@ func (o *Order) RecordTracking(id string, u TrackingUpdate, at time.Time) (bool,
 		p.TrackedAt, p.UpdatedAt = at, at
 	}
 	return changed, nil
+}
+
+// MarkTracked records that part id's tracking was read at `at` and said
+// nothing new. It reports whether that changed anything.
+func (o *Order) MarkTracked(id string, at time.Time) bool {
+	p := o.Part(id)
+	if p == nil || p.TrackedAt.Equal(at) {
+		return false
+	}
+	p.TrackedAt = at
+	return true
 }
 
 // Tracked returns the parts whose carrier is followed by tracking: a

@@ -55,7 +55,7 @@ func TestClaimLabel(t *testing.T) {
 	if o.ReleaseLabelClaim(c.Since) || !o.ReleaseLabelClaim(c2.Since) || o.Part(PartParcel).Buying != nil {
 		t.Error("only the claim that stands is released")
 	}
-	if _, err := o.RecordLabel(label("se-9", "9400"), "owner:u", t0); err != nil {
+	if _, err := o.RecordLabel(label("se-9", "9400"), "owner:u", "buyLabel", "h", t0); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := o.ClaimLabel("r3", time.Minute, t0.Add(time.Hour)); reasonOf(err) != ReasonLabelExists {
@@ -78,14 +78,14 @@ func TestLabelsRecordedAndVoided(t *testing.T) {
 	o := withParcel(t, Fulfilling, false)
 	c, _, _ := o.ClaimLabel("r1", time.Minute, t0)
 	o.AddClaimRate(c.Since, "se-rate-se-1")
-	if changed, err := o.RecordLabel(label("se-1", "9400111"), "owner:u", t0); !changed || err != nil {
+	if changed, err := o.RecordLabel(label("se-1", "9400111"), "owner:u", "buyLabel", "h", t0); !changed || err != nil {
 		t.Fatalf("record: %v %v", changed, err)
 	}
 	p := o.Part(PartParcel)
 	if p.Status != PartLabelled || p.Buying != nil || p.Label().ID != "se-1" || o.LabelWorkDue() || o.LabelToVoid() != nil {
 		t.Errorf("labelled: %+v", p)
 	}
-	if changed, _ := o.RecordLabel(label("se-1", "9400111"), "owner:u", t0); changed {
+	if changed, _ := o.RecordLabel(label("se-1", "9400111"), "owner:u", "buyLabel", "h", t0); changed {
 		t.Error("the same label again changed the order")
 	}
 	if !o.RecordLabelVoid("se-1", "owner:u", t0) || o.RecordLabelVoid("se-1", "owner:u", t0) {
@@ -102,7 +102,7 @@ func TestLabelsRecordedAndVoided(t *testing.T) {
 	if !canceled.CancelParts(t0) || canceled.Work.Wake != wake+1 {
 		t.Error("canceling a parcel with a purchase in flight wakes the order's work")
 	}
-	if _, err := canceled.RecordLabel(label("se-2", "9400222"), "owner:u", t0); err != nil {
+	if _, err := canceled.RecordLabel(label("se-2", "9400222"), "owner:u", "buyLabel", "h", t0); err != nil {
 		t.Fatal(err)
 	}
 	if l := canceled.LabelToVoid(); l == nil || l.ID != "se-2" || !canceled.LabelWorkDue() {
@@ -113,14 +113,14 @@ func TestLabelsRecordedAndVoided(t *testing.T) {
 	}
 
 	refunded := withParcel(t, Fulfilling, false)
-	refunded.RecordLabel(label("se-3", "9400333"), "owner:u", t0)
+	refunded.RecordLabel(label("se-3", "9400333"), "owner:u", "buyLabel", "h", t0)
 	refunded, _ = Restore(*refunded, Refunded, refunded.History())
 	if l := refunded.LabelToVoid(); l == nil || l.ID != "se-3" {
 		t.Errorf("refunded before the scan: %+v", l)
 	}
 
 	other := withParcel(t, Fulfilling, true)
-	other.RecordLabel(label("se-4", "9400444"), "owner:u", t0)
+	other.RecordLabel(label("se-4", "9400444"), "owner:u", "buyLabel", "h", t0)
 	wake = other.Work.Wake
 	if _, err := other.ShipPart(PartParcel, Tracking{Carrier: "UPS", TrackingNumber: "1Z9"}, "owner:u", t0); err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestLabelsRecordedAndVoided(t *testing.T) {
 // back — and its delivery wakes the order's work once.
 func TestRecordTracking(t *testing.T) {
 	o := withParcel(t, Fulfilling, false)
-	o.RecordLabel(label("se-1", "9400111"), "owner:u", t0)
+	o.RecordLabel(label("se-1", "9400111"), "owner:u", "buyLabel", "h", t0)
 	if changed, err := o.RecordTracking(PartParcel, TrackingUpdate{Note: "Label created"}, t0); !changed || err != nil || o.Part(PartParcel).Status != PartLabelled {
 		t.Errorf("words only: %v %v %+v", changed, err, o.Part(PartParcel))
 	}
@@ -159,5 +159,55 @@ func TestRecordTracking(t *testing.T) {
 	}
 	if _, err := o.RecordTracking("box", TrackingUpdate{Status: PartDelivered}, t0); err != nil {
 		t.Errorf("an unknown part: %v", err)
+	}
+}
+
+// A purchase that lands after the order was refunded (or needs the owner)
+// still labels the waiting parcel, so that it is voided (refunded) or
+// tracked; the requests that claimed the parcel are remembered with it, a
+// stale claim's too.
+func TestALabelLandingLate(t *testing.T) {
+	o := withParcel(t, Fulfilling, false)
+	c, _, _ := o.ClaimLabel("first-request", time.Minute, t0)
+	o.AddClaimRate(c.Since, "se-rate-se-1")
+	if _, ok, _ := o.ClaimLabel("second-request", time.Minute, t0.Add(2*time.Minute)); !ok {
+		t.Fatal("the stale claim was not taken over")
+	}
+	if _, err := o.Transition(Move{To: Refunded, Actor: "stripe"}, t0.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	wake := o.Work.Wake
+	if _, err := o.RecordLabel(label("se-1", "9400111"), "sweeper", "buyLabel", "h", t0.Add(4*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	p := o.Part(PartParcel)
+	if p.Status != PartLabelled || o.LabelToVoid() == nil || o.Work.Wake != wake+1 {
+		t.Errorf("refunded during the purchase: %+v, to void %+v, wake %d→%d", p, o.LabelToVoid(), wake, o.Work.Wake)
+	}
+	for _, id := range []string{"first-request", "second-request"} {
+		if _, seen, err := o.Requested(id, "buyLabel", "h"); !seen || err != nil {
+			t.Errorf("request %s not remembered with the label: %v", id, err)
+		}
+	}
+
+	attention := withParcel(t, Fulfilling, true)
+	attention.ClaimLabel("r1", time.Minute, t0)
+	if _, err := attention.Transition(Move{To: NeedsAttention, Actor: "printer", Reason: "the job was rejected"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	attention.RecordLabel(label("se-2", "9400222"), "owner:u", "buyLabel", "h", t0)
+	if p := attention.Part(PartParcel); p.Status != PartLabelled || len(attention.Tracked()) != 1 || attention.LabelToVoid() != nil {
+		t.Errorf("needs attention during the purchase: %+v", p)
+	}
+
+	// Refunded after the label, before the scan: the move wakes the work.
+	later := withParcel(t, Fulfilling, false)
+	later.RecordLabel(label("se-3", "9400333"), "owner:u", "buyLabel", "h", t0)
+	wake = later.Work.Wake
+	if _, err := later.Transition(Move{To: Refunded, Actor: "owner:u"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if later.Work.Wake != wake+1 || later.LabelToVoid() == nil {
+		t.Errorf("refunded before the scan: wake %d→%d", wake, later.Work.Wake)
 	}
 }

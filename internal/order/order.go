@@ -328,6 +328,9 @@ func (o *Order) Transition(m Move, at time.Time) (applied bool, err error) {
 	}
 	o.history = append(o.history, Change{At: at, From: cur, To: m.To, Actor: m.Actor, Reason: m.Reason})
 	o.Work = Work{State: m.To, Entry: len(o.history), Wake: o.Work.Wake}
+	if o.LabelToVoid() != nil {
+		o.Work.Wake++ // the move left a bought label unused (refunded before the scan): void it
+	}
 	return true, nil
 }
 

@@ -267,6 +267,9 @@ func (c *Client) VoidLabel(ctx context.Context, labelID, format string) (Label, 
 // serve; a failure trying again may mend (5xx, 429: already retried) is
 // left as it is (UNAVAILABLE).
 func refusalOf(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ae *APIError
 	if errors.As(err, &ae) && !ae.Temporary() {
 		return refusal(ae)

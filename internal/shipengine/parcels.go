@@ -27,7 +27,8 @@ const ReasonRateUnavailable = "rate_unavailable"
 // Rates quotes a package fresh (the cache skipped: ref, our id for the
 // shipment, is new for each quote), with the account's carriers.
 func (p Parcels) Rates(ctx context.Context, from, to shipping.Address, pkg shipping.Package, ref string) ([]shipping.Rate, error) {
-	return p.Client.Rates(ctx, RatesQuery{From: from, To: to, Package: pkg, CarrierIDs: p.CarrierIDs, ExternalShipmentID: ref})
+	rates, err := p.Client.Rates(ctx, RatesQuery{From: from, To: to, Package: pkg, CarrierIDs: p.CarrierIDs, ExternalShipmentID: ref})
+	return rates, refusalOf(err)
 }
 
 // Buy buys a label from a rate (BuyLabel). A rate ShipEngine does not
@@ -57,7 +58,7 @@ func (p Parcels) Buy(ctx context.Context, rateID string) (order.Label, error) {
 func (p Parcels) ForRate(ctx context.Context, rateID string) (*order.Label, error) {
 	l, found, err := p.Client.LabelForRate(ctx, rateID, p.Options.wire().LabelFormat)
 	if err != nil || !found || l.Voided {
-		return nil, err
+		return nil, refusalOf(err)
 	}
 	ol := orderLabel(l, rateID)
 	return &ol, nil

@@ -76,6 +76,13 @@ func (t WireTracking) Update() order.TrackingUpdate {
 	}
 	outForDelivery := t.StatusDetailCode == "OUT_FOR_DELIVERY" || latest.StatusDetailCode == "OUT_FOR_DELIVERY" ||
 		strings.Contains(strings.ToLower(latest.Description), "out for delivery")
+	// Accepted electronically, before the carrier has the parcel (the
+	// label was created, or awaits pickup): not a scan.
+	for _, code := range []string{t.StatusDetailCode, latest.StatusDetailCode} {
+		if code == "SHIPMENT_CREATED" || code == "AWAITING_PICKUP_DROP_OFF" || code == "ELEC_ADVICE_RECD_BY_CARRIER" {
+			return u
+		}
+	}
 	switch t.StatusCode {
 	case "DE", "SP": // delivered (SP: to a service point)
 		u.Status = order.PartDelivered

@@ -63,6 +63,10 @@ type Verifier struct {
 	mu      sync.Mutex
 	keys    map[string]*rsa.PublicKey
 	fetched time.Time
+	// failed is when fetching the set last failed, and why: for a minute
+	// after, a key not known answers that instead of fetching again.
+	failed    time.Time
+	failedErr error
 }
 
 // JWK is one key of a key set (RSA keys are the ones read).
@@ -145,13 +149,18 @@ func (v *Verifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) 
 	if !ok && fresh && now.Sub(v.fetched) < time.Minute {
 		return nil, ErrUnknownKey
 	}
+	if !ok && v.failedErr != nil && now.Sub(v.failed) < time.Minute {
+		return nil, v.failedErr
+	}
 	keys, err := v.fetch(ctx)
 	if err != nil {
+		v.failed, v.failedErr = now, err
 		if ok {
 			return k, nil // the set is unreachable: the key known keeps
 		}
 		return nil, err
 	}
+	v.failedErr = nil
 	v.keys, v.fetched = keys, now
 	if k, ok = keys[kid]; !ok {
 		return nil, ErrUnknownKey

@@ -109,10 +109,22 @@ func TestVerifier(t *testing.T) {
 	if err := v.Verify(ctx, headers(k2, "k2", clock(), body), body); err != nil {
 		t.Errorf("the rotated key: %v", err)
 	}
-	// The set is down when the cache expires: the keys known keep working.
+	// The set is down when the cache expires: the keys known keep working,
+	// and an unknown key id is an error that is not a refusal (the sender
+	// delivers again), fetched again at most once a minute.
 	down.Store(true)
 	advance(2 * time.Hour)
 	if err := v.Verify(ctx, headers(k1, "k1", clock(), body), body); err != nil {
 		t.Errorf("the set down, a known key: %v", err)
+	}
+	before = fetches.Load()
+	for i := 0; i < 3; i++ {
+		err := v.Verify(ctx, headers(k2, "k3", clock(), body), body)
+		if err == nil || errors.Is(err, shipengine.ErrUnknownKey) || errors.Is(err, shipengine.ErrBadSignature) {
+			t.Errorf("the set down, an unknown key: %v, want a failure to fetch", err)
+		}
+	}
+	if n := fetches.Load() - before; n != 0 {
+		t.Errorf("%d fetches while the set is known down, want 0 (the known key's fetch failed a moment ago)", n)
 	}
 }
