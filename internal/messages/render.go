@@ -204,7 +204,7 @@ func Sample(store Store) View {
 			Address:      "Ann Lee\n12 Elm Street\nSpringfield, OR 97477\nUS",
 			AddressLines: []string{"Ann Lee", "12 Elm Street", "Springfield, OR 97477", "US"}},
 		Part: PartView{What: "The planners printed for you", Lines: []LineView{{Name: "Weekly Planner A5", Quantity: 2}}, Carrier: "USPS",
-			TrackingNumber: "9400 1000 0000 0000 0000 00", TrackingURL: "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400100000000000000000", Others: true},
+			TrackingNumber: "9400 1000 0000 0000 0000 00", TrackingURL: "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400100000000000000000", Others: true, Undelivered: true},
 		Refund: RefundView{Amount: "$10.00", Reason: "the cover arrived scuffed", Total: "$10.00"},
 		Summary: SummaryView{Date: at.Format("Monday, January 2, 2006"), Review: 1, Shipping: 1, Attention: 1, Groups: []SummaryGroup{
 			{Title: "Waiting for your review in QuickBooks", Orders: []SummaryOrder{{ID: "K7Q2M9XH4TBA", Customer: "Ann Lee", Total: "$67.55", Since: "since Dec 3 09:12"}}},
