@@ -175,7 +175,20 @@ func (p *Parts) buy(ctx context.Context, o *order.Order, claim *order.LabelClaim
 	}
 	now := p.Now().UTC()
 	o, _, err = p.Orders.Update(ctx, o.ID, func(o *order.Order) (bool, error) {
-		return o.RecordLabel(*label, actor, CommandBuyLabel, order.RequestHash(CommandBuyLabel, o.ID), now)
+		changed, err := o.RecordLabel(*label, actor, CommandBuyLabel, order.RequestHash(CommandBuyLabel, o.ID), now)
+		if err != nil {
+			return false, err
+		}
+		if req != nil {
+			// The sweeper may have settled this command's claim meanwhile
+			// (a purchase slower than the claim): remember it all the same.
+			if _, seen, _ := o.Requested(req.ID, req.Command, req.Hash); !seen {
+				req.At = now
+				o.Remember(*req)
+				changed = true
+			}
+		}
+		return changed, nil
 	})
 	if err != nil {
 		return nil, false, err
@@ -398,7 +411,7 @@ func (p *Parts) settleLabels(ctx context.Context, t orderflow.Transition) error 
 	}
 	_, aerr := p.Alerts.Raise(ctx, alert.Alert{Key: "label-not-voided-" + l.ID, Kind: alert.LabelNotVoided, OrderID: o.ID,
 		Subject: fmt.Sprintf("Order %s: its label %s could not be voided", o.ID, l.ID),
-		Text: fmt.Sprintf("Order %s will not ship its parcel, but its label %s (%s %s, %s) could not be voided: %s\nIts cost stays spent unless the carrier refunds it.",
+		Text: fmt.Sprintf("Order %s no longer uses its label %s (%s %s, %s), but it could not be voided: %s\nIts cost stays spent unless the carrier refunds it.",
 			o.ID, l.ID, l.Carrier, l.TrackingNumber, l.Cost, strings.TrimPrefix(words, "ShipEngine: "))})
 	return aerr
 }

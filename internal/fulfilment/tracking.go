@@ -101,8 +101,15 @@ func (p *Parts) rereadTracking(ctx context.Context, now time.Time, redriveAfter 
 			outcome, err := p.track(ctx, o.ID, part.ID, *part.Label(), true)
 			if err != nil {
 				// One label ShipEngine will not read does not hold back
-				// the others.
+				// the others; a refused one goes to the back of the queue.
 				errs = append(errs, fmt.Errorf("order %s: %w", o.ID, err))
+				if !apperr.Transient(err) {
+					if _, _, uerr := p.Orders.Update(ctx, o.ID, func(o *order.Order) (bool, error) {
+						return o.MarkTracked(part.ID, p.Now().UTC()), nil
+					}); uerr != nil {
+						errs = append(errs, uerr)
+					}
+				}
 				continue
 			}
 			n++

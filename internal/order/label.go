@@ -3,6 +3,7 @@ package order
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -247,7 +248,7 @@ func (o *Order) LabelToVoid() *Label {
 	for i := range p.Labels {
 		l := &p.Labels[i]
 		unused := p.Status == PartCanceled || (p.Status == PartLabelled && (o.state == Canceled || o.state == Refunded)) ||
-			(p.Shipped() && p.TrackingNumber != l.TrackingNumber)
+			(p.Shipped() && !SameTracking(p.TrackingNumber, l.TrackingNumber))
 		if unused && !l.Voided() && l.VoidRefused == "" {
 			return l
 		}
@@ -350,6 +351,21 @@ func (o *Order) MarkTracked(id string, at time.Time) bool {
 	return true
 }
 
+// SameTracking reports whether two tracking numbers are the same as a
+// carrier reads them: spaces and dashes (as labels print them) and case
+// aside.
+func SameTracking(a, b string) bool {
+	norm := func(s string) string {
+		return strings.ToUpper(strings.Map(func(r rune) rune {
+			if r == ' ' || r == '-' || r == '\u00a0' {
+				return -1
+			}
+			return r
+		}, s))
+	}
+	return norm(a) == norm(b)
+}
+
 // Tracked returns the parts whose carrier is followed by tracking: a
 // labelled parcel, or one shipped with its good label's tracking, not
 // delivered yet.
@@ -358,7 +374,7 @@ func (o *Order) Tracked() []*Part {
 	for i := range o.Parts {
 		p := &o.Parts[i]
 		l := p.Label()
-		if p.Kind == PartParcel && l != nil && (p.Status == PartLabelled || (p.Shipped() && p.Status != PartDelivered && p.TrackingNumber == l.TrackingNumber)) {
+		if p.Kind == PartParcel && l != nil && (p.Status == PartLabelled || (p.Shipped() && p.Status != PartDelivered && SameTracking(p.TrackingNumber, l.TrackingNumber))) {
 			out = append(out, p)
 		}
 	}

@@ -211,3 +211,20 @@ func TestALabelLandingLate(t *testing.T) {
 		t.Errorf("refunded before the scan: wake %d→%d", wake, later.Work.Wake)
 	}
 }
+
+// The owner types the label's tracking number as the label prints it
+// (spaced): the parcel ships on its label, which stays good and tracked.
+func TestShippedOnItsLabelTypedAsPrinted(t *testing.T) {
+	o := withParcel(t, Fulfilling, true)
+	o.RecordLabel(label("se-1", "9400111202600000000001"), "owner:u", "buyLabel", "h", t0)
+	wake := o.Work.Wake
+	if _, err := o.ShipPart(PartParcel, Tracking{Carrier: "USPS", TrackingNumber: "9400 1112 0260 0000 0000 01"}, "owner:u", t0); err != nil {
+		t.Fatal(err)
+	}
+	if o.LabelToVoid() != nil || len(o.Tracked()) != 1 || o.Work.Wake != wake+1 { // +1: the shipped email
+		t.Errorf("typed as printed: to void %+v, tracked %d, wake %d→%d", o.LabelToVoid(), len(o.Tracked()), wake, o.Work.Wake)
+	}
+	if !SameTracking("1z 999-aa1 01", "1Z999AA101") || SameTracking("1Z999AA101", "1Z999AA102") {
+		t.Error("SameTracking")
+	}
+}

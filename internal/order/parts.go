@@ -365,7 +365,7 @@ func (o *Order) ShipPart(id string, t Tracking, actor string, at time.Time) (cha
 		return false, err
 	}
 	p.Status, p.Carrier, p.TrackingNumber, p.TrackingURL, p.ShippedAt, p.UpdatedAt = PartShipped, t.Carrier, t.TrackingNumber, t.TrackingURL, at, at
-	if l := p.Label(); l != nil && l.TrackingNumber != t.TrackingNumber {
+	if l := p.Label(); l != nil && !SameTracking(l.TrackingNumber, t.TrackingNumber) {
 		o.Work.Wake++ // shipped another way: its bought label is to be voided
 	}
 	if o.AllShipped() {

@@ -79,7 +79,7 @@ func (t WireTracking) Update() order.TrackingUpdate {
 	// Accepted electronically, before the carrier has the parcel (the
 	// label was created, or awaits pickup): not a scan.
 	for _, code := range []string{t.StatusDetailCode, latest.StatusDetailCode} {
-		if code == "SHIPMENT_CREATED" || code == "AWAITING_PICKUP_DROP_OFF" || code == "ELEC_ADVICE_RECD_BY_CARRIER" {
+		if t.StatusCode == "AC" && (code == "SHIPMENT_CREATED" || code == "AWAITING_PICKUP_DROP_OFF" || code == "ELEC_ADVICE_RECD_BY_CARRIER") {
 			return u
 		}
 	}

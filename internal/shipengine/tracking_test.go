@@ -32,6 +32,8 @@ func TestTrackingUpdate(t *testing.T) {
 		{"delivered", shipengine.WireTracking{StatusCode: "DE"}, order.PartDelivered, ""},
 		{"exception", shipengine.WireTracking{StatusCode: "EX", ExceptionDescription: "Damaged in transit"}, order.PartException, "Damaged in transit"},
 		{"unknown", shipengine.WireTracking{StatusCode: "UN"}, "", ""},
+		{"delivered, an early event read late", shipengine.WireTracking{StatusCode: "DE", Events: []shipengine.WireTrackEvent{
+			ev("2026-12-07T10:00:00Z", "Shipping Label Created", "SHIPMENT_CREATED")}}, order.PartDelivered, "Shipping Label Created, AUSTIN TX"},
 	} {
 		if u := c.in.Update(); u.Status != c.want || u.Note != c.note {
 			t.Errorf("%s: %+v, want %q %q", c.name, u, c.want, c.note)

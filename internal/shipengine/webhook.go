@@ -152,7 +152,11 @@ func (v *Verifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) 
 	if !ok && v.failedErr != nil && now.Sub(v.failed) < time.Minute {
 		return nil, v.failedErr
 	}
-	keys, err := v.fetch(ctx)
+	// Fetched for every delivery that waits on it, not for the one that
+	// asked: a caller who hangs up does not fail the fetch.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	keys, err := v.fetch(fctx)
+	cancel()
 	if err != nil {
 		v.failed, v.failedErr = now, err
 		if ok {

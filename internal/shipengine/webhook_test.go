@@ -31,7 +31,7 @@ func TestVerifier(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fetches.Add(1)
 		if down.Load() {
-			http.Error(w, "down", 503)
+			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
 		mu.Lock()
@@ -126,5 +126,36 @@ func TestVerifier(t *testing.T) {
 	}
 	if n := fetches.Load() - before; n != 0 {
 		t.Errorf("%d fetches while the set is known down, want 0 (the known key's fetch failed a moment ago)", n)
+	}
+}
+
+// A caller who hangs up while the key set is fetched does not fail the
+// fetch for the deliveries after it.
+func TestVerifierFetchOutlivesItsCaller(t *testing.T) {
+	k, _ := rsa.GenerateKey(rand.Reader, 2048)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		<-release
+		_ = json.NewEncoder(w).Encode(shipengine.JWKS{Keys: []shipengine.JWK{shipengine.PublicJWK("k", &k.PublicKey)}})
+	}))
+	defer srv.Close()
+	v := &shipengine.Verifier{JWKSURL: srv.URL}
+	body := []byte(`{}`)
+	id, sig, ts, _ := shipengine.Sign(k, "k", time.Now(), body)
+	h := http.Header{}
+	h.Set(shipengine.KeyIDHeader, id)
+	h.Set(shipengine.SignatureHeader, sig)
+	h.Set(shipengine.TimestampHeader, ts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- v.Verify(ctx, h, body) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel() // the caller hangs up mid-fetch
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("the caller who hung up: %v (its fetch completed)", err)
+	}
+	if err := v.Verify(context.Background(), h, body); err != nil {
+		t.Errorf("the next delivery: %v", err)
 	}
 }

@@ -46,7 +46,7 @@ func TestTrackingPageAndSignedWebhooks(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		if err := v.Verify(r.Context(), r.Header, body); err != nil {
 			t.Errorf("a delivery does not verify: %v", err)
-			http.Error(w, err.Error(), 401)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
 		d, err := shipengine.ParseTrackWebhook(body)
