@@ -78,3 +78,69 @@ func (a *AppCheck) VerifyAppCheck(_ context.Context, token string) (string, erro
 	}
 	return t.AppID, nil
 }
+
+// Owners grants and revokes the store owner's custom claim on Firebase
+// Auth accounts, by email (cmd/owner).
+type Owners struct {
+	client *auth.Client
+	Claim  string // the claim (OMS_ADMIN_CLAIM)
+}
+
+// NewOwners returns Owners for app's Firebase Auth.
+func NewOwners(ctx context.Context, app *firebase.App, claim string) (*Owners, error) {
+	c, err := app.Auth(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("firebase auth client: %w", err)
+	}
+	if claim == "" {
+		return nil, fmt.Errorf("firebaseauth: the owner's claim has no name")
+	}
+	return &Owners{client: c, Claim: claim}, nil
+}
+
+// Grant gives the account with email the owner's claim (its other claims
+// kept) and answers its uid and whether it changed anything. The account
+// must exist: the owner signs in once first. The claim reaches the owner's
+// next ID token (sign in again, or wait for the hourly refresh).
+func (o *Owners) Grant(ctx context.Context, email string) (uid string, changed bool, err error) {
+	return o.set(ctx, email, true)
+}
+
+// Revoke takes the owner's claim from the account with email and revokes
+// its refresh tokens, so that its sessions and ID tokens end at once (the
+// owner's callables and console check revocation).
+func (o *Owners) Revoke(ctx context.Context, email string) (uid string, changed bool, err error) {
+	return o.set(ctx, email, false)
+}
+
+func (o *Owners) set(ctx context.Context, email string, owner bool) (string, bool, error) {
+	u, err := o.client.GetUserByEmail(ctx, email)
+	if auth.IsUserNotFound(err) {
+		return "", false, fmt.Errorf("no Firebase Auth account has the email %s: sign in once with it first", email)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	claims := map[string]any{}
+	for k, v := range u.CustomClaims {
+		claims[k] = v
+	}
+	has := claims[o.Claim] == true
+	if has == owner {
+		return u.UID, false, nil
+	}
+	if owner {
+		claims[o.Claim] = true
+	} else {
+		delete(claims, o.Claim)
+	}
+	if err := o.client.SetCustomUserClaims(ctx, u.UID, claims); err != nil {
+		return "", false, err
+	}
+	if !owner {
+		if err := o.client.RevokeRefreshTokens(ctx, u.UID); err != nil {
+			return u.UID, true, err
+		}
+	}
+	return u.UID, true, nil
+}
