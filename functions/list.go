@@ -52,6 +52,10 @@ type Function struct {
 	// at most 9 minutes for a trigger.
 	Timeout time.Duration
 
+	// Subpaths: an HTTP function that serves pages below its own path
+	// (/owner/orders/…); the platform passes it the path under its name.
+	Subpaths bool
+
 	handler func(*app.App) http.Handler                                   // HTTP kinds
 	event   func(*app.App) func(context.Context, cloudevents.Event) error // Trigger
 }
@@ -120,11 +124,13 @@ var List = []Function{
 	{
 		Name: "cancelOrder", Kind: Callable,
 		Doc:     "The owner cancels an order before anything ships: authorization, invoice, holds and redemptions released; a charged order's print job canceled and its charge refunded.",
+		Secrets: []string{app.StripeKey, app.PrinterKey, app.PrinterSecret}, // it re-reads the PaymentIntent and refunds, and stops the print job
 		handler: cancelOrder,
 	},
 	{
 		Name: "refundOrder", Kind: Callable,
 		Doc:     "The owner refunds part or all of a charged order: made at Stripe, recorded in QuickBooks, the order refunded once its refunds reach the charge.",
+		Secrets: []string{app.StripeKey}, // it re-reads the charge's refunds before it decides
 		handler: refundOrder,
 	},
 	{
@@ -138,6 +144,12 @@ var List = []Function{
 		Doc:     "QuickBooks' notifications: verifies intuit-signature, records each event of the connected company, answers at once.",
 		Secrets: []string{app.QuickBooksClientID, app.QuickBooksClientSecret, app.QuickBooksWebhookVerifier},
 		handler: quickbooksWebhook,
+	},
+	{
+		Name: "owner", Kind: Owner, Subpaths: true,
+		Doc:     "The owner's console: sign-in, what needs the owner now, orders by state and search, an order's page with the owner's actions.",
+		Secrets: []string{app.StripeKey, app.PrinterKey, app.PrinterSecret, app.ShipEngineKey}, // the owner's commands: cancel, refund, labels
+		handler: ownerConsole,
 	},
 	{
 		Name: "quickbooksConnect", Kind: Owner,

@@ -111,6 +111,7 @@ func banner(w io.Writer, h *devhost.Host) {
 	if h.Mailpit != nil {
 		fmt.Fprintf(w, "  Mail              %s (SMTP)   (local mailpit: read what was sent at %s/api/v1/messages; set SMTP_URL for a real server)\n", h.Mailpit.SMTP, h.Mailpit.URL)
 	}
+	fmt.Fprintf(w, "  Owner's console   %s   (sign in as %s, password %s)\n", h.ConsoleURL, h.OwnerEmail, h.OwnerPassword)
 	fmt.Fprintf(w, "  Email previews    %s/mail/preview/index   (every customer email with sample data, HTML and text)\n", h.URL)
 	fmt.Fprintf(w, "  seeded            %d products, %d SKUs, %d promotions\n\n", h.Seeded.Products, h.Seeded.SKUs, h.Seeded.Promotions)
 	fmt.Fprintln(w, "Functions:")

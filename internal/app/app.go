@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -19,6 +21,7 @@ import (
 	"github.com/readyplanner/oms/internal/callable"
 	"github.com/readyplanner/oms/internal/checkout"
 	"github.com/readyplanner/oms/internal/config"
+	"github.com/readyplanner/oms/internal/console"
 	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/fulfilment"
@@ -94,6 +97,9 @@ type App struct {
 	// Parts splits paid orders into the parts they ship in and ships the
 	// owner's parcels.
 	Parts *fulfilment.Parts
+	// Console is the owner's console (nil when the token verifier cannot
+	// make sessions: a test's).
+	Console *console.Console
 	// TrackWebhooks verifies ShipEngine's track webhooks.
 	TrackWebhooks *shipengine.Verifier
 	// Owner is the owner's operations on orders (retry, cancel, refund).
@@ -278,6 +284,19 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		Mailbox: func(email string) string { return checkout.MailboxKey(email, cfg.PlusAddressing) }},
 		&owner.Promotions{Store: a.Promos, AdminClaim: cfg.AdminClaim, Now: o.Now},
 		&owner.Catalog{Store: firestoredb.NewCatalog(a.Checkouts), AdminClaim: cfg.AdminClaim, Now: o.Now})
+	if sessions, ok := tokens.(console.Sessions); ok {
+		consoleURL, err := url.Parse(cfg.ConsoleURL)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("app: OMS_CONSOLE_URL: %w", err)
+		}
+		authBase := "https://identitytoolkit.googleapis.com"
+		if host := os.Getenv("FIREBASE_AUTH_EMULATOR_HOST"); host != "" {
+			authBase = "http://" + host + "/identitytoolkit.googleapis.com"
+		}
+		a.Console = &console.Console{App: a.OwnerApp, Sessions: sessions, AdminClaim: cfg.AdminClaim, URL: consoleURL, AuthBase: authBase,
+			APIKey: cfg.FirebaseAPIKey, Now: o.Now}
+	}
 	// Every task of every capability, each name once, or no App: no task
 	// is picked out of a capability's list by name.
 	tasks := []map[string]sweep.TaskFunc{a.CheckoutSteps.Tasks(), a.Payments.Tasks(),

@@ -138,6 +138,14 @@ type Config struct {
 	// http://localhost:5001/quickbooksCallback in development.
 	QuickBooksAuthorizeURL string
 	QuickBooksRedirectURL  string
+
+	// The owner's console. ConsoleURL (OMS_CONSOLE_URL, default the owner
+	// function's https://REGION-PROJECT.cloudfunctions.net/owner/) is its
+	// public address, ending in "/"; FirebaseAPIKey (OMS_FIREBASE_API_KEY,
+	// the web app's public API key) lets its sign-in page reach Firebase
+	// Auth.
+	ConsoleURL     string
+	FirebaseAPIKey string
 	// AdminClaim (OMS_ADMIN_CLAIM, default "admin") is the Firebase Auth
 	// custom claim that makes a user the owner: a token whose claim is true
 	// may connect QuickBooks.
@@ -392,6 +400,19 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		} else if c.Env == Production && p.Scheme != "https" {
 			bad("%s: %q must be https in production", u.name, *u.dst)
 		}
+	}
+	consoleDefault := fmt.Sprintf("https://%s-%s.cloudfunctions.net/owner/", c.Region, c.ProjectID)
+	if c.Env == Development {
+		consoleDefault = "http://localhost:5001/owner/"
+	}
+	if c.ConsoleURL = get("OMS_CONSOLE_URL"); c.ConsoleURL == "" {
+		c.ConsoleURL = consoleDefault
+	} else if p, err := url.Parse(c.ConsoleURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.RawQuery != "" ||
+		!strings.HasSuffix(p.Path, "/") || (c.Env == Production && p.Scheme != "https") {
+		bad("OMS_CONSOLE_URL: %q is not the console's URL ending in / (https in production)", c.ConsoleURL)
+	}
+	if c.FirebaseAPIKey = get("OMS_FIREBASE_API_KEY"); c.FirebaseAPIKey == "" && c.Env == Development {
+		c.FirebaseAPIKey = "local-api-key" // the Auth emulator takes any key
 	}
 	if c.AdminClaim = get("OMS_ADMIN_CLAIM"); c.AdminClaim == "" {
 		c.AdminClaim = "admin"

@@ -22,11 +22,13 @@ import (
 	"sync"
 	"time"
 
+	firebase "firebase.google.com/go/v4"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/readyplanner/oms/functions"
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/localfakes"
 	"github.com/readyplanner/oms/internal/lulu/lulufake"
@@ -91,12 +93,15 @@ type Host struct {
 	// (sandbox) company, when QUICKBOOKS_CLIENT_ID is configured and no
 	// company is connected yet.
 	QuickBooksConnectLink string
-	Ready                 time.Duration // from Start's call to serving
-	Routes                []string      // every path served
-	srv                   *http.Server
-	stops                 []func() error
-	stopOnce              sync.Once
-	restoreEnvFn          func()
+	// ConsoleURL is the owner's console; OwnerEmail and OwnerPassword sign
+	// in to it (a demo owner made in the Auth emulator).
+	ConsoleURL, OwnerEmail, OwnerPassword string
+	Ready                                 time.Duration // from Start's call to serving
+	Routes                                []string      // every path served
+	srv                                   *http.Server
+	stops                                 []func() error
+	stopOnce                              sync.Once
+	restoreEnvFn                          func()
 }
 
 // Start brings the local system up. On error, whatever it started is
@@ -190,6 +195,9 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		h.Mailpit = mp
 		vars[app.SMTPURL] = mp.SMTPURL()
 	}
+	if os.Getenv("OMS_CONSOLE_URL") == "" {
+		vars["OMS_CONSOLE_URL"] = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/owner/"
+	}
 	if os.Getenv("OMS_OWNER_EMAIL") == "" {
 		vars["OMS_OWNER_EMAIL"] = "owner@readyplanner.example" // the owner's alerts, readable in mailpit
 	}
@@ -260,6 +268,22 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 			}
 		}
 	}
+	// The demo owner, so that the console can be signed in to at once.
+	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: h.App.Config.ProjectID})
+	if err != nil {
+		return nil, err
+	}
+	owners, err := firebaseauth.NewOwners(ctx, fb, h.App.Config.AdminClaim)
+	if err != nil {
+		return nil, err
+	}
+	h.ConsoleURL, h.OwnerEmail, h.OwnerPassword = h.App.Config.ConsoleURL, LocalOwnerEmail, LocalOwnerPassword
+	if _, err := owners.EnsureAccount(ctx, LocalOwnerEmail, LocalOwnerPassword); err != nil {
+		return nil, fmt.Errorf("the demo owner: %w", err)
+	}
+	if _, _, err := owners.Grant(ctx, LocalOwnerEmail); err != nil {
+		return nil, fmt.Errorf("the demo owner: %w", err)
+	}
 	if !o.NoSeed {
 		if h.Seeded, err = seed.Seed(ctx, h.App.Firestore, time.Now()); err != nil {
 			return nil, err
@@ -268,6 +292,13 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	h.Ready = time.Since(began)
 	return h, nil
 }
+
+// The local system's demo owner (an account in the Auth emulator with the
+// owner's claim), for signing in to the console.
+const (
+	LocalOwnerEmail    = "owner@readyplanner.example"
+	LocalOwnerPassword = "local-owner-password"
+)
 
 // Stop shuts the host down and stops exactly the emulators it started, in
 // reverse order. Safe to call twice.
@@ -306,8 +337,15 @@ func Mux(ctx context.Context, a *app.App) (*http.ServeMux, []string, error) {
 	for _, f := range functions.List {
 		if f.Kind.HTTP() {
 			h := f.Handler(a)
-			handle("/"+f.Name, h)
-			handle("/"+a.Config.ProjectID+"/"+a.Config.Region+"/"+f.Name, h)
+			for _, base := range []string{"/" + f.Name, "/" + a.Config.ProjectID + "/" + a.Config.Region + "/" + f.Name} {
+				if !f.Subpaths {
+					handle(base, h)
+					continue
+				}
+				// As the platform does: the function sees the path under its name.
+				handle(base, http.StripPrefix(base, h))
+				mux.Handle(base+"/", http.StripPrefix(base, h))
+			}
 			index = append(index, entry{f.Name, string(f.Kind), "/" + a.Config.ProjectID + "/" + a.Config.Region + "/" + f.Name, f.Doc})
 			continue
 		}

@@ -8,6 +8,7 @@ package firebaseauth
 import (
 	"context"
 	"fmt"
+	"time"
 
 	firebase "firebase.google.com/go/v4"
 	"firebase.google.com/go/v4/appcheck"
@@ -143,4 +144,47 @@ func (o *Owners) set(ctx context.Context, email string, owner bool) (string, boo
 		}
 	}
 	return u.UID, true, nil
+}
+
+// SignedInAt is when the account behind an ID token last signed in (its
+// auth_time claim): the console makes a session only from a recent one.
+func SignedInAt(id *callable.Identity) time.Time {
+	switch v := id.Claims["auth_time"].(type) {
+	case float64:
+		return time.Unix(int64(v), 0)
+	case int64:
+		return time.Unix(v, 0)
+	}
+	return time.Time{}
+}
+
+// SessionCookie makes a session cookie from an ID token (the Admin SDK's
+// createSessionCookie), valid for expiresIn (5 minutes to 2 weeks).
+func (v *Verifier) SessionCookie(ctx context.Context, idToken string, expiresIn time.Duration) (string, error) {
+	return v.client.SessionCookie(ctx, idToken, expiresIn)
+}
+
+// VerifySessionCookieAndCheckRevoked checks a session cookie and asks
+// Firebase Auth whether the account's tokens were revoked or it was
+// disabled since.
+func (v *Verifier) VerifySessionCookieAndCheckRevoked(ctx context.Context, cookie string) (*callable.Identity, error) {
+	return identityOf(v.client.VerifySessionCookieAndCheckRevoked(ctx, cookie))
+}
+
+// EnsureAccount makes an email-and-password account unless one has the
+// email (the local system's demo owner, in the Auth emulator), and
+// answers its uid.
+func (o *Owners) EnsureAccount(ctx context.Context, email, password string) (string, error) {
+	u, err := o.client.GetUserByEmail(ctx, email)
+	if err == nil {
+		return u.UID, nil
+	}
+	if !auth.IsUserNotFound(err) {
+		return "", err
+	}
+	u, err = o.client.CreateUser(ctx, (&auth.UserToCreate{}).Email(email).Password(password).EmailVerified(true))
+	if err != nil {
+		return "", err
+	}
+	return u.UID, nil
 }

@@ -1,0 +1,228 @@
+package functions
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	firebase "firebase.google.com/go/v4"
+	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/console"
+	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/testenv"
+)
+
+// consoleAt serves a's console under /owner/ of a test server, as make dev
+// and the platform do (the function sees the path under its name).
+func consoleAt(t *testing.T, a *app.App, change func(*console.Console)) *httptest.Server {
+	t.Helper()
+	if a.Console == nil {
+		t.Fatal("the App has no console")
+	}
+	c := *a.Console
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c.URL, _ = url.Parse(srv.URL + "/owner/")
+	if change != nil {
+		change(&c)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/owner/", http.StripPrefix("/owner", c.Handler()))
+	srv.Config.Handler = mux
+	return srv
+}
+
+// browser is a client with a cookie jar that does not follow redirects.
+func browser(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// got reads an answer: its status and body.
+func got(t *testing.T) func(*http.Response, error) (int, string) {
+	return func(resp *http.Response, err error) (int, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+}
+
+// signedIn signs u in to the console at srv and answers the browser.
+func signedIn(t *testing.T, srv *httptest.Server, u emulator.User) *http.Client {
+	t.Helper()
+	b := browser(t)
+	resp, err := b.PostForm(srv.URL+"/owner/session", url.Values{"idToken": {u.IDToken}})
+	if code, page := got(t)(resp, err); code != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d %s", code, page)
+	}
+	return b
+}
+
+// formToken reads the form token of a console page.
+func formToken(t *testing.T, page string) string {
+	t.Helper()
+	i := strings.Index(page, `name="csrf" value="`)
+	if i < 0 {
+		t.Fatalf("no form token on the page: %.300s", page)
+	}
+	rest := page[i+len(`name="csrf" value="`):]
+	return rest[:strings.Index(rest, `"`)]
+}
+
+// The console's sign-in: an owner's fresh ID token makes a session cookie
+// (HttpOnly, SameSite=Strict, scoped to the console, not Secure on a
+// loopback host); no cookie goes to the sign-in page; a non-owner, a stale
+// sign-in and a forged token are refused; a revoked owner is signed out.
+func TestConsoleSignIn(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	ctx := context.Background()
+	srv := consoleAt(t, a, nil)
+	anon := browser(t)
+	resp, err := anon.Get(srv.URL + "/owner/orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/owner/signin" {
+		t.Errorf("no session: %d to %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if code, page := got(t)(anon.Get(srv.URL + "/owner/signin")); code != 200 || !strings.Contains(page, "signInWithPassword") {
+		t.Errorf("the sign-in page: %d", code)
+	}
+
+	boss := owner(t)
+	b := browser(t)
+	resp, err = b.PostForm(srv.URL+"/owner/session", url.Values{"idToken": {boss.IDToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == console.CookieName {
+			ck = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/owner/" || ck.Secure {
+		t.Fatalf("the session: %d %+v", resp.StatusCode, ck)
+	}
+	if code, page := got(t)(b.Get(srv.URL + "/owner/")); code != 200 || !strings.Contains(page, "What needs you now") {
+		t.Errorf("the start page: %d %.200s", code, page)
+	}
+
+	shopper := user(t)
+	if code, _ := got(t)(browser(t).PostForm(srv.URL+"/owner/session", url.Values{"idToken": {shopper.IDToken}})); code != http.StatusForbidden {
+		t.Errorf("a non-owner: %d", code)
+	}
+	if code, _ := got(t)(browser(t).PostForm(srv.URL+"/owner/session", url.Values{"idToken": {"not-a-token"}})); code != http.StatusUnauthorized {
+		t.Errorf("a forged token: %d", code)
+	}
+	late := consoleAt(t, a, func(c *console.Console) {
+		c.Now = func() time.Time { return time.Now().Add(console.RecentSignIn + time.Minute) }
+	})
+	if code, _ := got(t)(browser(t).PostForm(late.URL+"/owner/session", url.Values{"idToken": {boss.IDToken}})); code != http.StatusUnauthorized {
+		t.Errorf("a stale sign-in: %d", code)
+	}
+	cross, _ := http.NewRequest("POST", srv.URL+"/owner/session", strings.NewReader(url.Values{"idToken": {boss.IDToken}}.Encode()))
+	cross.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	cross.Header.Set("Origin", "https://evil.example")
+	if code, _ := got(t)(browser(t).Do(cross)); code != http.StatusForbidden {
+		t.Errorf("a cross-site sign-in: %d", code)
+	}
+
+	// Revoked (cmd/owner revoke): the next page asks to sign in again.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
+	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: a.Config.ProjectID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := fb.Auth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.RevokeRefreshTokens(ctx, boss.UID); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = b.Get(srv.URL + "/owner/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/owner/signin" {
+		t.Errorf("a revoked owner: %d to %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// An order's page shows what the customer typed as text (a name that is
+// markup is escaped), and its refund form refunds once when submitted
+// twice; a form without the session's token, or from another site, does
+// nothing; a refusal is shown on the page in its words.
+func TestConsoleOrderPageAndForms(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	ctx := context.Background()
+	s := newStore(t, a, 10, 10)
+	_, o := fulfilling(t, a, s, "A", 1)
+	const evil = `<img src=x onerror=alert(1)>`
+	if _, _, err := a.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+		cur.Customer.Name = evil
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv := consoleAt(t, a, nil)
+	b := signedIn(t, srv, owner(t))
+	code, page := got(t)(b.Get(srv.URL + "/owner/orders/" + o.ID))
+	if code != 200 || strings.Contains(page, evil) || !strings.Contains(page, "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Fatalf("the order's page: %d, escaped: %v", code, !strings.Contains(page, evil))
+	}
+	if code, page := got(t)(b.Get(srv.URL + "/owner/orders?q=" + url.QueryEscape(o.ID))); code != 200 || !strings.Contains(page, o.ID) || strings.Contains(page, evil) {
+		t.Errorf("the search: %d", code)
+	}
+	token := formToken(t, page)
+	refund := url.Values{"csrf": {token}, "requestId": {testenv.ID("console-refund")}, "amount": {"5.00"}, "reason": {"a scuffed cover"}}
+	for i := 0; i < 2; i++ {
+		resp, err := b.PostForm(srv.URL+"/owner/orders/"+o.ID+"/refund", refund)
+		if code, page := got(t)(resp, err); code != http.StatusSeeOther {
+			t.Fatalf("refund %d: %d %.300s", i+1, code, page)
+		}
+	}
+	cur, _ := a.Orders.Get(ctx, o.ID)
+	if n := len(cur.Payment.Refunds); n != 1 || cur.Payment.Refunds[0].Amount != 500 {
+		t.Errorf("refunds asked after a double submit: %+v", cur.Payment.Refunds)
+	}
+	// No token, and another site's post with the token: nothing happens.
+	noToken := url.Values{"requestId": {testenv.ID("r")}, "amount": {"1.00"}, "reason": {"x"}}
+	if code, _ := got(t)(b.PostForm(srv.URL+"/owner/orders/"+o.ID+"/refund", noToken)); code != http.StatusForbidden {
+		t.Errorf("a form without the token: %d", code)
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/owner/orders/"+o.ID+"/refund", strings.NewReader(url.Values{"csrf": {token}, "requestId": {testenv.ID("r")},
+		"amount": {"1.00"}, "reason": {"x"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	if code, _ := got(t)(b.Do(req)); code != http.StatusForbidden {
+		t.Errorf("a cross-site post: %d", code)
+	}
+	cur, _ = a.Orders.Get(ctx, o.ID)
+	if n := len(cur.Payment.Refunds); n != 1 {
+		t.Errorf("refunds after the refused posts: %d", n)
+	}
+	// A refusal, shown on the order's page.
+	tooMuch := url.Values{"csrf": {token}, "requestId": {testenv.ID("r")}, "amount": {"100000.00"}, "reason": {"everything twice"}}
+	if code, page := got(t)(b.PostForm(srv.URL+"/owner/orders/"+o.ID+"/refund", tooMuch)); code != http.StatusBadRequest || !strings.Contains(page, `class="error" role="alert"`) || !strings.Contains(page, "What you can do") {
+		t.Errorf("a refund of more than was charged: %d %.300s", code, page)
+	}
+}

@@ -1,0 +1,262 @@
+// Package console is the owner's console: server-rendered pages
+// (html/template, no framework) over the owner's side of the application
+// (owner.Application), behind a Firebase Auth session cookie.
+//
+// Sign-in: the sign-in page gets an ID token (a little JavaScript: email
+// and password through Firebase Auth's REST API) and posts it to
+// session; the console checks it (revocation included), requires the
+// owner's claim and a sign-in within the last 5 minutes, and sets a
+// Firebase session cookie (Admin SDK) as __session: HttpOnly,
+// SameSite=Strict, Secure except on localhost, scoped to the console's
+// path. Every request checks the cookie and its revocation. Every
+// state-changing form carries a token derived from the session cookie
+// (which a cross-site page cannot read) and a request id made when the
+// form was rendered, so that a double submit is the same act.
+package console
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/identity"
+	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/owner"
+)
+
+// Sessions is what the console needs of Firebase Auth
+// (firebaseauth.Verifier).
+type Sessions interface {
+	VerifyIDTokenAndCheckRevoked(ctx context.Context, token string) (*identity.Identity, error)
+	SessionCookie(ctx context.Context, idToken string, expiresIn time.Duration) (string, error)
+	VerifySessionCookieAndCheckRevoked(ctx context.Context, cookie string) (*identity.Identity, error)
+}
+
+// CookieName is the session cookie's name: the one cookie Firebase
+// Hosting passes on to functions.
+const CookieName = "__session"
+
+// SessionFor is how long a console session lasts.
+const SessionFor = 8 * time.Hour
+
+// RecentSignIn is how recent the sign-in behind a new session must be.
+const RecentSignIn = 5 * time.Minute
+
+// Console serves the owner's pages.
+type Console struct {
+	App        owner.Application
+	Sessions   Sessions
+	AdminClaim string
+	// URL is the console's public URL, ending in "/" (OMS_CONSOLE_URL): its
+	// path scopes the cookie, its origin is the only one a form may come
+	// from, and pages link from it.
+	URL *url.URL
+	// SignIn is how the sign-in page reaches Firebase Auth: its REST base
+	// (https://identitytoolkit.googleapis.com, or the Auth emulator's) and
+	// the project's web API key.
+	AuthBase, APIKey string
+	Now              func() time.Time
+}
+
+//go:embed templates/*.html
+var files embed.FS
+
+var pages = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/*.html"))
+
+// Handler serves the console at the root of its function: the platform
+// (or make dev) strips the function's own path.
+func (c *Console) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /signin", c.signInPage)
+	mux.HandleFunc("POST /session", c.startSession)
+	mux.HandleFunc("POST /signout", c.owner(c.signOut))
+	mux.HandleFunc("GET /{$}", c.owner(c.start))
+	mux.HandleFunc("GET /orders", c.owner(c.orders))
+	mux.HandleFunc("GET /orders/{id}", c.owner(c.order))
+	mux.HandleFunc("POST /orders/{id}/{action}", c.owner(c.act))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; connect-src 'self' "+c.AuthBase+"; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		if r.URL.Path == "" {
+			r.URL.Path = "/"
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// request is one request of a signed-in owner.
+type request struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	who     *identity.Identity
+	session string
+}
+
+// owner lets only a signed-in owner through: no session (or an expired,
+// revoked one) goes to the sign-in page; a user without the owner's claim
+// is refused; a POST must carry the session's form token and come from
+// the console's own origin.
+func (c *Console) owner(fn func(request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ck, err := r.Cookie(CookieName)
+		if err != nil || ck.Value == "" {
+			c.toSignIn(w, r)
+			return
+		}
+		who, err := c.Sessions.VerifySessionCookieAndCheckRevoked(r.Context(), ck.Value)
+		if err != nil {
+			logging.FromContext(r.Context()).Info().Err(err).Msg("console: session refused")
+			c.clearCookie(w)
+			c.toSignIn(w, r)
+			return
+		}
+		if err := identity.RequireOwner(who, c.AdminClaim); err != nil {
+			c.fail(w, r, http.StatusForbidden, "This account is not the store's owner.")
+			return
+		}
+		if r.Method == http.MethodPost && !c.sameSite(r, ck.Value) {
+			c.fail(w, r, http.StatusForbidden, "This form did not come from the console: nothing was done. Reload the page and try again.")
+			return
+		}
+		fn(request{w: w, r: r, who: who, session: ck.Value})
+	}
+}
+
+// formToken is the token every form of a session carries: derived from
+// the session cookie, which only the console's own pages can see.
+func formToken(session string) string {
+	sum := sha256.Sum256([]byte("oms-console-form\x00" + session))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// sameSite reports whether a POST comes from the console's own page: its
+// form token matches the session, and its Origin (when sent) is the
+// console's.
+func (c *Console) sameSite(r *http.Request, session string) bool {
+	if o := r.Header.Get("Origin"); o != "" && o != c.origin() {
+		return false
+	}
+	got := r.PostFormValue("csrf")
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(formToken(session))) == 1
+}
+
+func (c *Console) origin() string { return c.URL.Scheme + "://" + c.URL.Host }
+
+// secure reports whether the cookie is marked Secure: always but on
+// localhost (browsers keep Secure cookies only over https).
+func (c *Console) secure() bool {
+	h := c.URL.Hostname()
+	return !(h == "localhost" || h == "127.0.0.1" || h == "::1")
+}
+
+func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		c.fail(w, r, http.StatusUnauthorized, "Your session has ended: sign in again.")
+		return
+	}
+	http.Redirect(w, r, c.link("signin"), http.StatusSeeOther)
+}
+
+// link is an absolute path within the console.
+func (c *Console) link(rel string) string {
+	return strings.TrimSuffix(c.URL.Path, "/") + "/" + strings.TrimPrefix(rel, "/")
+}
+
+func (c *Console) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: c.URL.Path, MaxAge: -1, HttpOnly: true, Secure: c.secure(), SameSite: http.SameSiteStrictMode})
+}
+
+// signInPage is the sign-in form.
+func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "signin", map[string]any{"AuthBase": c.AuthBase, "APIKey": c.APIKey, "Session": c.link("session"), "Home": c.link("")})
+}
+
+// startSession makes a session from a fresh owner's ID token (form field
+// idToken): 303 to the start page with the cookie set; 401 for a token
+// that does not verify or a sign-in older than RecentSignIn, 403 for an
+// account without the owner's claim.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" && o != c.origin() {
+		c.fail(w, r, http.StatusForbidden, "Sign in on the console's own page.")
+		return
+	}
+	token := r.PostFormValue("idToken")
+	who, err := c.Sessions.VerifyIDTokenAndCheckRevoked(r.Context(), token)
+	if err != nil || token == "" {
+		c.fail(w, r, http.StatusUnauthorized, "That sign-in could not be verified: sign in again.")
+		return
+	}
+	if err := identity.RequireOwner(who, c.AdminClaim); err != nil {
+		c.fail(w, r, http.StatusForbidden, "This account is not the store's owner.")
+		return
+	}
+	if at := signedInAt(who); at.IsZero() || c.Now().Sub(at) > RecentSignIn {
+		c.fail(w, r, http.StatusUnauthorized, "Sign in again: a session starts only from a fresh sign-in.")
+		return
+	}
+	cookie, err := c.Sessions.SessionCookie(r.Context(), token, SessionFor)
+	if err != nil {
+		logging.FromContext(r.Context()).Error().Err(err).Msg("console: session cookie")
+		c.fail(w, r, http.StatusServiceUnavailable, "The session could not be made: try again in a moment.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: cookie, Path: c.URL.Path, MaxAge: int(SessionFor / time.Second), HttpOnly: true,
+		Secure: c.secure(), SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, c.link(""), http.StatusSeeOther)
+}
+
+func signedInAt(id *identity.Identity) time.Time {
+	switch v := id.Claims["auth_time"].(type) {
+	case float64:
+		return time.Unix(int64(v), 0)
+	case int64:
+		return time.Unix(v, 0)
+	}
+	return time.Time{}
+}
+
+func (c *Console) signOut(q request) {
+	c.clearCookie(q.w)
+	http.Redirect(q.w, q.r, c.link("signin"), http.StatusSeeOther)
+}
+
+// fail answers an error page with a message for the owner.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	c.render(w, r, status, "error", map[string]any{"Message": msg, "Home": c.link("")})
+}
+
+// failErr answers an application error as the owner should read it.
+func (c *Console) failErr(w http.ResponseWriter, r *http.Request, err error) {
+	e := apperr.As(err)
+	if e == nil || e.Code == apperr.Internal {
+		logging.FromContext(r.Context()).Error().Err(err).Msg("console")
+		c.fail(w, r, http.StatusInternalServerError, "Something went wrong; it was logged. Try again in a moment.")
+		return
+	}
+	status := map[apperr.Code]int{apperr.NotFound: http.StatusNotFound, apperr.Invalid: http.StatusBadRequest, apperr.PermissionDenied: http.StatusForbidden,
+		apperr.Unauthenticated: http.StatusUnauthorized, apperr.Unavailable: http.StatusServiceUnavailable}[e.Code]
+	if status == 0 {
+		status = http.StatusConflict
+	}
+	c.fail(w, r, status, e.Message)
+}
+
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, data); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
+		logging.FromContext(r.Context()).Error().Err(err).Str("page", name).Msg("console: render")
+	}
+}

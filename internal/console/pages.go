@@ -1,0 +1,201 @@
+package console
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/owner"
+)
+
+var funcs = template.FuncMap{
+	"money": func(amount int64, currency string) string { return money.New(amount, currency).Display() },
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("Jan 2 15:04 UTC")
+	},
+	"title": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	},
+}
+
+// page is what every signed-in page has: the console's links and the
+// form token.
+type page struct {
+	Home, CSRF, Email string
+}
+
+func (c *Console) page(q request) page {
+	return page{Home: c.link(""), CSRF: formToken(q.session), Email: q.who.Email}
+}
+
+// newRequestID is the id a rendered form carries: the same form submitted
+// twice is the same act.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "console-" + hex.EncodeToString(b[:])
+}
+
+// start is the start page: what needs the owner now, and the orders by
+// state.
+func (c *Console) start(q request) {
+	ctx := q.r.Context()
+	counts, err := c.App.Queries.Counts(ctx, q.who)
+	if err != nil {
+		c.failErr(q.w, q.r, err)
+		return
+	}
+	alerts, _, err := c.App.Queries.Alerts(ctx, q.who, true, "", 10)
+	if err != nil {
+		c.failErr(q.w, q.r, err)
+		return
+	}
+	failed, _, err := c.App.Queries.Outbox(ctx, q.who, 10)
+	if err != nil {
+		c.failErr(q.w, q.r, err)
+		return
+	}
+	c.render(q.w, q.r, http.StatusOK, "start", map[string]any{"Page": c.page(q), "Counts": counts, "Alerts": alerts, "FailedMail": failed})
+}
+
+// orders lists the orders in a state (?state=, default needs_attention),
+// or those a search finds (?q=: an order number, an email, a name).
+func (c *Console) orders(q request) {
+	ctx := q.r.Context()
+	text := strings.TrimSpace(q.r.URL.Query().Get("q"))
+	state := order.State(q.r.URL.Query().Get("state"))
+	var list []*order.Order
+	var next string
+	var err error
+	switch {
+	case text != "":
+		list, err = c.App.Queries.Search(ctx, q.who, text)
+	default:
+		if !state.Valid() {
+			state = order.NeedsAttention
+		}
+		list, next, err = c.App.Queries.OrdersInState(ctx, q.who, state, q.r.URL.Query().Get("after"), owner.DefaultPage)
+	}
+	if err != nil {
+		c.failErr(q.w, q.r, err)
+		return
+	}
+	c.render(q.w, q.r, http.StatusOK, "orders", map[string]any{"Page": c.page(q), "Orders": list, "State": state, "Query": text, "Next": next,
+		"States": order.States})
+}
+
+// orderView is an order's page.
+type orderView struct {
+	Page      page
+	Detail    owner.OrderDetail
+	O         *order.Order
+	Card      string // "Visa …4242"
+	Refunded  int64
+	Left      int64 // refundable
+	LabelCost int64
+	Voided    int64
+	RequestID string // the forms' request id
+	Error     string // the last action's refusal, in its words
+}
+
+func (c *Console) order(q request) { c.orderPage(q, http.StatusOK, "") }
+
+func (c *Console) orderPage(q request, status int, failure string) {
+	d, err := c.App.Queries.Order(q.r.Context(), q.who, q.r.PathValue("id"))
+	if err != nil {
+		c.failErr(q.w, q.r, err)
+		return
+	}
+	o := d.Order
+	v := orderView{Page: c.page(q), Detail: d, O: o, Refunded: o.RefundedTotal(), Left: o.Refundable(), RequestID: newRequestID(), Error: failure}
+	if p := o.Payment; p != nil && p.CardLast4 != "" {
+		v.Card = strings.ToUpper(p.CardBrand[:min(1, len(p.CardBrand))]) + p.CardBrand[min(1, len(p.CardBrand)):] + " …" + p.CardLast4
+	}
+	cost, voided := o.LabelCosts()
+	v.LabelCost, v.Voided = cost.Amount, voided.Amount
+	c.render(q.w, q.r, status, "order", v)
+}
+
+// act runs one of the owner's actions on an order from its page's forms,
+// under the form's request id; then back to the order's page (a refusal
+// shown on it, in its words).
+func (c *Console) act(q request) {
+	ctx, id, f := q.r.Context(), q.r.PathValue("id"), q.r.PostFormValue
+	rid := f("requestId")
+	cmds := c.App.Commands
+	var err error
+	switch q.r.PathValue("action") {
+	case "refund":
+		cmd := owner.RefundOrder{RequestID: rid, OrderID: id, Reason: f("reason"), Full: f("full") == "yes"}
+		if !cmd.Full {
+			var amount int64
+			if amount, err = cents(f("amount")); err == nil {
+				cmd.Amount = &amount
+			}
+		}
+		if err == nil {
+			_, _, err = cmds.RefundOrder(ctx, q.who, cmd)
+		}
+	case "cancel":
+		_, err = cmds.CancelOrder(ctx, q.who, owner.CancelOrder{RequestID: rid, OrderID: id, Reason: f("reason")})
+	case "retry":
+		_, err = cmds.RetryOrder(ctx, q.who, owner.RetryOrder{RequestID: rid, OrderID: id})
+	case "buy-label":
+		_, _, err = cmds.BuyLabel(ctx, q.who, owner.LabelCommand{RequestID: rid, OrderID: id})
+	case "void-label":
+		_, err = cmds.VoidLabel(ctx, q.who, owner.LabelCommand{RequestID: rid, OrderID: id})
+	case "hand-over":
+		_, err = cmds.MarkShipped(ctx, q.who, owner.MarkShipped{RequestID: rid, OrderID: id, PartID: order.PartParcel})
+	default:
+		c.fail(q.w, q.r, http.StatusNotFound, "No such action.")
+		return
+	}
+	if err != nil {
+		if status, msg, ok := refusal(err); ok {
+			c.orderPage(q, status, msg)
+			return
+		}
+		c.failErr(q.w, q.r, err)
+		return
+	}
+	http.Redirect(q.w, q.r, c.link("orders/"+id), http.StatusSeeOther)
+}
+
+// refusal is an action's refusal as the order's page shows it: its
+// status and the application's words; false for an unexpected error.
+func refusal(err error) (int, string, bool) {
+	e := apperr.As(err)
+	if e == nil || e.Code == apperr.Internal {
+		return 0, "", false
+	}
+	status := map[apperr.Code]int{apperr.NotFound: http.StatusNotFound, apperr.Invalid: http.StatusBadRequest, apperr.PermissionDenied: http.StatusForbidden,
+		apperr.Unavailable: http.StatusServiceUnavailable}[e.Code]
+	if status == 0 {
+		status = http.StatusConflict
+	}
+	return status, e.Message, true
+}
+
+// cents reads an amount the owner typed ("12", "12.5", "$12.50"), in
+// dollars and cents.
+func cents(s string) (int64, error) {
+	m, err := money.ParseDecimal(strings.TrimPrefix(strings.TrimSpace(s), "$"), "USD")
+	if err != nil || m.Amount <= 0 {
+		return 0, apperr.New(apperr.Invalid, "the amount %q is not an amount to refund, like 12.50", s).Because(order.ReasonMalformed).On("amount")
+	}
+	return m.Amount, nil
+}
