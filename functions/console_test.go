@@ -21,7 +21,7 @@ import (
 
 // consoleAt serves a's console under /owner/ of a test server, as make dev
 // and the platform do (the function sees the path under its name).
-func consoleAt(t *testing.T, a *app.App, change func(*console.Console)) *httptest.Server {
+func consoleAt(t testing.TB, a *app.App, change func(*console.Console)) *httptest.Server {
 	t.Helper()
 	if a.Console == nil {
 		t.Fatal("the App has no console")
@@ -41,13 +41,13 @@ func consoleAt(t *testing.T, a *app.App, change func(*console.Console)) *httptes
 }
 
 // browser is a client with a cookie jar that does not follow redirects.
-func browser(t *testing.T) *http.Client {
+func browser(t testing.TB) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // got reads an answer: its status and body.
-func got(t *testing.T) func(*http.Response, error) (int, string) {
+func got(t testing.TB) func(*http.Response, error) (int, string) {
 	return func(resp *http.Response, err error) (int, string) {
 		t.Helper()
 		if err != nil {
@@ -60,7 +60,7 @@ func got(t *testing.T) func(*http.Response, error) (int, string) {
 }
 
 // signedIn signs u in to the console at srv and answers the browser.
-func signedIn(t *testing.T, srv *httptest.Server, u emulator.User) *http.Client {
+func signedIn(t testing.TB, srv *httptest.Server, u emulator.User) *http.Client {
 	t.Helper()
 	b := browser(t)
 	resp, err := b.PostForm(srv.URL+"/owner/session", url.Values{"idToken": {u.IDToken}})
@@ -71,7 +71,7 @@ func signedIn(t *testing.T, srv *httptest.Server, u emulator.User) *http.Client 
 }
 
 // formToken reads the form token of a console page.
-func formToken(t *testing.T, page string) string {
+func formToken(t testing.TB, page string) string {
 	t.Helper()
 	i := strings.Index(page, `name="csrf" value="`)
 	if i < 0 {

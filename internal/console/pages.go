@@ -3,9 +3,11 @@ package console
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -54,18 +56,20 @@ func newRequestID() string {
 // state.
 func (c *Console) start(q request) {
 	ctx := q.r.Context()
-	counts, err := c.App.Queries.Counts(ctx, q.who)
-	if err != nil {
-		c.failErr(q.w, q.r, err)
-		return
-	}
-	alerts, _, err := c.App.Queries.Alerts(ctx, q.who, true, "", 10)
-	if err != nil {
-		c.failErr(q.w, q.r, err)
-		return
-	}
-	failed, _, err := c.App.Queries.Outbox(ctx, q.who, 10)
-	if err != nil {
+	// The three reads at once: the page waits for the slowest.
+	var (
+		wg     sync.WaitGroup
+		counts []owner.StateCount
+		alerts []owner.AlertRecord
+		failed []owner.MailRecord
+		errs   [3]error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); counts, errs[0] = c.App.Queries.Counts(ctx, q.who) }()
+	go func() { defer wg.Done(); alerts, _, errs[1] = c.App.Queries.Alerts(ctx, q.who, true, "", 10) }()
+	go func() { defer wg.Done(); failed, _, errs[2] = c.App.Queries.Outbox(ctx, q.who, 10) }()
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		c.failErr(q.w, q.r, err)
 		return
 	}

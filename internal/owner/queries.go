@@ -2,8 +2,10 @@ package owner
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -122,13 +124,22 @@ func (r *Reads) Counts(ctx context.Context, who *identity.Identity) ([]StateCoun
 			states = append(states, s)
 		}
 	}
-	out := make([]StateCount, 0, len(states))
-	for _, s := range states {
-		n, err := r.Orders.CountInState(ctx, s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, StateCount{State: s, Count: n})
+	// One count query per state, at once: the start page waits for the
+	// slowest, not for the sum.
+	out := make([]StateCount, len(states))
+	errs := make([]error, len(states))
+	var wg sync.WaitGroup
+	for i, s := range states {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := r.Orders.CountInState(ctx, s)
+			out[i], errs[i] = StateCount{State: s, Count: n}, err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
