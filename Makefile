@@ -37,13 +37,14 @@ help:
 setup: .make/system node_modules/.oms-installed $(STATICCHECK) $(STRIPE_MOCK) $(MAILPIT)
 	@$(GO) mod download
 
-.make/system:
+.make/system: Makefile
 	@mkdir -p .make
 	@missing=(); \
 	command -v java >/dev/null || missing+=(openjdk-17-jre-headless); \
 	found=; for d in $(FIRESTORE_JAR_DIRS); do [ -f "$$d/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar" ] && found=1; done; \
 	[ -n "$$found" ] || [ -n "$${OMS_FIRESTORE_EMULATOR_JAR:-}" ] || missing+=(google-cloud-cli-firestore-emulator); \
 	command -v node >/dev/null || missing+=(nodejs npm); \
+	command -v chromium >/dev/null || missing+=(chromium); \
 	if [ $${#missing[@]} -gt 0 ]; then \
 	  echo "setup: installing $${missing[*]} with apt-get"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

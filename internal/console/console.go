@@ -83,9 +83,17 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("GET /orders", c.owner(c.orders))
 	mux.HandleFunc("GET /orders/{id}", c.owner(c.order))
 	mux.HandleFunc("POST /orders/{id}/{action}", c.owner(c.act))
+	// The sign-in page's script talks to Firebase Auth: its origin (a CSP
+	// source with a path would match that path only).
+	auth := "https://identitytoolkit.googleapis.com"
+	if u, err := url.Parse(c.AuthBase); err == nil && u.Host != "" {
+		auth = u.Scheme + "://" + u.Host
+	}
+	csp := "default-src 'self'; script-src 'self' 'unsafe-inline'; connect-src 'self' " + auth +
+		"; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; connect-src 'self' "+c.AuthBase+"; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
