@@ -161,6 +161,10 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action$="/refund"] button`)),
 		chromedp.WaitVisible(chromedp.Search(`//h2[contains(., "Refunds")]`)))
 	screenshot(t, b, "refunded")
+	run("the alerts", chromedp.Navigate(srv.URL+"/owner/alerts"), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "Open alerts")]`)))
+	screenshot(t, b, "alerts")
+	run("the stock", chromedp.Navigate(srv.URL+"/owner/stock?sku="+s.sku["A"]), chromedp.WaitVisible(chromedp.Search(`//h2[contains(., "Ledger")]`)))
+	screenshot(t, b, "stock")
 	cur, _ := a.Orders.Get(ctx, o.ID)
 	if cur.Payment == nil || len(cur.Payment.Refunds) != 1 || cur.Payment.Refunds[0].Amount != 500 {
 		t.Errorf("the refund asked in the browser: %+v", cur.Payment)

@@ -226,3 +226,64 @@ func TestConsoleOrderPageAndForms(t *testing.T) {
 		t.Errorf("a refund of more than was charged: %d %.300s", code, page)
 	}
 }
+
+// The alerts page resolves an alert (twice: the same act), and the stock
+// page shows a SKU's level and ledger and adjusts it once under a double
+// submit; a bad change and a refusal are shown on the page.
+func TestConsoleAlertsAndStock(t *testing.T) {
+	t.Parallel()
+	r := newRig(t) // a project of its own: its alerts are this test's
+	a := r.a
+	s := newStore(t, a, 10, 10)
+	u, id := readyToPay(t, a, s, "", "A", 2)
+	if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
+		t.Fatal(err)
+	}
+	approve(t, a, id)
+	o := settle(t, a, id)
+	srv := consoleAt(t, a, nil)
+	b := signedIn(t, srv, owner(t))
+	code, page := got(t)(b.Get(srv.URL + "/owner/alerts"))
+	key := "parcel-" + o.ID
+	if code != 200 || !strings.Contains(page, `value="`+key+`"`) {
+		t.Fatalf("the open alerts: %d, the parcel's alert listed: %v", code, strings.Contains(page, key))
+	}
+	resolve := url.Values{"csrf": {formToken(t, page)}, "requestId": {testenv.ID("resolve")}, "key": {key}}
+	for i := 0; i < 2; i++ {
+		if code, page := got(t)(b.PostForm(srv.URL+"/owner/alerts/resolve", resolve)); code != http.StatusSeeOther {
+			t.Fatalf("resolve %d: %d %.300s", i+1, code, page)
+		}
+	}
+	if code, page := got(t)(b.Get(srv.URL + "/owner/alerts")); code != 200 || strings.Contains(page, `value="`+key+`"`) {
+		t.Errorf("the open alerts after resolving: %d", code)
+	}
+	if code, page := got(t)(b.Get(srv.URL + "/owner/alerts?resolved=1")); code != 200 || !strings.Contains(page, "Order "+o.ID+": a parcel to ship") {
+		t.Errorf("the resolved alerts: %d", code)
+	}
+
+	sku := s.sku["A"]
+	code, page = got(t)(b.Get(srv.URL + "/owner/stock?sku=" + url.QueryEscape(sku)))
+	if code != 200 || !strings.Contains(page, "<b>10</b> on hand") || !strings.Contains(page, "<b>2</b> held") {
+		t.Fatalf("the stock page: %d %.600s", code, page)
+	}
+	adjust := url.Values{"csrf": {formToken(t, page)}, "requestId": {testenv.ID("adjust")}, "sku": {sku}, "delta": {"+5"}, "reason": {"restock"}}
+	for i := 0; i < 2; i++ {
+		if code, page := got(t)(b.PostForm(srv.URL+"/owner/stock/adjust", adjust)); code != http.StatusSeeOther {
+			t.Fatalf("adjust %d: %d %.300s", i+1, code, page)
+		}
+	}
+	if on, _ := s.level("A"); on != 15 {
+		t.Errorf("on hand after a double submit of +5: %d, want 15", on)
+	}
+	bad := url.Values{"csrf": adjust["csrf"], "requestId": {testenv.ID("adjust")}, "sku": {sku}, "delta": {"lots"}, "reason": {"restock"}}
+	if code, page := got(t)(b.PostForm(srv.URL+"/owner/stock/adjust", bad)); code != http.StatusBadRequest || !strings.Contains(page, "whole number") {
+		t.Errorf("a change that is not a number: %d", code)
+	}
+	below := url.Values{"csrf": adjust["csrf"], "requestId": {testenv.ID("adjust")}, "sku": {sku}, "delta": {"-14"}, "reason": {"count"}}
+	if code, page := got(t)(b.PostForm(srv.URL+"/owner/stock/adjust", below)); code < 400 || !strings.Contains(page, `class="error" role="alert"`) {
+		t.Errorf("below what orders hold: %d %.400s", code, page)
+	}
+	if code, page := got(t)(b.Get(srv.URL + "/owner/stock?sku=NO-SUCH-SKU")); code != 200 || !strings.Contains(page, "No stock is kept") {
+		t.Errorf("an unknown SKU: %d %.300s", code, page)
+	}
+}

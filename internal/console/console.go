@@ -83,6 +83,10 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("GET /orders", c.owner(c.orders))
 	mux.HandleFunc("GET /orders/{id}", c.owner(c.order))
 	mux.HandleFunc("POST /orders/{id}/{action}", c.owner(c.act))
+	mux.HandleFunc("GET /alerts", c.owner(c.alerts))
+	mux.HandleFunc("POST /alerts/resolve", c.owner(c.resolveAlert))
+	mux.HandleFunc("GET /stock", c.owner(c.stock))
+	mux.HandleFunc("POST /stock/adjust", c.owner(c.adjustStock))
 	// The sign-in page's script talks to Firebase Auth: its origin (a CSP
 	// source with a path would match that path only).
 	auth := "https://identitytoolkit.googleapis.com"
