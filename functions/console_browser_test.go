@@ -165,6 +165,8 @@ func TestConsoleInChromium(t *testing.T) {
 	screenshot(t, b, "alerts")
 	run("the stock", chromedp.Navigate(srv.URL+"/owner/stock?sku="+s.sku["A"]), chromedp.WaitVisible(chromedp.Search(`//h2[contains(., "Ledger")]`)))
 	screenshot(t, b, "stock")
+	run("the promotions", chromedp.Navigate(srv.URL+"/owner/promotions"), chromedp.WaitVisible(chromedp.Search(`//h2[contains(., "A new promotion")]`)))
+	screenshot(t, b, "promotions")
 	cur, _ := a.Orders.Get(ctx, o.ID)
 	if cur.Payment == nil || len(cur.Payment.Refunds) != 1 || cur.Payment.Refunds[0].Amount != 500 {
 		t.Errorf("the refund asked in the browser: %+v", cur.Payment)

@@ -287,3 +287,43 @@ func TestConsoleAlertsAndStock(t *testing.T) {
 		t.Errorf("an unknown SKU: %d %.300s", code, page)
 	}
 }
+
+// The promotions page creates a promotion checked with the engine's rules
+// (a refusal shown next to its field, the form kept as typed), once under
+// a double submit, lists it with its usage, and ends it.
+func TestConsolePromotions(t *testing.T) {
+	t.Parallel()
+	r := newRig(t) // a project of its own: its promotions price no other test's orders
+	srv := consoleAt(t, r.a, nil)
+	b := signedIn(t, srv, owner(t))
+	code, page := got(t)(b.Get(srv.URL + "/owner/promotions"))
+	if code != 200 || !strings.Contains(page, "No promotions yet.") {
+		t.Fatalf("the promotions page: %d %.300s", code, page)
+	}
+	form := url.Values{"csrf": {formToken(t, page)}, "requestId": {testenv.ID("promo")}, "id": {"winter-10"}, "name": {"Winter <b>10%</b>"},
+		"kind": {"percent_off_order"}, "percent": {"150"}, "code": {"WINTER10"}}
+	code, page = got(t)(b.PostForm(srv.URL+"/owner/promotions/save", form))
+	if code != http.StatusBadRequest || !strings.Contains(page, `id="err-percent"`) || !strings.Contains(page, `value="150"`) ||
+		!strings.Contains(page, "from 1 to 100") {
+		t.Errorf("a percent over 100: %d %.500s", code, page)
+	}
+	form.Set("percent", "10")
+	form.Set("requestId", testenv.ID("promo"))
+	for i := 0; i < 2; i++ {
+		if code, page := got(t)(b.PostForm(srv.URL+"/owner/promotions/save", form)); code != http.StatusSeeOther {
+			t.Fatalf("save %d: %d %.500s", i+1, code, page)
+		}
+	}
+	code, page = got(t)(b.Get(srv.URL + "/owner/promotions"))
+	if code != 200 || strings.Count(page, "<small>winter-10</small>") != 1 || !strings.Contains(page, "Winter &lt;b&gt;10%&lt;/b&gt;") ||
+		!strings.Contains(page, "code WINTER10") {
+		t.Fatalf("the list: %d %.800s", code, page)
+	}
+	end := url.Values{"csrf": {formToken(t, page)}, "requestId": {testenv.ID("end")}, "id": {"winter-10"}}
+	if code, page := got(t)(b.PostForm(srv.URL+"/owner/promotions/end", end)); code != http.StatusSeeOther {
+		t.Fatalf("end: %d %.300s", code, page)
+	}
+	if _, page := got(t)(b.Get(srv.URL + "/owner/promotions")); !strings.Contains(page, "ended") || strings.Contains(page, "End now") {
+		t.Errorf("after the end: %.600s", page)
+	}
+}

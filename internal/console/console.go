@@ -85,6 +85,9 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("POST /orders/{id}/{action}", c.owner(c.act))
 	mux.HandleFunc("GET /alerts", c.owner(c.alerts))
 	mux.HandleFunc("POST /alerts/resolve", c.owner(c.resolveAlert))
+	mux.HandleFunc("GET /promotions", c.owner(c.promotions))
+	mux.HandleFunc("POST /promotions/save", c.owner(c.savePromotion))
+	mux.HandleFunc("POST /promotions/end", c.owner(c.endPromotion))
 	mux.HandleFunc("GET /stock", c.owner(c.stock))
 	mux.HandleFunc("POST /stock/adjust", c.owner(c.adjustStock))
 	// The sign-in page's script talks to Firebase Auth: its origin (a CSP

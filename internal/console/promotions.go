@@ -1,0 +1,133 @@
+package console
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/owner"
+	"github.com/readyplanner/oms/internal/promotion"
+)
+
+// promotionForm is the promotion form as the owner filled it, and the
+// error of the field it names.
+type promotionForm struct {
+	ID, Name, Description, Kind, Percent, Amount, Code, Emails, SKUs, StartsAt, EndsAt, MinSubtotal, MaxRedemptions string
+	Exclusive                                                                                                       bool
+	Field, Error                                                                                                    string
+}
+
+// promotions lists every promotion with its usage so far, and the form
+// that creates one.
+func (c *Console) promotions(q request) {
+	c.promotionsPage(q, http.StatusOK, promotionForm{Kind: string(promotion.PercentOffOrder)}, "")
+}
+
+func (c *Console) promotionsPage(q request, status int, form promotionForm, failure string) {
+	list, err := c.App.Promotions(q.r.Context(), q.who)
+	if err != nil {
+		c.failErr(q.w, q.r, err)
+		return
+	}
+	c.render(q.w, q.r, status, "promotions", map[string]any{"Page": c.page(q), "Promotions": list, "Form": form, "RequestID": newRequestID(),
+		"Error": failure, "Kinds": []promotion.Kind{promotion.PercentOffOrder, promotion.AmountOffOrder, promotion.PercentOffItems,
+			promotion.AmountOffItems, promotion.FreeShipping}})
+}
+
+// savePromotion creates (or replaces) a promotion from the form, checked
+// with the engine's rules: a refusal comes back next to its field.
+func (c *Console) savePromotion(q request) {
+	f := func(k string) string { return strings.TrimSpace(q.r.PostFormValue(k)) }
+	form := promotionForm{ID: f("id"), Name: f("name"), Description: f("description"), Kind: f("kind"), Percent: f("percent"), Amount: f("amount"),
+		Code: f("code"), Emails: f("emails"), SKUs: f("skus"), StartsAt: f("startsAt"), EndsAt: f("endsAt"), MinSubtotal: f("minSubtotal"),
+		MaxRedemptions: f("maxRedemptions"), Exclusive: f("exclusive") == "yes"}
+	p, field, err := form.promotion()
+	if err == nil {
+		_, err = c.App.Commands.SavePromotion(q.r.Context(), q.who, owner.SavePromotion{RequestID: f("requestId"), Promotion: p})
+		if e := apperr.As(err); e != nil {
+			field = e.Field
+		}
+	}
+	if err != nil {
+		status, msg, ok := refusal(err)
+		if !ok {
+			c.failErr(q.w, q.r, err)
+			return
+		}
+		form.Field, form.Error = field, msg
+		c.promotionsPage(q, status, form, "")
+		return
+	}
+	http.Redirect(q.w, q.r, c.link("promotions"), http.StatusSeeOther)
+}
+
+// endPromotion ends one now (form: id).
+func (c *Console) endPromotion(q request) {
+	_, err := c.App.Commands.EndPromotion(q.r.Context(), q.who, owner.EndPromotion{RequestID: q.r.PostFormValue("requestId"), ID: q.r.PostFormValue("id")})
+	if err != nil {
+		if status, msg, ok := refusal(err); ok {
+			c.promotionsPage(q, status, promotionForm{Kind: string(promotion.PercentOffOrder)}, msg)
+			return
+		}
+		c.failErr(q.w, q.r, err)
+		return
+	}
+	http.Redirect(q.w, q.r, c.link("promotions"), http.StatusSeeOther)
+}
+
+// promotion reads the form: a value that is not what its field takes is
+// INVALID_ARGUMENT naming the field (the engine checks the rest).
+func (f promotionForm) promotion() (promotion.Promotion, string, error) {
+	bad := func(field, format string, args ...any) (promotion.Promotion, string, error) {
+		return promotion.Promotion{}, field, apperr.New(apperr.Invalid, format, args...).Because(order.ReasonMalformed).On(field)
+	}
+	p := promotion.Promotion{ID: f.ID, Name: f.Name, Description: f.Description, Active: true, Kind: promotion.Kind(f.Kind), Code: f.Code,
+		Exclusive: f.Exclusive, Amount: money.New(0, "USD"), MinSubtotal: money.New(0, "USD")}
+	if f.Percent != "" {
+		n, err := strconv.ParseInt(f.Percent, 10, 64)
+		if err != nil {
+			return bad("percent", "percent must be a whole number from 1 to 100")
+		}
+		p.Percent = n
+	}
+	for _, m := range []struct {
+		field, value string
+		dst          *money.Money
+	}{{"amount", f.Amount, &p.Amount}, {"minSubtotal", f.MinSubtotal, &p.MinSubtotal}} {
+		if m.value == "" {
+			continue
+		}
+		v, err := money.ParseDecimal(strings.TrimPrefix(m.value, "$"), "USD")
+		if err != nil {
+			return bad(m.field, "%s must be an amount in dollars, like 5.00", m.field)
+		}
+		*m.dst = v
+	}
+	if f.MaxRedemptions != "" {
+		n, err := strconv.ParseInt(f.MaxRedemptions, 10, 64)
+		if err != nil {
+			return bad("maxRedemptions", "maxRedemptions must be a whole number (0: no limit)")
+		}
+		p.MaxRedemptions = n
+	}
+	for _, d := range []struct {
+		field, value string
+		dst          *time.Time
+	}{{"startsAt", f.StartsAt, &p.StartsAt}, {"endsAt", f.EndsAt, &p.EndsAt}} {
+		if d.value == "" {
+			continue
+		}
+		t, err := time.Parse("2006-01-02T15:04", d.value)
+		if err != nil {
+			return bad(d.field, "%s must be a date and time (UTC)", d.field)
+		}
+		*d.dst = t.UTC()
+	}
+	list := func(r rune) bool { return r == ',' || r == '\n' || r == ' ' }
+	p.Emails, p.SKUs = strings.FieldsFunc(f.Emails, list), strings.FieldsFunc(f.SKUs, list)
+	return p, "", nil
+}
