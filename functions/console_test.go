@@ -327,3 +327,42 @@ func TestConsolePromotions(t *testing.T) {
 		t.Errorf("after the end: %.600s", page)
 	}
 }
+
+// The prices page shows a SKU's pricing, refuses a sale price above the
+// list price next to its field (the form kept), and sets a price and a
+// sale window once under a double submit.
+func TestConsolePrices(t *testing.T) {
+	t.Parallel()
+	r := newRig(t) // a project of its own: its prices are this test's
+	s := newStore(t, r.a, 10, 10)
+	sku := s.sku["A"]
+	srv := consoleAt(t, r.a, nil)
+	b := signedIn(t, srv, owner(t))
+	code, page := got(t)(b.Get(srv.URL + "/owner/prices?sku=" + url.QueryEscape(sku)))
+	if code != 200 || !strings.Contains(page, `name="price" value="9.00"`) || !strings.Contains(page, "Sticker pack") {
+		t.Fatalf("the prices page: %d %.600s", code, page)
+	}
+	form := url.Values{"csrf": {formToken(t, page)}, "requestId": {testenv.ID("price")}, "sku": {sku}, "name": {"Sticker pack"}, "price": {"10.00"},
+		"active": {"yes"}, "salePrice": {"12.00"}, "saleStarts": {"2026-12-01T00:00"}, "saleEnds": {"2026-12-31T00:00"}}
+	code, page = got(t)(b.PostForm(srv.URL+"/owner/prices/save", form))
+	if code != http.StatusBadRequest || !strings.Contains(page, `id="err-sale.price"`) || !strings.Contains(page, `value="12.00"`) {
+		t.Errorf("a sale above the list price: %d %.600s", code, page)
+	}
+	form.Set("salePrice", "8.00")
+	form.Set("requestId", testenv.ID("price"))
+	for i := 0; i < 2; i++ {
+		if code, page := got(t)(b.PostForm(srv.URL+"/owner/prices/save", form)); code != http.StatusSeeOther {
+			t.Fatalf("save %d: %d %.600s", i+1, code, page)
+		}
+	}
+	got2, err := r.a.Checkouts.SKUs(context.Background(), []string{sku})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := got2[sku]; v.Price.Amount != 1000 || v.Sale == nil || v.Sale.Price.Amount != 800 || !v.Active {
+		t.Errorf("the SKU after saving: %+v", v)
+	}
+	if code, page := got(t)(b.Get(srv.URL + "/owner/prices?sku=NO-SUCH-SKU")); code != http.StatusNotFound || !strings.Contains(page, "There is no SKU") {
+		t.Errorf("an unknown SKU: %d", code)
+	}
+}

@@ -88,6 +88,8 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("GET /promotions", c.owner(c.promotions))
 	mux.HandleFunc("POST /promotions/save", c.owner(c.savePromotion))
 	mux.HandleFunc("POST /promotions/end", c.owner(c.endPromotion))
+	mux.HandleFunc("GET /prices", c.owner(c.prices))
+	mux.HandleFunc("POST /prices/save", c.owner(c.savePrices))
 	mux.HandleFunc("GET /stock", c.owner(c.stock))
 	mux.HandleFunc("POST /stock/adjust", c.owner(c.adjustStock))
 	// The sign-in page's script talks to Firebase Auth: its origin (a CSP

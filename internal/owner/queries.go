@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/messages"
@@ -86,8 +87,15 @@ type StateCount struct {
 	Count int64
 }
 
+// SKUReader is what the owner's reads need of the catalog.
+type SKUReader interface {
+	// SKUs answers the SKUs of ids that exist.
+	SKUs(ctx context.Context, ids []string) (map[string]catalog.SKU, error)
+}
+
 // Reads are the owner's queries.
 type Reads struct {
+	Catalog    SKUReader
 	Orders     OrderReader
 	Inbox      AlertInbox
 	Mail       MailReader
@@ -225,6 +233,26 @@ func (r *Reads) Stock(ctx context.Context, who *identity.Identity, sku, after st
 	}
 	l, ms, next, err := r.Ledger.Stock(ctx, sku, after, pageSize(limit))
 	return StockView{Level: l, Movements: ms, Next: next}, err
+}
+
+// SKU answers one SKU as the catalog has it (its price, sale and
+// availability, for the owner's pricing page); NOT_FOUND for none.
+func (r *Reads) SKU(ctx context.Context, who *identity.Identity, id string) (catalog.SKU, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return catalog.SKU{}, err
+	}
+	if !catalog.ValidSKU(id) {
+		return catalog.SKU{}, apperr.New(apperr.Invalid, "sku %q is not a SKU id", id).Because(order.ReasonMalformed).On("sku")
+	}
+	skus, err := r.Catalog.SKUs(ctx, []string{id})
+	if err != nil {
+		return catalog.SKU{}, err
+	}
+	s, ok := skus[id]
+	if !ok {
+		return catalog.SKU{}, apperr.New(apperr.NotFound, "there is no SKU %s", id).Because("unknown_sku")
+	}
+	return s, nil
 }
 
 // Alerts answers a page of the owner's alerts: open ones, or resolved.
