@@ -169,6 +169,8 @@ func TestConsoleInChromium(t *testing.T) {
 	screenshot(t, b, "promotions")
 	run("the prices", chromedp.Navigate(srv.URL+"/owner/prices?sku="+s.sku["A"]), chromedp.WaitVisible(chromedp.CSS(`input[name=price]`)))
 	screenshot(t, b, "prices")
+	run("QuickBooks", chromedp.Navigate(srv.URL+"/owner/quickbooks"), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "QuickBooks")]`)))
+	screenshot(t, b, "quickbooks")
 	cur, _ := a.Orders.Get(ctx, o.ID)
 	if cur.Payment == nil || len(cur.Payment.Refunds) != 1 || cur.Payment.Refunds[0].Amount != 500 {
 		t.Errorf("the refund asked in the browser: %+v", cur.Payment)

@@ -366,3 +366,36 @@ func TestConsolePrices(t *testing.T) {
 		t.Errorf("an unknown SKU: %d", code)
 	}
 }
+
+// The QuickBooks page shows the connection, and its button sends the
+// owner to quickbooksConnect with a one-time key that it takes (on to
+// Intuit's consent page).
+func TestConsoleQuickBooks(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	srv := consoleAt(t, r.a, nil)
+	b := signedIn(t, srv, owner(t))
+	code, page := got(t)(b.Get(srv.URL + "/owner/quickbooks"))
+	if code != 200 || !strings.Contains(page, "Connected to company") {
+		t.Fatalf("the QuickBooks page: %d %.500s", code, page)
+	}
+	resp, err := b.PostForm(srv.URL+"/owner/quickbooks/connect", url.Values{"csrf": {formToken(t, page)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	to, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || err != nil || !strings.HasSuffix(to.Path, "/quickbooksConnect") || to.Query().Get("key") == "" {
+		t.Fatalf("connect: %d to %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	connect := httptest.NewServer(quickbooksConnect(r.a))
+	defer connect.Close()
+	resp, err = browser(t).Get(connect.URL + "?key=" + url.QueryEscape(to.Query().Get("key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, r.a.Config.QuickBooksAuthorizeURL) {
+		t.Errorf("quickbooksConnect with the console's key: %d to %s", resp.StatusCode, loc)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -296,6 +297,19 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		}
 		a.Console = &console.Console{App: a.OwnerApp, Sessions: sessions, AdminClaim: cfg.AdminClaim, URL: consoleURL, AuthBase: authBase,
 			APIKey: cfg.FirebaseAPIKey, Now: o.Now}
+		if qb := a.QuickBooksTokens; qb != nil {
+			a.Console.QuickBooks = &console.QuickBooks{
+				Status: func(ctx context.Context) (console.QuickBooksStatus, error) {
+					st, err := qb.Status(ctx)
+					return console.QuickBooksStatus{RealmID: st.RealmID, Connected: st.Connected, Reason: st.DisconnectedReason, Since: st.UpdatedAt}, err
+				},
+				MintKey: func(ctx context.Context) (string, time.Time, error) {
+					return qb.MintConnectKey(ctx, firestoredb.ConnectKeyTTL)
+				},
+				// quickbooksConnect is quickbooksCallback's sibling.
+				ConnectURL: strings.TrimSuffix(cfg.QuickBooksRedirectURL, "quickbooksCallback") + "quickbooksConnect",
+			}
+		}
 	}
 	// Every task of every capability, each name once, or no App: no task
 	// is picked out of a capability's list by name.

@@ -64,7 +64,9 @@ type Console struct {
 	// (https://identitytoolkit.googleapis.com, or the Auth emulator's) and
 	// the project's web API key.
 	AuthBase, APIKey string
-	Now              func() time.Time
+	// QuickBooks is the connection's page (nil: not configured).
+	QuickBooks *QuickBooks
+	Now        func() time.Time
 }
 
 //go:embed templates/*.html
@@ -90,6 +92,8 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("POST /promotions/end", c.owner(c.endPromotion))
 	mux.HandleFunc("GET /prices", c.owner(c.prices))
 	mux.HandleFunc("POST /prices/save", c.owner(c.savePrices))
+	mux.HandleFunc("GET /quickbooks", c.owner(c.quickbooks))
+	mux.HandleFunc("POST /quickbooks/connect", c.owner(c.connectQuickBooks))
 	mux.HandleFunc("GET /stock", c.owner(c.stock))
 	mux.HandleFunc("POST /stock/adjust", c.owner(c.adjustStock))
 	// The sign-in page's script talks to Firebase Auth: its origin (a CSP
