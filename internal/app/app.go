@@ -295,10 +295,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		if host := os.Getenv("FIREBASE_AUTH_EMULATOR_HOST"); host != "" {
 			authBase = "http://" + host + "/identitytoolkit.googleapis.com"
 		}
-		a.Console = &console.Console{App: a.OwnerApp, Sessions: sessions, AdminClaim: cfg.AdminClaim, URL: consoleURL, AuthBase: authBase,
-			APIKey: cfg.FirebaseAPIKey, Now: o.Now}
+		var qbPage *console.QuickBooks
 		if qb := a.QuickBooksTokens; qb != nil {
-			a.Console.QuickBooks = &console.QuickBooks{
+			qbPage = &console.QuickBooks{
 				Status: func(ctx context.Context) (console.QuickBooksStatus, error) {
 					st, err := qb.Status(ctx)
 					return console.QuickBooksStatus{RealmID: st.RealmID, Connected: st.Connected, Reason: st.DisconnectedReason, Since: st.UpdatedAt}, err
@@ -310,6 +309,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 				ConnectURL: strings.TrimSuffix(cfg.QuickBooksRedirectURL, "quickbooksCallback") + "quickbooksConnect",
 			}
 		}
+		a.Console = &console.Console{App: a.OwnerApp, Sessions: sessions, AdminClaim: cfg.AdminClaim, URL: consoleURL, AuthBase: authBase,
+			APIKey: cfg.FirebaseAPIKey, QuickBooks: qbPage, Now: o.Now}
 	}
 	// Every task of every capability, each name once, or no App: no task
 	// is picked out of a capability's list by name.
