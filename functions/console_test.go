@@ -16,6 +16,7 @@ import (
 	"github.com/readyplanner/oms/internal/console"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/quickbooks"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
@@ -179,6 +180,9 @@ func TestConsoleOrderPageAndForms(t *testing.T) {
 	const evil = `<img src=x onerror=alert(1)>`
 	if _, _, err := a.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
 		cur.Customer.Name = evil
+		if cur.Invoice == nil {
+			cur.Invoice = &order.Invoice{ID: "130", DocNumber: "1001", Total: cur.Total()}
+		}
 		return true, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -188,6 +192,9 @@ func TestConsoleOrderPageAndForms(t *testing.T) {
 	code, page := got(t)(b.Get(srv.URL + "/owner/orders/" + o.ID))
 	if code != 200 || strings.Contains(page, evil) || !strings.Contains(page, "&lt;img src=x onerror=alert(1)&gt;") {
 		t.Fatalf("the order's page: %d, escaped: %v", code, !strings.Contains(page, evil))
+	}
+	if inv, _ := a.Orders.Get(ctx, o.ID); !strings.Contains(page, `href="`+quickbooks.InvoicePage(a.Config.QuickBooksBaseURL, inv.Invoice.ID)+`"`) {
+		t.Errorf("no link to the invoice in QuickBooks on the order's page")
 	}
 	if code, page := got(t)(b.Get(srv.URL + "/owner/orders?q=" + url.QueryEscape(o.ID))); code != 200 || !strings.Contains(page, o.ID) || strings.Contains(page, evil) {
 		t.Errorf("the search: %d", code)

@@ -310,7 +310,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			}
 		}
 		a.Console = &console.Console{App: a.OwnerApp, Sessions: sessions, AdminClaim: cfg.AdminClaim, URL: consoleURL, AuthBase: authBase,
-			APIKey: cfg.FirebaseAPIKey, QuickBooks: qbPage, Now: o.Now}
+			APIKey: cfg.FirebaseAPIKey, QuickBooks: qbPage, InvoiceURL: func(id string) string { return quickbooks.InvoicePage(cfg.QuickBooksBaseURL, id) }, Now: o.Now}
 	}
 	// Every task of every capability, each name once, or no App: no task
 	// is picked out of a capability's list by name.

@@ -64,8 +64,10 @@ type Console struct {
 	// (https://identitytoolkit.googleapis.com, or the Auth emulator's) and
 	// the project's web API key.
 	AuthBase, APIKey string
-	// QuickBooks is the connection's page (nil: not configured).
+	// QuickBooks is the connection's page (nil: not configured);
+	// InvoiceURL where an invoice opens in QuickBooks (nil: no link).
 	QuickBooks *QuickBooks
+	InvoiceURL func(id string) string
 	Now        func() time.Time
 }
 

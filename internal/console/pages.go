@@ -114,6 +114,7 @@ type orderView struct {
 	Voided    int64
 	RequestID string // the forms' request id
 	Error     string // the last action's refusal, in its words
+	Invoice   string // the invoice's page in QuickBooks ("" for none)
 }
 
 func (c *Console) order(q request) { c.orderPage(q, http.StatusOK, "") }
@@ -131,6 +132,9 @@ func (c *Console) orderPage(q request, status int, failure string) {
 	}
 	cost, voided := o.LabelCosts()
 	v.LabelCost, v.Voided = cost.Amount, voided.Amount
+	if o.Invoice != nil && o.Invoice.ID != "" && c.InvoiceURL != nil {
+		v.Invoice = c.InvoiceURL(o.Invoice.ID)
+	}
 	c.render(q.w, q.r, status, "order", v)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/readyplanner/oms/internal/bookkeeping"
@@ -86,4 +87,17 @@ func (c Connector) Connect(ctx context.Context, code, realm string, now time.Tim
 		return err
 	}
 	return c.Store.Connect(ctx, realm, ts)
+}
+
+// InvoicePage is where the owner opens invoice id in QuickBooks Online,
+// for the API at base: the production or sandbox app, or the local
+// QuickBooks' own page of invoices.
+func InvoicePage(base, id string) string {
+	switch {
+	case strings.HasPrefix(base, "https://quickbooks.api.intuit.com"):
+		return "https://app.qbo.intuit.com/app/invoice?txnId=" + url.QueryEscape(id)
+	case strings.HasPrefix(base, "https://sandbox-quickbooks.api.intuit.com"):
+		return "https://app.sandbox.qbo.intuit.com/app/invoice?txnId=" + url.QueryEscape(id)
+	}
+	return strings.TrimSuffix(base, "/") + "/app/invoices"
 }

@@ -21,3 +21,15 @@ func TestAuthorizeURL(t *testing.T) {
 		}
 	}
 }
+
+func TestInvoicePage(t *testing.T) {
+	for base, want := range map[string]string{
+		"https://quickbooks.api.intuit.com":         "https://app.qbo.intuit.com/app/invoice?txnId=130",
+		"https://sandbox-quickbooks.api.intuit.com": "https://app.sandbox.qbo.intuit.com/app/invoice?txnId=130",
+		"http://127.0.0.1:4321":                     "http://127.0.0.1:4321/app/invoices",
+	} {
+		if got := InvoicePage(base, "130"); got != want {
+			t.Errorf("%s: %s, want %s", base, got, want)
+		}
+	}
+}
