@@ -15,6 +15,7 @@ import (
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/console"
 	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/quickbooks"
 	"github.com/readyplanner/oms/internal/testenv"
@@ -404,5 +405,29 @@ func TestConsoleQuickBooks(t *testing.T) {
 	resp.Body.Close()
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, r.a.Config.QuickBooksAuthorizeURL) {
 		t.Errorf("quickbooksConnect with the console's key: %d to %s", resp.StatusCode, loc)
+	}
+}
+
+// The start page gives the day's figures: the orders placed (first
+// authorized) since midnight in the store's time zone, and their total.
+func TestConsoleDayFigures(t *testing.T) {
+	t.Parallel()
+	r := newRig(t) // a project of its own: its day is this test's
+	s := newStore(t, r.a, 10, 10)
+	var want int64
+	for i := 0; i < 2; i++ {
+		u, id := readyToPay(t, r.a, s, "", "A", 1)
+		if _, err := r.st.Pay(r.mustSession(t, u.IDToken, id)); err != nil {
+			t.Fatal(err)
+		}
+		o, _ := r.a.Orders.Get(context.Background(), id)
+		want += o.Total().Amount
+	}
+	checkedOut(t, r.a, s, "A", 1) // started, not placed
+	srv := consoleAt(t, r.a, nil)
+	b := signedIn(t, srv, owner(t))
+	code, page := got(t)(b.Get(srv.URL + "/owner/"))
+	if wantText := "2 orders placed, " + money.New(want, "USD").Display(); code != 200 || !strings.Contains(page, wantText) {
+		t.Errorf("the day's figures: %d, want %q in %.600s", code, wantText, page)
 	}
 }

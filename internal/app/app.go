@@ -282,7 +282,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 	a.Owner = &owner.Operations{Orders: a.Orders, Print: a.Parts, Money: a.Payments, AdminClaim: cfg.AdminClaim, Now: o.Now}
 	a.OwnerApp = owner.NewApplication(a.Owner, a.Parts, a.Stock, &owner.Reads{Catalog: a.Checkouts, Orders: a.Orders, Inbox: a.Alerts, Mail: a.Mail, Ledger: a.Checkouts, AdminClaim: cfg.AdminClaim, Now: o.Now,
-		Mailbox: func(email string) string { return checkout.MailboxKey(email, cfg.PlusAddressing) }},
+		Location: cfg.TimeZone, Mailbox: func(email string) string { return checkout.MailboxKey(email, cfg.PlusAddressing) }},
 		&owner.Promotions{Store: a.Promos, AdminClaim: cfg.AdminClaim, Now: o.Now},
 		&owner.Catalog{Store: firestoredb.NewCatalog(a.Checkouts), AdminClaim: cfg.AdminClaim, Now: o.Now})
 	if sessions, ok := tokens.(console.Sessions); ok {

@@ -62,18 +62,21 @@ func (c *Console) start(q request) {
 		counts []owner.StateCount
 		alerts []owner.AlertRecord
 		failed []owner.MailRecord
-		errs   [3]error
+		today  owner.DayFigures
+		errs   [4]error
 	)
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); counts, errs[0] = c.App.Queries.Counts(ctx, q.who) }()
 	go func() { defer wg.Done(); alerts, _, errs[1] = c.App.Queries.Alerts(ctx, q.who, true, "", 10) }()
 	go func() { defer wg.Done(); failed, _, errs[2] = c.App.Queries.Outbox(ctx, q.who, 10) }()
+	go func() { defer wg.Done(); today, errs[3] = c.App.Queries.Today(ctx, q.who) }()
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
 		c.failErr(q.w, q.r, err)
 		return
 	}
-	c.render(q.w, q.r, http.StatusOK, "start", map[string]any{"Page": c.page(q), "Counts": counts, "Alerts": alerts, "FailedMail": failed})
+	c.render(q.w, q.r, http.StatusOK, "start", map[string]any{"Page": c.page(q), "Counts": counts, "Alerts": alerts, "FailedMail": failed,
+		"Today": today})
 }
 
 // orders lists the orders in a state (?state=, default needs_attention),

@@ -74,6 +74,9 @@ type orderDoc struct {
 	// Internal: a part is followed by the carrier's tracking
 	// (order.Tracked): the sweeper re-reads it when its webhook is late.
 	Tracking bool `firestore:"tracking"`
+	// Internal: when the card was first authorized (the order placed),
+	// from the history: the console's figures of the day count by it.
+	PlacedAt *time.Time `firestore:"placedAt,omitempty"`
 	// Internal: the owner's latest commands, by request id.
 	Requests   []requestDoc `firestore:"requests,omitempty"`
 	History    []changeDoc  `firestore:"history"`
@@ -389,6 +392,12 @@ func toDoc(o *order.Order) orderDoc {
 	}
 	d.Discount, d.Shipping, d.ShippingDiscount = o.LinesDiscount().Amount, o.ShippingAmount().Amount, p.ShippingDiscount.Amount
 	d.Total = o.Total().Amount
+	for _, c := range o.History() {
+		if c.To == order.Authorized {
+			d.PlacedAt = optTime(c.At)
+			break
+		}
+	}
 	d.PaymentStatus, d.Refunded = string(o.PaymentStatus()), o.RefundedTotal()
 	if len(o.Parts) > 0 {
 		d.Fulfilment = &fulfilmentDoc{}

@@ -85,6 +85,38 @@ func (s *Orders) CountInState(ctx context.Context, state order.State) (int64, er
 	return 0, fmt.Errorf("count orders %s: a count of type %T", state, v)
 }
 
+// PlacedSince implements owner.OrderReader: how many orders were placed
+// (first authorized) at or after t, and their totals summed (aggregations
+// over placedAt: no documents read).
+func (s *Orders) PlacedSince(ctx context.Context, t time.Time) (count, total int64, err error) {
+	q := s.client.Collection(OrdersCollection).Where("placedAt", ">=", t.UTC())
+	res, err := q.NewAggregationQuery().WithCount("n").WithSum("total", "sum").Get(ctx)
+	if err != nil {
+		return 0, 0, wrap(err, "the orders placed since %s", t.UTC().Format(time.RFC3339))
+	}
+	num := func(name string) (int64, error) {
+		switch v := res[name].(type) {
+		case int64:
+			return v, nil
+		case float64:
+			return int64(v), nil
+		case interface{ GetIntegerValue() int64 }:
+			return v.GetIntegerValue(), nil
+		case interface{ GetDoubleValue() float64 }:
+			return int64(v.GetDoubleValue()), nil
+		case nil:
+			return 0, nil
+		default:
+			return 0, fmt.Errorf("the orders placed: %s of type %T", name, v)
+		}
+	}
+	if count, err = num("n"); err != nil {
+		return 0, 0, err
+	}
+	total, err = num("sum")
+	return count, total, err
+}
+
 // ByMailbox implements owner.OrderReader: a customer's orders by their
 // mailbox key (the normalised email, hashed), newest first.
 // (Index: customer.mailboxKey ASC, createdAt DESC.)

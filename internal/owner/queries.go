@@ -27,6 +27,9 @@ type OrderReader interface {
 	// with the next page's cursor ("" at the end).
 	InState(ctx context.Context, state order.State, after string, limit int) ([]*order.Order, string, error)
 	CountInState(ctx context.Context, state order.State) (int64, error)
+	// PlacedSince counts the orders placed (first authorized) at or after
+	// t, and sums their totals.
+	PlacedSince(ctx context.Context, t time.Time) (count, total int64, err error)
 	// ByMailbox lists a customer's orders by mailbox key, newest first.
 	ByMailbox(ctx context.Context, key string, limit int) ([]*order.Order, error)
 	// ByNamePrefix lists orders whose customer's name starts with prefix.
@@ -104,7 +107,32 @@ type Reads struct {
 	// Mailbox turns an email into the mailbox key orders are found by
 	// (checkout.MailboxKey with the store's plus-addressing setting).
 	Mailbox func(email string) string
-	Now     func() time.Time
+	// Location is the store's time zone: where its day starts.
+	Location *time.Location
+	Now      func() time.Time
+}
+
+// DayFigures are the day's figures: the orders placed since midnight in
+// the store's time zone and what they total (minor units).
+type DayFigures struct {
+	Since  time.Time
+	Placed int64
+	Total  int64
+}
+
+// Today answers the day's figures.
+func (r *Reads) Today(ctx context.Context, who *identity.Identity) (DayFigures, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return DayFigures{}, err
+	}
+	loc := r.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	now := r.Now().In(loc)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	n, total, err := r.Orders.PlacedSince(ctx, midnight)
+	return DayFigures{Since: midnight, Placed: n, Total: total}, err
 }
 
 // OrdersInState answers a page of orders in state, newest first.
