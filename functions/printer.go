@@ -7,7 +7,6 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/lulu"
 	webhookev "github.com/readyplanner/oms/internal/webhook"
 )
@@ -34,30 +33,12 @@ func printerWebhook(a *app.App) http.Handler {
 		if err != nil {
 			return nil, retry(err)
 		}
-		outcome := "recorded"
-		if !fresh {
-			outcome = "duplicate"
-		}
-		return map[string]any{"received": true, "outcome": outcome}, nil
+		return recordedAnswer(fresh), nil
 	})
 }
 
 // onPrinterEvent acts on a newly recorded printer event: fulfilment
 // re-reads the job from the printer and updates the order's print part.
 func onPrinterEvent(a *app.App) func(context.Context, cloudevents.Event) error {
-	return func(ctx context.Context, ce cloudevents.Event) error {
-		ctx = a.Log.With().Str("function", "onPrinterEvent").Str("event", ce.ID()).Logger().WithContext(ctx)
-		log := logging.FromContext(ctx)
-		e, ok := newWebhookRecord(ctx, ce)
-		if !ok {
-			return nil
-		}
-		outcome, err := a.Parts.HandleEvent(ctx, e)
-		if err != nil {
-			log.Warn().Err(err).Msg("printer event not handled; will retry")
-			return err
-		}
-		log.Debug().Str("outcome", outcome).Msg("printer event")
-		return nil
-	}
+	return onWebhookRecord(a, "onPrinterEvent", "printer event", a.Parts.HandleEvent)
 }

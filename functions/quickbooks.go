@@ -39,19 +39,5 @@ func quickbooksWebhook(a *app.App) http.Handler {
 // webhook itself, which only records): bookkeeping re-reads the invoice,
 // moves the order and marks the event processed.
 func onQuickBooksEvent(a *app.App) func(context.Context, cloudevents.Event) error {
-	return func(ctx context.Context, ce cloudevents.Event) error {
-		ctx = a.Log.With().Str("function", "onQuickBooksEvent").Str("event", ce.ID()).Logger().WithContext(ctx)
-		log := logging.FromContext(ctx)
-		rec, ok := newWebhookRecord(ctx, ce)
-		if !ok {
-			return nil
-		}
-		outcome, err := a.Bookkeeping.HandleRecorded(ctx, rec)
-		if err != nil {
-			log.Warn().Err(err).Msg("quickbooks event not handled; will retry")
-			return err
-		}
-		log.Debug().Str("outcome", outcome).Msg("quickbooks event")
-		return nil
-	}
+	return onWebhookRecord(a, "onQuickBooksEvent", "quickbooks event", a.Bookkeeping.HandleRecorded)
 }

@@ -10,7 +10,6 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/shipengine"
 	webhookev "github.com/readyplanner/oms/internal/webhook"
 )
@@ -47,30 +46,12 @@ func shipengineWebhook(a *app.App) http.Handler {
 		if err != nil {
 			return nil, retry(err)
 		}
-		outcome := "recorded"
-		if !fresh {
-			outcome = "duplicate"
-		}
-		return map[string]any{"received": true, "outcome": outcome}, nil
+		return recordedAnswer(fresh), nil
 	})
 }
 
 // onShipEngineEvent acts on a newly recorded track event: fulfilment
 // re-reads the label's tracking and moves the order's part.
 func onShipEngineEvent(a *app.App) func(context.Context, cloudevents.Event) error {
-	return func(ctx context.Context, ce cloudevents.Event) error {
-		ctx = a.Log.With().Str("function", "onShipEngineEvent").Str("event", ce.ID()).Logger().WithContext(ctx)
-		log := logging.FromContext(ctx)
-		e, ok := newWebhookRecord(ctx, ce)
-		if !ok {
-			return nil
-		}
-		outcome, err := a.Parts.HandleTrackEvent(ctx, e)
-		if err != nil {
-			log.Warn().Err(err).Msg("track event not handled; will retry")
-			return err
-		}
-		log.Debug().Str("outcome", outcome).Msg("track event")
-		return nil
-	}
+	return onWebhookRecord(a, "onShipEngineEvent", "track event", a.Parts.HandleTrackEvent)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/docevent"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/logging"
@@ -29,4 +30,36 @@ func newWebhookRecord(ctx context.Context, ce cloudevents.Event) (e webhookev.Ev
 		return webhookev.Event{}, false
 	}
 	return e, true
+}
+
+// onWebhookRecord is a trigger on webhookEvents that acts on each newly
+// created record with handle (which leaves other sources' records alone)
+// and logs its outcome as what; an error is returned for the platform to
+// retry.
+func onWebhookRecord(a *app.App, name, what string, handle func(context.Context, webhookev.Event) (string, error)) func(context.Context, cloudevents.Event) error {
+	return func(ctx context.Context, ce cloudevents.Event) error {
+		ctx = a.Log.With().Str("function", name).Str("event", ce.ID()).Logger().WithContext(ctx)
+		log := logging.FromContext(ctx)
+		rec, ok := newWebhookRecord(ctx, ce)
+		if !ok {
+			return nil
+		}
+		outcome, err := handle(ctx, rec)
+		if err != nil {
+			log.Warn().Err(err).Msg(what + " not handled; will retry")
+			return err
+		}
+		log.Debug().Str("outcome", outcome).Msg(what)
+		return nil
+	}
+}
+
+// recordedAnswer is a webhook's answer once it recorded a delivery: fresh
+// when this delivery made the record, a duplicate otherwise.
+func recordedAnswer(fresh bool) map[string]any {
+	outcome := "recorded"
+	if !fresh {
+		outcome = "duplicate"
+	}
+	return map[string]any{"received": true, "outcome": outcome}
 }

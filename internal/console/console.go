@@ -27,7 +27,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/identity"
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/owner"
@@ -260,20 +259,16 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 	c.render(w, r, status, "error", map[string]any{"Message": msg, "Home": c.link("")})
 }
 
-// failErr answers an application error as the owner should read it.
+// failErr answers an application error as the owner should read it (an
+// unexpected one is logged, never shown).
 func (c *Console) failErr(w http.ResponseWriter, r *http.Request, err error) {
-	e := apperr.As(err)
-	if e == nil || e.Code == apperr.Internal {
+	status, msg, ok := refusal(err)
+	if !ok {
 		logging.FromContext(r.Context()).Error().Err(err).Msg("console")
 		c.fail(w, r, http.StatusInternalServerError, "Something went wrong; it was logged. Try again in a moment.")
 		return
 	}
-	status := map[apperr.Code]int{apperr.NotFound: http.StatusNotFound, apperr.Invalid: http.StatusBadRequest, apperr.PermissionDenied: http.StatusForbidden,
-		apperr.Unauthenticated: http.StatusUnauthorized, apperr.Unavailable: http.StatusServiceUnavailable}[e.Code]
-	if status == 0 {
-		status = http.StatusConflict
-	}
-	c.fail(w, r, status, e.Message)
+	c.fail(w, r, status, msg)
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {

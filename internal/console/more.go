@@ -30,11 +30,7 @@ func (c *Console) alertsPage(q request, status int, failure string) {
 func (c *Console) resolveAlert(q request) {
 	_, err := c.App.Commands.ResolveAlert(q.r.Context(), q.who, owner.ResolveAlert{RequestID: q.r.PostFormValue("requestId"), Key: q.r.PostFormValue("key")})
 	if err != nil {
-		if status, msg, ok := refusal(err); ok {
-			c.alertsPage(q, status, msg)
-			return
-		}
-		c.failErr(q.w, q.r, err)
+		c.refuse(q, err, "", func(status int, msg, _ string) { c.alertsPage(q, status, msg) })
 		return
 	}
 	http.Redirect(q.w, q.r, c.link("alerts"), http.StatusSeeOther)
@@ -75,11 +71,7 @@ func (c *Console) adjustStock(q request) {
 		return
 	}
 	if _, err := c.App.Commands.AdjustStock(q.r.Context(), q.who, owner.AdjustStock{RequestID: f("requestId"), SKU: f("sku"), Delta: delta, Reason: f("reason")}); err != nil {
-		if status, msg, ok := refusal(err); ok {
-			c.stockPage(q, status, msg)
-			return
-		}
-		c.failErr(q.w, q.r, err)
+		c.refuse(q, err, "", func(status int, msg, _ string) { c.stockPage(q, status, msg) })
 		return
 	}
 	http.Redirect(q.w, q.r, c.link("stock?sku="+url.QueryEscape(f("sku"))), http.StatusSeeOther)

@@ -176,25 +176,37 @@ func (c *Console) act(q request) {
 		return
 	}
 	if err != nil {
-		if status, msg, ok := refusal(err); ok {
-			c.orderPage(q, status, msg)
-			return
-		}
-		c.failErr(q.w, q.r, err)
+		c.refuse(q, err, "", func(status int, msg, _ string) { c.orderPage(q, status, msg) })
 		return
 	}
 	http.Redirect(q.w, q.r, c.link("orders/"+id), http.StatusSeeOther)
 }
 
-// refusal is an action's refusal as the order's page shows it: its
-// status and the application's words; false for an unexpected error.
+// refuse answers a form's failure: a refusal goes back to its page through
+// show (its status, the application's words, and the field it names —
+// the application's, else field, the one the form itself found wrong); an
+// unexpected error is failErr's.
+func (c *Console) refuse(q request, err error, field string, show func(status int, msg, field string)) {
+	status, msg, ok := refusal(err)
+	if !ok {
+		c.failErr(q.w, q.r, err)
+		return
+	}
+	if e := apperr.As(err); e.Field != "" {
+		field = e.Field
+	}
+	show(status, msg, field)
+}
+
+// refusal is an action's refusal as a page shows it: its status and the
+// application's words; false for an unexpected error.
 func refusal(err error) (int, string, bool) {
 	e := apperr.As(err)
 	if e == nil || e.Code == apperr.Internal {
 		return 0, "", false
 	}
 	status := map[apperr.Code]int{apperr.NotFound: http.StatusNotFound, apperr.Invalid: http.StatusBadRequest, apperr.PermissionDenied: http.StatusForbidden,
-		apperr.Unavailable: http.StatusServiceUnavailable}[e.Code]
+		apperr.Unauthenticated: http.StatusUnauthorized, apperr.Unavailable: http.StatusServiceUnavailable}[e.Code]
 	if status == 0 {
 		status = http.StatusConflict
 	}

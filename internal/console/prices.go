@@ -59,18 +59,12 @@ func (c *Console) savePrices(q request) {
 	cmd, field, err := form.command(f("requestId"))
 	if err == nil {
 		_, err = c.App.Commands.SetPricing(q.r.Context(), q.who, cmd)
-		if e := apperr.As(err); e != nil {
-			field = e.Field
-		}
 	}
 	if err != nil {
-		status, msg, ok := refusal(err)
-		if !ok {
-			c.failErr(q.w, q.r, err)
-			return
-		}
-		form.Field, form.Error = field, msg
-		c.render(q.w, q.r, status, "prices", map[string]any{"Page": c.page(q), "Form": form, "RequestID": newRequestID()})
+		c.refuse(q, err, field, func(status int, msg, field string) {
+			form.Field, form.Error = field, msg
+			c.render(q.w, q.r, status, "prices", map[string]any{"Page": c.page(q), "Form": form, "RequestID": newRequestID()})
+		})
 		return
 	}
 	http.Redirect(q.w, q.r, c.link("prices?sku="+url.QueryEscape(form.SKU)), http.StatusSeeOther)

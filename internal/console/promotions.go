@@ -48,18 +48,12 @@ func (c *Console) savePromotion(q request) {
 	p, field, err := form.promotion()
 	if err == nil {
 		_, err = c.App.Commands.SavePromotion(q.r.Context(), q.who, owner.SavePromotion{RequestID: f("requestId"), Promotion: p})
-		if e := apperr.As(err); e != nil {
-			field = e.Field
-		}
 	}
 	if err != nil {
-		status, msg, ok := refusal(err)
-		if !ok {
-			c.failErr(q.w, q.r, err)
-			return
-		}
-		form.Field, form.Error = field, msg
-		c.promotionsPage(q, status, form, "")
+		c.refuse(q, err, field, func(status int, msg, field string) {
+			form.Field, form.Error = field, msg
+			c.promotionsPage(q, status, form, "")
+		})
 		return
 	}
 	http.Redirect(q.w, q.r, c.link("promotions"), http.StatusSeeOther)
@@ -69,11 +63,9 @@ func (c *Console) savePromotion(q request) {
 func (c *Console) endPromotion(q request) {
 	_, err := c.App.Commands.EndPromotion(q.r.Context(), q.who, owner.EndPromotion{RequestID: q.r.PostFormValue("requestId"), ID: q.r.PostFormValue("id")})
 	if err != nil {
-		if status, msg, ok := refusal(err); ok {
+		c.refuse(q, err, "", func(status int, msg, _ string) {
 			c.promotionsPage(q, status, promotionForm{Kind: string(promotion.PercentOffOrder)}, msg)
-			return
-		}
-		c.failErr(q.w, q.r, err)
+		})
 		return
 	}
 	http.Redirect(q.w, q.r, c.link("promotions"), http.StatusSeeOther)

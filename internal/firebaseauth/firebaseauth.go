@@ -146,18 +146,6 @@ func (o *Owners) set(ctx context.Context, email string, owner bool) (string, boo
 	return u.UID, true, nil
 }
 
-// SignedInAt is when the account behind an ID token last signed in (its
-// auth_time claim): the console makes a session only from a recent one.
-func SignedInAt(id *callable.Identity) time.Time {
-	switch v := id.Claims["auth_time"].(type) {
-	case float64:
-		return time.Unix(int64(v), 0)
-	case int64:
-		return time.Unix(v, 0)
-	}
-	return time.Time{}
-}
-
 // SessionCookie makes a session cookie from an ID token (the Admin SDK's
 // createSessionCookie), valid for expiresIn (5 minutes to 2 weeks).
 func (v *Verifier) SessionCookie(ctx context.Context, idToken string, expiresIn time.Duration) (string, error) {

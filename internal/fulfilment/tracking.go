@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/readyplanner/oms/internal/alert"
@@ -39,7 +38,7 @@ func (p *Parts) HandleTrackEvent(ctx context.Context, e webhook.Event) (string, 
 	outcome := "not a tracked label"
 	for _, part := range o.Tracked() {
 		if l := part.Label(); l.TrackingNumber == e.ShipEngine.TrackingNumber {
-			if outcome, err = p.track(ctx, o.ID, part.ID, *l, false); err != nil {
+			if outcome, _, err = p.track(ctx, o.ID, part.ID, *l, false); err != nil {
 				if apperr.Transient(err) {
 					return "", err
 				}
@@ -55,21 +54,23 @@ func (p *Parts) HandleTrackEvent(ctx context.Context, e webhook.Event) (string, 
 // track re-reads a label's tracking and records it on the part (swept:
 // the read itself too, so that the sweeper goes round every tracked
 // order instead of re-reading the same stuck ones); an exception alerts
-// the owner once per label.
-func (p *Parts) track(ctx context.Context, orderID, partID string, l order.Label, swept bool) (string, error) {
+// the owner once per label. It answers the outcome and whether tracking moved the part.
+func (p *Parts) track(ctx context.Context, orderID, partID string, l order.Label, swept bool) (string, bool, error) {
 	u, err := p.Labels.Track(ctx, l.ID)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	o, changed, err := p.Orders.Update(ctx, orderID, func(o *order.Order) (bool, error) {
+	moved := false
+	o, _, err := p.Orders.Update(ctx, orderID, func(o *order.Order) (bool, error) {
 		changed, err := o.RecordTracking(partID, u, p.Now().UTC())
+		moved = changed
 		if swept && err == nil && !changed {
 			changed = o.MarkTracked(partID, p.Now().UTC())
 		}
 		return changed, err
 	})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	part := o.Part(partID)
 	if part.Status == order.PartException {
@@ -77,13 +78,13 @@ func (p *Parts) track(ctx context.Context, orderID, partID string, l order.Label
 			Subject: fmt.Sprintf("Order %s: the carrier reports a problem with the parcel", orderID),
 			Text: fmt.Sprintf("%s reports a problem with the parcel of order %s (%s %s): %s\nCheck with the carrier: %s",
 				l.Carrier, orderID, l.Carrier, l.TrackingNumber, part.TrackingNote, l.TrackingURL)}); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
-	if !changed {
-		return "tracking " + part.Status + ", unchanged", nil
+	if !moved {
+		return "tracking " + part.Status + ", unchanged", false, nil
 	}
-	return "tracking " + part.Status, nil
+	return "tracking " + part.Status, true, nil
 }
 
 // rereadTracking re-reads the tracking of labels whose orders have not
@@ -98,7 +99,7 @@ func (p *Parts) rereadTracking(ctx context.Context, now time.Time, redriveAfter 
 	var errs []error
 	for _, o := range orders {
 		for _, part := range o.Tracked() {
-			outcome, err := p.track(ctx, o.ID, part.ID, *part.Label(), true)
+			_, changed, err := p.track(ctx, o.ID, part.ID, *part.Label(), true)
 			if err != nil {
 				// One label ShipEngine will not read does not hold back
 				// the others; a refused one goes to the back of the queue.
@@ -113,7 +114,7 @@ func (p *Parts) rereadTracking(ctx context.Context, now time.Time, redriveAfter 
 				continue
 			}
 			n++
-			if !strings.HasSuffix(outcome, "unchanged") {
+			if changed {
 				moved++
 			}
 		}
