@@ -78,6 +78,7 @@ dev: setup
 ## package.json).
 test: setup
 	node_modules/.bin/tsc -p clients/ts --noEmit
+	node_modules/.bin/tsc -p clients/shop --noEmit
 	RAPID_CHECKS=$(TEST_SEQUENCES) $(GO) run ./cmd/with-emulators -- $(GO) test -race -count=1 -timeout 15m ./...
 
 ## soak: the model-based test of the payment lifecycle, long (shrunk failing

@@ -2,87 +2,17 @@ package functions
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	firebase "firebase.google.com/go/v4"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/readyplanner/oms/internal/browsertest"
 	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/testenv"
 )
-
-// chromium starts headless Chromium for a test, or skips it with a clear
-// message where Chromium cannot start (make setup installs it; .ci/run
-// makes sure it can). Its confirmations are accepted, as the owner clicking
-// OK.
-func chromium(t *testing.T) context.Context {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium is not installed, and CI must run the browser tests (.ci/run installs it with make setup)")
-		}
-		t.Skip("Chromium is not installed (apt-get install chromium, or make setup): the browser tests need it")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	t.Cleanup(cancelCtx)
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Chromium does not start (%v), and CI must run the browser tests", err)
-		}
-		t.Skipf("Chromium does not start here (%v): the browser tests need it", err)
-	}
-	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
-	go func() {
-		for _, err := range dialogs {
-			if err != nil {
-				return
-			}
-			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-		}
-	}()
-	return ctx
-}
-
-// screenshot saves the page as test-output/console/NAME-desktop.png and
-// -phone.png (390 px wide), for a person to look at.
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	dir, err := testenv.RepoFile("test-output/console")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range []struct {
-		tag  string
-		w, h int64
-	}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(v.w, v.h)); err != nil {
-			t.Fatal(err)
-		}
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+"-"+v.tag+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // In real Chromium: the owner signs in on the sign-in page (its script
 // signs in to the Auth emulator and posts the token), sees the start
@@ -119,7 +49,7 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := consoleAt(t, a, nil)
-	b := chromium(t)
+	b := browsertest.Chromium(t)
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		tctx, cancel := context.WithTimeout(b, 30*time.Second)
@@ -137,11 +67,11 @@ func TestConsoleInChromium(t *testing.T) {
 
 	signIn(shopperEmail)
 	run("a non-owner refused", chromedp.WaitVisible(chromedp.Search(`//p[@class="error"][contains(., "not the store's owner")]`)))
-	screenshot(t, b, "refused")
+	browsertest.Screenshot(t, b, "console", "refused")
 
 	signIn(bossEmail)
 	run("the start page", chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "What needs you now")]`)))
-	screenshot(t, b, "start")
+	browsertest.Screenshot(t, b, "console", "start")
 
 	run("the order's page", chromedp.Navigate(srv.URL+"/owner/orders/"+o.ID), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "`+o.ID+`")]`)))
 	title, err := chromedp.Run(b, chromedp.Title())
@@ -155,22 +85,22 @@ func TestConsoleInChromium(t *testing.T) {
 	if title == "pwned" || !strings.Contains(customer, `<img src=x onerror=`) {
 		t.Errorf("the customer's name as markup: title %q, shown %q", title, customer)
 	}
-	screenshot(t, b, "order")
+	browsertest.Screenshot(t, b, "console", "order")
 
 	run("a partial refund", chromedp.SendKeys(chromedp.CSS("input[name=amount]"), "5.00"), chromedp.SendKeys(chromedp.CSS(`form[action$="/refund"] input[name=reason]`), "a scuffed cover"),
 		chromedp.Click(chromedp.CSS(`form[action$="/refund"] button`)),
 		chromedp.WaitVisible(chromedp.Search(`//h2[contains(., "Refunds")]`)))
-	screenshot(t, b, "refunded")
+	browsertest.Screenshot(t, b, "console", "refunded")
 	run("the alerts", chromedp.Navigate(srv.URL+"/owner/alerts"), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "Open alerts")]`)))
-	screenshot(t, b, "alerts")
+	browsertest.Screenshot(t, b, "console", "alerts")
 	run("the stock", chromedp.Navigate(srv.URL+"/owner/stock?sku="+s.sku["A"]), chromedp.WaitVisible(chromedp.Search(`//h2[contains(., "Ledger")]`)))
-	screenshot(t, b, "stock")
+	browsertest.Screenshot(t, b, "console", "stock")
 	run("the promotions", chromedp.Navigate(srv.URL+"/owner/promotions"), chromedp.WaitVisible(chromedp.Search(`//h2[contains(., "A new promotion")]`)))
-	screenshot(t, b, "promotions")
+	browsertest.Screenshot(t, b, "console", "promotions")
 	run("the prices", chromedp.Navigate(srv.URL+"/owner/prices?sku="+s.sku["A"]), chromedp.WaitVisible(chromedp.CSS(`input[name=price]`)))
-	screenshot(t, b, "prices")
+	browsertest.Screenshot(t, b, "console", "prices")
 	run("QuickBooks", chromedp.Navigate(srv.URL+"/owner/quickbooks"), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "QuickBooks")]`)))
-	screenshot(t, b, "quickbooks")
+	browsertest.Screenshot(t, b, "console", "quickbooks")
 	cur, _ := a.Orders.Get(ctx, o.ID)
 	if cur.Payment == nil || len(cur.Payment.Refunds) != 1 || cur.Payment.Refunds[0].Amount != 500 {
 		t.Errorf("the refund asked in the browser: %+v", cur.Payment)

@@ -36,6 +36,7 @@ func main() {
 	flag.IntVar(&o.FirestorePort, "firestore-port", 8080, "Firestore emulator port (0: any free port)")
 	flag.IntVar(&o.AuthPort, "auth-port", 9099, "Auth emulator port (0: any free port)")
 	flag.BoolVar(&o.NoSeed, "no-seed", false, "do not seed the demo store")
+	flag.StringVar(&o.Shop, "shop", ".", "the repository folder whose clients/shop is served at /shop/ (empty: no demo shop)")
 	emuLogs := flag.Bool("emulator-logs", false, "show the emulators' own output")
 	sweepEvery := flag.Duration("sweep-every", 5*time.Minute, "run the sweeper this often, as Cloud Scheduler does (0: only on POST /sweep)")
 	flag.DurationVar(&o.PrintAdvance, "print-advance", 0, "the local printer advances every open print job one status this often, so that a demo order reaches shipped by itself (0: advance them on its page)")
@@ -112,6 +113,9 @@ func banner(w io.Writer, h *devhost.Host) {
 		fmt.Fprintf(w, "  Mail              %s (SMTP)   (local mailpit: read what was sent at %s/api/v1/messages; set SMTP_URL for a real server)\n", h.Mailpit.SMTP, h.Mailpit.URL)
 	}
 	fmt.Fprintf(w, "  Owner's console   %s   (sign in as %s, password %s)\n", h.ConsoleURL, h.OwnerEmail, h.OwnerPassword)
+	if h.ShopURL != "" {
+		fmt.Fprintf(w, "  Demo shop         %s   (a customer's side: cart, checkout with code WELCOME10, pay, the live status page)\n", h.ShopURL)
+	}
 	fmt.Fprintf(w, "  Email previews    %s/mail/preview/index   (every customer email with sample data, HTML and text)\n", h.URL)
 	fmt.Fprintf(w, "  seeded            %d products, %d SKUs, %d promotions\n\n", h.Seeded.Products, h.Seeded.SKUs, h.Seeded.Promotions)
 	fmt.Fprintln(w, "Functions:")

@@ -64,6 +64,10 @@ type Options struct {
 	// print job one status this often (a demo order then reaches shipped
 	// untouched); 0 leaves that to its tester's page.
 	PrintAdvance time.Duration
+	// Shop, when set, is the repository's folder (clients/shop and
+	// node_modules under it): the demo shop is compiled and served at
+	// /shop/. Empty serves no shop.
+	Shop string
 }
 
 // Host is the running local system.
@@ -96,6 +100,8 @@ type Host struct {
 	// ConsoleURL is the owner's console; OwnerEmail and OwnerPassword sign
 	// in to it (a demo owner made in the Auth emulator).
 	ConsoleURL, OwnerEmail, OwnerPassword string
+	// ShopURL is the demo shop ("" unless Options.Shop is set).
+	ShopURL string
 	Ready                                 time.Duration // from Start's call to serving
 	Routes                                []string      // every path served
 	srv                                   *http.Server
@@ -198,6 +204,11 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	if os.Getenv("OMS_CONSOLE_URL") == "" {
 		vars["OMS_CONSOLE_URL"] = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/owner/"
 	}
+	if os.Getenv("OMS_STOREFRONT_ORIGINS") == "" {
+		// A Next.js storefront's dev server, and the demo shop on this host.
+		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+		vars["OMS_STOREFRONT_ORIGINS"] = "http://localhost:3000,http://127.0.0.1:3000,http://localhost:" + port + ",http://127.0.0.1:" + port
+	}
 	if os.Getenv("OMS_OWNER_EMAIL") == "" {
 		vars["OMS_OWNER_EMAIL"] = "owner@readyplanner.example" // the owner's alerts, readable in mailpit
 	}
@@ -251,6 +262,17 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	mux, routes, err := Mux(ctx, h.App)
 	if err != nil {
 		return nil, err
+	}
+	if o.Shop != "" {
+		s, stop, err := newShop(ctx, o.Shop, h)
+		if err != nil {
+			return nil, err
+		}
+		h.stops = append(h.stops, stop)
+		mux.Handle("/shop/", http.StripPrefix("/shop", s))
+		mux.Handle("GET /shop", http.RedirectHandler("/shop/", http.StatusFound))
+		routes = append(routes, "/shop/")
+		h.ShopURL = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/shop/"
 	}
 	h.Routes = routes
 	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
