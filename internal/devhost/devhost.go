@@ -101,13 +101,13 @@ type Host struct {
 	// in to it (a demo owner made in the Auth emulator).
 	ConsoleURL, OwnerEmail, OwnerPassword string
 	// ShopURL is the demo shop ("" unless Options.Shop is set).
-	ShopURL string
-	Ready                                 time.Duration // from Start's call to serving
-	Routes                                []string      // every path served
-	srv                                   *http.Server
-	stops                                 []func() error
-	stopOnce                              sync.Once
-	restoreEnvFn                          func()
+	ShopURL      string
+	Ready        time.Duration // from Start's call to serving
+	Routes       []string      // every path served
+	srv          *http.Server
+	stops        []func() error
+	stopOnce     sync.Once
+	restoreEnvFn func()
 }
 
 // Start brings the local system up. On error, whatever it started is
