@@ -148,7 +148,7 @@ var List = []Function{
 	{
 		Name: "owner", Kind: Owner, Subpaths: true,
 		Doc:     "The owner's console: sign-in, what needs the owner now, orders by state and search, an order's page with the owner's actions.",
-		Secrets: []string{app.StripeKey, app.PrinterKey, app.PrinterSecret, app.ShipEngineKey}, // the owner's commands: cancel, refund, labels
+		Secrets: []string{app.StripeKey, app.PrinterKey, app.PrinterSecret, app.ShipEngineKey, app.GoogleClientSecret}, // the owner's commands: cancel, refund, labels; Google sign-in
 		handler: ownerConsole,
 	},
 	{

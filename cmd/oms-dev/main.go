@@ -113,6 +113,9 @@ func banner(w io.Writer, h *devhost.Host) {
 		fmt.Fprintf(w, "  Mail              %s (SMTP)   (local mailpit: read what was sent at %s/api/v1/messages; set SMTP_URL for a real server)\n", h.Mailpit.SMTP, h.Mailpit.URL)
 	}
 	fmt.Fprintf(w, "  Owner's console   %s   (sign in as %s, password %s)\n", h.ConsoleURL, h.OwnerEmail, h.OwnerPassword)
+	if h.Google != nil {
+		fmt.Fprintf(w, "                    or with Google: the local Google at %s takes any email; grant it with go run ./cmd/owner grant EMAIL\n", h.Google.URL)
+	}
 	if h.ShopURL != "" {
 		fmt.Fprintf(w, "  Demo shop         %s   (a customer's side: cart, checkout with code WELCOME10, pay, the live status page)\n", h.ShopURL)
 	}

@@ -60,6 +60,9 @@ const (
 	// smtp://user:password@host:587 (STARTTLS when offered),
 	// smtp+starttls://… (required) or smtps://…:465.
 	SMTPURL = "SMTP_URL"
+	// GoogleClientSecret is the Google OAuth web client's secret, for the
+	// console's Google sign-in (with OMS_GOOGLE_CLIENT_ID).
+	GoogleClientSecret = "GOOGLE_CLIENT_SECRET"
 	// AlertWebhookURL is a Slack-compatible incoming webhook the owner's
 	// alerts are also posted to (optional).
 	AlertWebhookURL = "OMS_ALERT_WEBHOOK_URL"
@@ -309,8 +312,14 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 				ConnectURL: strings.TrimSuffix(cfg.QuickBooksRedirectURL, "quickbooksCallback") + "quickbooksConnect",
 			}
 		}
+		var google console.Google
+		if secret := cfg.Secret(GoogleClientSecret); cfg.GoogleClientID != "" && secret.IsSet() {
+			google = &firebaseauth.GoogleSignIn{ClientID: cfg.GoogleClientID, ClientSecret: secret.Reveal(), AuthURL: cfg.GoogleAuthURL,
+				TokenURL: cfg.GoogleTokenURL, IdentityBase: authBase, APIKey: cfg.FirebaseAPIKey}
+		}
 		a.Console = &console.Console{App: a.OwnerApp, Sessions: sessions, AdminClaim: cfg.AdminClaim, URL: consoleURL, AuthBase: authBase,
-			APIKey: cfg.FirebaseAPIKey, QuickBooks: qbPage, InvoiceURL: func(id string) string { return quickbooks.InvoicePage(cfg.QuickBooksBaseURL, id) }, Now: o.Now}
+			APIKey: cfg.FirebaseAPIKey, QuickBooks: qbPage, InvoiceURL: func(id string) string { return quickbooks.InvoicePage(cfg.QuickBooksBaseURL, id) },
+			Google: google, Now: o.Now}
 	}
 	// Every task of every capability, each name once, or no App: no task
 	// is picked out of a capability's list by name.

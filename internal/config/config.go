@@ -146,6 +146,13 @@ type Config struct {
 	// Auth.
 	ConsoleURL     string
 	FirebaseAPIKey string
+	// Google sign-in for the console: GoogleClientID (OMS_GOOGLE_CLIENT_ID)
+	// is the Firebase Google provider's web client (its secret is the
+	// GOOGLE_CLIENT_SECRET secret); without it the console offers email
+	// and password only. GoogleAuthURL (OMS_GOOGLE_AUTH_URL) and
+	// GoogleTokenURL (OMS_GOOGLE_TOKEN_URL) are Google's unless
+	// overridden (the local Google).
+	GoogleClientID, GoogleAuthURL, GoogleTokenURL string
 	// AdminClaim (OMS_ADMIN_CLAIM, default "admin") is the Firebase Auth
 	// custom claim that makes a user the owner: a token whose claim is true
 	// may connect QuickBooks.
@@ -210,7 +217,7 @@ const printerKey = "LULU_CLIENT_KEY"
 
 // optionalSecrets may be empty where a function asks for them (the
 // feature they enable is then off).
-var optionalSecrets = map[string]bool{"SMTP_URL": true, "OMS_ALERT_WEBHOOK_URL": true}
+var optionalSecrets = map[string]bool{"SMTP_URL": true, "OMS_ALERT_WEBHOOK_URL": true, "GOOGLE_CLIENT_SECRET": true}
 
 // Who delivers the outbox (OMS_MAIL_SENDER).
 const (
@@ -392,6 +399,8 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	}{
 		{"OMS_QUICKBOOKS_AUTHORIZE_URL", &c.QuickBooksAuthorizeURL, "https://appcenter.intuit.com/connect/oauth2"},
 		{"OMS_QUICKBOOKS_REDIRECT_URL", &c.QuickBooksRedirectURL, redirectDefault},
+		{"OMS_GOOGLE_AUTH_URL", &c.GoogleAuthURL, "https://accounts.google.com/o/oauth2/v2/auth"},
+		{"OMS_GOOGLE_TOKEN_URL", &c.GoogleTokenURL, "https://oauth2.googleapis.com/token"},
 	} {
 		if *u.dst = get(u.name); *u.dst == "" {
 			*u.dst = u.def
@@ -414,6 +423,7 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 	if c.FirebaseAPIKey = get("OMS_FIREBASE_API_KEY"); c.FirebaseAPIKey == "" && c.Env == Development {
 		c.FirebaseAPIKey = "local-api-key" // the Auth emulator takes any key
 	}
+	c.GoogleClientID = get("OMS_GOOGLE_CLIENT_ID")
 	if c.AdminClaim = get("OMS_ADMIN_CLAIM"); c.AdminClaim == "" {
 		c.AdminClaim = "admin"
 	} else if !claimName.MatchString(c.AdminClaim) {

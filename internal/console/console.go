@@ -16,6 +16,7 @@ package console
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -67,8 +68,24 @@ type Console struct {
 	// InvoiceURL where an invoice opens in QuickBooks (nil: no link).
 	QuickBooks *QuickBooks
 	InvoiceURL func(id string) string
-	Now        func() time.Time
+	// Google signs the owner in with their Google account (nil: the
+	// sign-in page offers email and password only).
+	Google Google
+	Now    func() time.Time
 }
+
+// Google is a sign-in with Google's OAuth 2.0 authorization-code flow on
+// the server (firebaseauth.GoogleSignIn): AuthCodeURL is Google's consent
+// page for a state and a PKCE challenge; SignIn exchanges the code that
+// comes back for a Firebase ID token of the same account.
+type Google interface {
+	AuthCodeURL(state, challenge, redirectURI string) string
+	SignIn(ctx context.Context, code, verifier, redirectURI string) (idToken string, err error)
+}
+
+// GoogleTTL is how long a Google sign-in may take from the console's
+// button to Google's answer.
+const GoogleTTL = 10 * time.Minute
 
 //go:embed templates/*.html
 var files embed.FS
@@ -81,6 +98,8 @@ func (c *Console) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /signin", c.signInPage)
 	mux.HandleFunc("POST /session", c.startSession)
+	mux.HandleFunc("GET /signin/google", c.startGoogle)
+	mux.HandleFunc("GET /signin/google/callback", c.googleCallback)
 	mux.HandleFunc("POST /signout", c.owner(c.signOut))
 	mux.HandleFunc("GET /{$}", c.owner(c.start))
 	mux.HandleFunc("GET /orders", c.owner(c.orders))
@@ -202,7 +221,11 @@ func (c *Console) clearCookie(w http.ResponseWriter) {
 
 // signInPage is the sign-in form.
 func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "signin", map[string]any{"AuthBase": c.AuthBase, "APIKey": c.APIKey, "Session": c.link("session"), "Home": c.link("")})
+	google := ""
+	if c.Google != nil {
+		google = c.link("signin/google")
+	}
+	c.render(w, r, http.StatusOK, "signin", map[string]any{"AuthBase": c.AuthBase, "APIKey": c.APIKey, "Session": c.link("session"), "Home": c.link(""), "Google": google})
 }
 
 // startSession makes a session from a fresh owner's ID token (form field
@@ -214,29 +237,100 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusForbidden, "Sign in on the console's own page.")
 		return
 	}
-	token := r.PostFormValue("idToken")
+	if c.begin(w, r, r.PostFormValue("idToken")) {
+		http.Redirect(w, r, c.link(""), http.StatusSeeOther)
+	}
+}
+
+// begin sets the session cookie made from a fresh owner's ID token and
+// answers true; otherwise it answers the refusal page and false.
+func (c *Console) begin(w http.ResponseWriter, r *http.Request, token string) bool {
 	who, err := c.Sessions.VerifyIDTokenAndCheckRevoked(r.Context(), token)
 	if err != nil || token == "" {
 		c.fail(w, r, http.StatusUnauthorized, "That sign-in could not be verified: sign in again.")
-		return
+		return false
 	}
 	if err := identity.RequireOwner(who, c.AdminClaim); err != nil {
 		c.fail(w, r, http.StatusForbidden, "This account is not the store's owner.")
-		return
+		return false
 	}
 	if at := signedInAt(who); at.IsZero() || c.Now().Sub(at) > RecentSignIn {
 		c.fail(w, r, http.StatusUnauthorized, "Sign in again: a session starts only from a fresh sign-in.")
-		return
+		return false
 	}
 	cookie, err := c.Sessions.SessionCookie(r.Context(), token, SessionFor)
 	if err != nil {
 		logging.FromContext(r.Context()).Error().Err(err).Msg("console: session cookie")
 		c.fail(w, r, http.StatusServiceUnavailable, "The session could not be made: try again in a moment.")
-		return
+		return false
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: cookie, Path: c.URL.Path, MaxAge: int(SessionFor / time.Second), HttpOnly: true,
 		Secure: c.secure(), SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, c.link(""), http.StatusSeeOther)
+	return true
+}
+
+// googleRedirect is the console's redirect URI registered with the
+// Google OAuth client.
+func (c *Console) googleRedirect() string { return c.origin() + c.link("signin/google/callback") }
+
+// googlePending marks a Google sign-in in flight in the session cookie
+// (there is no session yet): "google.<state>.<PKCE verifier>", SameSite
+// Lax so that it comes back with Google's redirect, for GoogleTTL.
+const googlePending = "google."
+
+// startGoogle sends the browser to Google's consent page with a fresh
+// state and PKCE challenge, kept in the cookie until Google answers.
+func (c *Console) startGoogle(w http.ResponseWriter, r *http.Request) {
+	if c.Google == nil {
+		http.NotFound(w, r)
+		return
+	}
+	state, verifier := randomToken(), randomToken()
+	sum := sha256.Sum256([]byte(verifier))
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: googlePending + state + "." + verifier, Path: c.URL.Path, MaxAge: int(GoogleTTL / time.Second),
+		HttpOnly: true, Secure: c.secure(), SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, c.Google.AuthCodeURL(state, base64.RawURLEncoding.EncodeToString(sum[:]), c.googleRedirect()), http.StatusSeeOther)
+}
+
+// googleCallback is where Google sends the browser back: the state must
+// be the cookie's; the code becomes a Firebase ID token and, for the
+// owner, a session. The page that answers moves on to the start page by
+// itself: the session cookie is SameSite=Strict, and a browser does not
+// send it on the redirect chain that began at Google.
+func (c *Console) googleCallback(w http.ResponseWriter, r *http.Request) {
+	if c.Google == nil {
+		http.NotFound(w, r)
+		return
+	}
+	q := r.URL.Query()
+	var state, verifier string
+	if ck, err := r.Cookie(CookieName); err == nil && strings.HasPrefix(ck.Value, googlePending) {
+		state, verifier, _ = strings.Cut(strings.TrimPrefix(ck.Value, googlePending), ".")
+	}
+	c.clearCookie(w)
+	switch {
+	case q.Get("error") != "":
+		c.fail(w, r, http.StatusUnauthorized, "The Google sign-in was not completed ("+q.Get("error")+"): sign in again.")
+		return
+	case state == "" || verifier == "" || subtle.ConstantTimeCompare([]byte(state), []byte(q.Get("state"))) != 1 || q.Get("code") == "":
+		c.fail(w, r, http.StatusBadRequest, "That Google sign-in expired or did not start on this console: sign in again.")
+		return
+	}
+	token, err := c.Google.SignIn(r.Context(), q.Get("code"), verifier, c.googleRedirect())
+	if err != nil {
+		logging.FromContext(r.Context()).Error().Err(err).Msg("console: Google sign-in")
+		c.fail(w, r, http.StatusBadGateway, "Google did not confirm the sign-in: sign in again.")
+		return
+	}
+	if c.begin(w, r, token) {
+		c.render(w, r, http.StatusOK, "signedin", map[string]any{"Home": c.link("")})
+	}
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func signedInAt(id *identity.Identity) time.Time {

@@ -29,6 +29,7 @@ import (
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/firebaseauth"
+	"github.com/readyplanner/oms/internal/firebaseauth/googlefake"
 	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/localfakes"
 	"github.com/readyplanner/oms/internal/lulu/lulufake"
@@ -90,6 +91,9 @@ type Host struct {
 	QuickBooks *qbfake.Server
 	// Printer is the local printer (nil when LULU_CLIENT_KEY is set).
 	Printer *lulufake.Server
+	// Google is the local Google sign-in of the owner's console (nil when
+	// OMS_GOOGLE_CLIENT_ID is set: Google's own).
+	Google *googlefake.Server
 	// Mailpit is the local mail server the built-in sender delivers to,
 	// started when no SMTP_URL is configured: read the mail at its API.
 	Mailpit *emulator.Mailpit
@@ -177,6 +181,11 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		"FIRESTORE_EMULATOR_HOST": h.Firestore.Host, "FIREBASE_AUTH_EMULATOR_HOST": h.AuthHost,
 		"OMS_ENV": config.Development, "OMS_PROJECT_ID": o.Project, "OMS_REGION": o.Region,
 	}
+	consoleURL := os.Getenv("OMS_CONSOLE_URL")
+	if consoleURL == "" {
+		consoleURL = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/owner/"
+		vars["OMS_CONSOLE_URL"] = consoleURL
+	}
 	// The local stand-ins of every paid service whose key is not
 	// configured (real test-mode keys in .env use the real services). The
 	// environment wins: webhook secrets set there are what the local
@@ -185,12 +194,13 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	fakes, err := localfakes.Start(localfakes.Options{ShipEngine: os.Getenv(app.ShipEngineKey) == "", Stripe: os.Getenv(app.StripeKey) == "",
 		QuickBooks: os.Getenv(app.QuickBooksClientID) == "", Printer: os.Getenv(app.PrinterKey) == "", StripeWebhook: h.URL + "/stripeWebhook",
 		QuickBooksRedirect: h.URL + "/quickbooksCallback", StripeWebhookSecret: os.Getenv(app.StripeWebhookSecret),
-		QuickBooksVerifier: os.Getenv(app.QuickBooksWebhookVerifier)})
+		QuickBooksVerifier: os.Getenv(app.QuickBooksWebhookVerifier), Google: os.Getenv("OMS_GOOGLE_CLIENT_ID") == "",
+		GoogleRedirect: consoleURL + "signin/google/callback"})
 	if err != nil {
 		return nil, err
 	}
 	h.stops = append(h.stops, fakes.Close)
-	h.ShipEngine, h.Stripe, h.QuickBooks, h.Printer = fakes.ShipEngine, fakes.Stripe, fakes.QuickBooks, fakes.Printer
+	h.ShipEngine, h.Stripe, h.QuickBooks, h.Printer, h.Google = fakes.ShipEngine, fakes.Stripe, fakes.QuickBooks, fakes.Printer, fakes.Google
 	maps.Copy(vars, fakes.Vars(h.URL+"/quickbooksCallback"))
 	if os.Getenv(app.SMTPURL) == "" {
 		mp, err := emulator.StartMailpit(ctx)
@@ -200,9 +210,6 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		h.stops = append(h.stops, mp.Stop)
 		h.Mailpit = mp
 		vars[app.SMTPURL] = mp.SMTPURL()
-	}
-	if os.Getenv("OMS_CONSOLE_URL") == "" {
-		vars["OMS_CONSOLE_URL"] = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/owner/"
 	}
 	if os.Getenv("OMS_STOREFRONT_ORIGINS") == "" {
 		// A Next.js storefront's dev server, and the demo shop on this host.

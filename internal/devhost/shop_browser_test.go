@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	firebase "firebase.google.com/go/v4"
 	"github.com/chromedp/chromedp"
 	"github.com/readyplanner/oms/internal/browsertest"
+	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/testenv"
 )
@@ -25,8 +27,9 @@ import (
 // printer): a customer buys a printed planner and a pen set through the
 // demo shop with a code, after a typing mistake the shop explains in
 // words, and takes the address ShipEngine found; pays on the local Stripe's
-// page and lands on the order's live page. The owner signs in to the
-// console, finds the order waiting for review, approves it in the local
+// page and lands on the order's live page. A new owner signs in to the
+// console with Google (refused until granted the owner's claim), finds
+// the order waiting for review, approves it in the local
 // QuickBooks, buys the parcel's label from the order's page, refunds part of
 // the order (the refund form posted twice at once refunds once) and a
 // cross-site form post is refused. Meanwhile the customer's page, never
@@ -141,11 +144,30 @@ func TestShopAndConsoleInChromium(t *testing.T) {
 	}
 	shot(customer, "status-invoiced")
 
-	// The owner: signs in, finds the order waiting for review.
+	// The owner: a new one signs in with Google (the local Google's
+	// consent page), is refused until the owner's claim is granted (as
+	// go run ./cmd/owner grant does), then signs in again and finds the
+	// order waiting for review.
 	owner := browsertest.Tab(t, b)
-	run(owner, "the owner signs in", chromedp.Navigate(h.ConsoleURL+"signin"), chromedp.WaitVisible(css("#signin")),
-		chromedp.SendKeys(css("input[name=email]"), h.OwnerEmail), chromedp.SendKeys(css("input[name=password]"), h.OwnerPassword),
-		chromedp.Click(css("#signin button")), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "What needs you now")]`)))
+	bossEmail := strings.ToLower(testenv.ID("boss")) + "@example.com"
+	withGoogle := func(then chromedp.Action[chromedp.Void]) {
+		run(owner, "sign in with Google as "+bossEmail, chromedp.Navigate(h.ConsoleURL+"signin"), chromedp.Click(css("#google")),
+			chromedp.WaitVisible(css("input[name=login_email]")), chromedp.SendKeys(css("input[name=login_email]"), bossEmail),
+			chromedp.Click(chromedp.Search(`//button[.="Continue"]`)), then)
+	}
+	withGoogle(chromedp.WaitVisible(chromedp.Search(`//p[contains(., "not the store's owner")]`)))
+	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: h.Project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners, err := firebaseauth.NewOwners(ctx, fb, h.App.Config.AdminClaim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := owners.Grant(ctx, bossEmail); err != nil {
+		t.Fatal(err)
+	}
+	withGoogle(chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "What needs you now")]`)))
 	run(owner, "the order waits for review", chromedp.WaitVisible(chromedp.Search(`//a[contains(@href, "orders/`+orderID+`")]`)))
 	browsertest.Screenshot(t, owner, "shop", "console-start")
 

@@ -1,5 +1,6 @@
 // Package localfakes starts the local stand-ins of the paid services —
-// ShipEngine, Stripe, QuickBooks — and names the configuration that points
+// ShipEngine, Stripe, QuickBooks, the printer, and Google's sign-in for the
+// owner's console — and names the configuration that points
 // the App at them: the one wiring that make dev and the tests share.
 package localfakes
 
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/firebaseauth/googlefake"
 	"github.com/readyplanner/oms/internal/lulu/lulufake"
 	"github.com/readyplanner/oms/internal/quickbooks/qbfake"
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
@@ -32,6 +34,10 @@ const (
 // Options say which fakes to start.
 type Options struct {
 	ShipEngine, Stripe, QuickBooks, Printer bool
+	// Google starts the local Google sign-in; GoogleRedirect is the
+	// console's redirect URI it accepts.
+	Google         bool
+	GoogleRedirect string
 	// StripeWebhook is where the local Stripe delivers its events ("" to
 	// set it later with Stripe.SetEndpoint).
 	StripeWebhook string
@@ -51,6 +57,7 @@ type Fakes struct {
 	Stripe     *stripefake.Server
 	QuickBooks *qbfake.Server
 	Printer    *lulufake.Server
+	Google     *googlefake.Server
 }
 
 // Start starts the fakes asked for; on error, the ones started are closed.
@@ -83,6 +90,14 @@ func Start(o Options) (_ *Fakes, err error) {
 		}
 		if o.QuickBooksVerifier != "" {
 			f.QuickBooks.VerifierToken = o.QuickBooksVerifier // before any webhook: nothing is signed yet
+		}
+	}
+	if o.Google {
+		if f.Google, err = googlefake.Start(); err != nil {
+			return nil, fmt.Errorf("local Google sign-in: %w", err)
+		}
+		if o.GoogleRedirect != "" {
+			f.Google.AllowRedirect(o.GoogleRedirect)
 		}
 	}
 	if o.Printer {
@@ -118,6 +133,10 @@ func (f *Fakes) Vars(redirect string) map[string]string {
 	if p := f.Printer; p != nil {
 		v[app.PrinterKey], v[app.PrinterSecret], v["OMS_PRINTER_URL"] = p.Key, p.Secret, p.URL
 	}
+	if g := f.Google; g != nil {
+		v["OMS_GOOGLE_CLIENT_ID"], v[app.GoogleClientSecret] = g.ClientID, g.ClientSecret
+		v["OMS_GOOGLE_AUTH_URL"], v["OMS_GOOGLE_TOKEN_URL"] = g.AuthorizeURL(), g.TokenURL()
+	}
 	return v
 }
 
@@ -135,6 +154,9 @@ func (f *Fakes) Close() error {
 	}
 	if f.Printer != nil {
 		errs = append(errs, f.Printer.Close())
+	}
+	if f.Google != nil {
+		errs = append(errs, f.Google.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,154 @@
+package functions
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	firebase "firebase.google.com/go/v4"
+	"github.com/readyplanner/oms/internal/console"
+	"github.com/readyplanner/oms/internal/firebaseauth"
+	"github.com/readyplanner/oms/internal/firebaseauth/googlefake"
+	"github.com/readyplanner/oms/internal/testenv"
+)
+
+// Sign-in with Google, on the server: the console's button sends the
+// browser to Google's consent page with a state and a PKCE challenge kept
+// in a SameSite=Lax cookie; Google's answer becomes a Firebase ID token
+// (accounts:signInWithIdp, the Auth emulator here) and, for the owner, a
+// SameSite=Strict session, on a page that moves on by itself. Refused: a
+// canceled consent, a state that is not the cookie's, no cookie, a code
+// used twice (Google refuses it), a Google account without the owner's claim.
+func TestConsoleGoogleSignIn(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	ctx := context.Background()
+	g, err := googlefake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Close() })
+	srv := consoleAt(t, a, func(c *console.Console) {
+		c.Google = &firebaseauth.GoogleSignIn{ClientID: g.ClientID, ClientSecret: g.ClientSecret, AuthURL: g.AuthorizeURL(), TokenURL: g.TokenURL(),
+			IdentityBase: c.AuthBase, APIKey: c.APIKey}
+	})
+	callback := srv.URL + "/owner/signin/google/callback"
+	g.AllowRedirect(callback)
+
+	// consent follows the button to Google's page and answers as the
+	// person would (allow as email, or deny); it returns the callback URL
+	// Google sends the browser back to.
+	consent := func(b *http.Client, email string, allow bool) string {
+		t.Helper()
+		resp, err := b.Get(srv.URL + "/owner/signin/google")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		to, _ := url.Parse(resp.Header.Get("Location"))
+		q := to.Query()
+		var pending *http.Cookie
+		for _, c := range resp.Cookies() {
+			if c.Name == console.CookieName {
+				pending = c
+			}
+		}
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(to.String(), g.AuthorizeURL()) || q.Get("redirect_uri") != callback ||
+			q.Get("code_challenge_method") != "S256" || q.Get("state") == "" || pending == nil || pending.SameSite != http.SameSiteLaxMode || !pending.HttpOnly {
+			t.Fatalf("the Google button: %d to %s, cookie %+v", resp.StatusCode, to, pending)
+		}
+		if code, page := got(t)(b.Get(to.String())); code != 200 || !strings.Contains(page, "Sign in with Google") {
+			t.Fatalf("Google's consent page: %d %.300s", code, page)
+		}
+		choice := "deny"
+		if allow {
+			choice = "allow"
+		}
+		form := url.Values{"login_email": {email}, "choice": {choice}}
+		for k, v := range q {
+			form[k] = v
+		}
+		resp, err = b.PostForm(g.AuthorizeURL(), form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), callback+"?") {
+			t.Fatalf("Google's answer: %d to %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		return resp.Header.Get("Location")
+	}
+
+	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: a.Config.ProjectID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners, err := firebaseauth.NewOwners(ctx, fb, a.Config.AdminClaim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := strings.ToLower(testenv.ID("gboss")) + "@example.com"
+
+	// A Google account that is not the owner's: refused, no session.
+	b := browser(t)
+	if code, page := got(t)(b.Get(consent(b, email, true))); code != http.StatusForbidden || !strings.Contains(page, "not the store") {
+		t.Errorf("a Google account without the claim: %d %.200s", code, page)
+	}
+	if _, _, err := owners.Grant(ctx, email); err != nil {
+		t.Fatal(err)
+	}
+
+	// Canceled at Google; a state that is not the cookie's; no cookie at all.
+	if code, page := got(t)(b.Get(consent(b, email, false))); code != http.StatusUnauthorized || !strings.Contains(page, "access_denied") {
+		t.Errorf("canceled at Google: %d %.200s", code, page)
+	}
+	back := consent(b, email, true)
+	forged := strings.Replace(back, "state=", "state=x", 1)
+	if code, _ := got(t)(b.Get(forged)); code != http.StatusBadRequest {
+		t.Errorf("a state that is not the cookie's: %d", code)
+	}
+	stranger := browser(t)
+	if code, _ := got(t)(stranger.Get(consent(b, email, true))); code != http.StatusBadRequest {
+		t.Errorf("Google's answer in another browser: %d", code)
+	}
+
+	// The owner: signed in, on a page that moves on to the start page.
+	back = consent(b, email, true)
+	resp, err := b.Get(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, page := got(t)(resp, nil)
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == console.CookieName && c.MaxAge > 0 {
+			session = c
+		}
+	}
+	if code != 200 || !strings.Contains(page, `http-equiv="refresh" content="0; url=/owner/"`) || session == nil || session.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("the owner's Google sign-in: %d %.300s cookie %+v", code, page, session)
+	}
+	if code, page := got(t)(b.Get(srv.URL + "/owner/")); code != 200 || !strings.Contains(page, "What needs you now") {
+		t.Errorf("the start page after a Google sign-in: %d", code)
+	}
+	// The same answer again: the code is spent at Google (and the pending
+	// cookie is gone), so it signs no one in.
+	fresh := browser(t)
+	if code, _ := got(t)(fresh.Get(back)); code == 200 {
+		t.Error("Google's answer replayed signed someone in")
+	}
+
+	// The sign-in page offers Google only where it is configured.
+	if code, page := got(t)(browser(t).Get(srv.URL + "/owner/signin")); code != 200 || !strings.Contains(page, `id="google"`) {
+		t.Errorf("the sign-in page with Google: %d", code)
+	}
+	plain := consoleAt(t, a, nil)
+	if code, page := got(t)(browser(t).Get(plain.URL + "/owner/signin")); code != 200 || strings.Contains(page, `id="google"`) {
+		t.Errorf("the sign-in page without Google: %d", code)
+	}
+	if code, _ := got(t)(browser(t).Get(plain.URL + "/owner/signin/google")); code != http.StatusNotFound {
+		t.Errorf("the Google button where Google is not configured: %d", code)
+	}
+}
