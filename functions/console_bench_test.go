@@ -11,6 +11,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/checkout"
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
@@ -44,12 +45,23 @@ func BenchmarkConsolePages(b *testing.B) {
 		now := time.Now().UTC().Add(-time.Duration(i) * time.Minute)
 		o, _ := order.New(order.NewID(), "u", "USD", now)
 		o.Customer = &order.Customer{Name: fmt.Sprintf("Customer %d", i), Email: fmt.Sprintf("c%d@example.com", i), MailboxKey: checkout.MailboxKey(fmt.Sprintf("c%d@example.com", i), a.Config.PlusAddressing)}
-		o.Lines = []pricing.Line{{SKU: "A", Name: "Sticker pack", Quantity: 2, UnitPrice: money.New(900, "USD"), Total: money.New(1800, "USD")}}
+		o.Lines = []pricing.Line{{SKU: "A", Name: "Sticker pack", Quantity: 2, UnitPrice: money.New(900, "USD"), Total: money.New(1800, "USD"), Fulfillment: catalog.Stock}}
 		o.Subtotal = money.New(1800, "USD")
 		state := states[i%len(states)]
 		if state == order.NeedsAttention {
 			o, _ = order.Restore(*o, state, append(o.History(), order.Change{At: now, From: order.Pending, To: state, Actor: "bench", Reason: "a step failed"}))
 			o.Attention = "a step failed"
+		} else if state == order.Fulfilling {
+			// A parcel to ship (or, for every other one, shipped already).
+			o, _ = order.Restore(*o, order.Paid, o.History())
+			if _, err := o.Fulfil("bench", now); err != nil {
+				b.Fatal(err)
+			}
+			if i%16 == 0 {
+				if _, err := o.ShipPart(order.PartParcel, order.Tracking{Carrier: "USPS", TrackingNumber: fmt.Sprintf("9400%018d", i)}, "bench", now); err != nil {
+					b.Fatal(err)
+				}
+			}
 		} else {
 			o, _ = order.Restore(*o, state, o.History())
 		}

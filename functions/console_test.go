@@ -13,10 +13,12 @@ import (
 
 	firebase "firebase.google.com/go/v4"
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/console"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/pricing"
 	"github.com/readyplanner/oms/internal/quickbooks"
 	"github.com/readyplanner/oms/internal/testenv"
 )
@@ -429,5 +431,72 @@ func TestConsoleDayFigures(t *testing.T) {
 	code, page := got(t)(b.Get(srv.URL + "/owner/"))
 	if wantText := "2 orders placed, " + money.New(want, "USD").Display(); code != 200 || !strings.Contains(page, wantText) {
 		t.Errorf("the day's figures: %d, want %q in %.600s", code, wantText, page)
+	}
+}
+
+// The start page's to-do lists, each order linked: the orders that need
+// attention (with why), the invoices waiting for review (with their
+// number), and the parcels to ship (waiting or labelled; a printed-only
+// order and a shipped parcel are not listed).
+func TestConsoleToDo(t *testing.T) {
+	t.Parallel()
+	r := newRig(t) // a project of its own: its lists are this test's
+	ctx := context.Background()
+	now := time.Now().UTC()
+	put := func(state order.State, change func(*order.Order)) *order.Order {
+		t.Helper()
+		o, _ := order.New(order.NewID(), "u", "USD", now)
+		o.Customer = &order.Customer{Name: "Dee " + string(state), Email: "dee@example.com", MailboxKey: "k"}
+		o.Lines = []pricing.Line{{SKU: "A", Name: "Sticker pack", Quantity: 1, UnitPrice: money.New(900, "USD"), Total: money.New(900, "USD"), Fulfillment: catalog.Stock}}
+		o.Subtotal = money.New(900, "USD")
+		o, _ = order.Restore(*o, state, append(o.History(), order.Change{At: now, From: order.Pending, To: state, Actor: "test", Reason: "set up"}))
+		if change != nil {
+			change(o)
+		}
+		if err := r.a.Orders.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	stuck := put(order.NeedsAttention, func(o *order.Order) { o.Attention = "capturePayment: the card was declined" })
+	review := put(order.Invoiced, func(o *order.Order) { o.Invoice = &order.Invoice{ID: "77", DocNumber: "INV-77", Total: o.Total()} })
+	toShip := put(order.Paid, func(o *order.Order) {
+		if _, err := o.Fulfil("test", now); err != nil {
+			t.Fatal(err)
+		}
+	})
+	shipped := put(order.Paid, func(o *order.Order) {
+		if _, err := o.Fulfil("test", now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := o.ShipPart(order.PartParcel, order.Tracking{Carrier: "USPS", TrackingNumber: "9400100000000000000001"}, "test", now); err != nil {
+			t.Fatal(err)
+		}
+	})
+	srv := consoleAt(t, r.a, nil)
+	b := signedIn(t, srv, owner(t))
+	code, page := got(t)(b.Get(srv.URL + "/owner/"))
+	section := func(title string) string {
+		i := strings.Index(page, "<h2>"+title+"</h2>")
+		if i < 0 {
+			t.Fatalf("no %q on the start page", title)
+		}
+		rest := page[i+len(title)+9:]
+		if j := strings.Index(rest, "<h2>"); j >= 0 {
+			rest = rest[:j]
+		}
+		return rest
+	}
+	if code != 200 {
+		t.Fatalf("the start page: %d", code)
+	}
+	if s := section("Needs attention"); !strings.Contains(s, stuck.ID) || !strings.Contains(s, "the card was declined") {
+		t.Errorf("needs attention: %s", s)
+	}
+	if s := section("Invoices waiting for your review"); !strings.Contains(s, review.ID) || !strings.Contains(s, "INV-77") {
+		t.Errorf("invoices to review: %s", s)
+	}
+	if s := section("Parcels to ship"); !strings.Contains(s, toShip.ID) || strings.Contains(s, shipped.ID) || !strings.Contains(s, ">waiting<") {
+		t.Errorf("parcels to ship: %s", s)
 	}
 }

@@ -56,27 +56,29 @@ func newRequestID() string {
 // state.
 func (c *Console) start(q request) {
 	ctx := q.r.Context()
-	// The three reads at once: the page waits for the slowest.
+	// The reads at once: the page waits for the slowest.
 	var (
 		wg     sync.WaitGroup
 		counts []owner.StateCount
 		alerts []owner.AlertRecord
 		failed []owner.MailRecord
 		today  owner.DayFigures
-		errs   [4]error
+		todo   owner.ToDo
+		errs   [5]error
 	)
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); counts, errs[0] = c.App.Queries.Counts(ctx, q.who) }()
 	go func() { defer wg.Done(); alerts, _, errs[1] = c.App.Queries.Alerts(ctx, q.who, true, "", 10) }()
 	go func() { defer wg.Done(); failed, _, errs[2] = c.App.Queries.Outbox(ctx, q.who, 10) }()
 	go func() { defer wg.Done(); today, errs[3] = c.App.Queries.Today(ctx, q.who) }()
+	go func() { defer wg.Done(); todo, errs[4] = c.App.Queries.Waiting(ctx, q.who, 10) }()
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
 		c.failErr(q.w, q.r, err)
 		return
 	}
 	c.render(q.w, q.r, http.StatusOK, "start", map[string]any{"Page": c.page(q), "Counts": counts, "Alerts": alerts, "FailedMail": failed,
-		"Today": today})
+		"Today": today, "ToDo": todo})
 }
 
 // orders lists the orders in a state (?state=, default needs_attention),

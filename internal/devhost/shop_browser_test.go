@@ -168,7 +168,7 @@ func TestShopAndConsoleInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	withGoogle(chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "What needs you now")]`)))
-	run(owner, "the order waits for review", chromedp.WaitVisible(chromedp.Search(`//a[contains(@href, "orders/`+orderID+`")]`)))
+	run(owner, "the order waits for review", chromedp.WaitVisible(chromedp.Search(`//h2[.="Invoices waiting for your review"]/following-sibling::table[1]//a[.="`+orderID+`"]`)))
 	browsertest.Screenshot(t, owner, "shop", "console-start")
 
 	// Approves it in the local QuickBooks, through the order page's invoice link.
@@ -181,6 +181,7 @@ func TestShopAndConsoleInChromium(t *testing.T) {
 		chromedp.Click(chromedp.Search(`//tr[td[.="`+o.Invoice.DocNumber+`"]]//button[.="Record payment"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//h1`)))
 	stateIs("fulfilling")
+	run(owner, "the parcel to ship", chromedp.Navigate(h.ConsoleURL), chromedp.WaitVisible(chromedp.Search(`//h2[.="Parcels to ship"]/following-sibling::table[1]//a[.="`+orderID+`"]`)))
 
 	// Ships the parcel from the console: buys its label (the confirmation
 	// accepted); the carrier scans it; the printer prints and ships the planner.

@@ -74,6 +74,9 @@ type orderDoc struct {
 	// Internal: a part is followed by the carrier's tracking
 	// (order.Tracked): the sweeper re-reads it when its webhook is late.
 	Tracking bool `firestore:"tracking"`
+	// Internal: the owner has a parcel to ship (order.ParcelToShip): the
+	// console's start page lists these.
+	ToShip bool `firestore:"toShip"`
 	// Internal: when the card was first authorized (the order placed),
 	// from the history: the console's figures of the day count by it.
 	PlacedAt *time.Time `firestore:"placedAt,omitempty"`
@@ -425,6 +428,7 @@ func toDoc(o *order.Order) orderDoc {
 		}
 		d.Tracking = len(o.Tracked()) > 0
 	}
+	d.ToShip = o.ParcelToShip()
 	if q := o.Quote; q != nil {
 		qd := &quoteDoc{Address: toAddressDoc(q.Address), Status: q.Status, Messages: append([]string{}, q.Messages...), Rates: []rateDoc{},
 			QuotedAt: q.QuotedAt, ExpiresAt: q.ExpiresAt}

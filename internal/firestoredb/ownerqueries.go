@@ -64,6 +64,14 @@ func (s *Orders) InState(ctx context.Context, state order.State, after string, l
 	return out, cursor(last.CreatedAt, last.ID), nil
 }
 
+// ToShip implements owner.OrderReader: the orders with a parcel to ship
+// (toShip), newest first.
+func (s *Orders) ToShip(ctx context.Context, limit int) ([]*order.Order, error) {
+	q := s.client.Collection(OrdersCollection).Where("toShip", "==", true).
+		OrderBy("createdAt", firestore.Desc).OrderBy(firestore.DocumentID, firestore.Desc).Limit(limit)
+	return s.query(ctx, q, "list parcels to ship")
+}
+
 // CountInState implements owner.OrderReader: how many orders are in
 // state (a count aggregation: no documents read).
 func (s *Orders) CountInState(ctx context.Context, state order.State) (int64, error) {

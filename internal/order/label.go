@@ -366,6 +366,14 @@ func SameTracking(a, b string) bool {
 	return norm(a) == norm(b)
 }
 
+// ParcelToShip reports whether the owner has a parcel to ship: the order
+// is fulfilling and its parcel waits to be packed, or is labelled and
+// waits for the carrier's first scan.
+func (o *Order) ParcelToShip() bool {
+	p := o.Part(PartParcel)
+	return o.state == Fulfilling && p != nil && (p.Status == PartWaiting || p.Status == PartLabelled)
+}
+
 // Tracked returns the parts whose carrier is followed by tracking: a
 // labelled parcel, or one shipped with its good label's tracking, not
 // delivered yet.

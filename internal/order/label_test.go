@@ -1,10 +1,13 @@
 package order
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/money"
+	"github.com/readyplanner/oms/internal/pricing"
 )
 
 // withParcel returns an order in state s with a waiting parcel part (and
@@ -226,5 +229,43 @@ func TestShippedOnItsLabelTypedAsPrinted(t *testing.T) {
 	}
 	if !SameTracking("1z 999-aa1 01", "1Z999AA101") || SameTracking("1Z999AA101", "1Z999AA102") {
 		t.Error("SameTracking")
+	}
+}
+
+// A parcel is to ship while the order is fulfilling and the parcel waits
+// to be packed or for the carrier's first scan; not once it shipped, not
+// for a print-only order, not before the order is fulfilling.
+func TestParcelToShip(t *testing.T) {
+	at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	mk := func(kinds ...catalog.Fulfillment) *Order {
+		o, _ := New(NewID(), "u", "USD", at)
+		for i, k := range kinds {
+			o.Lines = append(o.Lines, pricing.Line{SKU: fmt.Sprintf("S%d", i), Name: "x", Quantity: 1, UnitPrice: money.New(100, "USD"), Total: money.New(100, "USD"), Fulfillment: k})
+		}
+		o, _ = Restore(*o, Paid, o.History())
+		return o
+	}
+	o := mk(catalog.Stock, catalog.PrintOnDemand)
+	if o.ParcelToShip() {
+		t.Error("a paid order, not fulfilling yet: to ship")
+	}
+	if _, err := o.Fulfil("t", at); err != nil {
+		t.Fatal(err)
+	}
+	if !o.ParcelToShip() {
+		t.Error("a waiting parcel: not to ship")
+	}
+	if _, err := o.ShipPart(PartParcel, Tracking{Carrier: "USPS", TrackingNumber: "9400100000000000000001"}, "t", at); err != nil {
+		t.Fatal(err)
+	}
+	if o.ParcelToShip() {
+		t.Error("a shipped parcel: to ship")
+	}
+	printed := mk(catalog.PrintOnDemand)
+	if _, err := printed.Fulfil("t", at); err != nil {
+		t.Fatal(err)
+	}
+	if printed.ParcelToShip() {
+		t.Error("a print-only order: to ship")
 	}
 }

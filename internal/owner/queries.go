@@ -27,6 +27,9 @@ type OrderReader interface {
 	// with the next page's cursor ("" at the end).
 	InState(ctx context.Context, state order.State, after string, limit int) ([]*order.Order, string, error)
 	CountInState(ctx context.Context, state order.State) (int64, error)
+	// ToShip lists the orders with a parcel to ship (order.ParcelToShip),
+	// newest first.
+	ToShip(ctx context.Context, limit int) ([]*order.Order, error)
 	// PlacedSince counts the orders placed (first authorized) at or after
 	// t, and sums their totals.
 	PlacedSince(ctx context.Context, t time.Time) (count, total int64, err error)
@@ -178,6 +181,36 @@ func (r *Reads) Counts(ctx context.Context, who *identity.Identity) ([]StateCoun
 		return nil, err
 	}
 	return out, nil
+}
+
+// ToDo is what waits for the owner, order by order: the orders that need
+// attention, the invoices waiting for review (invoiced: the owner records
+// the payment in QuickBooks to approve), and the parcels to ship (a
+// fulfilling order's parcel still waiting to be packed or for the
+// carrier's first scan). Each list is newest first and at most the limit.
+type ToDo struct {
+	NeedsAttention, ToReview, ToShip []*order.Order
+}
+
+// Waiting answers the owner's to-do lists, read at once.
+func (r *Reads) Waiting(ctx context.Context, who *identity.Identity, limit int) (ToDo, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return ToDo{}, err
+	}
+	var (
+		td   ToDo
+		errs [3]error
+		wg   sync.WaitGroup
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); td.NeedsAttention, _, errs[0] = r.Orders.InState(ctx, order.NeedsAttention, "", limit) }()
+	go func() { defer wg.Done(); td.ToReview, _, errs[1] = r.Orders.InState(ctx, order.Invoiced, "", limit) }()
+	go func() { defer wg.Done(); td.ToShip, errs[2] = r.Orders.ToShip(ctx, limit) }()
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return ToDo{}, err
+	}
+	return td, nil
 }
 
 // Search finds orders by what the owner types: an order id (exactly), an
