@@ -203,7 +203,10 @@ func (r *Reads) Waiting(ctx context.Context, who *identity.Identity, limit int) 
 		wg   sync.WaitGroup
 	)
 	wg.Add(3)
-	go func() { defer wg.Done(); td.NeedsAttention, _, errs[0] = r.Orders.InState(ctx, order.NeedsAttention, "", limit) }()
+	go func() {
+		defer wg.Done()
+		td.NeedsAttention, _, errs[0] = r.Orders.InState(ctx, order.NeedsAttention, "", limit)
+	}()
 	go func() { defer wg.Done(); td.ToReview, _, errs[1] = r.Orders.InState(ctx, order.Invoiced, "", limit) }()
 	go func() { defer wg.Done(); td.ToShip, errs[2] = r.Orders.ToShip(ctx, limit) }()
 	wg.Wait()
