@@ -269,7 +269,11 @@ function summary(o: Order): HTMLElement {
   if (o.discount) rows.push(row(o.promotions.map((p) => p.name).join(", ") || "Discount", -o.discount, "discount"));
   if (o.shippingChoice) rows.push(row(`Shipping (${service(o.shippingChoice.carrier, o.shippingChoice.service)})`, o.shipping - o.shippingDiscount, "shipping-row"));
   rows.push(h("tr", { class: "total" }, h("td", {}, "Total"), h("td", { id: "total" }, dollars(o.total, o.currency))));
-  return h("table", { id: "summary" }, h("tbody", {}, ...rows));
+  // A pending order holds its stock until holdExpiresAt (an RFC 3339 string in every answer).
+  const held = o.state === "pending" && typeof o.holdExpiresAt === "string"
+    ? h("caption", { id: "hold" }, `We hold your items until ${new Date(o.holdExpiresAt).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" })}.`)
+    : null;
+  return h("table", { id: "summary" }, held, h("tbody", {}, ...rows));
 }
 
 function refresh(o: Order) {

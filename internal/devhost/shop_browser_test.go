@@ -82,6 +82,9 @@ func TestShopAndConsoleInChromium(t *testing.T) {
 		chromedp.SendKeys(css(`#customer [name="name"]`), "Ann Lee"), chromedp.SendKeys(css(`#customer [name="email"]`), "ann.example.com"),
 		chromedp.SendKeys(css(`#customer [name="code"]`), "WELCOME10"), chromedp.Click(css(`#customer button`)),
 		chromedp.WaitVisible(css("#customer .field-error")))
+	if got := text(customer, "#hold"); !strings.HasPrefix(got, "We hold your items until ") {
+		t.Errorf("the hold's expiry: %q", got)
+	}
 	if got := text(customer, "#customer .field-error"); got != "Please check your email: it does not look right." {
 		t.Errorf("the mistyped email, in words: %q", got)
 	}
