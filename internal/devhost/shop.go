@@ -3,7 +3,6 @@ package devhost
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -88,33 +87,31 @@ func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.NotFound(w, r)
 			return
 		}
-		serveFile(w, r, filepath.Join(s.root, "node_modules", "firebase", name))
+		serveFile(w, r, filepath.Join(s.root, "node_modules", "firebase"), name)
 	case strings.HasPrefix(p, "js/"):
-		serveFile(w, r, filepath.Join(s.built, filepath.FromSlash(strings.TrimPrefix(p, "js/"))))
+		serveFile(w, r, s.built, strings.TrimPrefix(p, "js/"))
 	case p == "" || p == "index.html":
-		serveFile(w, r, filepath.Join(s.root, "clients", "shop", "index.html"))
+		serveFile(w, r, filepath.Join(s.root, "clients", "shop"), "index.html")
 	case p == "shop.css":
-		serveFile(w, r, filepath.Join(s.root, "clients", "shop", "shop.css"))
+		serveFile(w, r, filepath.Join(s.root, "clients", "shop"), "shop.css")
 	default:
 		http.NotFound(w, r)
 	}
 }
 
-// serveFile serves one file named by the shop (never a path the request
-// can lead out of its folders: js/ paths are cleaned and must stay under
-// the compiled folder).
-func serveFile(w http.ResponseWriter, r *http.Request, name string) {
-	if strings.Contains(name, "..") {
-		http.NotFound(w, r)
-		return
-	}
-	f, err := os.Open(name)
-	if errors.Is(err, os.ErrNotExist) {
-		http.NotFound(w, r)
-		return
-	}
+// serveFile serves the file rel under dir, opened through an os.Root:
+// a path that leads out of dir (.., an encoded ..%2f, a symbolic link
+// pointing out) is not found.
+func serveFile(w http.ResponseWriter, r *http.Request, dir, rel string) {
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer root.Close()
+	f, err := root.Open(filepath.FromSlash(rel))
+	if err != nil {
+		http.NotFound(w, r)
 		return
 	}
 	defer f.Close()
@@ -123,8 +120,8 @@ func serveFile(w http.ResponseWriter, r *http.Request, name string) {
 		http.NotFound(w, r)
 		return
 	}
-	if strings.HasSuffix(name, ".js") {
+	if strings.HasSuffix(rel, ".js") {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	}
-	http.ServeContent(w, r, filepath.Base(name), st.ModTime(), f)
+	http.ServeContent(w, r, filepath.Base(rel), st.ModTime(), f)
 }

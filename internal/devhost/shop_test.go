@@ -47,8 +47,10 @@ func TestShopImportMapMatchesTheSDK(t *testing.T) {
 // The shop's files: the page, the compiled scripts, four SDK builds and its
 // config; nothing else (no path out of its folders), read with GET only.
 func TestShopServesOnlyItsFiles(t *testing.T) {
-	root := t.TempDir()
-	built := t.TempDir()
+	// The compiled folder sits beside the repository's files, as a secret
+	// would beside it: a path out of it must not reach them.
+	base := t.TempDir()
+	root, built := filepath.Join(base, "repo"), filepath.Join(base, "built")
 	for name, body := range map[string]string{
 		"clients/shop/index.html": "<!doctype html>", "clients/shop/shop.css": "body{}", "clients/shop/shop.ts": "secret source",
 		"node_modules/firebase/firebase-app.js": "app", "node_modules/firebase/firebase-storage.js": "storage", "secret.txt": "secret",
@@ -60,6 +62,9 @@ func TestShopServesOnlyItsFiles(t *testing.T) {
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.WriteFile(filepath.Join(base, "outside.txt"), []byte("secret"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(built, "shop"), 0o755); err != nil {
 		t.Fatal(err)
@@ -81,8 +86,12 @@ func TestShopServesOnlyItsFiles(t *testing.T) {
 		{"GET", "/shop/config.json", 200, `{"projectId":"demo-x"}`, "application/json"},
 		{"GET", "/shop/sdk/firebase-storage.js", 404, "", ""},
 		{"GET", "/shop/shop.ts", 404, "", ""},
-		{"GET", "/shop/js/../../secret.txt", 404, "", ""},
-		{"GET", "/shop/js/%2e%2e/%2e%2e/secret.txt", 404, "", ""},
+		{"GET", "/shop/js/../repo/secret.txt", 404, "", ""},
+		{"GET", "/shop/js/%2e%2e/repo/secret.txt", 404, "", ""},
+		{"GET", "/shop/js/%2e%2e/outside.txt", 404, "", ""},
+		{"GET", "/shop/js/..%2foutside.txt", 404, "", ""},
+		{"GET", "/shop/js/..%2f..%2f..%2f..%2f..%2fetc/hostname", 404, "", ""},
+		{"GET", "/shop/js/shop%2f..%2f..%2frepo%2fsecret.txt", 404, "", ""},
 		{"GET", "/shop/js/shop", 404, "", ""},
 		{"POST", "/shop/", 405, "", ""},
 	} {
