@@ -17,7 +17,7 @@
 import { initializeApp } from "firebase/app";
 import { connectAuthEmulator, getAuth, signInAnonymously } from "firebase/auth";
 import {
-  collection, connectFirestoreEmulator, deleteDoc, doc, getDocs, getFirestore, onSnapshot, serverTimestamp, setDoc, type Timestamp,
+  collection, connectFirestoreEmulator, deleteDoc, doc, getDoc, getDocs, getFirestore, onSnapshot, serverTimestamp, setDoc, type Timestamp,
 } from "firebase/firestore";
 import { connectFunctionsEmulator, getFunctions } from "firebase/functions";
 import {
@@ -112,10 +112,10 @@ function handle(section: HTMLElement, reason: Parameters<typeof say>[0], d: Erro
   if (reason === "order_not_pending" && current && d.state !== "expired") return follow(current.orderId);
   if (reason === "bad_lines" || reason === "out_of_stock") markCart(d);
   if ((reason === "quote_expired" || reason === "unknown_rate") && lastAddress) {
-    tell(section, words, "note");
-    void quote(lastAddress);
+    void quote(lastAddress, words); // the note is shown with the new rates
     return;
   }
+  if (reason === "repriced" && current) void reload(current.orderId); // the new total, before paying again
   // A field's error goes by the field (address.postalCode → input name="address.postalCode").
   const fields = d.fields ?? (d.field ? [d.field] : []);
   let placed = false;
@@ -169,7 +169,7 @@ async function shop() {
       const price = shownPrice(s);
       options.append(h("div", { class: "option" },
         h("span", {}, s.name),
-        h("span", { class: "price" }, dollars(price.now), price.was ? h("s", {}, dollars(price.was)) : null),
+        h("span", { class: "price" }, dollars(price.now, s.price.currency), price.was ? h("s", {}, dollars(price.was, s.price.currency)) : null),
         h("span", { class: "how" }, s.fulfillment === "print_on_demand" ? "printed when you order" : "in stock"),
         button("Add to cart", () => addToCart(id), { "data-sku": id })));
     }
@@ -178,8 +178,14 @@ async function shop() {
   main.replaceChildren(catalog, h("section", { id: "cart" }), h("section", { id: "checkout", hidden: "" }));
   // The cart follows carts/{uid} live: another tab's changes show here too.
   onSnapshot(cartRef, (snap) => {
-    cart = snap.exists() ? ((snap.data().items as CartLine[]) ?? []) : [];
+    const next = snap.exists() ? ((snap.data().items as CartLine[]) ?? []) : [];
+    const changed = JSON.stringify(next) !== JSON.stringify(cart);
+    cart = next;
     renderCart();
+    // The checkout holds the cart as it was: a changed cart (here or in
+    // another tab) must be checked out again, or the customer would pay
+    // for the old one.
+    if (changed && current) closeCheckout();
   });
 }
 
@@ -217,7 +223,7 @@ function renderCart() {
         button("−", () => void saveCart(cart.map((x) => (x.sku === l.sku ? { ...x, quantity: x.quantity - 1 } : x))), { "aria-label": "one fewer" }),
         ` ${l.quantity} `,
         button("+", () => addToCart(l.sku), { "aria-label": "one more" })),
-      h("span", { class: "price" }, s ? dollars(shownPrice(s).now * l.quantity) : ""));
+      h("span", { class: "price" }, s ? dollars(shownPrice(s).now * l.quantity, s.price.currency) : ""));
   });
   put(section, h("h2", {}, "Your cart"),
     items.length ? h("ul", { class: "lines" }, ...items) : h("p", {}, "Your cart is empty."),
@@ -237,6 +243,24 @@ function markCart(d: ErrorDetails) {
 }
 
 // ---- 3–7. Checkout ------------------------------------------------------------
+
+/** Closes the checkout after the cart changed: startCheckout must hold the new cart. */
+function closeCheckout() {
+  current = undefined;
+  const section = document.getElementById("checkout")!;
+  put(section, h("h2", {}, "Checkout"), h("p", { class: "message note" }, "Your cart changed: check out again to see the new total."),
+    button("Check out again", () => void checkout(), { id: "check-out-again" }));
+}
+
+/** Reads the order again (after "repriced") and shows its new total on the summary and the Pay button. */
+async function reload(orderId: string) {
+  const snap = await getDoc(orderRef(db, orderId));
+  const o = snap.data();
+  if (!o) return;
+  refresh(o as unknown as Order);
+  const pay = document.getElementById("pay-now");
+  if (pay) pay.textContent = `Pay ${dollars(o.total, o.currency)}`;
+}
 
 /** The pending order as the backend last answered it. */
 let current: Order | undefined;
@@ -300,7 +324,9 @@ function customerForm(): HTMLElement {
       const words = codeWords[o.code.status] + (o.code.status !== "applied" && o.code.message ? ` ${o.code.message}` : "");
       form.querySelector('[name="code"]')!.closest("label")!.append(h("span", { class: o.code.status === "applied" ? "field-note" : "field-error" }, words));
     }
+    // The customer (and so the price) changed: choose shipping again.
     document.getElementById("shipping")!.replaceChildren(addressForm());
+    document.getElementById("pay")!.replaceChildren();
   });
   return form;
 }
@@ -342,12 +368,13 @@ function addressForm(): HTMLElement {
 const oneLine = (a: Address) =>
   [a.addressLine1, a.addressLine2, a.cityLocality, `${a.stateProvince} ${a.postalCode}`, a.countryCode].filter(Boolean).join(", ");
 
-async function quote(address: Address) {
+async function quote(address: Address, note?: string) {
   lastAddress = address;
   const form = document.getElementById("address")!;
+  document.getElementById("pay")!.replaceChildren(); // a new quote: choose a rate again
   const q = await call("quoteShipping", form, () => quoteShipping(functions, { orderId: current!.orderId, address }));
   if (!q) return;
-  put(document.getElementById("rates")!, ...rateChoices(q));
+  put(document.getElementById("rates")!, note ? h("p", { class: "message note", role: "alert" }, note) : null, ...rateChoices(q));
 }
 
 /** The address question (when ShipEngine's match differs) and one button per rate. */
@@ -379,7 +406,12 @@ function rateChoices(q: QuoteShippingAnswer): Child[] {
 
 async function choose(rateId: string, useVerifiedAddress: boolean) {
   const form = document.getElementById("address")!;
+  // One choice at a time: the rates wait for the answer, so the summary
+  // and the Pay button always show the choice the backend kept.
+  const rates = [...document.querySelectorAll<HTMLButtonElement>("button.rate")];
+  rates.forEach((b) => (b.disabled = true));
   const o = await call("selectShipping", form, () => selectShipping(functions, { orderId: current!.orderId, rateId, useVerifiedAddress }));
+  rates.forEach((b) => (b.disabled = false));
   if (!o) return;
   refresh(o);
   const pay = document.getElementById("pay")!;
@@ -407,6 +439,9 @@ const partWords: Record<string, string> = {
   delivered: "delivered", failed: "the printer could not print it; the store is on it", canceled: "canceled",
 };
 
+/** The cart was cleared after payment (once per page). */
+let cleared = false;
+
 function follow(orderId: string) {
   if (location.search !== `?order=${orderId}`) {
     location.assign(`${location.pathname}?order=${encodeURIComponent(orderId)}`);
@@ -418,9 +453,14 @@ function follow(orderId: string) {
     const o = snap.data();
     if (!o) return void main.replaceChildren(h("p", { class: "message error" }, "We could not find that order in this browser."));
     // Paid: the cart has become this order (the backend never empties it).
-    if (o.paymentStatus !== "none" && o.paymentStatus !== "awaiting_payment") void deleteDoc(cartRef).catch(() => {});
+    if (!cleared && o.paymentStatus !== "none" && o.paymentStatus !== "awaiting_payment") {
+      cleared = true; // once: a cart built later in another tab is not this order's
+      void deleteDoc(cartRef).catch(() => {});
+    }
     main.replaceChildren(statusPage(o as unknown as Order<Timestamp>));
-  }, () => main.replaceChildren(h("p", { class: "message error" }, "This order belongs to another browser's account.")));
+  }, (err) => main.replaceChildren(h("p", { class: "message error" }, err.code === "permission-denied"
+    ? "This order belongs to another browser's account: open it in the browser you ordered with."
+    : "We lost the connection to your order. Reload the page to follow it again.")));
 }
 
 function statusPage(o: Order<Timestamp>): HTMLElement {
@@ -434,7 +474,7 @@ function statusPage(o: Order<Timestamp>): HTMLElement {
       h("strong", {}, p.kind === "print" ? "Printed planners" : "From our studio"), " — ",
       h("span", { class: "part-status" }, partWords[p.status] ?? p.status),
       h("div", { class: "small" }, p.lines.map((l) => `${l.quantity} × ${l.name}`).join(", ")),
-      p.trackingNumber ? h("div", {}, `${p.carrier} `, p.trackingUrl ? h("a", { href: p.trackingUrl, target: "_blank", rel: "noopener" }, p.trackingNumber) : p.trackingNumber) : null,
+      p.trackingNumber ? h("div", {}, `${p.carrier} `, /^https?:\/\//.test(p.trackingUrl) ? h("a", { href: p.trackingUrl, target: "_blank", rel: "noopener" }, p.trackingNumber) : p.trackingNumber) : null,
       p.trackingNote ? h("div", { class: "small" }, p.trackingNote) : null));
   return h("section", { id: "status" },
     h("h2", {}, `Order ${o.orderId}`),

@@ -211,11 +211,14 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		h.Mailpit = mp
 		vars[app.SMTPURL] = mp.SMTPURL()
 	}
-	if os.Getenv("OMS_STOREFRONT_ORIGINS") == "" {
-		// A Next.js storefront's dev server, and the demo shop on this host.
-		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-		vars["OMS_STOREFRONT_ORIGINS"] = "http://localhost:3000,http://127.0.0.1:3000,http://localhost:" + port + ",http://127.0.0.1:" + port
+	// The storefront's origins (a Next.js dev server's by default), and
+	// always this host's own: the demo shop calls from it.
+	origins := os.Getenv("OMS_STOREFRONT_ORIGINS")
+	if origins == "" {
+		origins = "http://localhost:3000,http://127.0.0.1:3000"
 	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	vars["OMS_STOREFRONT_ORIGINS"] = origins + ",http://localhost:" + port + ",http://127.0.0.1:" + port
 	if os.Getenv("OMS_OWNER_EMAIL") == "" {
 		vars["OMS_OWNER_EMAIL"] = "owner@readyplanner.example" // the owner's alerts, readable in mailpit
 	}
