@@ -19,8 +19,9 @@ import (
 // in a SameSite=Lax cookie; Google's answer becomes a Firebase ID token
 // (accounts:signInWithIdp, the Auth emulator here) and, for the owner, a
 // SameSite=Strict session, on a page that moves on by itself. Refused: a
-// canceled consent, a state that is not the cookie's, no cookie, a code
-// used twice (Google refuses it), a Google account without the owner's claim.
+// canceled consent, a state that is not the cookie's, no cookie, a Google
+// account without the owner's claim, the button posted from another
+// origin; and none of those ends a session the browser holds.
 func TestConsoleGoogleSignIn(t *testing.T) {
 	t.Parallel()
 	a := testApp(t)
@@ -42,7 +43,9 @@ func TestConsoleGoogleSignIn(t *testing.T) {
 	// Google sends the browser back to.
 	consent := func(b *http.Client, email string, allow bool) string {
 		t.Helper()
-		resp, err := b.Get(srv.URL + "/owner/signin/google")
+		req, _ := http.NewRequest("POST", srv.URL+"/owner/signin/google", nil)
+		req.Header.Set("Origin", srv.URL)
+		resp, err := b.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +59,7 @@ func TestConsoleGoogleSignIn(t *testing.T) {
 			}
 		}
 		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(to.String(), g.AuthorizeURL()) || q.Get("redirect_uri") != callback ||
-			q.Get("code_challenge_method") != "S256" || q.Get("state") == "" || pending == nil || pending.SameSite != http.SameSiteLaxMode || !pending.HttpOnly {
+			q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 || q.Get("state") == "" || pending == nil || pending.SameSite != http.SameSiteLaxMode || !pending.HttpOnly {
 			t.Fatalf("the Google button: %d to %s, cookie %+v", resp.StatusCode, to, pending)
 		}
 		if code, page := got(t)(b.Get(to.String())); code != 200 || !strings.Contains(page, "Sign in with Google") {
@@ -101,7 +104,7 @@ func TestConsoleGoogleSignIn(t *testing.T) {
 	}
 
 	// Canceled at Google; a state that is not the cookie's; no cookie at all.
-	if code, page := got(t)(b.Get(consent(b, email, false))); code != http.StatusUnauthorized || !strings.Contains(page, "access_denied") {
+	if code, page := got(t)(b.Get(consent(b, email, false))); code != http.StatusUnauthorized || !strings.Contains(page, "canceled") {
 		t.Errorf("canceled at Google: %d %.200s", code, page)
 	}
 	back := consent(b, email, true)
@@ -133,11 +136,41 @@ func TestConsoleGoogleSignIn(t *testing.T) {
 	if code, page := got(t)(b.Get(srv.URL + "/owner/")); code != 200 || !strings.Contains(page, "What needs you now") {
 		t.Errorf("the start page after a Google sign-in: %d", code)
 	}
-	// The same answer again: the code is spent at Google (and the pending
-	// cookie is gone), so it signs no one in.
+	// The same answer again, in a browser without that sign-in's cookie,
+	// signs no one in (the local Google's own test proves a code is
+	// spent once). Google's answer, or another site's link to the
+	// callback, in the owner's browser leaves the session alone; so does
+	// another site's post to the Google button.
 	fresh := browser(t)
-	if code, _ := got(t)(fresh.Get(back)); code == 200 {
-		t.Error("Google's answer replayed signed someone in")
+	if code, _ := got(t)(fresh.Get(back)); code != http.StatusBadRequest {
+		t.Errorf("Google's answer replayed elsewhere: %d", code)
+	}
+	for _, link := range []string{back, callback + "?error=access_denied&state=x", callback} {
+		resp, err := b.Get(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || len(resp.Cookies()) != 0 {
+			t.Errorf("%s in the owner's browser: %d, cookies %v", link, resp.StatusCode, resp.Cookies())
+		}
+	}
+	for _, origin := range []string{"https://evil.example", ""} {
+		req, _ := http.NewRequest("POST", srv.URL+"/owner/signin/google", nil)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := b.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+			t.Errorf("the Google button posted from %q: %d, cookies %v", origin, resp.StatusCode, resp.Cookies())
+		}
+	}
+	if code, _ := got(t)(b.Get(srv.URL + "/owner/")); code != 200 {
+		t.Errorf("the owner's session after those: %d", code)
 	}
 
 	// The sign-in page offers Google only where it is configured.
@@ -148,7 +181,9 @@ func TestConsoleGoogleSignIn(t *testing.T) {
 	if code, page := got(t)(browser(t).Get(plain.URL + "/owner/signin")); code != 200 || strings.Contains(page, `id="google"`) {
 		t.Errorf("the sign-in page without Google: %d", code)
 	}
-	if code, _ := got(t)(browser(t).Get(plain.URL + "/owner/signin/google")); code != http.StatusNotFound {
+	req, _ := http.NewRequest("POST", plain.URL+"/owner/signin/google", nil)
+	req.Header.Set("Origin", plain.URL)
+	if code, _ := got(t)(browser(t).Do(req)); code != http.StatusNotFound {
 		t.Errorf("the Google button where Google is not configured: %d", code)
 	}
 }

@@ -465,6 +465,20 @@ func TestConsoleToDo(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	labelled := put(order.Paid, func(o *order.Order) {
+		if _, err := o.Fulfil("test", now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := o.RecordLabel(order.Label{ID: "se-1", Carrier: "USPS", TrackingNumber: "9400100000000000000002", Cost: money.New(595, "USD"), BoughtAt: now}, "owner", "buyLabel", "h", now); err != nil {
+			t.Fatal(err)
+		}
+	})
+	printed := put(order.Paid, func(o *order.Order) {
+		o.Lines[0].Fulfillment = catalog.PrintOnDemand
+		if _, err := o.Fulfil("test", now); err != nil {
+			t.Fatal(err)
+		}
+	})
 	shipped := put(order.Paid, func(o *order.Order) {
 		if _, err := o.Fulfil("test", now); err != nil {
 			t.Fatal(err)
@@ -496,7 +510,8 @@ func TestConsoleToDo(t *testing.T) {
 	if s := section("Invoices waiting for your review"); !strings.Contains(s, review.ID) || !strings.Contains(s, "INV-77") {
 		t.Errorf("invoices to review: %s", s)
 	}
-	if s := section("Parcels to ship"); !strings.Contains(s, toShip.ID) || strings.Contains(s, shipped.ID) || !strings.Contains(s, ">waiting<") {
+	if s := section("Parcels to ship"); !strings.Contains(s, toShip.ID) || !strings.Contains(s, labelled.ID) || strings.Contains(s, shipped.ID) ||
+		strings.Contains(s, printed.ID) || !strings.Contains(s, ">waiting<") || !strings.Contains(s, ">labelled<") {
 		t.Errorf("parcels to ship: %s", s)
 	}
 }

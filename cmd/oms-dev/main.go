@@ -114,7 +114,8 @@ func banner(w io.Writer, h *devhost.Host) {
 	}
 	fmt.Fprintf(w, "  Owner's console   %s   (sign in as %s, password %s)\n", h.ConsoleURL, h.OwnerEmail, h.OwnerPassword)
 	if h.Google != nil {
-		fmt.Fprintf(w, "                    or with Google: the local Google at %s takes any email; grant it with go run ./cmd/owner grant EMAIL\n", h.Google.URL)
+		fmt.Fprintf(w, "                    or with Google: the local Google at %s takes any email; make it the owner with\n", h.Google.URL)
+		fmt.Fprintf(w, "                    FIREBASE_AUTH_EMULATOR_HOST=%s OMS_PROJECT_ID=%s go run ./cmd/owner grant EMAIL\n", h.AuthHost, h.Project)
 	}
 	if h.ShopURL != "" {
 		fmt.Fprintf(w, "  Demo shop         %s   (a customer's side: cart, checkout with code WELCOME10, pay, the live status page)\n", h.ShopURL)

@@ -98,7 +98,7 @@ func (c *Console) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /signin", c.signInPage)
 	mux.HandleFunc("POST /session", c.startSession)
-	mux.HandleFunc("GET /signin/google", c.startGoogle)
+	mux.HandleFunc("POST /signin/google", c.startGoogle)
 	mux.HandleFunc("GET /signin/google/callback", c.googleCallback)
 	mux.HandleFunc("POST /signout", c.owner(c.signOut))
 	mux.HandleFunc("GET /{$}", c.owner(c.start))
@@ -122,8 +122,16 @@ func (c *Console) Handler() http.Handler {
 	if u, err := url.Parse(c.AuthBase); err == nil && u.Host != "" {
 		auth = u.Scheme + "://" + u.Host
 	}
+	// The Google button is a form whose answer redirects to Google's
+	// consent page: form-action covers that redirect.
+	formAction := "'self'"
+	if c.Google != nil {
+		if u, err := url.Parse(c.Google.AuthCodeURL("", "", "")); err == nil && u.Host != "" {
+			formAction += " " + u.Scheme + "://" + u.Host
+		}
+	}
 	csp := "default-src 'self'; script-src 'self' 'unsafe-inline'; connect-src 'self' " + auth +
-		"; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"
+		"; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action " + formAction
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
@@ -278,11 +286,18 @@ func (c *Console) googleRedirect() string { return c.origin() + c.link("signin/g
 // Lax so that it comes back with Google's redirect, for GoogleTTL.
 const googlePending = "google."
 
-// startGoogle sends the browser to Google's consent page with a fresh
-// state and PKCE challenge, kept in the cookie until Google answers.
+// startGoogle (POST, from the sign-in page's Google button) sends the
+// browser to Google's consent page with a fresh state and PKCE challenge,
+// kept in the cookie until Google answers. A post from another origin is
+// refused before any cookie is touched: another site cannot end a
+// session by starting a sign-in.
 func (c *Console) startGoogle(w http.ResponseWriter, r *http.Request) {
 	if c.Google == nil {
 		http.NotFound(w, r)
+		return
+	}
+	if o := r.Header.Get("Origin"); o != c.origin() {
+		c.fail(w, r, http.StatusForbidden, "Sign in on the console's own page.")
 		return
 	}
 	state, verifier := randomToken(), randomToken()
@@ -292,11 +307,21 @@ func (c *Console) startGoogle(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, c.Google.AuthCodeURL(state, base64.RawURLEncoding.EncodeToString(sum[:]), c.googleRedirect()), http.StatusSeeOther)
 }
 
+// googleErrors are the words for Google's errors a person causes; any
+// other is not shown as Google sent it.
+var googleErrors = map[string]string{
+	"access_denied":        "The Google sign-in was canceled: sign in again.",
+	"interaction_required": "Google needs you to choose an account: sign in again.",
+	"login_required":       "Google needs you to sign in: sign in again.",
+}
+
 // googleCallback is where Google sends the browser back: the state must
-// be the cookie's; the code becomes a Firebase ID token and, for the
-// owner, a session. The page that answers moves on to the start page by
-// itself: the session cookie is SameSite=Strict, and a browser does not
-// send it on the redirect chain that began at Google.
+// be the cookie's (checked first: an answer that did not start here
+// changes nothing, and its cookie — a session, maybe — is left alone);
+// the code becomes a Firebase ID token and, for the owner, a session.
+// The page that answers moves on to the start page by itself: the
+// session cookie is SameSite=Strict, and a browser does not send it on
+// the redirect chain that began at Google.
 func (c *Console) googleCallback(w http.ResponseWriter, r *http.Request) {
 	if c.Google == nil {
 		http.NotFound(w, r)
@@ -307,19 +332,27 @@ func (c *Console) googleCallback(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(CookieName); err == nil && strings.HasPrefix(ck.Value, googlePending) {
 		state, verifier, _ = strings.Cut(strings.TrimPrefix(ck.Value, googlePending), ".")
 	}
-	c.clearCookie(w)
-	switch {
-	case q.Get("error") != "":
-		c.fail(w, r, http.StatusUnauthorized, "The Google sign-in was not completed ("+q.Get("error")+"): sign in again.")
-		return
-	case state == "" || verifier == "" || subtle.ConstantTimeCompare([]byte(state), []byte(q.Get("state"))) != 1 || q.Get("code") == "":
+	if state == "" || verifier == "" || subtle.ConstantTimeCompare([]byte(state), []byte(q.Get("state"))) != 1 {
 		c.fail(w, r, http.StatusBadRequest, "That Google sign-in expired or did not start on this console: sign in again.")
+		return
+	}
+	c.clearCookie(w) // the sign-in in flight is over, whatever Google said
+	if e := q.Get("error"); e != "" {
+		words, ok := googleErrors[e]
+		if !ok {
+			words = "Google did not sign you in: sign in again."
+		}
+		c.fail(w, r, http.StatusUnauthorized, words)
+		return
+	}
+	if q.Get("code") == "" {
+		c.fail(w, r, http.StatusBadRequest, "Google's answer had no code: sign in again.")
 		return
 	}
 	token, err := c.Google.SignIn(r.Context(), q.Get("code"), verifier, c.googleRedirect())
 	if err != nil {
 		logging.FromContext(r.Context()).Error().Err(err).Msg("console: Google sign-in")
-		c.fail(w, r, http.StatusBadGateway, "Google did not confirm the sign-in: sign in again.")
+		c.fail(w, r, http.StatusBadGateway, "Google's sign-in could not be completed (if this email already signs in with a password, use that, or link Google to it in Firebase Auth): sign in again.")
 		return
 	}
 	if c.begin(w, r, token) {

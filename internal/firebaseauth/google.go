@@ -2,9 +2,6 @@ package firebaseauth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,15 +30,6 @@ type GoogleSignIn struct {
 	// http://HOST/identitytoolkit.googleapis.com); APIKey the web API key.
 	IdentityBase, APIKey string
 	HTTP                 *http.Client
-}
-
-// NewPKCE answers a fresh code verifier and its S256 challenge.
-func NewPKCE() (verifier, challenge string) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	verifier = base64.RawURLEncoding.EncodeToString(b)
-	sum := sha256.Sum256([]byte(verifier))
-	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // AuthCodeURL is where the browser goes to choose a Google account: it

@@ -65,10 +65,10 @@ func (s *Orders) InState(ctx context.Context, state order.State, after string, l
 }
 
 // ToShip implements owner.OrderReader: the orders with a parcel to ship
-// (toShip), newest first.
+// (toShip), oldest first: the longest waiting at the top.
 func (s *Orders) ToShip(ctx context.Context, limit int) ([]*order.Order, error) {
 	q := s.client.Collection(OrdersCollection).Where("toShip", "==", true).
-		OrderBy("createdAt", firestore.Desc).OrderBy(firestore.DocumentID, firestore.Desc).Limit(limit)
+		OrderBy("createdAt", firestore.Asc).OrderBy(firestore.DocumentID, firestore.Asc).Limit(limit)
 	return s.query(ctx, q, "list parcels to ship")
 }
 

@@ -255,6 +255,12 @@ func TestParcelToShip(t *testing.T) {
 	if !o.ParcelToShip() {
 		t.Error("a waiting parcel: not to ship")
 	}
+	if _, err := o.RecordLabel(Label{ID: "se-1", Carrier: "USPS", TrackingNumber: "9400100000000000000001", Cost: money.New(595, "USD"), BoughtAt: at}, "owner", "buyLabel", "h", at); err != nil {
+		t.Fatal(err)
+	}
+	if o.Part(PartParcel).Status != PartLabelled || !o.ParcelToShip() {
+		t.Errorf("a labelled parcel (%s), waiting for the carrier's scan: not to ship", o.Part(PartParcel).Status)
+	}
 	if _, err := o.ShipPart(PartParcel, Tracking{Carrier: "USPS", TrackingNumber: "9400100000000000000001"}, "t", at); err != nil {
 		t.Fatal(err)
 	}

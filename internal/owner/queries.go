@@ -28,7 +28,7 @@ type OrderReader interface {
 	InState(ctx context.Context, state order.State, after string, limit int) ([]*order.Order, string, error)
 	CountInState(ctx context.Context, state order.State) (int64, error)
 	// ToShip lists the orders with a parcel to ship (order.ParcelToShip),
-	// newest first.
+	// oldest first.
 	ToShip(ctx context.Context, limit int) ([]*order.Order, error)
 	// PlacedSince counts the orders placed (first authorized) at or after
 	// t, and sums their totals.
@@ -187,7 +187,9 @@ func (r *Reads) Counts(ctx context.Context, who *identity.Identity) ([]StateCoun
 // attention, the invoices waiting for review (invoiced: the owner records
 // the payment in QuickBooks to approve), and the parcels to ship (a
 // fulfilling order's parcel still waiting to be packed or for the
-// carrier's first scan). Each list is newest first and at most the limit.
+// carrier's first scan). The first two are newest first (their full lists
+// are the orders in their state), the parcels oldest first; each at most
+// the limit.
 type ToDo struct {
 	NeedsAttention, ToReview, ToShip []*order.Order
 }
