@@ -6,10 +6,8 @@ import (
 	"testing"
 	"time"
 
-	firebase "firebase.google.com/go/v4"
 	"github.com/chromedp/chromedp"
 	"github.com/readyplanner/oms/internal/browsertest"
-	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/testenv"
 )
@@ -31,14 +29,7 @@ func TestConsoleInChromium(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: a.Config.ProjectID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	owners, err := firebaseauth.NewOwners(ctx, fb, a.Config.AdminClaim)
-	if err != nil {
-		t.Fatal(err)
-	}
+	owners := ownersOf(t, a)
 	bossEmail, shopperEmail := strings.ToLower(testenv.ID("boss"))+"@example.com", strings.ToLower(testenv.ID("shop"))+"@example.com"
 	for _, e := range []string{bossEmail, shopperEmail} {
 		if _, err := owners.EnsureAccount(ctx, e, "a-long-password"); err != nil {

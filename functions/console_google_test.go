@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	firebase "firebase.google.com/go/v4"
 	"github.com/readyplanner/oms/internal/console"
 	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/firebaseauth/googlefake"
@@ -84,14 +83,7 @@ func TestConsoleGoogleSignIn(t *testing.T) {
 		return resp.Header.Get("Location")
 	}
 
-	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: a.Config.ProjectID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	owners, err := firebaseauth.NewOwners(ctx, fb, a.Config.AdminClaim)
-	if err != nil {
-		t.Fatal(err)
-	}
+	owners := ownersOf(t, a)
 	email := strings.ToLower(testenv.ID("gboss")) + "@example.com"
 
 	// A Google account that is not the owner's: refused, no session.

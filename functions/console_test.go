@@ -16,6 +16,7 @@ import (
 	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/console"
 	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/firebaseauth"
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/pricing"
@@ -42,6 +43,22 @@ func consoleAt(t testing.TB, a *app.App, change func(*console.Console)) *httptes
 	mux.Handle("/owner/", http.StripPrefix("/owner", c.Handler()))
 	srv.Config.Handler = mux
 	return srv
+}
+
+// ownersOf answers the Owners of a's project (grant and revoke the owner's
+// claim, as go run ./cmd/owner does).
+func ownersOf(t testing.TB, a *app.App) *firebaseauth.Owners {
+	t.Helper()
+	ctx := context.Background()
+	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: a.Config.ProjectID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners, err := firebaseauth.NewOwners(ctx, fb, a.Config.AdminClaim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return owners
 }
 
 // browser is a client with a cookie jar that does not follow redirects.
