@@ -20,6 +20,7 @@ import (
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/pricing"
+	"github.com/readyplanner/oms/internal/promotion"
 	"github.com/readyplanner/oms/internal/quickbooks"
 	"github.com/readyplanner/oms/internal/testenv"
 )
@@ -328,7 +329,7 @@ func TestConsolePromotions(t *testing.T) {
 		t.Fatalf("the promotions page: %d %.300s", code, page)
 	}
 	form := url.Values{"csrf": {formToken(t, page)}, "requestId": {testenv.ID("promo")}, "id": {"winter-10"}, "name": {"Winter <b>10%</b>"},
-		"kind": {"percent_off_order"}, "percent": {"150"}, "code": {"WINTER10"}}
+		"kind": {"percent_off_order"}, "percent": {"150"}, "code": {"WINTER10"}, "firstOrderOnly": {"yes"}, "maxPerEmail": {"1"}}
 	code, page = got(t)(b.PostForm(srv.URL+"/owner/promotions/save", form))
 	if code != http.StatusBadRequest || !strings.Contains(page, `id="err-percent"`) || !strings.Contains(page, `value="150"`) ||
 		!strings.Contains(page, "from 1 to 100") {
@@ -346,6 +347,32 @@ func TestConsolePromotions(t *testing.T) {
 		!strings.Contains(page, "code WINTER10") {
 		t.Fatalf("the list: %d %.800s", code, page)
 	}
+	// Change it: the form comes filled with every field (its first-order
+	// rule and limit per email too), and the change keeps what was not touched.
+	code, page = got(t)(b.Get(srv.URL + "/owner/promotions?edit=winter-10"))
+	if code != 200 || !strings.Contains(page, "Change winter-10") || !strings.Contains(page, `name="firstOrderOnly" value="yes" checked`) ||
+		!strings.Contains(page, `name="maxPerEmail" value="1"`) || !strings.Contains(page, `name="code" value="WINTER10"`) {
+		t.Fatalf("the change form: %d %.1500s", code, page)
+	}
+	change := url.Values{"csrf": {formToken(t, page)}, "requestId": {testenv.ID("change")}, "editing": {"yes"}, "id": {"winter-10"},
+		"name": {"Winter 15"}, "kind": {"percent_off_order"}, "percent": {"15"}, "code": {"WINTER10"}, "firstOrderOnly": {"yes"}, "maxPerEmail": {"1"}}
+	if code, page := got(t)(b.PostForm(srv.URL+"/owner/promotions/save", change)); code != http.StatusSeeOther {
+		t.Fatalf("the change: %d %.500s", code, page)
+	}
+	var saved promotion.Promotion
+	list, err := r.a.Promos.List(context.Background())
+	for _, u := range list {
+		if u.Promotion.ID == "winter-10" {
+			saved = u.Promotion
+		}
+	}
+	if err != nil || saved.Name != "Winter 15" || saved.Percent != 15 || !saved.FirstOrderOnly || saved.MaxRedemptionsPerEmail != 1 || saved.Code != "WINTER10" {
+		t.Errorf("the changed promotion: %+v %v", saved, err)
+	}
+	if code, _ := got(t)(b.Get(srv.URL + "/owner/promotions?edit=no-such")); code != http.StatusNotFound {
+		t.Errorf("changing a promotion that does not exist: %d", code)
+	}
+	code, page = got(t)(b.Get(srv.URL + "/owner/promotions"))
 	end := url.Values{"csrf": {formToken(t, page)}, "requestId": {testenv.ID("end")}, "id": {"winter-10"}}
 	if code, page := got(t)(b.PostForm(srv.URL+"/owner/promotions/end", end)); code != http.StatusSeeOther {
 		t.Fatalf("end: %d %.300s", code, page)

@@ -15,16 +15,67 @@ import (
 
 // promotionForm is the promotion form as the owner filled it, and the
 // error of the field it names.
+// It carries every field of a promotion, so that changing one keeps
+// what the owner did not touch (its products, first-order rule, limits
+// per email and priority).
 type promotionForm struct {
-	ID, Name, Description, Kind, Percent, Amount, Code, Emails, SKUs, StartsAt, EndsAt, MinSubtotal, MaxRedemptions string
-	Exclusive                                                                                                       bool
-	Field, Error                                                                                                    string
+	ID, Name, Description, Kind, Percent, Amount, Code, Emails, SKUs, Products, StartsAt, EndsAt, MinSubtotal string
+	MaxRedemptions, MaxPerEmail, Priority                                                                   string
+	Exclusive, FirstOrderOnly                                                                               bool
+	// Editing is true when the form changes an existing promotion (its id
+	// is kept).
+	Editing      bool
+	Field, Error string
+}
+
+// formOf is a promotion as the form shows it, to change it.
+func formOf(p promotion.Promotion) promotionForm {
+	f := promotionForm{ID: p.ID, Name: p.Name, Description: p.Description, Kind: string(p.Kind), Code: p.Code, Emails: strings.Join(p.Emails, ", "),
+		SKUs: strings.Join(p.SKUs, ", "), Products: strings.Join(p.Products, ", "), Exclusive: p.Exclusive, FirstOrderOnly: p.FirstOrderOnly, Editing: true}
+	num := func(n int64) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	f.Percent, f.MaxRedemptions, f.MaxPerEmail, f.Priority = num(p.Percent), num(p.MaxRedemptions), num(p.MaxRedemptionsPerEmail), num(p.Priority)
+	if p.Amount.Amount != 0 {
+		f.Amount = p.Amount.Decimal()
+	}
+	if p.MinSubtotal.Amount != 0 {
+		f.MinSubtotal = p.MinSubtotal.Decimal()
+	}
+	if !p.StartsAt.IsZero() {
+		f.StartsAt = p.StartsAt.UTC().Format("2006-01-02T15:04")
+	}
+	if !p.EndsAt.IsZero() {
+		f.EndsAt = p.EndsAt.UTC().Format("2006-01-02T15:04")
+	}
+	return f
 }
 
 // promotions lists every promotion with its usage so far, and the form
 // that creates one.
 func (c *Console) promotions(q request) {
-	c.promotionsPage(q, http.StatusOK, promotionForm{Kind: string(promotion.PercentOffOrder)}, "")
+	form := promotionForm{Kind: string(promotion.PercentOffOrder)}
+	if id := q.r.URL.Query().Get("edit"); id != "" {
+		list, err := c.App.Promotions(q.r.Context(), q.who)
+		if err != nil {
+			c.failErr(q.w, q.r, err)
+			return
+		}
+		found := false
+		for _, u := range list {
+			if u.Promotion.ID == id {
+				form, found = formOf(u.Promotion), true
+			}
+		}
+		if !found {
+			c.promotionsPage(q, http.StatusNotFound, form, "There is no promotion "+id+".")
+			return
+		}
+	}
+	c.promotionsPage(q, http.StatusOK, form, "")
 }
 
 func (c *Console) promotionsPage(q request, status int, form promotionForm, failure string) {
@@ -43,8 +94,9 @@ func (c *Console) promotionsPage(q request, status int, form promotionForm, fail
 func (c *Console) savePromotion(q request) {
 	f := func(k string) string { return strings.TrimSpace(q.r.PostFormValue(k)) }
 	form := promotionForm{ID: f("id"), Name: f("name"), Description: f("description"), Kind: f("kind"), Percent: f("percent"), Amount: f("amount"),
-		Code: f("code"), Emails: f("emails"), SKUs: f("skus"), StartsAt: f("startsAt"), EndsAt: f("endsAt"), MinSubtotal: f("minSubtotal"),
-		MaxRedemptions: f("maxRedemptions"), Exclusive: f("exclusive") == "yes"}
+		Code: f("code"), Emails: f("emails"), SKUs: f("skus"), Products: f("products"), StartsAt: f("startsAt"), EndsAt: f("endsAt"),
+		MinSubtotal: f("minSubtotal"), MaxRedemptions: f("maxRedemptions"), MaxPerEmail: f("maxPerEmail"), Priority: f("priority"),
+		Exclusive: f("exclusive") == "yes", FirstOrderOnly: f("firstOrderOnly") == "yes", Editing: f("editing") == "yes"}
 	p, field, err := form.promotion()
 	if err == nil {
 		_, err = c.App.Commands.SavePromotion(q.r.Context(), q.who, owner.SavePromotion{RequestID: f("requestId"), Promotion: p})
@@ -78,13 +130,24 @@ func (f promotionForm) promotion() (promotion.Promotion, string, error) {
 		return promotion.Promotion{}, field, apperr.New(apperr.Invalid, format, args...).Because(order.ReasonMalformed).On(field)
 	}
 	p := promotion.Promotion{ID: f.ID, Name: f.Name, Description: f.Description, Active: true, Kind: promotion.Kind(f.Kind), Code: f.Code,
-		Exclusive: f.Exclusive, Amount: money.New(0, "USD"), MinSubtotal: money.New(0, "USD")}
-	if f.Percent != "" {
-		n, err := strconv.ParseInt(f.Percent, 10, 64)
-		if err != nil {
-			return bad("percent", "percent must be a whole number from 1 to 100")
+		Exclusive: f.Exclusive, FirstOrderOnly: f.FirstOrderOnly, Amount: money.New(0, "USD"), MinSubtotal: money.New(0, "USD")}
+	for _, n := range []struct {
+		field, value, words string
+		dst                 *int64
+	}{
+		{"percent", f.Percent, "percent must be a whole number from 1 to 100", &p.Percent},
+		{"maxRedemptions", f.MaxRedemptions, "maxRedemptions must be a whole number (0: no limit)", &p.MaxRedemptions},
+		{"maxPerEmail", f.MaxPerEmail, "maxPerEmail must be a whole number (0: no limit)", &p.MaxRedemptionsPerEmail},
+		{"priority", f.Priority, "priority must be a whole number (lower applies first)", &p.Priority},
+	} {
+		if n.value == "" {
+			continue
 		}
-		p.Percent = n
+		v, err := strconv.ParseInt(n.value, 10, 64)
+		if err != nil {
+			return bad(n.field, "%s", n.words)
+		}
+		*n.dst = v
 	}
 	for _, m := range []struct {
 		field, value string
@@ -98,13 +161,6 @@ func (f promotionForm) promotion() (promotion.Promotion, string, error) {
 			return bad(m.field, "%s must be an amount in dollars, like 5.00", m.field)
 		}
 		*m.dst = v
-	}
-	if f.MaxRedemptions != "" {
-		n, err := strconv.ParseInt(f.MaxRedemptions, 10, 64)
-		if err != nil {
-			return bad("maxRedemptions", "maxRedemptions must be a whole number (0: no limit)")
-		}
-		p.MaxRedemptions = n
 	}
 	for _, d := range []struct {
 		field, value string
@@ -120,6 +176,6 @@ func (f promotionForm) promotion() (promotion.Promotion, string, error) {
 		*d.dst = t.UTC()
 	}
 	list := func(r rune) bool { return r == ',' || r == '\n' || r == ' ' }
-	p.Emails, p.SKUs = strings.FieldsFunc(f.Emails, list), strings.FieldsFunc(f.SKUs, list)
+	p.Emails, p.SKUs, p.Products = strings.FieldsFunc(f.Emails, list), strings.FieldsFunc(f.SKUs, list), strings.FieldsFunc(f.Products, list)
 	return p, "", nil
 }
