@@ -20,8 +20,8 @@ import (
 // per email and priority).
 type promotionForm struct {
 	ID, Name, Description, Kind, Percent, Amount, Code, Emails, SKUs, Products, StartsAt, EndsAt, MinSubtotal string
-	MaxRedemptions, MaxPerEmail, Priority                                                                   string
-	Exclusive, FirstOrderOnly                                                                               bool
+	MaxRedemptions, MaxPerEmail, Priority                                                                     string
+	Exclusive, FirstOrderOnly                                                                                 bool
 	// Editing is true when the form changes an existing promotion (its id
 	// is kept).
 	Editing      bool
