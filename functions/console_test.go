@@ -373,6 +373,9 @@ func TestConsolePromotions(t *testing.T) {
 		t.Errorf("changing a promotion that does not exist: %d", code)
 	}
 	code, page = got(t)(b.Get(srv.URL + "/owner/promotions"))
+	if code != 200 || !strings.Contains(page, "Winter 15") {
+		t.Errorf("the list after the change: %d", code)
+	}
 	end := url.Values{"csrf": {formToken(t, page)}, "requestId": {testenv.ID("end")}, "id": {"winter-10"}}
 	if code, page := got(t)(b.PostForm(srv.URL+"/owner/promotions/end", end)); code != http.StatusSeeOther {
 		t.Fatalf("end: %d %.300s", code, page)
