@@ -290,6 +290,12 @@ func TestConsoleAlertsAndStock(t *testing.T) {
 	}
 
 	sku := s.sku["A"]
+	// Every stocked SKU with its level, linked to its ledger; a printed one is not counted.
+	code, page = got(t)(b.Get(srv.URL + "/owner/stock"))
+	if row := `<a href="/owner/stock?sku=` + sku + `">`; code != 200 || !strings.Contains(page, row) || !strings.Contains(page, `<td data-label="held">2</td>`) ||
+		strings.Contains(page, "stock?sku="+s.sku["P"]) {
+		t.Errorf("the stock overview: %d %.800s", code, page)
+	}
 	code, page = got(t)(b.Get(srv.URL + "/owner/stock?sku=" + url.QueryEscape(sku)))
 	if code != 200 || !strings.Contains(page, "<b>10</b> on hand") || !strings.Contains(page, "<b>2</b> held") {
 		t.Fatalf("the stock page: %d %.600s", code, page)
@@ -395,7 +401,12 @@ func TestConsolePrices(t *testing.T) {
 	sku := s.sku["A"]
 	srv := consoleAt(t, r.a, nil)
 	b := signedIn(t, srv, owner(t))
-	code, page := got(t)(b.Get(srv.URL + "/owner/prices?sku=" + url.QueryEscape(sku)))
+	// Every SKU, each linked to its prices.
+	code, page := got(t)(b.Get(srv.URL + "/owner/prices"))
+	if code != 200 || !strings.Contains(page, `href="/owner/prices?sku=`+sku+`"`) || !strings.Contains(page, `href="/owner/prices?sku=`+s.sku["P"]+`"`) {
+		t.Errorf("the prices overview: %d %.800s", code, page)
+	}
+	code, page = got(t)(b.Get(srv.URL + "/owner/prices?sku=" + url.QueryEscape(sku)))
 	if code != 200 || !strings.Contains(page, `name="price" value="9.00"`) || !strings.Contains(page, "Sticker pack") {
 		t.Fatalf("the prices page: %d %.600s", code, page)
 	}

@@ -203,6 +203,9 @@ func TestEveryQueryHasItsIndex(t *testing.T) {
 	if _, err := r.Waiting(ctx, who, 10); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := r.SKUs(ctx, who); err != nil {
+		t.Fatal(err)
+	}
 	for _, text := range []string{"ann@example.com", "Ann", order.NewID()} {
 		if _, err := r.Search(ctx, who, text); err != nil {
 			t.Fatal(err)

@@ -46,6 +46,14 @@ func (c *Console) stockPage(q request, status int, failure string) {
 		sku = strings.TrimSpace(q.r.PostFormValue("sku"))
 	}
 	data := map[string]any{"Page": c.page(q), "SKU": sku, "RequestID": newRequestID(), "Error": failure}
+	if sku == "" {
+		rows, err := c.App.Queries.SKUs(q.r.Context(), q.who)
+		if err != nil {
+			c.failErr(q.w, q.r, err)
+			return
+		}
+		data["Catalog"] = rows
+	}
 	if sku != "" {
 		v, err := c.App.Queries.Stock(q.r.Context(), q.who, sku, q.r.URL.Query().Get("after"), owner.DefaultPage)
 		switch {

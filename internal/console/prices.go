@@ -47,7 +47,16 @@ func (c *Console) prices(q request) {
 			form.fill(s)
 		}
 	}
-	c.render(q.w, q.r, status, "prices", map[string]any{"Page": c.page(q), "Form": form, "RequestID": newRequestID()})
+	data := map[string]any{"Page": c.page(q), "Form": form, "RequestID": newRequestID()}
+	if form.SKU == "" {
+		rows, err := c.App.Queries.SKUs(q.r.Context(), q.who)
+		if err != nil {
+			c.failErr(q.w, q.r, err)
+			return
+		}
+		data["Catalog"] = rows
+	}
+	c.render(q.w, q.r, status, "prices", data)
 }
 
 // savePrices sets a SKU's pricing from the form, checked with the rules

@@ -10,6 +10,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/owner"
@@ -233,6 +234,41 @@ func (s *Mail) Outbox(ctx context.Context, state string, limit int) ([]owner.Mai
 		q = q.Where("delivery.state", "==", state)
 	}
 	return mailRecords(ctx, q.OrderBy("createdAt", firestore.Desc).Limit(limit), "list the outbox")
+}
+
+// MaxCatalog bounds the SKUs and stock levels the owner's overview
+// reads (a small store's whole catalog).
+const MaxCatalog = 500
+
+// AllSKUs implements owner.SKUReader: every SKU, by id (at most
+// MaxCatalog); one that cannot be read is left out and logged by the
+// caller's page as missing.
+func (c *Checkouts) AllSKUs(ctx context.Context) ([]catalog.SKU, error) {
+	snaps, err := c.client.Collection(SKUsCollection).OrderBy(firestore.DocumentID, firestore.Asc).Limit(MaxCatalog).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, wrap(err, "read the catalog")
+	}
+	out := make([]catalog.SKU, 0, len(snaps))
+	for _, snap := range snaps {
+		if k, err := c.decodeSKU(snap.Ref.ID, snap.Data()); err == nil {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// Levels implements owner.StockReader: every stocked SKU's level (at most
+// MaxCatalog).
+func (c *Checkouts) Levels(ctx context.Context) (map[string]inventory.Level, error) {
+	snaps, err := c.client.Collection(InventoryCollection).Limit(MaxCatalog).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, wrap(err, "read the stock")
+	}
+	out := make(map[string]inventory.Level, len(snaps))
+	for _, snap := range snaps {
+		out[snap.Ref.ID] = levelOf(snap)
+	}
+	return out, nil
 }
 
 // Stock implements owner.StockReader: a SKU's level and its ledger,

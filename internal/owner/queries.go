@@ -76,6 +76,8 @@ type StockReader interface {
 	// Stock answers a SKU's level and a page of its ledger, newest
 	// first, after cursor.
 	Stock(ctx context.Context, sku, after string, limit int) (inventory.Level, []inventory.Movement, string, error)
+	// Levels answers every stocked SKU's level.
+	Levels(ctx context.Context) (map[string]inventory.Level, error)
 }
 
 // ReasonAlertNotFound: resolveAlert of a key no alert has.
@@ -97,6 +99,46 @@ type StateCount struct {
 type SKUReader interface {
 	// SKUs answers the SKUs of ids that exist.
 	SKUs(ctx context.Context, ids []string) (map[string]catalog.SKU, error)
+	// AllSKUs answers every SKU, by id.
+	AllSKUs(ctx context.Context) ([]catalog.SKU, error)
+}
+
+// CatalogRow is a SKU as the owner's overview shows it: its pricing and,
+// for a stocked SKU, its level (nil for print on demand, or a stocked SKU
+// whose stock was never opened).
+type CatalogRow struct {
+	SKU   catalog.SKU
+	Level *inventory.Level
+}
+
+// SKUs answers every SKU with its stock level, by id: the console's
+// stock and prices overviews.
+func (r *Reads) SKUs(ctx context.Context, who *identity.Identity) ([]CatalogRow, error) {
+	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
+		return nil, err
+	}
+	var (
+		skus   []catalog.SKU
+		levels map[string]inventory.Level
+		errs   [2]error
+		wg     sync.WaitGroup
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); skus, errs[0] = r.Catalog.AllSKUs(ctx) }()
+	go func() { defer wg.Done(); levels, errs[1] = r.Ledger.Levels(ctx) }()
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	out := make([]CatalogRow, 0, len(skus))
+	for _, k := range skus {
+		row := CatalogRow{SKU: k}
+		if l, ok := levels[k.ID]; ok {
+			row.Level = &l
+		}
+		out = append(out, row)
+	}
+	return out, nil
 }
 
 // Reads are the owner's queries.
