@@ -16,13 +16,15 @@ import (
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/pricing"
+	"github.com/readyplanner/oms/internal/seed"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
 // BenchmarkConsolePages measures each console page's answer (the server's
 // work and a loopback round trip) on a store of 1,000 orders in every
-// state: the start page, orders in a state, a search by email, and an
-// order's page. Reports ms per page.
+// state and the demo catalog: the start page, orders in a state, a search
+// by email, an order's page, the alerts, the stock (every SKU, and one
+// SKU's ledger), the prices and the promotions. Reports ms per page.
 func BenchmarkConsolePages(b *testing.B) {
 	testenv.Firestore(b)
 	testenv.AuthHost(b)
@@ -73,6 +75,10 @@ func BenchmarkConsolePages(b *testing.B) {
 		}
 	}
 	b.Logf("seeded 1,000 orders in %s", time.Since(began).Round(time.Millisecond))
+	// The demo catalog: its SKUs, stock and promotions.
+	if _, err := seed.Seed(ctx, fs, time.Now()); err != nil {
+		b.Fatal(err)
+	}
 	srv := consoleAt(b, a, nil)
 	br := signedIn(b, srv, owner(b))
 	pages := []struct{ name, path string }{
@@ -80,6 +86,11 @@ func BenchmarkConsolePages(b *testing.B) {
 		{"orders", "/owner/orders?state=fulfilling"},
 		{"search", "/owner/orders?q=" + url.QueryEscape("c500@example.com")},
 		{"order", "/owner/orders/" + one},
+		{"alerts", "/owner/alerts"},
+		{"stock", "/owner/stock"},
+		{"ledger", "/owner/stock?sku=PEN-SET-6"},
+		{"prices", "/owner/prices"},
+		{"promotions", "/owner/promotions"},
 	}
 	total := map[string]time.Duration{}
 	b.ResetTimer()
