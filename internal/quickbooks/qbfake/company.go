@@ -27,6 +27,7 @@ type company struct {
 	items     map[string]map[string]any
 	invoices  map[string]map[string]any
 	requests  map[string][]byte // requestid → first answer
+	salesTax  string            // NoSalesTax, ManualSalesTax, AutomatedSalesTax ("" is none)
 	payments  map[string]map[string]any
 	accounts  map[string]map[string]any
 	refunds   map[string]map[string]any // refund receipts
@@ -279,6 +280,8 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, body map[string]a
 		s.payment(w, body)
 	case ent == "payment" && r.Method == http.MethodGet && r.PathValue("id") != "":
 		s.byID(w, "Payment", s.co.payments, r.PathValue("id"))
+	case ent == "preferences" && r.Method == http.MethodGet && r.PathValue("id") == "":
+		s.preferences(w)
 	default:
 		s.fault(w, 400, "ValidationFault", "2020", "Unsupported operation", r.Method+" "+ent)
 	}
@@ -668,4 +671,38 @@ func (s *Server) customerAndNumber(w http.ResponseWriter, b map[string]any, cust
 		return false
 	}
 	return true
+}
+
+// The kinds of company the local QuickBooks models for sales tax
+// (SetSalesTax): none tracked; manual sales tax (the owner's own rates and
+// agencies, as before November 2017); Automated Sales Tax (Intuit computes
+// the tax, PartnerTaxEnabled).
+const (
+	NoSalesTax        = "none"
+	ManualSalesTax    = "manual"
+	AutomatedSalesTax = "automated"
+)
+
+// SetSalesTax makes the company one of the kinds of sales-tax company
+// (NoSalesTax by default).
+func (s *Server) SetSalesTax(kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.co.salesTax = kind
+}
+
+// preferences answers the company's Preferences as QuickBooks does: the
+// tax preferences by the kind of company, and the sales forms'. Called
+// with s.mu held.
+func (s *Server) preferences(w http.ResponseWriter) {
+	tax := map[string]any{"UsingSalesTax": s.co.salesTax != NoSalesTax && s.co.salesTax != ""}
+	if s.co.salesTax == AutomatedSalesTax {
+		tax["PartnerTaxEnabled"] = true
+	}
+	answer(w, map[string]any{"Preferences": map[string]any{"Id": "1", "SyncToken": "0", "domain": "QBO", "sparse": false,
+		"TaxPrefs":        tax,
+		"SalesFormsPrefs": map[string]any{"AllowShipping": true, "CustomTxnNumbers": true},
+		"CurrencyPrefs":   map[string]any{"MultiCurrencyEnabled": false, "HomeCurrency": map[string]any{"value": "USD"}},
+		"MetaData":        map[string]any{"CreateTime": "2017-11-20T09:00:00-08:00", "LastUpdatedTime": "2026-12-01T09:00:00-08:00"}},
+		"time": "2026-12-07T09:00:00.000-08:00"})
 }
