@@ -240,4 +240,3 @@ func discount(p Promotion, lines []Line, left []int64, shipLeft int64) ([]int64,
 	}
 	return per, 0
 }
-

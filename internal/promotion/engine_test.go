@@ -150,7 +150,6 @@ func TestStacking(t *testing.T) {
 	}
 }
 
-
 func randomInput(r *rand.Rand) Input {
 	n := 1 + r.Intn(5)
 	var ls []Line

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/payments"
+	"github.com/readyplanner/oms/internal/tax"
 )
 
 // TestContractWithStripeMock sends every kind of request the project makes
@@ -52,5 +53,20 @@ func TestContractWithStripeMock(t *testing.T) {
 	}
 	if _, err := p.Dispute(ctx, "dp_123"); err != nil {
 		t.Errorf("retrieve a dispute: %v", err)
+	}
+	// Stripe Tax (issue 24): a calculation from the ship-from address to
+	// the customer's, its transaction, and a refund's reversal.
+	tx := Tax{API: api}
+	austin := tax.Address{Line1: "500 Congress Ave", City: "Austin", State: "TX", PostalCode: "78701", Country: "US"}
+	if _, err := tx.Calculate(ctx, tax.Sale{Currency: "USD", Shipping: 690, From: austin, To: austin,
+		Lines: []tax.SaleLine{{Reference: "PLN-DAY-A5-LINEN", Amount: 3420, Quantity: 1, TaxCode: "txcd_99999999"}, {Reference: "PEN-SET-6", Amount: 1620, Quantity: 1}}},
+		"taxcalc-K7Q2M9XH4TBA-r3"); err != nil {
+		t.Errorf("tax calculation: %v", err)
+	}
+	if _, err := tx.Record(ctx, "taxcalc_123", "K7Q2M9XH4TBA", "taxtx-K7Q2M9XH4TBA"); err != nil {
+		t.Errorf("tax transaction from the calculation: %v", err)
+	}
+	if _, err := tx.Reverse(ctx, "tax_123", "K7Q2M9XH4TBA-refund-1", 538, "taxrev-K7Q2M9XH4TBA-1"); err != nil {
+		t.Errorf("tax reversal: %v", err)
 	}
 }

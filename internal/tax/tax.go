@@ -7,14 +7,51 @@ package tax
 
 import (
 	"math/big"
+	"time"
 
 	"github.com/readyplanner/oms/internal/money"
 )
 
 // Address is where tax is sourced from: a country (ISO 3166-1 alpha-2), a
-// state or province, a postal code.
+// state or province, a postal code; a provider also takes the street and
+// city (the rate table needs neither).
 type Address struct {
 	Country, State, PostalCode string
+	Line1, City                string
+}
+
+// Sale is what a tax provider is asked to tax: the lines' amounts after
+// their discounts, the shipping after its discount, in a currency (ISO
+// 4217, any case), shipped from From to To.
+type Sale struct {
+	Currency string
+	Lines    []SaleLine
+	Shipping int64
+	From, To Address
+}
+
+// SaleLine is one line of a Sale: a reference unique within it (the SKU),
+// its amount after discounts, its quantity and its tax code (the
+// provider's product tax category; "" for the store's default).
+type SaleLine struct {
+	Reference        string
+	Amount, Quantity int64
+	TaxCode          string
+}
+
+// Calculation is a provider's answer for a Sale: its id (to record the
+// sale once it is paid), the figures, and until when it can be recorded.
+type Calculation struct {
+	ID        string
+	Figures   Figures
+	ExpiresAt time.Time
+}
+
+// Reversal is a refund's record at the provider: what it reversed of the
+// sale, tax included, and the tax of it.
+type Reversal struct {
+	ID          string
+	Amount, Tax int64
 }
 
 // Figures are an order's tax: one figure per line (in line order), one

@@ -55,6 +55,7 @@ type Server struct {
 	charges     map[string]map[string]any
 	refunds     []map[string]any
 	idempotency map[string]replay
+	tax         taxBook // Stripe Tax: rates given by the test, calculations, transactions
 	requests    []Request
 	events      []map[string]any
 	failNext    int // answer the next n API requests 500
@@ -98,6 +99,9 @@ func Start(endpoint string) (*Server, error) {
 	mux.HandleFunc("GET /v1/refunds", s.api(s.listRefunds))
 	mux.HandleFunc("GET /v1/refunds/{id}", s.api(s.getRefund))
 	mux.HandleFunc("GET /v1/disputes/{id}", s.api(s.getDispute))
+	mux.HandleFunc("POST /v1/tax/calculations", s.api(s.taxCalculation))
+	mux.HandleFunc("POST /v1/tax/transactions/create_from_calculation", s.api(s.taxTransaction))
+	mux.HandleFunc("POST /v1/tax/transactions/create_reversal", s.api(s.taxReversal))
 	mux.HandleFunc("GET /checkout/{id}", s.page)
 	mux.HandleFunc("POST /checkout/{id}/{action}", s.act)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -100,6 +100,18 @@ func TestAnswersFollowStripesSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	answers = append(answers, answer{"cancel", "payment_intent", call("POST", "/v1/payment_intents/"+pi3+"/cancel", url.Values{"cancellation_reason": {"abandoned"}})})
+	// Stripe Tax: a calculation, its transaction and a reversal, line items expanded.
+	fake.SetTaxRates(map[string]stripefake.TaxRate{"US-TX": {PPM: 82_500, Shipping: true}})
+	calc := call("POST", "/v1/tax/calculations", url.Values{"currency": {"usd"}, "customer_details[address][country]": {"US"},
+		"customer_details[address][state]": {"TX"}, "customer_details[address][postal_code]": {"78701"}, "customer_details[address_source]": {"shipping"},
+		"line_items[0][amount]": {"3420"}, "line_items[0][reference]": {"PLN"}, "line_items[0][tax_behavior]": {"exclusive"},
+		"shipping_cost[amount]": {"690"}, "expand[0]": {"line_items"}})
+	txn := call("POST", "/v1/tax/transactions/create_from_calculation", url.Values{"calculation": {calc["id"].(string)}, "reference": {"K7Q2M9XH4TBA"},
+		"expand[0]": {"line_items"}})
+	rev := call("POST", "/v1/tax/transactions/create_reversal", url.Values{"original_transaction": {txn["id"].(string)}, "reference": {"K7Q2M9XH4TBA-r1"},
+		"mode": {"partial"}, "flat_amount": {"-500"}, "expand[0]": {"line_items"}})
+	answers = append(answers, answer{"tax calculation", "tax.calculation", calc}, answer{"tax transaction", "tax.transaction", txn},
+		answer{"tax reversal", "tax.transaction", rev})
 	for _, e := range fake.Events() {
 		b, _ := json.Marshal(e)
 		var ev map[string]any
@@ -120,7 +132,7 @@ func TestAnswersFollowStripesSpec(t *testing.T) {
 			t.Errorf("%s: %s", a.name, e)
 		}
 	}
-	for _, want := range []string{"checkout.session", "payment_intent", "charge", "refund", "event"} {
+	for _, want := range []string{"checkout.session", "payment_intent", "charge", "refund", "event", "tax.calculation", "tax.transaction"} {
 		if !seen[want] {
 			t.Errorf("no %s was checked", want)
 		}

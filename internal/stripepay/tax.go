@@ -1,0 +1,119 @@
+package stripepay
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/readyplanner/oms/internal/tax"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// Tax is Stripe Tax: a Tax Calculation for a sale, the Tax Transaction
+// that records it once paid (its reference the order's id, so that a
+// repeat is the same transaction), and a reversal of it for each refund.
+// Every call carries the caller's idempotency key, derived from the order.
+type Tax struct{ API *client.API }
+
+// Calculate asks Stripe for the tax of a sale (POST /v1/tax/calculations,
+// line items expanded): tax-exclusive amounts, the customer's shipping
+// address, the ship-from address. Stripe down is UNAVAILABLE.
+func (t Tax) Calculate(ctx context.Context, s tax.Sale, key string) (tax.Calculation, error) {
+	p := &stripe.TaxCalculationParams{Currency: stripe.String(strings.ToLower(s.Currency)),
+		CustomerDetails: &stripe.TaxCalculationCustomerDetailsParams{Address: addressParams(s.To), AddressSource: stripe.String("shipping")},
+		ShippingCost:    &stripe.TaxCalculationShippingCostParams{Amount: stripe.Int64(s.Shipping), TaxBehavior: stripe.String("exclusive")}}
+	for _, l := range s.Lines {
+		lp := &stripe.TaxCalculationLineItemParams{Amount: stripe.Int64(l.Amount), Quantity: stripe.Int64(max(l.Quantity, 1)),
+			Reference: stripe.String(l.Reference), TaxBehavior: stripe.String("exclusive")}
+		if l.TaxCode != "" {
+			lp.TaxCode = stripe.String(l.TaxCode)
+		}
+		p.LineItems = append(p.LineItems, lp)
+	}
+	// ship_from_details is newer than stripe-go v76's types: sent as extra
+	// form fields, as Stripe's API reference names them.
+	for k, v := range map[string]string{"line1": s.From.Line1, "city": s.From.City, "state": s.From.State, "postal_code": s.From.PostalCode, "country": s.From.Country} {
+		if v != "" {
+			p.AddExtra("ship_from_details[address]["+k+"]", v)
+		}
+	}
+	p.AddExpand("line_items")
+	p.Context = ctx
+	p.SetIdempotencyKey(key)
+	c, err := t.API.TaxCalculations.New(p)
+	if err != nil {
+		return tax.Calculation{}, stepError(err, "calculate the tax")
+	}
+	out := tax.Calculation{ID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC(), Figures: tax.Figures{Lines: make([]int64, len(s.Lines))}}
+	byRef := map[string]int{}
+	for i, l := range s.Lines {
+		byRef[l.Reference] = i
+	}
+	if c.LineItems != nil {
+		for _, li := range c.LineItems.Data {
+			if i, ok := byRef[li.Reference]; ok {
+				out.Figures.Lines[i] = li.AmountTax
+			}
+		}
+	}
+	if c.ShippingCost != nil {
+		out.Figures.Shipping = c.ShippingCost.AmountTax
+	}
+	out.Figures.Total = c.TaxAmountExclusive
+	return out, nil
+}
+
+func addressParams(a tax.Address) *stripe.AddressParams {
+	p := &stripe.AddressParams{Country: stripe.String(strings.ToUpper(a.Country))}
+	for dst, v := range map[**string]string{&p.Line1: a.Line1, &p.City: a.City, &p.State: a.State, &p.PostalCode: a.PostalCode} {
+		if v != "" {
+			*dst = stripe.String(v)
+		}
+	}
+	return p
+}
+
+// Record turns a calculation into the sale's Tax Transaction
+// (POST /v1/tax/transactions/create_from_calculation, reference = the
+// order's id): the tax Stripe reports as collected. It answers the
+// transaction's id.
+func (t Tax) Record(ctx context.Context, calculationID, reference, key string) (string, error) {
+	p := &stripe.TaxTransactionCreateFromCalculationParams{Calculation: stripe.String(calculationID), Reference: stripe.String(reference)}
+	p.Context = ctx
+	p.SetIdempotencyKey(key)
+	tx, err := t.API.TaxTransactions.CreateFromCalculation(p)
+	if err != nil {
+		return "", stepError(err, "record the tax")
+	}
+	return tx.ID, nil
+}
+
+// Reverse records a refund of amount (tax included) against the sale's
+// transaction (POST /v1/tax/transactions/create_reversal, mode partial,
+// flat_amount −amount; reference unique per refund): Stripe spreads it
+// over the sale and answers what it reversed and the tax of it.
+func (t Tax) Reverse(ctx context.Context, transactionID, reference string, amount int64, key string) (tax.Reversal, error) {
+	p := &stripe.TaxTransactionCreateReversalParams{OriginalTransaction: stripe.String(transactionID), Reference: stripe.String(reference),
+		Mode: stripe.String("partial"), FlatAmount: stripe.Int64(-amount)}
+	p.AddExpand("line_items")
+	p.Context = ctx
+	p.SetIdempotencyKey(key)
+	tx, err := t.API.TaxTransactions.CreateReversal(p)
+	if err != nil {
+		return tax.Reversal{}, stepError(err, "reverse the tax")
+	}
+	out := tax.Reversal{ID: tx.ID}
+	if tx.LineItems != nil {
+		for _, li := range tx.LineItems.Data {
+			out.Amount -= li.Amount
+			out.Tax -= li.AmountTax
+		}
+	}
+	if tx.ShippingCost != nil {
+		out.Amount -= tx.ShippingCost.Amount
+		out.Tax -= tx.ShippingCost.AmountTax
+	}
+	out.Amount += out.Tax // what Stripe reversed, tax included
+	return out, nil
+}
