@@ -6,11 +6,14 @@ import (
 )
 
 // SalesTax is how a QuickBooks Online company handles sales tax
-// (Preferences.TaxPrefs): whether it tracks sales tax at all, and whether
-// it runs Automated Sales Tax (PartnerTaxEnabled, every US company made
-// since November 2017 that turned sales tax on), which computes an
-// invoice's tax from its shipping address unless the request states the
-// amount (TxnTaxDetail.TotalTax).
+// (Preferences.TaxPrefs, as Intuit's "Manage sales tax for US locales"
+// describes it; PartnerTaxEnabled needs minor version 3 or later, and every
+// request carries MinorVersion): whether it tracks sales tax at all, and
+// whether it runs Automated Sales Tax — US companies made after November
+// 10, 2017 whose sales tax is set up (PartnerTaxEnabled true) — whose
+// engine computes an invoice's tax from the company's address and the
+// invoice's shipping address. Legacy companies with sales tax have
+// UsingSalesTax and no PartnerTaxEnabled.
 type SalesTax struct {
 	Tracked   bool // TaxPrefs.UsingSalesTax
 	Automated bool // TaxPrefs.PartnerTaxEnabled
