@@ -389,6 +389,25 @@ func TestConsolePromotions(t *testing.T) {
 	if _, page := got(t)(b.Get(srv.URL + "/owner/promotions")); !strings.Contains(page, "ended") || strings.Contains(page, "End now") {
 		t.Errorf("after the end: %.600s", page)
 	}
+	// An ended promotion is not changed (nor brought back); a new one does
+	// not take a used id.
+	if code, _ := got(t)(b.Get(srv.URL + "/owner/promotions?edit=winter-10")); code != http.StatusConflict {
+		t.Errorf("changing an ended promotion: %d", code)
+	}
+	change.Set("requestId", testenv.ID("change"))
+	if code, page := got(t)(b.PostForm(srv.URL+"/owner/promotions/save", change)); code < 400 || !strings.Contains(page, "has ended") {
+		t.Errorf("a change form posted after the end: %d %.300s", code, page)
+	}
+	form.Set("requestId", testenv.ID("promo"))
+	if code, page := got(t)(b.PostForm(srv.URL+"/owner/promotions/save", form)); code != http.StatusConflict || !strings.Contains(page, `id="err-id"`) {
+		t.Errorf("a new promotion under a used id: %d %.300s", code, page)
+	}
+	list, _ = r.a.Promos.List(context.Background())
+	for _, u := range list {
+		if u.Promotion.ID == "winter-10" && (u.Promotion.Active || u.Promotion.Name != "Winter 15") {
+			t.Errorf("winter-10 after the refused saves: %+v", u.Promotion)
+		}
+	}
 }
 
 // The prices page shows a SKU's pricing, refuses a sale price above the

@@ -21,12 +21,36 @@ type pricesForm struct {
 	Field, Error                                      string
 }
 
+// formTime is a datetime-local field's value to the minute.
 const formTime = "2006-01-02T15:04"
+
+// fieldTime is a time as a datetime-local field holds it (UTC), with its
+// seconds when it has any, so that saving the form again keeps it to the
+// second; "" for none.
+func fieldTime(t time.Time) string {
+	switch {
+	case t.IsZero():
+		return ""
+	case t.Second() != 0:
+		return t.UTC().Format(formTime + ":05")
+	}
+	return t.UTC().Format(formTime)
+}
+
+// parseFieldTime reads a datetime-local field's value (UTC), with or
+// without seconds.
+func parseFieldTime(s string) (time.Time, error) {
+	t, err := time.Parse(formTime, s)
+	if err != nil {
+		t, err = time.Parse(formTime+":05", s)
+	}
+	return t.UTC(), err
+}
 
 func (f *pricesForm) fill(s catalog.SKU) {
 	f.Name, f.Active, f.Price = s.Name, s.Active, s.Price.Decimal()
 	if s.Sale != nil {
-		f.SalePrice, f.SaleStarts, f.SaleEnds = s.Sale.Price.Decimal(), s.Sale.StartsAt.UTC().Format(formTime), s.Sale.EndsAt.UTC().Format(formTime)
+		f.SalePrice, f.SaleStarts, f.SaleEnds = s.Sale.Price.Decimal(), fieldTime(s.Sale.StartsAt), fieldTime(s.Sale.EndsAt)
 	}
 }
 
@@ -97,10 +121,10 @@ func (f pricesForm) command(requestID string) (owner.SetPricing, string, error) 
 	if sale.Price, err = money.ParseDecimal(strings.TrimPrefix(f.SalePrice, "$"), "USD"); err != nil {
 		return bad("sale.price", "the sale price must be an amount in dollars, like 29.00")
 	}
-	if sale.StartsAt, err = time.Parse(formTime, f.SaleStarts); err != nil {
+	if sale.StartsAt, err = parseFieldTime(f.SaleStarts); err != nil {
 		return bad("sale.startsAt", "the sale needs its start (a date and time, UTC)")
 	}
-	if sale.EndsAt, err = time.Parse(formTime, f.SaleEnds); err != nil {
+	if sale.EndsAt, err = parseFieldTime(f.SaleEnds); err != nil {
 		return bad("sale.endsAt", "the sale needs its end (a date and time, UTC)")
 	}
 	cmd.Sale = &sale

@@ -45,12 +45,7 @@ func formOf(p promotion.Promotion) promotionForm {
 	if p.MinSubtotal.Amount != 0 {
 		f.MinSubtotal = p.MinSubtotal.Decimal()
 	}
-	if !p.StartsAt.IsZero() {
-		f.StartsAt = p.StartsAt.UTC().Format("2006-01-02T15:04")
-	}
-	if !p.EndsAt.IsZero() {
-		f.EndsAt = p.EndsAt.UTC().Format("2006-01-02T15:04")
-	}
+	f.StartsAt, f.EndsAt = fieldTime(p.StartsAt), fieldTime(p.EndsAt)
 	return f
 }
 
@@ -67,6 +62,10 @@ func (c *Console) promotions(q request) {
 		found := false
 		for _, u := range list {
 			if u.Promotion.ID == id {
+				if !u.Promotion.Active {
+					c.promotionsPage(q, http.StatusConflict, form, "Promotion "+id+" has ended: make a new one.")
+					return
+				}
 				form, found = formOf(u.Promotion), true
 			}
 		}
@@ -99,7 +98,7 @@ func (c *Console) savePromotion(q request) {
 		Exclusive: f("exclusive") == "yes", FirstOrderOnly: f("firstOrderOnly") == "yes", Editing: f("editing") == "yes"}
 	p, field, err := form.promotion()
 	if err == nil {
-		_, err = c.App.Commands.SavePromotion(q.r.Context(), q.who, owner.SavePromotion{RequestID: f("requestId"), Promotion: p})
+		_, err = c.App.Commands.SavePromotion(q.r.Context(), q.who, owner.SavePromotion{RequestID: f("requestId"), Promotion: p, Change: form.Editing})
 	}
 	if err != nil {
 		c.refuse(q, err, field, func(status int, msg, field string) {
@@ -169,7 +168,7 @@ func (f promotionForm) promotion() (promotion.Promotion, string, error) {
 		if d.value == "" {
 			continue
 		}
-		t, err := time.Parse("2006-01-02T15:04", d.value)
+		t, err := parseFieldTime(d.value)
 		if err != nil {
 			return bad(d.field, "%s must be a date and time (UTC)", d.field)
 		}
@@ -179,3 +178,4 @@ func (f promotionForm) promotion() (promotion.Promotion, string, error) {
 	p.Emails, p.SKUs, p.Products = strings.FieldsFunc(f.Emails, list), strings.FieldsFunc(f.SKUs, list), strings.FieldsFunc(f.Products, list)
 	return p, "", nil
 }
+

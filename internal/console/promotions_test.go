@@ -15,7 +15,7 @@ func TestPromotionFormRoundTrip(t *testing.T) {
 	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	for _, p := range []promotion.Promotion{
 		{ID: "welcome10", Name: "10% off your first order", Description: "for new customers", Active: true, Kind: promotion.PercentOffOrder,
-			Percent: 10, Code: "WELCOME10", FirstOrderOnly: true, MaxRedemptionsPerEmail: 1, Priority: 3, StartsAt: day, EndsAt: day.Add(30 * 24 * time.Hour),
+			Percent: 10, Code: "WELCOME10", FirstOrderOnly: true, MaxRedemptionsPerEmail: 1, Priority: 3, StartsAt: day, EndsAt: day.Add(30*24*time.Hour - time.Second),
 			Amount: money.New(0, "USD"), MinSubtotal: money.New(2500, "USD")},
 		{ID: "pens", Name: "$5 off pens", Active: true, Kind: promotion.AmountOffItems, Amount: money.New(500, "USD"), SKUs: []string{"PEN-SET-6"},
 			Products: []string{"pen-set", "bookmark"}, Emails: []string{"reader@example.com", "b@example.com"}, MaxRedemptions: 100, Exclusive: true,

@@ -17,13 +17,21 @@ const (
 	CommandEndPromotion  = "endPromotion"
 )
 
-// ReasonPromotionNotFound: endPromotion of an id no promotion has.
-const ReasonPromotionNotFound = "promotion_not_found"
+// Why a promotion command is refused: endPromotion (or a change) of an
+// id no promotion has; a new promotion under an id that is taken; a
+// change of a promotion that has ended.
+const (
+	ReasonPromotionNotFound = "promotion_not_found"
+	ReasonPromotionExists   = "promotion_exists"
+	ReasonPromotionEnded    = "promotion_ended"
+)
 
-// SavePromotion creates the promotion, or replaces the one with its id.
+// SavePromotion creates a promotion (Change false: its id must be free) or
+// changes an active one (Change true: every field as given).
 type SavePromotion struct {
 	RequestID string
 	Promotion promotion.Promotion
+	Change    bool
 }
 
 // EndPromotion ends a promotion now: it stops applying to new prices
@@ -72,8 +80,18 @@ func (p *Promotions) Save(ctx context.Context, who *identity.Identity, c SavePro
 		return promotion.Promotion{}, err
 	}
 	pr := c.Promotion
-	return p.Store.Edit(ctx, c.RequestID, CommandSavePromotion, order.RequestHash(CommandSavePromotion, fmt.Sprintf("%+v", pr)), actor(who), pr.ID,
-		func(promotion.Promotion, bool) (promotion.Promotion, error) { return pr, nil })
+	return p.Store.Edit(ctx, c.RequestID, CommandSavePromotion, order.RequestHash(CommandSavePromotion, fmt.Sprintf("%v %+v", c.Change, pr)), actor(who), pr.ID,
+		func(cur promotion.Promotion, found bool) (promotion.Promotion, error) {
+			switch {
+			case c.Change && !found:
+				return cur, apperr.New(apperr.NotFound, "no promotion %s to change", pr.ID).Because(ReasonPromotionNotFound).On("id")
+			case c.Change && !cur.Active:
+				return cur, apperr.New(apperr.FailedPrecondition, "promotion %s has ended: make a new one", pr.ID).Because(ReasonPromotionEnded).On("id")
+			case !c.Change && found:
+				return cur, apperr.New(apperr.AlreadyExists, "a promotion %s exists: change it, or choose another id", pr.ID).Because(ReasonPromotionExists).On("id")
+			}
+			return pr, nil
+		})
 }
 
 // End ends a promotion now: inactive, and its window closed at now (an
