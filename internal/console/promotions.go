@@ -178,4 +178,3 @@ func (f promotionForm) promotion() (promotion.Promotion, string, error) {
 	p.Emails, p.SKUs, p.Products = strings.FieldsFunc(f.Emails, list), strings.FieldsFunc(f.SKUs, list), strings.FieldsFunc(f.Products, list)
 	return p, "", nil
 }
-
