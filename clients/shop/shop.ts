@@ -256,7 +256,7 @@ function closeCheckout() {
 async function reload(orderId: string) {
   const snap = await getDoc(orderRef(db, orderId));
   const o = snap.data();
-  if (!o) return;
+  if (!o || current?.orderId !== orderId) return; // the checkout closed meanwhile
   refresh(o as unknown as Order);
   const pay = document.getElementById("pay-now");
   if (pay) pay.textContent = `Pay ${dollars(o.total, o.currency)}`;
@@ -275,9 +275,12 @@ async function checkout() {
   } catch {
     return tell(cartSection, "Your cart could not be saved. Check your connection and try again.");
   }
+  const held = JSON.stringify(cart);
   const order = await call("startCheckout", cartSection, () => startCheckout(functions));
   if (!order) return;
   current = order;
+  // The cart changed while startCheckout worked: it held the cart as it was.
+  if (JSON.stringify(cart) !== held) return closeCheckout();
   section.replaceChildren(h("h2", {}, "Checkout"), summary(order), customerForm(), h("div", { id: "shipping" }), h("div", { id: "pay" }));
   section.scrollIntoView();
 }

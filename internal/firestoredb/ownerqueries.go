@@ -240,9 +240,9 @@ func (s *Mail) Outbox(ctx context.Context, state string, limit int) ([]owner.Mai
 // reads (a small store's whole catalog).
 const MaxCatalog = 500
 
-// AllSKUs implements owner.SKUReader: every SKU, by id (at most
-// MaxCatalog); one that cannot be read is left out and logged by the
-// caller's page as missing.
+// AllSKUs implements owner.SKUReader: every SKU, by id (the first
+// MaxCatalog); one whose document cannot be read is left out (the
+// checkout refuses it too: its owner fixes it in the prices form).
 func (c *Checkouts) AllSKUs(ctx context.Context) ([]catalog.SKU, error) {
 	snaps, err := c.client.Collection(SKUsCollection).OrderBy(firestore.DocumentID, firestore.Asc).Limit(MaxCatalog).Documents(ctx).GetAll()
 	if err != nil {
@@ -257,10 +257,10 @@ func (c *Checkouts) AllSKUs(ctx context.Context) ([]catalog.SKU, error) {
 	return out, nil
 }
 
-// Levels implements owner.StockReader: every stocked SKU's level (at most
-// MaxCatalog).
+// Levels implements owner.StockReader: every stocked SKU's level, by id
+// (the first MaxCatalog, the same window as AllSKUs').
 func (c *Checkouts) Levels(ctx context.Context) (map[string]inventory.Level, error) {
-	snaps, err := c.client.Collection(InventoryCollection).Limit(MaxCatalog).Documents(ctx).GetAll()
+	snaps, err := c.client.Collection(InventoryCollection).OrderBy(firestore.DocumentID, firestore.Asc).Limit(MaxCatalog).Documents(ctx).GetAll()
 	if err != nil {
 		return nil, wrap(err, "read the stock")
 	}

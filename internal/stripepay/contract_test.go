@@ -7,6 +7,7 @@ import (
 
 	"github.com/readyplanner/oms/internal/payments"
 	"github.com/readyplanner/oms/internal/tax"
+	"github.com/stripe/stripe-go/v76"
 )
 
 // TestContractWithStripeMock sends every kind of request the project makes
@@ -62,6 +63,23 @@ func TestContractWithStripeMock(t *testing.T) {
 		Lines: []tax.SaleLine{{Reference: "PLN-DAY-A5-LINEN", Amount: 3420, Quantity: 1, TaxCode: "txcd_99999999"}, {Reference: "PEN-SET-6", Amount: 1620, Quantity: 1}}},
 		"taxcalc-K7Q2M9XH4TBA-r3"); err != nil {
 		t.Errorf("tax calculation: %v", err)
+	}
+	// The pages of line items the adapter reads when an expanded list has more.
+	clp := &stripe.TaxCalculationListLineItemsParams{Calculation: stripe.String("taxcalc_123")}
+	clp.Limit = stripe.Int64(100)
+	cit := api.TaxCalculations.ListLineItems(clp)
+	for cit.Next() {
+	}
+	if err := cit.Err(); err != nil {
+		t.Errorf("list a calculation's line items: %v", err)
+	}
+	tlp := &stripe.TaxTransactionListLineItemsParams{Transaction: stripe.String("tax_123")}
+	tlp.Limit = stripe.Int64(100)
+	tit := api.TaxTransactions.ListLineItems(tlp)
+	for tit.Next() {
+	}
+	if err := tit.Err(); err != nil {
+		t.Errorf("list a transaction's line items: %v", err)
 	}
 	if _, err := tx.Record(ctx, "taxcalc_123", "K7Q2M9XH4TBA", "taxtx-K7Q2M9XH4TBA"); err != nil {
 		t.Errorf("tax transaction from the calculation: %v", err)

@@ -33,9 +33,9 @@ func (t Tax) Calculate(ctx context.Context, s tax.Sale, key string) (tax.Calcula
 	}
 	// ship_from_details is newer than stripe-go v76's types: sent as extra
 	// form fields, as Stripe's API reference names them.
-	for k, v := range map[string]string{"line1": s.From.Line1, "city": s.From.City, "state": s.From.State, "postal_code": s.From.PostalCode, "country": s.From.Country} {
-		if v != "" {
-			p.AddExtra("ship_from_details[address]["+k+"]", v)
+	for _, kv := range [][2]string{{"line1", s.From.Line1}, {"city", s.From.City}, {"state", s.From.State}, {"postal_code", s.From.PostalCode}, {"country", s.From.Country}} {
+		if kv[1] != "" {
+			p.AddExtra("ship_from_details[address]["+kv[0]+"]", kv[1])
 		}
 	}
 	p.AddExpand("line_items")
@@ -46,20 +46,38 @@ func (t Tax) Calculate(ctx context.Context, s tax.Sale, key string) (tax.Calcula
 		return tax.Calculation{}, stepError(err, "calculate the tax")
 	}
 	out := tax.Calculation{ID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC(), Figures: tax.Figures{Lines: make([]int64, len(s.Lines))}}
+	items := []*stripe.TaxCalculationLineItem{}
+	if c.LineItems != nil {
+		items = c.LineItems.Data
+	}
+	if c.LineItems == nil || c.LineItems.HasMore {
+		// An expanded list holds the first page only: read them all.
+		lp := &stripe.TaxCalculationListLineItemsParams{Calculation: stripe.String(c.ID)}
+		lp.Context = ctx
+		lp.Limit = stripe.Int64(100)
+		items = nil
+		it := t.API.TaxCalculations.ListLineItems(lp)
+		for it.Next() {
+			items = append(items, it.TaxCalculationLineItem())
+		}
+		if err := it.Err(); err != nil {
+			return tax.Calculation{}, stepError(err, "read the tax calculation's lines")
+		}
+	}
 	byRef := map[string]int{}
 	for i, l := range s.Lines {
 		byRef[l.Reference] = i
 	}
-	if c.LineItems != nil {
-		for _, li := range c.LineItems.Data {
-			if i, ok := byRef[li.Reference]; ok {
-				out.Figures.Lines[i] = li.AmountTax
-			}
+	for _, li := range items {
+		if i, ok := byRef[li.Reference]; ok {
+			out.Figures.Lines[i] = li.AmountTax
 		}
 	}
 	if c.ShippingCost != nil {
 		out.Figures.Shipping = c.ShippingCost.AmountTax
 	}
+	// Stripe's total as Stripe gives it: the caller checks that the
+	// figures add up (tax.Figures.AddsUp) before it believes them.
 	out.Figures.Total = c.TaxAmountExclusive
 	return out, nil
 }
@@ -104,11 +122,26 @@ func (t Tax) Reverse(ctx context.Context, transactionID, reference string, amoun
 		return tax.Reversal{}, stepError(err, "reverse the tax")
 	}
 	out := tax.Reversal{ID: tx.ID}
+	items := []*stripe.TaxTransactionLineItem{}
 	if tx.LineItems != nil {
-		for _, li := range tx.LineItems.Data {
-			out.Amount -= li.Amount
-			out.Tax -= li.AmountTax
+		items = tx.LineItems.Data
+	}
+	if tx.LineItems == nil || tx.LineItems.HasMore {
+		lp := &stripe.TaxTransactionListLineItemsParams{Transaction: stripe.String(tx.ID)}
+		lp.Context = ctx
+		lp.Limit = stripe.Int64(100)
+		items = nil
+		it := t.API.TaxTransactions.ListLineItems(lp)
+		for it.Next() {
+			items = append(items, it.TaxTransactionLineItem())
 		}
+		if err := it.Err(); err != nil {
+			return tax.Reversal{}, stepError(err, "read the tax reversal's lines")
+		}
+	}
+	for _, li := range items {
+		out.Amount -= li.Amount
+		out.Tax -= li.AmountTax
 	}
 	if tx.ShippingCost != nil {
 		out.Amount -= tx.ShippingCost.Amount

@@ -34,8 +34,8 @@ type Rule struct {
 }
 
 // Table is the store's own rate table: for a store that wants no tax
-// provider. Its figures are the store's responsibility (docs/api.md,
-// "Sales tax").
+// provider. Its figures are the store's own responsibility (issue 24: the
+// configuration that reads it comes with the order flow's tax).
 type Table struct {
 	Sourcing Sourcing
 	Rules    []Rule
@@ -52,7 +52,7 @@ var (
 	rateRE    = regexp.MustCompile(`^(\d{1,2})(?:\.(\d{1,4}))?$`)
 )
 
-// tableJSON is the table's file: OMS_TAX_TABLE.
+// tableJSON is the table's file.
 type tableJSON struct {
 	Sourcing string `json:"sourcing"`
 	Rules    []struct {
@@ -85,10 +85,12 @@ func ParseTable(raw []byte) (Table, error) {
 		t.Sourcing = Destination
 	}
 	var errs []error
+	unread := map[int]bool{} // rules whose rate could not be read: said once
 	for i, r := range in.Rules {
 		rate, err := parseRate(r.Rate)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rules[%d].rate: %w", i, err))
+			unread[i] = true
 		}
 		rule := Rule{Country: strings.ToUpper(strings.TrimSpace(r.Country)), State: strings.ToUpper(strings.TrimSpace(r.State)),
 			Rate: rate, Shipping: r.Shipping, Name: strings.TrimSpace(r.Name)}
@@ -97,7 +99,7 @@ func ParseTable(raw []byte) (Table, error) {
 		}
 		t.Rules = append(t.Rules, rule)
 	}
-	if err := errors.Join(append(errs, t.Validate())...); err != nil {
+	if err := errors.Join(append(errs, t.validate(unread))...); err != nil {
 		return Table{}, err
 	}
 	return t, nil
@@ -127,7 +129,11 @@ func normalPostal(s string) string {
 
 // Validate checks the table: the sourcing, each rule's place, rate and
 // name, and that no two rules cover the same place.
-func (t Table) Validate() error {
+func (t Table) Validate() error { return t.validate(nil) }
+
+// validate is Validate, leaving out the rate of the rules in unread (their
+// rate could not be read, and was said so).
+func (t Table) validate(unread map[int]bool) error {
 	var errs []error
 	if t.Sourcing != Destination && t.Sourcing != Origin {
 		errs = append(errs, fmt.Errorf("sourcing: %q is neither destination nor origin", t.Sourcing))
@@ -146,7 +152,7 @@ func (t Table) Validate() error {
 				errs = append(errs, fmt.Errorf("%s.postalPrefixes[%d]: %q is not the start of a postal code", at, j, p))
 			}
 		}
-		if r.Rate <= 0 || r.Rate > MaxRate {
+		if (r.Rate <= 0 || r.Rate > MaxRate) && !unread[i] {
 			errs = append(errs, fmt.Errorf("%s.rate: %d.%04d%% is not above 0 and at most 25%%", at, r.Rate/10_000, r.Rate%10_000))
 		}
 		if r.Name == "" || len(r.Name) > 100 {
@@ -197,7 +203,7 @@ func (t Table) Rule(dest, origin Address) (Rule, bool) {
 			if longest == 0 {
 				continue
 			}
-			score = 2 + longest
+			score += 2 + 2*longest // a longer prefix wins; at the same length, the rule that names the state
 		}
 		if score > bestScore {
 			best, bestScore = r, score

@@ -65,13 +65,27 @@ type Figures struct {
 	Jurisdiction string
 }
 
+// AddsUp reports whether the figures add up: the lines and shipping sum
+// to the total, none negative. A provider's answer that does not is not
+// believed.
+func (f Figures) AddsUp() bool {
+	sum := f.Shipping
+	ok := f.Shipping >= 0 && f.Total >= 0
+	for _, l := range f.Lines {
+		sum += l
+		ok = ok && l >= 0
+	}
+	return ok && sum == f.Total
+}
+
 // PPM is a rate of one hundred percent, in parts per million.
 const PPM = 1_000_000
 
-// Apply computes the tax at rate (parts per million) on lines and, when
-// taxShipping, on shipping: the tax of their sum, rounded half up, split
-// over them in proportion (largest remainder), so that the figures add up
-// to the total exactly.
+// Apply computes the tax at rate (parts per million; above PPM counts as
+// PPM) on lines and, when taxShipping, on shipping — amounts an order can
+// have, whose sum is far inside int64: the tax of their sum, rounded half
+// up, split over them in proportion (largest remainder), so that the
+// figures add up to the total exactly.
 func Apply(rate int64, lines []int64, shipping int64, taxShipping bool) Figures {
 	f := Figures{Lines: make([]int64, len(lines)), Rate: rate}
 	weights := make([]int64, 0, len(lines)+1)
@@ -88,6 +102,7 @@ func Apply(rate int64, lines []int64, shipping int64, taxShipping bool) Figures 
 	if rate <= 0 || base <= 0 {
 		return f
 	}
+	rate = min(rate, PPM) // never more tax than the amount
 	f.Total = mulDivHalfUp(base, rate, PPM)
 	parts := money.Allocate(f.Total, weights)
 	copy(f.Lines, parts[:len(lines)])
@@ -104,7 +119,7 @@ func Apply(rate int64, lines []int64, shipping int64, taxShipping bool) Figures 
 // what they refunded, rounded half up — so that refunding the whole total,
 // in any number of parts, gives back exactly the tax.
 func RefundShare(amount, refundedBefore, total, tax, taxRefundedBefore int64) int64 {
-	if amount <= 0 || total <= 0 || tax <= 0 {
+	if amount <= 0 || total <= 0 || tax <= 0 || taxRefundedBefore >= tax {
 		return 0
 	}
 	after := refundedBefore + amount

@@ -102,6 +102,8 @@ func Start(endpoint string) (*Server, error) {
 	mux.HandleFunc("POST /v1/tax/calculations", s.api(s.taxCalculation))
 	mux.HandleFunc("POST /v1/tax/transactions/create_from_calculation", s.api(s.taxTransaction))
 	mux.HandleFunc("POST /v1/tax/transactions/create_reversal", s.api(s.taxReversal))
+	mux.HandleFunc("GET /v1/tax/calculations/{id}/line_items", s.api(s.lineItems))
+	mux.HandleFunc("GET /v1/tax/transactions/{id}/line_items", s.api(s.lineItems))
 	mux.HandleFunc("GET /checkout/{id}", s.page)
 	mux.HandleFunc("POST /checkout/{id}/{action}", s.act)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -1,11 +1,14 @@
 package stripefake
 
 import (
+	"math/big"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/readyplanner/oms/internal/money"
 )
 
 // TaxRate is a rate the local Stripe Tax applies (SetTaxRates): parts per
@@ -60,7 +63,7 @@ func (b *taxBook) init() {
 
 // perMillionHalfUp is amount×ppm/10⁶, rounded half up: Stripe taxes each
 // line on its own and rounds each line's tax.
-func perMillionHalfUp(amount, ppm int64) int64 { return (amount*ppm + 500_000) / 1_000_000 }
+func perMillionHalfUp(amount, ppm int64) int64 { return halfUp(amount, ppm, 1_000_000) }
 
 func expanded(f url.Values, field string) bool {
 	for k, v := range f {
@@ -151,7 +154,9 @@ func (s *Server) taxCalculation(_ *http.Request, f url.Values) (int, any) {
 	return 200, view(calc, expanded(f, "line_items"))
 }
 
-// view is an object as answered: its line items only when expanded.
+// view is an object as answered: its line items only when expanded, and
+// then their first page (10, as Stripe's expanded lists; has_more says
+// whether there are more, read with GET …/line_items).
 func view(obj map[string]any, withLines bool) map[string]any {
 	out := map[string]any{}
 	for k, v := range obj {
@@ -159,8 +164,50 @@ func view(obj map[string]any, withLines bool) map[string]any {
 	}
 	if !withLines {
 		out["line_items"] = nil
+		return out
 	}
+	list := obj["line_items"].(map[string]any)
+	out["line_items"] = page(list, 10, "")
 	return out
+}
+
+// page is one page of a list of objects with ids: at most limit, after
+// the object startingAfter ("" from the start).
+func page(list map[string]any, limit int, startingAfter string) map[string]any {
+	data := list["data"].([]any)
+	from := 0
+	if startingAfter != "" {
+		for i, d := range data {
+			if d.(map[string]any)["id"] == startingAfter {
+				from = i + 1
+			}
+		}
+	}
+	to := min(from+limit, len(data))
+	return map[string]any{"object": "list", "data": append([]any{}, data[from:to]...), "has_more": to < len(data), "url": list["url"]}
+}
+
+// lineItems is GET /v1/tax/calculations/{id}/line_items and
+// /v1/tax/transactions/{id}/line_items (limit 1–100, starting_after).
+func (s *Server) lineItems(r *http.Request, _ url.Values) (int, any) {
+	s.tax.init()
+	objects, kind := s.tax.calculations, "tax calculation"
+	if strings.HasPrefix(r.URL.Path, "/v1/tax/transactions/") {
+		objects, kind = s.tax.transactions, "tax transaction"
+	}
+	obj, ok := objects[r.PathValue("id")]
+	if !ok {
+		return 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such " + kind + ": '" + r.PathValue("id") + "'"}}
+	}
+	limit := 10
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return invalid("This value must be greater than or equal to 1 and less than or equal to 100.", "limit")
+		}
+		limit = n
+	}
+	return 200, page(obj["line_items"].(map[string]any), limit, r.URL.Query().Get("starting_after"))
 }
 
 func (s *Server) takeReference(f url.Values) (string, int, any) {
@@ -211,8 +258,8 @@ func (s *Server) taxTransaction(_ *http.Request, f url.Values) (int, any) {
 
 // taxReversal is POST /v1/tax/transactions/create_reversal: mode full, or
 // partial with flat_amount (negative, tax included) spread over the
-// transaction's lines and shipping in proportion to what each was paid;
-// each part's tax in proportion to its own.
+// transaction's lines and shipping in proportion to what is left of each;
+// each part's tax cumulative, in proportion to its own.
 func (s *Server) taxReversal(_ *http.Request, f url.Values) (int, any) {
 	s.tax.init()
 	orig, ok := s.tax.transactions[f.Get("original_transaction")]
@@ -261,14 +308,14 @@ func (s *Server) taxReversal(_ *http.Request, f url.Values) (int, any) {
 	// part's tax is cumulative: the tax of all it had reversed, rounded
 	// half up, less what earlier reversals took, so that reversing all of
 	// it reverses exactly its tax.
-	share := spread(want, weights)
+	share := money.Allocate(want, weights)
 	next := make([]reversedPart, len(parts))
 	out := make([]part, len(parts))
 	for i, p := range parts {
 		next[i].total = done[i].total + share[i]
 		next[i].tax = p.tax
 		if paid := p.amount + p.tax; next[i].total < paid && paid > 0 {
-			next[i].tax = (next[i].total*p.tax*2 + paid) / (2 * paid)
+			next[i].tax = halfUp(next[i].total, p.tax, paid)
 		}
 		tx := next[i].tax - done[i].tax
 		out[i] = part{share[i] - tx, tx}
@@ -290,30 +337,9 @@ func (s *Server) taxReversal(_ *http.Request, f url.Values) (int, any) {
 	return 200, view(rev, expanded(f, "line_items"))
 }
 
-// spread splits total over weights in proportion, by largest remainder.
-func spread(total int64, weights []int64) []int64 {
-	out := make([]int64, len(weights))
-	var sum, given int64
-	for _, w := range weights {
-		sum += w
-	}
-	if sum <= 0 {
-		return out
-	}
-	rems := make([]int64, len(weights))
-	for i, w := range weights {
-		out[i], rems[i] = w*total/sum, w*total%sum
-		given += out[i]
-	}
-	for ; given < total; given++ {
-		best := 0
-		for j := range rems {
-			if rems[j] > rems[best] {
-				best = j
-			}
-		}
-		out[best]++
-		rems[best] = -1
-	}
-	return out
+// halfUp is a×b/c rounded half up, in big integers (a, b ≥ 0, c > 0).
+func halfUp(a, b, c int64) int64 {
+	n := new(big.Int).Mul(big.NewInt(a), big.NewInt(b))
+	n.Mul(n, big.NewInt(2)).Add(n, big.NewInt(c))
+	return n.Quo(n, new(big.Int).Mul(big.NewInt(c), big.NewInt(2))).Int64()
 }

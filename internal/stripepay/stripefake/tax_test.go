@@ -2,6 +2,7 @@ package stripefake_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func TestStripeTaxOnTheLocalStripe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	f.SetTaxRates(map[string]stripefake.TaxRate{"US-TX": {PPM: 82_500, Shipping: true}, "US": {PPM: 0}})
+	f.SetTaxRates(map[string]stripefake.TaxRate{"US-TX": {PPM: 82_500, Shipping: true}})
 	api, err := stripepay.New(stripepay.Options{SecretKey: "sk_test_local", APIBase: f.URL, Logger: logging.New(io.Discard, "info"), MaxNetworkRetries: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -41,8 +42,19 @@ func TestStripeTaxOnTheLocalStripe(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 8.25% of 34.20 is 2.8215 → 282; of 16.20, 1.3365 → 134; of 6.90, 0.56925 → 57.
-	if calc.ID == "" || calc.Figures.Total != 473 || calc.Figures.Lines[0] != 282 || calc.Figures.Lines[1] != 134 || calc.Figures.Shipping != 57 || calc.ExpiresAt.IsZero() {
+	if !calc.Figures.AddsUp() || calc.ID == "" || calc.Figures.Total != 473 || calc.Figures.Lines[0] != 282 || calc.Figures.Lines[1] != 134 || calc.Figures.Shipping != 57 || calc.ExpiresAt.IsZero() {
 		t.Fatalf("the calculation: %+v", calc)
+	}
+	// Twelve lines of $1.06: Stripe taxes each on its own (8.745 → 9 cents,
+	// 108 in all, where the sale's whole would be 104.94 → 105), and the
+	// expanded list holds ten: the adapter reads the rest.
+	var many tax.Sale
+	many.Currency, many.From, many.To = "USD", austin, austin
+	for i := range 12 {
+		many.Lines = append(many.Lines, tax.SaleLine{Reference: fmt.Sprintf("SKU-%02d", i), Amount: 106, Quantity: 1})
+	}
+	if c, err := st.Calculate(ctx, many, "taxcalc-O3-r1"); err != nil || c.Figures.Total != 108 || c.Figures.Lines[11] != 9 || !c.Figures.AddsUp() {
+		t.Errorf("twelve lines: %+v %v", c, err)
 	}
 	oregon := sale
 	oregon.To = tax.Address{Line1: "1 Main St", City: "Portland", State: "OR", PostalCode: "97204", Country: "US"}
