@@ -326,14 +326,7 @@ func TestLocalSystem(t *testing.T) {
 			}
 		}
 		var job string
-		testenv.Poll(t, 20*time.Second, "the print job", func() bool {
-			o, _ = h.App.Orders.Get(ctx, sdkOrder)
-			if p := o.Part(order.PartPrint); p != nil && p.JobID != "" {
-				job = p.JobID
-				return true
-			}
-			return false
-		})
+		o, job = printJob(t, h, sdkOrder)
 		t.Logf("from paid to the print job recorded: %s", o.Part(order.PartPrint).UpdatedAt.Sub(paidAt).Round(time.Millisecond))
 		if err := h.Printer.AdvanceTo(job, "IN_PRODUCTION"); err != nil { // CREATED → UNPAID → … → IN_PRODUCTION
 			t.Fatal(err)
@@ -565,6 +558,19 @@ func read(t *testing.T) func(*http.Response, error) (*http.Response, []byte) {
 }
 
 // waitState waits up to 20 s for the order to reach state.
+// printJob waits for order id's print part to have its job at the
+// printer, and answers the order and the job's id.
+func printJob(t *testing.T, h *Host, id string) (*order.Order, string) {
+	t.Helper()
+	var o *order.Order
+	testenv.Poll(t, 20*time.Second, "the print job", func() bool {
+		o, _ = h.App.Orders.Get(context.Background(), id)
+		p := o.Part(order.PartPrint)
+		return p != nil && p.JobID != ""
+	})
+	return o, o.Part(order.PartPrint).JobID
+}
+
 func waitState(t *testing.T, h *Host, id string, state order.State) *order.Order {
 	t.Helper()
 	var o *order.Order

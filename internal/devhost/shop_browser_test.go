@@ -210,15 +210,7 @@ func TestShopAndConsoleInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(customer, "the parcel in transit", chromedp.WaitVisible(chromedp.Search(`//li[@data-part="parcel"]//a[.="`+parcel.Label().TrackingNumber+`"]`)))
-	var job string
-	testenv.Poll(t, 20*time.Second, "the print job", func() bool {
-		o, _ = h.App.Orders.Get(ctx, orderID)
-		if p := o.Part(order.PartPrint); p != nil && p.JobID != "" {
-			job = p.JobID
-			return true
-		}
-		return false
-	})
+	_, job := printJob(t, h, orderID)
 	if err := h.Printer.AdvanceTo(job, "IN_PRODUCTION"); err != nil {
 		t.Fatal(err)
 	}

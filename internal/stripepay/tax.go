@@ -46,21 +46,15 @@ func (t Tax) Calculate(ctx context.Context, s tax.Sale, key string) (tax.Calcula
 		return tax.Calculation{}, stepError(err, "calculate the tax")
 	}
 	out := tax.Calculation{ID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC(), Figures: tax.Figures{Lines: make([]int64, len(s.Lines))}}
-	items := []*stripe.TaxCalculationLineItem{}
-	if c.LineItems != nil {
+	// An expanded list holds the first page only: read them all.
+	var items []*stripe.TaxCalculationLineItem
+	if c.LineItems != nil && !c.LineItems.HasMore {
 		items = c.LineItems.Data
-	}
-	if c.LineItems == nil || c.LineItems.HasMore {
-		// An expanded list holds the first page only: read them all.
+	} else {
 		lp := &stripe.TaxCalculationListLineItemsParams{Calculation: stripe.String(c.ID)}
-		lp.Context = ctx
-		lp.Limit = stripe.Int64(100)
-		items = nil
+		lp.Context, lp.Limit = ctx, stripe.Int64(100)
 		it := t.API.TaxCalculations.ListLineItems(lp)
-		for it.Next() {
-			items = append(items, it.TaxCalculationLineItem())
-		}
-		if err := it.Err(); err != nil {
+		if items, err = all(it.Next, it.TaxCalculationLineItem, it.Err); err != nil {
 			return tax.Calculation{}, stepError(err, "read the tax calculation's lines")
 		}
 	}
@@ -122,20 +116,14 @@ func (t Tax) Reverse(ctx context.Context, transactionID, reference string, amoun
 		return tax.Reversal{}, stepError(err, "reverse the tax")
 	}
 	out := tax.Reversal{ID: tx.ID}
-	items := []*stripe.TaxTransactionLineItem{}
-	if tx.LineItems != nil {
+	var items []*stripe.TaxTransactionLineItem
+	if tx.LineItems != nil && !tx.LineItems.HasMore {
 		items = tx.LineItems.Data
-	}
-	if tx.LineItems == nil || tx.LineItems.HasMore {
+	} else {
 		lp := &stripe.TaxTransactionListLineItemsParams{Transaction: stripe.String(tx.ID)}
-		lp.Context = ctx
-		lp.Limit = stripe.Int64(100)
-		items = nil
+		lp.Context, lp.Limit = ctx, stripe.Int64(100)
 		it := t.API.TaxTransactions.ListLineItems(lp)
-		for it.Next() {
-			items = append(items, it.TaxTransactionLineItem())
-		}
-		if err := it.Err(); err != nil {
+		if items, err = all(it.Next, it.TaxTransactionLineItem, it.Err); err != nil {
 			return tax.Reversal{}, stepError(err, "read the tax reversal's lines")
 		}
 	}
@@ -149,4 +137,13 @@ func (t Tax) Reverse(ctx context.Context, transactionID, reference string, amoun
 	}
 	out.Amount += out.Tax // what Stripe reversed, tax included
 	return out, nil
+}
+
+// all reads every item of a stripe-go list iterator, page after page.
+func all[T any](next func() bool, item func() T, err func() error) ([]T, error) {
+	var out []T
+	for next() {
+		out = append(out, item())
+	}
+	return out, err()
 }
