@@ -91,13 +91,7 @@ func (p *Parts) claimFor() time.Duration {
 // label is FAILED_PRECONDITION (label_exists). The label service's
 // refusals answer in its words and change nothing.
 func (p *Parts) BuyLabel(ctx context.Context, who *identity.Identity, requestID, orderID string) (*order.Order, bool, error) {
-	if err := identity.RequireOwner(who, p.AdminClaim); err != nil {
-		return nil, false, err
-	}
-	if err := order.ValidID(orderID); err != nil {
-		return nil, false, err
-	}
-	if err := order.ValidRequestID(requestID); err != nil {
+	if err := order.CheckOwnerCommand(who, p.AdminClaim, requestID, orderID); err != nil {
 		return nil, false, err
 	}
 	req := order.Request{ID: requestID, Command: CommandBuyLabel, Hash: order.RequestHash(CommandBuyLabel, orderID), Actor: "owner:" + who.UID}
@@ -304,13 +298,7 @@ func (p *Parts) buyFrom(ctx context.Context, orderID string, claim *order.LabelC
 // (no_label); a label the carrier has is label_scanned; the label
 // service's refusal answers in its words.
 func (p *Parts) VoidLabel(ctx context.Context, who *identity.Identity, requestID, orderID string) (*order.Order, error) {
-	if err := identity.RequireOwner(who, p.AdminClaim); err != nil {
-		return nil, err
-	}
-	if err := order.ValidID(orderID); err != nil {
-		return nil, err
-	}
-	if err := order.ValidRequestID(requestID); err != nil {
+	if err := order.CheckOwnerCommand(who, p.AdminClaim, requestID, orderID); err != nil {
 		return nil, err
 	}
 	req := order.Request{ID: requestID, Command: CommandVoidLabel, Hash: order.RequestHash(CommandVoidLabel, orderID), Actor: "owner:" + who.UID}

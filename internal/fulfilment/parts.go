@@ -95,13 +95,7 @@ const (
 // carrier and tracking answers the order unchanged, also once it shipped
 // (or went on to refunded, canceled…).
 func (p *Parts) MarkShipped(ctx context.Context, who *identity.Identity, requestID, orderID, partID string, t order.Tracking) (*order.Order, error) {
-	if err := identity.RequireOwner(who, p.AdminClaim); err != nil {
-		return nil, err
-	}
-	if err := order.ValidID(orderID); err != nil {
-		return nil, err
-	}
-	if err := order.ValidRequestID(requestID); err != nil {
+	if err := order.CheckOwnerCommand(who, p.AdminClaim, requestID, orderID); err != nil {
 		return nil, err
 	}
 	switch {

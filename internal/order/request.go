@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/identity"
 )
 
 // Why an owner's request is refused (the owner callables' reasons).
@@ -100,4 +101,17 @@ func (o *Order) DuplicateRefund(amount int64, at time.Time, window time.Duration
 		}
 	}
 	return Refund{}, false
+}
+
+// CheckOwnerCommand checks what every owner command on an order carries:
+// the owner's claim (identity.RequireOwner with claim), an order id and a
+// request id.
+func CheckOwnerCommand(who *identity.Identity, claim, requestID, orderID string) error {
+	if err := identity.RequireOwner(who, claim); err != nil {
+		return err
+	}
+	if err := ValidID(orderID); err != nil {
+		return err
+	}
+	return ValidRequestID(requestID)
 }

@@ -70,7 +70,7 @@ func actor(who *identity.Identity) string { return "owner:" + who.UID }
 // refused is reset to wait for a new job. FAILED_PRECONDITION
 // (order_not_needing_attention) for an order that does not need them.
 func (o *Operations) Retry(ctx context.Context, who *identity.Identity, c RetryOrder) (*order.Order, error) {
-	if err := checkCommand(who, o.AdminClaim, c.RequestID, c.OrderID); err != nil {
+	if err := order.CheckOwnerCommand(who, o.AdminClaim, c.RequestID, c.OrderID); err != nil {
 		return nil, err
 	}
 	orderID := c.OrderID
@@ -129,7 +129,7 @@ func checkReason(reason string) (string, error) {
 // instead (part_shipped). Canceling a canceled order again changes
 // nothing.
 func (o *Operations) Cancel(ctx context.Context, who *identity.Identity, c CancelOrder) (*order.Order, error) {
-	if err := checkCommand(who, o.AdminClaim, c.RequestID, c.OrderID); err != nil {
+	if err := order.CheckOwnerCommand(who, o.AdminClaim, c.RequestID, c.OrderID); err != nil {
 		return nil, err
 	}
 	orderID := c.OrderID
@@ -238,7 +238,7 @@ const ReasonFullWithAmount = "full_with_amount"
 // refunded when its refunds reach the charge. The order is answered with
 // the refund asked for (its outcome follows on the order).
 func (o *Operations) Refund(ctx context.Context, who *identity.Identity, c RefundOrder) (*order.Order, order.Refund, error) {
-	if err := checkCommand(who, o.AdminClaim, c.RequestID, c.OrderID); err != nil {
+	if err := order.CheckOwnerCommand(who, o.AdminClaim, c.RequestID, c.OrderID); err != nil {
 		return nil, order.Refund{}, err
 	}
 	orderID := c.OrderID
@@ -308,15 +308,3 @@ func (o *Operations) Refund(ctx context.Context, who *identity.Identity, c Refun
 // under another request id, is taken for a second click the owner cannot
 // have meant (possible_duplicate, unless confirmDuplicate).
 const DuplicateWindow = time.Minute
-
-// checkCommand checks what every owner command carries: the owner's
-// claim, a request id, an order id.
-func checkCommand(who *identity.Identity, claim, requestID, orderID string) error {
-	if err := identity.RequireOwner(who, claim); err != nil {
-		return err
-	}
-	if err := order.ValidID(orderID); err != nil {
-		return err
-	}
-	return order.ValidRequestID(requestID)
-}
