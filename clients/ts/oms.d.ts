@@ -34,7 +34,7 @@ export type LineReason = "no_sku" | "malformed_sku" | "bad_quantity" | "unknown_
  * Firestore timestamps; answers carry RFC 3339 strings), and every callable
  * that answers an order answers this. Amounts are integer minor units
  * (cents), and always add up: total = subtotal − discount + shipping −
- * shippingDiscount.
+ * shippingDiscount + tax.
  */
 export interface Order<Time = string> {
   orderId: string;
@@ -52,6 +52,14 @@ export interface Order<Time = string> {
   /** Shipping is the chosen rate's amount, 0 before one is chosen. */
   shipping: number;
   shippingDiscount: number;
+  /**
+   * Tax is the order's sales tax (0 when the store collects none, and
+   * until shipping is chosen): the lines' tax plus ShippingTax. It is
+   * worked out by selectShipping (and again by any change it depends
+   * on) before a payment session is made.
+   */
+  tax: number;
+  shippingTax: number;
   total: number;
   /**
    * Promotions are those that price the order, including ones that
@@ -349,6 +357,8 @@ export interface Line {
   total: number;
   /** what the promotions take off this line; never more than total */
   discount: number;
+  /** the line's sales tax, on its total after the discount */
+  tax: number;
   fulfillment: Fulfillment;
 }
 

@@ -43,6 +43,9 @@ type SKU struct {
 	// QuickBooksItem names the QuickBooks item the SKU is invoiced as
 	// ("" : its Name).
 	QuickBooksItem string
+	// TaxCode is the SKU's product tax code at the tax provider (Stripe
+	// Tax's txcd_…; "" : the store's default, OMS_TAX_CODE).
+	TaxCode string
 	// Printer is what the printer prints for a print-on-demand SKU (nil:
 	// not set up).
 	Printer *PrintFiles

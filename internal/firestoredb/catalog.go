@@ -64,6 +64,9 @@ func (c *Catalog) SaveSKU(ctx context.Context, s catalog.SKU) error {
 	doc["productId"], doc["name"], doc["fulfillment"], doc["weightGrams"] = s.ProductID, s.Name, string(s.Fulfillment), s.WeightGrams
 	doc["sizeMm"] = map[string]any{"length": s.SizeMM[0], "width": s.SizeMM[1], "height": s.SizeMM[2]}
 	doc["quickbooksItem"], doc["maxPerOrder"] = s.QuickBooksItem, s.MaxPerOrder
+	if s.TaxCode != "" {
+		doc["taxCode"] = s.TaxCode
+	}
 	if s.Sale == nil {
 		delete(doc, "sale")
 	}

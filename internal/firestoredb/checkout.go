@@ -125,6 +125,7 @@ func (c *Checkouts) decodeSKU(id string, d map[string]any) (catalog.SKU, error) 
 	s.WeightGrams, _ = d["weightGrams"].(int64)
 	s.MaxPerOrder, _ = d["maxPerOrder"].(int64)
 	s.QuickBooksItem, _ = d["quickbooksItem"].(string)
+	s.TaxCode, _ = d["taxCode"].(string)
 	if p, ok := d["printer"].(map[string]any); ok {
 		s.Printer = &catalog.PrintFiles{PodPackageID: str(p["podPackageId"]), InteriorURL: str(p["interiorUrl"]), CoverURL: str(p["coverUrl"])}
 	}

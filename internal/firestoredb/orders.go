@@ -16,6 +16,7 @@ import (
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/pricing"
 	"github.com/readyplanner/oms/internal/shipping"
+	"github.com/readyplanner/oms/internal/tax"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -44,7 +45,9 @@ type orderDoc struct {
 	Discount         int64          `firestore:"discount"`         // off the lines
 	Shipping         int64          `firestore:"shipping"`         // the chosen rate's amount, 0 before one is chosen
 	ShippingDiscount int64          `firestore:"shippingDiscount"` // off the shipping
-	Total            int64          `firestore:"total"`            // subtotal − discount + shipping − shippingDiscount (derived)
+	ShippingTax      int64          `firestore:"shippingTax"`      // the shipping's tax (derived)
+	Tax              int64          `firestore:"tax"`              // the order's sales tax, lines and shipping (derived)
+	Total            int64          `firestore:"total"`            // subtotal − discount + shipping − shippingDiscount + tax (derived)
 	Promotions       []appliedDoc   `firestore:"promotions"`
 	Code             *codeDoc       `firestore:"code"`
 	Customer         *customerDoc   `firestore:"customer"`
@@ -65,6 +68,7 @@ type orderDoc struct {
 	Quote          *quoteDoc   `firestore:"shippingQuote"`
 	Payment        *paymentDoc `firestore:"payment"`
 	Invoice        *invoiceDoc `firestore:"invoice"`
+	SalesTax       *taxDoc     `firestore:"salesTax"`
 	HoldsReleased  bool        `firestore:"holdsReleased"`
 	StockCommitted bool        `firestore:"stockCommitted"`
 	Work           workDoc     `firestore:"work"`
@@ -96,6 +100,8 @@ type lineDoc struct {
 	OnSale      bool   `firestore:"onSale"`
 	Total       int64  `firestore:"total"`
 	Discount    int64  `firestore:"discount"` // what the promotions take off this line
+	Tax         int64  `firestore:"tax"`      // the line's sales tax
+	TaxCode     string `firestore:"taxCode,omitempty"`
 	Fulfillment string `firestore:"fulfillment"`
 	WeightGrams int64  `firestore:"weightGrams"`
 	QBItem      string `firestore:"quickbooksItem,omitempty"`
@@ -282,6 +288,24 @@ type refundDoc struct {
 	Outside        bool       `firestore:"outside,omitempty"`
 	Status         string     `firestore:"status,omitempty"`
 	Attempt        int64      `firestore:"attempt,omitempty"` // internal
+	TaxDue         bool       `firestore:"taxDue,omitempty"`
+	Tax            int64      `firestore:"tax"`
+	TaxReversalID  string     `firestore:"taxReversalId,omitempty"`
+}
+
+// taxDoc is the order's sales tax as worked out (internal: the public
+// figures are the order's and its lines' tax).
+type taxDoc struct {
+	Provider      string    `firestore:"provider"`
+	Basis         string    `firestore:"basis"`
+	CalculationID string    `firestore:"calculationId,omitempty"`
+	Lines         []int64   `firestore:"lines"`
+	Shipping      int64     `firestore:"shipping"`
+	Total         int64     `firestore:"total"`
+	Rate          int64     `firestore:"rate,omitempty"`
+	Jurisdiction  string    `firestore:"jurisdiction,omitempty"`
+	ComputedAt    time.Time `firestore:"computedAt"`
+	TransactionID string    `firestore:"transactionId,omitempty"`
 }
 
 // optTime is a time stored as null when zero.
@@ -368,12 +392,16 @@ func toDoc(o *order.Order) orderDoc {
 		Lines: []lineDoc{}, Holds: []holdDoc{}, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	d.StateSince = optTime(o.StateSince)
 	d.HoldExpiresAt = optTime(o.HoldExpiresAt)
+	taxes := o.TaxFigures()
 	for i, l := range o.Lines {
 		ld := lineDoc{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
 			UnitPrice: l.UnitPrice.Amount, ListPrice: l.ListPrice.Amount, OnSale: l.OnSale, Total: l.Total.Amount,
-			Fulfillment: string(l.Fulfillment), WeightGrams: l.WeightGrams, QBItem: l.QuickBooksItem}
+			Fulfillment: string(l.Fulfillment), WeightGrams: l.WeightGrams, QBItem: l.QuickBooksItem, TaxCode: l.TaxCode}
 		if i < len(o.Pricing.LineDiscounts) {
 			ld.Discount = o.Pricing.LineDiscounts[i].Amount
+		}
+		if i < len(taxes.Lines) {
+			ld.Tax = taxes.Lines[i]
 		}
 		d.Lines = append(d.Lines, ld)
 	}
@@ -394,7 +422,12 @@ func toDoc(o *order.Order) orderDoc {
 		d.Code = &codeDoc{Code: p.Code, Status: p.CodeStatus, Message: p.CodeReason}
 	}
 	d.Discount, d.Shipping, d.ShippingDiscount = o.LinesDiscount().Amount, o.ShippingAmount().Amount, p.ShippingDiscount.Amount
-	d.Total = o.Total().Amount
+	d.Tax, d.ShippingTax, d.Total = taxes.Total, taxes.Shipping, o.Total().Amount
+	if t := o.Tax; t != nil {
+		d.SalesTax = &taxDoc{Provider: t.Provider, Basis: t.Basis, CalculationID: t.CalculationID, Lines: append([]int64{}, t.Figures.Lines...),
+			Shipping: t.Figures.Shipping, Total: t.Figures.Total, Rate: t.Figures.Rate, Jurisdiction: t.Figures.Jurisdiction,
+			ComputedAt: t.ComputedAt, TransactionID: t.TransactionID}
+	}
 	for _, c := range o.History() {
 		if c.To == order.Authorized {
 			d.PlacedAt = optTime(c.At)
@@ -467,7 +500,8 @@ func toDoc(o *order.Order) orderDoc {
 		for _, r := range p.Refunds {
 			pd.Refunds = append(pd.Refunds, refundDoc{N: int64(r.N), Amount: r.Amount, Reason: r.Reason, Actor: r.Actor, At: r.At,
 				ProviderID: r.ProviderID, RefundedAt: optTime(r.RefundedAt), ReceiptID: r.ReceiptID, RecordedAt: optTime(r.RecordedAt),
-				PaymentFailure: r.PaymentFailure, BooksFailure: r.BooksFailure, Outside: r.Outside, Status: r.Status, Attempt: int64(r.Attempt)})
+				PaymentFailure: r.PaymentFailure, BooksFailure: r.BooksFailure, Outside: r.Outside, Status: r.Status, Attempt: int64(r.Attempt),
+				TaxDue: r.TaxDue, Tax: r.Tax, TaxReversalID: r.TaxReversalID})
 		}
 		d.Payment = pd
 	}
@@ -501,7 +535,8 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	for _, l := range d.Lines {
 		o.Lines = append(o.Lines, pricing.Line{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
 			UnitPrice: money.New(l.UnitPrice, d.Currency), ListPrice: money.New(l.ListPrice, d.Currency), OnSale: l.OnSale,
-			Total: money.New(l.Total, d.Currency), Fulfillment: catalog.Fulfillment(l.Fulfillment), WeightGrams: l.WeightGrams, QuickBooksItem: l.QBItem})
+			Total: money.New(l.Total, d.Currency), Fulfillment: catalog.Fulfillment(l.Fulfillment), WeightGrams: l.WeightGrams, QuickBooksItem: l.QBItem,
+			TaxCode: l.TaxCode})
 	}
 	for _, hd := range d.Holds {
 		o.Holds = append(o.Holds, order.Hold{SKU: hd.SKU, Quantity: hd.Quantity})
@@ -522,6 +557,10 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	}
 	if c := d.Choice; c != nil {
 		o.Shipping = &order.ShippingChoice{Rate: c.rate(d.Currency), Address: shipping.Address(c.Address)}
+	}
+	if t := d.SalesTax; t != nil {
+		o.Tax = &order.Tax{Provider: t.Provider, Basis: t.Basis, CalculationID: t.CalculationID, ComputedAt: t.ComputedAt, TransactionID: t.TransactionID,
+			Figures: tax.Figures{Lines: t.Lines, Shipping: t.Shipping, Total: t.Total, Rate: t.Rate, Jurisdiction: t.Jurisdiction}}
 	}
 	if inv := d.Invoice; inv != nil {
 		o.Invoice = &order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: money.New(inv.Total, d.Currency), Settled: inv.Settled}
@@ -545,7 +584,8 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 		for _, rd := range p.Refunds {
 			o.Payment.Refunds = append(o.Payment.Refunds, order.Refund{N: int(rd.N), Amount: rd.Amount, Reason: rd.Reason, Actor: rd.Actor, At: rd.At,
 				ProviderID: rd.ProviderID, RefundedAt: timeOf(rd.RefundedAt), ReceiptID: rd.ReceiptID, RecordedAt: timeOf(rd.RecordedAt),
-				PaymentFailure: rd.PaymentFailure, BooksFailure: rd.BooksFailure, Outside: rd.Outside, Status: rd.Status, Attempt: int(rd.Attempt)})
+				PaymentFailure: rd.PaymentFailure, BooksFailure: rd.BooksFailure, Outside: rd.Outside, Status: rd.Status, Attempt: int(rd.Attempt),
+				TaxDue: rd.TaxDue, Tax: rd.Tax, TaxReversalID: rd.TaxReversalID})
 		}
 	}
 	o.Work = order.Work{State: order.State(d.Work.State), Entry: int(d.Work.Entry), Done: d.Work.Done, Complete: d.Work.Complete, Wake: d.Work.Wake}

@@ -177,6 +177,7 @@ type Order struct {
 	Shipping *ShippingChoice // nil until selectShipping
 	Payment  *Payment        // nil until createPaymentSession
 	Invoice  *Invoice        // nil until the invoice step
+	Tax      *Tax            // nil until the tax is worked out (never, with no tax configured)
 
 	// Lines and Subtotal are priced on the server at checkout.
 	Lines    []pricing.Line
@@ -352,9 +353,9 @@ func (o *Order) ShippingAmount() money.Money {
 }
 
 // Total is what the customer pays: the lines after discounts plus the
-// shipping after its discount.
+// shipping after its discount plus the tax (TaxAmount).
 func (o *Order) Total() money.Money {
-	return money.New(o.Subtotal.Amount-o.LinesDiscount().Amount+o.ShippingAmount().Amount-o.Pricing.ShippingDiscount.Amount, o.Currency)
+	return money.New(o.Subtotal.Amount-o.LinesDiscount().Amount+o.ShippingAmount().Amount-o.Pricing.ShippingDiscount.Amount+o.TaxAmount().Amount, o.Currency)
 }
 
 // HoldQuantities returns the holds by SKU.

@@ -57,6 +57,14 @@ type Refund struct {
 	// answer (a 5xx, a timeout): the provider replays such an answer for
 	// the same key, so each later call uses a new one (PaymentKey).
 	Attempt int
+	// TaxDue says the refund's share of the order's tax is still to
+	// settle (the order was charged tax): once made, its tax is worked out
+	// (Order.RefundTaxShare) or reversed at the tax provider, and only
+	// then recorded in the books. Tax is that share, and TaxReversalID
+	// the provider's reversal ("" for the rate table).
+	TaxDue        bool
+	Tax           int64
+	TaxReversalID string
 }
 
 // Key is the refund's key in the books (QuickBooks' requestid) and its
@@ -91,16 +99,18 @@ func (r Refund) Pending() bool {
 // succeeded, and nothing since said it failed.
 func (r Refund) Made() bool { return !r.RefundedAt.IsZero() && r.PaymentFailure == "" }
 
-// BooksDue reports whether the refund was made and is still to be
-// recorded in the books.
+// BooksDue reports whether the refund was made, its tax settled, and is
+// still to be recorded in the books.
 func (r Refund) BooksDue() bool {
-	return r.Made() && r.RecordedAt.IsZero() && r.BooksFailure == ""
+	return r.Made() && !r.TaxDue && r.RecordedAt.IsZero() && r.BooksFailure == ""
 }
 
-// RefundsDue reports whether a refund is still to be made, re-read or
-// recorded.
+// RefundsDue reports whether a refund is still to be made, re-read, its
+// tax settled or recorded.
 func (o *Order) RefundsDue() bool {
-	return o.Payment != nil && slices.ContainsFunc(o.Payment.Refunds, func(r Refund) bool { return r.PaymentDue() || r.Pending() || r.BooksDue() })
+	return o.Payment != nil && slices.ContainsFunc(o.Payment.Refunds, func(r Refund) bool {
+		return r.PaymentDue() || r.Pending() || r.Made() && r.TaxDue || r.BooksDue()
+	})
 }
 
 // Refundable is what is left to refund: the charge less every refund
@@ -160,7 +170,7 @@ func (o *Order) AddRefund(amount int64, reason, actor string, at time.Time) (Ref
 	if amount == 0 {
 		amount = left
 	}
-	r := Refund{N: len(o.Payment.Refunds) + 1, Amount: amount, Reason: reason, Actor: actor, At: at}
+	r := Refund{N: len(o.Payment.Refunds) + 1, Amount: amount, Reason: reason, Actor: actor, At: at, TaxDue: o.taxed()}
 	o.Payment.Refunds = append(o.Payment.Refunds, r)
 	o.Note(actor, fmt.Sprintf("refund %d of %s asked for: %s", r.N, money.New(amount, o.Currency), reason), at)
 	o.Work.Wake++
@@ -306,7 +316,7 @@ func (o *Order) SyncRefunds(found []ProviderRefund, actor string, at time.Time) 
 		switch {
 		case r == nil && !failed:
 			nr := Refund{N: len(p.Refunds) + 1, Amount: pr.Amount, Reason: "refunded outside the store (Stripe's dashboard)", Actor: actor, At: at,
-				Outside: true, ProviderID: pr.ID, Status: pr.Status}
+				Outside: true, ProviderID: pr.ID, Status: pr.Status, TaxDue: o.taxed()}
 			if pr.Status == "succeeded" {
 				nr.RefundedAt = at
 			}

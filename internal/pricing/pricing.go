@@ -32,6 +32,9 @@ type Line struct {
 	WeightGrams int64 // per unit
 	// QuickBooksItem is the QuickBooks item the line is invoiced as.
 	QuickBooksItem string
+	// TaxCode is the SKU's product tax code at the tax provider ("" : the
+	// store's default).
+	TaxCode string
 }
 
 // Priced is a priced cart.
@@ -154,7 +157,7 @@ func Price(skus map[string]catalog.SKU, cart []CartLine, currency string, at tim
 		}
 		out.Lines = append(out.Lines, Line{SKU: id, ProductID: s.ProductID, Name: s.Name, Quantity: qty[id], UnitPrice: unit,
 			ListPrice: s.Price, OnSale: onSale, Total: total, Fulfillment: s.Fulfillment, WeightGrams: s.WeightGrams,
-			QuickBooksItem: s.QuickBooksItem})
+			QuickBooksItem: s.QuickBooksItem, TaxCode: s.TaxCode})
 	}
 	return out, nil
 }

@@ -19,7 +19,7 @@ import (
 // Firestore timestamps; answers carry RFC 3339 strings), and every callable
 // that answers an order answers this. Amounts are integer minor units
 // (cents), and always add up: total = subtotal − discount + shipping −
-// shippingDiscount.
+// shippingDiscount + tax.
 type Order struct {
 	OrderID  string      `json:"orderId"`
 	State    order.State `json:"state"`
@@ -33,7 +33,13 @@ type Order struct {
 	// Shipping is the chosen rate's amount, 0 before one is chosen.
 	Shipping         int64 `json:"shipping"`
 	ShippingDiscount int64 `json:"shippingDiscount"`
-	Total            int64 `json:"total"`
+	// Tax is the order's sales tax (0 when the store collects none, and
+	// until shipping is chosen): the lines' tax plus ShippingTax. It is
+	// worked out by selectShipping (and again by any change it depends
+	// on) before a payment session is made.
+	Tax         int64 `json:"tax"`
+	ShippingTax int64 `json:"shippingTax"`
+	Total       int64 `json:"total"`
 	// Promotions are those that price the order, including ones that
 	// apply but take nothing yet (a free-shipping promotion before
 	// shipping is chosen: discount 0).
@@ -69,6 +75,7 @@ type Line struct {
 	OnSale      bool                `json:"onSale"`
 	Total       int64               `json:"total"`    // unitPrice × quantity, before the discount
 	Discount    int64               `json:"discount"` // what the promotions take off this line; never more than total
+	Tax         int64               `json:"tax"`      // the line's sales tax, on its total after the discount
 	Fulfillment catalog.Fulfillment `json:"fulfillment"`
 }
 
@@ -164,11 +171,16 @@ func OrderOf(o *order.Order) Order {
 		Discount: o.LinesDiscount().Amount, Shipping: o.ShippingAmount().Amount, ShippingDiscount: o.Pricing.ShippingDiscount.Amount,
 		Total: o.Total().Amount, Promotions: []Promotion{}, PaymentStatus: o.PaymentStatus(),
 		Refunded: o.RefundedTotal(), CreatedAt: stored(o.CreatedAt), UpdatedAt: stored(o.UpdatedAt)}
+	taxes := o.TaxFigures()
+	v.Tax, v.ShippingTax = taxes.Total, taxes.Shipping
 	for i, l := range o.Lines {
 		vl := Line{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity, UnitPrice: l.UnitPrice.Amount,
 			ListPrice: l.ListPrice.Amount, OnSale: l.OnSale, Total: l.Total.Amount, Fulfillment: l.Fulfillment}
 		if i < len(o.Pricing.LineDiscounts) {
 			vl.Discount = o.Pricing.LineDiscounts[i].Amount
+		}
+		if i < len(taxes.Lines) {
+			vl.Tax = taxes.Lines[i]
 		}
 		v.Lines = append(v.Lines, vl)
 	}
