@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/app"
+	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/localfakes"
@@ -23,6 +24,7 @@ import (
 	"github.com/readyplanner/oms/internal/shipengine/shipenginefake"
 	"github.com/readyplanner/oms/internal/storefront"
 	"github.com/readyplanner/oms/internal/stripepay"
+	"github.com/readyplanner/oms/internal/tax"
 	"github.com/readyplanner/oms/internal/testenv"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -107,6 +109,13 @@ func raw(ctx context.Context, h http.Handler, method, body string, header map[st
 	_ = json.Unmarshal(w.Body.Bytes(), &a)
 	a.status = w.Code
 	return a
+}
+
+// failingTaxWith is a tax provider that answers err.
+type failingTaxWith struct{ err error }
+
+func (f failingTaxWith) Calculate(context.Context, tax.Sale, string) (tax.Calculation, error) {
+	return tax.Calculation{}, f.err
 }
 
 // raceOnly are the cases no test can provoke on demand, and why: they are
@@ -219,6 +228,17 @@ func TestErrorTableWalk(t *testing.T) {
 		r.clk.Advance(2 * time.Minute) // under 30 minutes left: not reused, so closed first
 		return do("createPaymentSession", u.IDToken, map[string]any{"orderId": id})
 	}
+	// taxFails: the store collects tax, and its provider answers err
+	// while change works on an order ready to pay.
+	taxFails := func(err error, change func(u emulator.User, id string) rpcAnswer[json.RawMessage]) rpcAnswer[json.RawMessage] {
+		u, id := readyToPay(t, a, s, "", "A", 1)
+		taxes := a.Customers.Taxes
+		taxes.Calculator, taxes.Provider = failingTaxWith{err}, order.TaxByStripe
+		defer func() { taxes.Calculator, taxes.Provider = nil, "" }()
+		return change(u, id)
+	}
+	taxDown := apperr.New(apperr.Unavailable, "Stripe is unavailable")
+	taxRefused := apperr.New(apperr.FailedPrecondition, "Stripe refused to calculate the tax: the address cannot be located")
 	freshCart := func(items any) emulator.User {
 		u := user(t)
 		if _, err := a.Firestore.Collection("carts").Doc(u.UID).Set(ctx, map[string]any{"items": items}); err != nil {
@@ -337,6 +357,8 @@ func TestErrorTableWalk(t *testing.T) {
 			return do("applyCustomer", u.IDToken, map[string]any{"orderId": id, "name": "Ann", "email": "ann@example.com"})
 		},
 		"applyCustomer/payment_completed":            func() rpcAnswer[json.RawMessage] { return paidLate(rename) },
+		"applyCustomer/tax_unavailable":              func() rpcAnswer[json.RawMessage] { return taxFails(taxDown, rename) },
+		"applyCustomer/tax_address":                  func() rpcAnswer[json.RawMessage] { return taxFails(taxRefused, rename) },
 		"applyCustomer/payment_provider_unavailable": func() rpcAnswer[json.RawMessage] { return stripeDown(rename) },
 		"applyCustomer/changing_elsewhere":           func() rpcAnswer[json.RawMessage] { return reopening(rename) },
 		"applyCustomer/order_changed":                func() rpcAnswer[json.RawMessage] { return cartChanging(rename) },
@@ -414,6 +436,8 @@ func TestErrorTableWalk(t *testing.T) {
 			return do("selectShipping", u.IDToken, map[string]any{"orderId": id, "rateId": ans.Rates[0].RateID, "useVerifiedAddress": true})
 		},
 		"selectShipping/payment_completed":            func() rpcAnswer[json.RawMessage] { return paidLate(rechoose) },
+		"selectShipping/tax_unavailable":              func() rpcAnswer[json.RawMessage] { return taxFails(taxDown, rechoose) },
+		"selectShipping/tax_address":                  func() rpcAnswer[json.RawMessage] { return taxFails(taxRefused, rechoose) },
 		"selectShipping/payment_provider_unavailable": func() rpcAnswer[json.RawMessage] { return stripeDown(rechoose) },
 		"selectShipping/changing_elsewhere":           func() rpcAnswer[json.RawMessage] { return reopening(rechoose) },
 		"selectShipping/order_changed":                func() rpcAnswer[json.RawMessage] { return cartChanging(rechoose) },
@@ -453,6 +477,8 @@ func TestErrorTableWalk(t *testing.T) {
 			return do("createPaymentSession", u2.IDToken, map[string]any{"orderId": id2})
 		},
 		"createPaymentSession/payment_completed":            func() rpcAnswer[json.RawMessage] { return paidLate(pay) },
+		"createPaymentSession/tax_unavailable":              func() rpcAnswer[json.RawMessage] { return taxFails(taxDown, pay) },
+		"createPaymentSession/tax_address":                  func() rpcAnswer[json.RawMessage] { return taxFails(taxRefused, pay) },
 		"createPaymentSession/payment_provider_unavailable": func() rpcAnswer[json.RawMessage] { return stripeDown(pay) },
 		"createPaymentSession/changing_elsewhere":           func() rpcAnswer[json.RawMessage] { return reopening(pay) },
 		"createPaymentSession/order_changed": func() rpcAnswer[json.RawMessage] {

@@ -75,6 +75,7 @@ var List = []Function{
 	{
 		Name: "applyCustomer", Kind: Callable,
 		Doc:     "Stores the customer's name and email on their pending order and prices it with the promotions tied to the email or a code.",
+		Secrets: []string{app.StripeKey}, // Stripe Tax, when OMS_TAX=stripe
 		handler: applyCustomer,
 	},
 	{
@@ -86,6 +87,7 @@ var List = []Function{
 	{
 		Name: "selectShipping", Kind: Callable,
 		Doc:     "Chooses a quoted rate by id (the price comes from the stored quote) and the typed or verified address.",
+		Secrets: []string{app.StripeKey}, // Stripe Tax, when OMS_TAX=stripe
 		handler: selectShipping,
 	},
 	{

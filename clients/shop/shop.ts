@@ -288,13 +288,15 @@ async function checkout() {
 /** A carrier's service as the customer reads it: "USPS Ground Advantage", not "USPS USPS Ground Advantage". */
 const service = (carrier: string, name: string) => (name.startsWith(carrier) ? name : `${carrier} ${name}`);
 
-/** The order's lines and amounts, as the backend priced them. */
+/** The order's lines and amounts, as the backend priced them (and taxed them, once shipping is chosen): the rows add up to the total. */
 function summary(o: Order): HTMLElement {
   const rows: Child[] = o.lines.map((l) =>
     h("tr", {}, h("td", {}, `${l.quantity} × ${l.name}`), h("td", {}, dollars(l.total, o.currency))));
   const row = (label: string, cents: number, id: string) => h("tr", { id }, h("td", {}, label), h("td", {}, dollars(cents, o.currency)));
   if (o.discount) rows.push(row(o.promotions.map((p) => p.name).join(", ") || "Discount", -o.discount, "discount"));
   if (o.shippingChoice) rows.push(row(`Shipping (${service(o.shippingChoice.carrier, o.shippingChoice.service)})`, o.shipping - o.shippingDiscount, "shipping-row"));
+  // Sales tax, worked out by the backend for the chosen address: its own line, so that the rows add up to the total.
+  if (o.tax > 0) rows.push(row("Sales tax", o.tax, "tax-row"));
   rows.push(h("tr", { class: "total" }, h("td", {}, "Total"), h("td", { id: "total" }, dollars(o.total, o.currency))));
   // A pending order holds its stock until holdExpiresAt (an RFC 3339 string in every answer).
   const held = o.state === "pending" && typeof o.holdExpiresAt === "string"

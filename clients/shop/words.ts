@@ -58,6 +58,9 @@ export const reasonWords: Record<CustomerReason, string> = {
   payment_provider_unavailable: "We could not reach our payment provider. " + again,
   printer_needs_phone: "Our printer's carrier needs a phone number for printed planners: please add one to the address.",
   printer_cannot_ship: "Our printer cannot ship printed planners to that country yet.",
+  // Sales tax, worked out for the shipping address before anything is paid.
+  tax_unavailable: "We could not work out the sales tax for your order just now, so it cannot be paid yet. " + again,
+  tax_address: "We could not work out the sales tax for that address: please check it and choose your shipping again.",
 };
 
 /** The words for each reason a cart line is refused. */

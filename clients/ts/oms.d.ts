@@ -555,7 +555,7 @@ export interface Callables {
   applyCustomer: {
     request: ApplyCustomerRequest;
     answer: Order;
-    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "required" | "sign_in_required" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "required" | "sign_in_required" | "tax_address" | "tax_unavailable" | "timeout" | "too_long" | "unknown_field" | "wrong_type";
   };
   /** Verifies the address and quotes shipping rates for the order's package. */
   quoteShipping: {
@@ -567,13 +567,13 @@ export interface Callables {
   selectShipping: {
     request: SelectShippingRequest;
     answer: Order;
-    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_quote" | "no_verified_address" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "quote_expired" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "unknown_rate" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_quote" | "no_verified_address" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "quote_expired" | "required" | "sign_in_required" | "tax_address" | "tax_unavailable" | "timeout" | "unknown_field" | "unknown_rate" | "wrong_type";
   };
   /** Makes the Stripe Checkout Session where the card is authorized (not charged) for the order's total. */
   createPaymentSession: {
     request: CreatePaymentSessionRequest;
     answer: CreatePaymentSessionAnswer;
-    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_customer" | "no_shipping" | "off_storefront" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "printer_cannot_ship" | "printer_needs_phone" | "repriced" | "required" | "sign_in_required" | "timeout" | "unknown_field" | "wrong_type";
+    reason: "app_check_required" | "bad_request" | "canceled" | "changing_elsewhere" | "contention" | "database_unavailable" | "internal" | "invalid_app_check" | "invalid_token" | "malformed" | "no_customer" | "no_shipping" | "off_storefront" | "order_changed" | "order_not_found" | "order_not_pending" | "origin_not_allowed" | "payment_completed" | "payment_provider_unavailable" | "printer_cannot_ship" | "printer_needs_phone" | "repriced" | "required" | "sign_in_required" | "tax_address" | "tax_unavailable" | "timeout" | "unknown_field" | "wrong_type";
   };
   /** The owner only (the OMS_ADMIN_CLAIM claim): changes a SKU's stock on hand, never below what open orders hold, with a reason for the stock ledger. */
   adjustStock: {

@@ -29,6 +29,7 @@ import (
 	"github.com/readyplanner/oms/internal/logging"
 	"github.com/readyplanner/oms/internal/lulu"
 	"github.com/readyplanner/oms/internal/messages"
+	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
 	"github.com/readyplanner/oms/internal/owner"
 	"github.com/readyplanner/oms/internal/payments"
@@ -37,6 +38,7 @@ import (
 	"github.com/readyplanner/oms/internal/smtpmail"
 	"github.com/readyplanner/oms/internal/stripepay"
 	"github.com/readyplanner/oms/internal/sweep"
+	"github.com/readyplanner/oms/internal/tax"
 	"github.com/rs/zerolog"
 )
 
@@ -192,6 +194,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		LabelSettings: fulfilment.LabelSettings{From: cfg.ShipFrom, Box: cfg.DefaultBox}, Now: o.Now}
 	var sessions payments.Sessions = stripepay.NotConfigured{}
 	var intents payments.Intents = stripepay.NotConfigured{}
+	var stripeTax stripepay.TaxProvider = stripepay.NotConfigured{}
 	if key := cfg.Secret(StripeKey); key.IsSet() {
 		// Only the functions that list the Stripe key get it.
 		api, err := stripepay.New(stripepay.Options{SecretKey: key.Reveal(), APIBase: cfg.StripeAPIBase, Logger: a.Log})
@@ -199,12 +202,19 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			a.Close()
 			return nil, fmt.Errorf("app: %w", err)
 		}
-		sessions, intents = stripepay.Payments{API: api}, stripepay.Payments{API: api}
+		sessions, intents, stripeTax = stripepay.Payments{API: api}, stripepay.Payments{API: api}, stripepay.Tax{API: api}
+	}
+	taxes := taxesOf(cfg, a.Orders, stripeTax, o.Now)
+	var taxRecords payments.TaxRecorder
+	if cfg.Tax == config.TaxStripe {
+		taxRecords = stripeTax
 	}
 	commits := &checkout.Commits{Orders: a.Orders, Promotions: a.Promos, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
 	a.Payments = &payments.Service{Orders: a.Orders, Recorder: a.WebhookEvents, Alerts: a.Alerts, Payable: a.Parts.Printable,
-		Redemptions: commits, Sessions: sessions, Intents: intents, SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins, Now: o.Now}
-	a.Customers = &checkout.Customers{Orders: a.Orders, Promotions: a.Promos, Sessions: a.Payments, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
+		Redemptions: commits, Sessions: sessions, Intents: intents, SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins,
+		Taxes: taxes, TaxRecords: taxRecords, Now: o.Now}
+	a.Customers = &checkout.Customers{Orders: a.Orders, Promotions: a.Promos, Sessions: a.Payments, Taxes: taxes,
+		PlusAddressing: cfg.PlusAddressing, Now: o.Now}
 	a.Checkout = &checkout.Service{Store: a.Checkouts, Customers: a.Customers, Sessions: a.Payments, Currency: cfg.Currency,
 		HoldTTL: cfg.HoldTTL, MaxPerLine: cfg.MaxPerLine, Now: o.Now}
 	a.Quotes = &checkout.Quotes{Orders: a.Orders, Carrier: shipengine.Carrier{Client: se, CarrierIDs: cfg.Carriers}, Customers: a.Customers,
@@ -284,7 +294,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	}
 
 	a.Owner = &owner.Operations{Orders: a.Orders, Print: a.Parts, Money: a.Payments, AdminClaim: cfg.AdminClaim, Now: o.Now}
-	a.OwnerApp = owner.NewApplication(a.Owner, a.Parts, a.Stock, &owner.Reads{Catalog: a.Checkouts, Orders: a.Orders, Inbox: a.Alerts, Mail: a.Mail, Ledger: a.Checkouts, AdminClaim: cfg.AdminClaim, Now: o.Now,
+	var taxOrders messages.TaxOrders // the day's tax collected: only a store that collects tax shows it
+	if cfg.Tax != config.TaxNone {
+		taxOrders = a.Orders
+	}
+	a.OwnerApp = owner.NewApplication(a.Owner, a.Parts, a.Stock, &owner.Reads{Catalog: a.Checkouts, Orders: a.Orders, Inbox: a.Alerts, Mail: a.Mail, Ledger: a.Checkouts, AdminClaim: cfg.AdminClaim, Now: o.Now, Tax: taxOrders,
 		Location: cfg.TimeZone, Mailbox: func(email string) string { return checkout.MailboxKey(email, cfg.PlusAddressing) }},
 		&owner.Promotions{Store: a.Promos, AdminClaim: cfg.AdminClaim, Now: o.Now},
 		&owner.Catalog{Store: firestoredb.NewCatalog(a.Checkouts), AdminClaim: cfg.AdminClaim, Now: o.Now})
@@ -335,7 +349,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if a.Hooks != nil {
 		tasks = append(tasks, a.Hooks.Tasks())
 	}
-	summary := &messages.Summary{Outbox: a.Mail, Orders: a.Orders, OwnerEmail: cfg.OwnerEmail, Hour: cfg.SummaryHour, Location: cfg.TimeZone, Store: a.Emails.Store}
+	summary := &messages.Summary{Outbox: a.Mail, Orders: a.Orders, Tax: taxOrders, OwnerEmail: cfg.OwnerEmail, Hour: cfg.SummaryHour, Location: cfg.TimeZone, Store: a.Emails.Store}
 	tasks = append(tasks, summary.Tasks())
 	if a.Sweeper, err = sweep.New(o.Now, tasks...); err != nil {
 		a.Close()
@@ -352,4 +366,20 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return errors.Join(errs...)
+}
+
+// taxesOf is the checkout's tax worker the configuration asks for (OMS_TAX):
+// none, Stripe Tax (stripeTax: the Stripe adapter, or NotConfigured in a
+// function without the key), or the store's rate table.
+func taxesOf(cfg config.Config, orders checkout.OrderStore, stripeTax checkout.TaxCalculator, now func() time.Time) *checkout.Taxes {
+	t := &checkout.Taxes{Orders: orders, DefaultCode: cfg.TaxCode, Now: now,
+		From: tax.Address{Country: cfg.ShipFrom.CountryCode, State: cfg.ShipFrom.StateProvince, PostalCode: cfg.ShipFrom.PostalCode,
+			Line1: cfg.ShipFrom.AddressLine1, City: cfg.ShipFrom.CityLocality}}
+	switch cfg.Tax {
+	case config.TaxStripe:
+		t.Calculator, t.Provider = stripeTax, order.TaxByStripe
+	case config.TaxTable:
+		t.Calculator, t.Provider = cfg.TaxTable, order.TaxByTable
+	}
+	return t
 }

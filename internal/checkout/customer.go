@@ -37,9 +37,12 @@ type OrderStore interface {
 // Customers is applyCustomer's logic, every re-pricing of an order, and
 // the redemption commit.
 type Customers struct {
-	Orders         OrderStore
-	Promotions     PromotionStore
-	Sessions       SessionCloser
+	Orders     OrderStore
+	Promotions PromotionStore
+	Sessions   SessionCloser
+	// Taxes works out the tax again once a change is written (nil: no
+	// tax collected).
+	Taxes          *Taxes
 	PlusAddressing bool
 	Now            func() time.Time
 }
@@ -159,7 +162,10 @@ func (c *Customers) Reprice(ctx context.Context, uid, orderID string) (*order.Or
 // order no longer gets. If that changes what would be paid while the
 // order's payment session is open, the session is closed first (expired
 // at the provider) and the change tried again. A change that leaves the
-// order as it was writes nothing.
+// order as it was writes nothing. When the store collects tax, the
+// order's tax is then worked out for what it would be paid for now
+// (Taxes.Ensure): the provider down is UNAVAILABLE, reason
+// tax_unavailable, with the change kept — calling again works the tax out.
 func (c *Customers) change(ctx context.Context, uid, orderID, email string, code *string, mutate func(*order.Order) error) (*order.Order, error) {
 	o, err := c.own(ctx, uid, orderID)
 	if err != nil {
@@ -220,6 +226,9 @@ func (c *Customers) change(ctx context.Context, uid, orderID, email string, code
 			})
 		})
 		if !errors.Is(err, order.ErrSessionOpen) {
+			if err == nil && c.Taxes.Collects() {
+				return c.Taxes.Ensure(ctx, orderID)
+			}
 			return res, err
 		}
 		if err := c.Sessions.CloseSession(ctx, orderID); err != nil {

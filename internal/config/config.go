@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	_ "time/tzdata" // the store's time zone must load on any base image
 
 	"github.com/readyplanner/oms/internal/shipping"
+	"github.com/readyplanner/oms/internal/tax"
 )
 
 // Environments.
@@ -107,6 +109,18 @@ type Config struct {
 	// and so the holds, lasts.
 	StripeAPIBase string
 	SessionTTL    time.Duration
+
+	// Sales tax. Tax (OMS_TAX) is who works it out: "none" (the default:
+	// no tax is collected, every invoice line is non-taxable), "stripe"
+	// (Stripe Tax: a Tax Calculation per sale, recorded once paid,
+	// reversed by refunds) or "table" (the store's own rate table,
+	// TaxTable from OMS_TAX_TABLE: a file's path, or the JSON itself; its
+	// figures are the store's own responsibility). TaxCode (OMS_TAX_CODE)
+	// is the product tax code of SKUs that name none (Stripe's txcd_…;
+	// "": the Stripe account's preset).
+	Tax      string
+	TaxTable tax.Table
+	TaxCode  string
 
 	// Bookkeeping. QuickBooksBaseURL (OMS_QUICKBOOKS_BASE_URL) is the API:
 	// production by default, https://sandbox-quickbooks.api.intuit.com for a
@@ -229,6 +243,16 @@ var brandColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // Development reports whether the service runs locally.
 func (c Config) Development() bool { return c.Env == Development }
+
+// Who works out the sales tax (OMS_TAX).
+const (
+	TaxNone   = "none"
+	TaxStripe = "stripe"
+	TaxTable  = "table"
+)
+
+// taxCode is a Stripe product tax code.
+var taxCode = regexp.MustCompile(`^txcd_[0-9]{8}$`)
 
 // Secret returns the named secret (empty if it was not asked for).
 func (c Config) Secret(name string) Secret { return c.Secrets[name] }
@@ -374,6 +398,37 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		bad("OMS_LABEL_FORMAT: %q is not pdf or zpl", c.LabelFormat)
 	}
 	c.SessionTTL = duration("OMS_PAYMENT_SESSION_TTL", time.Hour, 30*time.Minute+time.Minute, 24*time.Hour)
+	c.TaxCode = get("OMS_TAX_CODE")
+	if c.TaxCode != "" && !taxCode.MatchString(c.TaxCode) {
+		bad("OMS_TAX_CODE: %q is not a Stripe tax code such as txcd_99999999", c.TaxCode)
+	}
+	switch c.Tax = strings.ToLower(get("OMS_TAX")); c.Tax {
+	case "":
+		c.Tax = TaxNone
+	case TaxNone, TaxStripe:
+	case TaxTable:
+		raw := get("OMS_TAX_TABLE")
+		if raw != "" && !strings.HasPrefix(raw, "{") {
+			b, err := os.ReadFile(raw)
+			if err != nil {
+				bad("OMS_TAX_TABLE: %v", err)
+				break
+			}
+			raw = string(b)
+		}
+		if raw == "" {
+			bad("OMS_TAX_TABLE is missing (OMS_TAX=table needs the rate table: a file's path or the JSON itself; see docs/tax.md)")
+		} else if t, err := tax.ParseTable([]byte(raw)); err != nil {
+			bad("OMS_TAX_TABLE: %v", err)
+		} else {
+			c.TaxTable = t
+		}
+	default:
+		bad("OMS_TAX: %q is not none, stripe or table", c.Tax)
+	}
+	if c.Tax != TaxTable && get("OMS_TAX_TABLE") != "" {
+		bad("OMS_TAX_TABLE is set but OMS_TAX is %q: set OMS_TAX=table to use the table", c.Tax)
+	}
 	for _, u := range []struct {
 		name string
 		dst  *string

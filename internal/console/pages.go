@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/owner"
+	"github.com/readyplanner/oms/internal/tax"
 )
 
 var funcs = template.FuncMap{
@@ -109,17 +112,23 @@ func (c *Console) orders(q request) {
 
 // orderView is an order's page.
 type orderView struct {
-	Page      page
-	Detail    owner.OrderDetail
-	O         *order.Order
-	Card      string // "Visa …4242"
-	Refunded  int64
-	Left      int64 // refundable
-	LabelCost int64
-	Voided    int64
-	RequestID string // the forms' request id
-	Error     string // the last action's refusal, in its words
-	Invoice   string // the invoice's page in QuickBooks ("" for none)
+	Page     page
+	Detail   owner.OrderDetail
+	O        *order.Order
+	Card     string // "Visa …4242"
+	Refunded int64
+	// Tax is the order's sales tax (0: none), TaxNote how it was worked
+	// out, and TaxRefunded what the refunds whose share is settled gave
+	// back of it.
+	Tax         int64
+	TaxNote     string
+	TaxRefunded int64
+	Left        int64 // refundable
+	LabelCost   int64
+	Voided      int64
+	RequestID   string // the forms' request id
+	Error       string // the last action's refusal, in its words
+	Invoice     string // the invoice's page in QuickBooks ("" for none)
 }
 
 func (c *Console) order(q request) { c.orderPage(q, http.StatusOK, "") }
@@ -135,12 +144,50 @@ func (c *Console) orderPage(q request, status int, failure string) {
 	if p := o.Payment; p != nil && p.CardLast4 != "" {
 		v.Card = strings.ToUpper(p.CardBrand[:min(1, len(p.CardBrand))]) + p.CardBrand[min(1, len(p.CardBrand)):] + " …" + p.CardLast4
 	}
+	if f := o.TaxFigures(); f.Total > 0 {
+		v.Tax, v.TaxNote, v.TaxRefunded = f.Total, taxNote(o.Tax.Provider, f, o.Currency), o.TaxRefunded()
+	}
 	cost, voided := o.LabelCosts()
 	v.LabelCost, v.Voided = cost.Amount, voided.Amount
 	if o.Invoice != nil && o.Invoice.ID != "" && c.InvoiceURL != nil {
 		v.Invoice = c.InvoiceURL(o.Invoice.ID)
 	}
 	c.render(q.w, q.r, status, "order", v)
+}
+
+// taxProviders are the tax providers as the owner reads them.
+var taxProviders = map[string]string{order.TaxByTable: "your rate table", order.TaxByStripe: "Stripe Tax"}
+
+// taxNote says how tax figures f (made by provider) came about: where the
+// tax is due, at what rate, by whom, and how much of it is on shipping,
+// each when known ("Illinois · 6.25% · your rate table").
+func taxNote(provider string, f tax.Figures, currency string) string {
+	var parts []string
+	if f.Jurisdiction != "" {
+		parts = append(parts, f.Jurisdiction)
+	}
+	if f.Rate > 0 {
+		parts = append(parts, percent(f.Rate))
+	}
+	if p := taxProviders[provider]; p != "" {
+		parts = append(parts, p)
+	} else if provider != "" {
+		parts = append(parts, provider)
+	}
+	if f.Shipping > 0 {
+		parts = append(parts, money.New(f.Shipping, currency).Display()+" of it on shipping")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// percent is a rate in parts per million as a percent, with no trailing
+// zeros: 62,500 is "6.25%", 60,000 "6%".
+func percent(ppm int64) string {
+	whole, frac := ppm/(tax.PPM/100), ppm%(tax.PPM/100)
+	if frac == 0 {
+		return strconv.FormatInt(whole, 10) + "%"
+	}
+	return strconv.FormatInt(whole, 10) + "." + strings.TrimRight(fmt.Sprintf("%04d", frac), "0") + "%"
 }
 
 // act runs one of the owner's actions on an order from its page's forms,

@@ -84,6 +84,11 @@ type orderDoc struct {
 	// Internal: when the card was first authorized (the order placed),
 	// from the history: the console's figures of the day count by it.
 	PlacedAt *time.Time `firestore:"placedAt,omitempty"`
+	// Internal: when the order was charged (first entered paid) and when
+	// its latest refund was made: the day's sales tax collected is read
+	// by them.
+	PaidAt       *time.Time `firestore:"paidAt,omitempty"`
+	LastRefundAt *time.Time `firestore:"lastRefundAt,omitempty"`
 	// Internal: the owner's latest commands, by request id.
 	Requests   []requestDoc `firestore:"requests,omitempty"`
 	History    []changeDoc  `firestore:"history"`
@@ -433,6 +438,21 @@ func toDoc(o *order.Order) orderDoc {
 			d.PlacedAt = optTime(c.At)
 			break
 		}
+	}
+	for _, c := range o.History() {
+		if c.To == order.Paid && c.From != order.Paid {
+			d.PaidAt = optTime(c.At)
+			break
+		}
+	}
+	if p := o.Payment; p != nil {
+		var last time.Time
+		for _, r := range p.Refunds {
+			if r.Made() && r.RefundedAt.After(last) {
+				last = r.RefundedAt
+			}
+		}
+		d.LastRefundAt = optTime(last)
 	}
 	d.PaymentStatus, d.Refunded = string(o.PaymentStatus()), o.RefundedTotal()
 	if len(o.Parts) > 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/inventory"
+	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/owner"
 	"google.golang.org/api/iterator"
@@ -314,4 +315,20 @@ func (c *Checkouts) Stock(ctx context.Context, sku, after string, limit int) (in
 		next = cursor(out[len(out)-1].At, snaps[len(snaps)-1].Ref.ID)
 	}
 	return levelOf(snap), out, next, nil
+}
+
+var _ messages.TaxOrders = (*Orders)(nil)
+
+// ChargedBetween implements messages.TaxOrders: the orders charged
+// (paidAt) at or after from and before to.
+func (s *Orders) ChargedBetween(ctx context.Context, from, to time.Time, limit int) ([]*order.Order, error) {
+	return s.query(ctx, s.client.Collection(OrdersCollection).Where("paidAt", ">=", from.UTC()).Where("paidAt", "<", to.UTC()).
+		OrderBy("paidAt", firestore.Asc).Limit(limit), "list the orders charged")
+}
+
+// RefundedSince implements messages.TaxOrders: the orders whose latest
+// refund was made at or after from.
+func (s *Orders) RefundedSince(ctx context.Context, from time.Time, limit int) ([]*order.Order, error) {
+	return s.query(ctx, s.client.Collection(OrdersCollection).Where("lastRefundAt", ">=", from.UTC()).
+		OrderBy("lastRefundAt", firestore.Asc).Limit(limit), "list the orders refunded")
 }

@@ -134,12 +134,15 @@ func (c *Customers) expired(ctx context.Context, t orderflow.Transition) error {
 }
 
 // refunds: each refund Stripe made, once (a canceled order's refund is in
-// its cancellation email).
+// its cancellation email). A refund of an order charged tax is told once
+// its share of the tax is settled (the share the books record): settling
+// it wakes the order's work, which runs this step again.
 func (c *Customers) refunds(ctx context.Context, t orderflow.Transition) error {
 	o := t.Order
 	if o.Payment == nil || o.State() == order.Canceled {
 		return nil
 	}
+	cur := func(a int64) string { return Format(money.New(a, o.Currency)) }
 	var errs []error
 	var total int64
 	for _, r := range o.Payment.Refunds {
@@ -147,7 +150,13 @@ func (c *Customers) refunds(ctx context.Context, t orderflow.Transition) error {
 			continue
 		}
 		total += r.Amount
-		v := View{Refund: RefundView{Amount: Format(money.New(r.Amount, o.Currency)), Reason: r.Reason, Total: Format(money.New(total, o.Currency))}}
+		if r.TaxDue {
+			continue
+		}
+		v := View{Refund: RefundView{Amount: cur(r.Amount), Reason: r.Reason, Total: cur(total)}}
+		if r.Tax > 0 {
+			v.Refund.Tax = cur(r.Tax)
+		}
 		errs = append(errs, c.queue(ctx, o, MailID(o.ID, PurposeRefunded, strconv.Itoa(r.N)), PurposeRefunded, "refunded", v))
 	}
 	return errors.Join(errs...)

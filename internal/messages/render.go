@@ -64,6 +64,8 @@ type OrderView struct {
 	Shipping         string
 	ShippingService  string
 	ShippingDiscount string // "" when none
+	Tax              string // the sales tax, lines and shipping; "" when none
+	TaxName          string // where it is due, as the tax's figures name it ("Illinois"); "" when unknown
 	Total            string
 	Card             string // "Visa card ending 4242"
 	Charged          bool
@@ -93,6 +95,7 @@ type PartView struct {
 // RefundView is a refund made.
 type RefundView struct {
 	Amount string
+	Tax    string // its share of the sales tax, within Amount; "" when none
 	Reason string
 	Total  string // refunded so far
 }
@@ -124,6 +127,9 @@ func OrderViewOf(o *order.Order) OrderView {
 	}
 	if d := o.Pricing.ShippingDiscount.Amount; d > 0 {
 		v.ShippingDiscount = cur(d)
+	}
+	if t := o.TaxFigures(); t.Total > 0 {
+		v.Tax, v.TaxName = cur(t.Total), t.Jurisdiction
 	}
 	if o.Shipping != nil {
 		v.ShippingService = o.Shipping.Rate.Name()
@@ -200,17 +206,20 @@ func Sample(store Store) View {
 		Order: OrderView{ID: "K7Q2M9XH4TBA", CustomerName: "Ann Lee", Date: at.Format("January 2, 2006"),
 			Lines:    []LineView{{Name: "Weekly Planner A5", Quantity: 2, Total: "$59.00", Discount: "$5.90"}, {Name: "Sticker Pack", Quantity: 1, Total: "$6.50"}},
 			Subtotal: "$65.50", Discount: "$5.90", Promotions: []string{"Welcome 10%"}, Shipping: "$7.95", ShippingService: "USPS Ground Advantage",
-			Total: "$67.55", Card: "Visa card ending 4242", Charged: true,
-			Address:      "Ann Lee\n12 Elm Street\nSpringfield, OR 97477\nUS",
-			AddressLines: []string{"Ann Lee", "12 Elm Street", "Springfield, OR 97477", "US"}},
+			Tax: "$3.73", TaxName: "Illinois", Total: "$71.28", Card: "Visa card ending 4242", Charged: true,
+			Address:      "Ann Lee\n12 Elm Street\nSpringfield, IL 62704\nUS",
+			AddressLines: []string{"Ann Lee", "12 Elm Street", "Springfield, IL 62704", "US"}},
 		Part: PartView{What: "The planners printed for you", Lines: []LineView{{Name: "Weekly Planner A5", Quantity: 2}}, Carrier: "USPS",
 			TrackingNumber: "9400 1000 0000 0000 0000 00", TrackingURL: "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400100000000000000000", Others: true, Undelivered: true},
-		Refund: RefundView{Amount: "$10.00", Reason: "the cover arrived scuffed", Total: "$10.00"},
-		Summary: SummaryView{Date: at.Format("Monday, January 2, 2006"), Review: 1, Shipping: 1, Attention: 1, Groups: []SummaryGroup{
-			{Title: "Waiting for your review in QuickBooks", Orders: []SummaryOrder{{ID: "K7Q2M9XH4TBA", Customer: "Ann Lee", Total: "$67.55", Since: "since Dec 3 09:12"}}},
-			{Title: "Paid, waiting to ship", Orders: []SummaryOrder{{ID: "M4R8T2QX9PLA", Customer: "Bo Chen", Total: "$31.40", Since: "since Dec 2 16:40", Note: "parcel part waiting"}}},
-			{Title: "Needing your attention", Orders: []SummaryOrder{{ID: "Q9W3E7R1T5YU", Customer: "Cy Diaz", Total: "$18.20", Since: "since Dec 3 07:02",
-				Note: "the printer's job 100234 is REJECTED: the cover file is too small"}}},
-		}},
+		Refund: RefundView{Amount: "$10.00", Tax: "$0.52", Reason: "the cover arrived scuffed", Total: "$10.00"},
+		Summary: SummaryView{Date: at.Format("Monday, January 2, 2006"), Review: 1, Shipping: 1, Attention: 1,
+			Tax: &SummaryTax{Day: at.AddDate(0, 0, -1).Format("Monday, January 2"), Collected: "$12.01",
+				How: "$14.67 on 4 orders charged, less $2.66 given back by 1 refund"},
+			Groups: []SummaryGroup{
+				{Title: "Waiting for your review in QuickBooks", Orders: []SummaryOrder{{ID: "K7Q2M9XH4TBA", Customer: "Ann Lee", Total: "$71.28", Since: "since Dec 3 09:12"}}},
+				{Title: "Paid, waiting to ship", Orders: []SummaryOrder{{ID: "M4R8T2QX9PLA", Customer: "Bo Chen", Total: "$31.40", Since: "since Dec 2 16:40", Note: "parcel part waiting"}}},
+				{Title: "Needing your attention", Orders: []SummaryOrder{{ID: "Q9W3E7R1T5YU", Customer: "Cy Diaz", Total: "$18.20", Since: "since Dec 3 07:02",
+					Note: "the printer's job 100234 is REJECTED: the cover file is too small"}}},
+			}},
 	}
 }

@@ -38,7 +38,8 @@ const (
 	StepAlertOwner          = "alertOwner"           // needs_attention: tell the owner why
 	StepReleaseStrays       = "releaseStrayPayments" // any state: cancel authorizations that may not pay for the order (payments)
 	StepRefundPayment       = "refundPayment"        // any state: make the owner's refunds at Stripe (payments)
-	StepRecordRefund        = "recordRefund"         // any state: record the refunds made in QuickBooks (bookkeeping)
+	StepRecordTax           = "recordTax"            // any state: the paid sale's tax transaction, and each refund's share of the tax given back (payments)
+	StepRecordRefund        = "recordRefund"         // any state: record the refunds made, with their tax, in QuickBooks (bookkeeping)
 	StepSettleStock         = "settleStock"          // refunded: the holds leave stock if the parcel shipped, else go back (checkout)
 	StepSettleLabels        = "settleLabels"         // any state: settle a label purchase whose answer was lost; void a label nothing will use (fulfilment)
 	StepNotifyDelivered     = "notifyDelivered"      // any state: the customer's email of each part delivered (messages)
@@ -74,6 +75,7 @@ var flow = []struct {
 	{order.NeedsAttention, StepAlertOwner},
 	{"", StepReleaseStrays},
 	{"", StepRefundPayment},
+	{"", StepRecordTax},
 	{"", StepRecordRefund},
 	{"", StepVoidLateInvoice},
 	{"", StepNotifyParts},
@@ -96,7 +98,7 @@ func Steps() []string {
 
 // Register registers every step of the flow, in flow order, with its
 // implementation from the capabilities' step maps (each capability's
-// Steps()). StepReleaseStrays, StepRefundPayment, StepRecordRefund,
+// Steps()). StepReleaseStrays, StepRefundPayment, StepRecordTax, StepRecordRefund,
 // StepVoidLateInvoice and the notifications of parts and refunds run in
 // every state (OnAny).
 //

@@ -65,7 +65,7 @@ func TestFlowTable(t *testing.T) {
 	if got := d.StepNames(order.Approved); len(got) != 1 || got[0] != StepCapturePayment {
 		t.Errorf("approved steps %v", got)
 	}
-	if got := len(Steps()); got != 27 {
-		t.Errorf("%d steps, want 27", got)
+	if got := len(Steps()); got != 28 {
+		t.Errorf("%d steps, want 28", got)
 	}
 }

@@ -152,20 +152,27 @@ type Reads struct {
 	// Mailbox turns an email into the mailbox key orders are found by
 	// (checkout.MailboxKey with the store's plus-addressing setting).
 	Mailbox func(email string) string
+	// Tax finds the orders whose money moved in a day, for the sales tax
+	// it collected (nil: the store collects none, and the day's figures
+	// have no tax).
+	Tax messages.TaxOrders
 	// Location is the store's time zone: where its day starts.
 	Location *time.Location
 	Now      func() time.Time
 }
 
 // DayFigures are the day's figures: the orders placed since midnight in
-// the store's time zone and what they total (minor units).
+// the store's time zone and what they total (minor units), and the sales
+// tax collected since then (messages.TaxCollected; nil when the store
+// collects none).
 type DayFigures struct {
 	Since  time.Time
 	Placed int64
 	Total  int64
+	Tax    *messages.TaxCollected
 }
 
-// Today answers the day's figures.
+// Today answers the day's figures, read at once.
 func (r *Reads) Today(ctx context.Context, who *identity.Identity) (DayFigures, error) {
 	if err := identity.RequireOwner(who, r.AdminClaim); err != nil {
 		return DayFigures{}, err
@@ -176,8 +183,25 @@ func (r *Reads) Today(ctx context.Context, who *identity.Identity) (DayFigures, 
 	}
 	now := r.Now().In(loc)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
-	n, total, err := r.Orders.PlacedSince(ctx, midnight)
-	return DayFigures{Since: midnight, Placed: n, Total: total}, err
+	d := DayFigures{Since: midnight}
+	var (
+		errs [2]error
+		wg   sync.WaitGroup
+	)
+	if r.Tax != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t, err := messages.ReadTaxCollected(ctx, r.Tax, midnight, time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc))
+			d.Tax, errs[1] = &t, err
+		}()
+	}
+	d.Placed, d.Total, errs[0] = r.Orders.PlacedSince(ctx, midnight)
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return DayFigures{}, err
+	}
+	return d, nil
 }
 
 // OrdersInState answers a page of orders in state, newest first.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/tax"
 )
 
 // SessionLine is one line of a payment session: a name, a unit amount in
@@ -32,9 +33,29 @@ type SessionRequest struct {
 	Lines          []SessionLine
 	ShippingName   string
 	ShippingAmount int64 // after its discount
+	Tax            int64 // the order's sales tax: a line of its own ("Sales tax"); 0: none
 	ExpiresAt      time.Time
 	SuccessURL     string
 	CancelURL      string
+}
+
+// TaxWorker works out an order's sales tax before it is paid (the
+// checkout's Taxes): Collects says whether the store collects tax at all;
+// Ensure gives the order current figures (UNAVAILABLE, reason
+// tax_unavailable, when the provider is down).
+type TaxWorker interface {
+	Collects() bool
+	Ensure(ctx context.Context, orderID string) (*order.Order, error)
+}
+
+// TaxRecorder is the tax provider's record of paid sales (Stripe Tax):
+// Record turns the order's calculation into the sale's transaction
+// (reference: the order id, so a repeat is the same transaction); Reverse
+// records a refund of amount (tax included) against it, reference unique
+// per refund, and answers the tax it gave back. Each call carries key.
+type TaxRecorder interface {
+	Record(ctx context.Context, calculationID, reference, key string) (string, error)
+	Reverse(ctx context.Context, transactionID, reference string, amount int64, key string) (tax.Reversal, error)
 }
 
 // Session is a made payment session.

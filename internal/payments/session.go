@@ -28,7 +28,13 @@ type Service struct {
 	// stands (the printer's requirements of its address): it is checked
 	// before the card is authorized, never after.
 	Payable func(*order.Order) error
-	Now     func() time.Time
+	// Taxes works out the order's tax before its session is made (nil:
+	// no tax collected); TaxRecords records the paid sale and reverses
+	// refunds at the tax provider (nil: the rate table or no tax, nothing
+	// to record).
+	Taxes      TaxWorker
+	TaxRecords TaxRecorder
+	Now        func() time.Time
 }
 
 // minSessionLeft is how much time a session must have left to be answered
@@ -123,6 +129,12 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 			return nil, err
 		}
 	}
+	taxes := s.Taxes != nil && s.Taxes.Collects()
+	if taxes {
+		if o, err = s.Taxes.Ensure(ctx, orderID); err != nil {
+			return nil, err
+		}
+	}
 	if reusable(o, s.Now()) {
 		return o, nil // the same unchanged order: the same session
 	}
@@ -148,6 +160,9 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 			if cur.SessionOpen() {
 				return false, order.ErrSessionOpen
 			}
+			if taxes && !cur.TaxCurrent() {
+				return false, errTaxChanged // another tab changed what is taxed meanwhile
+			}
 			if p := cur.Payment; p != nil && p.SessionID == "" && p.Revision == cur.Pricing.Revision && now.Add(minSessionLeft).Before(p.ExpiresAt) {
 				plan = *p // a planned session whose answer was lost: ask again with the same key
 				return false, nil
@@ -161,6 +176,11 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 		}
 		if err != nil {
 			return nil, err
+		}
+		if repriced && taxes {
+			if _, err := s.Taxes.Ensure(ctx, orderID); err != nil {
+				return nil, err
+			}
 		}
 		if repriced {
 			return nil, apperr.New(apperr.FailedPrecondition, "a promotion on this order has just run out; the order was priced again, please review the new total").
@@ -186,7 +206,7 @@ func (s *Service) create(ctx context.Context, orderID string, plan order.Payment
 	sess, err := s.Sessions.CreateSession(ctx, SessionRequest{
 		OrderID: o.ID, IdempotencyKey: fmt.Sprintf("session-%s-r%d-a%d", o.ID, plan.Revision, plan.Attempt),
 		Email: o.Customer.Email, Currency: strings.ToLower(o.Currency), Lines: SessionLines(o),
-		ShippingName: shipName, ShippingAmount: o.ShippingAmount().Amount - o.Pricing.ShippingDiscount.Amount,
+		ShippingName: shipName, ShippingAmount: o.ShippingAmount().Amount - o.Pricing.ShippingDiscount.Amount, Tax: o.TaxAmount().Amount,
 		ExpiresAt: plan.ExpiresAt, SuccessURL: success, CancelURL: cancel,
 	})
 	if errors.Is(err, ErrSessionFailed) {
@@ -251,6 +271,10 @@ func (s *Service) CloseSession(ctx context.Context, orderID string) error {
 func (s *Service) own(ctx context.Context, uid, orderID string) (*order.Order, error) {
 	return order.OwnPending(ctx, s.Orders.Get, uid, orderID, "be paid")
 }
+
+// errTaxChanged answers a payment session asked for while another tab
+// changed what the order's tax is worked out on.
+var errTaxChanged = apperr.New(apperr.Aborted, "the order changed while its payment session was made; call again").Because("order_changed")
 
 // ReasonUnavailable is the UNAVAILABLE reason when the payment provider
 // is down, throttled or not configured: nothing changed, call again.

@@ -23,6 +23,7 @@ func (s *Service) Steps() map[string]orderflow.StepFunc {
 		orderflow.StepClosePaymentSession: s.closeStep,
 		orderflow.StepReleaseStrays:       s.releaseStrays,
 		orderflow.StepRefundPayment:       s.refundPayment,
+		orderflow.StepRecordTax:           s.recordTax,
 	}
 }
 

@@ -80,6 +80,15 @@ var sessionErrors = []ErrorCase{
 	{apperr.Aborted, "order_changed", "the order changed in another tab while this call worked; call again", nil},
 }
 
+// The errors of a call that works out the order's sales tax (a store
+// that collects it: OMS_TAX stripe or table; see "Sales tax" in
+// docs/api.md). A change the call made is kept: calling again works the
+// tax out.
+var taxErrors = []ErrorCase{
+	{apperr.Unavailable, "tax_unavailable", "the tax provider is down or answered figures that do not add up: the order has no tax figure yet and cannot be paid; call again", nil},
+	{apperr.FailedPrecondition, "tax_address", "the tax provider cannot place the shipping address: check it, or quote and select another", []string{"field"}},
+}
+
 var startCheckoutErrors = concat([]ErrorCase{
 	{apperr.Invalid, pricing.ReasonEmptyCart, "the cart has no lines", nil},
 	{apperr.Invalid, pricing.ReasonTooManyLines, "the cart has more than max lines", []string{"max"}},
@@ -92,7 +101,7 @@ var applyCustomerErrors = concat([]ErrorCase{
 	{apperr.Invalid, order.ReasonRequired, "orderId, name or email is missing or blank (field names it)", []string{"field"}},
 	{apperr.Invalid, order.ReasonMalformed, "orderId is not a 12-character order id, email is not a plain address (ann@example.com), or name has control characters", []string{"field"}},
 	{apperr.Invalid, order.ReasonTooLong, "name is over 100 characters, or code over 64", []string{"field", "max"}},
-}, orderErrors, sessionErrors)
+}, orderErrors, sessionErrors, taxErrors)
 
 var quoteShippingErrors = concat([]ErrorCase{
 	{apperr.Invalid, order.ReasonRequired, "orderId is missing or blank", []string{"field"}},
@@ -110,7 +119,7 @@ var selectShippingErrors = concat([]ErrorCase{
 	{apperr.FailedPrecondition, "quote_expired", "the quote is older than OMS_QUOTE_TTL: quote again", nil},
 	{apperr.FailedPrecondition, "unknown_rate", "rateId is not in the current quote: quote again", nil},
 	{apperr.FailedPrecondition, "no_verified_address", "useVerifiedAddress, but ShipEngine matched no address: ship to the address as typed", nil},
-}, sessionErrors)
+}, sessionErrors, taxErrors)
 
 var createPaymentSessionErrors = concat([]ErrorCase{
 	{apperr.Invalid, order.ReasonRequired, "orderId is missing or blank", []string{"field"}},
@@ -122,7 +131,7 @@ var createPaymentSessionErrors = concat([]ErrorCase{
 	{apperr.FailedPrecondition, "repriced", "a promotion ran out since it was shown: the order was priced again; show the new total, then call again", nil},
 	{apperr.FailedPrecondition, "printer_needs_phone", "the order has printed planners and the address has no phone the printer accepts (and the store has none): ask for one, quote and select shipping again", nil},
 	{apperr.FailedPrecondition, "printer_cannot_ship", "the order has printed planners and the printer cannot ship them to the address's country (BR, CL, MX: a recipient tax id is needed)", nil},
-}, sessionErrors)
+}, sessionErrors, taxErrors)
 
 // notOwner is every owner callable's refusal of anyone else.
 var notOwner = ErrorCase{apperr.PermissionDenied, identity.ReasonNotOwner, "the caller is not the store's owner (no OMS_ADMIN_CLAIM claim)", nil}

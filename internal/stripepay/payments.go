@@ -11,6 +11,7 @@ import (
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/payments"
+	"github.com/readyplanner/oms/internal/tax"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 )
@@ -51,6 +52,13 @@ func (s Payments) CreateSession(ctx context.Context, r payments.SessionRequest) 
 				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(l.Name)}},
 		})
 	}
+	if r.Tax > 0 {
+		p.LineItems = append(p.LineItems, &stripe.CheckoutSessionLineItemParams{
+			Quantity: stripe.Int64(1),
+			PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{Currency: stripe.String(r.Currency), UnitAmount: stripe.Int64(r.Tax),
+				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(TaxLineName)}},
+		})
+	}
 	p.ShippingOptions = []*stripe.CheckoutSessionShippingOptionParams{{ShippingRateData: &stripe.CheckoutSessionShippingOptionShippingRateDataParams{
 		Type:        stripe.String("fixed_amount"),
 		DisplayName: stripe.String(r.ShippingName),
@@ -68,6 +76,10 @@ func (s Payments) CreateSession(ctx context.Context, r payments.SessionRequest) 
 	}
 	return payments.Session{ID: cs.ID, URL: cs.URL}, nil
 }
+
+// TaxLineName is the name of the Checkout Session's line that carries the
+// order's sales tax.
+const TaxLineName = "Sales tax"
 
 func sessionOf(cs *stripe.CheckoutSession) payments.SessionInfo {
 	out := payments.SessionInfo{ID: cs.ID, Status: string(cs.Status), OrderID: cs.ClientReferenceID, ExpiresAt: time.Unix(cs.ExpiresAt, 0).UTC()}
@@ -361,4 +373,31 @@ func (NotConfigured) Capture(context.Context, string, int64, string) (payments.I
 // Cancel implements payments.Intents.
 func (NotConfigured) Cancel(context.Context, string, string) (payments.Intent, error) {
 	return payments.Intent{}, errNotConfigured
+}
+
+// TaxProvider is Stripe Tax as the checkout (Calculate) and payments
+// (Record, Reverse) use it: Tax, or NotConfigured without a key.
+type TaxProvider interface {
+	Calculate(ctx context.Context, s tax.Sale, key string) (tax.Calculation, error)
+	payments.TaxRecorder
+}
+
+var (
+	_ TaxProvider = Tax{}
+	_ TaxProvider = NotConfigured{}
+)
+
+// Calculate implements TaxProvider.
+func (NotConfigured) Calculate(context.Context, tax.Sale, string) (tax.Calculation, error) {
+	return tax.Calculation{}, errNotConfigured
+}
+
+// Record implements payments.TaxRecorder.
+func (NotConfigured) Record(context.Context, string, string, string) (string, error) {
+	return "", errNotConfigured
+}
+
+// Reverse implements payments.TaxRecorder.
+func (NotConfigured) Reverse(context.Context, string, string, int64, string) (tax.Reversal, error) {
+	return tax.Reversal{}, errNotConfigured
 }

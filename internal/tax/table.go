@@ -2,6 +2,7 @@ package tax
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -222,4 +223,14 @@ func (t Table) Compute(lines []int64, shipping int64, dest, origin Address) Figu
 	f := Apply(r.Rate, lines, shipping, r.Shipping)
 	f.Jurisdiction = r.Name
 	return f
+}
+
+// Calculate is the table's answer for a sale, as a provider's: figures
+// with no calculation id (nothing to record at a provider once paid).
+func (t Table) Calculate(_ context.Context, s Sale, _ string) (Calculation, error) {
+	lines := make([]int64, len(s.Lines))
+	for i, l := range s.Lines {
+		lines[i] = l.Amount
+	}
+	return Calculation{Figures: t.Compute(lines, s.Shipping, s.To, s.From)}, nil
 }

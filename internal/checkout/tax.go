@@ -1,0 +1,97 @@
+package checkout
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/logging"
+	"github.com/readyplanner/oms/internal/order"
+	"github.com/readyplanner/oms/internal/tax"
+)
+
+// TaxCalculator works out the tax of a sale: Stripe Tax (a Tax
+// Calculation, its id to record once paid) or the store's rate table (no
+// id). key is the call's idempotency key. A provider that is down is
+// UNAVAILABLE; one that refuses the sale (an address it cannot place) is
+// FAILED_PRECONDITION.
+type TaxCalculator interface {
+	Calculate(ctx context.Context, s tax.Sale, key string) (tax.Calculation, error)
+}
+
+// Why the tax could not be worked out (selectShipping's, applyCustomer's
+// and createPaymentSession's reasons).
+const (
+	ReasonTaxUnavailable = "tax_unavailable" // UNAVAILABLE: the tax provider is down or answered figures that do not add up; call again
+	ReasonTaxAddress     = "tax_address"     // FAILED_PRECONDITION: the tax provider cannot place the shipping address; check it
+)
+
+// Taxes works out an order's sales tax whenever what it would be paid for
+// has changed: the sale (each line after its discount, the shipping after
+// its discount, the chosen address) goes to the calculator with the
+// store's ship-from address and the default tax code for lines whose SKU
+// names none. A nil Calculator collects no tax (the order carries none).
+type Taxes struct {
+	Orders      OrderStore
+	Calculator  TaxCalculator
+	Provider    string // order.TaxByStripe or order.TaxByTable: recorded on the order
+	From        tax.Address
+	DefaultCode string // the tax code of lines whose SKU names none ("" : the provider's default)
+	Now         func() time.Time
+}
+
+// Collects reports whether the store collects sales tax: then no order is
+// paid without a current tax figure.
+func (t *Taxes) Collects() bool { return t != nil && t.Calculator != nil }
+
+// Ensure gives the pending order current tax figures, when the store
+// collects tax and the order has a shipping choice: figures that are
+// current are kept; otherwise the calculator is asked (its idempotency key
+// derived from the order and what is taxed, so that asking again for the
+// same sale is the same calculation) and the figures are recorded, unless
+// the order changed meanwhile (that change works out its own). It answers
+// the order as it is.
+func (t *Taxes) Ensure(ctx context.Context, orderID string) (*order.Order, error) {
+	o, err := t.Orders.Get(ctx, orderID)
+	if err != nil || !t.Collects() || o.State() != order.Pending || o.TaxCurrent() {
+		return o, err
+	}
+	sale, ok := o.TaxSale()
+	if !ok {
+		return o, nil
+	}
+	basis := o.TaxBasis()
+	sale.From = t.From
+	for i := range sale.Lines {
+		if sale.Lines[i].TaxCode == "" {
+			sale.Lines[i].TaxCode = t.DefaultCode
+		}
+	}
+	calc, err := t.Calculator.Calculate(ctx, sale, "tax-"+o.ID+"-"+basis)
+	switch code := apperr.CodeOf(err); {
+	case err == nil:
+	case code == apperr.FailedPrecondition || code == apperr.Invalid:
+		return nil, apperr.Wrap(err, apperr.FailedPrecondition, "the sales tax for this address could not be worked out; check the address or use another").
+			Because(ReasonTaxAddress).On("address")
+	default:
+		return nil, apperr.Wrap(err, apperr.Unavailable, "the sales tax could not be worked out just now; please try again in a moment").
+			Because(ReasonTaxUnavailable)
+	}
+	if !calc.Figures.AddsUp() || len(calc.Figures.Lines) != len(o.Lines) {
+		logging.FromContext(ctx).Error().Str("order", o.ID).Str("calculation", calc.ID).Interface("figures", calc.Figures).
+			Msg("the tax provider's figures do not add up; not believed")
+		return nil, apperr.New(apperr.Unavailable, "the sales tax could not be worked out just now; please try again in a moment").
+			Because(ReasonTaxUnavailable)
+	}
+	now := t.Now().UTC()
+	o, _, err = t.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
+		return cur.SetTax(t.Provider, basis, calc.ID, calc.Figures, now)
+	})
+	if errors.Is(err, order.ErrSessionOpen) {
+		// Only a tab that saw these figures opens a session: the order
+		// changed under this call.
+		return nil, apperr.New(apperr.Aborted, "the order changed while its tax was worked out; call again").Because("order_changed")
+	}
+	return o, err
+}
