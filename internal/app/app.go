@@ -278,7 +278,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		a.QuickBooksTokens = firestoredb.NewQuickBooksTokens(fs, o.Now)
 		a.QuickBooksAccess = bookkeeping.NewTokens(a.QuickBooksTokens, oauth, o.Now, bookkeeping.DisconnectAlert(a.Alerts))
 		books = &quickbooks.Books{BaseURL: cfg.QuickBooksBaseURL, Tokens: a.QuickBooksAccess, ShippingItem: cfg.ShippingItem, ItemMapping: cfg.QuickBooksItems,
-			RefundItem: cfg.RefundItem, RefundAccount: cfg.RefundAccount}
+			RefundItem: cfg.RefundItem, RefundAccount: cfg.RefundAccount, TaxCode: cfg.QuickBooksTaxCode, TaxItem: cfg.QuickBooksTaxItem}
 		connect = &bookkeeping.Connect{Owners: tokens, AdminClaim: cfg.AdminClaim, States: bookkeeping.NewStates(secret.Reveal()),
 			Connector: quickbooks.Connector{OAuth: oauth, AuthorizeEndpoint: cfg.QuickBooksAuthorizeURL,
 				RedirectURL: cfg.QuickBooksRedirectURL, Store: a.QuickBooksTokens}}

@@ -49,7 +49,10 @@ type Event struct {
 // refuses (a missing item, a total that differs).
 type Books interface {
 	// Invoice creates the order's invoice (a repeat returns the same one)
-	// and checks its total is the order's to the cent.
+	// and checks its total is the order's to the cent, tax included: what
+	// the card was charged. The tax is stated, never left for the books to
+	// compute (an accounting system that computes its own, as QuickBooks'
+	// Automated Sales Tax does, could arrive at another figure).
 	Invoice(ctx context.Context, o *order.Order) (order.Invoice, error)
 	InvoiceStatus(ctx context.Context, id, currency string) (InvoiceStatus, error)
 	InvoicesOfPayment(ctx context.Context, paymentID string) ([]string, error)
@@ -62,7 +65,10 @@ type Books interface {
 	Void(ctx context.Context, o *order.Order) (string, error)
 	// RecordRefund records refund r of the order, made at the payment
 	// provider, as money given back to the invoice's customer (a repeat
-	// returns the same record), and returns the record's id.
+	// returns the same record), and returns the record's id. Of r.Amount,
+	// r.Tax (settled before the refund is due in the books) is recorded as
+	// tax given back, the way the invoice recorded the order's; the
+	// record totals r.Amount to the cent.
 	RecordRefund(ctx context.Context, o *order.Order, r order.Refund) (string, error)
 	// Realm is the company whose events are recorded: the connected one,
 	// or the one last connected while it waits to be reconnected.

@@ -143,6 +143,14 @@ type Config struct {
 	// deposited to.
 	RefundItem    string
 	RefundAccount string
+	// QuickBooksTaxCode (OMS_QUICKBOOKS_TAX_CODE, a tax code's name or id)
+	// is the code a company with manual sales tax records the orders' tax
+	// under; "" : the company's one sales tax code with rates.
+	// QuickBooksTaxItem (OMS_QUICKBOOKS_TAX_ITEM, default "Sales Tax") is
+	// the item the tax is recorded as in a company that tracks no sales
+	// tax.
+	QuickBooksTaxCode string
+	QuickBooksTaxItem string
 	// Connecting QuickBooks. QuickBooksAuthorizeURL
 	// (OMS_QUICKBOOKS_AUTHORIZE_URL) is Intuit's consent page unless
 	// overridden (the local QuickBooks); QuickBooksRedirectURL
@@ -580,6 +588,7 @@ func Load(lookup Lookup, secrets ...string) (Config, error) {
 		c.RefundItem = "Refunds"
 	}
 	c.RefundAccount = get("OMS_QUICKBOOKS_REFUND_ACCOUNT")
+	c.QuickBooksTaxCode, c.QuickBooksTaxItem = get("OMS_QUICKBOOKS_TAX_CODE"), get("OMS_QUICKBOOKS_TAX_ITEM")
 	if c.StripeAPIBase = get("OMS_STRIPE_API_BASE"); c.StripeAPIBase != "" {
 		if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("OMS_STRIPE_API_BASE: %q is not an http(s) URL", c.StripeAPIBase)

@@ -31,11 +31,19 @@ type Books struct {
 	// the account each invoice's payment was deposited to).
 	RefundItem    string
 	RefundAccount string
-	HTTP          *http.Client
+	// TaxCode names the store's sales tax code (OMS_QUICKBOOKS_TAX_CODE: a
+	// TaxCode's id or name), which a company with manual sales tax records
+	// a sale's tax under: when empty, the company's only one (see
+	// taxCode). TaxItem is the item a company that tracks no sales tax
+	// records it as (OMS_QUICKBOOKS_TAX_ITEM, DefaultTaxItem when empty).
+	TaxCode string
+	TaxItem string
+	HTTP    *http.Client
 
 	mu     sync.Mutex
-	items  map[string]*Items // by realm: the item cache survives between orders
-	pacers map[string]*Pacer // by realm: this instance's share of the limits
+	items  map[string]*Items  // by realm: the item cache survives between orders
+	pacers map[string]*Pacer  // by realm: this instance's share of the limits
+	taxes  map[string]keptTax // by realm: its sales-tax setup (TaxSetupLifetime)
 }
 
 // client returns a client for the connected company, paced within its
@@ -167,21 +175,31 @@ func (b *Books) itemsFor(_ context.Context, c *Client) *Items {
 
 // Invoice implements bookkeeping.Books: it creates the order's invoice (or
 // finds the one an earlier attempt created: the requestid is derived from
-// the order) and returns it. Its total must be the order's to the cent.
-func (b *Books) Invoice(ctx context.Context, o *order.Order) (order.Invoice, error) {
+// the order) and returns it. An order with tax carries it as the company
+// writes sales tax (taxTreatment; an order without tax needs no reading of
+// it). Its total must be the order's to the cent, tax included: what the
+// card was charged.
+func (b *Books) Invoice(ctx context.Context, o *order.Order) (_ order.Invoice, err error) {
 	if o.Customer == nil {
 		return order.Invoice{}, apperr.New(apperr.FailedPrecondition, "order %s has no customer to invoice", o.ID)
 	}
-	c, _, err := b.client(ctx)
+	c, realm, err := b.client(ctx)
 	if err != nil {
 		return order.Invoice{}, err
 	}
+	defer func() { b.forgetTaxUnlessTransient(realm, err) }()
 	items := b.itemsFor(ctx, c)
 	customer, err := c.FindOrCreateCustomer(ctx, o.Customer.Name, o.Customer.Email)
 	if err != nil {
 		return order.Invoice{}, err
 	}
-	body, err := BuildInvoice(ctx, o, customer, items, b.ShippingItem, time.Now())
+	var tax TaxTreatment
+	if o.TaxAmount().Amount > 0 {
+		if tax, err = b.taxTreatment(ctx, c); err != nil {
+			return order.Invoice{}, err
+		}
+	}
+	body, err := BuildInvoice(ctx, o, customer, items, b.ShippingItem, tax, time.Now())
 	if err != nil {
 		return order.Invoice{}, err
 	}
@@ -190,7 +208,8 @@ func (b *Books) Invoice(ctx context.Context, o *order.Order) (order.Invoice, err
 		return order.Invoice{}, err
 	}
 	if inv.Total != o.Total() {
-		return order.Invoice{}, apperr.New(apperr.FailedPrecondition, "QuickBooks totals invoice %s at %s, the order at %s", inv.ID, inv.Total.Display(), o.Total().Display())
+		return order.Invoice{}, apperr.New(apperr.FailedPrecondition, "QuickBooks totals invoice %s at %s (its tax %s), the order at %s (its tax %s)",
+			inv.ID, inv.Total.Display(), inv.Tax.Display(), o.Total().Display(), o.TaxAmount().Display())
 	}
 	return order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: inv.Total}, nil
 }

@@ -154,6 +154,9 @@ type Invoice struct {
 	Voided    bool
 	Payments  []string // ids of linked payments
 	Customer  string   // CustomerRef.value
+	// Tax is the invoice's sales tax (TxnTaxDetail.TotalTax), counted in
+	// Total; zero where it has none.
+	Tax money.Money
 }
 
 // Paid reports whether the invoice was settled: something was due and
@@ -169,7 +172,9 @@ type wireInvoice struct {
 	Balance     json.Number `json:"Balance"`
 	PrivateNote string      `json:"PrivateNote"`
 	CustomerRef Ref         `json:"CustomerRef"`
-	LinkedTxn   []struct {
+	// TxnTaxDetail is the form's sales tax (absent where there is none).
+	TxnTaxDetail *wireTax `json:"TxnTaxDetail"`
+	LinkedTxn    []struct {
 		TxnID   string `json:"TxnId"`
 		TxnType string `json:"TxnType"`
 	} `json:"LinkedTxn"`
@@ -184,13 +189,31 @@ func (w wireInvoice) invoice(currency string) (Invoice, error) {
 	if err != nil {
 		return Invoice{}, err
 	}
-	inv := Invoice{ID: w.ID, SyncToken: w.SyncToken, DocNumber: w.DocNumber, Total: total, Balance: bal, Voided: Voided(w.PrivateNote, total, bal), Customer: w.CustomerRef.Value}
+	tax, err := w.TxnTaxDetail.total(currency)
+	if err != nil {
+		return Invoice{}, err
+	}
+	inv := Invoice{ID: w.ID, SyncToken: w.SyncToken, DocNumber: w.DocNumber, Total: total, Balance: bal, Voided: Voided(w.PrivateNote, total, bal),
+		Customer: w.CustomerRef.Value, Tax: tax}
 	for _, l := range w.LinkedTxn {
 		if l.TxnType == "Payment" {
 			inv.Payments = append(inv.Payments, l.TxnID)
 		}
 	}
 	return inv, nil
+}
+
+// wireTax is what this project reads of a sales form's TxnTaxDetail.
+type wireTax struct {
+	TotalTax json.Number `json:"TotalTax"`
+}
+
+// total is the form's sales tax: zero when it states none.
+func (t *wireTax) total(currency string) (money.Money, error) {
+	if t == nil || t.TotalTax == "" {
+		return money.New(0, currency), nil
+	}
+	return Cents(t.TotalTax, currency)
 }
 
 // Voided recognises a voided invoice as QuickBooks leaves it: it prepends

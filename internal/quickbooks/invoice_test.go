@@ -44,7 +44,7 @@ func TestInvoiceTotalEqualsOrderTotal(t *testing.T) {
 		}
 		o.Customer = &order.Customer{Name: "Ann Lee", Email: "ann@example.com"}
 		o.Payment = &order.Payment{IntentID: "pi_test_1"}
-		body, err := quickbooks.BuildInvoice(ctx, o, cust, items, "Shipping", time.Now())
+		body, err := quickbooks.BuildInvoice(ctx, o, cust, items, "Shipping", quickbooks.TaxTreatment{}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,16 +21,22 @@ const DefaultRefundItem = "Refunds"
 type RefundReceipt struct {
 	ID        string
 	DocNumber string
-	Total     money.Money
+	Total     money.Money // tax included
+	Tax       money.Money // TxnTaxDetail.TotalTax
 }
 
 // BuildRefundReceipt turns refund r of order o into the body of a
 // QuickBooks RefundReceipt: the invoice's customer, the account the money
-// leaves from (DepositToAccountRef), one line of the refund item for the
+// leaves from (DepositToAccountRef), a line of the refund item for the
 // amount, DocNumber <orderId>-R<n>, and a private note with the order,
-// the Stripe refund and the owner's reason.
-func BuildRefundReceipt(o *order.Order, r order.Refund, customerID, itemID, accountID string, txnDate time.Time) map[string]any {
-	amount := Dollars(moneyOf(o, r.Amount))
+// the Stripe refund and the owner's reason. A refund that gives back tax
+// (r.Tax of r.Amount) carries it as tax says, as the invoice did: the
+// refund item's line, of the rest, taxable and TxnTaxDetail stating the
+// tax, or beside it a line of the sales tax item. Its total is r.Amount.
+func BuildRefundReceipt(o *order.Order, r order.Refund, customerID, itemID, accountID string, tax TaxTreatment, txnDate time.Time) (map[string]any, error) {
+	if r.Tax < 0 || r.Tax > r.Amount {
+		return nil, apperr.New(apperr.FailedPrecondition, "refund %d of order %s gives back %s of tax out of %s", r.N, o.ID, moneyOf(o, r.Tax).Display(), moneyOf(o, r.Amount).Display())
+	}
 	note := fmt.Sprintf("Refund %d of order %s; Stripe refund %s; %s", r.N, o.ID, r.ProviderID, r.Reason)
 	if len(note) > 4000 {
 		note = note[:4000]
@@ -45,20 +51,30 @@ func BuildRefundReceipt(o *order.Order, r order.Refund, customerID, itemID, acco
 		"PaymentRefNum": fmt.Sprintf("%s-R%d", o.ID, r.N),
 		"TxnDate":       txnDate.Format("2006-01-02"),
 		"PrivateNote":   note,
-		"Line": []any{map[string]any{"Amount": amount, "DetailType": "SalesItemLineDetail",
-			"Description":         fmt.Sprintf("Refund %d of order %s", r.N, o.ID),
-			"SalesItemLineDetail": map[string]any{"ItemRef": Ref{Value: itemID}, "Qty": 1, "UnitPrice": amount, "TaxCodeRef": Ref{Value: "NON"}}}},
+	}
+	var lines []any
+	// Written as sales tax, the tax is on the taxable refund line, kept
+	// even at zero (a refund of tax alone); as an item, it needs none.
+	if rest := moneyOf(o, r.Amount-r.Tax); rest.Amount > 0 || tax.Kind != TaxAsItem {
+		lines = append(lines, salesLine(itemID, 1, rest, rest, tax.lineCode(r.Tax), fmt.Sprintf("Refund %d of order %s", r.N, o.ID)))
+	}
+	body["Line"] = lines
+	if r.Tax > 0 {
+		if err := tax.carry(body, moneyOf(o, r.Tax), fmt.Sprintf("Sales tax given back with refund %d of order %s", r.N, o.ID)); err != nil {
+			return nil, err
+		}
 	}
 	if o.Customer != nil {
 		body["BillEmail"] = EmailAddr{Address: o.Customer.Email}
 	}
-	return body
+	return body, nil
 }
 
 type wireRefundReceipt struct {
-	ID        string      `json:"Id"`
-	DocNumber string      `json:"DocNumber"`
-	TotalAmt  json.Number `json:"TotalAmt"`
+	ID           string      `json:"Id"`
+	DocNumber    string      `json:"DocNumber"`
+	TotalAmt     json.Number `json:"TotalAmt"`
+	TxnTaxDetail *wireTax    `json:"TxnTaxDetail"`
 }
 
 // CreateRefundReceipt creates a refund receipt with a requestid: a
@@ -75,7 +91,11 @@ func (c *Client) CreateRefundReceipt(ctx context.Context, body any, requestID, c
 	if err != nil {
 		return RefundReceipt{}, err
 	}
-	return RefundReceipt{ID: ans.RefundReceipt.ID, DocNumber: ans.RefundReceipt.DocNumber, Total: total}, nil
+	tax, err := ans.RefundReceipt.TxnTaxDetail.total(currency)
+	if err != nil {
+		return RefundReceipt{}, err
+	}
+	return RefundReceipt{ID: ans.RefundReceipt.ID, DocNumber: ans.RefundReceipt.DocNumber, Total: total, Tax: tax}, nil
 }
 
 // PaymentAccount returns the account a payment was deposited to
@@ -116,17 +136,19 @@ func (c *Client) AccountID(ctx context.Context, name string) (string, error) {
 // RecordRefund implements bookkeeping.Books: refund r of the order, made
 // at Stripe, becomes a RefundReceipt of the invoice's customer, paid from
 // the configured refund account or else the account the invoice's payment
-// was deposited to, as one line of the refund item; its requestid is the
+// was deposited to, as a line of the refund item (and its share of the
+// tax, written as the company writes sales tax); its requestid is the
 // refund's key, so a repeat records nothing new. Its total must be the
 // refund's to the cent.
-func (b *Books) RecordRefund(ctx context.Context, o *order.Order, r order.Refund) (string, error) {
+func (b *Books) RecordRefund(ctx context.Context, o *order.Order, r order.Refund) (id string, err error) {
 	if o.Invoice == nil {
 		return "", apperr.New(apperr.FailedPrecondition, "order %s has no QuickBooks invoice to refund against", o.ID)
 	}
-	c, _, err := b.client(ctx)
+	c, realm, err := b.client(ctx)
 	if err != nil {
 		return "", err
 	}
+	defer func() { b.forgetTaxUnlessTransient(realm, err) }()
 	inv, err := c.GetInvoice(ctx, o.Invoice.ID, o.Currency)
 	if err != nil {
 		return "", err
@@ -152,12 +174,23 @@ func (b *Books) RecordRefund(ctx context.Context, o *order.Order, r order.Refund
 	if err != nil {
 		return "", err
 	}
-	rr, err := c.CreateRefundReceipt(ctx, BuildRefundReceipt(o, r, inv.Customer, item, account, time.Now()), r.Key(o.ID), o.Currency)
+	var tax TaxTreatment
+	if r.Tax > 0 {
+		if tax, err = b.taxTreatment(ctx, c); err != nil {
+			return "", err
+		}
+	}
+	body, err := BuildRefundReceipt(o, r, inv.Customer, item, account, tax, time.Now())
+	if err != nil {
+		return "", err
+	}
+	rr, err := c.CreateRefundReceipt(ctx, body, r.Key(o.ID), o.Currency)
 	if err != nil {
 		return "", err
 	}
 	if rr.Total.Amount != r.Amount {
-		return "", apperr.New(apperr.FailedPrecondition, "QuickBooks totals refund receipt %s at %s, the refund is %s", rr.ID, rr.Total, moneyOf(o, r.Amount))
+		return "", apperr.New(apperr.FailedPrecondition, "QuickBooks totals refund receipt %s at %s (its tax %s), the refund is %s (its tax %s)",
+			rr.ID, rr.Total.Display(), rr.Tax.Display(), moneyOf(o, r.Amount).Display(), moneyOf(o, r.Tax).Display())
 	}
 	return rr.ID, nil
 }

@@ -40,6 +40,16 @@ type company struct {
 	// emailNotQueryable: a customer query on PrimaryEmailAddr is refused
 	// (4001), the other reading of an UNVERIFIED fact.
 	emailNotQueryable bool
+	// Sales tax (salestax.go): the tax codes and rates, those Automated
+	// Sales Tax set up (by state) and its rate in parts per million, and
+	// whether it honours TotalTax only beside a TxnTaxCodeRef
+	// (OverrideNeedsTaxCode).
+	taxCodes          map[string]map[string]any
+	taxRates          map[string]map[string]any
+	astCodes          map[string]string
+	astRates          map[string]bool
+	astRate           int64
+	overrideNeedsCode bool
 }
 
 // Shapes a validation fault can come in (SetFaultShape): QuickBooks
@@ -66,7 +76,8 @@ func (s *Server) initCompany(mux *http.ServeMux) {
 	s.co = &company{customers: map[string]map[string]any{}, items: map[string]map[string]any{}, invoices: map[string]map[string]any{},
 		requests: map[string][]byte{}, payments: map[string]map[string]any{}, nextID: 100,
 		accounts: map[string]map[string]any{}, refunds: map[string]map[string]any{}}
-	for _, name := range []string{"Daily Planner A5", "Weekly Planner A5", "Weekly Planner Letter", "Pen Set", "Sticker Pack", "Bookmark Band", "Shipping", "Refunds"} {
+	s.initTaxCodes()
+	for _, name := range []string{"Daily Planner A5", "Weekly Planner A5", "Weekly Planner Letter", "Pen Set", "Sticker Pack", "Bookmark Band", "Shipping", "Refunds", "Sales Tax"} {
 		s.AddItem(name)
 	}
 	// The accounts of a new company that money is paid in to and out of
@@ -280,6 +291,10 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, body map[string]a
 		s.payment(w, body)
 	case ent == "payment" && r.Method == http.MethodGet && r.PathValue("id") != "":
 		s.byID(w, "Payment", s.co.payments, r.PathValue("id"))
+	case ent == "taxcode" && r.Method == http.MethodGet && r.PathValue("id") != "":
+		s.byID(w, "TaxCode", s.co.taxCodes, r.PathValue("id"))
+	case ent == "taxrate" && r.Method == http.MethodGet && r.PathValue("id") != "":
+		s.byID(w, "TaxRate", s.co.taxRates, r.PathValue("id"))
 	case ent == "preferences" && r.Method == http.MethodGet && r.PathValue("id") == "":
 		s.preferences(w)
 	default:
@@ -331,6 +346,10 @@ func (s *Server) query(w http.ResponseWriter, q string) {
 		table = s.co.accounts
 	case "RefundReceipt":
 		table = s.co.refunds
+	case "TaxCode":
+		table = s.co.taxCodes
+	case "TaxRate":
+		table = s.co.taxRates
 	default:
 		s.fault(w, 400, "ValidationFault", "4001", "Invalid query", "unsupported entity "+m[1])
 		return
@@ -399,7 +418,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 		return nil
 	}
 	lines, _ := b["Line"].([]any)
-	var total, subtotal int64
+	var total, subtotal, taxable int64
 	var out []any
 	for i, l := range lines {
 		line, _ := l.(map[string]any)
@@ -410,11 +429,15 @@ func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 		}
 		switch line["DetailType"] {
 		case "SalesItemLineDetail":
-			if !s.itemLine(w, i, line, amt) {
+			taxed, ok := s.itemLine(w, i, line, amt)
+			if !ok {
 				return nil
 			}
 			total += amt
 			subtotal += amt
+			if taxed {
+				taxable += amt
+			}
 		case "DiscountLineDetail":
 			total -= amt
 		default:
@@ -426,11 +449,16 @@ func (s *Server) createInvoice(w http.ResponseWriter, b map[string]any) []byte {
 		out = append(out, line)
 	}
 	out = append(out, map[string]any{"Amount": dollars(subtotal), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": map[string]any{}})
+	taxDetail, tax, ok := s.salesTax(w, b, taxable)
+	if !ok {
+		return nil
+	}
+	total += tax
 	s.co.nextID++
 	id := strconv.Itoa(s.co.nextID)
 	inv := map[string]any{"Id": id, "SyncToken": "0", "DocNumber": b["DocNumber"], "CustomerRef": ref, "Line": out, "TotalAmt": dollars(total),
 		"Balance": dollars(total), "LinkedTxn": []any{}, "PrivateNote": b["PrivateNote"], "BillEmail": b["BillEmail"], "ShipAddr": b["ShipAddr"],
-		"TxnDate": b["TxnDate"], "MetaData": map[string]any{"CreateTime": "now"}}
+		"TxnDate": b["TxnDate"], "TxnTaxDetail": taxDetail, "MetaData": map[string]any{"CreateTime": "now"}}
 	s.co.invoices[id] = inv
 	s.emit(change{"Invoice", id, "Create", s.now()})
 	return answer(w, map[string]any{"Invoice": inv, "time": "now"})
@@ -552,6 +580,8 @@ func (s *Server) PaymentFor(invoiceID string) string {
 // QuickBooks checks it: DepositToAccountRef is required and must be a
 // Bank or Other Current Asset account, the lines' items must exist and
 // their amounts be UnitPrice × Qty, the customer (optional) must exist.
+// Its sales tax is worked out as an invoice's (salesTax), and its total,
+// tax included, must be more than zero.
 func (s *Server) createRefundReceipt(w http.ResponseWriter, b map[string]any) []byte {
 	acc, _ := b["DepositToAccountRef"].(map[string]any)
 	if acc == nil {
@@ -572,23 +602,35 @@ func (s *Server) createRefundReceipt(w http.ResponseWriter, b map[string]any) []
 		s.fault(w, 400, "ValidationFault", "2020", "Required param missing, need to supply the required value for the API", "Required parameter Line is missing in the request")
 		return nil
 	}
-	var total int64
+	var total, taxable int64
 	var out []any
 	for i, l := range lines {
 		line, _ := l.(map[string]any)
 		amt, ok := cents(line["Amount"])
-		if !ok || amt <= 0 || line["DetailType"] != "SalesItemLineDetail" {
+		if !ok || amt < 0 || line["DetailType"] != "SalesItemLineDetail" {
 			s.fault(w, 400, "ValidationFault", "2020", "Invalid line", fmt.Sprintf("Line %d", i))
 			return nil
 		}
-		if !s.itemLine(w, i, line, amt) {
+		taxed, ok := s.itemLine(w, i, line, amt)
+		if !ok {
 			return nil
 		}
 		total += amt
+		if taxed {
+			taxable += amt
+		}
 		line["Id"], line["LineNum"], line["Amount"] = strconv.Itoa(i+1), i+1, dollars(amt)
 		out = append(out, line)
 	}
 	out = append(out, map[string]any{"Amount": dollars(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": map[string]any{}})
+	taxDetail, tax, ok := s.salesTax(w, b, taxable)
+	if !ok {
+		return nil
+	}
+	if total += tax; total <= 0 {
+		s.fault(w, 400, "ValidationFault", "6000", "A business validation error has occurred while processing your request", "Business Validation Error: the transaction total must be more than zero")
+		return nil
+	}
 	// A receipt paid from a Bank account is a check to QuickBooks: without
 	// a reference number it is listed "To Print" (PrintStatus NeedToPrint).
 	refNum, _ := b["PaymentRefNum"].(string)
@@ -603,7 +645,7 @@ func (s *Server) createRefundReceipt(w http.ResponseWriter, b map[string]any) []
 	s.co.nextID++
 	id := strconv.Itoa(s.co.nextID)
 	rr := map[string]any{"Id": id, "SyncToken": "0", "DocNumber": b["DocNumber"], "CustomerRef": ref, "DepositToAccountRef": acc, "Line": out,
-		"PaymentRefNum": refNum, "PrintStatus": print,
+		"PaymentRefNum": refNum, "PrintStatus": print, "TxnTaxDetail": taxDetail,
 		"TotalAmt": dollars(total), "Balance": dollars(0), "PrivateNote": b["PrivateNote"], "BillEmail": b["BillEmail"], "TxnDate": b["TxnDate"],
 		"MetaData": map[string]any{"CreateTime": "now"}}
 	s.co.refunds[id] = rr
@@ -637,22 +679,23 @@ func (s *Server) AddAccount(name, accountType string) string {
 }
 
 // itemLine checks line i, a SalesItemLineDetail line of amt cents, as
-// QuickBooks does: its item exists and its amount is UnitPrice × Qty. It
-// answers the fault and reports false when not.
-func (s *Server) itemLine(w http.ResponseWriter, i int, line map[string]any, amt int64) bool {
+// QuickBooks does: its item exists, its amount is UnitPrice × Qty, and its
+// tax code is one a US company knows; it reports whether the line is
+// taxable. It answers the fault and reports ok false when not.
+func (s *Server) itemLine(w http.ResponseWriter, i int, line map[string]any, amt int64) (taxable, ok bool) {
 	d, _ := line["SalesItemLineDetail"].(map[string]any)
 	ir, _ := d["ItemRef"].(map[string]any)
 	if _, ok := s.co.items[fmt.Sprint(ir["value"])]; !ok {
 		s.fault(w, 400, "ValidationFault", "2500", "Invalid Reference Id", "Invalid Reference Id : Item "+fmt.Sprint(ir["value"]))
-		return false
+		return false, false
 	}
 	unit, ok := cents(d["UnitPrice"])
 	qty, err := strconv.ParseInt(fmt.Sprint(d["Qty"]), 10, 64)
 	if !ok || err != nil || unit*qty != amt {
 		s.fault(w, 400, "ValidationFault", "6070", "Amount is not equal to UnitPrice * Qty", fmt.Sprintf("Line %d", i))
-		return false
+		return false, false
 	}
-	return true
+	return s.taxable(w, i, d)
 }
 
 // customerAndNumber checks a transaction's CustomerRef (which must name a
@@ -671,38 +714,4 @@ func (s *Server) customerAndNumber(w http.ResponseWriter, b map[string]any, cust
 		return false
 	}
 	return true
-}
-
-// The kinds of company the local QuickBooks models for sales tax
-// (SetSalesTax): none tracked; manual sales tax (the owner's own rates and
-// agencies, as before November 2017); Automated Sales Tax (Intuit computes
-// the tax, PartnerTaxEnabled).
-const (
-	NoSalesTax        = "none"
-	ManualSalesTax    = "manual"
-	AutomatedSalesTax = "automated"
-)
-
-// SetSalesTax makes the company one of the kinds of sales-tax company
-// (NoSalesTax by default).
-func (s *Server) SetSalesTax(kind string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.co.salesTax = kind
-}
-
-// preferences answers the company's Preferences as QuickBooks does: the
-// tax preferences by the kind of company, and the sales forms'. Called
-// with s.mu held.
-func (s *Server) preferences(w http.ResponseWriter) {
-	tax := map[string]any{"UsingSalesTax": s.co.salesTax != NoSalesTax && s.co.salesTax != ""}
-	if s.co.salesTax == AutomatedSalesTax {
-		tax["PartnerTaxEnabled"] = true
-	}
-	answer(w, map[string]any{"Preferences": map[string]any{"Id": "1", "SyncToken": "0", "domain": "QBO", "sparse": false,
-		"TaxPrefs":        tax,
-		"SalesFormsPrefs": map[string]any{"AllowShipping": true, "CustomTxnNumbers": true},
-		"CurrencyPrefs":   map[string]any{"MultiCurrencyEnabled": false, "HomeCurrency": map[string]any{"value": "USD"}},
-		"MetaData":        map[string]any{"CreateTime": "2017-11-20T09:00:00-08:00", "LastUpdatedTime": "2026-12-01T09:00:00-08:00"}},
-		"time": "2026-12-07T09:00:00.000-08:00"})
 }

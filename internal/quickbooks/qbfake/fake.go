@@ -4,8 +4,10 @@
 // sometimes sent as strings, a count of refreshes) and one company's API at
 // /v3/company/{realm}/… (customers with unique DisplayName, items,
 // invoices with requestid replay and computed TotalAmt/Balance, payments
-// that set Balance and LinkedTxn, void, a query subset), with the real
-// Fault shapes and a throttling 429 in XML on demand.
+// that set Balance and LinkedTxn, void, refund receipts, a query subset),
+// each kind of sales-tax company (none, manual tax codes, Automated Sales
+// Tax that computes its own tax unless told the amount: salestax.go), with
+// the real Fault shapes and a throttling 429 in XML on demand.
 package qbfake
 
 import (

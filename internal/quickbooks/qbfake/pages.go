@@ -114,7 +114,7 @@ func (s *Server) VoidInvoice(invoiceID string) error {
 }
 
 // voidLocked voids inv (s.mu held): a voided invoice keeps its lines but
-// its TotalAmt and Balance are 0, and "Voided" is prepended to its private
+// its TotalAmt, Balance and tax are 0, and "Voided" is prepended to its private
 // note, as QuickBooks does (the note is "Voided" only when there was none;
 // the separator QuickBooks puts before the old note is not documented, so
 // readers must match the prefix, never the whole note).
@@ -125,5 +125,6 @@ func (s *Server) voidLocked(id string, inv map[string]any) {
 		note += " " + old
 	}
 	inv["SyncToken"], inv["Balance"], inv["TotalAmt"], inv["PrivateNote"] = strconv.Itoa(st+1), dollars(0), dollars(0), note
+	zeroTax(inv)
 	s.emit(change{"Invoice", id, "Void", s.now()})
 }
