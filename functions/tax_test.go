@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -328,6 +330,13 @@ func TestStripeTaxIsRecordedAndGivenBack(t *testing.T) {
 	rcpts := receiptsOf(t, o.ID)
 	if refunded != total || stripeRefunded != total || taxBack != taxAmount || o.TaxRefunded() != taxAmount || reversals != 2 || len(rcpts) != 2 {
 		t.Errorf("refunded %d at Stripe %d of %d; tax back %d (reversals %d) of %d; %d receipts", refunded, stripeRefunded, total, taxBack, reversals, taxAmount, len(rcpts))
+	}
+	// Each receipt in the books is for its refund's amount, tax included.
+	for _, rf := range o.Payment.Refunds {
+		rc := rcpts[fmt.Sprintf("%s-R%d", o.ID, rf.N)]
+		if got, _ := strconv.ParseFloat(fmt.Sprint(rc["TotalAmt"]), 64); int64(math.Round(got*100)) != rf.Amount {
+			t.Errorf("refund %d of %d: the receipt totals %v", rf.N, rf.Amount, rc["TotalAmt"])
+		}
 	}
 	if reversedTax != taxAmount {
 		t.Errorf("Stripe's reversals gave back %d of tax, the order's tax is %d", reversedTax, taxAmount)

@@ -159,3 +159,50 @@ func TestPrinterNeedsTheOwnersEmail(t *testing.T) {
 		t.Errorf("a function without the printer needs no owner's email: %v", err)
 	}
 }
+
+// OMS_TAX chooses who works out the sales tax: none by default; the rate
+// table from a file or inline JSON, validated at start-up; Stripe Tax
+// with an optional default tax code. Anything else is refused by name.
+func TestSalesTaxChoice(t *testing.T) {
+	base := func(extra map[string]string) map[string]string {
+		m := map[string]string{"OMS_PROJECT_ID": "demo-oms", "OMS_ENV": "development"}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	c, err := Load(env(base(nil)))
+	if err != nil || c.Tax != TaxNone || len(c.TaxTable.Rules) != 0 {
+		t.Errorf("the default: %q %v", c.Tax, err)
+	}
+	table := `{"sourcing":"origin","rules":[{"country":"US","state":"TX","rate":"8.25","shipping":true,"name":"Texas"}]}`
+	file := filepath.Join(t.TempDir(), "rates.json")
+	if err := os.WriteFile(file, []byte(table), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{table, file} {
+		c, err := Load(env(base(map[string]string{"OMS_TAX": "Table", "OMS_TAX_TABLE": v})))
+		if err != nil || c.Tax != TaxTable || len(c.TaxTable.Rules) != 1 || c.TaxTable.Rules[0].Rate != 82_500 {
+			t.Errorf("the table from %.20q: %+v %v", v, c.TaxTable, err)
+		}
+	}
+	c, err = Load(env(base(map[string]string{"OMS_TAX": "stripe", "OMS_TAX_CODE": "txcd_99999999"})))
+	if err != nil || c.Tax != TaxStripe || c.TaxCode != "txcd_99999999" {
+		t.Errorf("Stripe Tax: %q %q %v", c.Tax, c.TaxCode, err)
+	}
+	for _, bad := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"OMS_TAX": "avalara"}, `OMS_TAX: "avalara" is not none, stripe or table`},
+		{map[string]string{"OMS_TAX": "table"}, "OMS_TAX_TABLE is missing"},
+		{map[string]string{"OMS_TAX": "table", "OMS_TAX_TABLE": "/no/such/rates.json"}, "OMS_TAX_TABLE: open /no/such/rates.json"},
+		{map[string]string{"OMS_TAX": "table", "OMS_TAX_TABLE": `{"sourcing":"destination","rules":[{"country":"US","state":"TX","rate":"82.5"}]}`}, "OMS_TAX_TABLE:"},
+		{map[string]string{"OMS_TAX_TABLE": table}, `OMS_TAX_TABLE is set but OMS_TAX is "none"`},
+		{map[string]string{"OMS_TAX": "stripe", "OMS_TAX_CODE": "general"}, `OMS_TAX_CODE: "general" is not a Stripe tax code`},
+	} {
+		if _, err := Load(env(base(bad.vars))); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%v: %v, want %q", bad.vars, err, bad.want)
+		}
+	}
+}
