@@ -3,11 +3,13 @@ package functions
 import (
 	"context"
 	"fmt"
-	"github.com/readyplanner/oms/internal/storefront"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/readyplanner/oms/internal/emulator"
+	"github.com/readyplanner/oms/internal/storefront"
+	"github.com/readyplanner/oms/internal/stripepay/stripefake"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
@@ -56,5 +58,65 @@ func BenchmarkQuoteShipping(b *testing.B) {
 			b.ReportMetric(ms(p99), "p99_ms")
 			b.ReportMetric(ms(p50-latency), "overhead_ms")
 		})
+	}
+}
+
+// BenchmarkSelectShippingTax: what working out the sales tax adds to
+// selectShipping, through the real callable handler and the emulator:
+// each choice alternates between two quoted rates, so that every call
+// changes what is paid (the order re-priced, the session rule kept) and,
+// with a tax provider, the tax is worked out again. Three stores — no
+// tax, the store's rate table, Stripe Tax at the local Stripe (one
+// calculation per call over loopback: our own overhead, not Stripe's
+// latency) — take turns call by call, so that each figure is measured
+// in the same run and under the same load as its comparison, after a
+// warm-up. Run with -benchtime 1x.
+func BenchmarkSelectShippingTax(b *testing.B) {
+	const n, warm = 60, 5
+	type variant struct {
+		name  string
+		vars  map[string]string
+		token string
+		id    string
+		rates []string
+		call  http.Handler
+		lat   []time.Duration
+	}
+	vs := []*variant{{name: "none"}, {name: "table", vars: map[string]string{"OMS_TAX": "table", "OMS_TAX_TABLE": texasTable}},
+		{name: "stripe", vars: map[string]string{"OMS_TAX": "stripe"}}}
+	for _, v := range vs {
+		r := newRigWith(b, v.vars)
+		r.st.SetTaxRates(map[string]stripefake.TaxRate{"US-TX": {PPM: 82_500, Shipping: true}})
+		s := newStore(b, r.a, 10_000, 10_000)
+		u, id := checkedOut(b, r.a, s, "A", 1, "P", 1)
+		if ans := apply(b, applyCustomer(r.a), u.IDToken, map[string]any{"orderId": id, "name": "Ann Lee", "email": testenv.ID("bench") + "@example.com"}); ans.status != 200 {
+			b.Fatalf("apply: %+v", ans.Error)
+		}
+		q := rpcB[storefront.QuoteShippingAnswer](quoteShipping(r.a), u.IDToken, map[string]any{"orderId": id, "address": address("5 Bench St")})
+		if q.status != 200 || len(q.Result.Rates) < 2 {
+			b.Fatalf("quote: %+v", q.Error)
+		}
+		v.token, v.id, v.rates, v.call = u.IDToken, id, []string{q.Result.Rates[0].RateID, q.Result.Rates[1].RateID}, selectShipping(r.a)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N*(n+warm); i++ {
+		for _, v := range vs {
+			t0 := time.Now()
+			ans := rpcB[storefront.Order](v.call, v.token, map[string]any{"orderId": v.id, "rateId": v.rates[i%2]})
+			if i%(n+warm) >= warm {
+				v.lat = append(v.lat, time.Since(t0))
+			}
+			if ans.status != 200 || (v.vars != nil) != (ans.Result.Tax > 0) {
+				b.Fatalf("select, tax %s: %d %+v tax %d", v.name, ans.status, ans.Error, ans.Result.Tax)
+			}
+		}
+	}
+	base := percentile(vs[0].lat, 0.5)
+	for _, v := range vs {
+		p50, p99 := percentile(v.lat, 0.5), percentile(v.lat, 0.99)
+		b.Logf("selectShipping, tax %-6s p50 %7s  p99 %7s  added to no tax's p50 %7s (%d calls)", v.name+":",
+			p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), (p50 - base).Round(100*time.Microsecond), len(v.lat))
+		b.ReportMetric(ms(p50), v.name+"_p50_ms")
+		b.ReportMetric(ms(p50-base), v.name+"_added_ms")
 	}
 }

@@ -215,7 +215,11 @@ func (c *Customers) change(ctx context.Context, uid, orderID, email string, code
 						return false, err
 					}
 				}
-				if reflect.DeepEqual(before, payableOf(cur)) {
+				taxed, err := c.Taxes.InTransaction(cur)
+				if err != nil {
+					return false, err
+				}
+				if reflect.DeepEqual(before, payableOf(cur)) && !taxed {
 					*cur = saved // nothing that would be paid changed
 					return false, nil
 				}
@@ -227,7 +231,7 @@ func (c *Customers) change(ctx context.Context, uid, orderID, email string, code
 		})
 		if !errors.Is(err, order.ErrSessionOpen) {
 			if err == nil && c.Taxes.Collects() {
-				return c.Taxes.Ensure(ctx, orderID)
+				return c.Taxes.EnsureFor(ctx, res)
 			}
 			return res, err
 		}

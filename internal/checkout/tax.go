@@ -46,28 +46,81 @@ type Taxes struct {
 func (t *Taxes) Collects() bool { return t != nil && t.Calculator != nil }
 
 // Ensure gives the pending order current tax figures, when the store
-// collects tax and the order has a shipping choice: figures that are
-// current are kept; otherwise the calculator is asked (its idempotency key
-// derived from the order and what is taxed, so that asking again for the
-// same sale is the same calculation) and the figures are recorded, unless
-// the order changed meanwhile (that change works out its own). It answers
-// the order as it is.
+// collects tax and the order has a shipping choice (see EnsureFor).
 func (t *Taxes) Ensure(ctx context.Context, orderID string) (*order.Order, error) {
 	o, err := t.Orders.Get(ctx, orderID)
-	if err != nil || !t.Collects() || o.State() != order.Pending || o.TaxCurrent() {
-		return o, err
+	if err != nil {
+		return nil, err
 	}
+	return t.EnsureFor(ctx, o)
+}
+
+// localCalculator is a calculator that needs no outside call (the rate
+// table): its figures are worked out inside the change's own transaction
+// (InTransaction).
+type localCalculator interface {
+	TaxCalculator
+	Local() bool
+}
+
+// InTransaction works the tax out for cur inside the transaction that
+// changes it, when the calculator needs no outside call (the rate table):
+// the change writes its figures with it, and EnsureFor has nothing left to
+// do. It reports whether it did (false: EnsureFor works it out after the
+// write).
+func (t *Taxes) InTransaction(cur *order.Order) (bool, error) {
+	if !t.Collects() || cur.TaxCurrent() {
+		return false, nil
+	}
+	local, ok := t.Calculator.(localCalculator)
+	if !ok || !local.Local() {
+		return false, nil
+	}
+	sale, ok := t.sale(cur)
+	if !ok {
+		return false, nil
+	}
+	calc, err := local.Calculate(context.Background(), sale, "")
+	if err != nil {
+		return false, err
+	}
+	_, err = cur.SetTax(t.Provider, cur.TaxBasis(), calc.ID, calc.Figures, t.Now().UTC())
+	return err == nil, err
+}
+
+// sale is what the calculator is asked about o: its TaxSale from the
+// store's ship-from address, lines without a tax code of their own taking
+// the default one.
+func (t *Taxes) sale(o *order.Order) (tax.Sale, bool) {
 	sale, ok := o.TaxSale()
 	if !ok {
-		return o, nil
+		return sale, false
 	}
-	basis := o.TaxBasis()
 	sale.From = t.From
 	for i := range sale.Lines {
 		if sale.Lines[i].TaxCode == "" {
 			sale.Lines[i].TaxCode = t.DefaultCode
 		}
 	}
+	return sale, true
+}
+
+// EnsureFor gives the pending order o (as just read or written) current
+// tax figures, when the store collects tax and the order has a shipping
+// choice: figures that are current are kept; otherwise the calculator is
+// asked (its idempotency key derived from the order and what is taxed, so
+// that asking again for the same sale is the same calculation) and the
+// figures are recorded, unless the order changed meanwhile (that change
+// works out its own). It answers the order as it is.
+func (t *Taxes) EnsureFor(ctx context.Context, o *order.Order) (*order.Order, error) {
+	if !t.Collects() || o.State() != order.Pending || o.TaxCurrent() {
+		return o, nil
+	}
+	sale, ok := t.sale(o)
+	if !ok {
+		return o, nil
+	}
+	basis := o.TaxBasis()
 	calc, err := t.Calculator.Calculate(ctx, sale, "tax-"+o.ID+"-"+basis)
 	switch code := apperr.CodeOf(err); {
 	case err == nil:
@@ -85,7 +138,7 @@ func (t *Taxes) Ensure(ctx context.Context, orderID string) (*order.Order, error
 			Because(ReasonTaxUnavailable)
 	}
 	now := t.Now().UTC()
-	o, _, err = t.Orders.Update(ctx, orderID, func(cur *order.Order) (bool, error) {
+	o, _, err = t.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
 		return cur.SetTax(t.Provider, basis, calc.ID, calc.Figures, now)
 	})
 	if errors.Is(err, order.ErrSessionOpen) {
