@@ -112,6 +112,18 @@ func banner(w io.Writer, h *devhost.Host) {
 	if h.Mailpit != nil {
 		fmt.Fprintf(w, "  Mail              %s (SMTP)   (local mailpit: read what was sent at %s/api/v1/messages; set SMTP_URL for a real server)\n", h.Mailpit.SMTP, h.Mailpit.URL)
 	}
+	switch cfg := h.App.Config; cfg.Tax {
+	case config.TaxStripe:
+		where := "Stripe Tax"
+		if h.Stripe != nil {
+			where = "the local Stripe Tax (demo rates: TX 8.25%, NY 8.875%, CA 7.25%, IL 6.25%)"
+		}
+		fmt.Fprintf(w, "  Sales tax         OMS_TAX=stripe: %s works it out at selectShipping\n", where)
+	case config.TaxTable:
+		fmt.Fprintf(w, "  Sales tax         OMS_TAX=table: the store's own rate table (%d rules, OMS_TAX_TABLE); its figures are the store's responsibility\n", len(cfg.TaxTable.Rules))
+	default:
+		fmt.Fprintf(w, "  Sales tax         none collected (OMS_TAX=none; set OMS_TAX=stripe or table: docs/tax.md)\n")
+	}
 	fmt.Fprintf(w, "  Owner's console   %s   (sign in as %s, password %s)\n", h.ConsoleURL, h.OwnerEmail, h.OwnerPassword)
 	if h.Google != nil {
 		fmt.Fprintf(w, "                    or with Google: the local Google at %s takes any email; make it the owner with\n", h.Google.URL)

@@ -30,9 +30,20 @@ func TestBannerPrintsTheWebhookSecrets(t *testing.T) {
 		Printer: &lulufake.Server{URL: "http://127.0.0.1:4003"}}
 	var out bytes.Buffer
 	banner(&out, h)
-	for _, want := range []string{"STRIPE_WEBHOOK_SECRET=whsec_in_use", "QUICKBOOKS_WEBHOOK_VERIFIER=verifier-in-use", "LULU_CLIENT_SECRET=printer-secret-in-use"} {
+	for _, want := range []string{"STRIPE_WEBHOOK_SECRET=whsec_in_use", "QUICKBOOKS_WEBHOOK_VERIFIER=verifier-in-use", "LULU_CLIENT_SECRET=printer-secret-in-use",
+		"Sales tax         none collected (OMS_TAX=none"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the banner does not print %s:\n%s", want, out.String())
+		}
+	}
+	// Who works the sales tax out, as configured.
+	for tax, want := range map[string]string{config.TaxStripe: "OMS_TAX=stripe: the local Stripe Tax (demo rates", config.TaxTable: "OMS_TAX=table: the store's own rate table (0 rules"} {
+		cfg.Tax = tax
+		h.App = &app.App{Config: cfg}
+		out.Reset()
+		banner(&out, h)
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("OMS_TAX=%s: the banner does not say %q:\n%s", tax, want, out.String())
 		}
 	}
 }

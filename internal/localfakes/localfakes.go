@@ -60,6 +60,17 @@ type Fakes struct {
 	Google     *googlefake.Server
 }
 
+// DemoTaxRates are the local Stripe Tax's rates (OMS_TAX=stripe under
+// make dev): made-up figures for a few states, not any real place's;
+// elsewhere no tax is due, as Stripe answers where an account has no
+// registration.
+var DemoTaxRates = map[string]stripefake.TaxRate{
+	"US-TX": {PPM: 82_500, Shipping: true},
+	"US-NY": {PPM: 88_750, Shipping: true},
+	"US-CA": {PPM: 72_500},
+	"US-IL": {PPM: 62_500},
+}
+
 // Start starts the fakes asked for; on error, the ones started are closed.
 func Start(o Options) (_ *Fakes, err error) {
 	f := &Fakes{}
@@ -80,6 +91,7 @@ func Start(o Options) (_ *Fakes, err error) {
 		if o.StripeWebhookSecret != "" {
 			f.Stripe.WebhookSecret = o.StripeWebhookSecret // before any event: nothing is signed yet
 		}
+		f.Stripe.SetTaxRates(DemoTaxRates)
 	}
 	if o.QuickBooks {
 		if f.QuickBooks, err = qbfake.Start(); err != nil {
