@@ -205,10 +205,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		sessions, intents, stripeTax = stripepay.Payments{API: api}, stripepay.Payments{API: api}, stripepay.Tax{API: api}
 	}
 	taxes := taxesOf(cfg, a.Orders, stripeTax, o.Now)
-	var taxRecords payments.TaxRecorder
-	if cfg.Tax == config.TaxStripe {
-		taxRecords = stripeTax
-	}
+	// An order taxed by Stripe Tax is recorded there even if the store
+	// has since chosen another way (its calculation is Stripe's).
+	var taxRecords payments.TaxRecorder = stripeTax
 	commits := &checkout.Commits{Orders: a.Orders, Promotions: a.Promos, PlusAddressing: cfg.PlusAddressing, Now: o.Now}
 	a.Payments = &payments.Service{Orders: a.Orders, Recorder: a.WebhookEvents, Alerts: a.Alerts, Payable: a.Parts.Printable,
 		Redemptions: commits, Sessions: sessions, Intents: intents, SessionTTL: cfg.SessionTTL, Origins: cfg.StorefrontOrigins,

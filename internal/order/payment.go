@@ -216,6 +216,9 @@ func (o *Order) Captured(amount int64, actor string, at time.Time) (bool, error)
 		return false, nil
 	}
 	p.AmountCaptured, p.AmountCapturable, p.CaptureFailures = amount, 0, 0
+	if o.TaxToRecord() {
+		o.Work.Wake++ // the sale's tax is recorded at the provider (recordTax)
+	}
 	last, _ := o.LastTransition()
 	switch {
 	case o.state == Approved, o.state == NeedsAttention && last.From == Approved:

@@ -148,3 +148,26 @@ func TestRefundsGiveBackTheirTax(t *testing.T) {
 		t.Errorf("an untaxed order's refund: %+v", made)
 	}
 }
+
+// A capture of an order taxed by a provider's calculation wakes the
+// work that records the sale's tax there, and the order's work stays due
+// until it is recorded (the sweeper re-drives it if the trigger is lost).
+func TestCaptureWakesTheTaxRecord(t *testing.T) {
+	o := taxable(t)
+	if _, err := o.SetTax(TaxByStripe, o.TaxBasis(), "taxcalc_1", tax.Figures{Lines: []int64{149, 83}, Shipping: 41, Total: 273}, t0); err != nil {
+		t.Fatal(err)
+	}
+	o.state, o.Work = Approved, Work{State: Approved, Entry: 1, Complete: true}
+	o.Payment = &Payment{IntentID: "pi_1", AmountCapturable: 3573}
+	if changed, err := o.Captured(3573, "trigger", t0); err != nil || !changed || o.State() != Paid || o.Work.Wake != 1 || !o.TaxToRecord() {
+		t.Fatalf("captured: %v %v %s wake %d", changed, err, o.State(), o.Work.Wake)
+	}
+	o.Work.Complete = true
+	if !o.WorkDue() {
+		t.Error("the sale's tax to record is not due work")
+	}
+	o.TaxRecorded("tax_1")
+	if o.WorkDue() {
+		t.Error("work due after the tax was recorded")
+	}
+}

@@ -41,11 +41,12 @@ func (w Work) Finished(step string) bool {
 
 // WorkDue reports whether the order flow still has something to do for the
 // order: a step of its current state entry, a stray authorization to
-// release, a refund to make, re-read or record, a canceled order's
+// release, a refund to make, re-read, its tax settled or recorded, the
+// paid sale's tax to record at the provider, a canceled order's
 // invoice to void, or a label purchase to settle or a label to void. The
 // sweeper re-drives orders for which it stays true.
 func (o *Order) WorkDue() bool {
-	return !o.Work.Complete || len(o.OpenStrays()) > 0 || o.RefundsDue() || o.InvoiceVoidDue() || o.LabelWorkDue()
+	return !o.Work.Complete || len(o.OpenStrays()) > 0 || o.RefundsDue() || o.TaxToRecord() || o.InvoiceVoidDue() || o.LabelWorkDue()
 }
 
 // RecordStep records that step (one of all, the steps of the state) ended
