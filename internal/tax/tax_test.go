@@ -1,6 +1,7 @@
 package tax
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -212,6 +213,33 @@ func TestFiguresAddUp(t *testing.T) {
 	} {
 		if got := c.f.AddsUp(); got != c.want {
 			t.Errorf("%+v: %v", c.f, got)
+		}
+	}
+}
+
+// The example table in docs/tax.md is a valid table, and taxes as the
+// page says: Austin at 8.25%, elsewhere in Texas 6.25%, shipping taxed.
+func TestTheDocumentedTableParses(t *testing.T) {
+	b, err := os.ReadFile("../../docs/tax.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```json\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/tax.md has no ```json example")
+	}
+	table, err := ParseTable([]byte(example))
+	if err != nil {
+		t.Fatalf("the documented table: %v", err)
+	}
+	for _, c := range []struct {
+		zip  string
+		want int64
+	}{{"78701", 82_500}, {"75201", 62_500}} {
+		f := table.Compute([]int64{10_000}, 1_000, Address{Country: "US", State: "TX", PostalCode: c.zip}, Address{Country: "US", State: "OR"})
+		if f.Rate != c.want || f.Total != (11_000*c.want+500_000)/1_000_000 {
+			t.Errorf("%s: %+v", c.zip, f)
 		}
 	}
 }
