@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/order"
@@ -340,5 +341,93 @@ func TestStripeTaxIsRecordedAndGivenBack(t *testing.T) {
 	}
 	if reversedTax != taxAmount {
 		t.Errorf("Stripe's reversals gave back %d of tax, the order's tax is %d", reversedTax, taxAmount)
+	}
+}
+
+// Stripe stores a 5xx for the call's key and replays it for a day: a
+// calculation answered so holds the sale up for seconds (its key changes
+// with a ten-second window: a calculation makes nothing at Stripe), and
+// the sale's transaction and a refund's reversal answered so are made by
+// the next call under a new key (recorded on the order), each once.
+func TestStripeTaxAfterStoredFailures(t *testing.T) {
+	t.Parallel()
+	r := newRigWith(t, map[string]string{"OMS_TAX": "stripe"})
+	r.st.SetTaxRates(map[string]stripefake.TaxRate{"US-TX": {PPM: 82_500, Shipping: true}})
+	a, ctx := r.a, context.Background()
+	s := newStore(t, a, 10, 10)
+	u, id := checkedOut(t, a, s, "B", 1)
+	if ans := apply(t, applyCustomer(a), u.IDToken, map[string]any{"orderId": id, "name": "Ann Lee", "email": testenv.ID("stored") + "@example.com"}); ans.status != 200 {
+		t.Fatalf("apply: %+v", ans.Error)
+	}
+	q := rpc[storefront.QuoteShippingAnswer](t, quoteShipping(a), u.IDToken, map[string]any{"orderId": id, "address": address("3 Stored St")})
+	r.st.FailNextPosts(1)
+	sel := func() rpcAnswer[storefront.Order] {
+		return rpc[storefront.Order](t, selectShipping(a), u.IDToken, map[string]any{"orderId": id, "rateId": q.Result.Rates[0].RateID})
+	}
+	if ans := sel(); ans.status != 503 || !strings.Contains(string(ans.Error.Details), "tax_unavailable") {
+		t.Fatalf("a stored 5xx: %d %+v", ans.status, ans.Error)
+	}
+	if ans := sel(); ans.status != 503 {
+		t.Errorf("within the same ten seconds the stored 5xx is replayed: %d", ans.status)
+	}
+	r.clk.Advance(10 * time.Second)
+	if ans := sel(); ans.status != 200 || ans.Result.Tax == 0 {
+		t.Fatalf("ten seconds on: %d %+v", ans.status, ans.Error)
+	}
+
+	// The sale's transaction and a refund's reversal, each after a stored 5xx.
+	oid, _ := r.approvedInBooks(t, s, "B", 1)
+	o, _ := a.Orders.Get(ctx, oid)
+	if err := a.Payments.Steps()[orderflow.StepCapturePayment](ctx, orderflow.Transition{Order: o, To: order.Approved}); err != nil {
+		t.Fatal(err)
+	}
+	o, _ = a.Orders.Get(ctx, oid)
+	if o.State() != order.Paid || !o.TaxToRecord() || !o.WorkDue() {
+		t.Fatalf("captured: %s, tax %+v", o.State(), o.Tax)
+	}
+	recordTax := a.Payments.Steps()[orderflow.StepRecordTax]
+	r.st.FailNextPosts(1)
+	if err := recordTax(ctx, orderflow.Transition{Order: o}); err == nil {
+		t.Fatal("a stored 5xx was not an error")
+	}
+	o, _ = a.Orders.Get(ctx, o.ID)
+	if o.Tax.RecordAttempt != 1 || o.RecordKey() != "taxtx-"+o.ID+"-1" || o.Tax.TransactionID != "" {
+		t.Fatalf("after a stored 5xx: %+v", o.Tax)
+	}
+	if err := recordTax(ctx, orderflow.Transition{Order: o}); err != nil {
+		t.Fatal(err)
+	}
+	o = settle(t, a, o.ID)
+	boss := owner(t)
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(a)), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 700, "reason": "stored"}); ans.status != 200 {
+		t.Fatalf("refund: %+v", ans.Error)
+	}
+	made, _ := a.Orders.Get(ctx, o.ID)
+	if err := a.Payments.Steps()[orderflow.StepRefundPayment](ctx, orderflow.Transition{Order: made}); err != nil {
+		t.Fatal(err)
+	}
+	made, _ = a.Orders.Get(ctx, o.ID)
+	r.st.FailNextPosts(1)
+	if err := recordTax(ctx, orderflow.Transition{Order: made}); err == nil {
+		t.Fatal("a stored 5xx on the reversal was not an error")
+	}
+	made, _ = a.Orders.Get(ctx, o.ID)
+	if rf := made.Payment.Refunds[0]; !rf.TaxDue || rf.TaxAttempt != 1 || rf.TaxKey(o.ID) != "taxrev-refund-"+o.ID+"-1-1" {
+		t.Fatalf("after a stored 5xx on the reversal: %+v", rf)
+	}
+	for i := 0; i < 6; i++ {
+		if o = settle(t, a, o.ID); !o.WorkDue() {
+			break
+		}
+	}
+	rf := o.Payment.Refunds[0]
+	if rf.TaxDue || rf.TaxReversalID == "" || rf.Tax != tax.RefundShare(700, 0, o.Payment.AmountCaptured, o.TaxAmount().Amount, 0) || rf.ReceiptID == "" {
+		t.Errorf("the refund after the retry: %+v", rf)
+	}
+	if txs := taxRecords(r.st, o.ID); len(txs) != 1 {
+		t.Errorf("%d transactions for the sale", len(txs))
+	}
+	if revs := taxRecords(r.st, "refund-"+o.ID+"-"); len(revs) != 1 {
+		t.Errorf("%d reversals for the refund", len(revs))
 	}
 }

@@ -3,6 +3,7 @@ package checkout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
@@ -121,7 +122,13 @@ func (t *Taxes) EnsureFor(ctx context.Context, o *order.Order) (*order.Order, er
 		return o, nil
 	}
 	basis := o.TaxBasis()
-	calc, err := t.Calculator.Calculate(ctx, sale, "tax-"+o.ID+"-"+basis)
+	// A calculation makes nothing at the provider (only a transaction
+	// does), so its key only keeps one call's own retries to one
+	// calculation: derived from the order, what is taxed and a ten-second
+	// window, so that a 5xx the provider stores for a key holds the sale
+	// up for seconds, not for the day it keeps the key.
+	key := fmt.Sprintf("tax-%s-%s-%d", o.ID, basis, t.Now().Unix()/10)
+	calc, err := t.Calculator.Calculate(ctx, sale, key)
 	switch code := apperr.CodeOf(err); {
 	case err == nil:
 	case code == apperr.FailedPrecondition || code == apperr.Invalid:

@@ -296,6 +296,7 @@ type refundDoc struct {
 	TaxDue         bool       `firestore:"taxDue,omitempty"`
 	Tax            int64      `firestore:"tax"`
 	TaxReversalID  string     `firestore:"taxReversalId,omitempty"`
+	TaxAttempt     int64      `firestore:"taxAttempt,omitempty"` // internal
 }
 
 // taxDoc is the order's sales tax as worked out (internal: the public
@@ -311,6 +312,7 @@ type taxDoc struct {
 	Jurisdiction  string    `firestore:"jurisdiction,omitempty"`
 	ComputedAt    time.Time `firestore:"computedAt"`
 	TransactionID string    `firestore:"transactionId,omitempty"`
+	RecordAttempt int64     `firestore:"recordAttempt,omitempty"`
 }
 
 // optTime is a time stored as null when zero.
@@ -431,7 +433,7 @@ func toDoc(o *order.Order) orderDoc {
 	if t := o.Tax; t != nil {
 		d.SalesTax = &taxDoc{Provider: t.Provider, Basis: t.Basis, CalculationID: t.CalculationID, Lines: append([]int64{}, t.Figures.Lines...),
 			Shipping: t.Figures.Shipping, Total: t.Figures.Total, Rate: t.Figures.Rate, Jurisdiction: t.Figures.Jurisdiction,
-			ComputedAt: t.ComputedAt, TransactionID: t.TransactionID}
+			ComputedAt: t.ComputedAt, TransactionID: t.TransactionID, RecordAttempt: int64(t.RecordAttempt)}
 	}
 	for _, c := range o.History() {
 		if c.To == order.Authorized {
@@ -521,7 +523,7 @@ func toDoc(o *order.Order) orderDoc {
 			pd.Refunds = append(pd.Refunds, refundDoc{N: int64(r.N), Amount: r.Amount, Reason: r.Reason, Actor: r.Actor, At: r.At,
 				ProviderID: r.ProviderID, RefundedAt: optTime(r.RefundedAt), ReceiptID: r.ReceiptID, RecordedAt: optTime(r.RecordedAt),
 				PaymentFailure: r.PaymentFailure, BooksFailure: r.BooksFailure, Outside: r.Outside, Status: r.Status, Attempt: int64(r.Attempt),
-				TaxDue: r.TaxDue, Tax: r.Tax, TaxReversalID: r.TaxReversalID})
+				TaxDue: r.TaxDue, Tax: r.Tax, TaxReversalID: r.TaxReversalID, TaxAttempt: int64(r.TaxAttempt)})
 		}
 		d.Payment = pd
 	}
@@ -580,7 +582,8 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	}
 	if t := d.SalesTax; t != nil {
 		o.Tax = &order.Tax{Provider: t.Provider, Basis: t.Basis, CalculationID: t.CalculationID, ComputedAt: t.ComputedAt, TransactionID: t.TransactionID,
-			Figures: tax.Figures{Lines: t.Lines, Shipping: t.Shipping, Total: t.Total, Rate: t.Rate, Jurisdiction: t.Jurisdiction}}
+			RecordAttempt: int(t.RecordAttempt),
+			Figures:       tax.Figures{Lines: t.Lines, Shipping: t.Shipping, Total: t.Total, Rate: t.Rate, Jurisdiction: t.Jurisdiction}}
 	}
 	if inv := d.Invoice; inv != nil {
 		o.Invoice = &order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: money.New(inv.Total, d.Currency), Settled: inv.Settled}
@@ -605,7 +608,7 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 			o.Payment.Refunds = append(o.Payment.Refunds, order.Refund{N: int(rd.N), Amount: rd.Amount, Reason: rd.Reason, Actor: rd.Actor, At: rd.At,
 				ProviderID: rd.ProviderID, RefundedAt: timeOf(rd.RefundedAt), ReceiptID: rd.ReceiptID, RecordedAt: timeOf(rd.RecordedAt),
 				PaymentFailure: rd.PaymentFailure, BooksFailure: rd.BooksFailure, Outside: rd.Outside, Status: rd.Status, Attempt: int(rd.Attempt),
-				TaxDue: rd.TaxDue, Tax: rd.Tax, TaxReversalID: rd.TaxReversalID})
+				TaxDue: rd.TaxDue, Tax: rd.Tax, TaxReversalID: rd.TaxReversalID, TaxAttempt: int(rd.TaxAttempt)})
 		}
 	}
 	o.Work = order.Work{State: order.State(d.Work.State), Entry: int(d.Work.Entry), Done: d.Work.Done, Complete: d.Work.Complete, Wake: d.Work.Wake}

@@ -65,6 +65,9 @@ type Refund struct {
 	TaxDue        bool
 	Tax           int64
 	TaxReversalID string
+	// TaxAttempt counts the calls to give back its tax that the provider
+	// answered with a failure it stores for the key (TaxKey).
+	TaxAttempt int
 }
 
 // Key is the refund's key in the books (QuickBooks' requestid) and its

@@ -28,6 +28,54 @@ type Tax struct {
 	// TransactionID is the provider's record of the paid sale ("" until
 	// recorded, and always for the table).
 	TransactionID string
+	// RecordAttempt counts the calls to record it that the provider
+	// answered with a failure it stores for the call's key (a 5xx): the
+	// next call uses a new key (RecordKey).
+	RecordAttempt int
+}
+
+// RecordKey is the idempotency key of the next call that records the
+// order's paid sale at the provider: taxtx-<orderId>, then
+// taxtx-<orderId>-<k> once k calls were answered with a stored failure.
+func (o *Order) RecordKey() string {
+	if o.Tax == nil || o.Tax.RecordAttempt == 0 {
+		return "taxtx-" + o.ID
+	}
+	return fmt.Sprintf("taxtx-%s-%d", o.ID, o.Tax.RecordAttempt)
+}
+
+// TaxRecordFailed records that the provider answered the call made with
+// key with a failure it stores for that key: the next call uses a new
+// one. A key already moved past changes nothing. It reports whether that
+// changed anything.
+func (o *Order) TaxRecordFailed(key string) bool {
+	if !o.TaxToRecord() || o.RecordKey() != key {
+		return false
+	}
+	o.Tax.RecordAttempt++
+	return true
+}
+
+// TaxKey is the idempotency key of the next call that gives back refund
+// n's share of the tax at the provider: taxrev-refund-<orderId>-<n>, then
+// with -<k> once k calls were answered with a stored failure.
+func (r Refund) TaxKey(orderID string) string {
+	if r.TaxAttempt == 0 {
+		return "taxrev-" + r.Key(orderID)
+	}
+	return fmt.Sprintf("taxrev-%s-%d", r.Key(orderID), r.TaxAttempt)
+}
+
+// RefundTaxFailed records that the provider answered the call made for
+// refund n's tax with key with a failure it stores for that key: the next
+// call uses a new one. It reports whether that changed anything.
+func (o *Order) RefundTaxFailed(n int, key string) bool {
+	r := o.refund(n)
+	if r == nil || !r.TaxDue || r.TaxKey(o.ID) != key {
+		return false
+	}
+	r.TaxAttempt++
+	return true
 }
 
 // Tax providers.

@@ -18,7 +18,9 @@ import (
 // taxrev-refund-<orderId>-<n>, reference refund-<orderId>-<n>), whose tax
 // is what the provider says it gave back; with the rate table, the share
 // worked out here (order.RefundTaxShare). Only then is the refund
-// recorded in the books, with that tax. The provider down is retried.
+// recorded in the books, with that tax. The provider down is retried; a
+// 5xx it stores for the call's key is recorded on the order, so that the
+// next call takes a new key (order.RecordKey, order.Refund.TaxKey).
 func (s *Service) recordTax(ctx context.Context, t orderflow.Transition) error {
 	o := t.Order
 	if !o.TaxToRecord() && len(o.RefundsTaxDue()) == 0 {
@@ -26,7 +28,14 @@ func (s *Service) recordTax(ctx context.Context, t orderflow.Transition) error {
 	}
 	log := logging.FromContext(ctx)
 	if o.TaxToRecord() && s.TaxRecords != nil {
-		id, err := s.TaxRecords.Record(ctx, o.Tax.CalculationID, o.ID, "taxtx-"+o.ID)
+		key := o.RecordKey()
+		id, err := s.TaxRecords.Record(ctx, o.Tax.CalculationID, o.ID, key)
+		if errors.Is(err, ErrFailureStored) {
+			// Stripe replays a stored 5xx for the key: the next call takes another.
+			if _, _, uerr := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) { return cur.TaxRecordFailed(key), nil }); uerr != nil {
+				err = errors.Join(err, uerr)
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("record the sale's tax: %w", err)
 		}
@@ -41,7 +50,13 @@ func (s *Service) recordTax(ctx context.Context, t orderflow.Transition) error {
 	for _, r := range o.RefundsTaxDue() {
 		given, reversal := int64(-1), "" // -1: the order's proportion, worked out as it is settled
 		if o.Tax.TransactionID != "" && s.TaxRecords != nil {
-			rev, err := s.TaxRecords.Reverse(ctx, o.Tax.TransactionID, r.Key(o.ID), r.Amount, "taxrev-"+r.Key(o.ID))
+			key := r.TaxKey(o.ID)
+			rev, err := s.TaxRecords.Reverse(ctx, o.Tax.TransactionID, r.Key(o.ID), r.Amount, key)
+			if errors.Is(err, ErrFailureStored) {
+				if _, _, uerr := s.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) { return cur.RefundTaxFailed(r.N, key), nil }); uerr != nil {
+					err = errors.Join(err, uerr)
+				}
+			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("reverse the tax of refund %d: %w", r.N, err))
 				continue

@@ -128,17 +128,7 @@ func TestBuildInvoiceCarriesTheOrdersTax(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := wire(t, body)
-			if gotLines := itemLines(got); fmt.Sprint(gotLines) != fmt.Sprint(tt.lines) {
-				t.Errorf("lines %v, want %v", gotLines, tt.lines)
-			}
-			detail := ""
-			if d, ok := got["TxnTaxDetail"]; ok {
-				detail = jsonOf(d)
-			}
-			if detail != tt.detail {
-				t.Errorf("TxnTaxDetail %s, want %s", detail, tt.detail)
-			}
+			got := checkTaxWire(t, body, tt.lines, tt.detail)
 			if tt.tax.Kind == quickbooks.TaxAsItem {
 				last := got["Line"].([]any)[len(got["Line"].([]any))-1].(map[string]any)
 				if last["Description"] != "Sales tax (Austin, TX)" {
@@ -203,17 +193,7 @@ func TestBuildRefundReceiptCarriesItsTax(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := wire(t, body)
-			if gotLines := itemLines(got); fmt.Sprint(gotLines) != fmt.Sprint(tt.lines) {
-				t.Errorf("lines %v, want %v", gotLines, tt.lines)
-			}
-			detail := ""
-			if d, ok := got["TxnTaxDetail"]; ok {
-				detail = jsonOf(d)
-			}
-			if detail != tt.detail {
-				t.Errorf("TxnTaxDetail %s, want %s", detail, tt.detail)
-			}
+			checkTaxWire(t, body, tt.lines, tt.detail)
 		})
 	}
 	for name, tr := range map[string]quickbooks.TaxTreatment{"unknown": {}, "manual without a code": {Kind: quickbooks.TaxManual}} {
@@ -226,4 +206,23 @@ func TestBuildRefundReceiptCarriesItsTax(t *testing.T) {
 		quickbooks.TaxTreatment{Kind: quickbooks.TaxAutomated}, day); err == nil {
 		t.Error("a refund of more tax than money was built")
 	}
+}
+
+// checkTaxWire checks a built body as it goes on the wire: its item lines
+// ("item amount code", in order) and its TxnTaxDetail as JSON ("": none).
+// It answers the body as decoded.
+func checkTaxWire(t *testing.T, body map[string]any, lines []string, detail string) map[string]any {
+	t.Helper()
+	got := wire(t, body)
+	if gotLines := itemLines(got); fmt.Sprint(gotLines) != fmt.Sprint(lines) {
+		t.Errorf("lines %v, want %v", gotLines, lines)
+	}
+	d := ""
+	if v, ok := got["TxnTaxDetail"]; ok {
+		d = jsonOf(v)
+	}
+	if d != detail {
+		t.Errorf("TxnTaxDetail %s, want %s", d, detail)
+	}
+	return got
 }

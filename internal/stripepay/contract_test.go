@@ -20,7 +20,7 @@ func TestContractWithStripeMock(t *testing.T) {
 	sess, err := Payments{API: api}.CreateSession(ctx, payments.SessionRequest{
 		OrderID: "K7Q2M9XH4TBA", IdempotencyKey: "session-K7Q2M9XH4TBA-r2-a1", Email: "ann@example.com", Currency: "usd",
 		Lines:        []payments.SessionLine{{Name: "Planner", UnitAmount: 1665, Quantity: 1}, {Name: "Planner", UnitAmount: 1666, Quantity: 2}},
-		ShippingName: "USPS Ground Advantage", ShippingAmount: 795, ExpiresAt: time.Now().Add(time.Hour),
+		ShippingName: "USPS Ground Advantage", ShippingAmount: 795, Tax: 478, ExpiresAt: time.Now().Add(time.Hour),
 		SuccessURL: "https://shop.example.com/checkout/success?session_id={CHECKOUT_SESSION_ID}", CancelURL: "https://shop.example.com/checkout",
 	})
 	if err != nil || sess.ID == "" {

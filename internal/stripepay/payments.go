@@ -244,12 +244,8 @@ func (s Payments) Refund(ctx context.Context, r payments.RefundRequest) (payment
 	p.Context = ctx
 	p.SetIdempotencyKey(r.IdempotencyKey)
 	re, err := s.API.Refunds.New(p)
-	var se *stripe.Error
-	if errors.As(err, &se) && se.HTTPStatusCode >= 500 {
-		err = fmt.Errorf("%w: %w", payments.ErrFailureStored, err)
-	}
 	if err != nil {
-		return payments.RefundResult{}, stepError(err, "refund the payment")
+		return payments.RefundResult{}, stepError(stored(err), "refund the payment")
 	}
 	return payments.RefundResult{ID: re.ID, Status: string(re.Status), Amount: re.Amount}, nil
 }

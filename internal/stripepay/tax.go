@@ -2,9 +2,12 @@ package stripepay
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/readyplanner/oms/internal/payments"
 	"github.com/readyplanner/oms/internal/tax"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
@@ -43,7 +46,7 @@ func (t Tax) Calculate(ctx context.Context, s tax.Sale, key string) (tax.Calcula
 	p.SetIdempotencyKey(key)
 	c, err := t.API.TaxCalculations.New(p)
 	if err != nil {
-		return tax.Calculation{}, stepError(err, "calculate the tax")
+		return tax.Calculation{}, stepError(stored(err), "calculate the tax")
 	}
 	out := tax.Calculation{ID: c.ID, ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC(), Figures: tax.Figures{Lines: make([]int64, len(s.Lines))}}
 	// An expanded list holds the first page only: read them all.
@@ -96,7 +99,7 @@ func (t Tax) Record(ctx context.Context, calculationID, reference, key string) (
 	p.SetIdempotencyKey(key)
 	tx, err := t.API.TaxTransactions.CreateFromCalculation(p)
 	if err != nil {
-		return "", stepError(err, "record the tax")
+		return "", stepError(stored(err), "record the tax")
 	}
 	return tx.ID, nil
 }
@@ -113,7 +116,7 @@ func (t Tax) Reverse(ctx context.Context, transactionID, reference string, amoun
 	p.SetIdempotencyKey(key)
 	tx, err := t.API.TaxTransactions.CreateReversal(p)
 	if err != nil {
-		return tax.Reversal{}, stepError(err, "reverse the tax")
+		return tax.Reversal{}, stepError(stored(err), "reverse the tax")
 	}
 	out := tax.Reversal{ID: tx.ID}
 	var items []*stripe.TaxTransactionLineItem
@@ -137,6 +140,16 @@ func (t Tax) Reverse(ctx context.Context, transactionID, reference string, amoun
 	}
 	out.Amount += out.Tax // what Stripe reversed, tax included
 	return out, nil
+}
+
+// stored marks a 5xx answer as one Stripe stores for the call's key
+// (payments.ErrFailureStored): the next call must use another key.
+func stored(err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode >= 500 {
+		return fmt.Errorf("%w: %w", payments.ErrFailureStored, err)
+	}
+	return err
 }
 
 // all reads every item of a stripe-go list iterator, page after page.
