@@ -192,9 +192,13 @@ func (o *Order) TaxRecorded(transactionID string) bool {
 	return true
 }
 
-// taxed reports whether the order was charged tax: its refunds each give
-// back a share.
-func (o *Order) taxed() bool { return o.Tax != nil && o.Tax.Figures.Total > 0 }
+// taxed reports whether the order's refunds each settle a share of its
+// tax: it was charged tax, or its sale is recorded at a tax provider (a
+// sale taxed nothing there is still on its record, and a refund must be
+// taken off it).
+func (o *Order) taxed() bool {
+	return o.Tax != nil && (o.Tax.Figures.Total > 0 || o.Tax.CalculationID != "")
+}
 
 // RefundTaxShare is the tax refund n gives back: its share of the order's
 // tax (tax.RefundShare), counting what the refunds whose share is settled

@@ -171,3 +171,21 @@ func TestCaptureWakesTheTaxRecord(t *testing.T) {
 		t.Error("work due after the tax was recorded")
 	}
 }
+
+// A sale a provider taxed nothing is still on its record there: each
+// refund of it is taken off that record (its share settled, of 0) before
+// the books; a rate-table order taxed nothing owes nothing.
+func TestRefundsOfASaleTaxedNothing(t *testing.T) {
+	for provider, calc := range map[string]string{TaxByStripe: "taxcalc_1", TaxByTable: ""} {
+		o := taxable(t)
+		if _, err := o.SetTax(provider, o.TaxBasis(), calc, tax.Figures{Lines: []int64{0, 0}}, t0); err != nil {
+			t.Fatal(err)
+		}
+		o.state = Fulfilling
+		o.Payment = &Payment{IntentID: "pi_1", AmountCaptured: 3300}
+		r, err := o.AddRefund(1000, "r", "owner:x", t0)
+		if err != nil || r.TaxDue != (calc != "") || o.RefundTaxShare(r.N) != 0 {
+			t.Errorf("%s: %+v %v", provider, r, err)
+		}
+	}
+}
