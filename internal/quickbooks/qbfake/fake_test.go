@@ -64,8 +64,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	testenv.Poll(t, 10*time.Second, what, cond)
 }
 
-// invoice creates a customer and a one-line invoice through the API.
-func invoice(t *testing.T, qb *qbfake.Server) string {
+// connected is a client of the local company, connected through its
+// OAuth endpoint, and its customer Ann Lee.
+func connected(t *testing.T, qb *qbfake.Server) (*quickbooks.Client, string) {
 	t.Helper()
 	ctx := context.Background()
 	oauth := quickbooks.OAuth{Endpoint: qb.TokenURL(), ClientID: qb.ClientID, ClientSecret: qb.ClientSecret}
@@ -78,6 +79,14 @@ func invoice(t *testing.T, qb *qbfake.Server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, cust
+}
+
+// invoice creates a customer and a one-line invoice through the API.
+func invoice(t *testing.T, qb *qbfake.Server) string {
+	t.Helper()
+	ctx := context.Background()
+	c, cust := connected(t, qb)
 	item, err := (&quickbooks.Items{Client: c}).ID(ctx, "Pen Set")
 	if err != nil {
 		t.Fatal(err)

@@ -22,16 +22,7 @@ func taxCompany(t *testing.T, kind string) (*qbfake.Server, *quickbooks.Client, 
 	t.Cleanup(func() { qb.Close() })
 	qb.SetSalesTax(kind)
 	ctx := context.Background()
-	oauth := quickbooks.OAuth{Endpoint: qb.TokenURL(), ClientID: qb.ClientID, ClientSecret: qb.ClientSecret}
-	ts, err := oauth.Exchange(ctx, qb.Code(), "http://localhost/cb", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := quickbooks.New(qb.URL, qbfake.Realm, staticTokens(ts.AccessToken), nil)
-	cust, err := c.FindOrCreateCustomer(ctx, "Ann Lee", "ann@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, cust := connected(t, qb)
 	items := map[string]string{}
 	for _, name := range []string{"Pen Set", "Sticker Pack", "Bookmark Band", "Refunds"} {
 		if items[name], err = (&quickbooks.Items{Client: c}).ID(ctx, name); err != nil {
