@@ -238,7 +238,7 @@ func TestErrorTableWalk(t *testing.T) {
 		return change(u, id)
 	}
 	taxDown := apperr.New(apperr.Unavailable, "Stripe is unavailable")
-	taxRefused := apperr.New(apperr.FailedPrecondition, "Stripe refused to calculate the tax: the address cannot be located")
+	taxRefused := apperr.New(apperr.FailedPrecondition, "Stripe Tax cannot place the address").Because(tax.ReasonAddress)
 	freshCart := func(items any) emulator.User {
 		u := user(t)
 		if _, err := a.Firestore.Collection("carts").Doc(u.UID).Set(ctx, map[string]any{"items": items}); err != nil {

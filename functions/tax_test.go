@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/readyplanner/oms/internal/alert"
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/messages"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/orderflow"
+	"github.com/readyplanner/oms/internal/payments"
 	"github.com/readyplanner/oms/internal/storefront"
 	"github.com/readyplanner/oms/internal/stripepay"
 	"github.com/readyplanner/oms/internal/stripepay/stripefake"
@@ -429,5 +432,79 @@ func TestStripeTaxAfterStoredFailures(t *testing.T) {
 	}
 	if revs := taxRecords(r.st, "refund-"+o.ID+"-"); len(revs) != 1 {
 		t.Errorf("%d reversals for the refund", len(revs))
+	}
+}
+
+// refusingTax is a Stripe Tax that refuses for good to record sales and
+// reverse refunds (a calculation expired, a reference already used).
+type refusingTax struct{ payments.TaxRecorder }
+
+func (refusingTax) Record(context.Context, string, string, string) (string, error) {
+	return "", apperr.New(apperr.FailedPrecondition, "Stripe refused to record the tax: the calculation has expired")
+}
+
+func (refusingTax) Reverse(context.Context, string, string, int64, string) (tax.Reversal, error) {
+	return tax.Reversal{}, apperr.New(apperr.FailedPrecondition, "Stripe refused to reverse the tax")
+}
+
+// Stripe Tax refusing for good to record the sale, or to reverse a
+// refund, is told to the owner once and waits for nothing: the work is no
+// longer due, the refunds give back the order's proportion and are
+// booked, and the customer's refund email goes.
+func TestStripeTaxRefusingForGood(t *testing.T) {
+	t.Parallel()
+	r := newRigWith(t, map[string]string{"OMS_TAX": "stripe"})
+	r.st.SetTaxRates(map[string]stripefake.TaxRate{"US-TX": {PPM: 82_500, Shipping: true}})
+	a := r.a
+	real := a.Payments.TaxRecords
+	a.Payments.TaxRecords = refusingTax{}
+	s := newStore(t, a, 10, 10)
+	o, _ := r.charged(t, s, "B", 1)
+	for i := 0; i < 3; i++ {
+		if o = settle(t, a, o.ID); !o.WorkDue() {
+			break
+		}
+	}
+	if o.Tax.RecordFailure == "" || o.Tax.TransactionID != "" || o.WorkDue() || len(r.alertsOf(t, o.ID, alert.TaxNotRecorded)) != 1 {
+		t.Fatalf("a sale Stripe Tax refused: %+v, work due %v, alerts %v", o.Tax, o.WorkDue(), r.alertsOf(t, o.ID, ""))
+	}
+	boss := owner(t)
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(a)), boss.IDToken, map[string]any{"orderId": o.ID, "amount": 500, "reason": "refused"}); ans.status != 200 {
+		t.Fatalf("refund: %+v", ans.Error)
+	}
+	for i := 0; i < 6; i++ {
+		if o = settle(t, a, o.ID); !o.WorkDue() {
+			break
+		}
+	}
+	rf := o.Payment.Refunds[0]
+	if rf.TaxDue || rf.Tax != tax.RefundShare(500, 0, o.Payment.AmountCaptured, o.TaxAmount().Amount, 0) || rf.ReceiptID == "" || o.WorkDue() {
+		t.Errorf("a refund of a sale never recorded: %+v, work due %v", rf, o.WorkDue())
+	}
+
+	// Recorded, then the reversal refused for good.
+	a.Payments.TaxRecords = real
+	o2, _ := r.charged(t, s, "B", 1)
+	for i := 0; i < 3; i++ {
+		if o2 = settle(t, a, o2.ID); !o2.WorkDue() {
+			break
+		}
+	}
+	if o2.Tax.TransactionID == "" {
+		t.Fatalf("the second sale was not recorded: %+v", o2.Tax)
+	}
+	a.Payments.TaxRecords = refusingTax{}
+	if ans := rpc[storefront.RefundOrderAnswer](t, withRequestID(refundOrder(a)), boss.IDToken, map[string]any{"orderId": o2.ID, "amount": 500, "reason": "refused"}); ans.status != 200 {
+		t.Fatalf("refund: %+v", ans.Error)
+	}
+	for i := 0; i < 6; i++ {
+		if o2 = settle(t, a, o2.ID); !o2.WorkDue() {
+			break
+		}
+	}
+	rf = o2.Payment.Refunds[0]
+	if rf.TaxDue || rf.TaxFailure == "" || rf.TaxReversalID != "" || rf.ReceiptID == "" || o2.WorkDue() ||
+		len(r.alertsOf(t, o2.ID, alert.TaxNotRecorded)) != 1 || r.mailText(t, o2.ID, messages.PurposeRefunded+"-1") == "" {
+		t.Errorf("a reversal refused: %+v, work due %v, alerts %v", rf, o2.WorkDue(), r.alertsOf(t, o2.ID, ""))
 	}
 }

@@ -25,6 +25,7 @@ const (
 	BooksMismatch          = "books_mismatch"          // a canceled order's invoice recorded paid, or an invoice that names no order
 	ParcelException        = "parcel_exception"        // the carrier reports a problem with a parcel (tracking's exception)
 	LabelNotVoided         = "label_not_voided"        // a label nothing will use could not be voided (its cost stays spent)
+	TaxNotRecorded         = "tax_not_recorded"        // the tax provider refused for good to record a paid sale or a refund's reversal: its tax filing needs the owner
 )
 
 // Alert is one thing the owner must hear about.

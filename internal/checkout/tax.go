@@ -25,7 +25,7 @@ type TaxCalculator interface {
 // and createPaymentSession's reasons).
 const (
 	ReasonTaxUnavailable = "tax_unavailable" // UNAVAILABLE: the tax provider is down or answered figures that do not add up; call again
-	ReasonTaxAddress     = "tax_address"     // FAILED_PRECONDITION: the tax provider cannot place the shipping address; check it
+	ReasonTaxAddress     = tax.ReasonAddress // FAILED_PRECONDITION: the tax provider cannot place the shipping address; check it
 )
 
 // Taxes works out an order's sales tax whenever what it would be paid for
@@ -114,14 +114,40 @@ func (t *Taxes) sale(o *order.Order) (tax.Sale, bool) {
 // figures are recorded, unless the order changed meanwhile (that change
 // works out its own). It answers the order as it is.
 func (t *Taxes) EnsureFor(ctx context.Context, o *order.Order) (*order.Order, error) {
-	if !t.Collects() || o.State() != order.Pending || o.TaxCurrent() {
-		return o, nil
+	for attempt := 0; attempt < closeAttempts; attempt++ {
+		if !t.Collects() || o.State() != order.Pending || o.TaxCurrent() {
+			return o, nil
+		}
+		sale, ok := t.sale(o)
+		if !ok {
+			return o, nil
+		}
+		basis := o.TaxBasis()
+		calc, err := t.calculate(ctx, o, sale, basis)
+		if err != nil {
+			return nil, err
+		}
+		now := t.Now().UTC()
+		o, _, err = t.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
+			return cur.SetTax(t.Provider, basis, calc.ID, calc.Figures, now)
+		})
+		if errors.Is(err, order.ErrSessionOpen) {
+			// Only a tab that saw these figures opens a session: the order
+			// changed under this call.
+			return nil, apperr.New(apperr.Aborted, "the order changed while its tax was worked out; call again").Because("order_changed")
+		}
+		if err != nil {
+			return nil, err
+		}
+		// Another tab changed what is taxed while the provider answered:
+		// the figures were not taken; work out the order as it is now.
 	}
-	sale, ok := t.sale(o)
-	if !ok {
-		return o, nil
-	}
-	basis := o.TaxBasis()
+	return nil, apperr.New(apperr.Aborted, "the order keeps changing in another tab; call again").Because("order_changed")
+}
+
+// calculate asks the calculator for the tax of sale, o's for basis, and
+// believes figures that add up.
+func (t *Taxes) calculate(ctx context.Context, o *order.Order, sale tax.Sale, basis string) (tax.Calculation, error) {
 	// A calculation makes nothing at the provider (only a transaction
 	// does), so its key only keeps one call's own retries to one
 	// calculation: derived from the order, what is taxed and a ten-second
@@ -129,29 +155,26 @@ func (t *Taxes) EnsureFor(ctx context.Context, o *order.Order) (*order.Order, er
 	// up for seconds, not for the day it keeps the key.
 	key := fmt.Sprintf("tax-%s-%s-%d", o.ID, basis, t.Now().Unix()/10)
 	calc, err := t.Calculator.Calculate(ctx, sale, key)
-	switch code := apperr.CodeOf(err); {
+	switch e := apperr.As(err); {
 	case err == nil:
-	case code == apperr.FailedPrecondition || code == apperr.Invalid:
-		return nil, apperr.Wrap(err, apperr.FailedPrecondition, "the sales tax for this address could not be worked out; check the address or use another").
+	case e != nil && e.Reason == ReasonTaxAddress:
+		return calc, apperr.Wrap(err, apperr.FailedPrecondition, "the sales tax for this address could not be worked out; check the address or use another").
 			Because(ReasonTaxAddress).On("address")
 	default:
-		return nil, apperr.Wrap(err, apperr.Unavailable, "the sales tax could not be worked out just now; please try again in a moment").
+		// Down, throttled, or refusing for a reason of the store's own (a
+		// key without Tax, Stripe Tax not set up): the customer can only
+		// try again; the cause is logged for the owner.
+		if !apperr.Transient(err) {
+			logging.FromContext(ctx).Error().Err(err).Str("order", o.ID).Msg("the tax provider refused the calculation")
+		}
+		return calc, apperr.Wrap(err, apperr.Unavailable, "the sales tax could not be worked out just now; please try again in a moment").
 			Because(ReasonTaxUnavailable)
 	}
 	if !calc.Figures.AddsUp() || len(calc.Figures.Lines) != len(o.Lines) {
 		logging.FromContext(ctx).Error().Str("order", o.ID).Str("calculation", calc.ID).Interface("figures", calc.Figures).
 			Msg("the tax provider's figures do not add up; not believed")
-		return nil, apperr.New(apperr.Unavailable, "the sales tax could not be worked out just now; please try again in a moment").
+		return calc, apperr.New(apperr.Unavailable, "the sales tax could not be worked out just now; please try again in a moment").
 			Because(ReasonTaxUnavailable)
 	}
-	now := t.Now().UTC()
-	o, _, err = t.Orders.Update(ctx, o.ID, func(cur *order.Order) (bool, error) {
-		return cur.SetTax(t.Provider, basis, calc.ID, calc.Figures, now)
-	})
-	if errors.Is(err, order.ErrSessionOpen) {
-		// Only a tab that saw these figures opens a session: the order
-		// changed under this call.
-		return nil, apperr.New(apperr.Aborted, "the order changed while its tax was worked out; call again").Because("order_changed")
-	}
-	return o, err
+	return calc, nil
 }

@@ -297,6 +297,7 @@ type refundDoc struct {
 	Tax            int64      `firestore:"tax"`
 	TaxReversalID  string     `firestore:"taxReversalId,omitempty"`
 	TaxAttempt     int64      `firestore:"taxAttempt,omitempty"` // internal
+	TaxFailure     string     `firestore:"taxFailure,omitempty"`
 }
 
 // taxDoc is the order's sales tax as worked out (internal: the public
@@ -313,6 +314,7 @@ type taxDoc struct {
 	ComputedAt    time.Time `firestore:"computedAt"`
 	TransactionID string    `firestore:"transactionId,omitempty"`
 	RecordAttempt int64     `firestore:"recordAttempt,omitempty"`
+	RecordFailure string    `firestore:"recordFailure,omitempty"`
 }
 
 // optTime is a time stored as null when zero.
@@ -433,7 +435,8 @@ func toDoc(o *order.Order) orderDoc {
 	if t := o.Tax; t != nil {
 		d.SalesTax = &taxDoc{Provider: t.Provider, Basis: t.Basis, CalculationID: t.CalculationID, Lines: append([]int64{}, t.Figures.Lines...),
 			Shipping: t.Figures.Shipping, Total: t.Figures.Total, Rate: t.Figures.Rate, Jurisdiction: t.Figures.Jurisdiction,
-			ComputedAt: t.ComputedAt, TransactionID: t.TransactionID, RecordAttempt: int64(t.RecordAttempt)}
+			ComputedAt: t.ComputedAt, TransactionID: t.TransactionID, RecordAttempt: int64(t.RecordAttempt),
+			RecordFailure: t.RecordFailure}
 	}
 	for _, c := range o.History() {
 		if c.To == order.Authorized {
@@ -523,7 +526,8 @@ func toDoc(o *order.Order) orderDoc {
 			pd.Refunds = append(pd.Refunds, refundDoc{N: int64(r.N), Amount: r.Amount, Reason: r.Reason, Actor: r.Actor, At: r.At,
 				ProviderID: r.ProviderID, RefundedAt: optTime(r.RefundedAt), ReceiptID: r.ReceiptID, RecordedAt: optTime(r.RecordedAt),
 				PaymentFailure: r.PaymentFailure, BooksFailure: r.BooksFailure, Outside: r.Outside, Status: r.Status, Attempt: int64(r.Attempt),
-				TaxDue: r.TaxDue, Tax: r.Tax, TaxReversalID: r.TaxReversalID, TaxAttempt: int64(r.TaxAttempt)})
+				TaxDue: r.TaxDue, Tax: r.Tax, TaxReversalID: r.TaxReversalID, TaxAttempt: int64(r.TaxAttempt),
+				TaxFailure: r.TaxFailure})
 		}
 		d.Payment = pd
 	}
@@ -582,8 +586,8 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 	}
 	if t := d.SalesTax; t != nil {
 		o.Tax = &order.Tax{Provider: t.Provider, Basis: t.Basis, CalculationID: t.CalculationID, ComputedAt: t.ComputedAt, TransactionID: t.TransactionID,
-			RecordAttempt: int(t.RecordAttempt),
-			Figures:       tax.Figures{Lines: t.Lines, Shipping: t.Shipping, Total: t.Total, Rate: t.Rate, Jurisdiction: t.Jurisdiction}}
+			RecordAttempt: int(t.RecordAttempt), RecordFailure: t.RecordFailure,
+			Figures: tax.Figures{Lines: t.Lines, Shipping: t.Shipping, Total: t.Total, Rate: t.Rate, Jurisdiction: t.Jurisdiction}}
 	}
 	if inv := d.Invoice; inv != nil {
 		o.Invoice = &order.Invoice{ID: inv.ID, DocNumber: inv.DocNumber, Total: money.New(inv.Total, d.Currency), Settled: inv.Settled}
@@ -608,7 +612,8 @@ func fromDoc(id string, d orderDoc) (*order.Order, error) {
 			o.Payment.Refunds = append(o.Payment.Refunds, order.Refund{N: int(rd.N), Amount: rd.Amount, Reason: rd.Reason, Actor: rd.Actor, At: rd.At,
 				ProviderID: rd.ProviderID, RefundedAt: timeOf(rd.RefundedAt), ReceiptID: rd.ReceiptID, RecordedAt: timeOf(rd.RecordedAt),
 				PaymentFailure: rd.PaymentFailure, BooksFailure: rd.BooksFailure, Outside: rd.Outside, Status: rd.Status, Attempt: int(rd.Attempt),
-				TaxDue: rd.TaxDue, Tax: rd.Tax, TaxReversalID: rd.TaxReversalID, TaxAttempt: int(rd.TaxAttempt)})
+				TaxDue: rd.TaxDue, Tax: rd.Tax, TaxReversalID: rd.TaxReversalID, TaxAttempt: int(rd.TaxAttempt),
+				TaxFailure: rd.TaxFailure})
 		}
 	}
 	o.Work = order.Work{State: order.State(d.Work.State), Entry: int(d.Work.Entry), Done: d.Work.Done, Complete: d.Work.Complete, Wake: d.Work.Wake}

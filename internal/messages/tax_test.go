@@ -265,7 +265,7 @@ func TestRefundEmailShowsItsTax(t *testing.T) {
 	if !strings.Contains(out.mail[0].Text, "we refunded $10.00 (including $0.52 of sales tax) of your order") {
 		t.Errorf("refund 1's email:\n%s", out.mail[0].Text)
 	}
-	if !o.RefundTaxSettled(2, o.RefundTaxShare(2), "") {
+	if !o.RefundTaxSettled(2, o.RefundTaxShare(2), "", "") {
 		t.Fatal("refund 2's tax did not settle")
 	}
 	if err := c.refunds(context.Background(), orderTransition(o)); err != nil {

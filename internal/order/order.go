@@ -317,6 +317,9 @@ func (o *Order) Transition(m Move, at time.Time) (applied bool, err error) {
 	if m.To == NeedsAttention && strings.TrimSpace(m.Reason) == "" {
 		return false, apperr.New(apperr.Invalid, "moving order %s to needs_attention needs a reason", o.ID)
 	}
+	if cur == Pending && o.Tax != nil && !o.TaxCurrent() {
+		o.Tax = nil // figures for what it is no longer paid for: never counted from here on
+	}
 	o.state = m.To
 	o.UpdatedAt, o.StateSince = at, at
 	if m.To == NeedsAttention {

@@ -66,8 +66,11 @@ type Refund struct {
 	Tax           int64
 	TaxReversalID string
 	// TaxAttempt counts the calls to give back its tax that the provider
-	// answered with a failure it stores for the key (TaxKey).
+	// answered with a failure it stores for the key (TaxKey); TaxFailure
+	// says why the provider refused the reversal for good (the owner was
+	// told, and Tax is the order's proportion).
 	TaxAttempt int
+	TaxFailure string
 }
 
 // Key is the refund's key in the books (QuickBooks' requestid) and its

@@ -32,6 +32,9 @@ type Tax struct {
 	// answered with a failure it stores for the call's key (a 5xx): the
 	// next call uses a new key (RecordKey).
 	RecordAttempt int
+	// RecordFailure says why the provider refused for good to record the
+	// sale (the owner was told); "" while it is still to record.
+	RecordFailure string
 }
 
 // RecordKey is the idempotency key of the next call that records the
@@ -125,7 +128,8 @@ func (o *Order) TaxCurrent() bool {
 
 // taxCounts reports whether the order's tax figures count: while it is
 // pending, when they are current (none configured, or not yet worked out:
-// they do not); once it went to payment, the figures it was paid with.
+// they do not); once it went to payment, the figures it was paid with
+// (figures that were not current then were dropped as it left pending).
 func (o *Order) taxCounts() bool {
 	return o.Tax != nil && (o.state != Pending || o.TaxCurrent())
 }
@@ -162,9 +166,9 @@ func (o *Order) SetTax(provider, basis, calculationID string, f tax.Figures, at 
 	if !f.AddsUp() || len(f.Lines) != len(o.Lines) {
 		return false, fmt.Errorf("order %s: the tax figures do not add up (lines %v, shipping %d, total %d for %d lines)", o.ID, f.Lines, f.Shipping, f.Total, len(o.Lines))
 	}
-	if o.Tax != nil && o.Tax.Basis == basis && o.Tax.Provider == provider && o.Tax.CalculationID == calculationID &&
+	if o.Tax != nil && o.Tax.Basis == basis && o.Tax.Provider == provider &&
 		slices.Equal(o.Tax.Figures.Lines, f.Lines) && o.Tax.Figures.Shipping == f.Shipping && o.Tax.Figures.Total == f.Total {
-		return false, nil
+		return false, nil // the same figures (another tab's calculation of the same sale): the first one stands
 	}
 	if o.SessionOpen() {
 		return false, ErrSessionOpen // what would be paid changes: close the session first
@@ -177,8 +181,21 @@ func (o *Order) SetTax(provider, basis, calculationID string, f tax.Figures, at 
 // recorded at its tax provider (Stripe Tax's transaction): it was charged,
 // its tax came from a provider calculation, and no transaction is known.
 func (o *Order) TaxToRecord() bool {
-	return o.Tax != nil && o.Tax.CalculationID != "" && o.Tax.TransactionID == "" &&
+	return o.Tax != nil && o.Tax.CalculationID != "" && o.Tax.TransactionID == "" && o.Tax.RecordFailure == "" &&
 		o.Payment != nil && o.Payment.AmountCaptured > 0
+}
+
+// TaxRecordRefused records that the provider refused for good to record
+// the paid sale (why): nothing more is asked of it, and refunds give back
+// the order's proportion of the tax. It reports whether that changed
+// anything.
+func (o *Order) TaxRecordRefused(why string) bool {
+	if !o.TaxToRecord() {
+		return false
+	}
+	o.Tax.RecordFailure = why
+	o.Work.Wake++ // refunds waiting for the record settle without it
+	return true
 }
 
 // TaxRecorded records the provider's transaction of the paid sale. It
@@ -220,15 +237,16 @@ func (o *Order) RefundTaxShare(n int) int64 {
 }
 
 // RefundTaxSettled records the tax refund n gave back (at the provider:
-// its reversal, reversalID; by the table: "") and wakes the work that
-// records the refund in the books. It reports whether that changed
-// anything.
-func (o *Order) RefundTaxSettled(n int, taxAmount int64, reversalID string) bool {
+// its reversal, reversalID; by the table: ""; failure: why the provider
+// refused the reversal for good, the share then being the order's
+// proportion) and wakes the work that records the refund in the books. It
+// reports whether that changed anything.
+func (o *Order) RefundTaxSettled(n int, taxAmount int64, reversalID, failure string) bool {
 	r := o.refund(n)
 	if r == nil || !r.TaxDue {
 		return false
 	}
-	r.TaxDue, r.Tax, r.TaxReversalID = false, taxAmount, reversalID
+	r.TaxDue, r.Tax, r.TaxReversalID, r.TaxFailure = false, taxAmount, reversalID, failure
 	o.Work.Wake++
 	return true
 }

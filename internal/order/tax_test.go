@@ -3,6 +3,7 @@ package order
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/readyplanner/oms/internal/money"
 	"github.com/readyplanner/oms/internal/pricing"
@@ -120,7 +121,7 @@ func TestRefundsGiveBackTheirTax(t *testing.T) {
 			t.Errorf("refund %d made: books due before its tax", r.N)
 		}
 		share := o.RefundTaxShare(r.N)
-		if !o.RefundTaxSettled(r.N, share, "taxrev_x") || o.RefundTaxSettled(r.N, share, "taxrev_x") {
+		if !o.RefundTaxSettled(r.N, share, "taxrev_x", "") || o.RefundTaxSettled(r.N, share, "taxrev_x", "") {
 			t.Errorf("refund %d's tax settled once", r.N)
 		}
 		if made, _ = o.RefundOf(r.N); !made.BooksDue() || made.Tax != share {
@@ -187,5 +188,43 @@ func TestRefundsOfASaleTaxedNothing(t *testing.T) {
 		if err != nil || r.TaxDue != (calc != "") || o.RefundTaxShare(r.N) != 0 {
 			t.Errorf("%s: %+v %v", provider, r, err)
 		}
+	}
+}
+
+// Figures made for what the order is no longer paid for are dropped as it
+// leaves pending: the authorized total never grows by a stale tax (the
+// store stopped collecting tax while a change's figures were missing).
+func TestStaleTaxIsDroppedAtAuthorization(t *testing.T) {
+	o := taxable(t)
+	if _, err := o.SetTax(TaxByStripe, o.TaxBasis(), "taxcalc_1", tax.Figures{Lines: []int64{149, 83}, Shipping: 41, Total: 273}, t0); err != nil {
+		t.Fatal(err)
+	}
+	o.Shipping.Address.PostalCode = "73301" // another address; its tax never worked out
+	o.Customer = &Customer{Name: "Ann", Email: "ann@example.com"}
+	o.Payment = &Payment{Revision: 1, SessionID: "cs_1", ExpiresAt: t0.Add(time.Hour)}
+	o.Pricing.CommittedRevision = 1
+	if applied, err := o.Authorize(Authorization{SessionID: "cs_1", IntentID: "pi_1", Amount: 3300}, "stripe", t0); err != nil || !applied {
+		t.Fatalf("authorize: %v %v", applied, err)
+	}
+	if o.Tax != nil || o.Total().Amount != 3300 || o.TaxToRecord() {
+		t.Errorf("after authorization: tax %+v, total %d", o.Tax, o.Total().Amount)
+	}
+}
+
+// A provider's refusal for good to record the sale stops asking: the
+// work is no longer due, and refunds settle the order's proportion.
+func TestTaxRecordRefused(t *testing.T) {
+	o := taxable(t)
+	if _, err := o.SetTax(TaxByStripe, o.TaxBasis(), "taxcalc_1", tax.Figures{Lines: []int64{149, 83}, Shipping: 41, Total: 273}, t0); err != nil {
+		t.Fatal(err)
+	}
+	o.state, o.Work = Fulfilling, Work{State: Fulfilling, Entry: 1, Complete: true}
+	o.Payment = &Payment{IntentID: "pi_1", AmountCaptured: 3573}
+	if !o.WorkDue() || !o.TaxRecordRefused("the calculation expired") || o.TaxRecordRefused("again") || o.TaxToRecord() {
+		t.Fatal("refused once")
+	}
+	o.Work.Complete = true
+	if o.WorkDue() {
+		t.Error("work due after a refusal for good")
 	}
 }

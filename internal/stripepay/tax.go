@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/payments"
 	"github.com/readyplanner/oms/internal/tax"
 	"github.com/stripe/stripe-go/v76"
@@ -21,7 +22,9 @@ type Tax struct{ API *client.API }
 
 // Calculate asks Stripe for the tax of a sale (POST /v1/tax/calculations,
 // line items expanded): tax-exclusive amounts, the customer's shipping
-// address, the ship-from address. Stripe down is UNAVAILABLE.
+// address, the ship-from address. Stripe down is UNAVAILABLE; an address
+// Stripe Tax cannot place is FAILED_PRECONDITION, reason tax.ReasonAddress;
+// any other refusal FAILED_PRECONDITION.
 func (t Tax) Calculate(ctx context.Context, s tax.Sale, key string) (tax.Calculation, error) {
 	p := &stripe.TaxCalculationParams{Currency: stripe.String(strings.ToLower(s.Currency)),
 		CustomerDetails: &stripe.TaxCalculationCustomerDetailsParams{Address: addressParams(s.To), AddressSource: stripe.String("shipping")},
@@ -45,6 +48,10 @@ func (t Tax) Calculate(ctx context.Context, s tax.Sale, key string) (tax.Calcula
 	p.Context = ctx
 	p.SetIdempotencyKey(key)
 	c, err := t.API.TaxCalculations.New(p)
+	var se *stripe.Error
+	if errors.As(err, &se) && (se.Code == stripe.ErrorCodeCustomerTaxLocationInvalid || se.Code == stripe.ErrorCodeInvalidTaxLocation) {
+		return tax.Calculation{}, apperr.Wrap(err, apperr.FailedPrecondition, "Stripe Tax cannot place the address: %s", se.Msg).Because(tax.ReasonAddress)
+	}
 	if err != nil {
 		return tax.Calculation{}, stepError(stored(err), "calculate the tax")
 	}

@@ -78,6 +78,10 @@ func (f Figures) AddsUp() bool {
 	return ok && sum == f.Total
 }
 
+// ReasonAddress is the reason of a provider's refusal to tax a sale at
+// its address (it cannot place it): the customer checks the address.
+const ReasonAddress = "tax_address"
+
 // PPM is a rate of one hundred percent, in parts per million.
 const PPM = 1_000_000
 

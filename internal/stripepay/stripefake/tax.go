@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,10 @@ func formInt(f url.Values, key string) (int64, bool, error) {
 	return n, true, err
 }
 
+// usZIP is a US postal code Stripe Tax can place: five digits, and an
+// optional ZIP+4.
+var usZIP = regexp.MustCompile(`^[0-9]{5}(-[0-9]{4})?$`)
+
 // taxCalculation is POST /v1/tax/calculations (tax-exclusive amounts).
 func (s *Server) taxCalculation(_ *http.Request, f url.Values) (int, any) {
 	s.tax.init()
@@ -94,6 +99,13 @@ func (s *Server) taxCalculation(_ *http.Request, f url.Values) (int, any) {
 	country := strings.ToUpper(f.Get("customer_details[address][country]"))
 	if country == "" {
 		return invalid("Missing required param: customer_details[address][country].", "customer_details[address][country]")
+	}
+	// Stripe Tax needs a 5-digit ZIP code to place a US customer (its
+	// "Collect customer addresses" guide); it refuses the calculation
+	// otherwise with customer_tax_location_invalid.
+	if zip := f.Get("customer_details[address][postal_code]"); country == "US" && !usZIP.MatchString(zip) {
+		return 400, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "customer_tax_location_invalid",
+			"param": "customer_details[address]", "message": "We could not determine the customer's tax location based on the provided customer address."}}
 	}
 	state := strings.ToUpper(f.Get("customer_details[address][state]"))
 	rate, ok := s.tax.rates[country+"-"+state]

@@ -56,6 +56,13 @@ func TestStripeTaxOnTheLocalStripe(t *testing.T) {
 	if c, err := st.Calculate(ctx, many, "taxcalc-O3-r1"); err != nil || c.Figures.Total != 108 || c.Figures.Lines[11] != 9 || !c.Figures.AddsUp() {
 		t.Errorf("twelve lines: %+v %v", c, err)
 	}
+	// A US address without a ZIP code Stripe Tax can place is the
+	// customer's to check: FAILED_PRECONDITION, tax_address.
+	nowhere := sale
+	nowhere.To = tax.Address{Line1: "1 Main St", City: "Austin", State: "TX", PostalCode: "787", Country: "US"}
+	if _, err := st.Calculate(ctx, nowhere, "taxcalc-O4-r1"); apperr.CodeOf(err) != apperr.FailedPrecondition || apperr.As(err).Reason != tax.ReasonAddress {
+		t.Errorf("an address Stripe Tax cannot place: %v", err)
+	}
 	oregon := sale
 	oregon.To = tax.Address{Line1: "1 Main St", City: "Portland", State: "OR", PostalCode: "97204", Country: "US"}
 	if c, err := st.Calculate(ctx, oregon, "taxcalc-O2-r1"); err != nil || c.Figures.Total != 0 {
