@@ -164,7 +164,7 @@ func (c *Customers) Reprice(ctx context.Context, uid, orderID string) (*order.Or
 // at the provider) and the change tried again. A change that leaves the
 // order as it was writes nothing. When the store collects tax, the
 // order's tax is then worked out for what it would be paid for now
-// (Taxes.Ensure): the provider down is UNAVAILABLE, reason
+// (Taxes.EnsureFor): the provider down is UNAVAILABLE, reason
 // tax_unavailable, with the change kept — calling again works the tax out.
 func (c *Customers) change(ctx context.Context, uid, orderID, email string, code *string, mutate func(*order.Order) error) (*order.Order, error) {
 	o, err := c.own(ctx, uid, orderID)

@@ -46,16 +46,6 @@ type Taxes struct {
 // paid without a current tax figure.
 func (t *Taxes) Collects() bool { return t != nil && t.Calculator != nil }
 
-// Ensure gives the pending order current tax figures, when the store
-// collects tax and the order has a shipping choice (see EnsureFor).
-func (t *Taxes) Ensure(ctx context.Context, orderID string) (*order.Order, error) {
-	o, err := t.Orders.Get(ctx, orderID)
-	if err != nil {
-		return nil, err
-	}
-	return t.EnsureFor(ctx, o)
-}
-
 // localCalculator is a calculator that needs no outside call (the rate
 // table): its figures are worked out inside the change's own transaction
 // (InTransaction).

@@ -41,11 +41,11 @@ type SessionRequest struct {
 
 // TaxWorker works out an order's sales tax before it is paid (the
 // checkout's Taxes): Collects says whether the store collects tax at all;
-// Ensure gives the order current figures (UNAVAILABLE, reason
-// tax_unavailable, when the provider is down).
+// EnsureFor gives the order, as just read, current figures (UNAVAILABLE,
+// reason tax_unavailable, when the provider is down) and answers it.
 type TaxWorker interface {
 	Collects() bool
-	Ensure(ctx context.Context, orderID string) (*order.Order, error)
+	EnsureFor(ctx context.Context, o *order.Order) (*order.Order, error)
 }
 
 // TaxRecorder is the tax provider's record of paid sales (Stripe Tax):

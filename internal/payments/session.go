@@ -131,7 +131,7 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 	}
 	taxes := s.Taxes != nil && s.Taxes.Collects()
 	if taxes {
-		if o, err = s.Taxes.Ensure(ctx, orderID); err != nil {
+		if o, err = s.Taxes.EnsureFor(ctx, o); err != nil { // the order just read: no second read
 			return nil, err
 		}
 	}
@@ -178,7 +178,11 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 			return nil, err
 		}
 		if repriced && taxes {
-			if _, err := s.Taxes.Ensure(ctx, orderID); err != nil {
+			cur, err := s.Orders.Get(ctx, orderID)
+			if err == nil {
+				_, err = s.Taxes.EnsureFor(ctx, cur)
+			}
+			if err != nil {
 				return nil, err
 			}
 		}
