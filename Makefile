@@ -86,14 +86,19 @@ test: setup
 soak: setup
 	RAPID_CHECKS=$(SOAK_SEQUENCES) $(GO) run ./cmd/with-emulators -- $(GO) test -race -count=1 -timeout 60m -run 'TestPaymentLifecycleModel' -v ./functions
 
-## bench: benchmarks with their figures (not part of make test).
+## bench: benchmarks with their figures (not part of make test); the
+## figures that have a comparison or a goal are printed at the end as one
+## table (internal/benchtable, cmd/bench-table).
+bench: export OMS_BENCH_TABLE := $(CURDIR)/.make/bench.jsonl
 bench: setup
+	@mkdir -p .make && rm -f $(OMS_BENCH_TABLE)
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench . -benchtime 2s -count 1 -timeout 20m $$($(GO) list ./... | grep -v -e /internal/devhost -e /functions)
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench 'FlashSale|NormalCheckout|QuoteShipping|SelectShippingTax|QuickBooksWebhook' -benchtime 1x -count 1 -timeout 20m -v ./functions
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench ConsolePages -benchtime 20x -count 1 -v ./functions
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench TriggerLatency -benchtime 50x -count 1 ./internal/devhost
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench TrackToDelivered -benchtime 20x -count 1 ./internal/devhost
 	$(GO) test -run '^$$' -bench LocalSystemReady -benchtime 3x -count 1 -v ./internal/devhost
+	@echo; echo "make bench: the figures side by side"; $(GO) run ./cmd/bench-table $(OMS_BENCH_TABLE)
 
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
