@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,10 +66,11 @@ func BenchmarkColdStart(b *testing.B) {
 	if _, err := stock.OpenStock(ctx, stockSKU, 1_000_000, 0, "coldstart"); err != nil {
 		b.Fatal(err)
 	}
-	bin, err := buildpack.Build(root, b.TempDir(), false)
+	built, err := buildpack.Build(root, b.TempDir(), false)
 	if err != nil {
 		b.Fatal(err)
 	}
+	bin := deployed(b, built)
 
 	starters := []struct {
 		name string
@@ -173,4 +175,31 @@ func coldStart(ctx context.Context, b *testing.B, fs *firestore.Client, authHost
 		b.Fatalf("%s answered %s, want a new order", filepath.Base(cmd.Path), sample.Answer)
 	}
 	return sample
+}
+
+// deployed copies the binary the linker wrote to a new file, as a
+// container image's layer is written when an instance starts, and returns
+// its path. Run as the linker left it, the same binary shows some 6 MB more
+// of its file resident at the first answer (measured on Linux 6.18): the
+// page cache holds it differently.
+func deployed(b *testing.B, built string) string {
+	b.Helper()
+	src, err := os.Open(built)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	path := filepath.Join(b.TempDir(), "function")
+	dst, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		b.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
 }
