@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/benchtable"
 	"github.com/readyplanner/oms/internal/buildpack"
 	"github.com/readyplanner/oms/internal/catalog"
@@ -100,7 +99,7 @@ func BenchmarkColdStart(b *testing.B) {
 	// One round each first, not counted: the emulators' own first
 	// transactions (a JVM warming up) are not the function's cold start.
 	for _, s := range starters {
-		coldStart(ctx, b, env.Client, authHost, s.cmd)
+		coldStart(ctx, b, env, authHost, s.cmd)
 	}
 	b.ResetTimer()
 	for range b.N {
@@ -108,7 +107,7 @@ func BenchmarkColdStart(b *testing.B) {
 			for j := range starters {
 				// Interleaved, and each side first in every other round.
 				s := starters[(i+j)%len(starters)]
-				sample := coldStart(ctx, b, env.Client, authHost, s.cmd)
+				sample := coldStart(ctx, b, env, authHost, s.cmd)
 				ms[s.name] = append(ms[s.name], float64(sample.FirstAnswer.Microseconds())/1000)
 				rss[s.name] = append(rss[s.name], float64(sample.RSS)/1e6)
 				hwm[s.name] = append(hwm[s.name], float64(sample.HWM)/1e6)
@@ -144,14 +143,14 @@ func BenchmarkColdStart(b *testing.B) {
 // coldStart makes a new anonymous user with a cart, starts a process with
 // start on a free port and measures it up to its answer to that user's
 // startCheckout, which must be a new pending order.
-func coldStart(ctx context.Context, b *testing.B, fs *firestore.Client, authHost string, start func(port int) *exec.Cmd) coldstart.Sample {
+func coldStart(ctx context.Context, b *testing.B, env *testenv.Env, authHost string, start func(port int) *exec.Cmd) coldstart.Sample {
 	b.Helper()
 	user, err := emulator.SignInAnonymously(ctx, authHost)
 	if err != nil {
 		b.Fatal(err)
 	}
 	cart := map[string]any{"items": []map[string]any{{"sku": "PLN-DAY-A5-LINEN", "quantity": 1}, {"sku": stockSKU, "quantity": 2}}}
-	if _, err := fs.Collection(firestoredb.CartsCollection).Doc(user.UID).Set(ctx, cart); err != nil {
+	if _, err := env.Client.Collection(firestoredb.CartsCollection).Doc(user.UID).Set(ctx, cart); err != nil {
 		b.Fatal(err)
 	}
 	port, err := emulator.FreePort()
