@@ -92,7 +92,8 @@ soak: setup
 bench: export OMS_BENCH_TABLE := $(CURDIR)/.make/bench.jsonl
 bench: setup
 	@mkdir -p .make && rm -f $(OMS_BENCH_TABLE)
-	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench . -benchtime 2s -count 1 -timeout 20m $$($(GO) list ./... | grep -v -e /internal/devhost -e /functions)
+	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench . -benchtime 2s -count 1 -timeout 20m $$($(GO) list ./... | grep -v -e /internal/devhost -e /functions -e /internal/coldstart)
+	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench ColdStart -benchtime 1x -count 1 -v ./internal/coldstart
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench 'FlashSale|NormalCheckout|QuoteShipping|SelectShippingTax|QuickBooksWebhook' -benchtime 1x -count 1 -timeout 20m -v ./functions
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench ConsolePages -benchtime 20x -count 1 -v ./functions
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench TriggerLatency -benchtime 50x -count 1 ./internal/devhost

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/functions"
+	"github.com/readyplanner/oms/internal/buildpack"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/testenv"
 )
@@ -66,54 +67,14 @@ func TestBuildpackDeploysRoot(t *testing.T) {
 		t.Fatalf("the root package must import %s for the declarative main", frameworkFunctions)
 	}
 
-	// 2. The generated main, in its own module that requires ours.
-	dir := t.TempDir()
-	write := func(name, content string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("main.go", `package main
-
-import (
-	"log"
-	"os"
-
-	_ "github.com/readyplanner/oms"
-	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-)
-
-func main() {
-	port := "8080"
-	if p := os.Getenv("PORT"); p != "" {
-		port = p
-	}
-	hostname := ""
-	if h := os.Getenv("HOST"); h != "" {
-		hostname = h
-	}
-	if err := funcframework.StartHostPort(hostname, port); err != nil {
-		log.Fatalf("funcframework.StartHostPort: %v\n", err)
-	}
-}
-`)
-	goVersion := strings.TrimSpace(run(t, root, nil, "go", "list", "-m", "-f", "{{.GoVersion}}"))
-	write("go.mod", fmt.Sprintf("module functions.local/app\n\ngo %s\n\nrequire github.com/readyplanner/oms v0.0.0\n\nreplace github.com/readyplanner/oms => %s\n", goVersion, root))
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	// 2. The generated main, in its own module that requires ours, built
+	// the way this test binary was built, so that the packages already
+	// compiled for the tests (with -race under make test) are reused from
+	// the build cache instead of compiled again.
+	bin, err := buildpack.Build(root, t.TempDir(), raceEnabled)
 	if err != nil {
 		t.Fatal(err)
 	}
-	write("go.sum", string(sum))
-	buildEnv := []string{"GOFLAGS=-mod=mod", "GOWORK=off"}
-	bin := filepath.Join(dir, "main")
-	// Build it the way this test binary was built, so that the packages
-	// already compiled for the tests (with -race under make test) are
-	// reused from the build cache instead of compiled again.
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	run(t, dir, buildEnv, "go", append(args, ".")...)
 
 	// 3. Without FUNCTION_TARGET the framework serves every registered
 	// function and names each: they must be exactly the list.
@@ -167,18 +128,6 @@ func main() {
 		}
 		return nil
 	})
-}
-
-func run(t *testing.T, dir string, env []string, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-	return string(out)
 }
 
 // serve starts the built main on a free port, waits until it accepts

@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/readyplanner/oms/internal/identity"
@@ -90,7 +91,12 @@ const GoogleTTL = 10 * time.Minute
 //go:embed templates/*.html
 var files embed.FS
 
-var pages = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/*.html"))
+// pages are parsed on the console's first page, not at start: every
+// function's instance links the console in, and only the owner function
+// shows a page.
+var pages = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/*.html"))
+})
 
 // Handler serves the console at the root of its function: the platform
 // (or make dev) strips the function's own path.
@@ -401,7 +407,7 @@ func (c *Console) failErr(w http.ResponseWriter, r *http.Request, err error) {
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := pages.ExecuteTemplate(w, name, data); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
+	if err := pages().ExecuteTemplate(w, name, data); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
 		logging.FromContext(r.Context()).Error().Err(err).Str("page", name).Msg("console: render")
 	}
 }

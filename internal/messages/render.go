@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 
@@ -21,17 +22,23 @@ var templateFiles embed.FS
 // binary: html/template escapes every value in the HTML version.
 var Templates = []string{"received", "receipt", "shipped", "delivered", "canceled", "refunded", "expired", "summary"}
 
-var (
-	htmlSets = map[string]*htmltemplate.Template{}
-	textSets = map[string]*texttemplate.Template{}
-)
-
-func init() {
-	for _, name := range Templates {
-		htmlSets[name] = htmltemplate.Must(htmltemplate.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
-		textSets[name] = texttemplate.Must(texttemplate.ParseFS(templateFiles, "templates/layout.txt", "templates/"+name+".txt"))
-	}
+// templateSet is one email's templates, HTML and text.
+type templateSet struct {
+	html *htmltemplate.Template
+	text *texttemplate.Template
 }
+
+// templateSets are parsed on the first email rendered, not at start: most
+// function instances send none, and parsing them all is the largest part
+// of the start's own work (TestTemplatesRender renders every one).
+var templateSets = sync.OnceValue(func() map[string]templateSet {
+	sets := map[string]templateSet{}
+	for _, name := range Templates {
+		sets[name] = templateSet{html: htmltemplate.Must(htmltemplate.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")),
+			text: texttemplate.Must(texttemplate.ParseFS(templateFiles, "templates/layout.txt", "templates/"+name+".txt"))}
+	}
+	return sets
+})
 
 // Store is the store as its emails show it (configuration).
 type Store struct {
@@ -181,8 +188,9 @@ type Rendered struct {
 
 // Render renders template name with v.
 func Render(name string, v View) (Rendered, error) {
-	hs, ts := htmlSets[name], textSets[name]
-	if hs == nil {
+	set, ok := templateSets()[name]
+	hs, ts := set.html, set.text
+	if !ok {
 		return Rendered{}, fmt.Errorf("no template %q", name)
 	}
 	var subj, text, html bytes.Buffer
