@@ -247,6 +247,7 @@ func TestDeployValidate(t *testing.T) {
 // refuses fails the test. (What the CLI checks only against the project,
 // the platform's limits, Validate checks.)
 func TestDeployPlanThroughTheCLIs(t *testing.T) {
+	t.Parallel() // about 50 CLI runs of a second or two each: beside the other tests
 	gcloud, err := exec.LookPath("gcloud")
 	if err != nil {
 		t.Skip("gcloud (the Google Cloud CLI) is not installed: the planned commands are not checked against it")
