@@ -15,7 +15,7 @@ MAILPIT_VERSION := v1.33.1
 FIRESTORE_JAR_DIRS  := /usr/lib/google-cloud-sdk /usr/share/google-cloud-sdk /opt/google-cloud-sdk
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup dev test test-short soak bench lint fmt gen seed deploy-commands clean
+.PHONY: help setup dev test test-short soak bench lint fmt gen seed deploy-plan deploy clean
 
 # The payment lifecycle's model-based test (functions/lifecycle_model_test.go)
 # runs RAPID_CHECKS random sequences: a short run in make test, a long one
@@ -32,6 +32,8 @@ help:
 	@echo "make lint    gofmt, go vet, staticcheck"
 	@echo "make gen     regenerate clients/ts/oms.d.ts from the Go types (the storefront's contract)"
 	@echo "make seed    seed the demo store into a running Firestore emulator (FIRESTORE_EMULATOR_HOST)"
+	@echo "make deploy-plan PROJECT=…  print the deploy (a shell script) derived from the list of functions"
+	@echo "make deploy PROJECT=…       deploy it: stops at the first failure, safe to run again (docs/deploy.md)"
 
 ## setup: everything the commands need, installed only where missing.
 setup: .make/system node_modules/.oms-installed $(STATICCHECK) $(STRIPE_MOCK) $(MAILPIT)
@@ -117,8 +119,20 @@ gen:
 seed:
 	$(GO) run ./cmd/emulator-seed
 
-deploy-commands:
-	@$(GO) run ./cmd/deploy -project "$${PROJECT:?set PROJECT}" -scheduler-account "$${SCHEDULER_ACCOUNT:?set SCHEDULER_ACCOUNT}"
+## deploy-plan / deploy: everything derived from functions.List (docs/deploy.md).
+## PROJECT is required to deploy; the rest have defaults: REGION (us-central1),
+## TRIGGER_LOCATION (read from the database), SKIP_SECRETS (none), ENV_FILE
+## (env.yaml), SCHEDULER_ACCOUNT, RUN_ACCOUNT, TRIGGER_ACCOUNT (oms-scheduler@,
+## oms-functions@, oms-events@PROJECT.iam.gserviceaccount.com), BUILD_ACCOUNT.
+DEPLOY_FLAGS = -project "$(PROJECT)" -region "$(or $(REGION),us-central1)" -trigger-location "$(TRIGGER_LOCATION)" \
+	-skip-secrets "$(SKIP_SECRETS)" -env-file "$(or $(ENV_FILE),env.yaml)" -scheduler-account "$(SCHEDULER_ACCOUNT)" \
+	-run-account "$(RUN_ACCOUNT)" -trigger-account "$(TRIGGER_ACCOUNT)" -build-account "$(BUILD_ACCOUNT)"
+
+deploy-plan:
+	@$(GO) run ./cmd/deploy $(DEPLOY_FLAGS)
+
+deploy: node_modules/.oms-installed
+	@$(GO) run ./cmd/deploy -run $(DEPLOY_FLAGS)
 
 clean:
 	rm -rf $(BIN) .make

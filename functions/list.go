@@ -56,6 +56,10 @@ type Function struct {
 	// (/owner/orders/…); the platform passes it the path under its name.
 	Subpaths bool
 
+	// Resources are what each deployed instance gets (zero fields: the
+	// defaults).
+	Resources Resources
+
 	handler func(*app.App) http.Handler                                   // HTTP kinds
 	event   func(*app.App) func(context.Context, cloudevents.Event) error // Trigger
 }
@@ -69,8 +73,13 @@ var List = []Function{
 	},
 	{
 		Name: "startCheckout", Kind: Callable,
-		Doc:     "Prices the caller's cart and, in one transaction, holds its stock and creates (or reuses) the pending order.",
-		handler: startCheckout,
+		Doc: "Prices the caller's cart and, in one transaction, holds its stock and creates (or reuses) the pending order.",
+		// The hot-SKU path: a sale brings many buyers of one SKU at once,
+		// and each instance takes its waiting checkouts of a SKU together,
+		// so few instances each serving many requests (docs/deploy.md,
+		// "Resources").
+		Resources: Resources{Memory: "512Mi", CPU: "1", Concurrency: 250, MaxInstances: 8},
+		handler:   startCheckout,
 	},
 	{
 		Name: "applyCustomer", Kind: Callable,
@@ -168,7 +177,7 @@ var List = []Function{
 	{
 		Name: "onQuickBooksEvent", Kind: Trigger,
 		Doc:       "Acts on a recorded QuickBooks event: re-reads the invoice; paid → approved (then the capture), voided → canceled.",
-		EventType: docevent.TypeWritten, Document: "webhookEvents/{eventId}",
+		EventType: docevent.TypeWritten, Document: "webhookEvents/quickbooks/events/{eventId}",
 		Secrets: []string{app.QuickBooksClientID, app.QuickBooksClientSecret},
 		event:   onQuickBooksEvent,
 	},
@@ -186,14 +195,14 @@ var List = []Function{
 	{
 		Name: "onShipEngineEvent", Kind: Trigger,
 		Doc:       "Acts on a recorded track event: re-reads the label's tracking; the parcel moves in transit → out for delivery → delivered (an exception alerts the owner).",
-		EventType: docevent.TypeWritten, Document: "webhookEvents/{eventId}",
+		EventType: docevent.TypeWritten, Document: "webhookEvents/shipengine/events/{eventId}",
 		Secrets: []string{app.ShipEngineKey},
 		event:   onShipEngineEvent,
 	},
 	{
 		Name: "onPrinterEvent", Kind: Trigger,
 		Doc:       "Acts on a recorded printer event: re-reads the job; shipped → the part shipped (the order when every part is); refused → needs attention.",
-		EventType: docevent.TypeWritten, Document: "webhookEvents/{eventId}",
+		EventType: docevent.TypeWritten, Document: "webhookEvents/printer/events/{eventId}",
 		Secrets: []string{app.PrinterKey, app.PrinterSecret},
 		event:   onPrinterEvent,
 	},
@@ -228,8 +237,49 @@ var List = []Function{
 		Secrets:  []string{app.StripeKey, app.QuickBooksClientID, app.QuickBooksClientSecret, app.PrinterKey, app.PrinterSecret, app.ShipEngineKey, app.SMTPURL, app.AlertWebhookURL},
 		// deliverMail starts attempts for 2 minutes, each bounded by 5.5.
 		Timeout: 15 * time.Minute,
-		handler: sweepHandler,
+		// One sweep at a time: a run that overlaps a long one waits for
+		// the next.
+		Resources: Resources{Concurrency: 1, MaxInstances: 1},
+		handler:   sweepHandler,
 	},
+}
+
+// Resources are a deployed function's instances: memory, vCPUs, the
+// requests one instance serves at once, and the fewest and most instances.
+type Resources struct {
+	Memory       string // e.g. 512Mi
+	CPU          string // e.g. 1, 2 or 0.5
+	Concurrency  int
+	MinInstances int
+	MaxInstances int
+}
+
+// The resources of a function that names none: Go answers many requests
+// on one instance at once (a concurrency above 1 needs a whole vCPU), and
+// a small store needs few instances; the cap also bounds what a burst can
+// cost and how fast the outside services are called.
+const (
+	DefaultMemory       = "256Mi"
+	DefaultCPU          = "1"
+	DefaultConcurrency  = 80
+	DefaultMaxInstances = 10
+)
+
+// WithDefaults returns r with the defaults where it names nothing.
+func (r Resources) WithDefaults() Resources {
+	if r.Memory == "" {
+		r.Memory = DefaultMemory
+	}
+	if r.CPU == "" {
+		r.CPU = DefaultCPU
+	}
+	if r.Concurrency == 0 {
+		r.Concurrency = DefaultConcurrency
+	}
+	if r.MaxInstances == 0 {
+		r.MaxInstances = DefaultMaxInstances
+	}
+	return r
 }
 
 // Lookup returns the function named name.

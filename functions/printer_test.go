@@ -39,7 +39,7 @@ func deliver(t *testing.T, h *httptest.Server, body []byte, sig string) (int, st
 func recordedPrinterEvents(t *testing.T, jobID string) []webhookev.Event {
 	t.Helper()
 	a := testApp(t)
-	snaps, err := a.Firestore.Collection("webhookEvents").Where("source", "==", "printer").Where("jobId", "==", jobID).Documents(context.Background()).GetAll()
+	snaps, err := a.Firestore.Collection(firestoredb.WebhookEventsPath(webhookev.Printer)).Where("jobId", "==", jobID).Documents(context.Background()).GetAll()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/firestoredb"
+	webhookev "github.com/readyplanner/oms/internal/webhook"
 
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/quickbooks"
@@ -165,7 +166,7 @@ func TestLocalQuickBooksNotifiesApproval(t *testing.T) {
 	resp.Body.Close()
 	var recorded []*firestore.DocumentSnapshot
 	testenv.Poll(t, 10*time.Second, "an Invoice Updated event recorded for invoice "+o.Invoice.ID, func() bool {
-		recorded, err = a.Firestore.Collection("webhookEvents").Where("entity", "==", "Invoice").Where("entityId", "==", o.Invoice.ID).
+		recorded, err = a.Firestore.Collection(firestoredb.WebhookEventsPath(webhookev.QuickBooks)).Where("entity", "==", "Invoice").Where("entityId", "==", o.Invoice.ID).
 			Where("operation", "==", "Updated").Documents(ctx).GetAll()
 		if err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/alert"
+	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/shipengine"
 	"github.com/readyplanner/oms/internal/testenv"
@@ -23,7 +24,7 @@ import (
 func trackEvents(t *testing.T, n string) []webhookev.Event {
 	t.Helper()
 	a := testApp(t)
-	snaps, err := a.Firestore.Collection("webhookEvents").Where("source", "==", "shipengine").Where("trackingNumber", "==", n).Documents(context.Background()).GetAll()
+	snaps, err := a.Firestore.Collection(firestoredb.WebhookEventsPath(webhookev.ShipEngine)).Where("trackingNumber", "==", n).Documents(context.Background()).GetAll()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,29 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// WebhookEventsCollection holds webhookEvents/{source}:{eventId}: every
-// webhook event received, recorded before it is acted on.
+// WebhookEventsCollection holds every webhook event received, recorded
+// before it is acted on: one subcollection per source,
+// webhookEvents/{source}/events/{eventId}, so that a Firestore trigger
+// (whose path pattern matches whole segments) listens to one source's
+// records only. The documents webhookEvents/{source} themselves are never
+// written.
 const WebhookEventsCollection = "webhookEvents"
+
+// webhookSourceEvents is the subcollection of a source's records.
+const webhookSourceEvents = "events"
+
+// WebhookEventsPath returns the path of the collection that holds source's
+// records: webhookEvents/{source}/events.
+func WebhookEventsPath(source webhook.Source) string {
+	return WebhookEventsCollection + "/" + string(source) + "/" + webhookSourceEvents
+}
+
+// WebhookEventPattern returns the document path pattern a Firestore
+// trigger on source's records names (Eventarc's path pattern, the
+// emulator's): webhookEvents/{source}/events/{eventId}.
+func WebhookEventPattern(source webhook.Source) string {
+	return WebhookEventsPath(source) + "/{eventId}"
+}
 
 // WebhookEvents records webhook deliveries.
 type WebhookEvents struct{ client *firestore.Client }
@@ -27,7 +47,7 @@ var _ webhook.Recorder = (*WebhookEvents)(nil)
 func NewWebhookEvents(client *firestore.Client) *WebhookEvents { return &WebhookEvents{client: client} }
 
 func (w *WebhookEvents) ref(source webhook.Source, id string) *firestore.DocumentRef {
-	return w.client.Collection(WebhookEventsCollection).Doc(string(source) + ":" + id)
+	return w.client.Collection(WebhookEventsCollection).Doc(string(source)).Collection(webhookSourceEvents).Doc(id)
 }
 
 // webhookEventDoc is the stored form of a webhook.Event: one flat

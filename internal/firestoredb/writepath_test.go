@@ -40,7 +40,7 @@ var writers = map[string]struct {
 	CountersCollection:                  {"Promotions", []string{"internal/firestoredb/promotions.go"}},
 	CountersCollection + "/*/mailboxes": {"Promotions", []string{"internal/firestoredb/promotions.go"}},
 	RedemptionsCollection:               {"Promotions", []string{"internal/firestoredb/promotions.go"}},
-	WebhookEventsCollection:             {"WebhookEvents", []string{"internal/firestoredb/webhooks.go"}},
+	webhookRecords:                      {"WebhookEvents", []string{"internal/firestoredb/webhooks.go"}},
 	IntegrationsCollection:              {"QuickBooksTokens", []string{"internal/firestoredb/qbtokens.go", "internal/firestoredb/qbconnect.go"}},
 	IntegrationsCollection + "/*/" + connectKeysCollection: {"QuickBooksTokens", []string{"internal/firestoredb/qbconnect.go"}},
 	IntegrationsCollection + "/*/" + statesCollection:      {"QuickBooksTokens", []string{"internal/firestoredb/qbconnect.go"}},
@@ -52,7 +52,10 @@ var writers = map[string]struct {
 // guarded are the collections the guard must find written: if it finds
 // none, it has lost track of the write path and proves nothing.
 var guarded = []string{OrdersCollection, InventoryCollection, InventoryMovementsCollection, MailCollection, AlertsCollection,
-	PromotionsCollection, RedemptionsCollection, WebhookEventsCollection}
+	PromotionsCollection, RedemptionsCollection, webhookRecords}
+
+// webhookRecords is each source's subcollection of webhook event records.
+const webhookRecords = WebhookEventsCollection + "/*/" + webhookSourceEvents
 
 // TestOneStorePerCollection proves, from the source of the whole module
 // (every package, test files aside), that each collection is written by

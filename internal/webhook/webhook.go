@@ -1,7 +1,7 @@
 // Package webhook is the record of webhook deliveries that the use cases
 // keep and the port that keeps it: every webhook event is recorded
-// create-if-absent before it is acted on (webhookEvents/{source}:{id}), and
-// marked processed with its outcome once it has been.
+// create-if-absent before it is acted on (webhookEvents/{source}/events/{id}),
+// and marked processed with its outcome once it has been.
 //
 // A record is typed: one part per source (Stripe, QuickBooks, the printer),
 // exactly one of them set. The store encodes and decodes it; no use case
