@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/benchtable"
+	"github.com/readyplanner/oms/internal/inventory"
 )
 
 // hotSKUGoal is the goal for 1,000 buyers of 100 units on 4 instances.
@@ -29,7 +30,7 @@ func BenchmarkHotSKU(b *testing.B) {
 			users := saleBuyers(b, sku, buyers)
 			warm(b, urls)
 			b.StartTimer()
-			s := runSale(b, urls, sku, units, users)
+			s := runSale(b, urls, sku, &inventory.Level{OnHand: units}, users)
 			b.StopTimer()
 			b.Logf("%d instance(s): %s", n, s)
 			for _, p := range s.problems {

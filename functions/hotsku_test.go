@@ -22,6 +22,8 @@ import (
 	"github.com/readyplanner/oms/internal/config"
 	"github.com/readyplanner/oms/internal/emulator"
 	"github.com/readyplanner/oms/internal/firestoredb"
+	"github.com/readyplanner/oms/internal/inventory"
+	"github.com/readyplanner/oms/internal/storefront"
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
@@ -127,7 +129,7 @@ type saleAnswer struct {
 type hotSale struct {
 	sku                     string
 	buyers                  int
-	stock                   int64
+	stock                   int64         // the units available before it, when known
 	wall                    time.Duration // from the first request to the last answer
 	answers                 []saleAnswer
 	winners, refused, other int
@@ -190,12 +192,14 @@ func hotSKU(tb testing.TB, stock int64) string {
 
 // runSale sends every buyer's startCheckout at once, spread round robin over
 // the instances, as real HTTP onCall requests, and checks the answers and
-// the database afterwards.
-func runSale(tb testing.TB, urls []string, sku string, stock int64, users []emulator.User) *hotSale {
+// the database afterwards against the stock before the sale (nil when
+// other changes of the stock ran at the same time: then only what must
+// hold whatever they did is checked).
+func runSale(tb testing.TB, urls []string, sku string, before *inventory.Level, users []emulator.User) *hotSale {
 	tb.Helper()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(users), IdleConnTimeout: 30 * time.Second}, Timeout: 70 * time.Second}
 	defer hc.CloseIdleConnections()
-	s := &hotSale{sku: sku, buyers: len(users), stock: stock, answers: make([]saleAnswer, len(users))}
+	s := &hotSale{sku: sku, buyers: len(users), answers: make([]saleAnswer, len(users))}
 	var wg sync.WaitGroup
 	gate := make(chan struct{})
 	for i, u := range users {
@@ -210,7 +214,7 @@ func runSale(tb testing.TB, urls []string, sku string, stock int64, users []emul
 	close(gate)
 	wg.Wait()
 	s.wall = time.Since(start)
-	s.check(tb)
+	s.check(tb, before)
 	return s
 }
 
@@ -245,11 +249,12 @@ func callOver(hc *http.Client, url, token string) saleAnswer {
 	return a
 }
 
-// check counts the answers and compares them with the database: exactly
-// stock winners, each with its own pending order holding one unit; every
-// other answer the clear out-of-stock refusal; the inventory neither
-// oversold nor off by a unit; the ledger replaying to it.
-func (s *hotSale) check(tb testing.TB) {
+// check counts the answers and compares them with the database: every
+// answer a winner with its own pending order holding one unit, or the
+// clear out-of-stock refusal; the inventory not oversold, the ledger
+// replaying to it; and, given the stock before the sale, exactly as many
+// winners as units were available, each one held.
+func (s *hotSale) check(tb testing.TB, before *inventory.Level) {
 	tb.Helper()
 	ctx := context.Background()
 	client := testenv.Firestore(tb).Client
@@ -272,8 +277,8 @@ func (s *hotSale) check(tb testing.TB) {
 			}
 		}
 	}
-	if want := min(int(s.stock), s.buyers); s.winners != want || s.other != 0 {
-		bad("%d winners (want %d), %d refused, %d other answers (first: %s)", s.winners, want, s.refused, s.other, s.firstOther)
+	if s.other != 0 {
+		bad("%d winners, %d refused, %d other answers (first: %s)", s.winners, s.refused, s.other, s.firstOther)
 	}
 	inv, err := client.Collection(firestoredb.InventoryCollection).Doc(s.sku).Get(ctx)
 	if err != nil {
@@ -282,8 +287,17 @@ func (s *hotSale) check(tb testing.TB) {
 	onHand, _ := inv.Data()["onHand"].(int64)
 	held, _ := inv.Data()["held"].(int64)
 	s.oversold = max(0, held-onHand)
-	if onHand != s.stock || held != int64(s.winners) {
-		bad("inventory onHand %d held %d after %d winners of %d units", onHand, held, s.winners, s.stock)
+	if s.oversold > 0 {
+		bad("oversold: onHand %d, held %d", onHand, held)
+	}
+	if before != nil {
+		s.stock = before.Available()
+		if want := min(int(s.stock), s.buyers); s.winners != want {
+			bad("%d winners of %d available units for %d buyers", s.winners, s.stock, s.buyers)
+		}
+		if onHand != before.OnHand || held != before.Held+int64(s.winners) {
+			bad("inventory onHand %d held %d after %d winners; before: %+v", onHand, held, s.winners, *before)
+		}
 	}
 	snaps, err := client.Collection(firestoredb.InventoryMovementsCollection).Where("sku", "==", s.sku).Documents(ctx).GetAll()
 	if err != nil {
@@ -365,9 +379,130 @@ func TestHotSKUAcrossInstances(t *testing.T) {
 	t.Parallel()
 	urls := hostInstances(t, 3)
 	sku := hotSKU(t, 20)
-	s := runSale(t, urls, sku, 20, saleBuyers(t, sku, 200))
+	s := runSale(t, urls, sku, &inventory.Level{OnHand: 20}, saleBuyers(t, sku, 200))
 	t.Log(s)
 	for _, p := range s.problems {
 		t.Error(p)
 	}
+}
+
+// A sale across three instances while the stock moves under it: early
+// buyers' holds expire or are given back and the owner restocks, all from
+// a fourth App, at the same time. Every answer is a win or out_of_stock,
+// nothing is oversold, the inventory equals what the pending orders hold
+// and the ledger replays to it; then, with units back that the instances
+// last saw sold out, a new wave wins exactly those units.
+func TestHotSKUWhileStockMoves(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	ctx := context.Background()
+	urls := hostInstances(t, 3)
+	sku := hotSKU(t, 20)
+	early := runSale(t, urls, sku, &inventory.Level{OnHand: 20}, saleBuyers(t, sku, 10))
+	var held []string // the early orders, in the order they are given back
+	for _, ans := range early.answers {
+		held = append(held, ans.orderID)
+	}
+	for _, p := range early.problems {
+		t.Fatal("early buyers:", p)
+	}
+
+	boss := owner(t)
+	restock := func(delta int) {
+		t.Helper()
+		if ans := rpcB[storefront.StockLevel](withRequestID(adjustStock(a)), boss.IDToken, map[string]any{"sku": sku, "delta": delta, "reason": "restock"}); ans.status != 200 {
+			t.Errorf("restock %+d: %d %+v", delta, ans.status, ans.Error)
+		}
+	}
+	giveBack := func(ids []string) {
+		t.Helper()
+		for i, id := range ids {
+			var err error
+			if i%2 == 0 {
+				_, err = a.CheckoutSteps.ExpireIfLapsed(ctx, id, time.Now().Add(time.Hour))
+			} else {
+				_, err = a.CheckoutSteps.ReleaseHolds(ctx, id)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	wave := saleBuyers(t, sku, 150)
+	done := make(chan *hotSale)
+	go func() { done <- runSale(t, urls, sku, nil, wave) }()
+	giveBack(held[:3])
+	restock(3)
+	giveBack(held[3:6])
+	restock(2)
+	s := <-done
+	t.Log("while the stock moved:", s)
+	for _, p := range s.problems {
+		t.Error(p)
+	}
+	if s.winners < 10 || s.winners > 10+6+5 {
+		t.Errorf("%d winners: at least the 10 units free before, at most 10 + 6 given back + 5 restocked", s.winners)
+	}
+
+	giveBack(held[6:8]) // units back, whatever the instances last saw
+	var level inventory.Level
+	level.OnHand, level.Held = stockOf(t, sku)
+	if pending := pendingHolds(t, sku, append(held[8:], s.orders()...)); pending != level.Held {
+		t.Errorf("the pending orders hold %d units; the inventory says %d", pending, level.Held)
+	}
+	last := runSale(t, urls, sku, &level, saleBuyers(t, sku, 40))
+	t.Log("the wave after:", last)
+	for _, p := range last.problems {
+		t.Error(p)
+	}
+}
+
+// orders are the winners' order ids.
+func (s *hotSale) orders() []string {
+	var ids []string
+	for _, a := range s.answers {
+		if a.orderID != "" {
+			ids = append(ids, a.orderID)
+		}
+	}
+	return ids
+}
+
+// stockOf reads a SKU's inventory.
+func stockOf(t *testing.T, sku string) (onHand, held int64) {
+	t.Helper()
+	snap, err := testenv.Firestore(t).Client.Collection(firestoredb.InventoryCollection).Doc(sku).Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	onHand, _ = snap.Data()["onHand"].(int64)
+	held, _ = snap.Data()["held"].(int64)
+	return onHand, held
+}
+
+// pendingHolds sums what the pending orders among ids hold of sku.
+func pendingHolds(t *testing.T, sku string, ids []string) int64 {
+	t.Helper()
+	var refs []*firestore.DocumentRef
+	for _, id := range ids {
+		refs = append(refs, testenv.Firestore(t).Client.Collection(firestoredb.OrdersCollection).Doc(id))
+	}
+	snaps, err := testenv.Firestore(t).Client.GetAll(context.Background(), refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, s := range snaps {
+		if s.Data()["state"] != "pending" || s.Data()["holdsReleased"] == true {
+			continue
+		}
+		holds, _ := s.Data()["holds"].([]any)
+		for _, h := range holds {
+			if m, _ := h.(map[string]any); m["sku"] == sku {
+				q, _ := m["quantity"].(int64)
+				n += q
+			}
+		}
+	}
+	return n
 }

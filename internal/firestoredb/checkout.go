@@ -216,6 +216,27 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 	}
 }
 
+// Peek reads, in one batch read (one instant, no transaction, no lock),
+// whether uid has a checkout pointer and the stock of stockSKUs (SKUs
+// without an inventory document absent).
+func (c *Checkouts) Peek(ctx context.Context, uid string, stockSKUs []string) (bool, map[string]inventory.Level, error) {
+	refs := []*firestore.DocumentRef{c.client.Collection(CheckoutsCollection).Doc(uid)}
+	for _, s := range stockSKUs {
+		refs = append(refs, c.client.Collection(InventoryCollection).Doc(s))
+	}
+	snaps, err := c.client.GetAll(ctx, refs)
+	if err != nil {
+		return false, nil, wrap(err, "read stock")
+	}
+	stock := stockLevels{}
+	for _, snap := range snaps[1:] {
+		if snap.Exists() {
+			stock.add(snap)
+		}
+	}
+	return snaps[0].Exists(), stock.levels(), nil
+}
+
 // writeCheckout writes in tx what one checkout decided: its ledger
 // records, the order it expired, its order (created or replaced) and the
 // customer's pointer to it. The inventory documents are the caller's.
