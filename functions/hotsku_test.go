@@ -129,6 +129,7 @@ type saleAnswer struct {
 type hotSale struct {
 	sku                     string
 	buyers                  int
+	users                   []emulator.User
 	stock                   int64         // the units available before it, when known
 	wall                    time.Duration // from the first request to the last answer
 	answers                 []saleAnswer
@@ -199,7 +200,7 @@ func runSale(tb testing.TB, urls []string, sku string, before *inventory.Level, 
 	tb.Helper()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(users), IdleConnTimeout: 30 * time.Second}, Timeout: 70 * time.Second}
 	defer hc.CloseIdleConnections()
-	s := &hotSale{sku: sku, buyers: len(users), answers: make([]saleAnswer, len(users))}
+	s := &hotSale{sku: sku, buyers: len(users), users: users, answers: make([]saleAnswer, len(users))}
 	var wg sync.WaitGroup
 	gate := make(chan struct{})
 	for i, u := range users {
