@@ -207,12 +207,11 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 	case r := <-w.done:
 		return r.d, r.err
 	case <-ctx.Done():
-		if c.abandon(stockSKUs, w) {
-			return checkout.Decision{}, wrap(ctx.Err(), "checkout")
-		}
-		// Its group is being committed: its answer is what happened.
-		r := <-w.done
-		return r.d, r.err
+		// Taken out of the queue, it will not run; if its group is being
+		// committed, it may yet hold (as when a transaction's answer is
+		// lost): the customer's next call finds the order and reuses it.
+		c.abandon(stockSKUs, w)
+		return checkout.Decision{}, wrap(ctx.Err(), "checkout")
 	}
 }
 

@@ -79,8 +79,8 @@ func (c *Checkouts) enqueue(ctx context.Context, stockSKUs []string, w *waitingC
 }
 
 // abandon takes w out of its queue if it is still waiting there (its
-// caller gave up) and reports whether it did.
-func (c *Checkouts) abandon(stockSKUs []string, w *waitingCheckout) bool {
+// caller gave up).
+func (c *Checkouts) abandon(stockSKUs []string, w *waitingCheckout) {
 	key := groupKey(stockSKUs)
 	q := &c.queue
 	q.mu.Lock()
@@ -88,9 +88,7 @@ func (c *Checkouts) abandon(stockSKUs []string, w *waitingCheckout) bool {
 	list := q.waiting[key]
 	if i := slices.Index(list, w); i >= 0 {
 		q.waiting[key] = slices.Delete(list, i, i+1)
-		return true
 	}
-	return false
 }
 
 // take removes the next group from key's queue: up to maxGroupSize
