@@ -39,7 +39,7 @@ func BenchmarkTransition(b *testing.B) {
 
 // BenchmarkFlashSaleStore: 200 checkouts at once, each holding 1 unit of
 // one SKU with 50 in stock, straight on the checkout store (no callable):
-// as built (the per-instance queue) and naive (every transaction straight
+// as built (group commit, the stock read optimistically) and naive (every transaction straight
 // on the one inventory document, the client's 5 attempts). Run with
 // -benchtime 1x; it prints what each design held, refused and failed.
 func BenchmarkFlashSaleStore(b *testing.B) {

@@ -37,8 +37,9 @@ type Checkouts struct {
 	client *firestore.Client
 	orders *Orders
 	tz     *time.Location // the store's, for sale windows written as local times
-	// unqueued runs the naive design (no per-instance queue, the client's
-	// default 5 transaction attempts), only so that the benchmark can
+	// unqueued runs the naive design (each checkout its own transaction,
+	// reading the stock in it, no per-instance queue or group, the
+	// client's default 5 attempts), only so that the benchmark can
 	// measure it beside the real one.
 	unqueued bool
 	queue    checkoutQueue // the checkouts waiting for their group
@@ -201,6 +202,9 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 			return checkout.Decision{}, err
 		}
 		return results[0].d, results[0].err
+	}
+	if err := ctx.Err(); err != nil {
+		return checkout.Decision{}, wrap(err, "checkout")
 	}
 	c.enqueue(ctx, stockSKUs, w)
 	select {
