@@ -9,11 +9,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/readyplanner/oms/internal/apperr"
-	"github.com/readyplanner/oms/internal/catalog"
 	"github.com/readyplanner/oms/internal/checkout"
-	"github.com/readyplanner/oms/internal/money"
-	"github.com/readyplanner/oms/internal/order"
-	"github.com/readyplanner/oms/internal/pricing"
 	"github.com/readyplanner/oms/internal/testenv"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -37,8 +33,6 @@ func TestCheckoutGroupsAcrossInstances(t *testing.T) {
 	if _, err := stores[0].OpenStock(ctx, sku, 20, 0, "test"); err != nil {
 		t.Fatal(err)
 	}
-	priced := pricing.Priced{Lines: []pricing.Line{{SKU: sku, Quantity: 1, UnitPrice: money.New(500, "USD"), Total: money.New(500, "USD"),
-		Fulfillment: catalog.Stock}}, Subtotal: money.New(500, "USD")}
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
@@ -49,8 +43,7 @@ func TestCheckoutGroupsAcrossInstances(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := checkout.Request{UID: testenv.ID("buyer"), Currency: "USD", CartHash: "h", Priced: priced, NewID: order.NewID(), Now: time.Now(), HoldTTL: time.Hour}
-			d, err := stores[i%2].Run(ctx, req.UID, []string{sku}, func(st checkout.State) (checkout.Decision, error) { return checkout.Decide(st, req) })
+			d, err := buyOne(ctx, stores[i%2], sku)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
