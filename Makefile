@@ -96,7 +96,7 @@ bench: setup
 	@mkdir -p .make && rm -f $(OMS_BENCH_TABLE)
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench . -benchtime 2s -count 1 -timeout 20m $$($(GO) list ./... | grep -v -e /internal/devhost -e /functions -e /internal/coldstart)
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench ColdStart -benchtime 1x -count 1 -v ./internal/coldstart
-	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench 'FlashSale|NormalCheckout|QuoteShipping|SelectShippingTax|QuickBooksWebhook' -benchtime 1x -count 1 -timeout 20m -v ./functions
+	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench 'FlashSale|HotSKU|NormalCheckout|QuoteShipping|SelectShippingTax|QuickBooksWebhook' -benchtime 1x -count 1 -timeout 20m -v ./functions
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench ConsolePages -benchtime 20x -count 1 -v ./functions
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench TriggerLatency -benchtime 50x -count 1 ./internal/devhost
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench TrackToDelivered -benchtime 20x -count 1 ./internal/devhost

@@ -81,7 +81,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // BenchmarkFlashSale: 200 buyers at once, each wanting 1 unit of one SKU
 // with 50 in stock, through the real callable handler against the
-// emulator, as built (per-instance queue). The naive design beside it is
+// emulator, as built (group commit). The naive design beside it is
 // measured on the store itself (firestoredb's BenchmarkFlashSaleStore), so
 // that no production type carries a switch for it. Run with -benchtime 1x.
 func BenchmarkFlashSale(b *testing.B) {

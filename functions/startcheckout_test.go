@@ -24,7 +24,12 @@ import (
 	"github.com/readyplanner/oms/internal/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(hostInstanceEnv) != "" {
+		os.Exit(serveHostInstance())
+	}
+	os.Exit(testenv.Run(m))
+}
 
 // tester is what the test helpers need of a test: *testing.T, *testing.B
 // and the model test's *rapid.T all have it.

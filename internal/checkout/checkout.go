@@ -63,11 +63,10 @@ type Decision struct {
 // If any stock line is short, nothing is written and the error is
 // FAILED_PRECONDITION with details.unavailable = []inventory.Shortage.
 func Decide(st State, req Request) (Decision, error) {
-	want := map[string]int64{}
+	want := req.stockWanted()
 	var holds []order.Hold
 	for _, l := range req.Priced.Lines {
 		if l.Fulfillment != catalog.PrintOnDemand {
-			want[l.SKU] += l.Quantity
 			holds = append(holds, order.Hold{SKU: l.SKU, Quantity: l.Quantity})
 		}
 	}
@@ -125,6 +124,36 @@ func Decide(st State, req Request) (Decision, error) {
 	return d, nil
 }
 
+// stockWanted is the units of each stock SKU the request holds.
+func (req Request) stockWanted() map[string]int64 {
+	want := map[string]int64{}
+	for _, l := range req.Priced.Lines {
+		if l.Fulfillment != catalog.PrintOnDemand {
+			want[l.SKU] += l.Quantity
+		}
+	}
+	return want
+}
+
+// RefuseEarly decides from stock read outside a transaction (at one
+// instant) whether req can be refused without one: only a customer with no
+// checkout order (whose holds could be reused or given back) is, and only
+// with the out-of-stock error Decide would answer on that stock. nil means
+// the transaction decides.
+func RefuseEarly(levels map[string]inventory.Level, hasOrder bool, req Request) error {
+	if hasOrder {
+		return nil
+	}
+	if _, err := Decide(State{Levels: levels}, req); err != nil && apperr.As(err) != nil && apperr.As(err).Reason == ReasonOutOfStock {
+		return err
+	}
+	return nil
+}
+
+// ReasonOutOfStock is the FAILED_PRECONDITION reason of a checkout with a
+// short line.
+const ReasonOutOfStock = "out_of_stock"
+
 func shortage(short []inventory.Shortage) error {
 	msg := fmt.Sprintf("%s: only %d left", short[0].SKU, short[0].Available)
 	if short[0].Available == 0 {
@@ -133,5 +162,5 @@ func shortage(short []inventory.Shortage) error {
 	if len(short) > 1 {
 		msg += fmt.Sprintf(" (and %d more lines are short)", len(short)-1)
 	}
-	return apperr.New(apperr.FailedPrecondition, "%s", msg).Because("out_of_stock").WithDetails(map[string]any{"unavailable": short})
+	return apperr.New(apperr.FailedPrecondition, "%s", msg).Because(ReasonOutOfStock).WithDetails(map[string]any{"unavailable": short})
 }

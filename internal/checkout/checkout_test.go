@@ -131,3 +131,36 @@ func TestPaidForOrderIsNotReused(t *testing.T) {
 		t.Error("authorization must make holds firm")
 	}
 }
+
+// A checkout is refused without a transaction only when the transaction
+// would refuse it: a new customer, a short line; a customer with an order
+// (whose holds may be reused or given back) always goes to the
+// transaction, and so does one whose lines are all there.
+func TestRefuseEarly(t *testing.T) {
+	soldOut := map[string]inventory.Level{"A": {OnHand: 5, Held: 5}, "B": {OnHand: 9, Held: 1}}
+	for _, tc := range []struct {
+		name     string
+		levels   map[string]inventory.Level
+		hasOrder bool
+		lines    []pricing.Line
+		refused  bool
+	}{
+		{"new customer, sold out", soldOut, false, []pricing.Line{stock("A", 1)}, true},
+		{"new customer, one line short of two", soldOut, false, []pricing.Line{stock("B", 2), stock("A", 1)}, true},
+		{"new customer, more than is left", soldOut, false, []pricing.Line{stock("B", 9)}, true},
+		{"new customer, no stock at all", soldOut, false, []pricing.Line{stock("Z", 1)}, true},
+		{"new customer, enough", soldOut, false, []pricing.Line{stock("B", 8), pod("P", 3)}, false},
+		{"print only", soldOut, false, []pricing.Line{pod("P", 1)}, false},
+		{"a customer with an order, sold out", soldOut, true, []pricing.Line{stock("A", 1)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := RefuseEarly(tc.levels, tc.hasOrder, req("h", priced(tc.lines...)))
+			if got := err != nil; got != tc.refused {
+				t.Fatalf("refused %v (%v), want %v", got, err, tc.refused)
+			}
+			if err != nil && (apperr.CodeOf(err) != apperr.FailedPrecondition || apperr.As(err).Reason != ReasonOutOfStock) {
+				t.Errorf("refusal %v", err)
+			}
+		})
+	}
+}

@@ -2,10 +2,13 @@ package checkout
 
 import (
 	"context"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
 	"github.com/readyplanner/oms/internal/catalog"
+	"github.com/readyplanner/oms/internal/inventory"
 	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/pricing"
 )
@@ -18,6 +21,10 @@ type Store interface {
 	SKUs(ctx context.Context, ids []string) (map[string]catalog.SKU, error)
 	// Run reads State in a transaction, calls decide, writes the Decision.
 	Run(ctx context.Context, uid string, stockSKUs []string, decide func(State) (Decision, error)) (Decision, error)
+	// Peek reads at one instant, outside any transaction and locking
+	// nothing, whether the customer has a checkout order and the stock of
+	// stockSKUs (a SKU without stock absent).
+	Peek(ctx context.Context, uid string, stockSKUs []string) (hasOrder bool, levels map[string]inventory.Level, err error)
 }
 
 // SessionCloser makes sure an order's current payment session can no
@@ -46,6 +53,40 @@ type Service struct {
 	HoldTTL    time.Duration
 	MaxPerLine int64
 	Now        func() time.Time
+
+	// known is what this instance last saw of each stock SKU's available
+	// units: a hint, never an answer (see Start).
+	known stockHints
+}
+
+// stockHints are the available units of stock SKUs as this instance's
+// checkouts last saw them.
+type stockHints struct {
+	mu    sync.Mutex
+	avail map[string]int64
+}
+
+func (h *stockHints) learn(levels map[string]inventory.Level, skus []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.avail == nil {
+		h.avail = map[string]int64{}
+	}
+	for _, sku := range skus {
+		h.avail[sku] = levels[sku].Available()
+	}
+}
+
+// short reports whether the hints say some line of want is short.
+func (h *stockHints) short(want map[string]int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sku, q := range want {
+		if a, ok := h.avail[sku]; ok && q > a {
+			return true
+		}
+	}
+	return false
 }
 
 // Result is a checked-out order.
@@ -92,8 +133,26 @@ func (s *Service) Start(ctx context.Context, uid string) (Result, error) {
 		}
 	}
 	req := Request{UID: uid, Currency: s.Currency, CartHash: hash, Priced: priced, NewID: order.NewID(), Now: now, HoldTTL: s.HoldTTL}
+	if s.known.short(req.stockWanted()) {
+		// Sold out, as far as this instance saw: look again, at one
+		// instant and without queueing, and refuse at once if that is
+		// what the transaction would answer.
+		hasOrder, levels, err := s.Store.Peek(ctx, uid, stock)
+		if err == nil {
+			s.known.learn(levels, stock)
+			if err := RefuseEarly(levels, hasOrder, req); err != nil {
+				return Result{}, err
+			}
+		} // a failed look: the transaction decides
+	}
 	for attempt := 0; attempt < closeAttempts; attempt++ {
-		d, err := s.Store.Run(ctx, uid, stock, func(st State) (Decision, error) { return Decide(st, req) })
+		d, err := s.Store.Run(ctx, uid, stock, func(st State) (Decision, error) {
+			d, err := Decide(st, req)
+			after := maps.Clone(st.Levels)
+			maps.Copy(after, d.Levels)
+			s.known.learn(after, stock)
+			return d, err
+		})
 		if err != nil {
 			return Result{}, err
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -36,10 +37,12 @@ type Checkouts struct {
 	client *firestore.Client
 	orders *Orders
 	tz     *time.Location // the store's, for sale windows written as local times
-	// unqueued runs the naive design (no per-instance queue, the client's
-	// default 5 transaction attempts), only so that the benchmark can
+	// unqueued runs the naive design (each checkout its own transaction,
+	// reading the stock in it, no per-instance queue or group, the
+	// client's default 5 attempts), only so that the benchmark can
 	// measure it beside the real one.
 	unqueued bool
+	queue    checkoutQueue // the checkouts waiting for their group
 }
 
 // NewCheckouts returns the checkout store, which writes orders through
@@ -182,98 +185,86 @@ func instantIn(tz *time.Location, v any) (time.Time, bool) {
 // writes the decision (new or replaced order, stock levels, an expired
 // order, the pointer). decide's error is returned and nothing is written.
 //
-// Within this instance, checkouts of the same customer or the same stock
-// SKU run one at a time (locks taken in sorted order): the emulator — and
-// to a lesser degree Firestore — lets concurrent transactions on one
-// document abort each other, and a flash sale puts every buyer on one
-// inventory document. The transaction is what keeps instances correct.
+// Within this instance, checkouts of the same set of stock SKUs are
+// committed in groups (checkoutbatch.go): the checkouts waiting when a
+// transaction starts are decided in it one after the other, each on the
+// stock the ones before it left, so a flash sale makes a few transactions
+// per instance, not one per buyer. Groups touching the same SKU or the
+// same customer run one at a time (locks taken in sorted order): the
+// emulator — and to a lesser degree Firestore — lets concurrent
+// transactions on one document abort each other. The transaction is what
+// keeps instances correct.
 func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, decide func(checkout.State) (checkout.Decision, error)) (checkout.Decision, error) {
-	keys := []string{"uid/" + uid}
-	for _, s := range stockSKUs {
-		keys = append(keys, "sku/"+s)
-	}
-	var opts []firestore.TransactionOption
+	w := &waitingCheckout{uid: uid, decide: decide, done: make(chan checkoutResult, 1)}
 	if c.unqueued {
-		keys, opts = nil, []firestore.TransactionOption{firestore.MaxAttempts(firestore.DefaultTransactionMaxAttempts)}
+		results, _, err := c.commitGroup(ctx, stockSKUs, []*waitingCheckout{w}, false)
+		if err != nil {
+			return checkout.Decision{}, err
+		}
+		return results[0].d, results[0].err
 	}
-	var d checkout.Decision
-	ptrRef := c.client.Collection(CheckoutsCollection).Doc(uid)
-	err := c.orders.transact(ctx, "checkout", keys, func(tx *firestore.Transaction) error {
-		refs := []*firestore.DocumentRef{ptrRef}
-		for _, s := range stockSKUs {
-			refs = append(refs, c.client.Collection(InventoryCollection).Doc(s))
-		}
-		snaps, err := tx.GetAll(refs)
-		if err != nil {
-			return wrap(err, "read checkout state")
-		}
-		st := checkout.State{}
-		stock := stockLevels{}
-		for _, snap := range snaps[1:] {
-			if snap.Exists() {
-				stock.add(snap)
-			}
-		}
-		if snaps[0].Exists() {
-			if id, _ := snaps[0].Data()["orderId"].(string); id != "" {
-				osnap, err := tx.Get(c.client.Collection(OrdersCollection).Doc(id))
-				if err != nil && status.Code(err) != codes.NotFound {
-					return wrap(err, "read open order")
-				}
-				if err == nil {
-					if st.Open, err = decode(osnap); err != nil {
-						return err
-					}
-					// The open order's holds may name SKUs the new cart does not.
-					var more []*firestore.DocumentRef
-					for _, h := range st.Open.Holds {
-						if _, ok := stock[h.SKU]; !ok && !slices.Contains(stockSKUs, h.SKU) {
-							more = append(more, c.client.Collection(InventoryCollection).Doc(h.SKU))
-						}
-					}
-					if len(more) > 0 {
-						msnaps, err := tx.GetAll(more)
-						if err != nil {
-							return wrap(err, "read held stock")
-						}
-						for _, s := range msnaps {
-							if s.Exists() {
-								stock.add(s)
-							}
-						}
-					}
-				}
-			}
-		}
-		st.Levels = stock.levels()
-		if d, err = decide(st); err != nil {
-			return err
-		}
-		if !d.Write {
-			return nil
-		}
-		if err := c.writeStock(tx, stock, d.Levels, inventory.MoveCheckout, d.Order.ID, "checkout", ""); err != nil {
-			return err
-		}
-		if d.Expired != nil {
-			if err := c.orders.setTx(tx, c.orders.ref(d.Expired.ID), d.Expired); err != nil {
-				return err
-			}
-		}
-		if d.Create {
-			err = c.orders.createTx(tx, d.Order)
-		} else {
-			err = c.orders.setTx(tx, c.orders.ref(d.Order.ID), d.Order)
-		}
-		if err != nil {
-			return err
-		}
-		return tx.Set(ptrRef, map[string]any{"orderId": d.Order.ID, "updatedAt": d.Order.UpdatedAt})
-	}, opts...)
+	if err := ctx.Err(); err != nil {
+		return checkout.Decision{}, wrap(err, "checkout")
+	}
+	c.enqueue(ctx, stockSKUs, w)
+	select {
+	case r := <-w.done:
+		return r.d, r.err
+	case <-ctx.Done():
+		// Taken out of the queue, it will not run; if its group is being
+		// committed, it may yet hold (as when a transaction's answer is
+		// lost): the customer's next call finds the order and reuses it.
+		c.abandon(stockSKUs, w)
+		return checkout.Decision{}, wrap(ctx.Err(), "checkout")
+	}
+}
+
+// Peek reads, in one batch read (one instant, no transaction, no lock),
+// whether uid has a checkout pointer and the stock of stockSKUs (SKUs
+// without an inventory document absent).
+func (c *Checkouts) Peek(ctx context.Context, uid string, stockSKUs []string) (bool, map[string]inventory.Level, error) {
+	refs := []*firestore.DocumentRef{c.client.Collection(CheckoutsCollection).Doc(uid)}
+	for _, s := range stockSKUs {
+		refs = append(refs, c.client.Collection(InventoryCollection).Doc(s))
+	}
+	snaps, err := c.client.GetAll(ctx, refs)
 	if err != nil {
-		return checkout.Decision{}, err
+		return false, nil, wrap(err, "read stock")
 	}
-	return d, nil
+	stock := stockLevels{}
+	for _, snap := range snaps[1:] {
+		if snap.Exists() {
+			stock.add(snap)
+		}
+	}
+	return snaps[0].Exists(), stock.levels(), nil
+}
+
+// writeCheckout writes in tx what one checkout decided: its ledger
+// records, the order it expired, its order (created or replaced) and the
+// customer's pointer to it. The inventory documents are the caller's.
+func (c *Checkouts) writeCheckout(tx *firestore.Transaction, gw groupWrite) error {
+	d := gw.d
+	for _, m := range gw.moves {
+		if err := c.recordMovement(tx, m, "", "", ""); err != nil {
+			return err
+		}
+	}
+	if d.Expired != nil {
+		if err := c.orders.setTx(tx, c.orders.ref(d.Expired.ID), d.Expired); err != nil {
+			return err
+		}
+	}
+	var err error
+	if d.Create {
+		err = c.orders.createTx(tx, d.Order)
+	} else {
+		err = c.orders.setTx(tx, c.orders.ref(d.Order.ID), d.Order)
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Set(c.client.Collection(CheckoutsCollection).Doc(gw.uid), map[string]any{"orderId": d.Order.ID, "updatedAt": d.Order.UpdatedAt})
 }
 
 func levelOf(snap *firestore.DocumentSnapshot) inventory.Level {
@@ -290,6 +281,9 @@ type stockDoc struct {
 	lowStockAt int64 // the owner's threshold of available units (0: off)
 	lowStock   bool  // available is below lowStockAt (since the last crossing)
 	crossings  int64 // how many times available fell below lowStockAt
+	// version is the document's update time as read, for a write that
+	// must find it unchanged (zero: there was no document).
+	version time.Time
 }
 
 // stockLevels are the inventory documents a transaction read, by SKU.
@@ -301,6 +295,7 @@ func (s stockLevels) add(snap *firestore.DocumentSnapshot) {
 	sd.lowStockAt, _ = d["lowStockAt"].(int64)
 	sd.lowStock, _ = d["lowStock"].(bool)
 	sd.crossings, _ = d["lowStockCrossings"].(int64)
+	sd.version = snap.UpdateTime
 	s[snap.Ref.ID] = sd
 }
 
@@ -332,18 +327,50 @@ func (c *Checkouts) writeStock(tx *firestore.Transaction, stock stockLevels, nex
 func (c *Checkouts) writeStockAs(tx *firestore.Transaction, stock stockLevels, next map[string]inventory.Level, reason, orderID, actor, note, requestID, requestHash string) error {
 	now := c.orders.now().UTC()
 	for _, m := range inventory.Movements(stock.levels(), next, reason, orderID, actor, now) {
-		before := stock[m.SKU]
-		fields := map[string]any{"onHand": m.After.OnHand, "held": m.After.Held}
-		switch crossed, cleared := inventory.LowStockChange(before.level, m.After, before.lowStockAt, before.lowStock); {
+		if err := c.recordMovement(tx, m, note, requestID, requestHash); err != nil {
+			return err
+		}
+	}
+	return c.writeLevels(tx, stock, next, false)
+}
+
+// writeLevels writes in tx the inventory document of each SKU whose level
+// in next differs from what stock read (SKUs next does not name are left
+// as they are); when a SKU's available units fall below its lowStockAt,
+// the crossing is recorded on it for the low-stock alert (lowStock,
+// lowStockAlerted: false, lowStockCrossings + 1), and cleared when they
+// are back. The ledger records are the caller's. With unchanged, each
+// write requires the document to be as stock read it (its update time, or
+// still absent), so that stock read outside the transaction is as good as
+// read in it: the commit fails with FAILED_PRECONDITION if any changed.
+func (c *Checkouts) writeLevels(tx *firestore.Transaction, stock stockLevels, next map[string]inventory.Level, unchanged bool) error {
+	for _, sku := range slices.Sorted(maps.Keys(next)) {
+		before, after := stock[sku], next[sku]
+		if after == before.level {
+			continue
+		}
+		fields := map[string]any{"onHand": after.OnHand, "held": after.Held}
+		switch crossed, cleared := inventory.LowStockChange(before.level, after, before.lowStockAt, before.lowStock); {
 		case crossed:
 			fields["lowStock"], fields["lowStockAlerted"], fields["lowStockCrossings"] = true, false, before.crossings+1
 		case cleared:
 			fields["lowStock"] = false
 		}
-		if err := tx.Set(c.client.Collection(InventoryCollection).Doc(m.SKU), fields, firestore.MergeAll); err != nil {
-			return err
+		ref := c.client.Collection(InventoryCollection).Doc(sku)
+		var err error
+		switch {
+		case !unchanged:
+			err = tx.Set(ref, fields, firestore.MergeAll)
+		case before.version.IsZero():
+			err = tx.Create(ref, fields)
+		default:
+			var ups []firestore.Update
+			for _, k := range slices.Sorted(maps.Keys(fields)) {
+				ups = append(ups, firestore.Update{Path: k, Value: fields[k]})
+			}
+			err = tx.Update(ref, ups, firestore.LastUpdateTime(before.version))
 		}
-		if err := c.recordMovement(tx, m, note, requestID, requestHash); err != nil {
+		if err != nil {
 			return err
 		}
 	}
