@@ -43,18 +43,8 @@ func TestLifecycleMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &taxLogs{}
 	ctx := context.Background()
-	h, err := Start(ctx, Options{AuthHost: testenv.AuthHost(t), Rules: rules, Logs: logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Stop()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("the functions' logs:\n%s", logs.String())
-		}
-	})
+	h := startLogged(t, rules)
 	if h.Stripe == nil || h.QuickBooks == nil || h.Printer == nil || h.ShipEngine == nil || h.Mailpit == nil {
 		t.Fatal("the local fakes did not all start (is a real service's key set in the environment?)")
 	}
@@ -152,12 +142,12 @@ func TestLifecycleMatrix(t *testing.T) {
 	})
 
 	var b strings.Builder
-	b.WriteString("\n| path | final | history | sessions | authorized | captured | invoices (voided) | refund receipts | print jobs | labels (voided) | refunds at Stripe = on the order | emails |\n")
+	b.WriteString("\n| path | final | history | sessions | authorized (released) | captured | invoices (voided) | refund receipts | print jobs | labels (voided) | refunds at Stripe: amount = on the order | emails |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		g := r.got
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %d | %d (%d) | %d | %d | %d (%d) | %d: %s = %s | %d |\n", r.name, g.state, strings.Join(g.history, "→"),
-			g.sessions, g.intents, g.captures, g.invoices, g.invoicesVoided, g.receipts, g.jobs, g.labels, g.labelsVoided, g.refunds,
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d (%d) | %d | %d (%d) | %d | %d | %d (%d) | %d: %s = %s | %d |\n", r.name, g.state, strings.Join(g.history, "→"),
+			g.sessions, g.intents, g.intentsCanceled, g.captures, g.invoices, g.invoicesVoided, g.receipts, g.jobs, g.labels, g.labelsVoided, g.refunds,
 			dollars(g.refundedAtStripe), dollars(g.refundedOnOrder), len(g.emails))
 	}
 	t.Logf("the lifecycle matrix: %d paths in %s (one local system, paths in parallel):%s", len(runs), time.Since(began).Round(time.Millisecond), b.String())
@@ -196,7 +186,13 @@ type effects struct {
 	labels, labelsVoided              int
 	refunds                           int // at Stripe
 	refundedAtStripe, refundedOnOrder int64
+	intentsCanceled                   int // authorizations released (canceled or lapsed) at Stripe
 	emails                            []string // subjects, each with {id} for the order's id
+	// What was not counted but read, to check against the order: the
+	// amounts captured at Stripe, authorized (its session's total) and
+	// invoiced (an invoice not voided), and the emails in the outbox.
+	capturedAtStripe, authorizedAtStripe, invoiced int64
+	outbox                                         int
 }
 
 // matrixPath is one way through the lifecycle.
@@ -324,7 +320,11 @@ func init() {
 		}), run: func(t *testing.T, m *matrix, r *pathRun) {
 			m.buy(t, r, map[string]int64{penSet: 1}, "", addressOregon)
 			r.after = func(t *testing.T, m *matrix, r *pathRun) {
-				m.settled(t, r.id, order.Canceled)
+				o := m.settled(t, r.id, order.Canceled)
+				// Stripe let the authorization go by itself, eight days on.
+				if in := m.h.Stripe.Intent(o.Payment.IntentID); in["status"] != "canceled" || in["cancellation_reason"] != "automatic" {
+					t.Errorf("%s: the intent is %v (%v)", r.name, in["status"], in["cancellation_reason"])
+				}
 			}
 		}},
 		{name: "printer rejects, owner retries", want: with(oneOfEach, func(e *effects) {
@@ -600,6 +600,12 @@ func (m *matrix) count(t *testing.T, r *pathRun) effects {
 			intents[pi] = true
 			g.intents++
 			g.captures += h.Stripe.Captures(pi)
+			g.authorizedAtStripe += taxInt(s["amount_total"])
+			in := h.Stripe.Intent(pi)
+			g.capturedAtStripe += taxInt(in["amount_received"])
+			if in["status"] == "canceled" {
+				g.intentsCanceled++
+			}
 		}
 	}
 	for _, re := range h.Stripe.Refunds() {
@@ -613,6 +619,8 @@ func (m *matrix) count(t *testing.T, r *pathRun) effects {
 			g.invoices++
 			if note, _ := inv["PrivateNote"].(string); strings.HasPrefix(note, "Voided") {
 				g.invoicesVoided++
+			} else {
+				g.invoiced += taxCents(t, inv["TotalAmt"])
 			}
 		}
 	}
@@ -654,6 +662,15 @@ func (m *matrix) count(t *testing.T, r *pathRun) effects {
 		t.Errorf("%s: %d of the customer's %d emails arrived", r.name, len(subjects), len(r.want.emails))
 	}
 	g.emails = slices.Clone(subjects)
+	mail, err := h.App.Firestore.Collection("mail").Where("orderId", "==", r.id).Documents(context.Background()).GetAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range mail {
+		if to, _ := d.Data()["to"].(string); strings.Contains(to, r.email) {
+			g.outbox++
+		}
+	}
 	return g
 }
 
@@ -682,8 +699,27 @@ func (r *pathRun) check(t *testing.T) {
 	if g.refundedAtStripe != g.refundedOnOrder {
 		t.Errorf("%s: %d refunded at Stripe, %d on the order", r.name, g.refundedAtStripe, g.refundedOnOrder)
 	}
-	if o.Payment != nil && o.Payment.AmountCaptured != 0 && o.Payment.AmountCaptured != o.Total().Amount {
-		t.Errorf("%s: captured %d of a total of %d", r.name, o.Payment.AmountCaptured, o.Total().Amount)
+	// The money: one total authorized, invoiced and captured, at Stripe,
+	// in QuickBooks and on the order.
+	total := o.Total().Amount
+	var onOrder int64
+	if o.Payment != nil {
+		onOrder = o.Payment.AmountCaptured
+	}
+	if w.captures > 0 && (g.capturedAtStripe != total || onOrder != total) || w.captures == 0 && (g.capturedAtStripe != 0 || onOrder != 0) {
+		t.Errorf("%s: captured %d at Stripe, %d on the order; the total %d", r.name, g.capturedAtStripe, onOrder, total)
+	}
+	if w.intents > 0 && g.authorizedAtStripe != total {
+		t.Errorf("%s: the paid session's total %d, the order's %d", r.name, g.authorizedAtStripe, total)
+	}
+	if w.invoices > w.invoicesVoided && g.invoiced != total {
+		t.Errorf("%s: invoiced %d, the order's total %d", r.name, g.invoiced, total)
+	}
+	if wantReleased := w.intents - w.captures; g.intentsCanceled != wantReleased {
+		t.Errorf("%s: %d authorizations released at Stripe, want %d", r.name, g.intentsCanceled, wantReleased)
+	}
+	if g.outbox != len(w.emails) {
+		t.Errorf("%s: %d of the customer's emails in the outbox, want %d", r.name, g.outbox, len(w.emails))
 	}
 	want := make([]string, len(w.emails))
 	for i, s := range w.emails {
@@ -695,4 +731,22 @@ func (r *pathRun) check(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("%s: the customer's emails:\n%s\nwant\n%s", r.name, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// startLogged starts a local system for the test, stopped when it ends;
+// the functions' logs are shown if the test fails.
+func startLogged(t *testing.T, rules string) *Host {
+	t.Helper()
+	logs := &taxLogs{}
+	h, err := Start(context.Background(), Options{AuthHost: testenv.AuthHost(t), Rules: rules, Logs: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Stop() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the functions' logs:\n%s", logs.String())
+		}
+	})
+	return h
 }
