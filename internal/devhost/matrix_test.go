@@ -186,7 +186,7 @@ type effects struct {
 	labels, labelsVoided              int
 	refunds                           int // at Stripe
 	refundedAtStripe, refundedOnOrder int64
-	intentsCanceled                   int // authorizations released (canceled or lapsed) at Stripe
+	intentsCanceled                   int      // authorizations released (canceled or lapsed) at Stripe
 	emails                            []string // subjects, each with {id} for the order's id
 	// What was not counted but read, to check against the order: the
 	// amounts captured at Stripe, authorized (its session's total) and
