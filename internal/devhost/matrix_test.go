@@ -205,7 +205,7 @@ type effects struct {
 	refunds                           int // at Stripe
 	refundedAtStripe, refundedOnOrder int64
 	intentsCanceled                   int      // authorizations released (canceled or lapsed) at Stripe
-	emails                            []string // subjects, each with {id} for the order's id
+	emails                            []string // subjects ({id}: the order's id, {total}: its total)
 	// What was not counted but read, to check against the order: the
 	// amounts captured at Stripe, authorized (its session's total) and
 	// invoiced (an invoice not voided), and the emails in the outbox.
