@@ -146,17 +146,7 @@ func TestSalesTaxThroughTheLocalSystem(t *testing.T) {
 func taxStory(t *testing.T, rules, company, codeName string, setUp func(*qbfake.Server) string) taxFigures {
 	began := time.Now()
 	ctx := context.Background()
-	logs := &taxLogs{}
-	h, err := Start(ctx, Options{AuthHost: testenv.AuthHost(t), Rules: rules, Logs: logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Stop()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("the functions' logs:\n%s", logs.String())
-		}
-	})
+	h := startLogged(t, rules)
 	if h.Stripe == nil || h.QuickBooks == nil {
 		t.Fatal("the local Stripe and QuickBooks did not start (are STRIPE_SECRET_KEY or QUICKBOOKS_CLIENT_ID set?)")
 	}

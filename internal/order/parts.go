@@ -255,6 +255,12 @@ func (o *Order) RecordPrintJob(j PrintJob, at time.Time) (bool, error) {
 		return false, nil
 	}
 	changed := false
+	if part.JobID == "" && j.Part == PartFailed {
+		// A job the printer ended is no waiting part's job: the owner sent
+		// the part back after it failed (a late or repeated event of it
+		// must not fail the part again), and a new job is to be made.
+		return false, nil
+	}
 	if part.JobID == "" {
 		part.JobID, part.SubmitStarted, changed = j.ID, time.Time{}, true
 		if CanMovePart(part.Status, PartSubmitted) {

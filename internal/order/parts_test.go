@@ -182,6 +182,10 @@ func TestRecordPrintJob(t *testing.T) {
 		{"a canceled part's job canceled", Canceled, PartCanceled, "job-1", PrintJob{ID: "job-1", PrinterStatus: "CANCELED", Part: PartFailed}, PartCanceled, Canceled, true},
 		{"a shipped part's job errs", Shipped, PartShipped, "job-1", PrintJob{ID: "job-1", PrinterStatus: "ERROR", Part: PartFailed}, PartShipped, Shipped, true},
 		{"failed again", NeedsAttention, PartFailed, "job-1", PrintJob{ID: "job-1", PrinterStatus: "REJECTED", Part: PartFailed}, PartFailed, NeedsAttention, false},
+		// The owner sent the part back (retryOrder) after the printer
+		// rejected its job: a late or repeated event of that job must not
+		// fail it again; the part waits for its new job.
+		{"an ended job is no waiting part's", Fulfilling, PartWaiting, "", PrintJob{ID: "job-1", PrinterStatus: "REJECTED", Part: PartFailed}, PartWaiting, Fulfilling, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -244,8 +244,14 @@ func (s *Service) lapse(ctx context.Context, now time.Time) (string, error) {
 	var errs []error
 	for _, o := range orders {
 		id := o.ID
+		if o.PaymentStatus() != order.PaymentAuthorized {
+			continue // charged (say, a paid order needing the owner): there is no authorization left to lapse
+		}
 		if !now.Before(o.Payment.CaptureBefore) {
 			_, applied, err := s.Orders.Update(ctx, id, func(cur *order.Order) (bool, error) {
+				if cur.PaymentStatus() != order.PaymentAuthorized {
+					return false, nil // captured since it was read
+				}
 				return cur.Transition(order.Move{From: []order.State{order.Authorized, order.Invoiced, order.Approved, order.NeedsAttention},
 					To: order.Canceled, Actor: "sweeper", Reason: "the card authorization lapsed before capture"}, now.UTC())
 			})
