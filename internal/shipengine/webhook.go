@@ -217,11 +217,12 @@ type TrackWebhook struct {
 }
 
 // ParseTrackWebhook reads a delivery's body: a track event names its
-// tracking number.
+// tracking number; a body it refuses gets an error that says what is wrong.
 func ParseTrackWebhook(body []byte) (TrackWebhook, error) {
 	var w TrackWebhook
 	if err := json.Unmarshal(body, &w); err != nil {
-		return TrackWebhook{}, fmt.Errorf("shipengine webhook: the body is not JSON: %w", err)
+		// encoding/json's words (offsets, Go types) are no help to the sender.
+		return TrackWebhook{}, errors.New(`shipengine webhook: the body is not a webhook delivery: want a JSON object {"resource_url": …, "resource_type": …, "data": …} with data as the tracking API has it`)
 	}
 	if w.ResourceType == "" {
 		return TrackWebhook{}, errors.New("shipengine webhook: resource_type is missing")
