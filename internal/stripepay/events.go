@@ -17,7 +17,7 @@ const Tolerance = 300 * time.Second
 // versions — so an endpoint on another API version works, and the objects
 // themselves are re-read through this project's pinned version. The error
 // says which check failed, in words the sender can act on (the webhook
-// shows it): a signed event always has an id and a type.
+// shows it): a signed event always has an id, a type and data.object.
 func ParseEvent(payload []byte, header, secret string) (payments.Event, error) {
 	ev, err := webhook.ConstructEventWithOptions(payload, header, secret,
 		webhook.ConstructEventOptions{Tolerance: Tolerance, IgnoreAPIVersionMismatch: true})
@@ -36,6 +36,10 @@ func ParseEvent(payload []byte, header, secret string) (payments.Event, error) {
 	}
 	if ev.ID == "" || ev.Type == "" {
 		return payments.Event{}, errors.New("the event has no id or no type")
+	}
+	if ev.Data == nil || ev.Data.Object == nil {
+		// An event without data.object dereferenced nil (FuzzStripeEvent).
+		return payments.Event{}, errors.New("the event has no data.object")
 	}
 	obj := ev.Data.Object
 	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
