@@ -106,6 +106,10 @@ bench: setup
 ## target is one line of FUZZ_TARGETS (Name:package); a test in the root
 ## package checks that the list names every Fuzz function.
 FUZZTIME ?= 30s
+# Go minimizes each new input for up to 60 s by default; on two cores both
+# workers then spend most of a short run minimizing (measured: FuzzCart ran
+# 20,613 inputs in 60 s, 114,732 in 40 s with 2 s).
+FUZZMINIMIZETIME ?= 2s
 FUZZ_TARGETS := \
 	FuzzCallable:./internal/callable \
 	FuzzEnvelope:./internal/callable \
@@ -129,7 +133,7 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  name=$${t%%:*}; pkg=$${t#*:}; \
 	  echo "make fuzz: $$name in $$pkg for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
 	done
 
 lint: $(STATICCHECK)
