@@ -92,8 +92,8 @@ func FuzzQuickBooksSignature(f *testing.F) {
 	f.Add(good)
 	f.Fuzz(func(t *testing.T, sig string) {
 		err := VerifyWebhook(body, sig, fuzzVerifier)
-		if strings.TrimSpace(sig) == good || strings.TrimSpace(sig) == strings.TrimRight(good, "=") {
-			return // the right one (the fuzzer cannot forge another)
+		if strings.TrimSpace(sig) == good {
+			return // the right one, canonical (the fuzzer cannot forge another)
 		}
 		if !errors.Is(err, ErrBadSignature) {
 			t.Fatalf("signature %q: %v, want ErrBadSignature", sig, err)

@@ -43,11 +43,14 @@ var (
 	ErrBadPayload   = errors.New("quickbooks webhook: the payload is not a notification Intuit sends")
 )
 
-// VerifyWebhook checks intuit-signature: the standard base64 of
+// VerifyWebhook checks intuit-signature: the standard base64 (canonical) of
 // HMAC-SHA256 over the raw body, keyed with the app's verifier token,
 // compared in constant time.
 func VerifyWebhook(body []byte, signature, verifierToken string) error {
-	want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(signature))
+	// Strict: only the canonical encoding, so that no other string than
+	// Intuit's passes (the lenient decoder ignores a last character's
+	// unused bits: found by FuzzQuickBooksSignature).
+	want, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSpace(signature))
 	if err != nil || signature == "" || verifierToken == "" {
 		return ErrBadSignature
 	}

@@ -109,7 +109,7 @@ func (v *Verifier) Verify(ctx context.Context, h http.Header, body []byte) error
 	if err != nil || at.Sub(v.now()).Abs() > MaxSkew {
 		return ErrStale
 	}
-	raw, err := base64.StdEncoding.DecodeString(sig)
+	raw, err := base64.StdEncoding.Strict().DecodeString(sig) // only the canonical encoding: no other string passes
 	if err != nil {
 		return ErrBadSignature
 	}

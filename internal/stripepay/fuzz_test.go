@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/readyplanner/oms/internal/fuzzcheck"
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -43,8 +44,12 @@ func FuzzStripeEvent(f *testing.F) {
 		if ev.ID == "" || ev.Type == "" || ev.ID != raw.ID || ev.Type != raw.Type {
 			t.Fatalf("accepted event %+v, the body says id %q type %q", ev, raw.ID, raw.Type)
 		}
-		for _, id := range []string{ev.OrderID, ev.SessionID, ev.IntentID, ev.DisputeID} {
-			if q, _ := json.Marshal(id); id != "" && !strings.Contains(body, string(q)) && !strings.Contains(body, id) {
+		for _, id := range []string{ev.ID, ev.OrderID, ev.SessionID, ev.IntentID, ev.DisputeID} {
+			if !utf8.ValidString(id) {
+				t.Fatalf("id %q is not valid UTF-8", id)
+			}
+			// A body that is not UTF-8 has its bad bytes read as U+FFFD.
+			if q, _ := json.Marshal(id); id != "" && utf8.ValidString(body) && !strings.Contains(body, string(q)) && !strings.Contains(body, id) {
 				t.Fatalf("id %q is not in the body", id)
 			}
 		}
