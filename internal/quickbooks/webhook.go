@@ -47,11 +47,13 @@ var (
 // HMAC-SHA256 over the raw body, keyed with the app's verifier token,
 // compared in constant time.
 func VerifyWebhook(body []byte, signature, verifierToken string) error {
-	// Strict: only the canonical encoding, so that no other string than
-	// Intuit's passes (the lenient decoder ignores a last character's
-	// unused bits: found by FuzzQuickBooksSignature).
-	want, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSpace(signature))
-	if err != nil || signature == "" || verifierToken == "" {
+	// Strict, and no line breaks inside: only the canonical encoding, so
+	// that no other string than Intuit's passes (the decoder ignores a last
+	// character's unused bits unless strict, and \r and \n always: found by
+	// FuzzQuickBooksSignature).
+	sig := strings.TrimSpace(signature)
+	want, err := base64.StdEncoding.Strict().DecodeString(sig)
+	if err != nil || sig == "" || strings.ContainsAny(sig, "\r\n") || verifierToken == "" {
 		return ErrBadSignature
 	}
 	mac := hmac.New(sha256.New, []byte(verifierToken))

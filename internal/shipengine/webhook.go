@@ -21,6 +21,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -109,8 +110,10 @@ func (v *Verifier) Verify(ctx context.Context, h http.Header, body []byte) error
 	if err != nil || at.Sub(v.now()).Abs() > MaxSkew {
 		return ErrStale
 	}
-	raw, err := base64.StdEncoding.Strict().DecodeString(sig) // only the canonical encoding: no other string passes
-	if err != nil {
+	// Only the canonical encoding, so that no other string than
+	// ShipEngine's passes (the decoder skips \r and \n even when strict).
+	raw, err := base64.StdEncoding.Strict().DecodeString(sig)
+	if err != nil || strings.ContainsAny(sig, "\r\n") {
 		return ErrBadSignature
 	}
 	key, err := v.key(ctx, kid)
