@@ -29,6 +29,7 @@ help:
 	@echo "make test    run every test (unit, emulator integration, rules, buildpack, JS SDK)"
 	@echo "make soak    run the payment lifecycle's model-based test long ($(SOAK_SEQUENCES) random sequences)"
 	@echo "make bench   run the benchmarks and print their figures"
+	@echo "make fuzz    run each fuzz target in turn for FUZZTIME (default $(FUZZTIME)): decoders, webhook parsers, cart, console forms"
 	@echo "make lint    gofmt, go vet, staticcheck"
 	@echo "make gen     regenerate clients/ts/oms.d.ts from the Go types (the storefront's contract)"
 	@echo "make seed    seed the demo store into a running Firestore emulator (FIRESTORE_EMULATOR_HOST)"
@@ -102,6 +103,41 @@ bench: setup
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench TrackToDelivered -benchtime 20x -count 1 ./internal/devhost
 	$(GO) test -run '^$$' -bench LocalSystemReady -benchtime 3x -count 1 -v ./internal/devhost
 	@echo; echo "make bench: the figures side by side"; $(GO) run ./cmd/bench-table $(OMS_BENCH_TABLE)
+
+## fuzz: every fuzz target, one after another, for FUZZTIME each (their
+## seeds, under testdata/fuzz/, run in make test as ordinary tests). A new
+## target is one line of FUZZ_TARGETS (Name:package); a test in the root
+## package checks that the list names every Fuzz function.
+FUZZTIME ?= 30s
+# Go minimizes each new input for up to 60 s by default; on two cores both
+# workers then spend most of a short run minimizing (measured: FuzzCart ran
+# 20,613 inputs in 60 s, 114,732 in 40 s with 2 s).
+FUZZMINIMIZETIME ?= 2s
+FUZZ_TARGETS := \
+	FuzzCallable:./internal/callable \
+	FuzzEnvelope:./internal/callable \
+	FuzzStripeEvent:./internal/stripepay \
+	FuzzStripeSignature:./internal/stripepay \
+	FuzzQuickBooksLegacy:./internal/quickbooks \
+	FuzzQuickBooksCloudEvents:./internal/quickbooks \
+	FuzzQuickBooksSignature:./internal/quickbooks \
+	FuzzPrinterWebhook:./internal/lulu \
+	FuzzPrinterSignature:./internal/lulu \
+	FuzzShipEngineWebhook:./internal/shipengine \
+	FuzzShipEngineSignature:./internal/shipengine \
+	FuzzDocEvent:./internal/docevent \
+	FuzzDecodeData:./internal/docevent \
+	FuzzCart:./internal/firestoredb \
+	FuzzConsoleForms:./internal/console \
+	FuzzParseDecimal:./internal/money
+
+.PHONY: fuzz
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  name=$${t%%:*}; pkg=$${t#*:}; \
+	  echo "make fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
+	done
 
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

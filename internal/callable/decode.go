@@ -99,14 +99,21 @@ func unwrapLong(typ string, value any) (json.Number, error) {
 		return "", fmt.Errorf("a %s must carry its value as a string", typ)
 	}
 	n := strings.TrimSpace(s)
+	// The number is written again in canonical form: strconv reads "007"
+	// and "+5", which are not JSON numbers (re-encoding them failed, an
+	// INTERNAL answer: found by FuzzCallable).
 	if typ == int64Type {
-		if _, err := strconv.ParseInt(n, 10, 64); err != nil {
+		v, err := strconv.ParseInt(n, 10, 64)
+		if err != nil {
 			return "", fmt.Errorf("%q is not a 64-bit integer", s)
 		}
-	} else if _, err := strconv.ParseUint(n, 10, 64); err != nil {
+		return json.Number(strconv.FormatInt(v, 10)), nil
+	}
+	v, err := strconv.ParseUint(n, 10, 64)
+	if err != nil {
 		return "", fmt.Errorf("%q is not an unsigned 64-bit integer", s)
 	}
-	return json.Number(n), nil
+	return json.Number(strconv.FormatUint(v, 10)), nil
 }
 
 // fieldPrefix starts a message about the field at path ("data.amount: "),

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/order"
 	"github.com/readyplanner/oms/internal/owner"
 )
 
@@ -73,9 +74,9 @@ func (c *Console) stockPage(q request, status int, failure string) {
 // then back to its ledger.
 func (c *Console) adjustStock(q request) {
 	f := q.r.PostFormValue
-	delta, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(f("delta")), "+"), 10, 64)
+	delta, err := stockDelta(f("delta"))
 	if err != nil {
-		c.stockPage(q, http.StatusBadRequest, "The change must be a whole number of units, like 12 or -3.")
+		c.stockPage(q, http.StatusBadRequest, apperr.As(err).Message)
 		return
 	}
 	if _, err := c.App.Commands.AdjustStock(q.r.Context(), q.who, owner.AdjustStock{RequestID: f("requestId"), SKU: f("sku"), Delta: delta, Reason: f("reason")}); err != nil {
@@ -83,4 +84,15 @@ func (c *Console) adjustStock(q request) {
 		return
 	}
 	http.Redirect(q.w, q.r, c.link("stock?sku="+url.QueryEscape(f("sku"))), http.StatusSeeOther)
+}
+
+// stockDelta reads the change of stock the owner typed ("12", "+12",
+// "-3"): INVALID_ARGUMENT naming the field otherwise (the command checks
+// its range).
+func stockDelta(s string) (int64, error) {
+	delta, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(s), "+"), 10, 64)
+	if err != nil {
+		return 0, apperr.New(apperr.Invalid, "The change must be a whole number of units, like 12 or -3.").Because(order.ReasonMalformed).On("delta")
+	}
+	return delta, nil
 }

@@ -86,10 +86,8 @@ func (c *Console) prices(q request) {
 // savePrices sets a SKU's pricing from the form, checked with the rules
 // the checkout prices by: a refusal comes back next to its field.
 func (c *Console) savePrices(q request) {
-	f := func(k string) string { return strings.TrimSpace(q.r.PostFormValue(k)) }
-	form := pricesForm{SKU: f("sku"), Name: f("name"), Price: f("price"), SalePrice: f("salePrice"), SaleStarts: f("saleStarts"), SaleEnds: f("saleEnds"),
-		Active: f("active") == "yes"}
-	cmd, field, err := form.command(f("requestId"))
+	form := readPricesForm(q.r)
+	cmd, field, err := form.command(strings.TrimSpace(q.r.PostFormValue("requestId")))
 	if err == nil {
 		_, err = c.App.Commands.SetPricing(q.r.Context(), q.who, cmd)
 	}
@@ -101,6 +99,13 @@ func (c *Console) savePrices(q request) {
 		return
 	}
 	http.Redirect(q.w, q.r, c.link("prices?sku="+url.QueryEscape(form.SKU)), http.StatusSeeOther)
+}
+
+// readPricesForm is the prices form as posted (values trimmed).
+func readPricesForm(r *http.Request) pricesForm {
+	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	return pricesForm{SKU: f("sku"), Name: f("name"), Price: f("price"), SalePrice: f("salePrice"), SaleStarts: f("saleStarts"), SaleEnds: f("saleEnds"),
+		Active: f("active") == "yes"}
 }
 
 // command reads the form (prices in dollars, times in UTC): a value that

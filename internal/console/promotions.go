@@ -91,14 +91,10 @@ func (c *Console) promotionsPage(q request, status int, form promotionForm, fail
 // savePromotion creates (or replaces) a promotion from the form, checked
 // with the engine's rules: a refusal comes back next to its field.
 func (c *Console) savePromotion(q request) {
-	f := func(k string) string { return strings.TrimSpace(q.r.PostFormValue(k)) }
-	form := promotionForm{ID: f("id"), Name: f("name"), Description: f("description"), Kind: f("kind"), Percent: f("percent"), Amount: f("amount"),
-		Code: f("code"), Emails: f("emails"), SKUs: f("skus"), Products: f("products"), StartsAt: f("startsAt"), EndsAt: f("endsAt"),
-		MinSubtotal: f("minSubtotal"), MaxRedemptions: f("maxRedemptions"), MaxPerEmail: f("maxPerEmail"), Priority: f("priority"),
-		Exclusive: f("exclusive") == "yes", FirstOrderOnly: f("firstOrderOnly") == "yes", Editing: f("editing") == "yes"}
+	form := readPromotionForm(q.r)
 	p, field, err := form.promotion()
 	if err == nil {
-		_, err = c.App.Commands.SavePromotion(q.r.Context(), q.who, owner.SavePromotion{RequestID: f("requestId"), Promotion: p, Change: form.Editing})
+		_, err = c.App.Commands.SavePromotion(q.r.Context(), q.who, owner.SavePromotion{RequestID: strings.TrimSpace(q.r.PostFormValue("requestId")), Promotion: p, Change: form.Editing})
 	}
 	if err != nil {
 		c.refuse(q, err, field, func(status int, msg, field string) {
@@ -108,6 +104,15 @@ func (c *Console) savePromotion(q request) {
 		return
 	}
 	http.Redirect(q.w, q.r, c.link("promotions"), http.StatusSeeOther)
+}
+
+// readPromotionForm is the promotion form as posted (values trimmed).
+func readPromotionForm(r *http.Request) promotionForm {
+	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	return promotionForm{ID: f("id"), Name: f("name"), Description: f("description"), Kind: f("kind"), Percent: f("percent"), Amount: f("amount"),
+		Code: f("code"), Emails: f("emails"), SKUs: f("skus"), Products: f("products"), StartsAt: f("startsAt"), EndsAt: f("endsAt"),
+		MinSubtotal: f("minSubtotal"), MaxRedemptions: f("maxRedemptions"), MaxPerEmail: f("maxPerEmail"), Priority: f("priority"),
+		Exclusive: f("exclusive") == "yes", FirstOrderOnly: f("firstOrderOnly") == "yes", Editing: f("editing") == "yes"}
 }
 
 // endPromotion ends one now (form: id).

@@ -56,7 +56,7 @@ func fields(b []byte, fn func(num protowire.Number, typ protowire.Type, v uint64
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return protowire.ParseError(n)
+			return malformed(n)
 		}
 		b = b[n:]
 		var (
@@ -78,7 +78,7 @@ func fields(b []byte, fn func(num protowire.Number, typ protowire.Type, v uint64
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
-			return protowire.ParseError(n)
+			return fmt.Errorf("field %d: %w", num, malformed(n))
 		}
 		b = b[n:]
 		if err := fn(num, typ, v, payload); err != nil {
@@ -86,6 +86,13 @@ func fields(b []byte, fn func(num protowire.Number, typ protowire.Type, v uint64
 		}
 	}
 	return nil
+}
+
+// malformed is the error of bytes that are not protobuf (n is protowire's
+// negative length): said so, since protowire's own words ("unexpected
+// EOF") do not say what was being read.
+func malformed(n int) error {
+	return fmt.Errorf("malformed protobuf (%v)", protowire.ParseError(n))
 }
 
 func wantType(num protowire.Number, got, want protowire.Type) error {
@@ -104,7 +111,11 @@ func decodeEventData(b []byte) (old, cur *Document, mask []string, err error) {
 			}
 			d, err := decodeDocument(p)
 			if err != nil {
-				return fmt.Errorf("document: %w", err)
+				which := "value"
+				if num == fEventOldValue {
+					which = "old_value"
+				}
+				return fmt.Errorf("%s: %w", which, err)
 			}
 			if num == fEventValue {
 				cur = d
@@ -141,13 +152,20 @@ func decodeDocument(b []byte) (*Document, error) {
 			var k string
 			var v Value
 			k, v, err = decodeMapEntry(p, 0)
+			if err != nil {
+				return fmt.Errorf("fields[%q]: %w", k, err)
+			}
 			d.Fields[k] = v
 		case fDocCreateTime:
-			d.CreateTime, err = decodeTimestamp(p)
+			if d.CreateTime, err = decodeTimestamp(p); err != nil {
+				return fmt.Errorf("create_time: %w", err)
+			}
 		case fDocUpdateTime:
-			d.UpdateTime, err = decodeTimestamp(p)
+			if d.UpdateTime, err = decodeTimestamp(p); err != nil {
+				return fmt.Errorf("update_time: %w", err)
+			}
 		}
-		return err
+		return nil
 	})
 	return d, err
 }
@@ -252,8 +270,11 @@ func decodeValue(b []byte, depth int) (Value, error) {
 						return nil
 					}
 					k, e, err := decodeMapEntry(p, depth)
+					if err != nil {
+						return fmt.Errorf("[%q]: %w", k, err)
+					}
 					v.Map[k] = e
-					return err
+					return nil
 				})
 			}
 		case fValArray:
@@ -264,8 +285,11 @@ func decodeValue(b []byte, depth int) (Value, error) {
 						return nil
 					}
 					e, err := decodeValue(p, depth+1)
+					if err != nil {
+						return fmt.Errorf("[%d]: %w", len(v.Array), err)
+					}
 					v.Array = append(v.Array, e)
-					return err
+					return nil
 				})
 			}
 		}

@@ -62,8 +62,17 @@ func (c *Checkouts) Cart(ctx context.Context, uid string) ([]pricing.CartLine, s
 	if err != nil {
 		return nil, "", wrap(err, "read cart")
 	}
-	raw, _ := snap.Data()["items"].([]any)
-	if v := snap.Data()["items"]; v != nil && raw == nil {
+	return cartLines(snap.Data())
+}
+
+// cartLines reads a cart document's data ({items: [{sku, quantity}]}, as
+// Firestore gives it): its lines, in order, and a hash that identifies
+// them. Items that are not a list, or a line that is not {sku: string,
+// quantity: integer}, are INVALID_ARGUMENT naming it; the lines' SKUs and
+// quantities are checked when the cart is priced.
+func cartLines(data map[string]any) ([]pricing.CartLine, string, error) {
+	raw, _ := data["items"].([]any)
+	if v := data["items"]; v != nil && raw == nil {
 		return nil, "", apperr.New(apperr.Invalid, "the cart's items must be a list").Because("malformed_cart")
 	}
 	lines := make([]pricing.CartLine, 0, len(raw))

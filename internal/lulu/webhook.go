@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -63,17 +64,23 @@ type Delivery struct {
 	Changed    string
 }
 
-// ParseWebhook reads a delivery {"topic": …, "data": <the print job>}.
+// ParseWebhook reads a delivery {"topic": …, "data": <the print job>}: a
+// delivery it accepts names its topic and the job's id (Lulu's ids are
+// whole numbers); any other body is an error that says what is wrong.
 func ParseWebhook(body []byte) (Delivery, error) {
 	var d struct {
 		Topic string `json:"topic"`
 		Data  job    `json:"data"`
 	}
 	if err := json.Unmarshal(body, &d); err != nil {
-		return Delivery{}, errors.New("the body is not a Lulu webhook delivery: " + err.Error())
+		// encoding/json's words (offsets, Go types) are no help to the sender.
+		return Delivery{}, errors.New(`the body is not a Lulu webhook delivery: want a JSON object {"topic": …, "data": <the print job>}, the job's id a number and its other fields as the print-job API has them`)
 	}
 	if d.Topic == "" || d.Data.ID.String() == "" {
 		return Delivery{}, errors.New("the delivery names no topic or no print job")
+	}
+	if id := d.Data.ID.String(); strings.Trim(id, "0123456789") != "" {
+		return Delivery{}, fmt.Errorf("the delivery's print job id %q is not a whole number", id)
 	}
 	return Delivery{Topic: d.Topic, JobID: d.Data.ID.String(), ExternalID: d.Data.ExternalID, Status: d.Data.Status.Name, Changed: d.Data.Status.Changed}, nil
 }

@@ -21,6 +21,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -109,8 +110,10 @@ func (v *Verifier) Verify(ctx context.Context, h http.Header, body []byte) error
 	if err != nil || at.Sub(v.now()).Abs() > MaxSkew {
 		return ErrStale
 	}
-	raw, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil {
+	// Only the canonical encoding, so that no other string than
+	// ShipEngine's passes (the decoder skips \r and \n even when strict).
+	raw, err := base64.StdEncoding.Strict().DecodeString(sig)
+	if err != nil || strings.ContainsAny(sig, "\r\n") {
 		return ErrBadSignature
 	}
 	key, err := v.key(ctx, kid)
@@ -217,11 +220,12 @@ type TrackWebhook struct {
 }
 
 // ParseTrackWebhook reads a delivery's body: a track event names its
-// tracking number.
+// tracking number; a body it refuses gets an error that says what is wrong.
 func ParseTrackWebhook(body []byte) (TrackWebhook, error) {
 	var w TrackWebhook
 	if err := json.Unmarshal(body, &w); err != nil {
-		return TrackWebhook{}, fmt.Errorf("shipengine webhook: the body is not JSON: %w", err)
+		// encoding/json's words (offsets, Go types) are no help to the sender.
+		return TrackWebhook{}, errors.New(`shipengine webhook: the body is not a webhook delivery: want a JSON object {"resource_url": …, "resource_type": …, "data": …} with data as the tracking API has it`)
 	}
 	if w.ResourceType == "" {
 		return TrackWebhook{}, errors.New("shipengine webhook: resource_type is missing")

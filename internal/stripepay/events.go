@@ -16,7 +16,8 @@ const Tolerance = 300 * time.Second
 // old) and reduces the event to the fields that are stable across API
 // versions — so an endpoint on another API version works, and the objects
 // themselves are re-read through this project's pinned version. The error
-// says which check failed and is safe to log.
+// says which check failed, in words the sender can act on (the webhook
+// shows it): a signed event always has an id, a type and data.object.
 func ParseEvent(payload []byte, header, secret string) (payments.Event, error) {
 	ev, err := webhook.ConstructEventWithOptions(payload, header, secret,
 		webhook.ConstructEventOptions{Tolerance: Tolerance, IgnoreAPIVersionMismatch: true})
@@ -29,7 +30,16 @@ func ParseEvent(payload []byte, header, secret string) (payments.Event, error) {
 		case errors.Is(err, webhook.ErrNoValidSignature), errors.Is(err, webhook.ErrInvalidHeader):
 			return payments.Event{}, errors.New("the signature does not match")
 		}
-		return payments.Event{}, err
+		// A signed body that does not decode: stripe-go's error quotes
+		// encoding/json's, which is no help to the sender.
+		return payments.Event{}, errors.New("the body is not a Stripe event (a JSON object with id, type, created and data.object)")
+	}
+	if ev.ID == "" || ev.Type == "" {
+		return payments.Event{}, errors.New("the event has no id or no type")
+	}
+	if ev.Data == nil || ev.Data.Object == nil {
+		// An event without data.object dereferenced nil (FuzzStripeEvent).
+		return payments.Event{}, errors.New("the event has no data.object")
 	}
 	obj := ev.Data.Object
 	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
