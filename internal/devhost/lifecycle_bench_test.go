@@ -399,4 +399,3 @@ func entered(o *order.Order, s order.State) time.Time {
 	}
 	return at
 }
-
