@@ -61,6 +61,7 @@ type Counter struct {
 	Record bool
 
 	inFlight  atomic.Int64
+	peak      atomic.Int64
 	mu        sync.Mutex
 	fns       map[string]*Function
 	unclaimed Ops // operations made outside any invocation's context
@@ -112,7 +113,9 @@ func (c *Counter) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		c.inFlight.Add(1)
+		if n := c.inFlight.Add(1); n > c.peak.Load() {
+			c.peak.Store(n) // racy by design: a peak, not a count
+		}
 		defer c.inFlight.Add(-1)
 		a := &active{}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -177,6 +180,10 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 // InFlight is the number of invocations running now.
 func (c *Counter) InFlight() int64 { return c.inFlight.Load() }
 
+// Peak is the most invocations seen running at once since New or the
+// last Reset (approximate under contention).
+func (c *Counter) Peak() int64 { return c.peak.Load() }
+
 // Snapshot is what has been counted since New or the last Reset.
 type Snapshot struct {
 	Functions map[string]Function
@@ -226,4 +233,5 @@ func (c *Counter) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.fns, c.unclaimed, c.calls = map[string]*Function{}, Ops{}, nil
+	c.peak.Store(0)
 }
