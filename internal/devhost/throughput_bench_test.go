@@ -59,10 +59,10 @@ type flow struct {
 // time, then many in flight at once (all paid within a moment): orders per
 // second from the first authorized to the last shipped, and each hop's
 // added latency, median and p95, side by side. Run with -benchtime 1x;
-// OMS_BENCH_ORDERS sets how many are in flight (default 40).
+// OMS_BENCH_ORDERS sets how many are in flight (default 20).
 func BenchmarkLifecycleThroughput(b *testing.B) {
 	h := startCounted(b, false)
-	inFlight := envInt(b, "OMS_BENCH_ORDERS", 40)
+	inFlight := envInt(b, "OMS_BENCH_ORDERS", 20)
 	const alone = 3
 	if err := h.call(h.boss.IDToken, "adjustStock", map[string]any{"requestId": testenv.ID("restock"), "sku": "PEN-SET-6",
 		"delta": (alone + inFlight) * b.N, "reason": "benchmark stock"}, nil); err != nil {

@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -63,13 +64,11 @@ func TestCountsAsFirestoreBills(t *testing.T) {
 			t.Errorf("%s: counted %+v, want %+v", what, got, want)
 		}
 	}
-	step("a batch of two sets and a delete", Ops{Writes: 2, Deletes: 1}, func() error {
-		b := fs.Batch()
-		b.Set(col.Doc("a"), map[string]any{"n": 1, "at": firestore.ServerTimestamp})
-		b.Set(col.Doc("b"), map[string]any{"n": 2})
-		b.Delete(col.Doc("gone"))
-		_, err := b.Commit(ctx)
-		return err
+	step("a transaction of two sets and a delete", Ops{Writes: 2, Deletes: 1}, func() error {
+		return fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+			return errors.Join(tx.Set(col.Doc("a"), map[string]any{"n": 1, "at": firestore.ServerTimestamp}),
+				tx.Set(col.Doc("b"), map[string]any{"n": 2}), tx.Delete(col.Doc("gone")))
+		})
 	})
 	step("a get", Ops{Reads: 1}, func() error { _, err := col.Doc("a").Get(ctx); return err })
 	step("a get of a missing document", Ops{Reads: 1}, func() error {
