@@ -49,7 +49,7 @@ type overhead struct {
 func BenchmarkCallableOverhead(b *testing.B) {
 	h := startCounted(b, true)
 	rounds := envInt(b, "OMS_BENCH_ROUNDS", 5)
-	conn, err := dialEmulator(h.Firestore.Host)
+	conn, err := testenv.DialFirestore(h.Firestore.Host)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,8 +21,6 @@ import (
 	"github.com/readyplanner/oms/internal/testenv"
 	"github.com/readyplanner/oms/internal/usage"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // counted is a local system whose App's Firestore client and functions
@@ -38,22 +36,6 @@ type counted struct {
 	// callHook, if set, makes checkout's calls (BenchmarkCallableOverhead
 	// measures each).
 	callHook func(token, name string, data, out any)
-}
-
-// ownerCreds is the emulator's admin credential, as the Firestore client
-// sends it when FIRESTORE_EMULATOR_HOST is set.
-type ownerCreds struct{}
-
-func (ownerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer owner"}, nil
-}
-func (ownerCreds) RequireTransportSecurity() bool { return false }
-
-// dialEmulator connects to the Firestore emulator at host as its admin,
-// with extra options.
-func dialEmulator(host string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
-	return grpc.NewClient(host, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(ownerCreds{})}, extra...)...)
 }
 
 // functionNames maps each path the host serves to the function it
@@ -123,7 +105,7 @@ func startCounted(tb testing.TB, record bool) *counted {
 	})
 	h, err := Start(context.Background(), Options{Rules: rules, AuthHost: authHost, Logs: logs, Middleware: c.Middleware,
 		Firestore: func(ctx context.Context, host, project string) (*firestore.Client, error) {
-			conn, err := dialEmulator(host, c.DialOptions()...)
+			conn, err := testenv.DialFirestore(host, c.DialOptions()...)
 			if err != nil {
 				return nil, err
 			}
@@ -133,7 +115,7 @@ func startCounted(tb testing.TB, record bool) *counted {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { h.Stop() })
-	conn, err := dialEmulator(h.Firestore.Host)
+	conn, err := testenv.DialFirestore(h.Firestore.Host)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -13,27 +13,17 @@ import (
 	"github.com/readyplanner/oms/internal/testenv"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
-type ownerCreds struct{}
-
-func (ownerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer owner"}, nil
-}
-func (ownerCreds) RequireTransportSecurity() bool { return false }
-
 // A client on the real emulator whose connection c counts.
 func countedClient(t *testing.T, c *Counter) *firestore.Client {
 	t.Helper()
 	env := testenv.Firestore(t)
-	conn, err := grpc.NewClient(env.Firestore.Host, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(ownerCreds{})}, c.DialOptions()...)...)
+	conn, err := testenv.DialFirestore(env.Firestore.Host, c.DialOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
