@@ -36,6 +36,43 @@ type counted struct {
 	// callHook, if set, makes checkout's calls (BenchmarkCallableOverhead
 	// measures each).
 	callHook func(token, name string, data, out any)
+	// foreign counts the deliveries of a webhook event to a trigger of
+	// another source (all three listen to every webhookEvents write).
+	foreign *foreignEvents
+}
+
+// foreignEvents counts, by function, the webhook events delivered to a
+// trigger that handles another source's events: with a path of its own per
+// source, none would be delivered.
+type foreignEvents struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+// sources is the source each webhook event trigger handles.
+var sources = map[string]string{"onQuickBooksEvent": "quickbooks", "onPrinterEvent": "printer", "onShipEngineEvent": "shipengine"}
+
+func (f *foreignEvents) wrap(name func(string) string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fn := name(r.URL.Path)
+		if src, ok := sources[fn]; ok && !strings.HasPrefix(r.Header.Get("Ce-Subject"), "documents/webhookEvents/"+src+":") {
+			f.mu.Lock()
+			f.n[fn]++
+			f.mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// take answers the counts and starts again.
+func (f *foreignEvents) take() (total int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.n {
+		total += n
+	}
+	f.n = map[string]int64{}
+	return total
 }
 
 // functionNames maps each path the host serves to the function it
@@ -103,7 +140,9 @@ func startCounted(tb testing.TB, record bool) *counted {
 			tb.Logf("the functions' warnings and errors:\n%s", logs.String())
 		}
 	})
-	h, err := Start(context.Background(), Options{Rules: rules, AuthHost: authHost, Logs: logs, Middleware: c.Middleware,
+	foreign := &foreignEvents{n: map[string]int64{}}
+	h, err := Start(context.Background(), Options{Rules: rules, AuthHost: authHost, Logs: logs,
+		Middleware: func(next http.Handler) http.Handler { return foreign.wrap(c.Name, c.Middleware(next)) },
 		Firestore: func(ctx context.Context, host, project string) (*firestore.Client, error) {
 			conn, err := testenv.DialFirestore(host, c.DialOptions()...)
 			if err != nil {
@@ -128,7 +167,7 @@ func startCounted(tb testing.TB, record bool) *counted {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &counted{Host: h, count: c, plain: plain, seen: firestoredb.NewOrders(plain, time.Now), boss: boss}
+	return &counted{Host: h, count: c, plain: plain, seen: firestoredb.NewOrders(plain, time.Now), boss: boss, foreign: foreign}
 }
 
 // problems keeps the functions' log lines at warn level and above (the
