@@ -101,6 +101,7 @@ bench: setup
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench ConsolePages -benchtime 20x -count 1 -v ./functions
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench TriggerLatency -benchtime 50x -count 1 ./internal/devhost
 	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench TrackToDelivered -benchtime 20x -count 1 ./internal/devhost
+	$(GO) run ./cmd/with-emulators -- $(GO) test -run '^$$' -bench 'CostPerOrder|LifecycleThroughput|CallableOverhead' -benchtime 1x -count 1 -timeout 30m -v ./internal/devhost
 	$(GO) test -run '^$$' -bench LocalSystemReady -benchtime 3x -count 1 -v ./internal/devhost
 	@echo; echo "make bench: the figures side by side"; $(GO) run ./cmd/bench-table $(OMS_BENCH_TABLE)
 

@@ -25,6 +25,8 @@ var firestoreExceptions = map[string]string{
 	"internal/app":     "the wiring: it makes the one client and hands it to the stores",
 	"internal/testenv": "the tests' emulator: it hands tests a client to it",
 	"internal/seed":    "the seed is handed the client (it writes through the stores)",
+	"internal/usage":   "counts what a Firestore client is billed for, on its connection (benchmarks)",
+	"internal/devhost": "the local system: its benchmarks hand the App a counted client and replay callables' Firestore calls",
 }
 
 // useCases are the use-case packages (README's layout); adapters are the

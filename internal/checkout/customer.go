@@ -171,10 +171,17 @@ func (c *Customers) change(ctx context.Context, uid, orderID, email string, code
 	if err != nil {
 		return nil, err
 	}
+	return c.changeOwned(ctx, o, email, code, mutate)
+}
+
+// changeOwned is change of o, the caller's pending order just read (own).
+func (c *Customers) changeOwned(ctx context.Context, o *order.Order, email string, code *string, mutate func(*order.Order) error) (*order.Order, error) {
+	orderID := o.ID
 	var (
 		promos []promotion.Promotion
 		usage  map[string]promotion.Usage
 		paid   bool
+		err    error
 	)
 	if email != "" { // an order without a customer is not priced with promotions
 		key := MailboxKey(email, c.PlusAddressing)

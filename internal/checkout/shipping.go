@@ -136,7 +136,7 @@ func (q *Quotes) Select(ctx context.Context, uid, orderID, rateID string, useVer
 		email = o.Customer.Email
 	}
 	now := q.Now().UTC()
-	return q.Customers.change(ctx, uid, orderID, email, nil, func(cur *order.Order) error {
+	return q.Customers.changeOwned(ctx, o, email, nil, func(cur *order.Order) error {
 		qt := cur.Quote
 		if qt == nil {
 			return apperr.Wrap(ErrQuoteAgain, apperr.FailedPrecondition, "there is no shipping quote yet; quote shipping first").

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"cloud.google.com/go/firestore"
 	firebase "firebase.google.com/go/v4"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/readyplanner/oms/functions"
@@ -69,6 +70,11 @@ type Options struct {
 	// node_modules under it): the demo shop is compiled and served at
 	// /shop/. Empty serves no shop.
 	Shop string
+	// Firestore, if set, makes the App's Firestore client on the started
+	// emulator (benchmarks count the operations on its connection).
+	Firestore func(ctx context.Context, host, project string) (*firestore.Client, error)
+	// Middleware, if set, wraps every function the host serves.
+	Middleware func(http.Handler) http.Handler
 }
 
 // Host is the running local system.
@@ -235,7 +241,14 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	if logs == nil {
 		logs = io.Discard
 	}
-	h.App, err = app.New(ctx, cfg, app.Options{LogOutput: logs})
+	ao := app.Options{LogOutput: logs}
+	if o.Firestore != nil {
+		if ao.Firestore, err = o.Firestore(ctx, h.Firestore.Host, o.Project); err != nil {
+			return nil, err
+		}
+		h.stops = append(h.stops, ao.Firestore.Close)
+	}
+	h.App, err = app.New(ctx, cfg, ao)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +298,11 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		h.ShopURL = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/shop/"
 	}
 	h.Routes = routes
-	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var served http.Handler = mux
+	if o.Middleware != nil {
+		served = o.Middleware(mux)
+	}
+	h.srv = &http.Server{Handler: served, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = h.srv.Serve(l) }()
 	h.stops = append(h.stops, func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

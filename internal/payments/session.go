@@ -143,8 +143,13 @@ func (s *Service) Start(ctx context.Context, uid, orderID, successURL, cancelURL
 		if attempt == closeAttempts {
 			return nil, apperr.New(apperr.Aborted, "the order keeps changing in another tab; try again").Because(order.ReasonChangingElsewhere)
 		}
-		if err := s.CloseSession(ctx, orderID); err != nil {
-			return nil, err
+		// The order just read has no open session: nothing to close (one
+		// opened meanwhile by another tab is refused by the transaction
+		// below, ErrSessionOpen, and closed on the next attempt).
+		if attempt > 0 || o.SessionOpen() {
+			if err := s.CloseSession(ctx, orderID); err != nil {
+				return nil, err
+			}
 		}
 		now := s.Now().UTC()
 		var reuse bool
