@@ -124,7 +124,7 @@ func BenchmarkCostPerOrder(b *testing.B) {
 			"Cloud Run functions $0.40 per million invocations, %.3f vCPU and %.2f GiB per instance billed per request rounded up to %s at $%g/vCPU-s and $%g/GiB-s):%s",
 			instanceVCPU, instanceGiB, billedUnit, priceVCPUSecond, priceGiBSecond, table.String())
 		b.Logf("by function:%s", detail.String())
-		b.Logf("foreign: of the trigger events, the webhook events delivered to the trigger of another source (onQuickBooksEvent, onPrinterEvent and " +
-			"onShipEngineEvent all listen to every webhookEvents write); a path of its own per source would not deliver them")
+		b.Logf("foreign: of the trigger events, the webhook events delivered to the trigger of another source (each source's records have a path of " +
+			"their own, webhookEvents/{source}/events/{id}, so this must be 0)")
 	}
 }
