@@ -84,14 +84,14 @@ func TestFirestoreStartsTriggersAndStops(t *testing.T) {
 func createdOnly(t *testing.T, fs *Firestore, got chan *http.Request) {
 	t.Helper()
 	ctx := context.Background()
-	if err := fs.RegisterTrigger(ctx, "onNewRecord", "google.cloud.firestore.document.v1.created", "records/{id}"); err != nil {
+	if err := fs.RegisterTrigger(ctx, "onNewRecord", "google.cloud.firestore.document.v1.created", "records/printer/events/{id}"); err != nil {
 		t.Fatal(err)
 	}
-	if err := fs.RegisterTrigger(ctx, "onRecord", "google.cloud.firestore.document.v1.written", "records/{id}"); err != nil {
+	if err := fs.RegisterTrigger(ctx, "onRecord", "google.cloud.firestore.document.v1.written", "records/printer/events/{id}"); err != nil {
 		t.Fatal(err)
 	}
 	write := func(state string) {
-		req, _ := http.NewRequest("PATCH", "http://"+fs.Host+"/v1/projects/demo-emutest/databases/(default)/documents/records/r1",
+		req, _ := http.NewRequest("PATCH", "http://"+fs.Host+"/v1/projects/demo-emutest/databases/(default)/documents/records/printer/events/r1",
 			strings.NewReader(`{"fields":{"state":{"stringValue":"`+state+`"}}}`))
 		req.Header.Set("Authorization", "Bearer owner")
 		resp, err := http.DefaultClient.Do(req)
