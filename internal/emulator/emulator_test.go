@@ -40,15 +40,7 @@ func TestFirestoreStartsTriggersAndStops(t *testing.T) {
 	if err := fs.RegisterTrigger(ctx, "onThing", "google.cloud.firestore.document.v1.written", "things/{id}"); err != nil {
 		t.Fatal(err)
 	}
-	// Write a document through the REST API as the admin.
-	req, _ := http.NewRequest("PATCH", "http://"+fs.Host+"/v1/projects/demo-emutest/databases/(default)/documents/things/t1",
-		strings.NewReader(`{"fields":{"state":{"stringValue":"pending"}}}`))
-	req.Header.Set("Authorization", "Bearer owner")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	writeState(t, fs, "things/t1", "pending")
 	select {
 	case r := <-got:
 		if r.URL.Path != TriggerURLPath("demo-emutest", "onThing") || r.Header.Get("ce-document") != "things/t1" {
@@ -77,6 +69,20 @@ func TestFirestoreStartsTriggersAndStops(t *testing.T) {
 	}
 }
 
+// writeState writes the document at path with {state} through the REST
+// API as the admin.
+func writeState(t *testing.T, fs *Firestore, path, state string) {
+	t.Helper()
+	req, _ := http.NewRequest("PATCH", "http://"+fs.Host+"/v1/projects/demo-emutest/databases/(default)/documents/"+path,
+		strings.NewReader(`{"fields":{"state":{"stringValue":"`+state+`"}}}`))
+	req.Header.Set("Authorization", "Bearer owner")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
+
 // createdOnly checks that a trigger registered for creations only
 // (docevent.TypeCreated: the webhook record triggers) is delivered a
 // document's creation and not its updates, while a trigger on writes gets
@@ -90,16 +96,7 @@ func createdOnly(t *testing.T, fs *Firestore, got chan *http.Request) {
 	if err := fs.RegisterTrigger(ctx, "onRecord", "google.cloud.firestore.document.v1.written", "records/printer/events/{id}"); err != nil {
 		t.Fatal(err)
 	}
-	write := func(state string) {
-		req, _ := http.NewRequest("PATCH", "http://"+fs.Host+"/v1/projects/demo-emutest/databases/(default)/documents/records/printer/events/r1",
-			strings.NewReader(`{"fields":{"state":{"stringValue":"`+state+`"}}}`))
-		req.Header.Set("Authorization", "Bearer owner")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	}
+	write := func(state string) { writeState(t, fs, "records/printer/events/r1", state) }
 	// The emulator delivers one event at a time in commit order: the
 	// creation (to both), the update (to onRecord only), then a second
 	// update that shows the first has been delivered in full.
