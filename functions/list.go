@@ -177,7 +177,7 @@ var List = []Function{
 	{
 		Name: "onQuickBooksEvent", Kind: Trigger,
 		Doc:       "Acts on a recorded QuickBooks event: re-reads the invoice; paid → approved (then the capture), voided → canceled.",
-		EventType: docevent.TypeWritten, Document: "webhookEvents/quickbooks/events/{eventId}",
+		EventType: docevent.TypeCreated, Document: "webhookEvents/quickbooks/events/{eventId}",
 		Secrets: []string{app.QuickBooksClientID, app.QuickBooksClientSecret},
 		event:   onQuickBooksEvent,
 	},
@@ -195,14 +195,14 @@ var List = []Function{
 	{
 		Name: "onShipEngineEvent", Kind: Trigger,
 		Doc:       "Acts on a recorded track event: re-reads the label's tracking; the parcel moves in transit → out for delivery → delivered (an exception alerts the owner).",
-		EventType: docevent.TypeWritten, Document: "webhookEvents/shipengine/events/{eventId}",
+		EventType: docevent.TypeCreated, Document: "webhookEvents/shipengine/events/{eventId}",
 		Secrets: []string{app.ShipEngineKey},
 		event:   onShipEngineEvent,
 	},
 	{
 		Name: "onPrinterEvent", Kind: Trigger,
 		Doc:       "Acts on a recorded printer event: re-reads the job; shipped → the part shipped (the order when every part is); refused → needs attention.",
-		EventType: docevent.TypeWritten, Document: "webhookEvents/printer/events/{eventId}",
+		EventType: docevent.TypeCreated, Document: "webhookEvents/printer/events/{eventId}",
 		Secrets: []string{app.PrinterKey, app.PrinterSecret},
 		event:   onPrinterEvent,
 	},

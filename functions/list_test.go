@@ -2,6 +2,8 @@ package functions
 
 import (
 	"context"
+	"github.com/readyplanner/oms/internal/docevent"
+	"github.com/readyplanner/oms/internal/firestoredb"
 	"github.com/readyplanner/oms/internal/storefront"
 	"net/http"
 	"net/http/httptest"
@@ -122,5 +124,26 @@ func TestCallablesAreTheContract(t *testing.T) {
 	slices.Sort(contract)
 	if !slices.Equal(listed, contract) {
 		t.Errorf("callables %v, contract %v", listed, contract)
+	}
+}
+
+// The triggers on webhook records act on a record's creation only
+// (newWebhookRecord); marking it processed must not wake them again, so
+// they listen to creations only. A failed attempt is retried by the
+// platform redelivering the same creation (--retry), and a lost one is
+// covered by the sweeper's re-reads, never by rewriting the record.
+func TestWebhookRecordTriggersListenToCreations(t *testing.T) {
+	n := 0
+	for _, f := range List {
+		if f.Kind != Trigger || !strings.HasPrefix(f.Document, firestoredb.WebhookEventsCollection+"/") {
+			continue
+		}
+		n++
+		if f.EventType != docevent.TypeCreated {
+			t.Errorf("%s listens to %s on %s, want %s", f.Name, f.EventType, f.Document, docevent.TypeCreated)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d triggers on webhook records, want 3 (QuickBooks, the printer, ShipEngine)", n)
 	}
 }

@@ -13,8 +13,10 @@ import (
 
 // newWebhookRecord decodes a Firestore event on webhookEvents into the
 // record it created. ok is false for every other write (a record marked
-// processed, a deletion: only a creation is acted on, once) and for an
-// undecodable event, which is logged and dropped (a retry cannot fix it).
+// processed, a deletion: only a creation is acted on, once; the triggers
+// listen to creations only, so these come only from a trigger deployed
+// by hand on writes) and for an undecodable event, which is logged and
+// dropped (a retry cannot fix it).
 func newWebhookRecord(ctx context.Context, ce cloudevents.Event) (e webhookev.Event, ok bool) {
 	log := logging.FromContext(ctx)
 	ev, err := docevent.Decode(ce)

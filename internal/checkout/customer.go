@@ -188,15 +188,14 @@ func (c *Customers) changeOwned(ctx context.Context, o *order.Order, email strin
 		if promos, err = c.Promotions.Active(ctx); err != nil {
 			return nil, err
 		}
-		ids := make([]string, len(promos))
-		for i, p := range promos {
-			ids[i] = p.ID
-		}
+		ids, firstOnly := limited(promos)
 		if usage, err = c.Promotions.Usage(ctx, ids, key); err != nil {
 			return nil, err
 		}
-		if paid, err = c.Promotions.HasOrderIn(ctx, key, PaidStates); err != nil {
-			return nil, err
+		if firstOnly {
+			if paid, err = c.Promotions.HasOrderIn(ctx, key, PaidStates); err != nil {
+				return nil, err
+			}
 		}
 	}
 	now := c.Now()
@@ -247,6 +246,23 @@ func (c *Customers) changeOwned(ctx context.Context, o *order.Order, email strin
 		}
 	}
 	return nil, errChangingElsewhere
+}
+
+// limited returns the ids of the promotions whose usage pricing consults
+// (those with a limit: promotion.Apply reads no other's) and whether any
+// is for a first order only (only then does it matter whether the customer
+// has paid before), so that a change reads no usage counter and runs no
+// query whose answer cannot change the price. The limits are checked again
+// from Firestore, in the transaction, when the order goes to payment
+// (CommitRedemptions).
+func limited(promos []promotion.Promotion) (ids []string, firstOnly bool) {
+	for _, p := range promos {
+		if p.MaxRedemptions > 0 || p.MaxRedemptionsPerEmail > 0 {
+			ids = append(ids, p.ID)
+		}
+		firstOnly = firstOnly || p.FirstOrderOnly
+	}
+	return ids, firstOnly
 }
 
 // own returns the caller's pending order; someone else's is NOT_FOUND.

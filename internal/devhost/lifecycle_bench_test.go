@@ -20,6 +20,7 @@ import (
 	"github.com/readyplanner/oms/internal/storefront"
 	"github.com/readyplanner/oms/internal/testenv"
 	"github.com/readyplanner/oms/internal/usage"
+	"github.com/readyplanner/oms/internal/webhook"
 	"google.golang.org/api/option"
 )
 
@@ -37,25 +38,27 @@ type counted struct {
 	// measures each).
 	callHook func(token, name string, data, out any)
 	// foreign counts the deliveries of a webhook event to a trigger of
-	// another source (all three listen to every webhookEvents write).
+	// another source (0 since each source's records have a path of their
+	// own; counted so that a regression shows).
 	foreign *foreignEvents
 }
 
 // foreignEvents counts, by function, the webhook events delivered to a
-// trigger that handles another source's events: with a path of its own per
-// source, none would be delivered.
+// trigger that handles another source's events: each source's records
+// live at a path of their own (firestoredb.WebhookEventsPath), so none
+// should be.
 type foreignEvents struct {
 	mu sync.Mutex
 	n  map[string]int64
 }
 
 // sources is the source each webhook event trigger handles.
-var sources = map[string]string{"onQuickBooksEvent": "quickbooks", "onPrinterEvent": "printer", "onShipEngineEvent": "shipengine"}
+var sources = map[string]webhook.Source{"onQuickBooksEvent": webhook.QuickBooks, "onPrinterEvent": webhook.Printer, "onShipEngineEvent": webhook.ShipEngine}
 
 func (f *foreignEvents) wrap(name func(string) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fn := name(r.URL.Path)
-		if src, ok := sources[fn]; ok && !strings.HasPrefix(r.Header.Get("Ce-Subject"), "documents/webhookEvents/"+src+":") {
+		if src, ok := sources[fn]; ok && !strings.HasPrefix(r.Header.Get("Ce-Subject"), "documents/"+firestoredb.WebhookEventsPath(src)+"/") {
 			f.mu.Lock()
 			f.n[fn]++
 			f.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,15 +40,7 @@ func TestFirestoreStartsTriggersAndStops(t *testing.T) {
 	if err := fs.RegisterTrigger(ctx, "onThing", "google.cloud.firestore.document.v1.written", "things/{id}"); err != nil {
 		t.Fatal(err)
 	}
-	// Write a document through the REST API as the admin.
-	req, _ := http.NewRequest("PATCH", "http://"+fs.Host+"/v1/projects/demo-emutest/databases/(default)/documents/things/t1",
-		strings.NewReader(`{"fields":{"state":{"stringValue":"pending"}}}`))
-	req.Header.Set("Authorization", "Bearer owner")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	writeState(t, fs, "things/t1", "pending")
 	select {
 	case r := <-got:
 		if r.URL.Path != TriggerURLPath("demo-emutest", "onThing") || r.Header.Get("ce-document") != "things/t1" {
@@ -56,6 +49,7 @@ func TestFirestoreStartsTriggersAndStops(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no trigger delivery within 20 s")
 	}
+	createdOnly(t, fs, got)
 
 	if err := fs.SetRules(ctx, "rules_version = '2'; service cloud.firestore { match /{d=**} { allow read: if false; } }"); err != nil {
 		t.Errorf("valid rules refused: %v", err)
@@ -72,6 +66,63 @@ func TestFirestoreStartsTriggersAndStops(t *testing.T) {
 	}
 	if err := fs.Stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
+	}
+}
+
+// writeState writes the document at path with {state} through the REST
+// API as the admin.
+func writeState(t *testing.T, fs *Firestore, path, state string) {
+	t.Helper()
+	req, _ := http.NewRequest("PATCH", "http://"+fs.Host+"/v1/projects/demo-emutest/databases/(default)/documents/"+path,
+		strings.NewReader(`{"fields":{"state":{"stringValue":"`+state+`"}}}`))
+	req.Header.Set("Authorization", "Bearer owner")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
+
+// createdOnly checks that a trigger registered for creations only
+// (docevent.TypeCreated: the webhook record triggers) is delivered a
+// document's creation and not its updates, while a trigger on writes gets
+// both: got receives every delivery.
+func createdOnly(t *testing.T, fs *Firestore, got chan *http.Request) {
+	t.Helper()
+	ctx := context.Background()
+	if err := fs.RegisterTrigger(ctx, "onNewRecord", "google.cloud.firestore.document.v1.created", "records/printer/events/{id}"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.RegisterTrigger(ctx, "onRecord", "google.cloud.firestore.document.v1.written", "records/printer/events/{id}"); err != nil {
+		t.Fatal(err)
+	}
+	write := func(state string) { writeState(t, fs, "records/printer/events/r1", state) }
+	// The emulator delivers one event at a time in commit order: the
+	// creation (to both), the update (to onRecord only), then a second
+	// update that shows the first has been delivered in full.
+	write("recorded")
+	write("processed")
+	write("processed again")
+	deliveries := map[string][]string{}
+	for n := 0; n < 4; n++ {
+		select {
+		case r := <-got:
+			name := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+			deliveries[name] = append(deliveries[name], r.Header.Get("ce-type"))
+		case <-time.After(20 * time.Second):
+			t.Fatalf("only %v delivered within 20 s", deliveries)
+		}
+	}
+	select {
+	case r := <-got:
+		deliveries[r.URL.Path] = append(deliveries[r.URL.Path], r.Header.Get("ce-type"))
+	case <-time.After(2 * time.Second):
+	}
+	if want := []string{"google.cloud.firestore.document.v1.created"}; !slices.Equal(deliveries["onNewRecord"], want) {
+		t.Errorf("the created-only trigger got %v, want %v", deliveries["onNewRecord"], want)
+	}
+	if n := len(deliveries["onRecord"]); n != 3 || len(deliveries) != 2 {
+		t.Errorf("deliveries %v: want 3 to onRecord and 1 to onNewRecord", deliveries)
 	}
 }
 

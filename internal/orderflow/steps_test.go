@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/readyplanner/oms/internal/order"
 	. "github.com/readyplanner/oms/internal/orderflow"
@@ -67,5 +68,26 @@ func TestFlowTable(t *testing.T) {
 	}
 	if got := len(Steps()); got != 28 {
 		t.Errorf("%d steps, want 28", got)
+	}
+}
+
+// A new order's work is complete on creation (order.New), which holds
+// only while pending has no steps of its own: its creation's event then
+// has nothing to run and nothing to write back.
+func TestPendingHasNoSteps(t *testing.T) {
+	t.Parallel()
+	d := New(nil, nil, nil)
+	if err := Register(d, stubSteps()); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.StepNames(order.Pending); len(got) != 0 {
+		t.Errorf("pending has steps %v: order.New must leave its work due", got)
+	}
+	o, err := order.New("o1", "u1", "USD", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.WorkDue() {
+		t.Errorf("a new order's work is due: %+v", o.Work)
 	}
 }
