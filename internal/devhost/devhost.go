@@ -69,6 +69,12 @@ type Options struct {
 	// node_modules under it): the demo shop is compiled and served at
 	// /shop/. Empty serves no shop.
 	Shop string
+	// Detached starts everything but the functions host: the emulators,
+	// the fakes, mailpit and a Relay that the Firestore emulator's events
+	// and the fakes' webhooks go through. The functions host runs apart
+	// (Attach, oms-dev -attach) at URL, and may stop and start again: the
+	// relay holds what arrives meanwhile and delivers it with retries.
+	Detached bool
 }
 
 // Host is the running local system.
@@ -105,9 +111,13 @@ type Host struct {
 	// in to it (a demo owner made in the Auth emulator).
 	ConsoleURL, OwnerEmail, OwnerPassword string
 	// ShopURL is the demo shop ("" unless Options.Shop is set).
-	ShopURL      string
-	Ready        time.Duration // from Start's call to serving
-	Routes       []string      // every path served
+	ShopURL string
+	// Relay delivers the emulator's events and the fakes' webhooks to a
+	// detached functions host (nil unless Options.Detached).
+	Relay        *Relay
+	vars         map[string]string // the configuration set for the App
+	Ready        time.Duration     // from Start's call to serving
+	Routes       []string          // every path served
 	srv          *http.Server
 	stops        []func() error
 	stopOnce     sync.Once
@@ -140,6 +150,19 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	}
 	h.URL = "http://" + l.Addr().String()
 	h.stops = append(h.stops, l.Close)
+	// Where the emulator delivers events and the fakes post webhooks: the
+	// host itself, or the relay in front of a detached host.
+	deliverTo := l.Addr().String()
+	var relayL net.Listener
+	if o.Detached {
+		if relayL, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("relay: %w", err)
+		}
+		h.stops = append(h.stops, relayL.Close)
+		deliverTo = relayL.Addr().String()
+		l.Close() // the detached host listens there
+	}
+	hooks := "http://" + deliverTo
 
 	// The emulators start in parallel: Auth (Node) takes several seconds,
 	// Firestore (Java) about one.
@@ -153,7 +176,7 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	go func() {
 		defer wg.Done()
 		h.Firestore, fsErr = emulator.StartFirestore(ctx, emulator.FirestoreOptions{Project: o.Project, Port: o.FirestorePort,
-			Rules: o.Rules, FunctionsHost: l.Addr().String(), Logs: o.EmulatorLogs})
+			Rules: o.Rules, FunctionsHost: deliverTo, Logs: o.EmulatorLogs})
 	}()
 	if o.AuthHost == "" {
 		wg.Add(1)
@@ -192,7 +215,7 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	// Stripe and QuickBooks sign with, so that a developer's own signed
 	// test webhooks verify.
 	fakes, err := localfakes.Start(localfakes.Options{ShipEngine: os.Getenv(app.ShipEngineKey) == "", Stripe: os.Getenv(app.StripeKey) == "",
-		QuickBooks: os.Getenv(app.QuickBooksClientID) == "", Printer: os.Getenv(app.PrinterKey) == "", StripeWebhook: h.URL + "/stripeWebhook",
+		QuickBooks: os.Getenv(app.QuickBooksClientID) == "", Printer: os.Getenv(app.PrinterKey) == "", StripeWebhook: hooks + "/stripeWebhook",
 		QuickBooksRedirect: h.URL + "/quickbooksCallback", StripeWebhookSecret: os.Getenv(app.StripeWebhookSecret),
 		QuickBooksVerifier: os.Getenv(app.QuickBooksWebhookVerifier), Google: os.Getenv("OMS_GOOGLE_CLIENT_ID") == "",
 		GoogleRedirect: consoleURL + "signin/google/callback"})
@@ -226,6 +249,7 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		// The URI to register with the Intuit app for a sandbox company.
 		vars["OMS_QUICKBOOKS_REDIRECT_URL"] = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port) + "/quickbooksCallback"
 	}
+	h.vars = vars
 	h.restoreEnvFn = setEnv(vars)
 	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)
 	if err != nil {
@@ -248,7 +272,7 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		if format == "" {
 			format = qbfake.Legacy
 		}
-		h.QuickBooks.SetWebhook(h.URL+"/quickbooksWebhook", format)
+		h.QuickBooks.SetWebhook(hooks+"/quickbooksWebhook", format)
 	} else if st, err := h.App.QuickBooksTokens.Status(ctx); err == nil && !st.Connected {
 		key, _, err := h.App.QuickBooksTokens.MintConnectKey(ctx, firestoredb.ConnectKeyTTL)
 		if err != nil {
@@ -257,10 +281,10 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		h.QuickBooksConnectLink = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/quickbooksConnect?key=" + key
 	}
 	if h.ShipEngine != nil {
-		h.ShipEngine.SetWebhook(h.URL + "/shipengineWebhook")
+		h.ShipEngine.SetWebhook(hooks + "/shipengineWebhook")
 	}
 	if h.Printer != nil {
-		h.Printer.SetWebhook(h.URL + "/printerWebhook")
+		h.Printer.SetWebhook(hooks + "/printerWebhook")
 		if o.PrintAdvance > 0 {
 			h.Printer.AutoAdvance(o.PrintAdvance)
 		}
@@ -269,29 +293,12 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		o.Configure(h.App)
 	}
 
-	mux, routes, err := Mux(ctx, h.App)
-	if err != nil {
+	if o.Detached {
+		h.Relay = StartRelay(relayL, h.URL)
+		h.stops = append(h.stops, h.Relay.Close)
+	} else if err := h.serve(ctx, o, l); err != nil {
 		return nil, err
 	}
-	if o.Shop != "" {
-		s, stop, err := newShop(ctx, o.Shop, h)
-		if err != nil {
-			return nil, err
-		}
-		h.stops = append(h.stops, stop)
-		mux.Handle("/shop/", http.StripPrefix("/shop", s))
-		mux.Handle("GET /shop", http.RedirectHandler("/shop/", http.StatusFound))
-		routes = append(routes, "/shop/")
-		h.ShopURL = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/shop/"
-	}
-	h.Routes = routes
-	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = h.srv.Serve(l) }()
-	h.stops = append(h.stops, func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return h.srv.Shutdown(sctx)
-	})
 
 	for _, f := range functions.List {
 		if f.Kind == functions.Trigger {
@@ -323,6 +330,35 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	}
 	h.Ready = time.Since(began)
 	return h, nil
+}
+
+// serve serves every function of the App on l (and the demo shop, if asked).
+func (h *Host) serve(ctx context.Context, o Options, l net.Listener) error {
+	mux, routes, err := Mux(ctx, h.App)
+	if err != nil {
+		return err
+	}
+	if o.Shop != "" {
+		s, stop, err := newShop(ctx, o.Shop, h)
+		if err != nil {
+			return err
+		}
+		h.stops = append(h.stops, stop)
+		mux.Handle("/shop/", http.StripPrefix("/shop", s))
+		mux.Handle("GET /shop", http.RedirectHandler("/shop/", http.StatusFound))
+		routes = append(routes, "/shop/")
+		h.ShopURL = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/shop/"
+	}
+	h.Routes = routes
+	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = h.srv.Serve(l) }()
+	h.stops = append(h.stops, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return h.srv.Shutdown(sctx)
+	})
+
+	return nil
 }
 
 // The local system's demo owner (an account in the Auth emulator with the
