@@ -417,15 +417,7 @@ func Mux(ctx context.Context, a *app.App) (*http.ServeMux, []string, error) {
 			index = append(index, entry{f.Name, string(f.Kind), "/" + a.Config.ProjectID + "/" + a.Config.Region + "/" + f.Name, f.Doc})
 			continue
 		}
-		p, err := cloudevents.NewHTTP()
-		if err != nil {
-			return nil, nil, err
-		}
-		ceh, err := cloudevents.NewHTTPReceiveHandler(ctx, p, f.EventHandler(a))
-		if err != nil {
-			return nil, nil, err
-		}
-		h := emulatorEvents(ceh)
+		h := emulatorEvents(eventHandler(f.EventHandler(a)))
 		handle(emulator.TriggerURLPath(a.Config.ProjectID, f.Name), h)
 		handle("/"+f.Name, h)
 		index = append(index, entry{f.Name, string(f.Kind), emulator.TriggerURLPath(a.Config.ProjectID, f.Name), f.Doc})
@@ -436,6 +428,28 @@ func Mux(ctx context.Context, a *app.App) (*http.ServeMux, []string, error) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"project": a.Config.ProjectID, "region": a.Config.Region, "functions": index})
 	})
 	return mux, routes, nil
+}
+
+// eventHandler serves a CloudEvent function: each request's own event,
+// under that request's context; 200 when fn succeeds, 500 when it fails
+// (the sender retries), 400 for a request that is not a CloudEvent. Not
+// the SDK's receive handler: it hands events to goroutines through one
+// channel shared by every request, so with deliveries in flight at once
+// (as the relay makes) one request's event can run under another's
+// context, and a delivery can wait until some later one arrives.
+func eventHandler(fn func(context.Context, cloudevents.Event) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := cloudevents.NewEventFromHTTPRequest(r)
+		if err != nil {
+			http.Error(w, "not a CloudEvent: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := fn(r.Context(), *e); err != nil {
+			http.Error(w, "the function failed (see its log); deliver again", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
 }
 
 // emulatorEvents adapts the Firestore emulator's deliveries to the

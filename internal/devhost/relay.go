@@ -3,6 +3,7 @@ package devhost
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -37,6 +38,7 @@ type Relay struct {
 	faults  RelayFaults
 	stats   RelayStats
 	pending int
+	flight  map[*delivery]string // what each pending delivery last met
 	idle    *sync.Cond
 	wg      sync.WaitGroup
 }
@@ -80,7 +82,7 @@ const (
 func StartRelay(l net.Listener, target string) *Relay {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Relay{URL: "http://" + l.Addr().String(), target: target, ctx: ctx, cancel: cancel,
-		client: &http.Client{Timeout: 5 * time.Minute}}
+		client: &http.Client{Timeout: 5 * time.Minute}, flight: map[*delivery]string{}}
 	r.idle = sync.NewCond(&r.mu)
 	r.srv = &http.Server{Handler: http.HandlerFunc(r.accept), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = r.srv.Serve(l) }()
@@ -96,6 +98,18 @@ func (r *Relay) Stats() RelayStats { r.mu.Lock(); defer r.mu.Unlock(); return r.
 // Pending is the number of deliveries not yet done (answered, refused or
 // abandoned).
 func (r *Relay) Pending() int { r.mu.Lock(); defer r.mu.Unlock(); return r.pending }
+
+// InFlight describes each pending delivery: its path and what its last
+// attempt met.
+func (r *Relay) InFlight() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for d, last := range r.flight {
+		out = append(out, d.method+" "+d.path+": "+last)
+	}
+	return out
+}
 
 // Close stops accepting and abandons what is pending.
 func (r *Relay) Close() error {
@@ -150,8 +164,12 @@ func (r *Relay) accept(w http.ResponseWriter, req *http.Request) {
 
 // deliver makes one delivery, retrying until the host answers it.
 func (r *Relay) deliver(d delivery) {
+	r.mu.Lock()
+	r.flight[&d] = "not tried yet"
+	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
+		delete(r.flight, &d)
 		r.pending--
 		if r.pending == 0 {
 			r.idle.Broadcast()
@@ -172,6 +190,11 @@ func (r *Relay) deliver(d delivery) {
 		}
 		status, err := r.attempt(d)
 		r.mu.Lock()
+		if err != nil {
+			r.flight[&d] = fmt.Sprintf("attempt %d: %v", attempt+1, err)
+		} else {
+			r.flight[&d] = fmt.Sprintf("attempt %d: %d", attempt+1, status)
+		}
 		switch {
 		case err == nil && status < 300:
 			r.stats.Delivered++
