@@ -41,7 +41,8 @@ type Injector struct {
 	rate   float64
 	kinds  []Kind
 	counts map[Kind]int
-	last   bool // the previous API request got a fault
+	limits map[Kind]int // Limit
+	last   bool         // the previous API request got a fault
 }
 
 // Set makes each API request fail with probability rate, with one of
@@ -50,6 +51,18 @@ type Injector struct {
 func (in *Injector) Set(rate float64, kinds ...Kind) {
 	in.mu.Lock()
 	in.rate, in.kinds = rate, slices.Clone(kinds)
+	in.mu.Unlock()
+}
+
+// Limit injects at most n faults of kind k from now on (counting those
+// injected already): for a fault that costs much, such as QuickBooks'
+// 429, after which a caller waits out the minute.
+func (in *Injector) Limit(k Kind, n int) {
+	in.mu.Lock()
+	if in.limits == nil {
+		in.limits = map[Kind]int{}
+	}
+	in.limits[k] = n
 	in.mu.Unlock()
 }
 
@@ -72,8 +85,13 @@ func (in *Injector) draw() Kind {
 		in.last = false
 		return ""
 	}
+	k := in.kinds[rand.N(len(in.kinds))]
+	if n, limited := in.limits[k]; limited && in.counts[k] >= n {
+		in.last = false
+		return ""
+	}
 	in.last = true
-	return in.kinds[rand.N(len(in.kinds))]
+	return k
 }
 
 func (in *Injector) count(k Kind) {
