@@ -41,8 +41,10 @@ func (h *Host) Services() Services {
 }
 
 // WriteServices writes h.Services() to path as JSON (mode 0600).
-func (h *Host) WriteServices(path string) error {
-	b, err := json.MarshalIndent(h.Services(), "", "  ")
+func (h *Host) WriteServices(path string) error { return writeJSON(path, h.Services()) }
+
+func writeJSON(path string, s Services) error {
+	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
