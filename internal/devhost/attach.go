@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/readyplanner/oms/functions"
 	"github.com/readyplanner/oms/internal/app"
 	"github.com/readyplanner/oms/internal/config"
 )
@@ -93,20 +92,9 @@ func Attach(ctx context.Context, s Services, o AttachOptions) (_ *Host, err erro
 			vars[k] = v
 		}
 	}
-	h.vars = vars
-	h.restoreEnvFn = setEnv(vars)
-	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)
-	if err != nil {
+	if err := h.newApp(ctx, vars, o.Logs); err != nil {
 		return nil, err
 	}
-	logs := o.Logs
-	if logs == nil {
-		logs = io.Discard
-	}
-	if h.App, err = app.New(ctx, cfg, app.Options{LogOutput: logs}); err != nil {
-		return nil, err
-	}
-	h.stops = append(h.stops, h.App.Close)
 	if o.Configure != nil {
 		o.Configure(h.App)
 	}

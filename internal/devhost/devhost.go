@@ -249,21 +249,9 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		// The URI to register with the Intuit app for a sandbox company.
 		vars["OMS_QUICKBOOKS_REDIRECT_URL"] = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port) + "/quickbooksCallback"
 	}
-	h.vars = vars
-	h.restoreEnvFn = setEnv(vars)
-	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)
-	if err != nil {
+	if err := h.newApp(ctx, vars, o.Logs); err != nil {
 		return nil, err
 	}
-	logs := o.Logs
-	if logs == nil {
-		logs = io.Discard
-	}
-	h.App, err = app.New(ctx, cfg, app.Options{LogOutput: logs})
-	if err != nil {
-		return nil, err
-	}
-	h.stops = append(h.stops, h.App.Close)
 	if h.QuickBooks != nil {
 		if err := h.QuickBooks.ConnectTo(ctx, h.App.QuickBooksTokens); err != nil {
 			return nil, err
@@ -330,6 +318,25 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	}
 	h.Ready = time.Since(began)
 	return h, nil
+}
+
+// newApp sets vars in the process environment (restored by Stop), where
+// the SDKs and config.Load read them, and builds the App from it.
+func (h *Host) newApp(ctx context.Context, vars map[string]string, logs io.Writer) error {
+	h.vars = vars
+	h.restoreEnvFn = setEnv(vars)
+	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)
+	if err != nil {
+		return err
+	}
+	if logs == nil {
+		logs = io.Discard
+	}
+	if h.App, err = app.New(ctx, cfg, app.Options{LogOutput: logs}); err != nil {
+		return err
+	}
+	h.stops = append(h.stops, h.App.Close)
+	return nil
 }
 
 // serve serves every function of the App on l (and the demo shop, if asked).
