@@ -3,19 +3,21 @@ package lulufake
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/readyplanner/oms/internal/fakefault"
 )
 
 // Faults injects the printer's failures into its print-job API at random:
 // 5xx, 429 (throttled), timeouts (the request carried out, its answer
-// lost) and expired access tokens (every token issued expires: the request
-// meets a 401 and the caller must sign in again).
+// lost) and expired access tokens (the request's token expires: it meets
+// a 401 and the caller must sign in again; a token issued in the last
+// minute is not).
 func (s *Server) Faults() *fakefault.Injector { return &s.faults }
 
 func (s *Server) withFaults(next http.Handler) http.Handler {
 	return s.faults.Wrap(next, func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/print-jobs/") },
-		func(w http.ResponseWriter, _ *http.Request, k fakefault.Kind) bool {
+		func(w http.ResponseWriter, r *http.Request, k fakefault.Kind) bool {
 			switch k {
 			case fakefault.ServerError:
 				writeJSON(w, 500, map[string]any{"detail": "Internal server error"})
@@ -23,7 +25,15 @@ func (s *Server) withFaults(next http.Handler) http.Handler {
 				w.Header().Set("Retry-After", "1")
 				writeJSON(w, 429, map[string]any{"detail": "Request was throttled."})
 			case fakefault.ExpiredToken:
-				s.ExpireTokens()
+				token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				// A token issued in the last minute is left alone: the one a
+				// caller has just signed in for.
+				if until, ok := s.tokens[token]; !ok || until.Sub(s.clock()) > time.Hour-time.Minute {
+					return false
+				}
+				s.tokens[token] = s.clock().Add(-time.Second)
 			default:
 				return false
 			}

@@ -12,13 +12,13 @@ import (
 // Faults injects QuickBooks' failures into the accounting API
 // (/v3/company/…) at random: 5xx (SystemFault), 429 (ThrottleExceeded),
 // timeouts (the request carried out, its answer lost) and expired access
-// tokens (every access token issued expires: the request meets Intuit's
-// 401 and the caller must refresh).
+// tokens (the request's access token expires: it meets Intuit's 401 and
+// the caller must refresh; a token issued in the last minute is not).
 func (s *Server) Faults() *fakefault.Injector { return &s.faults }
 
 func (s *Server) withFaults(next http.Handler) http.Handler {
 	return s.faults.Wrap(next, func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/v3/company/") },
-		func(w http.ResponseWriter, _ *http.Request, k fakefault.Kind) bool {
+		func(w http.ResponseWriter, r *http.Request, k fakefault.Kind) bool {
 			switch k {
 			case fakefault.ServerError:
 				s.fault(w, 500, "SystemFault", "10000", "An application error has occurred while processing your request", "System Failure Error (injected)")
@@ -27,12 +27,15 @@ func (s *Server) withFaults(next http.Handler) http.Handler {
 				w.WriteHeader(429)
 				_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="2026-11-25T10:00:00.000-08:00"><Fault type="SERVICE"><Error code="3001"><Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message><Detail>The request limit was reached.</Detail></Error></Fault></IntuitResponse>`)
 			case fakefault.ExpiredToken:
+				token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 				s.mu.Lock()
-				past := s.now().Add(-time.Second)
-				for t := range s.access {
-					s.access[t] = past
+				defer s.mu.Unlock()
+				// A token issued in the last minute is left alone: Intuit does not
+				// expire the one a caller has just refreshed.
+				if until, ok := s.access[token]; !ok || until.Sub(s.now()) > time.Hour-time.Minute {
+					return false
 				}
-				s.mu.Unlock()
+				s.access[token] = s.now().Add(-time.Second)
 			default:
 				return false
 			}
