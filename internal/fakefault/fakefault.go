@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 )
 
 // Kind is a kind of fault.
@@ -136,4 +138,18 @@ func (in *Injector) Wrap(next http.Handler, api func(*http.Request) bool, shape 
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// ExpireToken expires the request's bearer token in tokens (token →
+// expiry; the fake holds its lock), unless the token is unknown or was
+// issued within the last minute of a lifetime-long life: a service does
+// not expire the token a caller has just refreshed. It reports whether it
+// expired one.
+func ExpireToken(tokens map[string]time.Time, r *http.Request, now time.Time, lifetime time.Duration) bool {
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if until, ok := tokens[token]; !ok || until.Sub(now) > lifetime-time.Minute {
+		return false
+	}
+	tokens[token] = now.Add(-time.Second)
+	return true
 }

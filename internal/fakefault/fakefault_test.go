@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // The injector fails about the rate asked, never two API requests in a
@@ -51,7 +52,7 @@ func TestInjector(t *testing.T) {
 		t.Errorf("counts %v, %d answers lost", c, lost)
 	}
 	if served.Load() != int64(n-c[ServerError]-c[Throttled]) {
-		t.Errorf("%d requests carried out; %d sent, %v failed before (timeouts are carried out)", served, n, c)
+		t.Errorf("%d requests carried out; %d sent, %v failed before (timeouts are carried out)", served.Load(), n, c)
 	}
 	for range 50 {
 		resp, err := http.Get(srv.URL + "/page")
@@ -71,5 +72,25 @@ func TestInjector(t *testing.T) {
 	}
 	if got := in.Counts(); got[ServerError] != before[ServerError] || got[Timeout] != before[Timeout] {
 		t.Errorf("faults after Set(0): %v, before %v", got, before)
+	}
+}
+
+// An expired token is the request's own, and never one just issued.
+func TestExpireToken(t *testing.T) {
+	now := time.Now()
+	tokens := map[string]time.Time{"old": now.Add(30 * time.Minute), "fresh": now.Add(time.Hour - 10*time.Second), "other": now.Add(20 * time.Minute)}
+	req := func(tok string) *http.Request {
+		r := httptest.NewRequest("GET", "/v1/x", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		return r
+	}
+	if !ExpireToken(tokens, req("old"), now, time.Hour) || !tokens["old"].Before(now) {
+		t.Errorf("the request's old token: %v", tokens["old"])
+	}
+	if ExpireToken(tokens, req("fresh"), now, time.Hour) || ExpireToken(tokens, req("unknown"), now, time.Hour) {
+		t.Error("a fresh or unknown token was expired")
+	}
+	if !tokens["other"].After(now) || !tokens["fresh"].After(now) {
+		t.Errorf("another token was expired: %v", tokens)
 	}
 }

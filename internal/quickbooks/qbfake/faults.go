@@ -27,15 +27,9 @@ func (s *Server) withFaults(next http.Handler) http.Handler {
 				w.WriteHeader(429)
 				_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="2026-11-25T10:00:00.000-08:00"><Fault type="SERVICE"><Error code="3001"><Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message><Detail>The request limit was reached.</Detail></Error></Fault></IntuitResponse>`)
 			case fakefault.ExpiredToken:
-				token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 				s.mu.Lock()
 				defer s.mu.Unlock()
-				// A token issued in the last minute is left alone: Intuit does not
-				// expire the one a caller has just refreshed.
-				if until, ok := s.access[token]; !ok || until.Sub(s.now()) > time.Hour-time.Minute {
-					return false
-				}
-				s.access[token] = s.now().Add(-time.Second)
+				return fakefault.ExpireToken(s.access, r, s.now(), time.Hour)
 			default:
 				return false
 			}
