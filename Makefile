@@ -22,12 +22,16 @@ export PATH := $(BIN):$(PATH)
 # in make soak.
 TEST_SEQUENCES ?= 40
 SOAK_SEQUENCES ?= 600
+# The reliability suite (internal/reliability): orders and SIGKILLs of the
+# functions host; make test runs its short default (12 orders, 2 kills).
+SOAK_ORDERS ?= 100
+SOAK_KILLS  ?= 10
 
 help:
 	@echo "make setup   install what this machine lacks (Java, Firestore emulator, npm packages, staticcheck, stripe-mock, mailpit)"
 	@echo "make dev     run the whole backend locally (emulators, every function, demo store); flags: make dev ARGS=\"-port 0\""
 	@echo "make test    run every test (unit, emulator integration, rules, buildpack, JS SDK)"
-	@echo "make soak    run the payment lifecycle's model-based test long ($(SOAK_SEQUENCES) random sequences)"
+	@echo "make soak    run the payment lifecycle's model-based test long ($(SOAK_SEQUENCES) random sequences), then the reliability suite ($(SOAK_ORDERS) orders, $(SOAK_KILLS) SIGKILLs)"
 	@echo "make bench   run the benchmarks and print their figures"
 	@echo "make fuzz    run each fuzz target in turn for FUZZTIME (default $(FUZZTIME)): decoders, webhook parsers, cart, console forms"
 	@echo "make lint    gofmt, go vet, staticcheck"
@@ -88,6 +92,7 @@ test: setup
 ## sequences are printed, and saved under functions/testdata/rapid/).
 soak: setup
 	RAPID_CHECKS=$(SOAK_SEQUENCES) $(GO) run ./cmd/with-emulators -- $(GO) test -race -count=1 -timeout 60m -run 'TestPaymentLifecycleModel' -v ./functions
+	OMS_RELIABILITY_ORDERS=$(SOAK_ORDERS) OMS_RELIABILITY_KILLS=$(SOAK_KILLS) $(GO) run ./cmd/with-emulators -- $(GO) test -race -count=1 -timeout 60m -run 'TestReliability' -v ./internal/reliability
 
 ## bench: benchmarks with their figures (not part of make test); the
 ## figures that have a comparison or a goal are printed at the end as one

@@ -159,18 +159,27 @@ func TestParcelOnlyOrderShipsByTheOwner(t *testing.T) {
 }
 
 // losingPrinter is a printer whose next job creation reaches the printer
-// and whose answer is lost (the host died after the printer answered).
+// and whose answer is lost; with dies, the host died then too (its
+// runner asks the printer nothing more).
 type losingPrinter struct {
 	fulfilment.Printer
-	lose atomic.Bool
+	lose, dies, dead atomic.Bool
 }
 
 func (l *losingPrinter) CreateJob(ctx context.Context, r fulfilment.PrintJobRequest) (fulfilment.PrintJob, error) {
 	j, err := l.Printer.CreateJob(ctx, r)
 	if err == nil && l.lose.CompareAndSwap(true, false) {
-		return fulfilment.PrintJob{}, apperr.New(apperr.Unavailable, "the host died after the printer answered").Because(lulu.ReasonUnavailable)
+		l.dead.Store(l.dies.Load())
+		return fulfilment.PrintJob{}, apperr.New(apperr.Unavailable, "the printer's answer was lost").Because(lulu.ReasonUnavailable)
 	}
 	return j, err
+}
+
+func (l *losingPrinter) FindJob(ctx context.Context, externalID string) (*fulfilment.PrintJob, error) {
+	if l.dead.CompareAndSwap(true, false) {
+		return nil, apperr.New(apperr.Unavailable, "the host died after the printer answered").Because(lulu.ReasonUnavailable)
+	}
+	return l.Printer.FindJob(ctx, externalID)
 }
 
 // jobsOf counts the local printer's jobs of an order.
@@ -230,6 +239,7 @@ func TestOnePrintJobPerOrder(t *testing.T) {
 	// The host dies after the printer made the job.
 	o2 := paid()
 	lp.lose.Store(true)
+	lp.dies.Store(true)
 	if err := a.Flow.Redrive(ctx, o2); err != nil { // paid → fulfilling
 		t.Fatal(err)
 	}
@@ -244,6 +254,21 @@ func TestOnePrintJobPerOrder(t *testing.T) {
 	o2 = settle(t, a, o2.ID)
 	if p := o2.Part(order.PartPrint); jobsOf(t, o2.ID) != 1 || p.JobID == "" || o2.WorkDue() {
 		t.Errorf("after the re-drive: %d jobs, part %+v, work due %v", jobsOf(t, o2.ID), p, o2.WorkDue())
+	}
+
+	// The printer's answer lost, the host alive: the job made is found at
+	// once by the order id, and recorded; never made twice.
+	o3 := paid()
+	lp.lose.Store(true)
+	lp.dies.Store(false)
+	if err := a.Flow.Redrive(ctx, o3); err != nil { // paid → fulfilling
+		t.Fatal(err)
+	}
+	o3, _ = a.Orders.Get(ctx, o3.ID)
+	_ = a.Flow.Redrive(ctx, o3)
+	o3 = settle(t, a, o3.ID)
+	if p := o3.Part(order.PartPrint); jobsOf(t, o3.ID) != 1 || p.JobID == "" || o3.WorkDue() {
+		t.Errorf("a lost answer: %d jobs, part %+v, work due %v", jobsOf(t, o3.ID), p, o3.WorkDue())
 	}
 }
 

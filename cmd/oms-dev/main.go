@@ -5,6 +5,14 @@
 // Ports default to Firebase's usual ones, so a storefront configured for the
 // Firebase emulators works unchanged: functions 5001, Firestore 8080, Auth 9099.
 // make dev passes its ARGS: make dev ARGS="-port 0 -print-advance 10s".
+//
+// The functions host can also run apart from the emulators and fakes, so
+// that it can be stopped, killed and started again while they keep their
+// state: `oms-dev -services FILE` starts everything but the functions host
+// and writes their addresses to FILE; `oms-dev -attach FILE` runs only the
+// functions host, attached to them. The services' relay holds the
+// Firestore events and webhooks that arrive while no host runs and
+// delivers them, with retries, once one does.
 package main
 
 import (
@@ -12,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -39,6 +48,8 @@ func main() {
 	flag.StringVar(&o.Shop, "shop", ".", "the repository folder whose clients/shop is served at /shop/ (empty: no demo shop)")
 	emuLogs := flag.Bool("emulator-logs", false, "show the emulators' own output")
 	sweepEvery := flag.Duration("sweep-every", 5*time.Minute, "run the sweeper this often, as Cloud Scheduler does (0: only on POST /sweep)")
+	services := flag.String("services", "", "start everything but the functions host and write the addresses a host needs to this file (run the host with -attach)")
+	attach := flag.String("attach", "", "run only the functions host, attached to the services described in this file (written by -services)")
 	flag.DurationVar(&o.PrintAdvance, "print-advance", 0, "the local printer advances every open print job one status this often, so that a demo order reaches shipped by itself (0: advance them on its page)")
 	flag.Parse()
 
@@ -48,6 +59,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *attach != "" {
+		os.Exit(runAttached(ctx, *attach))
+	}
+	o.Detached = *services != ""
+	if o.Detached {
+		o.Shop = "" // served by the functions host, which runs apart
+	}
 
 	h, err := devhost.Start(ctx, o)
 	if err != nil && ctx.Err() != nil {
@@ -62,6 +80,15 @@ func main() {
 		os.Exit(1)
 	}
 	banner(os.Stderr, h)
+	if o.Detached {
+		if err := h.WriteServices(*services); err != nil {
+			fmt.Fprintln(os.Stderr, "oms-dev:", err)
+			h.Stop()
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "Services only: the functions host is not running. Start it with\n  oms-dev -attach %s\n"+
+			"Events and webhooks wait in the relay (%s) until it answers.\n", *services, h.Relay.URL)
+	}
 	if *sweepEvery > 0 {
 		fmt.Fprintf(os.Stderr, "The sweeper runs every %s (as Cloud Scheduler does); POST /sweep runs it now.\n", *sweepEvery)
 		go sweepLoop(ctx, h, *sweepEvery)
@@ -168,6 +195,12 @@ func sweepLoop(ctx context.Context, h *devhost.Host, d time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if h.Relay != nil { // detached: sweep the functions host as Cloud Scheduler does
+				if err := sweepHost(ctx, h.URL); err != nil {
+					fmt.Fprintln(os.Stderr, "oms-dev: sweep:", err)
+				}
+				continue
+			}
 			for _, r := range h.App.Sweeper.Run(h.App.Log.With().Str("function", "sweep").Logger().WithContext(ctx)) {
 				if !r.OK {
 					fmt.Fprintf(os.Stderr, "oms-dev: sweep task %s failed: %s\n", r.Task, r.Error)
@@ -175,4 +208,44 @@ func sweepLoop(ctx context.Context, h *devhost.Host, d time.Duration) {
 			}
 		}
 	}
+}
+
+// sweepHost asks a detached functions host to sweep (POST /sweep).
+func sweepHost(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", url+"/sweep", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return nil
+}
+
+// runAttached runs only the functions host, attached to the services in
+// file, until ctx ends; it returns the exit code.
+func runAttached(ctx context.Context, file string) int {
+	s, err := devhost.ReadServices(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "oms-dev:", err)
+		return 2
+	}
+	h, err := devhost.Attach(ctx, s, devhost.AttachOptions{Logs: os.Stdout})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "oms-dev: could not attach:", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "OMS functions host ready in %s at %s (attached to Firestore %s, Auth %s)\n", h.Ready.Round(10*time.Millisecond), h.URL, s.Firestore, s.Auth)
+	<-ctx.Done()
+	if err := h.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "oms-dev:", err)
+		return 1
+	}
+	return 0
 }

@@ -75,6 +75,12 @@ type Options struct {
 	Firestore func(ctx context.Context, host, project string) (*firestore.Client, error)
 	// Middleware, if set, wraps every function the host serves.
 	Middleware func(http.Handler) http.Handler
+	// Detached starts everything but the functions host: the emulators,
+	// the fakes, mailpit and a Relay that the Firestore emulator's events
+	// and the fakes' webhooks go through. The functions host runs apart
+	// (Attach, oms-dev -attach) at URL, and may stop and start again: the
+	// relay holds what arrives meanwhile and delivers it with retries.
+	Detached bool
 }
 
 // Host is the running local system.
@@ -111,9 +117,13 @@ type Host struct {
 	// in to it (a demo owner made in the Auth emulator).
 	ConsoleURL, OwnerEmail, OwnerPassword string
 	// ShopURL is the demo shop ("" unless Options.Shop is set).
-	ShopURL      string
-	Ready        time.Duration // from Start's call to serving
-	Routes       []string      // every path served
+	ShopURL string
+	// Relay delivers the emulator's events and the fakes' webhooks to a
+	// detached functions host (nil unless Options.Detached).
+	Relay        *Relay
+	vars         map[string]string // the configuration set for the App
+	Ready        time.Duration     // from Start's call to serving
+	Routes       []string          // every path served
 	srv          *http.Server
 	stops        []func() error
 	stopOnce     sync.Once
@@ -146,6 +156,19 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	}
 	h.URL = "http://" + l.Addr().String()
 	h.stops = append(h.stops, l.Close)
+	// Where the emulator delivers events and the fakes post webhooks: the
+	// host itself, or the relay in front of a detached host.
+	deliverTo := l.Addr().String()
+	var relayL net.Listener
+	if o.Detached {
+		if relayL, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("relay: %w", err)
+		}
+		h.stops = append(h.stops, relayL.Close)
+		deliverTo = relayL.Addr().String()
+		l.Close() // the detached host listens there
+	}
+	hooks := "http://" + deliverTo
 
 	// The emulators start in parallel: Auth (Node) takes several seconds,
 	// Firestore (Java) about one.
@@ -159,7 +182,7 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	go func() {
 		defer wg.Done()
 		h.Firestore, fsErr = emulator.StartFirestore(ctx, emulator.FirestoreOptions{Project: o.Project, Port: o.FirestorePort,
-			Rules: o.Rules, FunctionsHost: l.Addr().String(), Logs: o.EmulatorLogs})
+			Rules: o.Rules, FunctionsHost: deliverTo, Logs: o.EmulatorLogs})
 	}()
 	if o.AuthHost == "" {
 		wg.Add(1)
@@ -198,7 +221,7 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	// Stripe and QuickBooks sign with, so that a developer's own signed
 	// test webhooks verify.
 	fakes, err := localfakes.Start(localfakes.Options{ShipEngine: os.Getenv(app.ShipEngineKey) == "", Stripe: os.Getenv(app.StripeKey) == "",
-		QuickBooks: os.Getenv(app.QuickBooksClientID) == "", Printer: os.Getenv(app.PrinterKey) == "", StripeWebhook: h.URL + "/stripeWebhook",
+		QuickBooks: os.Getenv(app.QuickBooksClientID) == "", Printer: os.Getenv(app.PrinterKey) == "", StripeWebhook: hooks + "/stripeWebhook",
 		QuickBooksRedirect: h.URL + "/quickbooksCallback", StripeWebhookSecret: os.Getenv(app.StripeWebhookSecret),
 		QuickBooksVerifier: os.Getenv(app.QuickBooksWebhookVerifier), Google: os.Getenv("OMS_GOOGLE_CLIENT_ID") == "",
 		GoogleRedirect: consoleURL + "signin/google/callback"})
@@ -232,27 +255,9 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		// The URI to register with the Intuit app for a sandbox company.
 		vars["OMS_QUICKBOOKS_REDIRECT_URL"] = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port) + "/quickbooksCallback"
 	}
-	h.restoreEnvFn = setEnv(vars)
-	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)
-	if err != nil {
+	if err := h.newApp(ctx, vars, o.Logs, o.Firestore); err != nil {
 		return nil, err
 	}
-	logs := o.Logs
-	if logs == nil {
-		logs = io.Discard
-	}
-	ao := app.Options{LogOutput: logs}
-	if o.Firestore != nil {
-		if ao.Firestore, err = o.Firestore(ctx, h.Firestore.Host, o.Project); err != nil {
-			return nil, err
-		}
-		h.stops = append(h.stops, ao.Firestore.Close)
-	}
-	h.App, err = app.New(ctx, cfg, ao)
-	if err != nil {
-		return nil, err
-	}
-	h.stops = append(h.stops, h.App.Close)
 	if h.QuickBooks != nil {
 		if err := h.QuickBooks.ConnectTo(ctx, h.App.QuickBooksTokens); err != nil {
 			return nil, err
@@ -261,7 +266,7 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		if format == "" {
 			format = qbfake.Legacy
 		}
-		h.QuickBooks.SetWebhook(h.URL+"/quickbooksWebhook", format)
+		h.QuickBooks.SetWebhook(hooks+"/quickbooksWebhook", format)
 	} else if st, err := h.App.QuickBooksTokens.Status(ctx); err == nil && !st.Connected {
 		key, _, err := h.App.QuickBooksTokens.MintConnectKey(ctx, firestoredb.ConnectKeyTTL)
 		if err != nil {
@@ -270,10 +275,10 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		h.QuickBooksConnectLink = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/quickbooksConnect?key=" + key
 	}
 	if h.ShipEngine != nil {
-		h.ShipEngine.SetWebhook(h.URL + "/shipengineWebhook")
+		h.ShipEngine.SetWebhook(hooks + "/shipengineWebhook")
 	}
 	if h.Printer != nil {
-		h.Printer.SetWebhook(h.URL + "/printerWebhook")
+		h.Printer.SetWebhook(hooks + "/printerWebhook")
 		if o.PrintAdvance > 0 {
 			h.Printer.AutoAdvance(o.PrintAdvance)
 		}
@@ -282,33 +287,12 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 		o.Configure(h.App)
 	}
 
-	mux, routes, err := Mux(ctx, h.App)
-	if err != nil {
+	if o.Detached {
+		h.Relay = StartRelay(relayL, h.URL)
+		h.stops = append(h.stops, h.Relay.Close)
+	} else if err := h.serve(ctx, o, l); err != nil {
 		return nil, err
 	}
-	if o.Shop != "" {
-		s, stop, err := newShop(ctx, o.Shop, h)
-		if err != nil {
-			return nil, err
-		}
-		h.stops = append(h.stops, stop)
-		mux.Handle("/shop/", http.StripPrefix("/shop", s))
-		mux.Handle("GET /shop", http.RedirectHandler("/shop/", http.StatusFound))
-		routes = append(routes, "/shop/")
-		h.ShopURL = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/shop/"
-	}
-	h.Routes = routes
-	var served http.Handler = mux
-	if o.Middleware != nil {
-		served = o.Middleware(mux)
-	}
-	h.srv = &http.Server{Handler: served, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = h.srv.Serve(l) }()
-	h.stops = append(h.stops, func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return h.srv.Shutdown(sctx)
-	})
 
 	for _, f := range functions.List {
 		if f.Kind == functions.Trigger {
@@ -340,6 +324,65 @@ func Start(ctx context.Context, o Options) (_ *Host, err error) {
 	}
 	h.Ready = time.Since(began)
 	return h, nil
+}
+
+// newApp sets vars in the process environment (restored by Stop), where
+// the SDKs and config.Load read them, and builds the App from it.
+func (h *Host) newApp(ctx context.Context, vars map[string]string, logs io.Writer, dial func(ctx context.Context, host, project string) (*firestore.Client, error)) error {
+	h.vars = vars
+	h.restoreEnvFn = setEnv(vars)
+	cfg, err := config.Load(os.LookupEnv, functions.AllSecrets()...)
+	if err != nil {
+		return err
+	}
+	if logs == nil {
+		logs = io.Discard
+	}
+	ao := app.Options{LogOutput: logs}
+	if dial != nil {
+		if ao.Firestore, err = dial(ctx, h.Firestore.Host, cfg.ProjectID); err != nil {
+			return err
+		}
+		h.stops = append(h.stops, ao.Firestore.Close)
+	}
+	if h.App, err = app.New(ctx, cfg, ao); err != nil {
+		return err
+	}
+	h.stops = append(h.stops, h.App.Close)
+	return nil
+}
+
+// serve serves every function of the App on l (and the demo shop, if asked).
+func (h *Host) serve(ctx context.Context, o Options, l net.Listener) error {
+	mux, routes, err := Mux(ctx, h.App)
+	if err != nil {
+		return err
+	}
+	if o.Shop != "" {
+		s, stop, err := newShop(ctx, o.Shop, h)
+		if err != nil {
+			return err
+		}
+		h.stops = append(h.stops, stop)
+		mux.Handle("/shop/", http.StripPrefix("/shop", s))
+		mux.Handle("GET /shop", http.RedirectHandler("/shop/", http.StatusFound))
+		routes = append(routes, "/shop/")
+		h.ShopURL = strings.Replace(h.URL, "127.0.0.1", "localhost", 1) + "/shop/"
+	}
+	h.Routes = routes
+	var served http.Handler = mux
+	if o.Middleware != nil {
+		served = o.Middleware(mux)
+	}
+	h.srv = &http.Server{Handler: served, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = h.srv.Serve(l) }()
+	h.stops = append(h.stops, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return h.srv.Shutdown(sctx)
+	})
+
+	return nil
 }
 
 // The local system's demo owner (an account in the Auth emulator with the
@@ -398,15 +441,7 @@ func Mux(ctx context.Context, a *app.App) (*http.ServeMux, []string, error) {
 			index = append(index, entry{f.Name, string(f.Kind), "/" + a.Config.ProjectID + "/" + a.Config.Region + "/" + f.Name, f.Doc})
 			continue
 		}
-		p, err := cloudevents.NewHTTP()
-		if err != nil {
-			return nil, nil, err
-		}
-		ceh, err := cloudevents.NewHTTPReceiveHandler(ctx, p, f.EventHandler(a))
-		if err != nil {
-			return nil, nil, err
-		}
-		h := emulatorEvents(ceh)
+		h := emulatorEvents(eventHandler(f.EventHandler(a)))
 		handle(emulator.TriggerURLPath(a.Config.ProjectID, f.Name), h)
 		handle("/"+f.Name, h)
 		index = append(index, entry{f.Name, string(f.Kind), emulator.TriggerURLPath(a.Config.ProjectID, f.Name), f.Doc})
@@ -417,6 +452,28 @@ func Mux(ctx context.Context, a *app.App) (*http.ServeMux, []string, error) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"project": a.Config.ProjectID, "region": a.Config.Region, "functions": index})
 	})
 	return mux, routes, nil
+}
+
+// eventHandler serves a CloudEvent function: each request's own event,
+// under that request's context; 200 when fn succeeds, 500 when it fails
+// (the sender retries), 400 for a request that is not a CloudEvent. Not
+// the SDK's receive handler: it hands events to goroutines through one
+// channel shared by every request, so with deliveries in flight at once
+// (as the relay makes) one request's event can run under another's
+// context, and a delivery can wait until some later one arrives.
+func eventHandler(fn func(context.Context, cloudevents.Event) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := cloudevents.NewEventFromHTTPRequest(r)
+		if err != nil {
+			http.Error(w, "not a CloudEvent: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := fn(r.Context(), *e); err != nil {
+			http.Error(w, "the function failed (see its log); deliver again", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
 }
 
 // emulatorEvents adapts the Firestore emulator's deliveries to the

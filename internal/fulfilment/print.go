@@ -2,6 +2,7 @@ package fulfilment
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -80,7 +81,22 @@ func (p *Parts) submitPrintJob(ctx context.Context, t orderflow.Transition) erro
 		}
 		created, err := p.Printer.CreateJob(ctx, req)
 		if err != nil {
-			return err
+			// The answer may be lost with the job made (a timeout, a 5xx):
+			// look it up now; with none there, give the claim up so that the
+			// retry need not wait it out.
+			found, ferr := p.Printer.FindJob(ctx, o.ID)
+			if ferr != nil {
+				return err
+			}
+			if found == nil {
+				if _, _, rerr := p.Orders.Update(ctx, o.ID, func(o *order.Order) (bool, error) {
+					return o.ReleasePrintJobClaim(now), nil
+				}); rerr != nil {
+					return errors.Join(err, rerr)
+				}
+				return err
+			}
+			created = *found
 		}
 		job = &created
 	}

@@ -161,7 +161,11 @@ func words(body []byte) string {
 // do sends a request with the bearer token: a 401 gets a new token once;
 // 5xx, 429 and network failures are retried (3 attempts in all, backing
 // off); a 400 is the printer's refusal (FAILED_PRECONDITION with its
-// words); a 404 NOT_FOUND.
+// words); a 404 NOT_FOUND. A POST creates (Lulu takes no idempotency
+// key): after a network failure or a 5xx it may have created already, so
+// it is not sent again but answered UNAVAILABLE, for the caller to look
+// the job up by its external id first; only a 429 or a 401, which the
+// printer refused before acting, sends it again.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body []byte
 	if in != nil {
@@ -198,6 +202,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json")
 		resp, err := c.o.HTTP.Do(req)
+		if err != nil && method == http.MethodPost {
+			return apperr.Wrap(err, apperr.Unavailable, "the printer's answer was lost; it may have acted").Because(ReasonUnavailable)
+		}
 		if err != nil {
 			last = err
 			continue
@@ -209,6 +216,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 			fresh = true // the token was revoked or expired early: a new one, once
 			attempt--
 			continue
+		case resp.StatusCode >= 500 && method == http.MethodPost:
+			e := &apiError{resp.StatusCode, words(data)}
+			return apperr.Wrap(e, apperr.Unavailable, "the printer failed (%d); it may have acted", resp.StatusCode).Because(ReasonUnavailable)
 		case resp.StatusCode >= 500 || resp.StatusCode == 429:
 			last = &apiError{resp.StatusCode, words(data)}
 			continue

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/readyplanner/oms/internal/apperr"
+	"github.com/readyplanner/oms/internal/fakefault"
 	"github.com/readyplanner/oms/internal/fulfilment"
 	"github.com/readyplanner/oms/internal/lulu"
 	"github.com/readyplanner/oms/internal/lulu/lulufake"
@@ -90,6 +91,38 @@ func TestJobsTokensAndRetries(t *testing.T) {
 	other, _ := c.CreateJob(ctx, request("K7Q2M9XH4TBC"))
 	if canceled, err := c.CancelJob(ctx, other.ID); err != nil || canceled.Status != fulfilment.JobCanceled {
 		t.Errorf("cancel: %+v %v", canceled, err)
+	}
+}
+
+// Creating is never sent twice: Lulu takes no idempotency key, so after a
+// lost answer (the job made) or a 5xx the client answers UNAVAILABLE for
+// the caller to find the job by its external id; a 429, refused before
+// acting, is sent again.
+func TestCreateIsNotSentTwice(t *testing.T) {
+	f, c := start(t)
+	ctx := context.Background()
+	f.Faults().Set(1, fakefault.Timeout) // carried out, the answer lost
+	_, err := c.CreateJob(ctx, request("K7Q2M9XH4TBD"))
+	f.Faults().Set(0)
+	if apperr.CodeOf(err) != apperr.Unavailable {
+		t.Fatalf("a lost answer: %v", err)
+	}
+	if n := len(f.Jobs()); n != 1 {
+		t.Fatalf("%d jobs after one lost answer, want 1", n)
+	}
+	if got, err := c.FindJob(ctx, "K7Q2M9XH4TBD"); err != nil || got == nil {
+		t.Errorf("the job made is found: %+v %v", got, err)
+	}
+	f.FailNext(1)
+	if _, err := c.CreateJob(ctx, request("K7Q2M9XH4TBE")); apperr.CodeOf(err) != apperr.Unavailable {
+		t.Errorf("a 500: %v", err)
+	}
+	f.Fail429(1)
+	if _, err := c.CreateJob(ctx, request("K7Q2M9XH4TBE")); err != nil {
+		t.Errorf("after a 429: %v", err)
+	}
+	if n := len(f.Jobs()); n != 2 {
+		t.Errorf("%d jobs, want 2", n)
 	}
 }
 

@@ -223,6 +223,23 @@ func (o *Order) ClaimPrintJob(claimFor time.Duration, at time.Time) bool {
 	return true
 }
 
+// ReleasePrintJobClaim gives up the claim made at (ClaimPrintJob) while
+// the part still has no job: the printer was asked, failed, and says it has
+// no job for the order, so the next runner need not wait the claim out. It
+// reports whether it released it (not when another claim replaced it).
+func (o *Order) ReleasePrintJobClaim(at time.Time) bool {
+	p := o.Part(PartPrint)
+	if p == nil || p.JobID != "" || p.SubmitStarted.IsZero() {
+		return false
+	}
+	// The claim as stored: Firestore keeps microseconds.
+	if d := p.SubmitStarted.Sub(at); d <= -time.Microsecond || d >= time.Microsecond {
+		return false
+	}
+	p.SubmitStarted = time.Time{}
+	return true
+}
+
 // PrintJob is what the printer says of an order's print job, in the
 // order's words.
 type PrintJob struct {

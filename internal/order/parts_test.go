@@ -151,6 +151,31 @@ func TestClaimPrintJob(t *testing.T) {
 	}
 }
 
+// A claim is released by its runner only (as stored, to the microsecond),
+// and only while the part has no job; then the next runner claims at once.
+func TestReleasePrintJobClaim(t *testing.T) {
+	o := withPart(t, Fulfilling, PartWaiting)
+	o.Parts[0].JobID = ""
+	claimed := t0.Add(123456789 * time.Nanosecond)
+	if !o.ClaimPrintJob(time.Minute, claimed) {
+		t.Fatal("the claim is refused")
+	}
+	o.Parts[0].SubmitStarted = claimed.Truncate(time.Microsecond) // read back from Firestore
+	if o.ReleasePrintJobClaim(t0.Add(time.Second)) {
+		t.Error("another runner's claim was released")
+	}
+	if !o.ReleasePrintJobClaim(claimed) || !o.Parts[0].SubmitStarted.IsZero() {
+		t.Fatal("the runner's own claim was not released")
+	}
+	if !o.ClaimPrintJob(time.Minute, t0.Add(2*time.Second)) {
+		t.Error("after the release the next runner waits")
+	}
+	o.Parts[0].JobID = "job-1"
+	if o.ReleasePrintJobClaim(t0.Add(2 * time.Second)) {
+		t.Error("a part with its job had its claim released")
+	}
+}
+
 // RecordPrintJob: what the printer says moves the part along the table;
 // a status the part cannot reach leaves it alone.
 func TestRecordPrintJob(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/readyplanner/oms/internal/fakefault"
 	"github.com/readyplanner/oms/internal/lulu"
 	"github.com/readyplanner/oms/internal/shipping"
 )
@@ -112,6 +113,7 @@ type Server struct {
 	deliveries []Delivery
 	clock      func() time.Time
 	stop       chan struct{}
+	faults     fakefault.Injector // faults.go
 }
 
 // Start starts a local printer on a free port of 127.0.0.1 with the given
@@ -132,7 +134,7 @@ func Start(key, secret string) (*Server, error) {
 	mux.HandleFunc("PATCH /webhooks/{id}/", s.updateSubscription)
 	mux.HandleFunc("GET /app/print-jobs", s.page)
 	mux.HandleFunc("POST /app/print-jobs/{id}/{action}", s.pageAction)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: s.withFaults(mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }

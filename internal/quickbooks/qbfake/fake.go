@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/readyplanner/oms/internal/fakefault"
 	"github.com/readyplanner/oms/internal/fakehold"
 	"net"
 	"net/http"
@@ -52,8 +53,9 @@ type Server struct {
 	notify           *notifier
 	redirects        []string // allowed redirect URIs (any when empty)
 	declineConsent   bool
-	faultShape       atomic.Value // SetFaultShape; FaultJSON when unset
-	holds            fakehold.Set // answers held back (HoldNext)
+	faultShape       atomic.Value       // SetFaultShape; FaultJSON when unset
+	holds            fakehold.Set       // answers held back (HoldNext)
+	faults           fakefault.Injector // faults.go
 }
 
 // Start serves a local QuickBooks on a free loopback port.
@@ -70,7 +72,7 @@ func Start() (*Server, error) {
 	mux.HandleFunc("GET /connect/oauth2", s.authorize)
 	s.initCompany(mux)
 	s.initPages(mux)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: s.withFaults(mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
 }

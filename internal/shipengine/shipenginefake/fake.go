@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/readyplanner/oms/internal/fakefault"
 	"github.com/readyplanner/oms/internal/fakehold"
 	"github.com/readyplanner/oms/internal/shipengine"
 )
@@ -55,8 +56,9 @@ type Server struct {
 	srv        *http.Server
 	rateSerial int
 	holds      fakehold.Set
-	lab        labelState // labels.go
-	trk        tracking   // tracking.go
+	lab        labelState         // labels.go
+	trk        tracking           // tracking.go
+	faults     fakefault.Injector // faults.go
 }
 
 // Start serves a fake on a free loopback port. key is the API key it
@@ -79,7 +81,7 @@ func Start(key string) (*Server, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "shipengine", "validation", "not_found", "The requested resource was not found.")
 	})
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: s.withFaults(mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
 }

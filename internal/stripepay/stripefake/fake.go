@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/readyplanner/oms/internal/fakefault"
 	"github.com/readyplanner/oms/internal/fakehold"
 )
 
@@ -69,7 +70,8 @@ type Server struct {
 	now         func() time.Time
 	srv         *http.Server
 	client      *http.Client
-	deliverMu   sync.Mutex // one deliverer at a time
+	deliverMu   sync.Mutex         // one deliverer at a time
+	faults      fakefault.Injector // faults.go
 }
 
 type replay struct {
@@ -109,7 +111,7 @@ func Start(endpoint string) (*Server, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		stripeError(w, 404, "invalid_request_error", "resource_missing", "Unrecognized request URL ("+r.Method+": "+r.URL.Path+").", "")
 	})
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: s.withFaults(mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
 }
