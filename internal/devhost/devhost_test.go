@@ -710,7 +710,7 @@ func TestWebhookSecretsFromTheEnvironment(t *testing.T) {
 		t.Errorf("QuickBooks' verifier: the App verifies with %q, the local QuickBooks signs with %q; want %q", got, h.QuickBooks.VerifierToken, verifier)
 	}
 	// A test webhook signed by hand with the environment's values is accepted.
-	body := []byte(`{"eventNotifications":[{"realmId":"` + qbfake.Realm + `","dataChangeEvent":{"entities":[]}}]}`)
+	body := []byte(`{"eventNotifications":[{"realmId":"` + qbfake.Realm + `","dataChangeEvent":{"entities":[{"name":"Customer","id":"1","operation":"Update","lastUpdated":"2026-12-07T10:00:00.000Z"}]}}]}`)
 	req, _ := http.NewRequest("POST", h.URL+"/quickbooksWebhook", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("intuit-signature", quickbooks.SignWebhook(body, verifier))

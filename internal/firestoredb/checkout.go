@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -224,6 +225,11 @@ func (c *Checkouts) Run(ctx context.Context, uid string, stockSKUs []string, dec
 		// committed, it may yet hold (as when a transaction's answer is
 		// lost): the customer's next call finds the order and reuses it.
 		c.abandon(stockSKUs, w)
+		if w.contended.Load() && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The call's time ran out while its group was retried after
+			// losing to contention, which a retry may win.
+			return checkout.Decision{}, apperr.Wrap(ctx.Err(), apperr.Aborted, "checkout: too much contention, try again").Because("contention")
+		}
 		return checkout.Decision{}, wrap(ctx.Err(), "checkout")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -40,6 +41,13 @@ type waitingCheckout struct {
 	uid    string
 	decide func(checkout.State) (checkout.Decision, error)
 	done   chan checkoutResult // buffered: the committer never waits for the caller
+	// contended is set once a group holding this checkout lost its
+	// transaction (aborted by another's, or its stock changed first): a
+	// caller whose time runs out then answers contention, not a timeout.
+	contended atomic.Bool
+	// deadline is the caller's (zero: none); a group gives up when the
+	// last of its callers has.
+	deadline time.Time
 }
 
 type checkoutResult struct {
@@ -65,6 +73,7 @@ func groupKey(skus []string) string {
 // none runs (the queue exists exactly while one does).
 func (c *Checkouts) enqueue(ctx context.Context, stockSKUs []string, w *waitingCheckout) {
 	key := groupKey(stockSKUs)
+	w.deadline, _ = ctx.Deadline()
 	q := &c.queue
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -135,7 +144,7 @@ func (c *Checkouts) commitGroups(base context.Context, key string, stockSKUs []s
 		if len(group) == 0 {
 			return
 		}
-		ctx, cancel := context.WithTimeout(base, groupTimeout)
+		ctx, cancel := context.WithDeadline(base, groupDeadline(group, time.Now()))
 		results, left, err := c.commitStale(ctx, stockSKUs, group)
 		cancel()
 		if len(left) > 0 {
@@ -164,6 +173,7 @@ func (c *Checkouts) commitStale(ctx context.Context, stockSKUs []string, group [
 		if status.Code(err) != codes.FailedPrecondition {
 			return results, left, err
 		}
+		markContended(group)
 		if attempt == staleAttempts || ctx.Err() != nil {
 			return nil, nil, apperr.Wrap(err, apperr.Aborted, "checkout: too much contention, try again").Because("contention")
 		}
@@ -196,7 +206,11 @@ func (c *Checkouts) commitGroup(ctx context.Context, stockSKUs []string, group [
 	if !queued {
 		opts = []firestore.TransactionOption{firestore.MaxAttempts(firestore.DefaultTransactionMaxAttempts)}
 	}
+	tries := 0
 	err = c.orders.transact(ctx, "checkout", keys, func(tx *firestore.Transaction) error {
+		if tries++; tries > 1 {
+			markContended(group)
+		}
 		results, left = make([]checkoutResult, 0, len(group)), nil
 		opens, stock, err := c.readGroup(ctx, tx, stockSKUs, group, queued)
 		if err != nil {
@@ -354,4 +368,30 @@ func (c *Checkouts) readGroup(ctx context.Context, tx *firestore.Transaction, st
 		}
 	}
 	return opens, stock, nil
+}
+
+// markContended records that group lost a transaction.
+func markContended(group []*waitingCheckout) {
+	for _, w := range group {
+		w.contended.Store(true)
+	}
+}
+
+// groupDeadline is when a group started at now gives up: when the last of
+// its callers gives up, and at most groupTimeout on. A group whose callers
+// have all gone stops retrying, and frees its SKUs' lock for the next.
+func groupDeadline(group []*waitingCheckout, now time.Time) time.Time {
+	var last time.Time
+	for _, w := range group {
+		if w.deadline.IsZero() {
+			return now.Add(groupTimeout)
+		}
+		if w.deadline.After(last) {
+			last = w.deadline
+		}
+	}
+	if limit := now.Add(groupTimeout); last.IsZero() || last.After(limit) {
+		return limit
+	}
+	return last
 }
