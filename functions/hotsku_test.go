@@ -281,10 +281,7 @@ func (s *hotSale) check(tb testing.TB, before *inventory.Level) {
 	if s.other != 0 {
 		bad("%d winners, %d refused, %d other answers (first: %s)", s.winners, s.refused, s.other, s.firstOther)
 	}
-	inv, err := client.Collection(firestoredb.InventoryCollection).Doc(s.sku).Get(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	inv, snaps := stockAndLedger(tb, s.sku)
 	onHand, _ := inv.Data()["onHand"].(int64)
 	held, _ := inv.Data()["held"].(int64)
 	s.oversold = max(0, held-onHand)
@@ -299,10 +296,6 @@ func (s *hotSale) check(tb testing.TB, before *inventory.Level) {
 		if onHand != before.OnHand || held != before.Held+int64(s.winners) {
 			bad("inventory onHand %d held %d after %d winners; before: %+v", onHand, held, s.winners, *before)
 		}
-	}
-	snaps, err := client.Collection(firestoredb.InventoryMovementsCollection).Where("sku", "==", s.sku).Documents(ctx).GetAll()
-	if err != nil {
-		tb.Fatal(err)
 	}
 	var lOn, lHeld int64
 	ledgerOrders := map[string]bool{}
@@ -346,6 +339,27 @@ func (s *hotSale) check(tb testing.TB, before *inventory.Level) {
 			}
 		}
 	}
+}
+
+// stockAndLedger reads sku's inventory document and its ledger records as
+// of one instant (the ledger at the inventory read's time: the emulator
+// keeps recent versions), even while other writers change the stock:
+// read one after the other, a restock committed between the two reads
+// would be in the ledger and not in the inventory.
+func stockAndLedger(tb testing.TB, sku string) (*firestore.DocumentSnapshot, []*firestore.DocumentSnapshot) {
+	tb.Helper()
+	ctx := context.Background()
+	client := testenv.Firestore(tb).Client
+	inv, err := client.Collection(firestoredb.InventoryCollection).Doc(sku).Get(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ledger := client.Collection(firestoredb.InventoryMovementsCollection).Where("sku", "==", sku)
+	snaps, err := ledger.WithReadOptions(firestore.ReadTime(inv.ReadTime)).Documents(ctx).GetAll()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return inv, snaps
 }
 
 // latencies are the percentiles of the answers that match keep.
