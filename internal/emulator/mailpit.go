@@ -41,8 +41,11 @@ func StartMailpit(ctx context.Context) (*Mailpit, error) {
 	if err != nil {
 		return nil, err
 	}
+	// --max 0: mailpit keeps every message (by default it prunes all but
+	// the newest 500 each minute, which a long run's count of deliveries
+	// would read as emails never sent).
 	cmd := exec.Command(bin, "--listen", hostPort(ports[0]), "--smtp", hostPort(ports[1]), "--pop3", hostPort(ports[2]),
-		"--disable-version-check", "--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--enable-chaos")
+		"--disable-version-check", "--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--enable-chaos", "--max", "0")
 	p, err := start("mailpit", cmd, nil)
 	if err != nil {
 		return nil, err
